@@ -1,0 +1,114 @@
+/**
+ * Validation that reports every problem at once, each naming the resource, the field and the bad value.
+ * (cdk8s `validate(app)`, awsx `validateVpcArgs`.)
+ */
+
+export interface Issue {
+  /** e.g. `netboot:index:NodeGroup "rack1"` */
+  resource: string;
+  /** e.g. `nodes[3].macs[0]` */
+  field: string;
+  value: unknown;
+  message: string;
+}
+
+export function formatIssue(i: Issue): string {
+  const v = i.value === undefined ? "" : ` = ${JSON.stringify(i.value)}`;
+  return `${i.resource}: ${i.field}${v}: ${i.message}`;
+}
+
+export class ValidationError extends Error {
+  constructor(public readonly issues: Issue[]) {
+    super(
+      `${issues.length} validation error${issues.length === 1 ? "" : "s"}; nothing was written:\n` +
+        issues.map((i) => "  - " + formatIssue(i)).join("\n"),
+    );
+    this.name = "ValidationError";
+  }
+}
+
+/** Collects issues for one resource; `throwIfAny()` raises them all together. */
+export class Issues {
+  readonly list: Issue[] = [];
+  constructor(public readonly resource: string) {}
+
+  add(field: string, value: unknown, message: string): void {
+    this.list.push({ resource: this.resource, field, value, message });
+  }
+  get ok(): boolean {
+    return this.list.length === 0;
+  }
+  throwIfAny(): void {
+    if (this.list.length > 0) throw new ValidationError(this.list);
+  }
+}
+
+/** Characters that change the meaning of a rendered file (dnsmasq, iPXE, volfile, shell, nginx). */
+const INJECTION: Array<[RegExp, string]> = [
+  [/[\r\n\0]/, "contains a newline or NUL"],
+  [/"/, "contains a double quote"],
+  [/'/, "contains a single quote"],
+  [/`/, "contains a backtick (GlusterFS runs backticks in volfiles through a shell)"],
+  [/\$\{/, "contains `${` (iPXE and shell expansion)"],
+  [/\\/, "contains a backslash"],
+];
+
+/** Checks a value that lands in a rendered file. Returns true when clean. */
+export function checkSafe(issues: Issues, field: string, value: unknown, extra: { commas?: boolean; slashes?: boolean; spaces?: boolean; semicolons?: boolean } = {}): boolean {
+  if (typeof value !== "string") {
+    issues.add(field, value, "must be a string");
+    return false;
+  }
+  let ok = true;
+  for (const [re, why] of INJECTION) {
+    if (re.test(value)) {
+      issues.add(field, value, `${why}, which would change the meaning of a rendered file`);
+      ok = false;
+    }
+  }
+  if (extra.commas === false && value.includes(",")) {
+    issues.add(field, value, "contains a comma (dnsmasq separates fields with commas)");
+    ok = false;
+  }
+  if (extra.slashes === false && (value.includes("/") || value.includes(".."))) {
+    issues.add(field, value, "contains `/` or `..` (names must not reach outside their folder)");
+    ok = false;
+  }
+  if (extra.spaces === false && /\s/.test(value)) {
+    issues.add(field, value, "contains whitespace");
+    ok = false;
+  }
+  if (extra.semicolons === false && /[;{}#]/.test(value)) {
+    issues.add(field, value, "contains `;`, `{`, `}` or `#` (nginx syntax)");
+    ok = false;
+  }
+  return ok;
+}
+
+/** An absolute path without `..`, quotes or control characters. */
+export function checkAbsPath(issues: Issues, field: string, value: unknown): boolean {
+  if (!checkSafe(issues, field, value, { spaces: false, semicolons: false })) return false;
+  const v = value as string;
+  if (!v.startsWith("/")) {
+    issues.add(field, v, "must be an absolute path");
+    return false;
+  }
+  if (v.split("/").includes("..")) {
+    issues.add(field, v, "must not contain `..`");
+    return false;
+  }
+  return true;
+}
+
+export function parseMode(issues: Issues, field: string, value: unknown, dflt = 0o644): number {
+  if (value === undefined || value === null || value === "") return dflt;
+  if (typeof value !== "string" || !/^0?[0-7]{3,4}$/.test(value)) {
+    issues.add(field, value, "must be octal permission bits such as \"0644\"");
+    return dflt;
+  }
+  return parseInt(value, 8);
+}
+
+export function modeString(mode: number): string {
+  return "0" + (mode & 0o7777).toString(8).padStart(3, "0");
+}

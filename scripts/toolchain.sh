@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Makes the Pulumi engine available offline: pulumi, pulumi-language-nodejs (both v3.248.0) and
+# pulumi-resource-command (v1.2.1), compiled from the Go module proxy when they are missing.
+#
+# Binaries are cached outside the work tree, keyed by version:
+#   ${NETBOOT_TOOLCHAIN_DIR:-$HOME/.cache/netboot/toolchain/pulumi-v3.248.0-command-v1.2.1}/bin
+# A second run finds them and returns in well under a second.
+# If a compatible `pulumi` (same version) is already on PATH, it is used and nothing is built.
+#
+# Prints the bin folder on stdout as its last line (so callers can do: PATH="$(scripts/toolchain.sh | tail -1):$PATH").
+# Progress goes to stderr.
+set -euo pipefail
+
+PULUMI_VERSION="v3.248.0"
+COMMAND_VERSION="v1.2.1"
+COMMAND_COMMIT="7f3eb6f3b77cd0fa3895ba437a695dd393f7dd25" # tag v1.2.1 of pulumi/pulumi-command
+
+CACHE="${NETBOOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netboot/toolchain/pulumi-${PULUMI_VERSION}-command-${COMMAND_VERSION}}"
+BIN="$CACHE/bin"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+log() { printf '[toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[toolchain] ERROR: %s\n' "$*" >&2; exit 1; }
+
+have_version() { # $1 = binary path, $2 = wanted version
+  [ -x "$1" ] || return 1
+  local v
+  v="$("$1" version 2>/dev/null | head -1 || true)"
+  [ "$v" = "$2" ]
+}
+
+# 1. A compatible pulumi already on PATH (and its language host + command plugin beside it or on PATH).
+if [ -z "${NETBOOT_TOOLCHAIN_FORCE_BUILD:-}" ]; then
+  onpath="$(command -v pulumi || true)"
+  if [ -n "$onpath" ] && [ "$(readlink -f "$onpath")" != "$(readlink -f "$BIN/pulumi" 2>/dev/null || true)" ] \
+     && have_version "$onpath" "$PULUMI_VERSION" \
+     && command -v pulumi-language-nodejs >/dev/null; then
+    log "using pulumi $PULUMI_VERSION already on PATH at $onpath"
+    dirname "$onpath"
+    exit 0
+  fi
+fi
+
+command -v go >/dev/null || die "Go is needed to build the Pulumi engine offline. Install Go >= 1.24 (https://go.dev/dl or 'apt-get install golang') and rerun."
+
+mkdir -p "$BIN"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+BUILD="$CACHE/build"
+
+build_pulumi() {
+  have_version "$BIN/pulumi" "$PULUMI_VERSION" && return 0
+  log "building pulumi $PULUMI_VERSION from the Go module proxy (first run: several minutes)"
+  local dir
+  log "  downloading github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION"
+  dir="$(go mod download -json "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$dir" ] || die "go mod download of pulumi/pkg/v3@$PULUMI_VERSION gave no Dir"
+  rm -rf "$BUILD/pkg"; mkdir -p "$BUILD"; cp -r "$dir" "$BUILD/pkg"; chmod -R u+w "$BUILD/pkg"
+  ( cd "$BUILD/pkg"
+    go mod edit -dropreplace=github.com/pulumi/pulumi/sdk/v3 -require=github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION
+    log "  resolving dependencies"
+    go mod download >&2
+    log "  compiling ./cmd/pulumi"
+    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$BIN/pulumi.tmp" ./cmd/pulumi >&2 )
+  mv "$BIN/pulumi.tmp" "$BIN/pulumi"
+  have_version "$BIN/pulumi" "$PULUMI_VERSION" || die "built pulumi does not report $PULUMI_VERSION"
+  log "  pulumi ready"
+}
+
+build_nodejs_host() {
+  # Pulumi's own host (module github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3) has no tags and
+  # the Go module proxy refuses it ("403 This module version is not available"), so netboot builds its own
+  # minimal host from pkg/v3 + sdk/v3: toolchain/langhost-nodejs (see the comment at the top of its main.go).
+  local src="$REPO/toolchain/langhost-nodejs" stamp
+  stamp="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
+  [ -x "$BIN/pulumi-language-nodejs" ] && [ -f "$BIN/.pulumi-language-nodejs.$stamp" ] && return 0
+  log "building pulumi-language-nodejs (netboot's minimal Node.js language host) from $src"
+  ( cd "$src"
+    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$BIN/pulumi-language-nodejs.tmp" . >&2 )
+  mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
+  rm -f "$BIN"/.pulumi-language-nodejs.*; touch "$BIN/.pulumi-language-nodejs.$stamp"
+  log "  pulumi-language-nodejs ready"
+}
+
+build_command() {
+  # Optional. The Go module proxy reachable here refuses pulumi-command at every version and commit
+  # ("403 This module version is not available"; v1.2.1.info: 404), so this usually fails. netboot does not
+  # need it: host actions (dnsmasq --test, reloads, gluster commands) go through netboot's own transport.
+  # When it cannot be built, a marker keeps later runs from retrying for a day.
+  [ -x "$BIN/pulumi-resource-command" ] && [ -f "$BIN/.pulumi-resource-command.$COMMAND_VERSION" ] && return 0
+  if [ -f "$BIN/.pulumi-resource-command.unavailable" ] && [ -z "$(find "$BIN/.pulumi-resource-command.unavailable" -mmin +1440)" ]; then
+    return 0
+  fi
+  log "building pulumi-resource-command $COMMAND_VERSION at $COMMAND_COMMIT (optional)"
+  if GOBIN="$BIN" go install -trimpath -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
+    "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command@$COMMAND_COMMIT" 2>"$CACHE/command-build.log"; then
+    touch "$BIN/.pulumi-resource-command.$COMMAND_VERSION"
+    log "  pulumi-resource-command ready"
+  else
+    touch "$BIN/.pulumi-resource-command.unavailable"
+    log "  pulumi-resource-command is not available from this Go module proxy ($(head -c 200 "$CACHE/command-build.log" | tr '\n' ' '))"
+    log "  continuing without it: netboot does not use it"
+  fi
+}
+
+start=$(date +%s)
+build_pulumi
+build_nodejs_host
+build_command
+rm -rf "$BUILD"
+end=$(date +%s)
+if [ $((end - start)) -gt 2 ]; then log "toolchain built in $((end - start)) s into $BIN"; fi
+echo "$BIN"
