@@ -124,16 +124,24 @@ export interface FileCheckInputs {
 /** One file of a FileSet. */
 export interface FileSpec {
     /** Text content. */
-    readonly content: string;
+    readonly content?: string;
     /** Octal permission bits, e.g. `0644` (default) or `0600`. */
     readonly mode?: string;
+    /** Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes. */
+    readonly source?: string;
+    /** Output only: sha256 of what was found. */
+    readonly sha256?: string;
 }
 
 export interface FileSpecInputs {
     /** Text content. */
-    readonly content: pulumi.Input<string>;
+    readonly content?: pulumi.Input<string>;
     /** Octal permission bits, e.g. `0644` (default) or `0600`. */
     readonly mode?: pulumi.Input<string>;
+    /** Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes. */
+    readonly source?: pulumi.Input<string>;
+    /** Output only: sha256 of what was found. */
+    readonly sha256?: pulumi.Input<string>;
 }
 
 /** TLS for GlusterFS I/O (client.ssl and server.ssl). Keys and certificates are Pulumi secrets; rendered files holding them are mode 0600. */
@@ -358,7 +366,7 @@ export abstract class BootImage<TData = any> extends pulumi.ComponentResource<TD
     /** Pass to NodeGroup's `boot`. */
     public boot!: pulumi.Output<BootTarget>;
     constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("netboot:index:BootImage", name, opts.urn ? { kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined, manifest: undefined, boot: undefined } : { name, args, opts }, opts);
+        super("netboot:index:BootImage", name, opts.urn ? { kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined, manifest: undefined, boot: undefined } : args, opts);
     }
 }
 
@@ -455,7 +463,7 @@ export abstract class GlusterVolume<TData = any> extends pulumi.ComponentResourc
     /** xlator types the client volfile names (what a boot image must carry). */
     public xlators!: pulumi.Output<string[]>;
     constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("netboot:index:GlusterVolume", name, opts.urn ? { volumeName: undefined, clientVolfile: undefined, clientVolfileSha256: undefined, clientVolfilePath: undefined, bricks: undefined, mountSource: undefined, xlators: undefined } : { name, args, opts }, opts);
+        super("netboot:index:GlusterVolume", name, opts.urn ? { volumeName: undefined, clientVolfile: undefined, clientVolfileSha256: undefined, clientVolfilePath: undefined, bricks: undefined, mountSource: undefined, xlators: undefined } : args, opts);
     }
 }
 
@@ -477,7 +485,7 @@ export abstract class NodeGroup<TData = any> extends pulumi.ComponentResource<TD
     /** URL of the group's iPXE script. */
     public scriptUrl!: pulumi.Output<string>;
     constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("netboot:index:NodeGroup", name, opts.urn ? { nodeTable: undefined, hostsFile: undefined, scriptUrl: undefined } : { name, args, opts }, opts);
+        super("netboot:index:NodeGroup", name, opts.urn ? { nodeTable: undefined, hostsFile: undefined, scriptUrl: undefined } : args, opts);
     }
 }
 
@@ -522,7 +530,7 @@ export abstract class PxeServer<TData = any> extends pulumi.ComponentResource<TD
     public httpRoot!: pulumi.Output<string>;
     public hostsDir!: pulumi.Output<string>;
     constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("netboot:index:PxeServer", name, opts.urn ? { info: undefined, httpBaseUrl: undefined, dnsmasqConfig: undefined, nginxConfig: undefined, tftpRoot: undefined, httpRoot: undefined, hostsDir: undefined } : { name, args, opts }, opts);
+        super("netboot:index:PxeServer", name, opts.urn ? { info: undefined, httpBaseUrl: undefined, dnsmasqConfig: undefined, nginxConfig: undefined, tftpRoot: undefined, httpRoot: undefined, hostsDir: undefined } : args, opts);
     }
 }
 

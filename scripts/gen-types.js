@@ -66,7 +66,7 @@ for (const [tok, r] of Object.entries(schema.resources).sort()) {
       ts += `    public ${k}!: pulumi.Output<${tsType(p, false)}${(r.required || []).includes(k) ? "" : " | undefined"}>;\n`;
     }
     ts += `    constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {\n`;
-    ts += `        super("${tok}", name, opts.urn ? { ${Object.keys(r.properties || {}).map((k) => `${k}: undefined`).join(", ")} } : { name, args, opts }, opts);\n`;
+    ts += `        super("${tok}", name, opts.urn ? { ${Object.keys(r.properties || {}).map((k) => `${k}: undefined`).join(", ")} } : args, opts);\n`;
     ts += `    }\n}\n\n`;
   } else {
     tokens.customs.push(tok);

@@ -54,6 +54,8 @@ export class LocalTransport implements Transport {
 
   async mkdirp(dir: string, mode = 0o755): Promise<string[]> {
     const created: string[] = [];
+    // The target root itself is made on first use (it is not "ours" to remove later).
+    if (this.root) await fs.promises.mkdir(this.root, { recursive: true }).catch((e) => { throw this.wrap("mkdir", this.root, e); });
     const parts = path.posix.normalize(dir).split("/").filter(Boolean);
     let cur = "";
     for (const part of parts) {

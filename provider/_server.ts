@@ -1,0 +1,57 @@
+/**
+ * @pulumi/pulumi's Node provider server (provider/server.js in 3.248.0) drops everything in a DiffResult but
+ * `changes`, `replaces` and `deleteBeforeReplace`. Without a detailed diff the engine cannot say which file of a
+ * FileSet changed, nor show the line diff of its content. This wraps the `diff` RPC handler when the service
+ * is registered, and answers with the handler's `detailedDiff` (the proto already carries it).
+ */
+import * as grpc from "@grpc/grpc-js";
+import { DiffResultWithDetail } from "./resources/handler";
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const provproto = require("@pulumi/pulumi/proto/provider_pb.js");
+
+const KIND: Record<string, number> = {
+  add: 0,
+  "add-replace": 1,
+  delete: 2,
+  "delete-replace": 3,
+  update: 4,
+  "update-replace": 5,
+};
+
+export function installDetailedDiff(diff: (id: string, urn: string, olds: any, news: any) => Promise<DiffResultWithDetail>): void {
+  const Server = grpc.Server.prototype as any;
+  const original = Server.addService;
+  Server.addService = function (service: any, impl: any) {
+    if (impl && typeof impl.diff === "function") {
+      impl.diff = async (call: any, callback: any) => {
+        try {
+          const req = call.request;
+          const result = await diff(req.getId(), req.getUrn(), req.getOlds().toJavaScript(), req.getNews().toJavaScript());
+          const resp = new provproto.DiffResponse();
+          const C = provproto.DiffResponse.DiffChanges;
+          resp.setChanges(result.changes === true ? C.DIFF_SOME : result.changes === false ? C.DIFF_NONE : C.DIFF_UNKNOWN);
+          if (result.replaces?.length) resp.setReplacesList([...result.replaces]);
+          if (result.deleteBeforeReplace) resp.setDeletebeforereplace(true);
+          if (result.detailedDiff) {
+            resp.setHasdetaileddiff(true);
+            const m = resp.getDetaileddiffMap();
+            const diffs: string[] = [];
+            for (const [k, v] of Object.entries(result.detailedDiff)) {
+              const pd = new provproto.PropertyDiff();
+              pd.setKind(KIND[v.kind]);
+              pd.setInputdiff(v.inputDiff ?? false);
+              m.set(k, pd);
+              diffs.push(k.split(/[.[]/)[0]);
+            }
+            resp.setDiffsList([...new Set(diffs)]);
+          }
+          callback(undefined, resp);
+        } catch (e) {
+          callback(e, undefined);
+        }
+      };
+    }
+    return original.call(this, service, impl);
+  };
+}

@@ -1,0 +1,62 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as schema from "../schema-types";
+import { buildPxeServerModel, full, serverInfo } from "../model/pxe";
+import { normalizeHost } from "../transport";
+import { renderDnsmasq, proxyBiosBasename } from "../render/dnsmasq";
+import { renderNginx, renderNginxMain } from "../render/nginx";
+import { renderBootScript } from "../render/ipxe";
+import { asFiles, FileSet } from "../resources/clients";
+import { validated } from "./_validate";
+
+/** netboot:index:PxeServer: wiring only. Rendering is in render/, rules in model/pxe.ts. */
+export class PxeServer extends schema.PxeServer {
+  constructor(name: string, args: schema.PxeServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    super(name, args, opts);
+    const model = validated(`netboot:index:PxeServer "${name}"`, args, (a, issues) =>
+      buildPxeServerModel(name, a, normalizeHost(issues, "host", a.host), issues),
+    );
+
+    // dnsmasq's config goes live only after `dnsmasq --test` accepts the staged file.
+    const dnsmasq = new FileSet(`${name}-dnsmasq`, {
+      host: model.host,
+      files: model.apply((m) => asFiles([renderDnsmasq(m)])),
+      checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: ["dnsmasq", "--test", "-C", "{}"] }]),
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change" } : {})),
+    }, { parent: this });
+
+    const web = new FileSet(`${name}-web`, {
+      host: model.host,
+      files: model.apply((m) => {
+        const files = asFiles([renderNginx(m), renderNginxMain(m), renderBootScript(m)]);
+        for (const [file, src] of Object.entries(m.binaries)) {
+          files[`${m.paths.tftpRoot}/${file}`] = { source: src, mode: "0644" };
+          // UEFI HTTP boot fetches the iPXE binary over HTTP.
+          files[`${m.paths.httpRoot}/${file}`] = { source: src, mode: "0644" };
+        }
+        // proxyDHCP asks BIOS clients for `<basename>.0`.
+        if (m.mode === "proxy" && m.bootFiles.bios) files[`${m.paths.tftpRoot}/${proxyBiosBasename(m.bootFiles.bios)}.0`] = { source: m.binaries[m.bootFiles.bios], mode: "0644" };
+        return files;
+      }),
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" } : {})),
+    }, { parent: this });
+
+    this.info = model.apply(serverInfo);
+    this.httpBaseUrl = model.httpBaseUrl;
+    this.dnsmasqConfig = model.apply((m) => full(m, m.paths.dnsmasqConf));
+    this.nginxConfig = model.apply((m) => full(m, m.paths.nginxConf));
+    this.tftpRoot = model.apply((m) => full(m, m.paths.tftpRoot));
+    this.httpRoot = model.apply((m) => full(m, m.paths.httpRoot));
+    this.hostsDir = model.apply((m) => full(m, m.paths.hostsDir));
+    // The info output must wait for the files: a NodeGroup writes into folders this server owns.
+    this.info = pulumi.all([this.info, dnsmasq.manifest, web.manifest]).apply(([i]) => i);
+    this.registerOutputs({
+      info: this.info,
+      httpBaseUrl: this.httpBaseUrl,
+      dnsmasqConfig: this.dnsmasqConfig,
+      nginxConfig: this.nginxConfig,
+      tftpRoot: this.tftpRoot,
+      httpRoot: this.httpRoot,
+      hostsDir: this.hostsDir,
+    });
+  }
+}

@@ -1,0 +1,22 @@
+/** Entry of the `pulumi-resource-netboot` plugin: load schema + version, start the provider. */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { NetbootProvider } from "./provider";
+import { installDetailedDiff } from "./_server";
+
+export function schemaText(): string {
+  return fs.readFileSync(path.join(__dirname, "..", "..", "schema", "schema.json"), "utf8");
+}
+
+export function main(args: string[]): Promise<void> {
+  const schema = schemaText();
+  const version = JSON.parse(schema).version as string;
+  const p = new NetbootProvider(version, schema);
+  installDetailedDiff((id, urn, olds, news) => p.diff(id, urn, olds, news));
+  return pulumi.provider.main(p, args);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2));
+}

@@ -1,0 +1,338 @@
+/**
+ * The validated model of a PxeServer and of a NodeGroup, built from raw args. Every problem is collected
+ * and reported at once (cdk8s `validate`), each with resource, field and value.
+ */
+import * as path from "path";
+import { BootFiles, BootTarget, DynamicRange, Host, Node, PxeServerInfo } from "../schema-types";
+import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
+
+export type DhcpMode = "authoritative" | "static" | "proxy";
+export const DHCP_MODES: DhcpMode[] = ["authoritative", "static", "proxy"];
+
+export type Firmware = "bios" | "efi-x86_64" | "efi-arm64" | "http-x86_64" | "http-arm64";
+/** DHCP option 93 client architecture values per firmware (RFC 4578 and the IANA registry). */
+export const FIRMWARE_ARCH: Record<Firmware, number[]> = {
+  bios: [0],
+  "efi-x86_64": [7, 9],
+  "efi-arm64": [11],
+  "http-x86_64": [16],
+  "http-arm64": [19],
+};
+const BOOTFILE_KEY: Record<Firmware, keyof BootFiles> = {
+  bios: "bios",
+  "efi-x86_64": "efiX64",
+  "efi-arm64": "efiArm64",
+  "http-x86_64": "httpX64",
+  "http-arm64": "httpArm64",
+};
+export const FIRMWARES = Object.keys(FIRMWARE_ARCH) as Firmware[];
+
+/** Debian's ipxe package. */
+export const DEFAULT_IPXE_DIR = "/usr/lib/ipxe";
+const DEFAULT_BOOT_FILES: BootFiles = { bios: "undionly.kpxe", efiX64: "ipxe.efi", httpX64: "ipxe.efi" };
+
+export interface PxeServerModel {
+  name: string;
+  host: Host;
+  /** Turns a host path into the path the daemons see (below a local target root). */
+  prefix: string;
+  interface: string;
+  subnet: Cidr;
+  subnetText: string;
+  serverIp: string;
+  mode: DhcpMode;
+  range?: { start: string; end: string; startN: number; endN: number; leaseTime: string };
+  domain?: string;
+  /** firmware -> boot file name (only firmwares that have one) */
+  bootFiles: Partial<Record<Firmware, string>>;
+  /** boot file name -> source path on the build host */
+  binaries: Record<string, string>;
+  httpPort: number;
+  httpBaseUrl: string;
+  paths: {
+    base: string;
+    tftpRoot: string;
+    httpRoot: string;
+    hostsDir: string;
+    etcHostsDir: string;
+    runDir: string;
+    pidFile: string;
+    leaseFile: string;
+    dnsmasqConf: string;
+    nginxConf: string;
+  };
+  dnsmasqUnit: string;
+  systemd: boolean;
+}
+
+export function full(m: { prefix: string }, p: string): string {
+  return m.prefix ? path.posix.join(m.prefix, p) : p;
+}
+
+function str(v: unknown): v is string {
+  return typeof v === "string";
+}
+
+export function buildPxeServerModel(name: string, args: any, host: Host, issues: Issues): PxeServerModel | undefined {
+  if (!isSafeName(name)) issues.add("name", name, "must be a lower-case DNS label (it names files and tags)");
+  const iface = args.interface;
+  if (!str(iface) || !/^[A-Za-z0-9_.:-]{1,15}$/.test(iface)) issues.add("interface", iface, "must be a network interface name (1-15 characters: letters, digits, `_.:-`)");
+  const subnet = parseCidr(args.subnet);
+  if (!subnet) issues.add("subnet", args.subnet, "must be an IPv4 network in CIDR form with host bits zero, /8 to /30, e.g. 10.0.0.0/24");
+  const serverN = parseIPv4(args.serverIp);
+  if (serverN === undefined) issues.add("serverIp", args.serverIp, "must be an IPv4 address");
+  else if (subnet && !inSubnet(subnet, serverN)) issues.add("serverIp", args.serverIp, `is not a host address of subnet ${args.subnet}`);
+  const mode = args.dhcpMode as DhcpMode;
+  if (!DHCP_MODES.includes(mode)) issues.add("dhcpMode", mode, `must be one of ${DHCP_MODES.join(", ")}`);
+
+  let range: PxeServerModel["range"];
+  const r = args.dynamicRange as DynamicRange | undefined;
+  if (mode === "authoritative" && !r) issues.add("dynamicRange", r, "is required in authoritative mode (use `static` to serve known nodes only)");
+  if (mode !== "authoritative" && r) issues.add("dynamicRange", r, `is only used in authoritative mode, not in ${mode} mode`);
+  if (r && mode === "authoritative") {
+    const s = parseIPv4(r.start);
+    const e = parseIPv4(r.end);
+    if (s === undefined) issues.add("dynamicRange.start", r.start, "must be an IPv4 address");
+    if (e === undefined) issues.add("dynamicRange.end", r.end, "must be an IPv4 address");
+    if (subnet && s !== undefined && !inSubnet(subnet, s)) issues.add("dynamicRange.start", r.start, `is outside subnet ${args.subnet}`);
+    if (subnet && e !== undefined && !inSubnet(subnet, e)) issues.add("dynamicRange.end", r.end, `is outside subnet ${args.subnet}`);
+    if (s !== undefined && e !== undefined && s > e) issues.add("dynamicRange", `${r.start}-${r.end}`, "start is after end");
+    if (s !== undefined && e !== undefined && serverN !== undefined && serverN >= s && serverN <= e)
+      issues.add("dynamicRange", `${r.start}-${r.end}`, `contains the server's own address ${args.serverIp}`);
+    const lt = r.leaseTime ?? "12h";
+    if (!/^(\d+[smhdw]?|infinite)$/.test(lt)) issues.add("dynamicRange.leaseTime", lt, "must be a dnsmasq lease time such as 12h, 30m or infinite");
+    if (s !== undefined && e !== undefined) range = { start: r.start, end: r.end, startN: s, endN: e, leaseTime: lt };
+  }
+  if (args.domain !== undefined && !isDomain(args.domain)) issues.add("domain", args.domain, "must be a DNS domain such as cluster.local");
+
+  const given = (args.bootFiles ?? {}) as BootFiles;
+  const bootFiles: Partial<Record<Firmware, string>> = {};
+  for (const fw of FIRMWARES) {
+    const k = BOOTFILE_KEY[fw];
+    const v = given[k] ?? DEFAULT_BOOT_FILES[k];
+    if (v === undefined || v === "") continue;
+    if (checkSafe(issues, `bootFiles.${k}`, v, { commas: false, slashes: false, spaces: false, semicolons: false })) bootFiles[fw] = v;
+  }
+  const binaries: Record<string, string> = {};
+  const ipxeFiles = (args.ipxeFiles ?? {}) as Record<string, string>;
+  for (const [n, src] of Object.entries(ipxeFiles)) {
+    checkSafe(issues, `ipxeFiles["${n}"]`, n, { commas: false, slashes: false, spaces: false, semicolons: false });
+    checkAbsPath(issues, `ipxeFiles["${n}"]`, src);
+  }
+  for (const f of new Set(Object.values(bootFiles))) {
+    if (ipxeFiles[f]) binaries[f] = ipxeFiles[f];
+    else if (["undionly.kpxe", "ipxe.efi", "snponly.efi", "ipxe.pxe", "undionly.kkpxe"].includes(f)) binaries[f] = `${DEFAULT_IPXE_DIR}/${f}`;
+    else issues.add(`ipxeFiles["${f}"]`, undefined, `boot file ${f} is not in Debian's ipxe package: give its path on the build host in ipxeFiles`);
+  }
+
+  const httpPort = args.httpPort ?? 80;
+  if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535) issues.add("httpPort", httpPort, "must be a TCP port 1-65535");
+  const base = args.baseDir ?? "/srv/netboot";
+  checkAbsPath(issues, "baseDir", base);
+  const dnsmasqUnit = args.dnsmasqUnit ?? "dnsmasq";
+  checkSafe(issues, "dnsmasqUnit", dnsmasqUnit, { spaces: false, slashes: false, commas: false });
+
+  if (!issues.ok || !subnet || serverN === undefined) return undefined;
+  const prefix = host.ssh || !host.root ? "" : host.root;
+  const httpBaseUrl = `http://${args.serverIp}${httpPort === 80 ? "" : `:${httpPort}`}/`;
+  return {
+    name,
+    host,
+    prefix,
+    interface: iface,
+    subnet,
+    subnetText: args.subnet,
+    serverIp: args.serverIp,
+    mode,
+    range,
+    domain: args.domain,
+    bootFiles,
+    binaries,
+    httpPort,
+    httpBaseUrl,
+    paths: {
+      base,
+      tftpRoot: `${base}/tftp`,
+      httpRoot: `${base}/http`,
+      hostsDir: `${base}/dhcp-hosts.d`,
+      etcHostsDir: `${base}/hosts.d`,
+      runDir: `${base}/run`,
+      pidFile: `${base}/run/dnsmasq-${name}.pid`,
+      leaseFile: `${base}/run/dnsmasq-${name}.leases`,
+      dnsmasqConf: `/etc/dnsmasq.d/netboot-${name}.conf`,
+      nginxConf: `/etc/nginx/conf.d/netboot-${name}.conf`,
+    },
+    dnsmasqUnit,
+    systemd: !!host.systemd,
+  };
+}
+
+export function serverInfo(m: PxeServerModel): PxeServerInfo {
+  return {
+    name: m.name,
+    host: m.host,
+    subnet: m.subnetText,
+    serverIp: m.serverIp,
+    dhcpMode: m.mode,
+    rangeStart: m.range?.start,
+    rangeEnd: m.range?.end,
+    hostsDir: m.paths.hostsDir,
+    httpRoot: m.paths.httpRoot,
+    httpBaseUrl: m.httpBaseUrl,
+    pidFile: m.paths.pidFile,
+    firmwares: Object.keys(m.bootFiles).sort(),
+    dnsmasqUnit: m.dnsmasqUnit,
+  };
+}
+
+// ---------------------------------------------------------------- node groups
+
+export interface NodeModel {
+  name: string;
+  macs: string[];
+  ip: string;
+  firmware?: Firmware;
+  kernelArgs?: string;
+}
+
+export interface NodeGroupModel {
+  name: string;
+  server: PxeServerInfo;
+  prefix: string;
+  nodes: NodeModel[];
+  boot: { kind: "kernel"; kernelUrl: string; initrdUrl: string; args: string } | { kind: "localDisk" };
+  domain?: string;
+}
+
+/** A claim on a MAC, IP or host name, by a group. */
+export interface Claim {
+  kind: "mac" | "ip" | "name";
+  value: string;
+  group: string;
+  field: string;
+}
+
+function checkUrl(issues: Issues, field: string, v: unknown): boolean {
+  if (!checkSafe(issues, field, v, { spaces: false })) return false;
+  if (!/^(https?|tftp):\/\/[^\s/]+\/\S*$/.test(v as string)) {
+    issues.add(field, v, "must be an http://, https:// or tftp:// URL");
+    return false;
+  }
+  return true;
+}
+
+export function buildNodeGroupModel(name: string, args: any, issues: Issues): NodeGroupModel | undefined {
+  if (!isSafeName(name)) issues.add("name", name, "must be a lower-case DNS label (it names files)");
+  const server = args.server as PxeServerInfo;
+  if (!server || typeof server !== "object" || !server.hostsDir) {
+    issues.add("server", server, "must be a PxeServer's `info` output");
+    return undefined;
+  }
+  const subnet = parseCidr(server.subnet);
+  const rs = parseIPv4(server.rangeStart);
+  const re = parseIPv4(server.rangeEnd);
+  const nodes: NodeModel[] = [];
+  if (!Array.isArray(args.nodes)) issues.add("nodes", args.nodes, "must be a list of nodes");
+  const seen = new Map<string, string>();
+  const claim = (kind: string, value: string, field: string) => {
+    const k = `${kind}:${value}`;
+    const prev = seen.get(k);
+    if (prev) issues.add(field, value, `${kind} is also claimed by ${prev}`);
+    else seen.set(k, field);
+  };
+  for (const [i, n] of ((args.nodes ?? []) as Node[]).entries()) {
+    const f = `nodes[${i}]`;
+    let ok = true;
+    if (!isHostname(n?.name)) {
+      checkSafe(issues, `${f}.name`, n?.name, { commas: false, slashes: false });
+      issues.add(`${f}.name`, n?.name, "must be a host name (a DNS label: letters, digits, inner hyphens)");
+      ok = false;
+    } else claim("host name", n.name.toLowerCase(), `${f}.name`);
+    const macs: string[] = [];
+    if (!Array.isArray(n?.macs) || n.macs.length === 0) {
+      issues.add(`${f}.macs`, n?.macs, "must list at least one MAC address");
+      ok = false;
+    } else
+      for (const [j, mac] of n.macs.entries()) {
+        const m = normalizeMac(mac);
+        if (!m) {
+          issues.add(`${f}.macs[${j}]`, mac, "is not a MAC address (aa:bb:cc:dd:ee:ff)");
+          ok = false;
+        } else {
+          claim("MAC", m, `${f}.macs[${j}]`);
+          macs.push(m);
+        }
+      }
+    const ipN = parseIPv4(n?.ip);
+    if (ipN === undefined) {
+      issues.add(`${f}.ip`, n?.ip, "is not an IPv4 address");
+      ok = false;
+    } else {
+      if (subnet && !inSubnet(subnet, ipN)) issues.add(`${f}.ip`, n.ip, `is outside the server's subnet ${server.subnet}`);
+      if (rs !== undefined && re !== undefined && ipN >= rs && ipN <= re)
+        issues.add(`${f}.ip`, n.ip, `is inside the server's dynamic range ${server.rangeStart}-${server.rangeEnd}`);
+      if (n.ip === server.serverIp) issues.add(`${f}.ip`, n.ip, "is the PXE server's own address");
+      claim("IP", formatIPv4(ipN), `${f}.ip`);
+    }
+    if (n?.firmware !== undefined) {
+      if (!FIRMWARES.includes(n.firmware as Firmware)) issues.add(`${f}.firmware`, n.firmware, `must be one of ${FIRMWARES.join(", ")}`);
+      else if (!(server.firmwares ?? []).includes(n.firmware)) issues.add(`${f}.firmware`, n.firmware, `server ${server.name} has no boot file for this firmware`);
+    }
+    if (n?.kernelArgs !== undefined) checkSafe(issues, `${f}.kernelArgs`, n.kernelArgs, { semicolons: false });
+    if (ok) nodes.push({ name: n.name, macs, ip: n.ip, firmware: n.firmware as Firmware | undefined, kernelArgs: n.kernelArgs });
+  }
+  const b = (args.boot ?? {}) as BootTarget;
+  let boot: NodeGroupModel["boot"] | undefined;
+  if (b.localDisk) {
+    if (b.kernelUrl || b.initrdUrl) issues.add("boot", b, "give either localDisk or kernelUrl/initrdUrl, not both");
+    boot = { kind: "localDisk" };
+  } else {
+    const k = checkUrl(issues, "boot.kernelUrl", b.kernelUrl);
+    const r = checkUrl(issues, "boot.initrdUrl", b.initrdUrl);
+    if (b.args !== undefined) checkSafe(issues, "boot.args", b.args, { semicolons: false });
+    if (k && r) boot = { kind: "kernel", kernelUrl: b.kernelUrl!, initrdUrl: b.initrdUrl!, args: b.args ?? "" };
+  }
+  if (!issues.ok || !boot) return undefined;
+  const host = server.host;
+  return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot };
+}
+
+/** Claims of a group, for conflict checks across groups and stacks. */
+export function claimsOf(g: NodeGroupModel): Claim[] {
+  const out: Claim[] = [];
+  g.nodes.forEach((n, i) => {
+    out.push({ kind: "name", value: n.name.toLowerCase(), group: g.name, field: `nodes[${i}].name` });
+    out.push({ kind: "ip", value: n.ip, group: g.name, field: `nodes[${i}].ip` });
+    n.macs.forEach((m, j) => out.push({ kind: "mac", value: m, group: g.name, field: `nodes[${i}].macs[${j}]` }));
+  });
+  return out;
+}
+
+/** Claims found in a dhcp-hostsdir file written by anyone (`mac[,mac...],ip,name[,lease]` lines). */
+export function parseHostsFile(group: string, text: string): Claim[] {
+  const out: Claim[] = [];
+  text.split("\n").forEach((line, i) => {
+    const l = line.trim();
+    if (!l || l.startsWith("#")) return;
+    for (const part of l.split(",")) {
+      const p = part.trim();
+      const mac = normalizeMac(p);
+      if (mac) out.push({ kind: "mac", value: mac, group, field: `line ${i + 1}` });
+      else if (parseIPv4(p) !== undefined) out.push({ kind: "ip", value: p, group, field: `line ${i + 1}` });
+      else if (isHostname(p) && !/^\d+[smhdw]?$/.test(p) && p !== "infinite" && !p.startsWith("set:")) out.push({ kind: "name", value: p.toLowerCase(), group, field: `line ${i + 1}` });
+    }
+  });
+  return out;
+}
+
+/** Pure: every claim of `mine` that some other group already holds. */
+export function findConflicts(mine: Claim[], others: Claim[], issues: Issues): void {
+  const held = new Map<string, Claim>();
+  for (const c of others) held.set(`${c.kind}:${c.value}`, c);
+  const label = { mac: "MAC", ip: "IP", name: "host name" };
+  for (const c of mine) {
+    const h = held.get(`${c.kind}:${c.value}`);
+    if (h && h.group !== c.group) issues.add(c.field, c.value, `${label[c.kind]} is already claimed by ${h.group} (${h.field})`);
+  }
+}

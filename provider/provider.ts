@@ -1,0 +1,64 @@
+/** The provider: dispatch only (eks `cmd/provider/index.ts`). Unknown tokens are explicit errors. */
+import * as pulumi from "@pulumi/pulumi";
+import * as provider from "@pulumi/pulumi/provider";
+import { components, customResources } from "./registry";
+import { ResourceHandler } from "./resources/handler";
+
+function typeOf(urn: string): string {
+  return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
+}
+
+export class NetbootProvider implements provider.Provider {
+  private readonly outputNames: Record<string, string[]>;
+
+  constructor(readonly version: string, readonly schema: string) {
+    const spec = JSON.parse(schema);
+    this.outputNames = Object.fromEntries(
+      Object.entries<any>(spec.resources).map(([tok, r]) => [tok, Object.keys(r.properties ?? {})]),
+    );
+  }
+
+  async getSchema(): Promise<string> {
+    return this.schema;
+  }
+
+  private handler(urn: string): ResourceHandler {
+    const t = typeOf(urn);
+    const h = (customResources as Record<string, ResourceHandler>)[t];
+    if (!h) throw new Error(`netboot: unknown resource type ${t}`);
+    return h;
+  }
+
+  check(urn: string, olds: any, news: any) {
+    return this.handler(urn).check(urn, olds, news);
+  }
+  diff(id: string, urn: string, olds: any, news: any) {
+    return this.handler(urn).diff(id, urn, olds, news);
+  }
+  create(urn: string, inputs: any) {
+    return this.handler(urn).create(urn, inputs);
+  }
+  read(id: string, urn: string, props: any) {
+    return this.handler(urn).read(id, urn, props);
+  }
+  update(id: string, urn: string, olds: any, news: any) {
+    return this.handler(urn).update(id, urn, olds, news);
+  }
+  delete(id: string, urn: string, props: any) {
+    return this.handler(urn).delete(id, urn, props);
+  }
+
+  async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
+    const ctor = (components as Record<string, (n: string, i: pulumi.Inputs, o: pulumi.ComponentResourceOptions) => pulumi.ComponentResource>)[type];
+    if (!ctor) throw new Error(`netboot: unknown component type ${type}`);
+    const c = ctor(name, inputs, options) as unknown as Record<string, pulumi.Input<unknown>> & pulumi.ComponentResource;
+    const state: pulumi.Inputs = {};
+    // Outputs are plain data: drop `undefined` members, which the gRPC struct encoder rejects.
+    for (const k of this.outputNames[type] ?? []) state[k] = plain(c[k]);
+    return { urn: c.urn, state };
+  }
+}
+
+function plain(v: pulumi.Input<any>): pulumi.Output<any> {
+  return pulumi.output(v).apply((x: any) => (x === undefined ? undefined : JSON.parse(JSON.stringify(x))));
+}

@@ -1,0 +1,12 @@
+/** What every renderer returns: files to put on a host. Renderers are pure: no fs, no transport, no @pulumi. */
+export interface RenderedFile {
+  /** Host path. */
+  path: string;
+  mode: number;
+  content: string;
+}
+
+/** Header for rendered text files; `comment` is the file format's comment leader. */
+export function header(comment: string, what: string): string {
+  return `${comment} Rendered by netboot for ${what}. Do not edit: \`pulumi up\` replaces this file and \`pulumi refresh\` reports edits.\n`;
+}

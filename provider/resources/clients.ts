@@ -1,0 +1,28 @@
+/**
+ * Client-side classes for netboot's own custom resources, used by components inside the provider process
+ * to register children (the engine routes them back to this plugin).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { FileCheck, FileSpec, Host, Signal } from "../schema-types";
+
+export interface FileSetArgs {
+  host: pulumi.Input<Host>;
+  files: pulumi.Input<Record<string, pulumi.Input<FileSpec>>>;
+  checks?: pulumi.Input<FileCheck[]>;
+  signal?: pulumi.Input<Signal>;
+}
+
+export class FileSet extends pulumi.CustomResource {
+  public readonly manifest!: pulumi.Output<Record<string, string>>;
+  public readonly lastApply!: pulumi.Output<Record<string, string>>;
+  constructor(name: string, args: FileSetArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super("netboot:index:FileSet", name, { ...args, manifest: undefined, lastApply: undefined, createdDirs: undefined }, opts);
+  }
+}
+
+/** A map of rendered files as FileSet `files`. */
+export function asFiles(files: { path: string; mode: number; content: string }[]): Record<string, FileSpec> {
+  const out: Record<string, FileSpec> = {};
+  for (const f of files) out[f.path] = { content: f.content, mode: "0" + f.mode.toString(8) };
+  return out;
+}

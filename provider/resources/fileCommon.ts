@@ -1,0 +1,149 @@
+/**
+ * Shared lifecycle of netboot:index:File and netboot:index:FileSet: write what differs (atomically, checked
+ * by the file's real consumer first), observe what is there, remove only what we wrote.
+ *
+ * Retry rules: every step is idempotent. An apply that was interrupted leaves each file either old or new
+ * (never partial: writes are temp file + rename), and the next apply compares against what is really on the
+ * host, not against state, so rerunning `pulumi up` converges. Deleting a file that is already gone is a no-op.
+ */
+import { sha256 } from "../drift/digest";
+import { modeString } from "../model/errors";
+import { FileCheck, Signal } from "../schema-types";
+import { Transport, TransportError } from "../transport";
+
+export interface DesiredFile {
+  path: string;
+  content: string | Buffer;
+  /** set when the bytes were copied from this path on the build host */
+  source?: string;
+  mode: number;
+  secret: boolean;
+}
+
+export interface ObservedFile {
+  path: string;
+  content: string;
+  mode: string;
+  sha256: string;
+  size: number;
+}
+
+export interface ApplyReport {
+  written: string[];
+  /** written files that existed before with other content (dnsmasq keeps their old entries until SIGHUP) */
+  changed: string[];
+  unchanged: string[];
+  removed: string[];
+  createdDirs: string[];
+  signalled: string;
+}
+
+const CONCURRENCY = 16;
+
+async function mapLimit<T, R>(items: T[], fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let i = 0;
+  const workers = Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+    while (i < items.length) {
+      const k = i++;
+      out[k] = await fn(items[k]);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export async function observe(t: Transport, path: string): Promise<ObservedFile | undefined> {
+  const st = await t.stat(path);
+  if (!st || st.isDir) return undefined;
+  const data = await t.get(path);
+  if (!data) return undefined;
+  return { path, content: data.toString("utf8"), mode: modeString(st.mode), sha256: sha256(data), size: data.length };
+}
+
+export async function observeAll(t: Transport, paths: string[]): Promise<Map<string, ObservedFile | undefined>> {
+  const found = await mapLimit(paths, (p) => observe(t, p));
+  return new Map(paths.map((p, i) => [p, found[i]]));
+}
+
+function substitute(argv: string[], staged: string): string[] {
+  return argv.map((a) => a.split("{}").join(staged));
+}
+
+export async function applyFiles(
+  t: Transport,
+  desired: DesiredFile[],
+  previousPaths: string[],
+  checks: FileCheck[] = [],
+  signal?: Signal,
+  systemd = false,
+): Promise<ApplyReport> {
+  const report: ApplyReport = { written: [], changed: [], unchanged: [], removed: [], createdDirs: [], signalled: "" };
+  const current = await observeAll(t, desired.map((d) => d.path));
+  const checked = new Set(checks.map((c) => c.path));
+  // Files with a check go first: a failing check stops the apply before anything else is written.
+  const order = [...desired].sort((a, b) => Number(checked.has(b.path)) - Number(checked.has(a.path)) || (a.path < b.path ? -1 : 1));
+  const toWrite = order.filter((d) => {
+    const cur = current.get(d.path);
+    const same = cur && cur.sha256 === sha256(d.content) && cur.mode === modeString(d.mode);
+    if (same) report.unchanged.push(d.path);
+    return !same;
+  });
+  const writeOne = async (d: DesiredFile) => {
+    const myChecks = checks.filter((c) => c.path === d.path);
+    const res = await t.put(d.path, d.content, {
+      mode: d.mode,
+      validate: myChecks.length
+        ? async (staged) => {
+            for (const c of myChecks) {
+              const argv = substitute(c.command, staged);
+              const r = await t.exec(argv);
+              if (r.code !== 0)
+                throw new TransportError(t.description, "check", d.path,
+                  `\`${c.command.join(" ")}\` rejected the new file (exit ${r.code}); the live file is unchanged:\n${(r.stderr + r.stdout).trim()}`);
+            }
+          }
+        : undefined,
+    });
+    report.written.push(d.path);
+    if (current.get(d.path)) report.changed.push(d.path);
+    report.createdDirs.push(...res.createdDirs);
+  };
+  const firstChecked = toWrite.filter((d) => checked.has(d.path));
+  for (const d of firstChecked) await writeOne(d);
+  await mapLimit(toWrite.filter((d) => !checked.has(d.path)), writeOne);
+
+  const keep = new Set(desired.map((d) => d.path));
+  for (const p of previousPaths) if (!keep.has(p) && (await t.remove(p))) report.removed.push(p);
+
+  report.signalled = await maybeSignal(t, signal, report, systemd);
+  report.written.sort();
+  report.createdDirs.sort();
+  return report;
+}
+
+/** Tells the daemon, if its files changed in a way it needs to hear about. Returns what was done. */
+export async function maybeSignal(t: Transport, signal: Signal | undefined, r: Pick<ApplyReport, "written" | "changed" | "removed">, systemd: boolean): Promise<string> {
+  if (!signal) return "";
+  const needed = signal.on === "change" ? r.written.length + r.removed.length > 0 : r.removed.length + r.changed.length > 0;
+  if (!needed) return "not needed";
+  if (systemd && signal.systemdUnit) {
+    const res = await t.exec(["systemctl", "reload-or-restart", signal.systemdUnit]);
+    if (res.code !== 0) throw new TransportError(t.description, "reload", signal.systemdUnit, res.stderr.trim());
+    return `reloaded ${signal.systemdUnit}`;
+  }
+  if (!signal.pidFile) return "no daemon to tell";
+  const pidText = (await t.get(signal.pidFile))?.toString().trim();
+  if (!pidText || !/^\d+$/.test(pidText)) return "not running";
+  const sig = signal.signal ?? "HUP";
+  const res = await t.exec(["kill", "-s", sig, pidText]);
+  return res.code === 0 ? `sent SIG${sig} to ${pidText}` : "not running";
+}
+
+/** Removes what we wrote, then the folders we created if they are empty (innermost first). */
+export async function removeFiles(t: Transport, paths: string[], createdDirs: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const p of paths) if (await t.remove(p)) removed.push(p);
+  for (const d of [...createdDirs].sort().reverse()) await t.removeDirIfEmpty(d);
+  return removed;
+}

@@ -1,0 +1,168 @@
+/**
+ * netboot:index:FileSet: many files on one host as one resource, with a manifest of hashes.
+ * The engine's work grows with file sets, not files; the detailed diff still names each changed file
+ * (`files["/srv/netboot/http/ipxe/node-aa-bb.ipxe"]`), and since outputs hold what was found on the host,
+ * `pulumi refresh` and `preview --diff` show a line diff of hand edits.
+ */
+import { randomUUID } from "crypto";
+import * as provider from "@pulumi/pulumi/provider";
+import { sha256 } from "../drift/digest";
+import { diffManifests, FileState } from "../drift/diff";
+import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal } from "../schema-types";
+import { hostKey, LocalTransport, normalizeHost, transportFor } from "../transport";
+import { applyFiles, DesiredFile, observeAll, removeFiles, maybeSignal } from "./fileCommon";
+import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
+import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "./values";
+
+const key = (p: string) => `files["${p}"]`;
+
+export function checkFileSet(resource: string, news: any): { inputs: any; issues: Issues } {
+  const issues = new Issues(resource);
+  const host = hasUnknown(news.host) ? news.host : normalizeHost(issues, "host", news.host);
+  const files = news.files;
+  if (files !== UNKNOWN) {
+    if (!files || typeof files !== "object" || Array.isArray(files)) issues.add("files", files, "must be a map of absolute path -> {content, mode}");
+    else
+      for (const [p, f] of Object.entries<any>(files)) {
+        checkAbsPath(issues, `files["${p}"]`, p);
+        if (f === UNKNOWN) continue;
+        const spec = reveal<any>(f);
+        if (spec.source !== undefined) checkAbsPath(issues, `files["${p}"].source`, spec.source);
+        else if (spec.content !== UNKNOWN && typeof spec.content !== "string") issues.add(`files["${p}"].content`, spec.content, "must be a string");
+        if (spec.mode !== UNKNOWN) parseMode(issues, `files["${p}"].mode`, spec.mode);
+      }
+  }
+  for (const [i, c] of ((news.checks ?? []) as FileCheck[]).entries()) {
+    if (hasUnknown(c)) continue;
+    if (!files || typeof files !== "object" || !(c.path in files)) issues.add(`checks[${i}].path`, c.path, "is not one of `files`");
+    if (!Array.isArray(c.command) || c.command.length === 0 || c.command.some((a) => typeof a !== "string"))
+      issues.add(`checks[${i}].command`, c.command, "must be a non-empty argv list");
+  }
+  const s = news.signal as Signal | undefined;
+  if (s && !hasUnknown(s)) {
+    if (s.on !== undefined && s.on !== "removal" && s.on !== "change") issues.add("signal.on", s.on, "must be `removal` or `change`");
+    if (s.pidFile !== undefined) checkAbsPath(issues, "signal.pidFile", s.pidFile);
+    if (s.signal !== undefined && !/^[A-Z0-9]+$/.test(s.signal)) issues.add("signal.signal", s.signal, "must be a signal name such as HUP");
+  }
+  return { inputs: { ...news, host }, issues };
+}
+
+const buildHost = new LocalTransport();
+
+/** The files to put, with `source` files read from the build host. */
+export async function desired(files: Record<string, any>): Promise<DesiredFile[]> {
+  const out: DesiredFile[] = [];
+  for (const [path, f] of Object.entries(files)) {
+    const spec = reveal<{ content?: string; mode?: string; source?: string }>(f);
+    let content: string | Buffer = spec.content ?? "";
+    if (spec.source) {
+      const data = await buildHost.get(spec.source);
+      if (!data) throw new Error(`files["${path}"].source: ${spec.source} does not exist on the build host`);
+      content = data;
+    }
+    out.push({ path, content, mode: parseMode(new Issues(""), "", spec.mode), secret: isSecret(f) || isSecret((f as any)?.content), source: spec.source });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+async function expectedManifest(files: Record<string, any>): Promise<Record<string, FileState>> {
+  const out: Record<string, FileState> = {};
+  for (const d of await desired(files)) out[d.path] = { sha256: sha256(d.content), mode: modeString(d.mode) };
+  return out;
+}
+
+function observedManifest(olds: FileSetOutputs): Record<string, FileState | undefined> {
+  const out: Record<string, FileState | undefined> = {};
+  for (const [p, h] of Object.entries(olds.manifest ?? {})) {
+    const f = reveal<any>(olds.files?.[p]);
+    out[p] = h ? { sha256: h, mode: f?.mode ?? "" } : undefined;
+  }
+  return out;
+}
+
+type Seen = { content: string; mode: string; sha256: string; source?: string };
+
+function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen | undefined>, secrets: Set<string>, createdDirs: string[], lastApply?: Record<string, string>): FileSetOutputs {
+  const files: Record<string, any> = {};
+  const manifest: Record<string, string> = {};
+  for (const [p, o] of [...observed.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    manifest[p] = o ? o.sha256 : "";
+    if (o) {
+      // Binary files copied from the build host are tracked by hash only.
+      const spec = o.source ? { source: o.source, mode: o.mode, sha256: o.sha256 } : { content: o.content, mode: o.mode };
+      files[p] = secrets.has(p) ? { content: secret(o.content), mode: o.mode } : spec;
+    }
+  }
+  return { ...inputs, host, files, manifest, createdDirs, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
+}
+
+export const fileSetHandler: ResourceHandler = {
+  async check(urn, _olds, news) {
+    const { inputs, issues } = checkFileSet(describeUrn(urn), news);
+    return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
+  },
+
+  async diff(_id, _urn, olds: FileSetOutputs, news: FileSetInputs): Promise<DiffResultWithDetail> {
+    const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
+    if (hasUnknown(news.host) || hostKey(olds.host) !== hostKey(news.host))
+      return { changes: true, replaces: ["host"], detailedDiff: { host: { kind: "update-replace" } } };
+    if (hasUnknown(news.files)) {
+      const known = news.files === (UNKNOWN as any) ? {} : news.files;
+      for (const p of Object.keys(known)) detailedDiff[key(p)] = { kind: "update" };
+      return { changes: true, detailedDiff: Object.keys(detailedDiff).length ? detailedDiff : { files: { kind: "update" } } };
+    }
+    for (const c of diffManifests(await expectedManifest(news.files), observedManifest(olds)))
+      detailedDiff[key(c.path)] = { kind: c.kind === "add" ? "add" : c.kind === "delete" ? "delete" : "update" };
+    if (JSON.stringify(olds.checks ?? []) !== JSON.stringify(news.checks ?? [])) detailedDiff.checks = { kind: "update" };
+    if (JSON.stringify(olds.signal ?? null) !== JSON.stringify(news.signal ?? null)) detailedDiff.signal = { kind: "update" };
+    return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
+  },
+
+  async create(_urn, inputs: FileSetInputs) {
+    return { id: randomUUID(), outs: await apply(inputs, undefined) };
+  },
+
+  async update(_id, _urn, olds: FileSetOutputs, news: FileSetInputs) {
+    return { outs: await apply(news, olds) };
+  },
+
+  async read(id, _urn, props: FileSetOutputs): Promise<provider.ReadResult> {
+    const host = props.host;
+    const paths = Object.keys(props.manifest ?? props.files ?? {});
+    const found = await observeAll(transportFor(host), paths);
+    const observed = new Map<string, Seen | undefined>();
+    for (const [p, o] of found) {
+      const source = reveal<any>(props.files?.[p])?.source;
+      observed.set(p, o && { ...o, content: source ? "" : o.content, source });
+    }
+    const secrets = new Set(paths.filter((p) => isSecret(props.files?.[p]) || isSecret((props.files?.[p] as any)?.content)));
+    const { lastApply: _drop, ...rest } = props as any;
+    return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? []) };
+  },
+
+  async delete(_id, _urn, props: FileSetOutputs) {
+    const t = transportFor(props.host);
+    const removed = await removeFiles(t, Object.keys(props.manifest ?? {}), props.createdDirs ?? []);
+    await maybeSignal(t, props.signal, { written: [], changed: [], removed }, !!props.host.systemd);
+  },
+};
+
+async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
+  const host = inputs.host;
+  const t = transportFor(host);
+  const want = await desired(inputs.files);
+  const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd);
+  const observed = new Map<string, Seen>(
+    want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: modeString(d.mode), sha256: sha256(d.content), source: d.source }]),
+  );
+  const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...report.createdDirs])].sort();
+  const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));
+  return outputs(inputs, host, observed, secrets, createdDirs, {
+    written: String(report.written.length),
+    changed: String(report.changed.length),
+    unchanged: String(report.unchanged.length),
+    removed: String(report.removed.length),
+    signalled: report.signalled,
+  });
+}

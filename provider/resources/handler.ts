@@ -1,0 +1,25 @@
+import * as provider from "@pulumi/pulumi/provider";
+
+export type DetailedDiffKind = "add" | "add-replace" | "delete" | "delete-replace" | "update" | "update-replace";
+
+export interface DiffResultWithDetail extends provider.DiffResult {
+  /** Property path (`files["/etc/hosts"]`) -> kind. Sent to the engine by the server shim in `_server.ts`. */
+  readonly detailedDiff?: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }>;
+}
+
+/** check/diff/create/read/update/delete of one custom resource token (eks `cmd/provider/<type>.ts`). */
+export interface ResourceHandler {
+  check(urn: string, olds: any, news: any): Promise<provider.CheckResult>;
+  diff(id: string, urn: string, olds: any, news: any): Promise<DiffResultWithDetail>;
+  create(urn: string, inputs: any): Promise<provider.CreateResult>;
+  read(id: string, urn: string, props: any): Promise<provider.ReadResult>;
+  update(id: string, urn: string, olds: any, news: any): Promise<provider.UpdateResult>;
+  delete(id: string, urn: string, props: any): Promise<void>;
+}
+
+/** `netboot:index:FileSet "rack1-hosts"` from a URN, for error messages. */
+export function describeUrn(urn: string): string {
+  const parts = urn.split("::");
+  const type = (parts[2] ?? "").split("$").pop() ?? "";
+  return `${type} "${parts[3] ?? urn}"`;
+}
