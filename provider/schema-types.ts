@@ -405,6 +405,8 @@ export interface FileSetInputs {
     readonly files: { [key: string]: FileSpec };
     readonly checks?: FileCheck[];
     readonly signal?: Signal;
+    /** Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty. */
+    readonly dirs?: string[];
 }
 
 /** Outputs (state) of netboot:index:FileSet. */
@@ -420,6 +422,8 @@ export interface FileSetOutputs {
     readonly lastApply?: { [key: string]: string };
     /** Folders this resource created; delete removes them again when they are empty. */
     readonly createdDirs?: string[];
+    /** Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty. */
+    readonly dirs?: string[];
 }
 
 /** Arguments of netboot:index:GlusterVolume. */

@@ -38,6 +38,8 @@ export class PxeServer extends schema.PxeServer {
         return files;
       }),
       signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" } : {})),
+      // The server owns its folders; node groups and boot images write into them.
+      dirs: model.apply((m) => [m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.hostsDir, m.paths.etcHostsDir, m.paths.runDir]),
     }, { parent: this });
 
     this.info = model.apply(serverInfo);

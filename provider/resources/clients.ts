@@ -10,6 +10,7 @@ export interface FileSetArgs {
   files: pulumi.Input<Record<string, pulumi.Input<FileSpec>>>;
   checks?: pulumi.Input<FileCheck[]>;
   signal?: pulumi.Input<Signal>;
+  dirs?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 export class FileSet extends pulumi.CustomResource {

@@ -33,6 +33,7 @@ export function checkFileSet(resource: string, news: any): { inputs: any; issues
         if (spec.mode !== UNKNOWN) parseMode(issues, `files["${p}"].mode`, spec.mode);
       }
   }
+  for (const [i, d] of ((news.dirs ?? []) as string[]).entries()) if (d !== UNKNOWN) checkAbsPath(issues, `dirs[${i}]`, d);
   for (const [i, c] of ((news.checks ?? []) as FileCheck[]).entries()) {
     if (hasUnknown(c)) continue;
     if (!files || typeof files !== "object" || !(c.path in files)) issues.add(`checks[${i}].path`, c.path, "is not one of `files`");
@@ -115,6 +116,7 @@ export const fileSetHandler: ResourceHandler = {
     for (const c of diffManifests(await expectedManifest(news.files), observedManifest(olds)))
       detailedDiff[key(c.path)] = { kind: c.kind === "add" ? "add" : c.kind === "delete" ? "delete" : "update" };
     if (JSON.stringify(olds.checks ?? []) !== JSON.stringify(news.checks ?? [])) detailedDiff.checks = { kind: "update" };
+    if (JSON.stringify(olds.dirs ?? []) !== JSON.stringify(news.dirs ?? [])) detailedDiff.dirs = { kind: "update" };
     if (JSON.stringify(olds.signal ?? null) !== JSON.stringify(news.signal ?? null)) detailedDiff.signal = { kind: "update" };
     return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
   },
@@ -152,11 +154,13 @@ async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): P
   const host = inputs.host;
   const t = transportFor(host);
   const want = await desired(inputs.files);
+  const ownedDirs: string[] = [];
+  for (const d of inputs.dirs ?? []) ownedDirs.push(...(await t.mkdirp(d)));
   const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd);
   const observed = new Map<string, Seen>(
     want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: modeString(d.mode), sha256: sha256(d.content), source: d.source }]),
   );
-  const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...report.createdDirs])].sort();
+  const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...ownedDirs, ...report.createdDirs, ...(inputs.dirs ?? [])])].sort();
   const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));
   return outputs(inputs, host, observed, secrets, createdDirs, {
     written: String(report.written.length),

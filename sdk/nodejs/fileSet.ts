@@ -42,6 +42,10 @@ export class FileSet extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly createdDirs: pulumi.Output<string[] | undefined>;
     /**
+     * Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
+     */
+    declare public readonly dirs: pulumi.Output<string[] | undefined>;
+    /**
      * What was found on the host at the last apply or refresh.
      */
     declare public readonly files: pulumi.Output<{[key: string]: outputs.FileSpec}>;
@@ -74,6 +78,7 @@ export class FileSet extends pulumi.CustomResource {
                 throw new Error("Missing required property 'host'");
             }
             resourceInputs["checks"] = args?.checks;
+            resourceInputs["dirs"] = args?.dirs;
             resourceInputs["files"] = args?.files;
             resourceInputs["host"] = args?.host;
             resourceInputs["signal"] = args?.signal;
@@ -83,6 +88,7 @@ export class FileSet extends pulumi.CustomResource {
         } else {
             resourceInputs["checks"] = undefined /*out*/;
             resourceInputs["createdDirs"] = undefined /*out*/;
+            resourceInputs["dirs"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["host"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
@@ -99,6 +105,10 @@ export class FileSet extends pulumi.CustomResource {
  */
 export interface FileSetArgs {
     checks?: pulumi.Input<pulumi.Input<inputs.FileCheckArgs>[] | undefined>;
+    /**
+     * Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
+     */
+    dirs?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * Absolute path on the host -> file.
      */
