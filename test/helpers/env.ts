@@ -1,0 +1,58 @@
+/**
+ * Test prerequisites. A missing tool fails the test with the command that installs it: never a skip.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+
+/** The toolchain bin folder (pulumi, pulumi-language-nodejs), building it if needed. */
+export function toolchainBin(): string {
+  const out = execFileSync("bash", [path.join(REPO, "scripts/toolchain.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return out.trim().split("\n").pop()!;
+}
+
+const DEBIAN_PACKAGE: Record<string, string> = {
+  dnsmasq: "dnsmasq",
+  nginx: "nginx-light",
+  glusterd: "glusterfs-server",
+  glusterfsd: "glusterfs-server",
+  glusterfs: "glusterfs-client",
+  gluster: "glusterfs-server",
+  "qemu-system-x86_64": "qemu-system-x86",
+  busybox: "busybox-static",
+  cpio: "cpio",
+  zstd: "zstd",
+  xz: "xz-utils",
+  ip: "iproute2",
+  readelf: "binutils",
+  depmod: "kmod",
+  sshd: "openssh-server",
+  "ganesha.nfsd": "nfs-ganesha",
+};
+
+/** Fails with an install hint when a command is missing. */
+export function requireTool(cmd: string): string {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/sbin"])) {
+    const p = path.join(dir, cmd);
+    if (fs.existsSync(p)) return p;
+  }
+  const pkg = DEBIAN_PACKAGE[cmd] ?? cmd;
+  throw new Error(`${cmd} is not installed: run 'apt-get install -y ${pkg}' (or 'bash scripts/deps.sh', which installs everything the tests use)`);
+}
+
+export function requireRoot(what: string): void {
+  if (process.getuid && process.getuid() !== 0) throw new Error(`${what} needs root (network namespaces, FUSE, daemons): run the tests as root`);
+}
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `netboot-${prefix}-`));
+}
+
+export function sh(cmd: string, opts: { input?: string; allowFail?: boolean } = {}): { code: number; out: string; err: string } {
+  const r = spawnSync("bash", ["-c", cmd], { encoding: "utf8", input: opts.input });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`command failed (${r.status}): ${cmd}\n${r.stderr}${r.stdout}`);
+  return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
+}
