@@ -81,9 +81,12 @@ const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "N
 const addrList: ValueCheck = (v) => {
   for (const a of v.split(",")) {
     if (a === "*") continue;
-    if (/^[0-9*.]+$/.test(a) && a.split(".").length === 4 && a.split(".").every((p) => p === "*" || (parseIPv4(`${p}.0.0.0`) !== undefined))) continue;
-    if (a.includes("/") && parseCidrLoose(a)) continue;
-    if (isDomain(a)) continue;
+    if (/^[0-9*.]+$/.test(a)) {
+      // Numeric: an address, possibly with `*` octets; never a host name.
+      if (a.split(".").length === 4 && a.split(".").every((p) => p === "*" || parseIPv4(`${p}.0.0.0`) !== undefined)) continue;
+    } else if (a.includes("/")) {
+      if (parseCidrLoose(a)) continue;
+    } else if (isDomain(a) && /[A-Za-z]/.test(a)) continue;
     return `"${a}" is not an address, wildcard address (10.88.1.*), CIDR subnet or host name`;
   }
   return undefined;

@@ -44,8 +44,8 @@ export function glusterPaths(m: GlusterModel): GlusterPaths {
     unit: (b) => `${dir}/systemd/${unitName(m.name, b)}`,
     tlsDir: `${dir}/tls`,
     markerTimestamp: `${dir}/marker.tstamp`,
-    logDir: `${dir}/log`,
-    runDir: `${dir}/run`,
+    logDir: `/var/log/glusterfs/netboot-${m.name}`,
+    runDir: `/run/netboot-gluster-${m.name}`,
   };
 }
 
