@@ -452,6 +452,10 @@ export interface GlusterVolumeArgs {
     readonly tls?: pulumi.Input<GlusterTlsInputs>;
     /** Standalone: where volfiles and units go on the host (default `/etc/netboot/gluster`). */
     readonly stateDir?: pulumi.Input<string>;
+    /** Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own. */
+    readonly glusterdSocket?: pulumi.Input<string>;
+    /** Managed mode: pass `force` to `gluster volume create` (bricks on the root file system). Implied by allowSameHostSets. */
+    readonly force?: pulumi.Input<boolean>;
 }
 
 /** A GlusterFS volume. `standalone`: netboot renders every brick volfile and the client volfile (graphs identical to glusterd's plus what serving without glusterd needs) and bricks run as `glusterfsd -f`. `managed`: the volume is created and reconciled through glusterd with the `gluster` command. */
@@ -466,8 +470,10 @@ export abstract class GlusterVolume<TData = any> extends pulumi.ComponentResourc
     public mountSource!: pulumi.Output<string>;
     /** xlator types the client volfile names (what a boot image must carry). */
     public xlators!: pulumi.Output<string[]>;
+    /** Standalone: brick volfile path -> sha256. */
+    public brickVolfiles!: pulumi.Output<{ [key: string]: string } | undefined>;
     constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("netboot:index:GlusterVolume", name, opts.urn ? { volumeName: undefined, clientVolfile: undefined, clientVolfileSha256: undefined, clientVolfilePath: undefined, bricks: undefined, mountSource: undefined, xlators: undefined } : args, opts);
+        super("netboot:index:GlusterVolume", name, opts.urn ? { volumeName: undefined, clientVolfile: undefined, clientVolfileSha256: undefined, clientVolfilePath: undefined, bricks: undefined, mountSource: undefined, xlators: undefined, brickVolfiles: undefined } : args, opts);
     }
 }
 

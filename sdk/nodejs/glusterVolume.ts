@@ -24,6 +24,10 @@ export class GlusterVolume extends pulumi.ComponentResource {
         return obj['__pulumiType'] === GlusterVolume.__pulumiType;
     }
 
+    /**
+     * Standalone: brick volfile path -> sha256.
+     */
+    declare public /*out*/ readonly brickVolfiles: pulumi.Output<{[key: string]: string} | undefined>;
     declare public readonly bricks: pulumi.Output<outputs.BrickEndpoint[]>;
     /**
      * The client (FUSE) volfile text.
@@ -71,6 +75,8 @@ export class GlusterVolume extends pulumi.ComponentResource {
             resourceInputs["bricks"] = args?.bricks;
             resourceInputs["clusterSubnet"] = args?.clusterSubnet;
             resourceInputs["disperse"] = args?.disperse;
+            resourceInputs["force"] = args?.force;
+            resourceInputs["glusterdSocket"] = args?.glusterdSocket;
             resourceInputs["host"] = args?.host;
             resourceInputs["layout"] = args?.layout;
             resourceInputs["mode"] = args?.mode;
@@ -80,12 +86,14 @@ export class GlusterVolume extends pulumi.ComponentResource {
             resourceInputs["stateDir"] = args?.stateDir;
             resourceInputs["tls"] = args?.tls;
             resourceInputs["volumeName"] = args?.volumeName;
+            resourceInputs["brickVolfiles"] = undefined /*out*/;
             resourceInputs["clientVolfile"] = undefined /*out*/;
             resourceInputs["clientVolfilePath"] = undefined /*out*/;
             resourceInputs["clientVolfileSha256"] = undefined /*out*/;
             resourceInputs["mountSource"] = undefined /*out*/;
             resourceInputs["xlators"] = undefined /*out*/;
         } else {
+            resourceInputs["brickVolfiles"] = undefined /*out*/;
             resourceInputs["bricks"] = undefined /*out*/;
             resourceInputs["clientVolfile"] = undefined /*out*/;
             resourceInputs["clientVolfilePath"] = undefined /*out*/;
@@ -116,6 +124,14 @@ export interface GlusterVolumeArgs {
      * Disperse set size.
      */
     disperse?: pulumi.Input<number | undefined>;
+    /**
+     * Managed mode: pass `force` to `gluster volume create` (bricks on the root file system). Implied by allowSameHostSets.
+     */
+    force?: pulumi.Input<boolean | undefined>;
+    /**
+     * Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own.
+     */
+    glusterdSocket?: pulumi.Input<string | undefined>;
     /**
      * Where volfiles are written (standalone) or where the `gluster` command runs (managed).
      */
