@@ -1,0 +1,227 @@
+/**
+ * The initramfs `/init` (busybox ash) and its udhcpc script. Pure: config in, script text out.
+ *
+ * Boot steps, each announced on the console as `netboot: <step>`; any failure prints one
+ * `netboot: FAILED: <what>` line and then opens a rescue shell or reboots (`onFailure`):
+ *   1. mount proc, sys, devtmpfs, /run, /tmp (glusterfs writes its volfile parse file in /tmp)
+ *   2. insmod the modules in dependency order (computed at build time from modules.dep)
+ *   3. find the boot NIC from `BOOTIF=01-aa-bb-..` (iPXE's `${mac:hexhyp}`), or the first NIC; DHCP with udhcpc
+ *   4. mount the transport: glusterfs (FUSE client from the baked volfile), nfs, or nothing (http)
+ *   5. unpack the OS image into a tmpfs at /newroot (tarball from the network FS, or streamed with wget)
+ *   6. hybrid: bind the listed paths from the image tree on the network FS over /newroot
+ *   7. hand off: switch_root to the image's /sbin/init, or kexec its own kernel
+ * Kernel command line overrides: `netboot.image=URL` (http), `netboot.debug` (trace), `netboot.rootsize=`.
+ */
+import { RenderedFile } from "./types";
+
+export type Transport = "glusterfs" | "nfs" | "http";
+export type Mode = "ram" | "hybrid";
+export type Handoff = "switch_root" | "kexec";
+export type OnFailure = "shell" | "reboot";
+
+export interface InitConfig {
+  name: string;
+  transport: Transport;
+  mode: Mode;
+  hybridPaths: string[];
+  handoff: Handoff;
+  onFailure: OnFailure;
+  /** modules to insmod, in order, as paths inside the initramfs */
+  modules: string[];
+  /** glusterfs: where the client volfile is inside the initramfs */
+  volfile?: string;
+  /** nfs: `IP:/export` */
+  nfsExport?: string;
+  /** glusterfs/nfs: folder on the network FS holding image.tar.gz (and root/ in hybrid mode) */
+  imagePath?: string;
+  /** http: default image URL (the kernel command line's netboot.image= wins) */
+  imageUrl?: string;
+  /** tar flag for the image's compression: z (gzip) or J (xz) */
+  imageCompression: "z" | "J";
+}
+
+export const INIT_PATH = "/init";
+export const UDHCPC_SCRIPT = "/etc/netboot/udhcpc.script";
+const NET = "/run/netboot/net";
+
+/** A value as one single-quoted shell word (the model rejects quotes already; this is belt and braces). */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function mountTransport(c: InitConfig): string {
+  switch (c.transport) {
+    case "glusterfs":
+      return [
+        `step "mounting glusterfs volume (${c.volfile})"`,
+        `mkdir -p ${NET} /var/log/glusterfs /var/lib/glusterd /var/run/gluster`,
+        `/usr/sbin/glusterfs -f ${shq(c.volfile!)} -l /run/netboot/glusterfs.log -p /run/netboot/glusterfs.pid ${NET} || fail "glusterfs mount of ${c.volfile} (log: /run/netboot/glusterfs.log)"`,
+        `ON_FAIL_LOG=/run/netboot/glusterfs.log`,
+        `wait_for "glusterfs mount" 30 'grep -q " ${NET} fuse" /proc/mounts && [ -e ${NET}/${c.imagePath!.replace(/^\//, "")}/. ]'`,
+      ].join("\n");
+    case "nfs":
+      return [
+        `step "mounting nfs ${c.nfsExport}"`,
+        `mkdir -p ${NET}`,
+        `mount -t nfs -o ro,nolock,vers=3,addr=${c.nfsExport!.split(":")[0]} ${shq(c.nfsExport!)} ${NET} || fail "nfs mount of ${c.nfsExport}"`,
+      ].join("\n");
+    case "http":
+      return `[ -n "$IMAGE_URL" ] || fail "no image URL: add netboot.image=URL to the kernel command line (BootImage's args do)"\nstep "image over http: $IMAGE_URL"`;
+    default: {
+      const never: never = c.transport;
+      return never;
+    }
+  }
+}
+
+function unpack(c: InitConfig): string {
+  const t = c.imageCompression;
+  if (c.transport === "http")
+    return `wget -q -O - "$IMAGE_URL" | tar -x${t}f - -C /newroot || fail "download or unpack of $IMAGE_URL"`;
+  const dir = `${NET}${c.imagePath}`;
+  return `tar -x${t}f ${shq(dir + "/image.tar." + (t === "z" ? "gz" : "xz"))} -C /newroot || fail "unpack of ${dir}/image.tar.${t === "z" ? "gz" : "xz"}"`;
+}
+
+function hybrid(c: InitConfig): string {
+  if (c.mode !== "hybrid") return "";
+  const lines = [`step "hybrid: ${c.hybridPaths.join(" ")} stay on ${c.transport}"`];
+  for (const p of c.hybridPaths) {
+    const src = `${NET}${c.imagePath}/root${p}`;
+    lines.push(`[ -d ${shq(src)} ] || fail "hybrid path ${p}: ${src} is not a folder on the network file system"`);
+    lines.push(`mkdir -p ${shq("/newroot" + p)} && mount --bind ${shq(src)} ${shq("/newroot" + p)} || fail "bind mount of ${p}"`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+function handoff(c: InitConfig): string {
+  const release = c.transport !== "http" && c.mode === "ram" ? `umount ${NET} 2>/dev/null\n` : "";
+  switch (c.handoff) {
+    case "switch_root":
+      return [
+        release.trimEnd(),
+        `[ -L /newroot/sbin/init ] || [ -x /newroot/sbin/init ] || fail "the image has no /sbin/init"`,
+        `step "switching root to the image's /sbin/init"`,
+        `for d in dev proc sys run; do mkdir -p /newroot/$d; mount --move /$d /newroot/$d; done`,
+        `exec switch_root /newroot /sbin/init "$@"`,
+      ].filter(Boolean).join("\n");
+    case "kexec":
+      return [
+        `K=/newroot/vmlinuz; I=/newroot/initrd.img`,
+        `[ -e $K ] || fail "kexec: the image has no /vmlinuz"`,
+        `step "kexec into the image's kernel"`,
+        `if [ -e $I ]; then kexec -l $K --initrd=$I --command-line="$(cat /proc/cmdline)"; else kexec -l $K --command-line="$(cat /proc/cmdline)"; fi || fail "kexec -l $K"`,
+        release.trimEnd(),
+        `kexec -e || fail "kexec -e"`,
+      ].filter(Boolean).join("\n");
+    default: {
+      const never: never = c.handoff;
+      return never;
+    }
+  }
+}
+
+export function renderInit(c: InitConfig): string {
+  const rescue = c.onFailure === "shell"
+    ? `echo "netboot: rescue shell (exit to reboot)"\n  setsid cttyhack sh\n  reboot -f`
+    : `echo "netboot: rebooting in 10 seconds"\n  sleep 10\n  reboot -f`;
+  return `#!/bin/sh
+# netboot initramfs /init for boot image "${c.name}" (generated; do not edit)
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+/bin/busybox mkdir -p /proc /sys /dev /run /tmp /newroot /usr/bin /usr/sbin /sbin
+/bin/busybox --install -s
+mount -t devtmpfs -o mode=0755 devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p /run/netboot
+
+step() { echo "netboot: $*"; }
+fail() {
+  echo "netboot: FAILED: $*"
+  [ -n "$ON_FAIL_LOG" ] && [ -f "$ON_FAIL_LOG" ] && tail -n 15 "$ON_FAIL_LOG"
+  ${rescue}
+}
+wait_for() { # what seconds condition
+  n=0
+  while ! eval "$3"; do
+    n=$((n + 1)); [ $n -gt $(($2 * 2)) ] && fail "timed out waiting for $1"
+    usleep 500000
+  done
+}
+
+IMAGE_URL=${shq(c.imageUrl ?? "")}
+BOOTIF=
+ROOTSIZE=90%
+for x in $(cat /proc/cmdline); do
+  case "$x" in
+    BOOTIF=*) BOOTIF=\${x#BOOTIF=} ;;
+    netboot.image=*) IMAGE_URL=\${x#netboot.image=} ;;
+    netboot.rootsize=*) ROOTSIZE=\${x#netboot.rootsize=} ;;
+    netboot.node=*) NODE=\${x#netboot.node=} ;;
+    netboot.debug) set -x ;;
+  esac
+done
+step "boot image ${c.name} starting on $(uname -r)\${NODE:+ (node $NODE)}"
+
+step "loading ${c.modules.length} kernel modules"
+for m in ${c.modules.map(shq).join(" ")}; do
+  insmod "$m" || fail "insmod $m"
+done
+
+step "bringing up the boot NIC"
+ip link set lo up
+MAC=$(echo "\${BOOTIF#01-}" | tr 'A-F-' 'a-f:')
+find_nic() {
+  for d in /sys/class/net/*; do
+    n=\${d##*/}; [ "$n" = lo ] && continue
+    if [ -z "$MAC" ] || [ "$(cat $d/address)" = "$MAC" ]; then IF=$n; return 0; fi
+  done
+  return 1
+}
+IF=
+wait_for "the boot NIC\${MAC:+ $MAC}" 20 find_nic
+ip link set "$IF" up
+udhcpc -i "$IF" -q -n -t 10 -T 2 -s ${UDHCPC_SCRIPT} >/run/netboot/udhcpc.log 2>&1 || fail "DHCP on $IF (log: /run/netboot/udhcpc.log)"
+step "$IF is up: $(cat /run/netboot/ip)"
+
+${mountTransport(c)}
+
+step "unpacking the OS image into RAM"
+mount -t tmpfs -o size=$ROOTSIZE,mode=0755 rootfs /newroot || fail "tmpfs for the root"
+set -o pipefail
+${unpack(c)}
+${hybrid(c)}${handoff(c)}
+`;
+}
+
+export function renderUdhcpcScript(): string {
+  return `#!/bin/sh
+# udhcpc only configures the interface through this script (generated; do not edit)
+case "$1" in
+  deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/\${mask:-24}" dev "$interface"
+    for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+    : > /etc/resolv.conf
+    [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    echo "$ip" > /run/netboot/ip
+    ;;
+esac
+exit 0
+`;
+}
+
+/** The generated files of the initramfs (init and helpers). */
+export function renderInitFiles(c: InitConfig): RenderedFile[] {
+  return [
+    { path: INIT_PATH, mode: 0o755, content: renderInit(c) },
+    { path: UDHCPC_SCRIPT, mode: 0o755, content: renderUdhcpcScript() },
+  ];
+}

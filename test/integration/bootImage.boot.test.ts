@@ -1,0 +1,126 @@
+/**
+ * BootImage boots under QEMU (TCG, the Debian kernel of the build host), in a private network namespace:
+ * 1. glusterfs, hybrid mode: the initramfs mounts a standalone GlusterFS brick (glusterfsd -f) with the
+ *    volfile baked into it, unpacks the OS image into a tmpfs, bind-mounts /usr/share/netboot-test from the
+ *    volume (a file that is only on the volume, not in the RAM tarball), switch_roots, and the image's init
+ *    prints a marker line with the root's file system type and the hybrid file.
+ * 2. http, RAM mode: the image tarball streams from busybox httpd (netboot.image= on the command line).
+ * Two boots only: each takes ~30-60 s under TCG.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { Issues } from "../../provider/model/errors";
+import { buildBootImageModel } from "../../provider/model/bootImage";
+import { Plan, planInitramfs } from "../../provider/build/plan";
+import { buildImage, buildInitrd } from "../../provider/build/initramfs";
+import { createLab, Lab } from "../helpers/qemu";
+import { requireTool, sh, tmpDir } from "../helpers/env";
+
+jest.setTimeout(600_000);
+
+const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
+const FIX = path.join(__dirname, "..", "build", "fixtures");
+const PORT = 24901;
+
+/** A tiny OS image: static busybox and an init that reports what it sees, then powers off. */
+function makeImage(dir: string): string {
+  const root = path.join(dir, "image");
+  fs.mkdirSync(path.join(root, "bin"), { recursive: true });
+  fs.mkdirSync(path.join(root, "sbin"), { recursive: true });
+  fs.mkdirSync(path.join(root, "usr/share/netboot-test"), { recursive: true });
+  for (const d of ["proc", "sys", "dev", "run", "tmp"]) fs.mkdirSync(path.join(root, d));
+  fs.copyFileSync(requireTool("busybox"), path.join(root, "bin/busybox"));
+  fs.chmodSync(path.join(root, "bin/busybox"), 0o755);
+  fs.symlinkSync("busybox", path.join(root, "bin/sh"));
+  fs.writeFileSync(path.join(root, "sbin/init"), `#!/bin/sh
+B=/bin/busybox
+echo "IMAGE-INIT pid=$$ root=$($B awk '$2=="/"{t=$3} END{print t}' /proc/mounts)"
+if [ -f /usr/share/netboot-test/hybrid.txt ]; then echo "HYBRID-FILE: $($B cat /usr/share/netboot-test/hybrid.txt)"; else echo "HYBRID-FILE: none"; fi
+echo "HYBRID-MOUNT: $($B awk '$2=="/usr/share/netboot-test"{print $3}' /proc/mounts)"
+echo "IMAGE-DONE"
+$B poweroff -f
+`, { mode: 0o755 });
+  fs.writeFileSync(path.join(root, "usr/share/netboot-test/hybrid.txt"), "only-on-the-volume\n");
+  return root;
+}
+
+function plan(name: string, args: any): Plan {
+  const issues = new Issues(`BootImage "${name}"`);
+  const m = buildBootImageModel(name, { server: { httpRoot: "/srv/http", httpBaseUrl: "http://10.89.0.1/" }, kernelVersion: KVER, ...args }, issues);
+  const p = m && planInitramfs(m, issues);
+  if (!p) throw new Error(issues.list.map((i) => `${i.field}: ${i.message}`).join("\n"));
+  return p;
+}
+
+describe("BootImage initramfs boots under QEMU", () => {
+  let lab: Lab;
+  let dir: string;
+  let image: string;
+
+  beforeAll(() => {
+    requireTool("glusterfsd");
+    dir = tmpDir("bootimage-boot");
+    image = makeImage(dir);
+    lab = createLab(41);
+  });
+
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  test("glusterfs hybrid: mounts the brick, root in RAM, /usr/share/netboot-test from the volume, image init runs", async () => {
+    const brick = path.join(dir, "brick");
+    fs.mkdirSync(brick);
+    const sub = (t: string) => t.replace(/@BRICK@/g, brick).replace(/@PORT@/g, String(PORT)).replace(/@HOST@/g, lab.serverIp);
+    const volfile = sub(fs.readFileSync(path.join(FIX, "client.vol"), "utf8"));
+    const p = plan("gl", { imageSource: image, transport: "glusterfs", glusterVolfile: volfile, mode: "hybrid", hybridPaths: ["/usr/share/netboot-test"], imagePath: "/images/gl" });
+    // The image as the volume must hold it: the RAM tarball (without the hybrid path) and the tree.
+    const img = await buildImage(p.image);
+    const onVol = path.join(brick, "images/gl");
+    fs.mkdirSync(onVol, { recursive: true });
+    fs.writeFileSync(path.join(onVol, "image.tar.gz"), img.data);
+    sh(`cp -a ${image} ${onVol}/root`);
+    const tarList = sh(`tar -tzf ${onVol}/image.tar.gz`).out;
+    expect(tarList).toMatch(/\.\/sbin\/init/);
+    expect(tarList).not.toMatch(/hybrid\.txt/);
+
+    fs.writeFileSync(path.join(dir, "brick.vol"), sub(fs.readFileSync(path.join(FIX, "brick.vol"), "utf8")));
+    lab.start("glusterfsd", ["glusterfsd", "-N", "-f", path.join(dir, "brick.vol"), "-l", path.join(dir, "brick.log"), "--brick-port", String(PORT)]);
+
+    const initrd = await buildInitrd(p);
+    const initrdPath = path.join(dir, initrd.fileName);
+    fs.writeFileSync(initrdPath, initrd.data);
+    const log = await lab.boot({
+      name: "gluster", kernel: p.kernelPath, initrd: initrdPath, mac: "52:54:00:89:41:10", until: /IMAGE-DONE|FAILED/,
+      append: "console=ttyS0 panic=-1 BOOTIF=01-52-54-00-89-41-10 netboot.node=n1 netboot.group=g",
+    });
+    fs.writeFileSync(path.join(dir, "gluster.result.log"), log);
+    expect(log).toMatch(/netboot: mounting glusterfs volume/);
+    expect(log).not.toMatch(/netboot: FAILED/);
+    expect(log).toMatch(/netboot: hybrid: \/usr\/share\/netboot-test stay on glusterfs/);
+    expect(log).toMatch(/IMAGE-INIT pid=1 root=tmpfs/);
+    expect(log).toMatch(/HYBRID-FILE: only-on-the-volume/);
+    expect(log).toMatch(/HYBRID-MOUNT: fuse/);
+  });
+
+  test("http ram: streams the image tarball from an HTTP server into RAM", async () => {
+    const www = path.join(dir, "www");
+    fs.mkdirSync(www);
+    const p = plan("web", { imageSource: image, transport: "http", compression: "gzip" });
+    fs.writeFileSync(path.join(www, p.image.fileName), (await buildImage(p.image)).data);
+    lab.start("httpd", ["busybox", "httpd", "-f", "-p", `${lab.serverIp}:8089`, "-h", www]);
+    const initrd = await buildInitrd(p);
+    const initrdPath = path.join(dir, initrd.fileName);
+    fs.writeFileSync(initrdPath, initrd.data);
+    const log = await lab.boot({
+      name: "http", kernel: p.kernelPath, initrd: initrdPath, mac: "52:54:00:89:41:11", until: /IMAGE-DONE|FAILED/,
+      append: `console=ttyS0 panic=-1 BOOTIF=01-52-54-00-89-41-11 netboot.image=http://${lab.serverIp}:8089/${p.image.fileName}`,
+    });
+    fs.writeFileSync(path.join(dir, "http.result.log"), log);
+    expect(log).toMatch(/netboot: image over http/);
+    expect(log).not.toMatch(/netboot: FAILED/);
+    expect(log).toMatch(/IMAGE-INIT pid=1 root=tmpfs/);
+    // the RAM image carries the whole tree, hybrid file included
+    expect(log).toMatch(/HYBRID-FILE: only-on-the-volume/);
+  });
+});
