@@ -114,6 +114,14 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
     if (v === undefined || v === "") continue;
     if (checkSafe(issues, `bootFiles.${k}`, v, { commas: false, slashes: false, spaces: false, semicolons: false })) bootFiles[fw] = v;
   }
+  if (mode === "proxy") {
+    // proxyDHCP cannot hand UEFI HTTP clients a URL (pxe-service has no architecture for them).
+    for (const fw of ["http-x86_64", "http-arm64"] as Firmware[]) {
+      const k = BOOTFILE_KEY[fw];
+      if (given[k]) issues.add(`bootFiles.${k}`, given[k], "UEFI HTTP boot needs the DHCP server to send a URL, which a proxy DHCP server cannot do: use authoritative or static mode");
+      delete bootFiles[fw];
+    }
+  }
   const binaries: Record<string, string> = {};
   const ipxeFiles = (args.ipxeFiles ?? {}) as Record<string, string>;
   for (const [n, src] of Object.entries(ipxeFiles)) {

@@ -48,7 +48,10 @@ export function requireRoot(what: string): void {
 }
 
 export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `netboot-${prefix}-`));
+  // 0755: daemons under test drop privileges (dnsmasq runs as its own user) and must read below it.
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `netboot-${prefix}-`));
+  fs.chmodSync(d, 0o755);
+  return d;
 }
 
 export function sh(cmd: string, opts: { input?: string; allowFail?: boolean } = {}): { code: number; out: string; err: string } {
