@@ -19,6 +19,7 @@ export class LocalTransport implements Transport {
 
   fullPath(p: string): string {
     if (!p.startsWith("/")) throw new TransportError(this.description, "resolve", p, "host paths must be absolute");
+    if (p.split("/").includes("..")) throw new TransportError(this.description, "resolve", p, "path escapes the host root (`..`)");
     const norm = path.posix.normalize(p);
     if (norm.split("/").includes("..")) throw new TransportError(this.description, "resolve", p, "path escapes the host root");
     return this.root ? path.join(this.root, norm) : norm;
@@ -141,6 +142,7 @@ export class LocalTransport implements Transport {
       child.stderr.on("data", (d) => (stderr += d));
       child.on("error", (e) => reject(new TransportError(this.description, "exec", argv[0], (e as Error).message)));
       child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+      child.stdin.on("error", () => undefined); // the command may exit before reading its input
       child.stdin.end(opts.input ?? "");
     });
   }
