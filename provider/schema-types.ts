@@ -426,6 +426,66 @@ export interface FileSetOutputs {
     readonly dirs?: string[];
 }
 
+/** Inputs of netboot:index:GlusterManagedVolume as the provider receives them. */
+export interface GlusterManagedVolumeInputs {
+    /** Where volfiles are written (standalone) or where the `gluster` command runs (managed). */
+    readonly host: Host;
+    /** Volume name (default: the resource name). */
+    readonly volumeName: string;
+    readonly bricks: Brick[];
+    /** `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count). */
+    readonly layout: string;
+    /** Replica count (replicate: N; arbiter: 3). */
+    readonly replica?: number;
+    /** Disperse set size. */
+    readonly disperse?: number;
+    /** Disperse redundancy. */
+    readonly redundancy?: number;
+    /** glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...). */
+    readonly options?: { [key: string]: string };
+    /** Clients' subnet; `auth.allow` defaults to it (never `*`). */
+    readonly clusterSubnet: string;
+    /** Allow two bricks of one replica or disperse set on one host (glusterd's `force`). */
+    readonly allowSameHostSets?: boolean;
+    /** Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own. */
+    readonly glusterdSocket?: string;
+    /** Managed mode: pass `force` to `gluster volume create` (bricks on the root file system). Implied by allowSameHostSets. */
+    readonly force?: boolean;
+}
+
+/** Outputs (state) of netboot:index:GlusterManagedVolume. */
+export interface GlusterManagedVolumeOutputs {
+    /** Where volfiles are written (standalone) or where the `gluster` command runs (managed). */
+    readonly host: Host;
+    /** Volume name (default: the resource name). */
+    readonly volumeName: string;
+    readonly bricks: Brick[];
+    /** `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count). */
+    readonly layout: string;
+    /** Replica count (replicate: N; arbiter: 3). */
+    readonly replica?: number;
+    /** Disperse set size. */
+    readonly disperse?: number;
+    /** Disperse redundancy. */
+    readonly redundancy?: number;
+    /** glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...). */
+    readonly options?: { [key: string]: string };
+    /** Clients' subnet; `auth.allow` defaults to it (never `*`). */
+    readonly clusterSubnet: string;
+    /** Allow two bricks of one replica or disperse set on one host (glusterd's `force`). */
+    readonly allowSameHostSets?: boolean;
+    /** Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own. */
+    readonly glusterdSocket?: string;
+    /** Managed mode: pass `force` to `gluster volume create` (bricks on the root file system). Implied by allowSameHostSets. */
+    readonly force?: boolean;
+    /** The volume is started. */
+    readonly started: boolean;
+    /** Client volfile from `gluster system:: getspec`. */
+    readonly clientVolfile: string;
+    readonly clientVolfileSha256: string;
+    readonly xlators: string[];
+}
+
 /** Arguments of netboot:index:GlusterVolume. */
 export interface GlusterVolumeArgs {
     /** Where volfiles are written (standalone) or where the `gluster` command runs (managed). */
@@ -552,4 +612,5 @@ export type ComponentToken =
 
 export type CustomResourceToken =
     | "netboot:index:File"
-    | "netboot:index:FileSet";
+    | "netboot:index:FileSet"
+    | "netboot:index:GlusterManagedVolume";

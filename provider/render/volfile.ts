@@ -281,7 +281,8 @@ export function renderBrickUnit(m: GlusterModel, b: BrickModel, full: FullPath =
     "",
     "[Service]",
     "Type=simple",
-    `ExecStartPre=/bin/mkdir -p ${full(p.logDir)} ${full(p.runDir)}`,
+    // features/index refuses to start without BRICK/.glusterfs (glusterd creates it at volume create).
+    `ExecStartPre=/bin/mkdir -p ${b.path}/.glusterfs ${full(p.logDir)} ${full(p.runDir)}`,
     `ExecStart=/usr/sbin/glusterfsd -N -f ${full(p.brick(b))} -l ${full(`${p.logDir}/brick-${id}.log`)} -p ${full(`${p.runDir}/brick-${id}.pid`)}`,
     "Restart=on-failure",
     "",

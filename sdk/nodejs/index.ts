@@ -20,6 +20,11 @@ export type FileSet = import("./fileSet").FileSet;
 export const FileSet: typeof import("./fileSet").FileSet = null as any;
 utilities.lazyLoad(exports, ["FileSet"], () => require("./fileSet"));
 
+export { GlusterManagedVolumeArgs } from "./glusterManagedVolume";
+export type GlusterManagedVolume = import("./glusterManagedVolume").GlusterManagedVolume;
+export const GlusterManagedVolume: typeof import("./glusterManagedVolume").GlusterManagedVolume = null as any;
+utilities.lazyLoad(exports, ["GlusterManagedVolume"], () => require("./glusterManagedVolume"));
+
 export { GlusterVolumeArgs } from "./glusterVolume";
 export type GlusterVolume = import("./glusterVolume").GlusterVolume;
 export const GlusterVolume: typeof import("./glusterVolume").GlusterVolume = null as any;
@@ -58,6 +63,8 @@ const _module = {
                 return new File(name, <any>undefined, { urn })
             case "netboot:index:FileSet":
                 return new FileSet(name, <any>undefined, { urn })
+            case "netboot:index:GlusterManagedVolume":
+                return new GlusterManagedVolume(name, <any>undefined, { urn })
             case "netboot:index:GlusterVolume":
                 return new GlusterVolume(name, <any>undefined, { urn })
             case "netboot:index:NodeGroup":

@@ -73,8 +73,12 @@ export class Netns {
     this.exec(["ip", "link", "set", "nbv1", "up"]);
     return this;
   }
+  /**
+   * argv run in the namespace's network only. Not `ip netns exec`: that also unshares the mount namespace,
+   * so a FUSE mount made under it would be invisible to the test.
+   */
   argv(argv: string[]): string[] {
-    return ["ip", "netns", "exec", this.name, ...argv];
+    return ["nsenter", `--net=/run/netns/${this.name}`, ...argv];
   }
   exec(argv: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}) {
     return run(this.argv(argv), opts);

@@ -27,6 +27,24 @@ export interface BootTarget {
     localDisk?: boolean;
 }
 
+/**
+ * A GlusterFS brick.
+ */
+export interface Brick {
+    /**
+     * Host name or address of the brick server, as clients reach it.
+     */
+    host: string;
+    /**
+     * Absolute path of the brick folder.
+     */
+    path: string;
+    /**
+     * Listen port (standalone mode; default 49152 + brick index).
+     */
+    port?: number;
+}
+
 export interface BrickEndpoint {
     host: string;
     path: string;

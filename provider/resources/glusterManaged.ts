@@ -1,0 +1,186 @@
+/**
+ * netboot:index:GlusterManagedVolume: a volume created and reconciled through glusterd with the `gluster`
+ * command, run on the storage host through the transport's exec (never a shell).
+ *
+ * - create: peer probe each brick host, `volume create` (with `force` when asked), `volume set` each option,
+ *   `volume start`, then the client volfile from `gluster system:: getspec VOL`. A partial create can be retried:
+ *   an existing volume with the same bricks is adopted, a stopped one is started.
+ * - read: `gluster volume info VOL --xml`; the options of netboot's option table that glusterd reports become
+ *   the `options` output, so a key changed or set by hand shows in `pulumi refresh` and `pulumi up` sets it back.
+ *   A volume deleted by hand reads as gone (the engine recreates it).
+ * - update: `volume set` changed keys, `volume reset` keys no longer wanted; bricks or layout changes replace.
+ * - delete: `volume stop` then `volume delete` (brick data stays on the bricks, as with glusterd itself);
+ *   a missing volume is not an error.
+ */
+import * as provider from "@pulumi/pulumi/provider";
+import { sha256 } from "../drift/digest";
+import { formatIssue, Issues } from "../model/errors";
+import { buildGlusterModel, createArgs, GlusterModel, OPTIONS } from "../model/gluster";
+import { normalizeHost, transportFor } from "../transport";
+import { Transport } from "../transport/transport";
+import { parseVolfile, xlatorTypes } from "../render/volfileParse";
+import { describeUrn, DiffResultWithDetail, ResourceHandler } from "./handler";
+import { hasUnknown, reveal } from "./values";
+
+/** Inputs that change the volume's identity (replace). */
+const REPLACE_KEYS = ["volumeName", "bricks", "layout", "replica", "disperse", "redundancy", "host", "glusterdSocket"];
+
+function modelOf(urn: string, inputs: any): GlusterModel {
+  const issues = new Issues(describeUrn(urn));
+  const host = normalizeHost(issues, "host", inputs.host);
+  const m = buildGlusterModel(inputs.volumeName ?? describeUrn(urn), { ...reveal<any>(inputs), mode: "managed" }, host, issues);
+  issues.throwIfAny();
+  return m!;
+}
+
+async function gluster(t: Transport, m: GlusterModel, args: string[], allowFail = false): Promise<{ code: number; out: string }> {
+  const argv = ["gluster", "--mode=script", ...(m.glusterdSocket ? [`--glusterd-sock=${m.glusterdSocket}`] : []), ...args];
+  const r = await t.exec(argv, { timeoutMs: 120000 });
+  if (r.code !== 0 && !allowFail) throw new Error(`${t.description}: ${argv.join(" ")} failed (${r.code}): ${(r.stderr + r.stdout).trim()}`);
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+export interface VolumeInfo {
+  status: number;
+  bricks: string[];
+  options: Record<string, string>;
+}
+
+/** The bits of `gluster volume info VOL --xml` netboot reads. Pure; exported for tests. */
+export function parseVolumeInfoXml(xml: string): VolumeInfo | undefined {
+  const vol = /<volume>([\s\S]*)<\/volume>/.exec(xml);
+  if (!vol) return undefined;
+  const unesc = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
+  const status = Number((/<status>(\d+)<\/status>/.exec(vol[1]) ?? [])[1] ?? -1);
+  const bricks = [...vol[1].matchAll(/<brick uuid="[^"]*">([^<]*)<hostUuid>/g)].map((x) => unesc(x[1]));
+  const options: Record<string, string> = {};
+  for (const o of vol[1].matchAll(/<option>\s*<name>([^<]*)<\/name>\s*<value>([^<]*)<\/value>\s*<\/option>/g)) options[unesc(o[1])] = unesc(o[2]);
+  return { status, bricks, options };
+}
+
+/** Only the keys netboot manages: glusterd's own defaults (nfs.disable, ...) are not drift. */
+export function managedOptions(all: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(all).sort()) if (k in OPTIONS) out[k] = all[k];
+  return out;
+}
+
+async function info(t: Transport, m: GlusterModel): Promise<VolumeInfo | undefined> {
+  const r = await gluster(t, m, ["volume", "info", m.name, "--xml"], true);
+  if (r.code !== 0 || /<opRet>-1<\/opRet>/.test(r.out)) return undefined;
+  return parseVolumeInfoXml(r.out);
+}
+
+async function outputsFor(t: Transport, m: GlusterModel, inputs: any, vi: VolumeInfo): Promise<any> {
+  const spec = await gluster(t, m, ["system::", "getspec", m.name]);
+  const text = spec.out.endsWith("\n") ? spec.out : spec.out + "\n";
+  return {
+    ...inputs,
+    volumeName: m.name,
+    options: managedOptions(vi.options),
+    started: vi.status === 1,
+    clientVolfile: text,
+    clientVolfileSha256: sha256(text),
+    xlators: xlatorTypes(parseVolfile(text)),
+  };
+}
+
+/** `key=value` pairs of the desired options that differ from the observed ones, and observed keys to reset. */
+export function optionChanges(desired: Record<string, string>, observed: Record<string, string>): { set: Array<[string, string]>; reset: string[] } {
+  const set: Array<[string, string]> = [];
+  for (const k of Object.keys(desired).sort()) if (observed[k] !== desired[k]) set.push([k, desired[k]]);
+  const reset = Object.keys(observed).filter((k) => !(k in desired)).sort();
+  return { set, reset };
+}
+
+async function reconcile(t: Transport, m: GlusterModel, observed: Record<string, string>): Promise<void> {
+  const { set, reset } = optionChanges(m.options, managedOptions(observed));
+  for (const [k, v] of set) await gluster(t, m, ["volume", "set", m.name, k, v]);
+  for (const k of reset) await gluster(t, m, ["volume", "reset", m.name, k]);
+}
+
+export const glusterManagedHandler: ResourceHandler = {
+  async check(urn, _olds, news) {
+    if (hasUnknown(news)) return { inputs: news };
+    try {
+      modelOf(urn, news);
+      return { inputs: news };
+    } catch (e: any) {
+      const issues: Issues | undefined = e.issues ? { list: e.issues } as any : undefined;
+      return { inputs: news, failures: (issues?.list ?? [{ resource: describeUrn(urn), field: "(args)", value: undefined, message: String(e.message) }]).map((i: any) => ({ property: i.field, reason: formatIssue(i) })) };
+    }
+  },
+
+  async diff(_id, _urn, olds, news): Promise<DiffResultWithDetail> {
+    const detailedDiff: DiffResultWithDetail["detailedDiff"] = {};
+    const replaces: string[] = [];
+    for (const k of REPLACE_KEYS) {
+      if (JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) {
+        replaces.push(k);
+        detailedDiff![k] = { kind: "update-replace", inputDiff: true };
+      }
+    }
+    // Options: compare what glusterd reported (olds.options after a refresh) with what is wanted now.
+    let desired: Record<string, string> | undefined;
+    try {
+      if (!hasUnknown(news)) desired = modelOf(_urn, news).options;
+    } catch {
+      desired = undefined;
+    }
+    const observed: Record<string, string> = olds.options ?? {};
+    if (desired) {
+      const { set, reset } = optionChanges(desired, observed);
+      for (const [k] of set) detailedDiff![`options["${k}"]`] = { kind: k in observed ? "update" : "add" };
+      for (const k of reset) detailedDiff![`options["${k}"]`] = { kind: "delete" };
+    } else if (JSON.stringify(olds.options) !== JSON.stringify(news.options)) detailedDiff!.options = { kind: "update", inputDiff: true };
+    if (olds.started === false) detailedDiff!.started = { kind: "update" };
+    const changes = Object.keys(detailedDiff!).length > 0;
+    return { changes, replaces, deleteBeforeReplace: true, detailedDiff };
+  },
+
+  async create(urn, inputs) {
+    const m = modelOf(urn, inputs);
+    const t = transportFor(m.host);
+    let vi = await info(t, m);
+    if (vi) {
+      const want = m.bricks.map((b) => `${b.host}:${b.path}`);
+      if (JSON.stringify(vi.bricks) !== JSON.stringify(want))
+        throw new Error(`${describeUrn(urn)}: volume ${m.name} already exists on ${t.description} with other bricks (${vi.bricks.join(" ")}); refusing to adopt it`);
+    } else {
+      for (const h of [...new Set(m.bricks.map((b) => b.host))]) await gluster(t, m, ["peer", "probe", h]);
+      await gluster(t, m, createArgs(m));
+      vi = (await info(t, m))!;
+    }
+    await reconcile(t, m, vi.options);
+    if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
+    vi = (await info(t, m))!;
+    return { id: m.name, outs: await outputsFor(t, m, inputs, vi) };
+  },
+
+  async read(id, urn, props) {
+    const m = modelOf(urn, props);
+    const t = transportFor(m.host);
+    const vi = await info(t, m);
+    if (!vi) return { id: "", props: {} } as provider.ReadResult; // deleted by hand: gone
+    return { id, props: await outputsFor(t, m, props, vi) };
+  },
+
+  async update(_id, urn, olds, news) {
+    const m = modelOf(urn, news);
+    const t = transportFor(m.host);
+    const vi = await info(t, m);
+    if (!vi) throw new Error(`${describeUrn(urn)}: volume ${m.name} no longer exists; run pulumi refresh`);
+    await reconcile(t, m, vi.options);
+    if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
+    return { outs: await outputsFor(t, m, news, (await info(t, m))!) };
+  },
+
+  async delete(_id, urn, props) {
+    const m = modelOf(urn, props);
+    const t = transportFor(m.host);
+    const vi = await info(t, m);
+    if (!vi) return;
+    if (vi.status === 1) await gluster(t, m, ["volume", "stop", m.name, "force"]);
+    await gluster(t, m, ["volume", "delete", m.name]);
+  },
+};
