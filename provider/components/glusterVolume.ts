@@ -10,9 +10,10 @@ import { validated } from "./_validate";
 
 /** Client class of netboot:index:GlusterManagedVolume (the handler is resources/glusterManaged.ts). */
 class GlusterManagedVolume extends pulumi.CustomResource {
-  public readonly clientVolfile!: pulumi.Output<string>;
-  public readonly clientVolfileSha256!: pulumi.Output<string>;
-  public readonly xlators!: pulumi.Output<string[]>;
+  // `declare`: with ES2022 class fields a `!` field would be reset to undefined after super() filled it.
+  declare readonly clientVolfile: pulumi.Output<string>;
+  declare readonly clientVolfileSha256: pulumi.Output<string>;
+  declare readonly xlators: pulumi.Output<string[]>;
   constructor(name: string, args: pulumi.Inputs, opts: pulumi.CustomResourceOptions = {}) {
     super("netboot:index:GlusterManagedVolume", name, { ...args, started: undefined, clientVolfile: undefined, clientVolfileSha256: undefined, xlators: undefined }, opts);
   }
@@ -21,7 +22,7 @@ class GlusterManagedVolume extends pulumi.CustomResource {
 /**
  * netboot:index:GlusterVolume: wiring only. Rules are in model/gluster.ts, graphs in render/volfile.ts.
  * - standalone: one FileSet with every volfile and brick unit; the client volfile goes live only after
- *   `glusterfs --volfile-check` accepts the staged file. TLS material is a second FileSet whose inputs stay secret.
+ *   its volfiles parse (render/volfileParse.ts). TLS material is a second FileSet whose inputs stay secret.
  * - managed: a GlusterManagedVolume custom resource drives glusterd.
  */
 export class GlusterVolume extends schema.GlusterVolume {
@@ -53,11 +54,16 @@ export class GlusterVolume extends schema.GlusterVolume {
       this.brickVolfiles = pulumi.output(undefined as Record<string, string> | undefined);
     } else {
       const full = (m: GlusterModel) => (p: string) => hostPath(m.host, p);
-      const rendered = model.apply((m) => renderStandalone(m, full(m)).filter((f) => !f.path.startsWith(glusterPaths(m).tlsDir + "/")));
+      // Every volfile is parsed with the volfile grammar before anything is written. (glusterfs 10.3's
+      // `--volfile-check` is no usable check: for a client volfile it daemonizes and never exits.)
+      const rendered = model.apply((m) => {
+        const files = renderStandalone(m, full(m)).filter((f) => !f.path.startsWith(glusterPaths(m).tlsDir + "/"));
+        for (const f of files) if (f.path.endsWith(".vol")) parseVolfile(f.content);
+        return files;
+      });
       const volfiles = new FileSet(`${name}-volfiles`, {
         host: model.host,
         files: rendered.apply(asFiles),
-        checks: model.apply((m) => [{ path: glusterPaths(m).client, command: ["glusterfs", "--volfile-check", "-f", "{}", "-l", "/dev/null"] }]),
         dirs: model.apply((m) => [glusterPaths(m).dir]),
       }, { parent: this });
       // TLS material: its own FileSet, created only when `tls` is given, each file a secret input.
