@@ -13,6 +13,7 @@ import { NodeGroup } from "./components/nodeGroup";
 import { GlusterVolume } from "./components/glusterVolume";
 import { BootImage } from "./components/bootImage";
 import { extraCustomResources } from "./resources/extra";
+import { initramfsHandler } from "./resources/initramfs";
 
 export type ComponentConstructor = (name: string, inputs: pulumi.Inputs, opts: pulumi.ComponentResourceOptions) => pulumi.ComponentResource;
 
@@ -27,5 +28,6 @@ export const customResources: Record<CustomResourceToken, ResourceHandler> = {
   "netboot:index:File": fileHandler,
   "netboot:index:FileSet": fileSetHandler,
   "netboot:index:GlusterManagedVolume": require("./resources/glusterManaged").glusterManagedHandler,
+  "netboot:index:Initramfs": initramfsHandler,
   ...extraCustomResources,
 };

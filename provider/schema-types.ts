@@ -537,6 +537,57 @@ export abstract class GlusterVolume<TData = any> extends pulumi.ComponentResourc
     }
 }
 
+/** Inputs of netboot:index:Initramfs as the provider receives them. */
+export interface InitramfsInputs {
+    /** Where the files are published (the PxeServer's host). */
+    readonly host: Host;
+    /** HTTP document root on the host (host path). */
+    readonly httpRoot: string;
+    /** URL of httpRoot, ending in `/`. */
+    readonly httpBaseUrl: string;
+    /** Image name: files go to `<httpRoot>/images/<name>/`. */
+    readonly name: string;
+    /** The BootImage arguments (kernel, image source, transport, mode, modules, compression...). */
+    readonly spec: { [key: string]: any };
+}
+
+/** Outputs (state) of netboot:index:Initramfs. */
+export interface InitramfsOutputs {
+    /** Where the files are published (the PxeServer's host). */
+    readonly host: Host;
+    /** HTTP document root on the host (host path). */
+    readonly httpRoot: string;
+    /** URL of httpRoot, ending in `/`. */
+    readonly httpBaseUrl: string;
+    /** Image name: files go to `<httpRoot>/images/<name>/`. */
+    readonly name: string;
+    /** The BootImage arguments (kernel, image source, transport, mode, modules, compression...). */
+    readonly spec: { [key: string]: any };
+    readonly kernelUrl: string;
+    readonly initrdUrl: string;
+    /** The OS image tarball (transport http). */
+    readonly imageUrl?: string;
+    /** Kernel arguments the image needs. */
+    readonly args: string;
+    readonly kernelVersion?: string;
+    readonly kernelSha256?: string;
+    /** sha256 of the published initramfs (as found by the last apply or refresh). */
+    readonly initrdSha256: string;
+    readonly initrdSize: number;
+    /** Digest of the initramfs inputs (contents of every file, init, settings). */
+    readonly initrdDigest: string;
+    /** Digest of the OS image content. */
+    readonly imageDigest?: string;
+    /** Every initramfs file with size, sha256 and why it is there. */
+    readonly manifest: string;
+    /** Initramfs path -> sha256 (or `-> target` for links): the manifest as a map, for per-file diffs. */
+    readonly files: { [key: string]: string };
+    /** Host path -> sha256 of what was found there (empty: missing). */
+    readonly published: { [key: string]: string };
+    /** What the last build did: cached (true when nothing was rebuilt), build time. */
+    readonly lastBuild?: { [key: string]: string };
+}
+
 /** Arguments of netboot:index:NodeGroup. */
 export interface NodeGroupArgs {
     /** The PxeServer's `info` output. */
@@ -613,4 +664,5 @@ export type ComponentToken =
 export type CustomResourceToken =
     | "netboot:index:File"
     | "netboot:index:FileSet"
-    | "netboot:index:GlusterManagedVolume";
+    | "netboot:index:GlusterManagedVolume"
+    | "netboot:index:Initramfs";

@@ -68,7 +68,8 @@ export function buildBootImageModel(name: string, a: any, issues: Issues): BootI
     issues.add("server", server, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");
 
   let xlators: string[] = [];
-  if (transport === "glusterfs") {
+  const transportOk = transport === a.transport; // an invalid transport is reported once, not as its fallback's errors
+  if (transport === "glusterfs" && transportOk) {
     if (typeof a.glusterVolfile !== "string" || !a.glusterVolfile.trim()) issues.add("glusterVolfile", a.glusterVolfile, "is required with transport glusterfs (a GlusterVolume's clientVolfile)");
     else {
       try {

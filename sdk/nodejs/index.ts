@@ -30,6 +30,11 @@ export type GlusterVolume = import("./glusterVolume").GlusterVolume;
 export const GlusterVolume: typeof import("./glusterVolume").GlusterVolume = null as any;
 utilities.lazyLoad(exports, ["GlusterVolume"], () => require("./glusterVolume"));
 
+export { InitramfsArgs } from "./initramfs";
+export type Initramfs = import("./initramfs").Initramfs;
+export const Initramfs: typeof import("./initramfs").Initramfs = null as any;
+utilities.lazyLoad(exports, ["Initramfs"], () => require("./initramfs"));
+
 export { NodeGroupArgs } from "./nodeGroup";
 export type NodeGroup = import("./nodeGroup").NodeGroup;
 export const NodeGroup: typeof import("./nodeGroup").NodeGroup = null as any;
@@ -67,6 +72,8 @@ const _module = {
                 return new GlusterManagedVolume(name, <any>undefined, { urn })
             case "netboot:index:GlusterVolume":
                 return new GlusterVolume(name, <any>undefined, { urn })
+            case "netboot:index:Initramfs":
+                return new Initramfs(name, <any>undefined, { urn })
             case "netboot:index:NodeGroup":
                 return new NodeGroup(name, <any>undefined, { urn })
             case "netboot:index:PxeServer":

@@ -1,0 +1,184 @@
+/**
+ * netboot:index:Initramfs: builds the initramfs (and packs the OS image) on the build host and publishes
+ * kernel, initramfs and image below `<httpRoot>/images/<name>/` on the PxeServer's host.
+ *
+ * - check(): validates the arguments and computes the build plan, so a volfile naming an xlator the build
+ *   host lacks, a missing busybox/glusterfs (with the Debian package to install) or kernel and modules of
+ *   different releases fail `pulumi preview`, before anything is written.
+ * - diff(): recomputes the input digests from the content of every input (volfile, binaries, xlators,
+ *   libraries, modules, kernel, OS image). Unchanged inputs: no change, so nothing is ever rebuilt. Changed:
+ *   the detailed diff names each initramfs file added, removed or changed (`files["/usr/lib/.../afr.so"]`).
+ *   A published file that `read()` found changed or missing is a change too (drift).
+ * - create/update: build (cached by digest), publish atomically; file names carry the content hash
+ *   (`initrd-<sha12>.img`), and files of the previous build are removed after the new ones are in place.
+ *   Retry-safe: a failed apply leaves the old files, and the next apply compares against the host.
+ * - read(): re-hashes what was published. delete(): removes exactly the files it published.
+ */
+import { randomUUID } from "crypto";
+import * as path from "path";
+import * as provider from "@pulumi/pulumi/provider";
+import { sha256 } from "../drift/digest";
+import { checkAbsPath, formatIssue, Issues } from "../model/errors";
+import { buildBootImageModel, BootImageModel } from "../model/bootImage";
+import { diffManifestText, parseManifest } from "../render/manifest";
+import { InitramfsInputs, InitramfsOutputs } from "../schema-types";
+import { normalizeHost, transportFor } from "../transport";
+import { buildImage, buildInitrd } from "../build/initramfs";
+import { Plan, planInitramfs } from "../build/plan";
+import { removeFiles } from "./fileCommon";
+import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
+import { hasUnknown, reveal } from "./values";
+
+const key = (p: string) => `files["${p}"]`;
+
+/** Validates inputs and computes the plan; all problems land in `issues`. */
+export function planFor(resource: string, inputs: InitramfsInputs): { model?: BootImageModel; plan?: Plan; issues: Issues } {
+  const issues = new Issues(resource);
+  normalizeHost(issues, "host", inputs.host);
+  checkAbsPath(issues, "httpRoot", inputs.httpRoot);
+  if (typeof inputs.httpBaseUrl !== "string" || !/^https?:\/\/[^\s"'`\\]+\/$/.test(inputs.httpBaseUrl)) issues.add("httpBaseUrl", inputs.httpBaseUrl, "must be an http(s) URL ending in /");
+  const spec = reveal<any>(inputs.spec ?? {});
+  const model = buildBootImageModel(inputs.name, { ...spec, server: { httpRoot: inputs.httpRoot, httpBaseUrl: inputs.httpBaseUrl } }, issues);
+  const plan = model && issues.ok ? planInitramfs(model, issues) : undefined;
+  return { model, plan, issues };
+}
+
+interface Layout {
+  dir: string;
+  kernel: string;
+  initrd: string;
+  image?: string;
+}
+
+function layout(inputs: InitramfsInputs, plan: Plan, initrdName: string, imageSha?: string): Layout {
+  const dir = path.posix.join(inputs.httpRoot, "images", inputs.name);
+  return {
+    dir,
+    kernel: path.posix.join(dir, `vmlinuz-${plan.kernelVersion}-${plan.kernelSha256.slice(0, 12)}`),
+    initrd: path.posix.join(dir, initrdName),
+    image: plan.init.transport === "http" && imageSha ? path.posix.join(dir, `image-${imageSha.slice(0, 12)}.tar.${plan.image.compression === "z" ? "gz" : "xz"}`) : undefined,
+  };
+}
+
+const url = (inputs: InitramfsInputs, hostPath: string) => inputs.httpBaseUrl + path.posix.relative(inputs.httpRoot, hostPath);
+
+/** Kernel arguments the image needs (the NodeGroup adds BOOTIF, initrd= and the node's name). */
+export function bootArgs(model: BootImageModel, imageUrl: string | undefined): string {
+  return ["console=tty0", "console=ttyS0,115200", imageUrl ? `netboot.image=${imageUrl}` : "", model.kernelArgs].filter(Boolean).join(" ");
+}
+
+function filesMap(manifest: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of parseManifest(manifest)) out[e.path] = e.type === "symlink" ? `-> ${e.target}` : e.type === "dir" ? `dir ${e.mode}` : e.sha256;
+  return out;
+}
+
+async function observePublished(inputs: { host: any }, paths: string[]): Promise<Record<string, string>> {
+  const t = transportFor(inputs.host);
+  const out: Record<string, string> = {};
+  for (const p of paths) {
+    const data = await t.get(p);
+    out[p] = data ? sha256(data) : "";
+  }
+  return out;
+}
+
+async function apply(resource: string, inputs: InitramfsInputs, olds?: InitramfsOutputs): Promise<InitramfsOutputs> {
+  const { model, plan, issues } = planFor(resource, inputs);
+  if (!plan || !model) throw new Error(issues.list.map(formatIssue).join("\n"));
+  const t0 = Date.now();
+  const initrd = await buildInitrd(plan);
+  const img = plan.init.transport === "http" ? await buildImage(plan.image) : undefined;
+  const buildMs = Date.now() - t0;
+  const host = normalizeHost(new Issues(resource), "host", inputs.host);
+  const t = transportFor(host);
+  const l = layout(inputs, plan, initrd.fileName, img && sha256(img.data));
+  const want: [string, Buffer][] = [[l.kernel, Buffer.from(await require("fs").promises.readFile(plan.kernelPath))], [l.initrd, initrd.data]];
+  if (l.image && img) want.push([l.image, img.data]);
+  const current = await observePublished({ host }, want.map(([p]) => p));
+  for (const [p, data] of want) if (current[p] !== sha256(data)) await t.put(p, data, { mode: 0o644 });
+  const keep = new Set(want.map(([p]) => p));
+  const stale = Object.keys(olds?.published ?? {}).filter((p) => !keep.has(p));
+  await removeFiles(t, stale, []);
+  const imageUrl = l.image ? url(inputs, l.image) : undefined;
+  return {
+    ...inputs,
+    host,
+    kernelUrl: url(inputs, l.kernel),
+    initrdUrl: url(inputs, l.initrd),
+    ...(imageUrl ? { imageUrl } : {}),
+    args: bootArgs(model, imageUrl),
+    kernelVersion: plan.kernelVersion,
+    kernelSha256: plan.kernelSha256,
+    initrdSha256: initrd.sha256,
+    initrdSize: initrd.data.length,
+    initrdDigest: plan.initrdDigest,
+    imageDigest: plan.image.digest,
+    manifest: plan.manifest,
+    files: filesMap(plan.manifest),
+    published: Object.fromEntries(want.map(([p, d]) => [p, sha256(d)])),
+    lastBuild: { cached: String(initrd.cached && (img?.cached ?? true)), buildMs: String(buildMs) },
+  };
+}
+
+export const initramfsHandler: ResourceHandler = {
+  async check(urn, _olds, news) {
+    if (hasUnknown(news)) return { inputs: news, failures: [] };
+    const { plan, issues } = planFor(describeUrn(urn), news);
+    // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.
+    const inputs = plan ? { ...news, files: filesMap(plan.manifest) } : news;
+    return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
+  },
+
+  async diff(_id, urn, olds: InitramfsOutputs, news: InitramfsInputs): Promise<DiffResultWithDetail> {
+    const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
+    if (hasUnknown(news)) return { changes: true, detailedDiff: { spec: { kind: "update" } } };
+    for (const k of ["host", "httpRoot", "httpBaseUrl", "name"] as const)
+      if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) detailedDiff[k] = { kind: "update", inputDiff: true };
+    const { plan, issues } = planFor(describeUrn(urn), news);
+    if (!plan) throw new Error(issues.list.map(formatIssue).join("\n"));
+    if (plan.initrdDigest !== olds.initrdDigest) {
+      for (const c of diffManifestText(olds.manifest ?? "", plan.manifest)) detailedDiff[key(c.path)] = { kind: c.kind };
+      if (!Object.keys(detailedDiff).some((k) => k.startsWith("files["))) detailedDiff.initrdDigest = { kind: "update" };
+    }
+    if (plan.kernelSha256 !== olds.kernelSha256) detailedDiff.kernelSha256 = { kind: "update" };
+    if (plan.init.transport === "http" && plan.image.digest !== olds.imageDigest) detailedDiff.imageDigest = { kind: "update" };
+    // drift: what read() found published is not what the last apply wrote (every name carries its hash)
+    for (const [p, h] of Object.entries(olds.published ?? {}))
+      if (!h || h.slice(0, 12) !== nameHash(p)) detailedDiff[`published["${p}"]`] = { kind: h ? "update" : "add" };
+    return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
+  },
+
+  async create(urn, inputs: InitramfsInputs) {
+    return { id: randomUUID(), outs: await apply(describeUrn(urn), inputs) };
+  },
+
+  async update(_id, urn, olds: InitramfsOutputs, news: InitramfsInputs) {
+    return { outs: await apply(describeUrn(urn), news, olds) };
+  },
+
+  async read(id, _urn, props: InitramfsOutputs): Promise<provider.ReadResult> {
+    const published = await observePublished(props, Object.keys(props.published ?? {}));
+    const initrdPath = pathOf(props.initrdUrl, props);
+    const found = initrdPath ? published[initrdPath] : undefined;
+    // The initramfs name carries its expected hash; what is there now is what read() reports.
+    const { lastBuild: _drop, ...rest } = props as any;
+    return { id, props: { ...rest, published, initrdSha256: found ?? "" } };
+  },
+
+  async delete(_id, _urn, props: InitramfsOutputs) {
+    const t = transportFor(props.host);
+    const dir = path.posix.join(props.httpRoot, "images", props.name);
+    await removeFiles(t, Object.keys(props.published ?? {}), [path.posix.join(props.httpRoot, "images"), dir]);
+  },
+};
+
+/** The content hash prefix a published file's name carries (`initrd-<sha12>.img`, `vmlinuz-V-<sha12>`). */
+export function nameHash(p: string): string | undefined {
+  return /-([0-9a-f]{12})(\.[a-z.]+)?$/.exec(path.posix.basename(p))?.[1];
+}
+
+/** Host path of a published URL (inverse of `url`). */
+function pathOf(u: string | undefined, p: { httpRoot: string; httpBaseUrl: string }): string | undefined {
+  return u && u.startsWith(p.httpBaseUrl) ? path.posix.join(p.httpRoot, u.slice(p.httpBaseUrl.length)) : undefined;
+}

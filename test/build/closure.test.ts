@@ -1,0 +1,82 @@
+import * as fs from "fs";
+import { Closure, FsNode, FsView, moduleClosure, parseLdSoConf, parseModulesDep } from "../../provider/build/closure";
+import { elfDeps, bzImageVersion } from "../../provider/build/elf";
+import { hostFs } from "../../provider/build/hostFs";
+
+/** A fake tree: path -> node (files hold their bytes). */
+function fakeFs(tree: Record<string, FsNode | Buffer>): FsView {
+  return {
+    lstat: (p) => {
+      const n = tree[p];
+      if (n === undefined) return Object.keys(tree).some((k) => k.startsWith(p + "/")) ? { type: "dir", mode: 0o755 } : undefined;
+      return Buffer.isBuffer(n) ? { type: "file", mode: 0o644, size: n.length } : n;
+    },
+    read: (p) => {
+      const n = tree[p];
+      if (!Buffer.isBuffer(n)) throw new Error(`not a file: ${p}`);
+      return n;
+    },
+  };
+}
+
+describe("closure resolver", () => {
+  test("keeps the host layout: folder links, alias links and their targets", () => {
+    const c = new Closure(fakeFs({
+      "/lib": { type: "symlink", target: "usr/lib" },
+      "/usr/lib/gl/xlator/cluster/replicate.so": { type: "symlink", target: "afr.so" },
+      "/usr/lib/gl/xlator/cluster/afr.so": Buffer.from("not elf"),
+    }), []);
+    expect(c.add("/lib/gl/xlator/cluster/replicate.so", "named by the volfile")).toBe("/usr/lib/gl/xlator/cluster/afr.so");
+    expect(c.sorted().map((e) => [e.path, e.type, e.type === "symlink" ? e.target : e.reason])).toEqual([
+      ["/lib", "symlink", "usr/lib"],
+      ["/usr/lib/gl/xlator/cluster/afr.so", "file", "named by the volfile"],
+      ["/usr/lib/gl/xlator/cluster/replicate.so", "symlink", "afr.so"],
+    ]);
+    expect(c.add("/lib/missing.so", "x")).toBeUndefined();
+    expect(c.exists("/lib/gl/xlator/cluster/replicate.so")).toBe(true);
+    expect(c.exists("/lib/gl/xlator/cluster/nope.so")).toBe(false);
+  });
+
+  test("the real glusterfs binary: DT_NEEDED closure with interpreter and reasons, every ELF's needs met", () => {
+    const libDirs = [...parseLdSoConf((p) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined), (d) => (fs.existsSync(d) ? fs.readdirSync(d) : [])), "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"];
+    const c = new Closure(hostFs, libDirs);
+    c.addElf("/usr/sbin/glusterfs", "the client");
+    const files = c.sorted().filter((e) => e.type === "file");
+    const names = new Set(c.sorted().map((e) => e.path.split("/").pop()));
+    expect(names).toContain("glusterfsd");
+    expect(names).toContain("libglusterfs.so.0");
+    expect(names).toContain("libc.so.6");
+    expect(names).toContain("ld-linux-x86-64.so.2");
+    expect(c.entries.get("/usr/sbin/glusterfs")).toMatchObject({ type: "symlink", target: "glusterfsd" });
+    // every DT_NEEDED of every copied ELF is present by that name
+    for (const f of files) {
+      const b = fs.readFileSync(f.path);
+      if (b.readUInt32BE(0) !== 0x7f454c46) continue;
+      for (const n of elfDeps(b).needed) expect(names).toContain(n);
+    }
+    expect(files.find((f) => f.path.endsWith("/libc.so.6"))!.reason).toMatch(/^needed by /);
+  });
+
+  test("modules.dep closure: dependencies first, builtin modules need nothing, unknown ones reported", () => {
+    const dep = parseModulesDep([
+      "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko",
+      "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko",
+      "kernel/net/core/failover.ko:",
+      "kernel/fs/fuse/fuse.ko:",
+    ].join("\n"));
+    const r = moduleClosure(dep, "kernel/drivers/block/virtio_blk.ko\n", [["virtio-net", "NIC"], ["fuse", "FUSE"], ["virtio_blk", "disk"], ["nope", "x"]]);
+    expect(r.order).toEqual(["kernel/net/core/failover.ko", "kernel/drivers/net/net_failover.ko", "kernel/drivers/net/virtio_net.ko", "kernel/fs/fuse/fuse.ko"]);
+    expect(r.reasons.get("kernel/net/core/failover.ko")).toBe("module dependency of net_failover");
+    expect(r.reasons.get("kernel/drivers/net/virtio_net.ko")).toBe("NIC");
+    expect(r.builtin).toEqual(["virtio_blk"]);
+    expect(r.missing).toEqual(["nope"]);
+  });
+
+  test("ELF reader: a static binary has no interpreter; the kernel's bzImage carries its release", () => {
+    const bb = elfDeps(fs.readFileSync("/usr/bin/busybox"));
+    expect(bb.interp).toBeUndefined();
+    expect(bb.needed).toEqual([]);
+    const k = fs.readdirSync("/boot").find((f) => f.startsWith("vmlinuz-"))!;
+    expect(bzImageVersion(fs.readFileSync(`/boot/${k}`))).toBe(k.slice("vmlinuz-".length));
+  });
+});

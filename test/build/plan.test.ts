@@ -1,0 +1,68 @@
+import * as fs from "fs";
+import * as path from "path";
+import { Issues } from "../../provider/model/errors";
+import { buildBootImageModel } from "../../provider/model/bootImage";
+import { planInitramfs } from "../../provider/build/plan";
+import { archive } from "../../provider/build/initramfs";
+import { readCpio } from "../../provider/render/cpio";
+import { tmpDir } from "../helpers/env";
+
+const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
+const VOL = fs.readFileSync(path.join(__dirname, "fixtures/client.vol"), "utf8").replace(/@HOST@/g, "10.89.43.1").replace(/@PORT@/g, "24903").replace(/@BRICK@/g, "/b");
+const image = tmpDir("plan-image");
+fs.mkdirSync(path.join(image, "sbin"));
+fs.writeFileSync(path.join(image, "sbin/init"), "#!/bin/sh\n");
+
+function plan(args: any) {
+  const issues = new Issues('netboot:index:BootImage "t"');
+  const m = buildBootImageModel("t", { server: { httpRoot: "/srv", httpBaseUrl: "http://x/" }, kernelVersion: KVER, imageSource: image, transport: "glusterfs", glusterVolfile: VOL, ...args }, issues);
+  return { plan: m && planInitramfs(m, issues), issues: issues.list };
+}
+
+describe("initramfs build plan", () => {
+  test("exactly the volfile's xlators plus fuse, meta and socket; aliases with targets; reasons in the manifest", () => {
+    const { plan: p, issues } = plan({});
+    expect(issues).toEqual([]);
+    const xl = p!.files.filter((f) => /\/glusterfs\/[^/]+\/(xlator|rpc-transport)\//.test(f.path)).map((f) => f.path.replace(/.*\/glusterfs\/[^/]+\//, "")).sort();
+    expect(xl).toEqual([
+      "rpc-transport/socket.so", "xlator/cluster/dht.so", "xlator/cluster/distribute.so", "xlator/debug/io-stats.so", "xlator/features/utime.so", "xlator/meta.so",
+      "xlator/mount/fuse.so", "xlator/performance/md-cache.so", "xlator/performance/open-behind.so", "xlator/performance/quick-read.so",
+      "xlator/performance/write-behind.so", "xlator/protocol/client.so",
+    ]);
+    expect(p!.manifest).toMatch(/libgcc_s\.so\.1\tfile\t.*loaded by glibc at run time/);
+    expect(p!.manifest).toMatch(/fuse\.ko\tfile\t.*FUSE for the glusterfs client/);
+    expect(p!.manifest).toMatch(/failover\.ko\tfile\t.*module dependency of net_failover/);
+    expect(p!.manifest).toMatch(/\/etc\/netboot\/client\.vol\tfile\t.*the client volfile/);
+  });
+
+  test("the same inputs give the same digest and byte-identical archives; a changed volfile changes both", () => {
+    const a = plan({}).plan!;
+    const b = plan({}).plan!;
+    expect(a.initrdDigest).toBe(b.initrdDigest);
+    expect(archive(a).equals(archive(b))).toBe(true);
+    const c = plan({ glusterVolfile: VOL.replace("option ping-timeout 42", "option ping-timeout 10") }).plan!;
+    expect(c.initrdDigest).not.toBe(a.initrdDigest);
+    const names = readCpio(archive(a)).map((e) => e.name);
+    expect(names).toEqual([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+  });
+
+  test("validation: a missing xlator by name, kernel/modules mismatch, bad enums - all at once", () => {
+    const { plan: p, issues } = plan({ glusterVolfile: VOL.replace("type performance/open-behind", "type performance/no-such-xlator"), modules: ["no_such_module"] });
+    expect(p).toBeUndefined();
+    const text = issues.map((i) => `${i.field}=${JSON.stringify(i.value)}: ${i.message}`).join("\n");
+    expect(text).toMatch(/glusterVolfile="performance\/no-such-xlator": names xlator performance\/no-such-xlator, which the build host lacks .*failed to construct the graph/);
+    expect(text).toMatch(/modules\[0\]="no_such_module": is not a module of kernel/);
+
+    const other = tmpDir("plan-mods");
+    fs.writeFileSync(path.join(other, "modules.dep"), "kernel/x.ko:\n");
+    fs.mkdirSync(path.join(other, "kernel"));
+    fs.copyFileSync(`/lib/modules/${KVER}/kernel/fs/fuse/fuse.ko`, path.join(other, "kernel/x.ko"));
+    fs.writeFileSync(path.join(other, "kernel/x.ko"), Buffer.concat([Buffer.from("\0vermagic=5.10.0-9-amd64 SMP mod_unload\0")]));
+    const mm = plan({ modulesDir: other }).issues.map((i) => i.message).join("\n");
+    expect(mm).toMatch(/holds modules of kernel 5\.10\.0-9-amd64 but the kernel is /);
+
+    const bad = new Issues("t");
+    buildBootImageModel("t", { server: {}, transport: "ftp", mode: "disk", compression: "lz9", imageSource: "rel/path", kernelVersion: KVER }, bad);
+    expect(bad.list.map((i) => i.field).sort()).toEqual(["compression", "imageSource", "mode", "server", "transport"]);
+  });
+});
