@@ -28,7 +28,7 @@ export class NodeGroup extends schema.NodeGroup {
     const leases = new FileSet(`${name}-leases`, {
       host: model.server.host,
       files: model.apply((g) => asFiles([renderDhcpHosts(g)])),
-      signal: model.apply((g) => ({ pidFile: full(g, g.server.pidFile), systemdUnit: g.server.dnsmasqUnit, on: "removal" })),
+      signal: model.apply((g) => ({ pidFile: g.server.pidFile, systemdUnit: g.server.dnsmasqUnit, on: "removal" })),
     }, { parent: this });
 
     const boot = new FileSet(`${name}-boot`, {

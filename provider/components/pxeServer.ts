@@ -1,3 +1,4 @@
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as schema from "../schema-types";
 import { buildPxeServerModel, full, serverInfo } from "../model/pxe";
@@ -16,14 +17,6 @@ export class PxeServer extends schema.PxeServer {
       buildPxeServerModel(name, a, normalizeHost(issues, "host", a.host), issues),
     );
 
-    // dnsmasq's config goes live only after `dnsmasq --test` accepts the staged file.
-    const dnsmasq = new FileSet(`${name}-dnsmasq`, {
-      host: model.host,
-      files: model.apply((m) => asFiles([renderDnsmasq(m)])),
-      checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: ["dnsmasq", "--test", "-C", "{}"] }]),
-      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change" } : {})),
-    }, { parent: this });
-
     const web = new FileSet(`${name}-web`, {
       host: model.host,
       files: model.apply((m) => {
@@ -39,8 +32,16 @@ export class PxeServer extends schema.PxeServer {
       }),
       signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" } : {})),
       // The server owns its folders; node groups and boot images write into them.
-      dirs: model.apply((m) => [m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.hostsDir, m.paths.etcHostsDir, m.paths.runDir]),
+      dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), path.posix.dirname(m.paths.nginxConf), m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.hostsDir, m.paths.etcHostsDir, m.paths.runDir]),
     }, { parent: this });
+
+    // dnsmasq's config goes live only after `dnsmasq --test` accepts the staged file.
+    const dnsmasq = new FileSet(`${name}-dnsmasq`, {
+      host: model.host,
+      files: model.apply((m) => asFiles([renderDnsmasq(m)])),
+      checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: ["dnsmasq", "--test", "-C", "{}"] }]),
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change" } : {})),
+    }, { parent: this, dependsOn: [web] });
 
     this.info = model.apply(serverInfo);
     this.httpBaseUrl = model.httpBaseUrl;

@@ -2,6 +2,7 @@
  * Runs the real Pulumi engine (Automation API, inline programs) against the netboot plugin in ./bin,
  * with a file:// backend in a temp folder. No mocks: every resource goes through the provider process.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
@@ -65,4 +66,43 @@ export function changed(summary: Record<string, number> | undefined): Record<str
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(summary ?? {})) if (k !== "same" && v) out[k] = v;
   return out;
+}
+
+/**
+ * A Pulumi.yaml project (runtime nodejs, TypeScript) run through the `pulumi` CLI and netboot's language host,
+ * as a user runs it. Lives under test/.work so it resolves the repo's node_modules. Used where a failing
+ * program must fail the way it fails for users (the CLI reports the error; inline programs cannot).
+ */
+export interface CliProject {
+  dir: string;
+  run(args: string[]): { code: number; out: string };
+  remove(): void;
+}
+
+export function cliProject(name: string, program: string): CliProject {
+  const bin = (prepareEnv(), process.env.PATH);
+  const work = path.join(REPO, "test", ".work");
+  fs.mkdirSync(work, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(work, `${name}-`));
+  fs.mkdirSync(path.join(dir, "state"));
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    `name: ${name}\nruntime:\n  name: nodejs\n  options:\n    typescript: true\nplugins:\n  providers:\n    - name: netboot\n      path: ${path.join(REPO, "bin")}\n`,
+  );
+  fs.writeFileSync(path.join(dir, "index.ts"), program);
+  const env = {
+    ...process.env,
+    PATH: bin,
+    PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "netboot-tests-only",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_HOME: path.join(dir, "home"),
+  };
+  const run = (args: string[]) => {
+    const r = spawnSync("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, encoding: "utf8" });
+    return { code: r.status ?? 1, out: r.stdout + r.stderr };
+  };
+  run(["stack", "init", "test"]);
+  return { dir, run, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

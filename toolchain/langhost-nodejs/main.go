@@ -190,14 +190,14 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	return &pulumirpc.RunResponse{}, nil
 }
 
-// findRun looks for @pulumi/pulumi's `cmd/run` from the program folder up to the project root.
-func findRun(dir, root string) string {
+// findRun looks for @pulumi/pulumi's `cmd/run` from the program folder upwards, as Node's module resolution does.
+func findRun(dir, _ string) string {
 	for d := dir; ; d = filepath.Dir(d) {
 		p := filepath.Join(d, "node_modules", "@pulumi", "pulumi", "cmd", "run")
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
-		if d == root || d == filepath.Dir(d) {
+		if d == filepath.Dir(d) {
 			return ""
 		}
 	}
