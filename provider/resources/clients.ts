@@ -14,8 +14,9 @@ export interface FileSetArgs {
 }
 
 export class FileSet extends pulumi.CustomResource {
-  public readonly manifest!: pulumi.Output<Record<string, string>>;
-  public readonly lastApply!: pulumi.Output<Record<string, string>>;
+  // `declare`: with ES2022 class fields, a `!` field would be reset to undefined after super() set it.
+  declare readonly manifest: pulumi.Output<Record<string, string>>;
+  declare readonly lastApply: pulumi.Output<Record<string, string>>;
   constructor(name: string, args: FileSetArgs, opts: pulumi.CustomResourceOptions = {}) {
     super("netboot:index:FileSet", name, { ...args, manifest: undefined, lastApply: undefined, createdDirs: undefined }, opts);
   }

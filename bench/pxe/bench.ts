@@ -1,0 +1,152 @@
+/**
+ * Benchmark (issue 3): 10,000 nodes in 50 groups on one PXE server.
+ *   netboot:   one PxeServer + 50 NodeGroups (a FileSet per group: engine work grows with groups)
+ *   per-file:  the same files as one netboot:index:File resource per file, the way a plain Pulumi program
+ *              (or a Terraform local_file per node) would model it - the peer a user would write instead
+ * Both run in this one process on the same machine; times are wall clock, reported with their ratio.
+ * dnsmasq runs on the rendered config in a network namespace so we can see whether its pid changes.
+ *
+ *   npx ts-node bench/pxe/bench.ts [--nodes 10000] [--groups 50]
+ */
+import { execSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import * as netboot from "../../sdk/nodejs";
+
+const REPO = path.resolve(__dirname, "../..");
+const arg = (k: string, d: number) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i > 0 ? Number(process.argv[i + 1]) : d;
+};
+const NODES = arg("nodes", 10000);
+const GROUPS = arg("groups", 50);
+const PER = NODES / GROUPS;
+const CHANGED = Math.floor(NODES / 2) + 7; // the one node whose kernel arguments change
+
+function mac(i: number) {
+  return `52:54:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, "0")).join(":")}`;
+}
+function ip(i: number) {
+  return `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${(i & 255) + 0}`;
+}
+function nodesOf(g: number, changed: boolean) {
+  return Array.from({ length: PER }, (_, k) => {
+    const i = g * PER + k + 1;
+    return { name: `n${String(i).padStart(5, "0")}`, macs: [mac(i)], ip: ip(i + 256), kernelArgs: changed && i === CHANGED ? "nb.debug=1" : undefined };
+  });
+}
+
+function walk(d: string): string[] {
+  return fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)])) : [];
+}
+function mtimes(root: string): Map<string, number> {
+  return new Map(walk(root).map((f) => [f, fs.statSync(f).mtimeMs]));
+}
+function rewritten(a: Map<string, number>, b: Map<string, number>): number {
+  let n = 0;
+  for (const [f, t] of b) if (a.get(f) !== t) n++;
+  return n;
+}
+
+async function stack(name: string, program: () => Promise<any>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `netboot-bench-${name}-`));
+  fs.mkdirSync(path.join(dir, "state"));
+  return LocalWorkspace.createOrSelectStack(
+    { stackName: "bench", projectName: `bench-${name}`, program },
+    {
+      workDir: dir,
+      envVars: {
+        PULUMI_BACKEND_URL: `file://${dir}/state`,
+        PULUMI_CONFIG_PASSPHRASE: "bench",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_HOME: path.join(dir, "home"),
+      },
+      projectSettings: { name: `bench-${name}`, runtime: "nodejs", plugins: { providers: [{ name: "netboot", path: path.join(REPO, "bin") }] } } as any,
+    },
+  );
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+  const t0 = Date.now();
+  const r = await f();
+  return [r, (Date.now() - t0) / 1000];
+}
+
+async function main() {
+  process.env.PATH = `${execSync(`bash ${REPO}/scripts/toolchain.sh`, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop()}:${process.env.PATH}`;
+  const results: Record<string, any> = {};
+
+  // ---------------------------------------------------------------- netboot
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-bench-target-"));
+  fs.chmodSync(root, 0o755);
+  let changed = false;
+  const nb = await stack("netboot", async () => {
+    const pxe = new netboot.PxeServer("pxe", { host: { root }, interface: "nbb0", subnet: "10.96.0.0/11", serverIp: "10.96.0.1", dhcpMode: "static" });
+    for (let g = 0; g < GROUPS; g++) new netboot.NodeGroup(`g${g}`, { server: pxe.info, nodes: nodesOf(g, changed), boot: { localDisk: true } });
+  });
+  console.error(`[bench] netboot: up from empty (${NODES} nodes, ${GROUPS} groups)`);
+  const [, upEmpty] = await timed(() => nb.up());
+  const files = walk(root).length;
+  // dnsmasq on the rendered config, in a namespace with the interface it names
+  const ns = `nbbench${process.pid}`;
+  execSync(`ip netns add ${ns} && ip -n ${ns} link add nbb0 type veth peer name nbb1 && ip -n ${ns} addr add 10.96.0.1/11 dev nbb0 && ip -n ${ns} link set nbb0 up`);
+  const conf = path.join(root, "etc/dnsmasq.d/netboot-pxe.conf");
+  const dnsmasq = spawn("ip", ["netns", "exec", ns, "dnsmasq", "-k", "-C", conf, "--log-facility=/dev/null"], { stdio: "ignore" });
+  const pidFile = path.join(root, "srv/netboot/run/dnsmasq-pxe.pid");
+  for (let i = 0; i < 50 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+  const pid0 = fs.readFileSync(pidFile, "utf8").trim();
+  const before = mtimes(root);
+  await new Promise((r) => setTimeout(r, 20));
+  changed = true;
+  console.error("[bench] netboot: one node changed");
+  const [, upOne] = await timed(() => nb.up());
+  const after = mtimes(root);
+  const pid1 = fs.readFileSync(pidFile, "utf8").trim();
+  const [, noop] = await timed(() => nb.preview());
+  results.netboot = { upEmpty, upOne, previewNoChange: noop, files, rewritten: rewritten(before, after), dnsmasqPidChanged: pid0 !== pid1, dnsmasqAlive: dnsmasq.exitCode === null };
+  dnsmasq.kill("SIGTERM");
+  execSync(`ip netns del ${ns}`);
+  await nb.destroy();
+
+  // ---------------------------------------------------------------- per-file resources
+  const root2 = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-bench-perfile-"));
+  // the same node scripts and hosts lines, each file its own resource
+  const { renderNodeScripts, renderGroupScript } = await import("../../provider/render/ipxe");
+  const { renderDhcpHosts } = await import("../../provider/render/hosts");
+  const server = { name: "pxe", host: { root: root2 }, subnet: "10.96.0.0/11", serverIp: "10.96.0.1", dhcpMode: "static", hostsDir: "/srv/netboot/dhcp-hosts.d", httpRoot: "/srv/netboot/http", httpBaseUrl: "http://10.96.0.1/", pidFile: "/x", firmwares: ["bios"] };
+  changed = false;
+  const pf = await stack("perfile", async () => {
+    for (let g = 0; g < GROUPS; g++) {
+      const model: any = { name: `g${g}`, server, prefix: root2, nodes: nodesOf(g, changed).map((n) => ({ ...n })), boot: { kind: "localDisk" } };
+      for (const f of [renderDhcpHosts(model), renderGroupScript(model), ...renderNodeScripts(model)])
+        new netboot.File(f.path.replace(/\W/g, "_"), { host: { root: root2 }, path: f.path, content: f.content });
+    }
+  });
+  console.error(`[bench] per-file: up from empty (${NODES + 2 * GROUPS} File resources)`);
+  const [, pfEmpty] = await timed(() => pf.up({ parallel: 64 }));
+  const b2 = mtimes(root2);
+  await new Promise((r) => setTimeout(r, 20));
+  changed = true;
+  console.error("[bench] per-file: one node changed");
+  const [, pfOne] = await timed(() => pf.up({ parallel: 64 }));
+  results.perFile = { upEmpty: pfEmpty, upOne: pfOne, files: walk(root2).length, rewritten: rewritten(b2, mtimes(root2)) };
+  await pf.destroy({ parallel: 64 });
+
+  const r = (a: number, b: number) => (a / b).toFixed(3);
+  console.log(JSON.stringify(results, null, 2));
+  console.log(`\n${NODES} nodes / ${GROUPS} groups         netboot    per-file   ratio (netboot/per-file)`);
+  console.log(`up from empty (s)              ${results.netboot.upEmpty.toFixed(1).padStart(7)}    ${pfEmpty.toFixed(1).padStart(7)}    ${r(results.netboot.upEmpty, pfEmpty)}`);
+  console.log(`one node changed (s)           ${results.netboot.upOne.toFixed(1).padStart(7)}    ${pfOne.toFixed(1).padStart(7)}    ${r(results.netboot.upOne, pfOne)}`);
+  console.log(`files rewritten by the change  ${String(results.netboot.rewritten).padStart(7)}    ${String(results.perFile.rewritten).padStart(7)}`);
+  console.log(`dnsmasq pid changed            ${String(results.netboot.dnsmasqPidChanged).padStart(7)}`);
+  fs.mkdirSync(path.join(REPO, "bench/out"), { recursive: true });
+  fs.writeFileSync(path.join(REPO, "bench/out/pxe.json"), JSON.stringify({ nodes: NODES, groups: GROUPS, ...results }, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
