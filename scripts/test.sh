@@ -3,6 +3,9 @@
 # and daemons), and ends with one summary line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Set-up, so the command works on a fresh machine: Debian packages, npm packages, the engine.
+bash scripts/deps.sh
+[ -d node_modules/@pulumi/pulumi ] || npm ci --no-audit --no-fund
 export PATH="$(bash scripts/toolchain.sh | tail -1):$PWD/bin:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 echo "== build" >&2
