@@ -8,5 +8,5 @@ export interface RenderedFile {
 
 /** Header for rendered text files; `comment` is the file format's comment leader. */
 export function header(comment: string, what: string): string {
-  return `${comment} Rendered by netboot for ${what}. Do not edit: \`pulumi up\` replaces this file and \`pulumi refresh\` reports edits.\n`;
+  return `${comment} Rendered by netboot for ${what}. Do not edit: pulumi up replaces this file and pulumi refresh reports edits.\n`;
 }
