@@ -276,6 +276,8 @@ export interface Signal {
     readonly systemdUnit?: string;
     /** `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change). */
     readonly on?: string;
+    /** With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart). */
+    readonly restart?: boolean;
 }
 
 export interface SignalInputs {
@@ -287,6 +289,8 @@ export interface SignalInputs {
     readonly systemdUnit?: pulumi.Input<string>;
     /** `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change). */
     readonly on?: pulumi.Input<string>;
+    /** With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart). */
+    readonly restart?: pulumi.Input<boolean>;
 }
 
 /** An SSH connection to a remote host. */

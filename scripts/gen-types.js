@@ -13,6 +13,7 @@ const short = (tok) => tok.split(":")[2];
 
 function tsType(p, wrap) {
   const w = (t) => (wrap ? `pulumi.Input<${t}>` : t);
+  if (p.$ref === "pulumi.json#/Any") return w("any");
   if (p.$ref) {
     const ref = p.$ref.replace(/^#\/types\//, "").replace(/^#\/resources\//, "");
     return w(short(ref) + (wrap ? "Inputs" : ""));

@@ -40,7 +40,8 @@ export class PxeServer extends schema.PxeServer {
       host: model.host,
       files: model.apply((m) => asFiles([renderDnsmasq(m)])),
       checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: ["dnsmasq", "--test", "-C", "{}"] }]),
-      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change" } : {})),
+      // dnsmasq rereads its main config only when restarted (SIGHUP rereads hosts files only).
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change", restart: true } : {})),
     }, { parent: this, dependsOn: [web] });
 
     this.info = model.apply(serverInfo);

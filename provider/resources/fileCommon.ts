@@ -128,9 +128,10 @@ export async function maybeSignal(t: Transport, signal: Signal | undefined, r: P
   const needed = signal.on === "change" ? r.written.length + r.removed.length > 0 : r.removed.length + r.changed.length > 0;
   if (!needed) return "not needed";
   if (systemd && signal.systemdUnit) {
-    const res = await t.exec(["systemctl", "reload-or-restart", signal.systemdUnit]);
-    if (res.code !== 0) throw new TransportError(t.description, "reload", signal.systemdUnit, res.stderr.trim());
-    return `reloaded ${signal.systemdUnit}`;
+    const verb = signal.restart ? "restart" : "reload-or-restart";
+    const res = await t.exec(["systemctl", verb, signal.systemdUnit]);
+    if (res.code !== 0) throw new TransportError(t.description, verb, signal.systemdUnit, res.stderr.trim());
+    return `${signal.restart ? "restarted" : "reloaded"} ${signal.systemdUnit}`;
   }
   if (!signal.pidFile) return "no daemon to tell";
   const pidText = (await t.get(signal.pidFile))?.toString().trim();

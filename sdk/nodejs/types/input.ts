@@ -225,6 +225,10 @@ export interface SignalArgs {
      */
     pidFile?: pulumi.Input<string | undefined>;
     /**
+     * With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
+     */
+    restart?: pulumi.Input<boolean | undefined>;
+    /**
      * Signal name, default `HUP`.
      */
     signal?: pulumi.Input<string | undefined>;

@@ -159,6 +159,10 @@ export interface Signal {
      */
     pidFile?: string;
     /**
+     * With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
+     */
+    restart?: boolean;
+    /**
      * Signal name, default `HUP`.
      */
     signal?: string;
