@@ -15,6 +15,7 @@ export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-netboot-demo-passphr
 export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 stack="${NETBOOT_STACK:-dev}"
 pulumi stack select "$stack" --create >/dev/null
+if [ -n "${NETBOOT_TARGET_ROOT:-}" ]; then pulumi config set targetRoot "$NETBOOT_TARGET_ROOT" >/dev/null; fi
 pulumi up --yes --skip-preview "$@"
 echo
 echo "== netboot quickstart: done"
