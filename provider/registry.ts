@@ -12,6 +12,7 @@ import { PxeServer } from "./components/pxeServer";
 import { NodeGroup } from "./components/nodeGroup";
 import { GlusterVolume } from "./components/glusterVolume";
 import { BootImage } from "./components/bootImage";
+import { Cluster } from "./components/cluster";
 import { extraCustomResources } from "./resources/extra";
 import { initramfsHandler } from "./resources/initramfs";
 
@@ -22,6 +23,7 @@ export const components: Record<ComponentToken, ComponentConstructor> = {
   "netboot:index:NodeGroup": (n, i, o) => new NodeGroup(n, i as schema.NodeGroupArgs, o),
   "netboot:index:GlusterVolume": (n, i, o) => new GlusterVolume(n, i as schema.GlusterVolumeArgs, o),
   "netboot:index:BootImage": (n, i, o) => new BootImage(n, i as schema.BootImageArgs, o),
+  "netboot:index:Cluster": (n, i, o) => new Cluster(n, i as schema.ClusterArgs, o),
 };
 
 export const customResources: Record<CustomResourceToken, ResourceHandler> = {

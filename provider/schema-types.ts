@@ -374,6 +374,29 @@ export abstract class BootImage<TData = any> extends pulumi.ComponentResource<TD
     }
 }
 
+/** Arguments of netboot:index:Cluster. */
+export interface ClusterArgs {
+    /** Inventory text (YAML). Give this or `inventoryPath`; must be known before deployment (not another resource's output). */
+    readonly inventory?: pulumi.Input<string>;
+    /** Path of an inventory file on the machine running the deployment, relative to the program's folder. Relative `root` folders inside it are relative to the file's folder. */
+    readonly inventoryPath?: pulumi.Input<string>;
+}
+
+/** A whole cluster from an inventory: the YAML format of `schema/cluster.schema.json` (servers, volumes, images, groups and nodes). Builds one PxeServer, GlusterVolume, BootImage and NodeGroup per entry, named as in the inventory. The inventory is checked against its JSON Schema and its cross-references before anything is created; every error names file:line:column and carries a hint. */
+export abstract class Cluster<TData = any> extends pulumi.ComponentResource<TData> {
+    /** Every node of every group: name, group, MAC, IP and boot URL. */
+    public nodeTable!: pulumi.Output<NodeInfo[]>;
+    /** Server name -> the PxeServer's `info`. */
+    public servers!: pulumi.Output<{ [key: string]: PxeServerInfo }>;
+    /** Image name -> the BootImage's `boot`. */
+    public bootTargets!: pulumi.Output<{ [key: string]: BootTarget }>;
+    /** Volume name -> the GlusterVolume's `mountSource`. */
+    public volumes!: pulumi.Output<{ [key: string]: string }>;
+    constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {
+        super("netboot:index:Cluster", name, opts.urn ? { nodeTable: undefined, servers: undefined, bootTargets: undefined, volumes: undefined } : args, opts);
+    }
+}
+
 /** Inputs of netboot:index:File as the provider receives them. */
 export interface FileInputs {
     /** Target host. */
@@ -661,6 +684,7 @@ export abstract class PxeServer<TData = any> extends pulumi.ComponentResource<TD
 
 export type ComponentToken =
     | "netboot:index:BootImage"
+    | "netboot:index:Cluster"
     | "netboot:index:GlusterVolume"
     | "netboot:index:NodeGroup"
     | "netboot:index:PxeServer";

@@ -10,6 +10,11 @@ export type BootImage = import("./bootImage").BootImage;
 export const BootImage: typeof import("./bootImage").BootImage = null as any;
 utilities.lazyLoad(exports, ["BootImage"], () => require("./bootImage"));
 
+export { ClusterArgs } from "./cluster";
+export type Cluster = import("./cluster").Cluster;
+export const Cluster: typeof import("./cluster").Cluster = null as any;
+utilities.lazyLoad(exports, ["Cluster"], () => require("./cluster"));
+
 export { FileArgs } from "./file";
 export type File = import("./file").File;
 export const File: typeof import("./file").File = null as any;
@@ -64,6 +69,8 @@ const _module = {
         switch (type) {
             case "netboot:index:BootImage":
                 return new BootImage(name, <any>undefined, { urn })
+            case "netboot:index:Cluster":
+                return new Cluster(name, <any>undefined, { urn })
             case "netboot:index:File":
                 return new File(name, <any>undefined, { urn })
             case "netboot:index:FileSet":
