@@ -8,7 +8,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
 import { FileInputs, FileOutputs } from "../schema-types";
-import { hostKey, hostPath, normalizeHost, transportFor } from "../transport";
+import { hostKey, hostPath, normalizeHost, protectHost, transportFor } from "../transport";
 import { applyFiles, observe, removeFiles } from "./fileCommon";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "./values";
@@ -30,7 +30,7 @@ function outs(inputs: FileInputs, found: { content: string; mode: string; sha256
 export const fileHandler: ResourceHandler = {
   async check(urn, _olds, news) {
     const issues = new Issues(describeUrn(urn));
-    const host = hasUnknown(news.host) ? news.host : normalizeHost(issues, "host", news.host);
+    const host = hasUnknown(news.host) ? news.host : protectHost(normalizeHost(issues, "host", news.host));
     if (news.path !== UNKNOWN) checkAbsPath(issues, "path", news.path);
     const content = reveal(news.content);
     if (content !== UNKNOWN && typeof content !== "string") issues.add("content", content, "must be a string");

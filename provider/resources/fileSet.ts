@@ -10,16 +10,32 @@ import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
 import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
 import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal } from "../schema-types";
-import { hostKey, LocalTransport, normalizeHost, transportFor } from "../transport";
+import { hostKey, LocalTransport, normalizeHost, protectHost, transportFor } from "../transport";
 import { applyFiles, DesiredFile, observeAll, removeFiles, maybeSignal } from "./fileCommon";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "./values";
 
 const key = (p: string) => `files["${p}"]`;
 
+/**
+ * A component whose inputs hold a secret (an SSH key in `host`) passes every value derived from them as one
+ * secret. `files` stays secret file by file (each content is then a secret output); `checks`, `dirs` and
+ * `signal` hold only paths and argv and are unwrapped; `host` keeps only its private key secret (protectHost).
+ */
+export function unwrapWholeSecrets(news: any): any {
+  const out = { ...news };
+  if (isSecret(news.files)) {
+    const files = reveal<Record<string, unknown>>(news.files);
+    out.files = files && typeof files === "object" ? Object.fromEntries(Object.entries(files).map(([p, f]) => [p, secret(f)])) : files;
+  }
+  for (const k of ["checks", "dirs", "signal"]) if (isSecret(news[k])) out[k] = reveal(news[k]);
+  return out;
+}
+
 export function checkFileSet(resource: string, news: any): { inputs: any; issues: Issues } {
   const issues = new Issues(resource);
-  const host = hasUnknown(news.host) ? news.host : normalizeHost(issues, "host", news.host);
+  news = unwrapWholeSecrets(news);
+  const host = hasUnknown(news.host) ? news.host : protectHost(normalizeHost(issues, "host", news.host));
   const files = news.files;
   if (files !== UNKNOWN) {
     if (!files || typeof files !== "object" || Array.isArray(files)) issues.add("files", files, "must be a map of absolute path -> {content, mode}");

@@ -1,0 +1,350 @@
+/**
+ * A remote host reached with the OpenSSH client binaries (`ssh`), one multiplexed connection per host.
+ *
+ * Why OpenSSH and not the npm `ssh2` library: no new dependency; the same client admins debug with; the
+ * remote side runs plain coreutils, so errors are the kernel's own words (`No space left on device`,
+ * `Permission denied`) where SFTP collapses most failures into `SSH_FX_FAILURE`; and the staging step of an
+ * atomic write, the check on the staged file and the rename are all ordinary commands. ControlMaster keeps one
+ * authenticated connection per host, so each further operation costs one channel, not one handshake.
+ *
+ * Secrets: the private key is written to a 0600 file in a 0700 temp folder only while the master connection
+ * authenticates, then removed (the master never needs it again; a reconnect writes it anew). It never appears
+ * in argv, environment or logs. File contents go over stdin, never argv.
+ *
+ * Host key: pinned. The known_hosts file holds only the pinned key (under a fixed alias, so the address does not
+ * matter), StrictHostKeyChecking=yes, and no user or system ssh config is read (`-F /dev/null`).
+ *
+ * Atomic write: `cat > .NAME.netboot-RAND.tmp` (noclobber, umask 077) in the target's folder, chmod, fsync;
+ * then the optional check runs on the staged file; then `mv` (rename(2)) over the target and fsync of the folder.
+ * A failed or interrupted write never leaves a partial file at the target path; a temp file left by a killed
+ * apply is removed by the next write of the same path.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import { createHash, randomBytes } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  privateKey: string;
+  hostKey: string;
+}
+
+/** Single-quotes a word for a POSIX shell (the remote login shell parses the command line ssh sends). */
+export function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Host key algorithms the client may accept for a pinned key of this type. */
+export function hostKeyAlgorithms(keyType: string): string {
+  return keyType === "ssh-rsa" ? "rsa-sha2-512,rsa-sha2-256,ssh-rsa" : keyType;
+}
+
+/** SHA256 fingerprint of a public key line, as `ssh-keygen -l` prints it. */
+export function fingerprint(hostKey: string): string {
+  const b64 = hostKey.trim().split(/\s+/)[1] ?? "";
+  return "SHA256:" + createHash("sha256").update(Buffer.from(b64, "base64")).digest("base64").replace(/=+$/, "");
+}
+
+/**
+ * Turns what the ssh client printed for a failed connection into one clear cause. Pure; exported for tests.
+ * Returns undefined when the text is not a connection failure (the remote command itself failed).
+ */
+export function connectionFailure(stderr: string, t: SshTarget): string | undefined {
+  const s = stderr;
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No .* host key is known|host key for .* has changed/i.test(s)) {
+    const offered = /(SHA256:[A-Za-z0-9+/]+)/.exec(s)?.[1];
+    return `host key mismatch: the host offered ${offered ?? "a different key"}, but hostKey pins ${fingerprint(t.hostKey)}; refusing to connect (update hostKey only if the host was really reinstalled)`;
+  }
+  if (/Permission denied \(|Too many authentication failures|Authentication failed/i.test(s))
+    return `authentication failed for user ${t.user}: the host did not accept privateKey`;
+  if (/Load key .*: (invalid format|error in libcrypto)|invalid format/i.test(s)) return "privateKey is not a usable private key (invalid format)";
+  if (/Could not resolve hostname|Name or service not known|Temporary failure in name resolution/i.test(s)) return `host unreachable: cannot resolve ${t.host}`;
+  if (/Connection refused/i.test(s)) return `host unreachable: connection refused on port ${t.port}`;
+  if (/Connection timed out|Operation timed out|timed out during banner exchange/i.test(s)) return `host unreachable: connection to port ${t.port} timed out`;
+  if (/No route to host|Network is unreachable/i.test(s)) return "host unreachable: no route to host";
+  if (/kex_exchange_identification|Connection closed by|Connection reset|ssh_exchange_identification|Broken pipe|Timeout, server .* not responding|Control socket connect|mux_client/i.test(s))
+    return `host unreachable: the connection was closed (${s.trim().split("\n").pop()})`;
+  return undefined;
+}
+
+/** What a remote coreutils error means, for messages naming host and path. */
+export function fsCause(stderr: string): string {
+  if (/No space left on device|Disk quota exceeded/i.test(stderr)) return "no space left on device";
+  if (/Permission denied|Operation not permitted/i.test(stderr)) return "permission denied";
+  if (/Read-only file system/i.test(stderr)) return "read-only file system";
+  if (/Not a directory/i.test(stderr)) return "a parent of the path is not a folder";
+  return stderr.trim().split("\n").slice(-3).join("; ") || "failed";
+}
+
+class Slots {
+  private free: number;
+  private waiting: Array<() => void> = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+interface Raw {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+const STAT = `if [ -e "$1" ] || [ -L "$1" ]; then exec stat -c '%f %s' -- "$1"; else echo none; fi`;
+const GET = `if [ -e "$1" ]; then exec cat -- "$1"; else exit 3; fi`;
+const MKDIRS = `m=$1; shift; for d do [ -d "$d" ] && continue; mkdir -m "$m" -- "$d" || { [ -d "$d" ] && continue; exit 1; }; echo "$d"; done`;
+// $1 tmp, $2 mode, $3 final, $4 folder, $5 basename, $6 commit (1: rename in the same session)
+const STAGE = [
+  `rm -f -- "$4"/."$5".netboot-*.tmp 2>/dev/null`,
+  `( set -C; umask 077; cat > "$1" && chmod "$2" -- "$1" && sync -- "$1" ) || { rc=$?; rm -f -- "$1"; exit $rc; }`,
+  `[ "$6" = 1 ] || exit 0`,
+  `mv -f -- "$1" "$3" || { rc=$?; rm -f -- "$1"; exit $rc; }`,
+  `sync -- "$4" 2>/dev/null; exit 0`,
+].join("\n");
+const COMMIT = `mv -f -- "$1" "$2" || { rc=$?; rm -f -- "$1"; exit $rc; }; sync -- "$3" 2>/dev/null; exit 0`;
+const REMOVE = `if [ -e "$1" ] || [ -L "$1" ]; then rm -f -- "$1" && echo removed; fi`;
+const RMDIR = `[ -d "$1" ] || exit 0; [ -z "$(ls -A -- "$1")" ] || exit 0; out=$(rmdir -- "$1" 2>&1) && { echo removed; exit 0; }; case "$out" in *busy*|*"not empty"*|*"No such file"*) exit 0;; esac; echo "$out" >&2; exit 1`;
+const LIST = `[ -d "$1" ] || exit 3; exec find "$1" -mindepth 1 -maxdepth 1 -printf '%f\\0'`;
+
+/** Live transports, so the connections can be closed when the provider exits. */
+const live = new Set<SshTransport>();
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once("exit", () => {
+    for (const t of live) t.closeSync();
+  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const)
+    process.once(sig, () => {
+      for (const t of live) t.closeSync();
+      process.exit(128 + (sig === "SIGINT" ? 2 : 15));
+    });
+}
+
+export class SshTransport implements Transport {
+  readonly description: string;
+  private dir = "";
+  private connecting: Promise<void> | undefined;
+  private readonly slots = new Slots(8); // sshd's MaxSessions is 10 by default
+  private readonly keyType: string;
+
+  constructor(private readonly target: SshTarget) {
+    this.description = `${target.user}@${target.host}:${target.port}`;
+    this.keyType = target.hostKey.trim().split(/\s+/)[0];
+  }
+
+  fullPath(p: string): string {
+    if (!p.startsWith("/")) throw new TransportError(this.description, "resolve", p, "host paths must be absolute");
+    if (p.split("/").includes("..")) throw new TransportError(this.description, "resolve", p, "`..` is not allowed in host paths");
+    return path.posix.normalize(p);
+  }
+
+  private get control(): string {
+    return path.join(this.dir, "c");
+  }
+
+  private baseArgs(): string[] {
+    return [
+      "-F", "/dev/null",
+      "-o", "BatchMode=yes",
+      "-o", `ControlPath=${this.control}`,
+      "-o", "LogLevel=ERROR",
+      "-p", String(this.target.port),
+      "-l", this.target.user,
+    ];
+  }
+
+  /** Opens (or reopens) the master connection: key and known_hosts exist on disk only during the handshake. */
+  private connect(): Promise<void> {
+    if (this.connecting) return this.connecting;
+    if (this.dir && fs.existsSync(this.control)) return Promise.resolve();
+    this.connecting = (async () => {
+      if (!this.dir || !fs.existsSync(this.dir)) this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "nbssh-"));
+      fs.chmodSync(this.dir, 0o700);
+      live.add(this);
+      hookExit();
+      const key = path.join(this.dir, "k");
+      const known = path.join(this.dir, "kh");
+      const log = path.join(this.dir, "log");
+      const keyText = this.target.privateKey.endsWith("\n") ? this.target.privateKey : this.target.privateKey + "\n";
+      try {
+        fs.writeFileSync(key, keyText, { mode: 0o600, flag: "w" });
+        fs.chmodSync(key, 0o600);
+        const pin = this.target.hostKey.trim().split(/\s+/).slice(0, 2).join(" ");
+        fs.writeFileSync(known, `netboot-pinned ${pin}\n`, { mode: 0o600 });
+        const fd = fs.openSync(log, "w", 0o600);
+        const args = [
+          ...this.baseArgs(),
+          "-o", "ControlMaster=yes",
+          "-o", "ControlPersist=120",
+          "-o", `IdentityFile=${key}`,
+          "-o", "IdentitiesOnly=yes",
+          "-o", "IdentityAgent=none",
+          "-o", `UserKnownHostsFile=${known}`,
+          "-o", "GlobalKnownHostsFile=/dev/null",
+          "-o", "StrictHostKeyChecking=yes",
+          "-o", "HostKeyAlias=netboot-pinned",
+          "-o", `HostKeyAlgorithms=${hostKeyAlgorithms(this.keyType)}`,
+          "-o", "CheckHostIP=no",
+          "-o", "UpdateHostKeys=no",
+          "-o", "PasswordAuthentication=no",
+          "-o", "KbdInteractiveAuthentication=no",
+          "-o", "ConnectTimeout=10",
+          "-o", "ServerAliveInterval=5",
+          "-o", "ServerAliveCountMax=3",
+          "-f", "-N",
+          this.target.host,
+        ];
+        // `-f`: the master goes to the background once authenticated; its stderr is a file, so waiting for
+        // `exit` (not `close`) returns then.
+        const code = await new Promise<number>((resolve, reject) => {
+          const child = spawn("ssh", args, { stdio: ["ignore", "ignore", fd] });
+          child.on("error", (e) => reject(new TransportError(this.description, "connect", "", `cannot run ssh: ${e.message}`)));
+          child.on("exit", (c) => resolve(c ?? 255));
+        });
+        fs.closeSync(fd);
+        const err = fs.readFileSync(log, "utf8");
+        if (code !== 0 || !fs.existsSync(this.control)) {
+          throw new TransportError(this.description, "connect", "", connectionFailure(err, this.target) ?? `ssh exited ${code}: ${err.trim()}`);
+        }
+      } finally {
+        for (const f of [key, known, log]) fs.rmSync(f, { force: true });
+      }
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  /** One command on the host over the master connection. */
+  private async run(remote: string, input?: Buffer | string, timeoutMs = 120_000): Promise<Raw> {
+    await this.connect();
+    await this.slots.take();
+    try {
+      return await new Promise<Raw>((resolve, reject) => {
+        const child: ChildProcess = spawn("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", "-T", this.target.host, remote], {
+          stdio: ["pipe", "pipe", "pipe"],
+          timeout: timeoutMs,
+        });
+        const out: Buffer[] = [];
+        let err = "";
+        child.stdout!.on("data", (d: Buffer) => out.push(d));
+        child.stderr!.on("data", (d) => (err += d));
+        child.on("error", (e) => reject(new TransportError(this.description, "exec", "", `cannot run ssh: ${e.message}`)));
+        child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 255), stdout: Buffer.concat(out), stderr: err }));
+        child.stdin!.on("error", () => undefined);
+        child.stdin!.end(input ?? "");
+      });
+    } finally {
+      this.slots.give();
+    }
+  }
+
+  /** Runs a POSIX sh script with arguments; throws a TransportError naming host, op and path on failure. */
+  private async script(op: string, p: string, script: string, args: string[], input?: Buffer | string, okCodes: number[] = [0]): Promise<Raw> {
+    const r = await this.run(["sh", "-c", script, "sh", ...args].map(shq).join(" "), input);
+    if (!okCodes.includes(r.code)) {
+      const conn = r.code === 255 ? connectionFailure(r.stderr, this.target) : undefined;
+      throw new TransportError(this.description, op, p, conn ?? fsCause(r.stderr));
+    }
+    return r;
+  }
+
+  async stat(p: string): Promise<FileStat | undefined> {
+    const r = await this.script("stat", p, STAT, [this.fullPath(p)]);
+    const line = r.stdout.toString().trim();
+    if (line === "none") return undefined;
+    const [hex, size] = line.split(" ");
+    const raw = parseInt(hex, 16);
+    return { mode: raw & 0o7777, size: Number(size), isDir: (raw & 0o170000) === 0o040000 };
+  }
+
+  async get(p: string): Promise<Buffer | undefined> {
+    const r = await this.script("read", p, GET, [this.fullPath(p)], undefined, [0, 3]);
+    return r.code === 3 ? undefined : r.stdout;
+  }
+
+  async mkdirp(dir: string, mode = 0o755): Promise<string[]> {
+    const parts = this.fullPath(dir).split("/").filter(Boolean);
+    const chain = parts.map((_, i) => "/" + parts.slice(0, i + 1).join("/"));
+    if (!chain.length) return [];
+    const r = await this.script("mkdir", dir, MKDIRS, [mode.toString(8), ...chain]);
+    return r.stdout.toString().split("\n").filter(Boolean);
+  }
+
+  async put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
+    const full = this.fullPath(p);
+    const dir = path.posix.dirname(full);
+    const base = path.posix.basename(full);
+    const createdDirs = await this.mkdirp(dir);
+    const tmp = `${dir}/.${base}.netboot-${randomBytes(4).toString("hex")}.tmp`;
+    const mode = opts.mode.toString(8);
+    if (!opts.validate) {
+      await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "1"], data);
+      return { createdDirs };
+    }
+    await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "0"], data);
+    try {
+      await opts.validate(tmp);
+    } catch (e) {
+      await this.run(["rm", "-f", "--", tmp].map(shq).join(" ")).catch(() => undefined);
+      throw e;
+    }
+    await this.script("write", p, COMMIT, [tmp, full, dir]);
+    return { createdDirs };
+  }
+
+  async remove(p: string): Promise<boolean> {
+    const r = await this.script("remove", p, REMOVE, [this.fullPath(p)]);
+    return r.stdout.toString().trim() === "removed";
+  }
+
+  async removeDirIfEmpty(dir: string): Promise<boolean> {
+    const r = await this.script("rmdir", dir, RMDIR, [this.fullPath(dir)]);
+    return r.stdout.toString().trim() === "removed";
+  }
+
+  async list(dir: string): Promise<string[] | undefined> {
+    const r = await this.script("list", dir, LIST, [this.fullPath(dir)], undefined, [0, 3]);
+    if (r.code === 3) return undefined;
+    return r.stdout.toString().split("\0").filter(Boolean).sort();
+  }
+
+  async exec(argv: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const words = env.length ? ["env", ...env, ...argv] : argv;
+    const r = await this.run(words.map(shq).join(" "), opts.input, opts.timeoutMs);
+    if (r.code === 255) {
+      const conn = connectionFailure(r.stderr, this.target);
+      if (conn) throw new TransportError(this.description, "exec", argv[0], conn);
+    }
+    return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr };
+  }
+
+  /** Ends the master connection and removes the temp folder. */
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  closeSync(): void {
+    live.delete(this);
+    if (this.dir && fs.existsSync(this.control)) spawnSync("ssh", [...this.baseArgs(), "-O", "exit", this.target.host], { stdio: "ignore", timeout: 5000 });
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
