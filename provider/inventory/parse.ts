@@ -50,10 +50,14 @@ function schemaPath(): string {
 }
 
 let compiled: ReturnType<Ajv["compile"]> | undefined;
+let schemaDoc: any;
+function clusterSchemaCached(): any {
+  return (schemaDoc ??= clusterSchema());
+}
 function validator() {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    compiled = ajv.compile(clusterSchema());
+    compiled = ajv.compile(clusterSchemaCached());
   }
   return compiled;
 }
@@ -76,7 +80,8 @@ export function parseInventory(text: string, file: string): ParseResult {
   const locate = (segs: (string | number)[], key = false) => at(nodeStart(doc, segs, key));
   const validate = validator();
   if (!validate(data)) {
-    for (const e of dedupe(validate.errors ?? [])) issues.push(schemaIssue(e, file, locate));
+    // An error inside `propertyNames` repeats the propertyNames error itself: keep the latter.
+    for (const e of dedupe(validate.errors ?? []).filter((x) => (x as { propertyName?: string }).propertyName === undefined)) issues.push(schemaIssue(e, file, locate));
   }
   crossChecks(data, (segs, message, hint, key = false) => issues.push({ file, ...locate(segs, key), path: pointer(segs), message, hint }));
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -152,7 +157,8 @@ function schemaIssue(e: ErrorObject, file: string, locate: Locate): InventoryIss
       };
     }
     case "required": {
-      const sub = (e.parentSchema as any)?.properties?.[p.missingProperty];
+      let sub = (e.parentSchema as any)?.properties?.[p.missingProperty];
+      if (sub?.$ref) sub = { ...clusterSchemaCached().definitions[sub.$ref.split("/").pop()], ...sub };
       return {
         file, ...locate(segs), path: pointer(segs), message: `missing required key \`${p.missingProperty}\``,
         hint: `add \`${p.missingProperty}:\`${sub?.description ? ` (${sub.description})` : ""}`,

@@ -1,0 +1,75 @@
+/**
+ * Warewulf 4 nodes.conf -> netboot inventory YAML, plus a report of what could not be mapped.
+ *
+ *   npm run build && node dist/scripts/import-warewulf.js /etc/warewulf/nodes.conf \
+ *     --warewulf-conf /etc/warewulf/warewulf.conf --interface eth1 --out cluster.yaml --report import-report.txt
+ *
+ * Without --out the inventory goes to stdout; without --report the report goes to stderr. The inventory is
+ * checked against schema/cluster.schema.json before it is written: exit 1 when it does not pass (with the
+ * errors), 2 on bad usage.
+ */
+import * as fs from "fs";
+import { formatReport, importWarewulf, inventoryYaml, WarewulfImportError } from "../provider/inventory/warewulf";
+import { formatInventoryIssue, parseInventory } from "../provider/inventory/parse";
+
+const USAGE = "usage: import-warewulf <nodes.conf> [--warewulf-conf FILE] [--interface IFACE] [--server-name NAME] [--server-ip IP --subnet CIDR] [--root DIR] [--out FILE] [--report FILE]";
+
+function main(argv: string[]): number {
+  const opts: Record<string, string> = {};
+  const positional: string[] = [];
+  const known = ["warewulf-conf", "interface", "server-name", "server-ip", "subnet", "root", "out", "report"];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-h" || a === "--help") {
+      console.log(USAGE);
+      return 0;
+    }
+    if (a.startsWith("--")) {
+      const k = a.slice(2);
+      if (!known.includes(k) || argv[i + 1] === undefined) {
+        console.error(`import-warewulf: ${known.includes(k) ? `${a} needs a value` : `unknown option ${a}`}\n${USAGE}`);
+        return 2;
+      }
+      opts[k] = argv[++i];
+    } else positional.push(a);
+  }
+  if (positional.length !== 1) {
+    console.error(USAGE);
+    return 2;
+  }
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f, "utf8");
+    } catch (e) {
+      throw new WarewulfImportError(`cannot read ${f}: ${(e as Error).message}`);
+    }
+  };
+  try {
+    const { inventory, report } = importWarewulf(read(positional[0]), opts["warewulf-conf"] !== undefined ? read(opts["warewulf-conf"]) : undefined, {
+      interface: opts.interface, serverName: opts["server-name"], serverIp: opts["server-ip"], subnet: opts.subnet, root: opts.root,
+    });
+    const text = inventoryYaml(inventory, report);
+    const target = opts.out ?? "<stdout>";
+    const check = parseInventory(text, target);
+    if (!check.ok) {
+      console.error(`import-warewulf: the imported inventory does not pass schema/cluster.schema.json:\n${check.issues.map((i) => "  " + formatInventoryIssue(i)).join("\n")}`);
+      return 1;
+    }
+    const nodes = Object.values(inventory.groups ?? {}).reduce((s, g) => s + g.nodes.length, 0);
+    const summary = `imported ${nodes} node(s) in ${Object.keys(inventory.groups ?? {}).length} group(s), ${Object.keys(inventory.images ?? {}).length} image(s); ${report.length} report item(s)`;
+    if (opts.out) fs.writeFileSync(opts.out, text);
+    else process.stdout.write(text);
+    if (opts.report) fs.writeFileSync(opts.report, formatReport(report));
+    else process.stderr.write(formatReport(report));
+    console.error(`import-warewulf: ${summary}`);
+    return 0;
+  } catch (e) {
+    if (e instanceof WarewulfImportError) {
+      console.error(`import-warewulf: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));
