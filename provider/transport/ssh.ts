@@ -78,6 +78,7 @@ export function fsCause(stderr: string): string {
   if (/Permission denied|Operation not permitted/i.test(stderr)) return "permission denied";
   if (/Read-only file system/i.test(stderr)) return "read-only file system";
   if (/Not a directory/i.test(stderr)) return "a parent of the path is not a folder";
+  if (/netboot: upload incomplete/.test(stderr)) return `the upload was cut short (${/\((\d+ of \d+) bytes\)/.exec(stderr)?.[1] ?? "?"} bytes); the live file is unchanged`;
   return stderr.trim().split("\n").slice(-3).join("; ") || "failed";
 }
 
@@ -110,10 +111,15 @@ interface Raw {
 const STAT = `if [ -e "$1" ] || [ -L "$1" ]; then exec stat -c '%f %s' -- "$1"; else echo none; fi`;
 const GET = `if [ -e "$1" ]; then exec cat -- "$1"; else exit 3; fi`;
 const MKDIRS = `m=$1; shift; for d do [ -d "$d" ] && continue; mkdir -m "$m" -- "$d" || { [ -d "$d" ] && continue; exit 1; }; echo "$d"; done`;
-// $1 tmp, $2 mode, $3 final, $4 folder, $5 basename, $6 commit (1: rename in the same session)
+// $1 tmp, $2 mode, $3 final, $4 folder, $5 basename, $6 commit (1: rename in the same session), $7 size, $8 sha256.
+// Size and hash are checked before the rename: if the provider dies mid-upload, ssh closes stdin and `cat`
+// sees a normal end of file; without this check the cut-short file would be renamed into place.
 const STAGE = [
   `rm -f -- "$4"/."$5".netboot-*.tmp 2>/dev/null`,
-  `( set -C; umask 077; cat > "$1" && chmod "$2" -- "$1" && sync -- "$1" ) || { rc=$?; rm -f -- "$1"; exit $rc; }`,
+  `( set -C; umask 077; cat > "$1" ) || { rc=$?; rm -f -- "$1"; exit $rc; }`,
+  `n=$(wc -c < "$1"); h=$(sha256sum < "$1"); h=\${h%% *}`,
+  `if [ "$n" != "$7" ] || [ "$h" != "$8" ]; then rm -f -- "$1"; echo "netboot: upload incomplete ($n of $7 bytes)" >&2; exit 1; fi`,
+  `{ chmod "$2" -- "$1" && sync -- "$1"; } || { rc=$?; rm -f -- "$1"; exit $rc; }`,
   `[ "$6" = 1 ] || exit 0`,
   `mv -f -- "$1" "$3" || { rc=$?; rm -f -- "$1"; exit $rc; }`,
   `sync -- "$4" 2>/dev/null; exit 0`,
@@ -295,11 +301,13 @@ export class SshTransport implements Transport {
     const createdDirs = await this.mkdirp(dir);
     const tmp = `${dir}/.${base}.netboot-${randomBytes(4).toString("hex")}.tmp`;
     const mode = opts.mode.toString(8);
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const sum = [String(buf.length), createHash("sha256").update(buf).digest("hex")];
     if (!opts.validate) {
-      await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "1"], data);
+      await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "1", ...sum], buf);
       return { createdDirs };
     }
-    await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "0"], data);
+    await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "0", ...sum], buf);
     try {
       await opts.validate(tmp);
     } catch (e) {
