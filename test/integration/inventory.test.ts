@@ -1,0 +1,107 @@
+/**
+ * netboot:index:Cluster through the real engine: a YAML inventory file with a PxeServer and two node groups
+ * writes into a local target folder (relative to the inventory file). up -> preview reports no changes ->
+ * a node added to the file is one update -> destroy leaves nothing. A broken inventory fails with every error
+ * (file:line:column and a hint) and writes nothing.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as netboot from "../../sdk/nodejs";
+import { changed, testStack, TestStack } from "../helpers/engine";
+import { tmpDir } from "../helpers/env";
+
+jest.setTimeout(300_000);
+
+function walk(d: string): string[] {
+  if (!fs.existsSync(d)) return [];
+  return fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
+}
+
+const INVENTORY = (extra = "") => `version: 1
+defaults:
+  host: { root: ./target }
+servers:
+  pxe:
+    interface: nbi0
+    subnet: 10.74.0.0/24
+    serverIp: 10.74.0.1
+    dhcpMode: authoritative
+    dynamicRange: { start: 10.74.0.200, end: 10.74.0.250 }
+groups:
+  compute:
+    boot: { kernelUrl: images/vmlinuz, initrdUrl: images/initrd.img, args: quiet }
+    nodes:
+      - { name: c01, mac: "52:54:00:74:00:01", ip: 10.74.0.11 }
+      - { name: c02, mac: "52:54:00:74:00:02", ip: 10.74.0.12, kernelArgs: console=ttyS0 }
+${extra}  storage:
+    boot: { localDisk: true }
+    nodes:
+      - { name: s01, mac: "52:54:00:74:00:21", ip: 10.74.0.21 }
+`;
+
+describe("Cluster from a YAML inventory, through the engine", () => {
+  const dir = tmpDir("inventory");
+  const file = path.join(dir, "cluster.yaml");
+  const target = path.join(dir, "target");
+  let t: TestStack;
+
+  beforeAll(async () => {
+    fs.writeFileSync(file, INVENTORY());
+    t = await testStack("inventory", async () => {
+      const c = new netboot.Cluster("lab", { inventoryPath: file });
+      return { nodes: c.nodeTable, servers: c.servers };
+    });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("up builds the server and both groups below the inventory's ./target", async () => {
+    const up = await t.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs.nodes.value.map((n: any) => [n.group, n.name, n.ip, n.bootUrl])).toEqual([
+      ["compute", "c01", "10.74.0.11", "http://10.74.0.1/ipxe/node-52-54-00-74-00-01.ipxe"],
+      ["compute", "c02", "10.74.0.12", "http://10.74.0.1/ipxe/node-52-54-00-74-00-02.ipxe"],
+      ["storage", "s01", "10.74.0.21", "http://10.74.0.1/ipxe/node-52-54-00-74-00-21.ipxe"],
+    ]);
+    expect(up.outputs.servers.value.pxe.host).toEqual({ root: target });
+    expect(fs.readFileSync(path.join(target, "etc/dnsmasq.d/netboot-pxe.conf"), "utf8")).toContain("interface=nbi0");
+    expect(fs.readFileSync(path.join(target, "srv/netboot/dhcp-hosts.d/compute"), "utf8")).toContain("52:54:00:74:00:02,10.74.0.12,c02,infinite");
+    const group = fs.readFileSync(path.join(target, "srv/netboot/http/ipxe/group-compute.ipxe"), "utf8");
+    expect(group).toContain("http://10.74.0.1/images/vmlinuz"); // relative URL resolved against the server
+    expect(fs.readFileSync(path.join(target, "srv/netboot/http/ipxe/node-52-54-00-74-00-02.ipxe"), "utf8")).toContain("console=ttyS0");
+    expect(fs.existsSync(path.join(target, "srv/netboot/dhcp-hosts.d/storage"))).toBe(true);
+  });
+
+  test("preview reports no changes", async () => {
+    expect(changed((await t.stack.preview({ expectNoChanges: true })).changeSummary)).toEqual({});
+  });
+
+  test("a node added to the file is an update of that group only", async () => {
+    fs.writeFileSync(file, INVENTORY("      - { name: c03, mac: \"52:54:00:74:00:03\", ip: 10.74.0.13 }\n"));
+    const updated: string[] = [];
+    const pre = await t.stack.preview({ onEvent: (e) => { const m = e.resourcePreEvent?.metadata; if (m && m.op !== "same" && !m.urn.includes("::pulumi:providers:")) updated.push(`${m.op} ${m.urn.split("::").pop()}`); } });
+    // compute's leases and boot scripts; the Cluster and NodeGroup components only re-register their outputs.
+    expect(updated.filter((u) => u !== "update lab" && u !== "update compute").sort()).toEqual(["update compute-boot", "update compute-leases"]);
+    expect(changed(pre.changeSummary).update).toBeLessThanOrEqual(4);
+    await t.stack.up();
+    expect(fs.readFileSync(path.join(target, "srv/netboot/dhcp-hosts.d/compute"), "utf8")).toContain("52:54:00:74:00:03,10.74.0.13,c03");
+  });
+
+  test("a broken inventory fails with every error, positioned, and writes nothing", async () => {
+    const bad = path.join(dir, "broken.yaml");
+    fs.writeFileSync(bad, INVENTORY().replace("dhcpMode: authoritative", "dhcpMode: authoritive").replace("root: ./target", "root: ./target2").replace('ip: 10.74.0.12', 'ip: 10.74.0.300'));
+    const b = await testStack("inventory-bad", async () => {
+      new netboot.Cluster("lab", { inventoryPath: bad });
+    });
+    const err = await b.stack.up().then(() => "succeeded", (e) => String(e));
+    expect(err).toContain("2 inventory errors; nothing was written");
+    expect(err).toContain(`${bad}:9:15: /servers/pxe/dhcpMode: "authoritive" is not allowed (hint: one of: authoritative, static, proxy)`);
+    expect(err).toMatch(new RegExp(`${bad}:16:52: /groups/compute/nodes/1/ip: "10.74.0.300" is not valid here`));
+    expect(fs.existsSync(path.join(dir, "target2"))).toBe(false);
+    await b.destroy();
+  });
+
+  test("destroy removes every file it wrote", async () => {
+    await t.destroy();
+    expect(walk(target)).toEqual([]);
+  });
+});
