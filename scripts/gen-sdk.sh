@@ -1,17 +1,32 @@
 #!/usr/bin/env bash
-# Generates sdk/nodejs from schema/schema.json with `pulumi package gen-sdk` (the real Pulumi code generator).
-# `scripts/gen-sdk.sh --check` regenerates into a temp folder and fails when the committed SDK differs.
+# Generates sdk/nodejs, sdk/python and sdk/go from schema/schema.json with `pulumi package gen-sdk` (the real Pulumi
+# code generators, served by netboot's language hosts: toolchain/langhost-*).
+# `scripts/gen-sdk.sh --check` regenerates into a temp folder and fails when a committed SDK differs.
+# sdk/go/go.mod and go.sum are not generated (the generator writes none): they are kept as committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$(bash scripts/toolchain.sh | tail -1):$PATH" PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+LANGS="python go nodejs" # nodejs last: its line ends --check's output
 out="sdk"
 if [ "${1:-}" = "--check" ]; then out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT; fi
-pulumi package gen-sdk schema/schema.json --language nodejs --out "$out" >/dev/null
-if [ "${1:-}" = "--check" ]; then
-  if ! diff -r -x node_modules -x bin sdk/nodejs "$out/nodejs" >/dev/null; then
-    diff -r -x node_modules -x bin sdk/nodejs "$out/nodejs" | head -40 >&2
-    echo "sdk/nodejs is stale: run 'npm run gen' and commit the result." >&2
-    exit 1
+for lang in $LANGS; do
+  if [ "$out" = "sdk" ] && [ "$lang" != "nodejs" ]; then
+    # Regenerate from scratch so a removed resource leaves no stale file (nodejs keeps its node_modules/bin).
+    find "sdk/$lang" -mindepth 1 -maxdepth 1 ! -name go.mod ! -name go.sum -exec rm -rf {} + 2>/dev/null || true
   fi
-  echo "sdk/nodejs is up to date" >&2
+  pulumi package gen-sdk schema/schema.json --language "$lang" --out "$out" >/dev/null 2>&1 \
+    || { pulumi package gen-sdk schema/schema.json --language "$lang" --out "$out" >&2; exit 1; }
+done
+if [ "${1:-}" = "--check" ]; then
+  stale=0
+  for lang in $LANGS; do
+    if ! diff -r -x node_modules -x bin -x go.mod -x go.sum "sdk/$lang" "$out/$lang" >/dev/null; then
+      diff -r -x node_modules -x bin -x go.mod -x go.sum "sdk/$lang" "$out/$lang" | head -40 >&2
+      echo "sdk/$lang is stale: run 'npm run gen' and commit the result." >&2
+      stale=1
+    else
+      echo "sdk/$lang is up to date" >&2
+    fi
+  done
+  exit $stale
 fi

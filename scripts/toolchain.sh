@@ -14,6 +14,7 @@ set -euo pipefail
 PULUMI_VERSION="v3.248.0"
 COMMAND_VERSION="v1.2.1"
 COMMAND_COMMIT="7f3eb6f3b77cd0fa3895ba437a695dd393f7dd25" # tag v1.2.1 of pulumi/pulumi-command
+YAML_VERSION="v1.25.0" # github.com/pulumi/pulumi-yaml (pulumi-language-yaml)
 
 CACHE="${NETBOOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netboot/toolchain/pulumi-${PULUMI_VERSION}-command-${COMMAND_VERSION}}"
 BIN="$CACHE/bin"
@@ -81,6 +82,44 @@ build_nodejs_host() {
   log "  pulumi-language-nodejs ready"
 }
 
+build_local_host() { # $1 = python | go: netboot's minimal host for that language (toolchain/langhost-$1)
+  # Same reason as the Node.js host: Pulumi's own Python and Go hosts are untagged modules the proxy refuses.
+  # They implement GeneratePackage (pulumi package gen-sdk) and Run.
+  local lang="$1" src="$REPO/toolchain/langhost-$1" stamp
+  stamp="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
+  [ -x "$BIN/pulumi-language-$lang" ] && [ -f "$BIN/.pulumi-language-$lang.$stamp" ] && return 0
+  log "building pulumi-language-$lang (netboot's minimal $lang language host) from $src"
+  ( cd "$src"
+    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$BIN/pulumi-language-$lang.tmp" . >&2 )
+  mv "$BIN/pulumi-language-$lang.tmp" "$BIN/pulumi-language-$lang"
+  rm -f "$BIN"/.pulumi-language-"$lang".*; touch "$BIN/.pulumi-language-$lang.$stamp"
+  log "  pulumi-language-$lang ready"
+}
+
+install_python_exec() {
+  # The upstream Python host runs programs through pulumi-language-python-exec, a script that ships in sdk/v3
+  # (python/cmd/). It goes beside the host, where toolchain/langhost-python looks for it.
+  [ -f "$BIN/pulumi-language-python-exec" ] && [ -f "$BIN/.pulumi-language-python-exec.$PULUMI_VERSION" ] && return 0
+  local dir
+  dir="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [ -f "$dir/python/cmd/pulumi-language-python-exec" ] || die "pulumi-language-python-exec missing from sdk/v3@$PULUMI_VERSION"
+  install -m 0755 "$dir/python/cmd/pulumi-language-python-exec" "$BIN/pulumi-language-python-exec"
+  rm -f "$BIN"/.pulumi-language-python-exec.*; touch "$BIN/.pulumi-language-python-exec.$PULUMI_VERSION"
+}
+
+build_yaml_host() {
+  # Pulumi YAML's language host is a tagged module the proxy serves. v1.25.0 requires pulumi pkg/sdk v3.206.0 and
+  # does not compile against v3.248.0 (plugin.NewContextWithRoot and schema.NewPluginLoader changed), so it is
+  # built at the versions its go.mod pins; the engine speaks to it over the stable gRPC protocol.
+  [ -x "$BIN/pulumi-language-yaml" ] && [ -f "$BIN/.pulumi-language-yaml.$YAML_VERSION" ] && return 0
+  log "building pulumi-language-yaml $YAML_VERSION from the Go module proxy (first run: about 1.5 min)"
+  GOBIN="$BIN/.yaml-build" go install -trimpath -ldflags "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_VERSION" \
+    "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@$YAML_VERSION" >&2
+  mv "$BIN/.yaml-build/pulumi-language-yaml" "$BIN/pulumi-language-yaml"; rmdir "$BIN/.yaml-build"
+  rm -f "$BIN"/.pulumi-language-yaml.*; touch "$BIN/.pulumi-language-yaml.$YAML_VERSION"
+  log "  pulumi-language-yaml ready"
+}
+
 build_command() {
   # Optional. The Go module proxy reachable here refuses pulumi-command at every version and commit
   # ("403 This module version is not available"; v1.2.1.info: 404), so this usually fails. netboot does not
@@ -105,6 +144,10 @@ build_command() {
 start=$(date +%s)
 build_pulumi
 build_nodejs_host
+build_local_host python
+build_local_host go
+install_python_exec
+build_yaml_host
 build_command
 rm -rf "$BUILD"
 end=$(date +%s)
