@@ -12,7 +12,7 @@ if [ "${1:-}" = "--check" ]; then out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT;
 for lang in $LANGS; do
   if [ "$out" = "sdk" ] && [ "$lang" != "nodejs" ]; then
     # Regenerate from scratch so a removed resource leaves no stale file (nodejs keeps its node_modules/bin).
-    find "sdk/$lang" -mindepth 1 -maxdepth 1 ! -name go.mod ! -name go.sum -exec rm -rf {} + 2>/dev/null || true
+    find "sdk/$lang" -mindepth 1 -maxdepth 1 ! -name go.mod ! -name go.sum ! -name "*.egg-info" ! -name build -exec rm -rf {} + 2>/dev/null || true
   fi
   pulumi package gen-sdk schema/schema.json --language "$lang" --out "$out" >/dev/null 2>&1 \
     || { pulumi package gen-sdk schema/schema.json --language "$lang" --out "$out" >&2; exit 1; }
@@ -20,8 +20,8 @@ done
 if [ "${1:-}" = "--check" ]; then
   stale=0
   for lang in $LANGS; do
-    if ! diff -r -x node_modules -x bin -x go.mod -x go.sum "sdk/$lang" "$out/$lang" >/dev/null; then
-      diff -r -x node_modules -x bin -x go.mod -x go.sum "sdk/$lang" "$out/$lang" | head -40 >&2
+    if ! diff -r -x node_modules -x bin -x go.mod -x go.sum -x "*.egg-info" -x build -x __pycache__ "sdk/$lang" "$out/$lang" >/dev/null; then
+      diff -r -x node_modules -x bin -x go.mod -x go.sum -x "*.egg-info" -x build -x __pycache__ "sdk/$lang" "$out/$lang" | head -40 >&2
       echo "sdk/$lang is stale: run 'npm run gen' and commit the result." >&2
       stale=1
     else
