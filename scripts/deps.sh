@@ -21,6 +21,7 @@ PKGS=(
   nfs-ganesha nfs-ganesha-vfs nfs-ganesha-gluster # NFS transport
   openssh-server openssh-client # remote hosts
   file binutils      # readelf for the library closure
+  python3-venv       # the Python example (test/integration/languages.test.ts): a venv with pulumi from PyPI
   dracut-core dracut-network # initramfs benchmark baseline (bench/initramfs); install with --no-install-recommends
 )
 missing=()
