@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes the Pulumi engine available offline: pulumi, pulumi-language-nodejs (both v3.248.0) and
-# pulumi-resource-command (v1.2.1), compiled from the Go module proxy when they are missing.
+# pulumi-resource-command (v1.2.1), compiled from the Go module proxy when they are missing. Also the language hosts
+# for Python and Go (netboot's own, toolchain/langhost-python and -go, with pulumi-language-python-exec from sdk/v3)
+# and Pulumi YAML's pulumi-language-yaml v1.25.0.
 #
 # Binaries are cached outside the work tree, keyed by version:
 #   ${NETBOOT_TOOLCHAIN_DIR:-$HOME/.cache/netboot/toolchain/pulumi-v3.248.0-command-v1.2.1}/bin
