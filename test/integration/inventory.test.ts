@@ -105,3 +105,62 @@ describe("Cluster from a YAML inventory, through the engine", () => {
     expect(walk(target)).toEqual([]);
   });
 });
+
+describe("Cluster wiring a volume into an image and the image into a group", () => {
+  const dir = tmpDir("inventory-full");
+  const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("volume -> image (glusterfs) -> group: up, preview no changes, destroy", async () => {
+    fs.mkdirSync(path.join(dir, "image/sbin"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "image/sbin/init"), "#!/bin/sh\necho hello\n", { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "cluster.yaml"), `version: 1
+defaults:
+  host: { root: ./target }
+servers:
+  pxe:
+    interface: nbi1
+    subnet: 10.74.1.0/24
+    serverIp: 10.74.1.1
+    dhcpMode: static
+volumes:
+  gv0:
+    mode: standalone
+    layout: replicate
+    replica: 3
+    clusterSubnet: 10.74.1.0/24
+    bricks:
+      - { host: 10.74.1.2, path: /bricks/gv0 }
+      - { host: 10.74.1.3, path: /bricks/gv0 }
+      - { host: 10.74.1.4, path: /bricks/gv0 }
+images:
+  stateless:
+    volume: gv0
+    transport: glusterfs
+    imageSource: ./image
+    imagePath: /images/os.tar
+    kernelVersion: ${KVER}
+    compression: gzip
+groups:
+  compute:
+    image: stateless
+    nodes:
+      - { name: d01, mac: "52:54:00:74:01:01", ip: 10.74.1.11 }
+`.replace("imageSource: ./image", `imageSource: ${path.join(dir, "image")}`));
+    const t = await testStack("inventory-full", async () => {
+      const c = new netboot.Cluster("full", { inventoryPath: path.join(dir, "cluster.yaml") });
+      return { boot: c.bootTargets, volumes: c.volumes, nodes: c.nodeTable };
+    });
+    const up = await t.stack.up();
+    expect(up.summary.result).toBe("succeeded");
+    const boot = up.outputs.boot.value.stateless;
+    expect(boot.initrdUrl).toMatch(/^http:\/\/10\.74\.1\.1\//);
+    expect(up.outputs.volumes.value.gv0).toMatch(/gv0/);
+    // The group's script boots the image the inventory names, and the image mounts the volume's client volfile.
+    const script = fs.readFileSync(path.join(dir, "target/srv/netboot/http/ipxe/group-compute.ipxe"), "utf8");
+    expect(script).toContain(boot.initrdUrl);
+    expect(changed((await t.stack.preview({ expectNoChanges: true })).changeSummary)).toEqual({});
+    await t.destroy();
+    expect(walk(path.join(dir, "target"))).toEqual([]);
+  });
+});
