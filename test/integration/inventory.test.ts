@@ -2,7 +2,8 @@
  * netboot:index:Cluster through the real engine: a YAML inventory file with a PxeServer and two node groups
  * writes into a local target folder (relative to the inventory file). up -> preview reports no changes ->
  * a node added to the file is one update -> destroy leaves nothing. A broken inventory fails with every error
- * (file:line:column and a hint) and writes nothing.
+ * (file:line:column and a hint) and writes nothing. A second inventory wires a standalone GlusterVolume into a
+ * glusterfs BootImage and that image into a group.
  */
 import * as fs from "fs";
 import * as path from "path";
