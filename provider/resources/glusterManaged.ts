@@ -16,7 +16,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { formatIssue, Issues } from "../model/errors";
 import { buildGlusterModel, createArgs, GlusterModel, OPTIONS } from "../model/gluster";
-import { normalizeHost, transportFor } from "../transport";
+import { hostKey, normalizeHost, protectHost, transportFor } from "../transport";
 import { Transport } from "../transport/transport";
 import { parseVolfile, xlatorTypes } from "../render/volfileParse";
 import { describeUrn, DiffResultWithDetail, ResourceHandler } from "./handler";
@@ -99,12 +99,33 @@ async function reconcile(t: Transport, m: GlusterModel, observed: Record<string,
   for (const k of reset) await gluster(t, m, ["volume", "reset", m.name, k]);
 }
 
+/**
+ * Peer-probes every brick host from the managing host and checks each is connected, so a brick host that is
+ * down fails here with its name, before `volume create`. Probing a peer already in the pool is a no-op, so a
+ * create that failed on a down host is retried by the next `pulumi up`.
+ */
+async function probeBrickHosts(t: Transport, m: GlusterModel): Promise<void> {
+  const failed: string[] = [];
+  for (const h of [...new Set(m.bricks.map((b) => b.host))]) {
+    const r = await gluster(t, m, ["peer", "probe", h], true);
+    if (r.code !== 0) failed.push(`brick host ${h} is unreachable from glusterd on ${t.description} (peer probe: ${r.out.trim().replace(/^peer probe: /, "")}); is glusterd running there and port 24007 open?`);
+  }
+  if (failed.length) throw new Error(`${t.description}: ${failed.join("; ")}`);
+  const pool = await gluster(t, m, ["pool", "list"], true);
+  const down = pool.out.split("\n").map((l) => l.trim().split(/\s+/)).filter((c) => c.length >= 3 && c[2] === "Disconnected").map((c) => c[1]);
+  const wanted = new Set(m.bricks.map((b) => b.host));
+  const bad = down.filter((h) => wanted.has(h));
+  if (bad.length) throw new Error(`${t.description}: brick host ${bad.join(", ")} is in the pool but disconnected (glusterd down or unreachable); volume ${m.name} was not changed`);
+}
+
 export const glusterManagedHandler: ResourceHandler = {
   async check(urn, _olds, news) {
     if (hasUnknown(news)) return { inputs: news };
     try {
       modelOf(urn, news);
-      return { inputs: news };
+      // The SSH key (if any) is kept as a secret in state even when the program passed a plain string.
+      const host = normalizeHost(new Issues(""), "host", news.host);
+      return { inputs: host.ssh ? { ...news, host: protectHost(host) } : news };
     } catch (e: any) {
       const issues: Issues | undefined = e.issues ? { list: e.issues } as any : undefined;
       return { inputs: news, failures: (issues?.list ?? [{ resource: describeUrn(urn), field: "(args)", value: undefined, message: String(e.message) }]).map((i: any) => ({ property: i.field, reason: formatIssue(i) })) };
@@ -115,7 +136,9 @@ export const glusterManagedHandler: ResourceHandler = {
     const detailedDiff: DiffResultWithDetail["detailedDiff"] = {};
     const replaces: string[] = [];
     for (const k of REPLACE_KEYS) {
-      if (JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null)) {
+      // A new SSH key or user for the same host must not replace (delete) the volume: compare the host's identity.
+      const same = k === "host" ? !hasUnknown(news.host) && hostKey(olds.host ?? {}) === hostKey(news.host ?? {}) : JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
+      if (!same) {
         replaces.push(k);
         detailedDiff![k] = { kind: "update-replace", inputDiff: true };
       }
@@ -147,7 +170,7 @@ export const glusterManagedHandler: ResourceHandler = {
       if (JSON.stringify(vi.bricks) !== JSON.stringify(want))
         throw new Error(`${describeUrn(urn)}: volume ${m.name} already exists on ${t.description} with other bricks (${vi.bricks.join(" ")}); refusing to adopt it`);
     } else {
-      for (const h of [...new Set(m.bricks.map((b) => b.host))]) await gluster(t, m, ["peer", "probe", h]);
+      await probeBrickHosts(t, m);
       await gluster(t, m, createArgs(m));
       vi = (await info(t, m))!;
     }

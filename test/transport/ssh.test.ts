@@ -1,0 +1,46 @@
+/** Pure parts of the SSH transport and host checks: quoting, error classification, host validation. */
+import { Issues } from "../../provider/model/errors";
+import { isSecret } from "../../provider/resources/values";
+import { hostKey, normalizeHost, protectHost } from "../../provider/transport";
+import { connectionFailure, fingerprint, fsCause, shq } from "../../provider/transport/ssh";
+
+const target = { host: "10.91.0.11", port: 22, user: "root", privateKey: "k", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned" };
+
+describe("ssh transport helpers", () => {
+  test("shq quotes every word for a POSIX shell", () => {
+    expect(shq("a b")).toBe("'a b'");
+    expect(shq("it's")).toBe(`'it'\\''s'`);
+    expect(shq("$(id)`x`")).toBe("'$(id)`x`'");
+  });
+
+  test("connection failures become one clear cause; other text is not a connection failure", () => {
+    expect(connectionFailure("ssh: connect to host 10.91.0.11 port 22: Connection refused", target)).toBe("host unreachable: connection refused on port 22");
+    expect(connectionFailure("root@10.91.0.11: Permission denied (publickey).", target)).toBe("authentication failed for user root: the host did not accept privateKey");
+    const changed = "@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nThe fingerprint for the ED25519 key sent by the remote host is\nSHA256:abcDEF123.\nHost key verification failed.";
+    expect(connectionFailure(changed, target)).toBe(`host key mismatch: the host offered SHA256:abcDEF123, but hostKey pins ${fingerprint(target.hostKey)}; refusing to connect (update hostKey only if the host was really reinstalled)`);
+    expect(connectionFailure("cat: /x: No such file or directory", target)).toBeUndefined();
+  });
+
+  test("remote file errors are named", () => {
+    expect(fsCause("cat: write error: No space left on device")).toBe("no space left on device");
+    expect(fsCause("sh: 1: cannot create /etc/x: Permission denied")).toBe("permission denied");
+    expect(fsCause("netboot: upload incomplete (10 of 20 bytes)")).toBe("the upload was cut short (10 of 20 bytes); the live file is unchanged");
+  });
+
+  test("ssh hosts are checked field by field, all errors at once, without echoing the key", () => {
+    const issues = new Issues("r");
+    normalizeHost(issues, "host", { ssh: { host: "a b", port: 70000, user: "x;y", privateKey: "SECRETSTUFF", hostKey: "nope" } });
+    expect(issues.list.map((i) => i.field)).toEqual(["host.ssh.host", "host.ssh.port", "host.ssh.user", "host.ssh.privateKey", "host.ssh.hostKey"]);
+    expect(JSON.stringify(issues.list)).not.toContain("SECRETSTUFF");
+  });
+
+  test("protectHost wraps only the private key; hostKey() ignores key material", () => {
+    const issues = new Issues("r");
+    const h = normalizeHost(issues, "host", { ssh: { host: "10.91.0.11", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n", hostKey: target.hostKey } });
+    expect(issues.ok).toBe(true);
+    const p = protectHost(h);
+    expect(isSecret((p.ssh as any).privateKey)).toBe(true);
+    expect(isSecret((p.ssh as any).hostKey)).toBe(false);
+    expect(hostKey(p)).toBe("ssh:root@10.91.0.11:22");
+  });
+});
