@@ -136,7 +136,7 @@ export const glusterManagedHandler: ResourceHandler = {
     const detailedDiff: DiffResultWithDetail["detailedDiff"] = {};
     const replaces: string[] = [];
     for (const k of REPLACE_KEYS) {
-      // A new SSH key or user for the same host must not replace (delete) the volume: compare the host's identity.
+      // A new SSH key (or pin) for the same user@host:port must not replace (delete) the volume: compare the host's identity.
       const same = k === "host" ? !hasUnknown(news.host) && hostKey(olds.host ?? {}) === hostKey(news.host ?? {}) : JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
       if (!same) {
         replaces.push(k);
