@@ -1,12 +1,12 @@
 /** Entry of the `pulumi-resource-netboot` plugin: load schema + version, start the provider. */
 import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { NetbootProvider } from "./provider";
 import { installDetailedDiff } from "./_server";
+import { schemaPath } from "./version";
 
 export function schemaText(): string {
-  return fs.readFileSync(path.join(__dirname, "..", "..", "schema", "schema.json"), "utf8");
+  return fs.readFileSync(schemaPath(), "utf8");
 }
 
 export function main(args: string[]): Promise<void> {

@@ -30,35 +30,53 @@ export class NetbootProvider implements provider.Provider {
   }
 
   check(urn: string, olds: any, news: any) {
-    return this.handler(urn).check(urn, olds, news);
+    return traced("check", urn, () => this.handler(urn).check(urn, olds, news));
   }
   diff(id: string, urn: string, olds: any, news: any) {
-    return this.handler(urn).diff(id, urn, olds, news);
+    return traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news));
   }
   create(urn: string, inputs: any) {
-    return this.handler(urn).create(urn, inputs);
+    return traced("create", urn, () => this.handler(urn).create(urn, inputs));
   }
   read(id: string, urn: string, props: any) {
-    return this.handler(urn).read(id, urn, props);
+    return traced("read", urn, () => this.handler(urn).read(id, urn, props));
   }
   update(id: string, urn: string, olds: any, news: any) {
-    return this.handler(urn).update(id, urn, olds, news);
+    return traced("update", urn, () => this.handler(urn).update(id, urn, olds, news));
   }
   delete(id: string, urn: string, props: any) {
-    return this.handler(urn).delete(id, urn, props);
+    return traced("delete", urn, () => this.handler(urn).delete(id, urn, props));
   }
 
   async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
     const ctor = (components as Record<string, (n: string, i: pulumi.Inputs, o: pulumi.ComponentResourceOptions) => pulumi.ComponentResource>)[type];
     if (!ctor) throw new Error(`netboot: unknown component type ${type}`);
+    const t0 = Date.now();
     const c = ctor(name, inputs, options) as unknown as Record<string, pulumi.Input<unknown>> & pulumi.ComponentResource;
     const state: pulumi.Inputs = {};
     // Outputs are plain data: drop `undefined` members, which the gRPC struct encoder rejects.
     for (const k of this.outputNames[type] ?? []) state[k] = plain(c[k]);
+    trace(`construct ${type} ${name} ${Date.now() - t0} ms`);
     return { urn: c.urn, state };
   }
 }
 
 function plain(v: pulumi.Input<any>): pulumi.Output<any> {
   return pulumi.output(v).apply((x: any) => (x === undefined ? undefined : JSON.parse(JSON.stringify(x))));
+}
+
+/** NETBOOT_TRACE=FILE appends one line per provider call with its duration (for performance work). */
+function trace(line: string): void {
+  const f = process.env.NETBOOT_TRACE;
+  if (f) require("fs").appendFileSync(f, `${new Date().toISOString()} ${line}\n`);
+}
+
+async function traced<T>(op: string, urn: string, f: () => Promise<T>): Promise<T> {
+  if (!process.env.NETBOOT_TRACE) return f();
+  const t0 = Date.now();
+  try {
+    return await f();
+  } finally {
+    trace(`${op} ${urn.split("::").pop()} ${Date.now() - t0} ms`);
+  }
 }

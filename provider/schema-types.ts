@@ -278,6 +278,8 @@ export interface Signal {
     readonly on?: string;
     /** With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart). */
     readonly restart?: boolean;
+    /** Only changes to these files need the signal (default: every file of the set). */
+    readonly paths?: string[];
 }
 
 export interface SignalInputs {
@@ -291,6 +293,8 @@ export interface SignalInputs {
     readonly on?: pulumi.Input<string>;
     /** With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart). */
     readonly restart?: pulumi.Input<boolean>;
+    /** Only changes to these files need the signal (default: every file of the set). */
+    readonly paths?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** An SSH connection to a remote host. */
@@ -451,6 +455,8 @@ export interface FileSetOutputs {
     readonly createdDirs?: string[];
     /** Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty. */
     readonly dirs?: string[];
+    /** Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small. */
+    readonly written?: { [key: string]: string };
 }
 
 /** Inputs of netboot:index:GlusterManagedVolume as the provider receives them. */

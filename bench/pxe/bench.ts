@@ -23,7 +23,8 @@ const arg = (k: string, d: number) => {
 const NODES = arg("nodes", 10000);
 const GROUPS = arg("groups", 50);
 const PER = NODES / GROUPS;
-const CHANGED = Math.floor(NODES / 2) + 7; // the one node whose kernel arguments change
+const CHANGED = Math.floor(NODES / 2) + 7;
+const CAP_MIN = arg("cap-minutes", 12); // the per-file peer is stopped after this long // the one node whose kernel arguments change
 
 function mac(i: number) {
   return `52:54:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, "0")).join(":")}`;
@@ -63,6 +64,8 @@ async function stack(name: string, program: () => Promise<any>) {
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_HOME: path.join(dir, "home"),
+        // the same for both sides: no intermediate state snapshots (they grow with the resource count)
+        PULUMI_SKIP_CHECKPOINTS: "true",
       },
       projectSettings: { name: `bench-${name}`, runtime: "nodejs", plugins: { providers: [{ name: "netboot", path: path.join(REPO, "bin") }] } } as any,
     },
@@ -107,10 +110,12 @@ async function main() {
   const pid1 = fs.readFileSync(pidFile, "utf8").trim();
   const [, noop] = await timed(() => nb.preview());
   results.netboot = { upEmpty, upOne, previewNoChange: noop, files, rewritten: rewritten(before, after), dnsmasqPidChanged: pid0 !== pid1, dnsmasqAlive: dnsmasq.exitCode === null };
+  console.error(`[bench] netboot: ${JSON.stringify(results.netboot)}`);
   dnsmasq.kill("SIGTERM");
   execSync(`ip netns del ${ns}`);
   await nb.destroy();
 
+  if (process.argv.includes("--only-netboot")) return;
   // ---------------------------------------------------------------- per-file resources
   const root2 = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-bench-perfile-"));
   // the same node scripts and hosts lines, each file its own resource
@@ -125,8 +130,27 @@ async function main() {
         new netboot.File(f.path.replace(/\W/g, "_"), { host: { root: root2 }, path: f.path, content: f.content });
     }
   });
-  console.error(`[bench] per-file: up from empty (${NODES + 2 * GROUPS} File resources)`);
-  const [, pfEmpty] = await timed(() => pf.up({ parallel: 64 }));
+  console.error(`[bench] per-file: up from empty (${NODES + 2 * GROUPS} File resources), at most ${CAP_MIN} min`);
+  let capped = false;
+  const cap = setTimeout(() => {
+    capped = true;
+    pf.cancel().catch(() => undefined);
+  }, CAP_MIN * 60_000);
+  const [, pfEmpty] = await timed(() => pf.up({ parallel: 64 }).catch((e) => (capped ? undefined : Promise.reject(e))));
+  clearTimeout(cap);
+  if (capped) {
+    const done = walk(root2).length;
+    results.perFile = { upEmpty: `> ${pfEmpty.toFixed(0)} (cancelled after ${CAP_MIN} min with ${done} of ${NODES + 2 * GROUPS} files written)`, filesWritten: done };
+    console.log(JSON.stringify(results, null, 2));
+    console.log(`\nnetboot up from empty ${results.netboot.upEmpty.toFixed(1)} s; per-file did not finish in ${pfEmpty.toFixed(0)} s (${done} files): ratio < ${(results.netboot.upEmpty / pfEmpty).toFixed(3)}`);
+    console.log(`netboot one-node change ${results.netboot.upOne.toFixed(1)} s, ${results.netboot.rewritten} file(s) rewritten, dnsmasq pid changed: ${results.netboot.dnsmasqPidChanged}`);
+    fs.mkdirSync(path.join(REPO, "bench/out"), { recursive: true });
+    fs.writeFileSync(path.join(REPO, "bench/out/pxe.json"), JSON.stringify({ nodes: NODES, groups: GROUPS, ...results }, null, 2));
+    await pf.cancel().catch(() => undefined);
+    await pf.refresh().catch(() => undefined);
+    await pf.destroy({ parallel: 64 }).catch(() => undefined);
+    return;
+  }
   const b2 = mtimes(root2);
   await new Promise((r) => setTimeout(r, 20));
   changed = true;

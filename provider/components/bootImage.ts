@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { childOpts } from "../resources/clients";
 import * as schema from "../schema-types";
 import { buildBootImageModel } from "../model/bootImage";
 import { validated } from "./_validate";
@@ -16,7 +17,7 @@ class Initramfs extends pulumi.CustomResource {
     super("netboot:index:Initramfs", name, {
       ...args, kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined,
       manifest: undefined, kernelVersion: undefined, kernelSha256: undefined, initrdDigest: undefined, imageDigest: undefined, files: undefined, published: undefined, lastBuild: undefined,
-    }, opts);
+    }, childOpts(opts));
   }
 }
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { childOpts } from "../resources/clients";
 import * as schema from "../schema-types";
 import { sha256 } from "../drift/digest";
 import { buildGlusterModel, GlusterModel } from "../model/gluster";
@@ -15,7 +16,7 @@ class GlusterManagedVolume extends pulumi.CustomResource {
   declare readonly clientVolfileSha256: pulumi.Output<string>;
   declare readonly xlators: pulumi.Output<string[]>;
   constructor(name: string, args: pulumi.Inputs, opts: pulumi.CustomResourceOptions = {}) {
-    super("netboot:index:GlusterManagedVolume", name, { ...args, started: undefined, clientVolfile: undefined, clientVolfileSha256: undefined, xlators: undefined }, opts);
+    super("netboot:index:GlusterManagedVolume", name, { ...args, started: undefined, clientVolfile: undefined, clientVolfileSha256: undefined, xlators: undefined }, childOpts(opts));
   }
 }
 

@@ -23,20 +23,17 @@ export class NodeGroup extends schema.NodeGroup {
       return g;
     });
 
-    // Static leases: a new file is picked up by dnsmasq without a restart; removed or changed entries
-    // need SIGHUP, which the FileSet sends through the server's pid file (or systemd).
-    const leases = new FileSet(`${name}-leases`, {
+    // One file set per group (the engine's work grows with groups, not nodes): static leases, the group and
+    // node iPXE scripts, the hosts fragment. A new leases file is picked up by dnsmasq without a restart;
+    // removed or changed entries need SIGHUP, which the FileSet sends (pid file or systemd) only when the
+    // leases file itself lost or changed lines.
+    const files = new FileSet(`${name}-files`, {
       host: model.server.host,
-      files: model.apply((g) => asFiles([renderDhcpHosts(g)])),
-      signal: model.apply((g) => ({ pidFile: g.server.pidFile, systemdUnit: g.server.dnsmasqUnit, on: "removal" })),
+      files: model.apply((g) => asFiles([renderDhcpHosts(g), renderGroupScript(g), ...renderNodeScripts(g), renderEtcHosts(g)])),
+      signal: model.apply((g) => ({ pidFile: g.server.pidFile, systemdUnit: g.server.dnsmasqUnit, on: "removal", paths: [hostsDirFile(g)] })),
     }, { parent: this });
 
-    const boot = new FileSet(`${name}-boot`, {
-      host: model.server.host,
-      files: model.apply((g) => asFiles([renderGroupScript(g), ...renderNodeScripts(g), renderEtcHosts(g)])),
-    }, { parent: this });
-
-    this.nodeTable = pulumi.all([model, leases.manifest, boot.manifest]).apply(([g]) => nodeTable(g));
+    this.nodeTable = pulumi.all([model, files.manifest]).apply(([g]) => nodeTable(g));
     this.hostsFile = model.apply((g) => full(g, hostsDirFile(g)));
     this.scriptUrl = model.apply(groupScriptUrl);
     this.registerOutputs({ nodeTable: this.nodeTable, hostsFile: this.hostsFile, scriptUrl: this.scriptUrl });

@@ -51,8 +51,8 @@ export class PxeServer extends schema.PxeServer {
     this.tftpRoot = model.apply((m) => full(m, m.paths.tftpRoot));
     this.httpRoot = model.apply((m) => full(m, m.paths.httpRoot));
     this.hostsDir = model.apply((m) => full(m, m.paths.hostsDir));
-    // The info output must wait for the files: a NodeGroup writes into folders this server owns.
-    this.info = pulumi.all([this.info, dnsmasq.manifest, web.manifest]).apply(([i]) => i);
+    // `info` depends on the arguments only (not on this server's file sets): a change to the server's own files
+    // must not make its node groups unknown in a preview. Groups create missing folders themselves.
     this.registerOutputs({
       info: this.info,
       httpBaseUrl: this.httpBaseUrl,

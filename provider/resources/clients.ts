@@ -3,6 +3,7 @@
  * to register children (the engine routes them back to this plugin).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { PACKAGE_VERSION } from "../version";
 import { FileCheck, FileSpec, Host, Signal } from "../schema-types";
 
 export interface FileSetArgs {
@@ -13,12 +14,21 @@ export interface FileSetArgs {
   dirs?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
+/**
+ * Options for resources a component registers from inside the provider: pinned to this package's version,
+ * so they share the default provider with resources a program registers through the SDK (which names the
+ * version), instead of a second unversioned default provider.
+ */
+export function childOpts<T extends pulumi.CustomResourceOptions>(opts: T): T {
+  return { version: PACKAGE_VERSION, ...opts };
+}
+
 export class FileSet extends pulumi.CustomResource {
   // `declare`: with ES2022 class fields, a `!` field would be reset to undefined after super() set it.
   declare readonly manifest: pulumi.Output<Record<string, string>>;
   declare readonly lastApply: pulumi.Output<Record<string, string>>;
   constructor(name: string, args: FileSetArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super("netboot:index:FileSet", name, { ...args, manifest: undefined, lastApply: undefined, createdDirs: undefined }, opts);
+    super("netboot:index:FileSet", name, { ...args, manifest: undefined, lastApply: undefined, createdDirs: undefined, written: undefined }, childOpts(opts));
   }
 }
 

@@ -125,7 +125,9 @@ export async function applyFiles(
 /** Tells the daemon, if its files changed in a way it needs to hear about. Returns what was done. */
 export async function maybeSignal(t: Transport, signal: Signal | undefined, r: Pick<ApplyReport, "written" | "changed" | "removed">, systemd: boolean): Promise<string> {
   if (!signal) return "";
-  const needed = signal.on === "change" ? r.written.length + r.removed.length > 0 : r.removed.length + r.changed.length > 0;
+  const only = signal.paths?.length ? new Set(signal.paths) : undefined;
+  const pick = (l: string[]) => (only ? l.filter((p) => only.has(p)) : l);
+  const needed = signal.on === "change" ? pick(r.written).length + pick(r.removed).length > 0 : pick(r.removed).length + pick(r.changed).length > 0;
   if (!needed) return "not needed";
   if (systemd && signal.systemdUnit) {
     const verb = signal.restart ? "restart" : "reload-or-restart";

@@ -100,18 +100,20 @@ function observedManifest(olds: FileSetOutputs): Record<string, FileState | unde
 
 type Seen = { content: string; mode: string; sha256: string; source?: string };
 
-function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen | undefined>, secrets: Set<string>, createdDirs: string[], lastApply?: Record<string, string>): FileSetOutputs {
+function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen | undefined>, secrets: Set<string>, createdDirs: string[], written: Record<string, string>, lastApply?: Record<string, string>): FileSetOutputs {
   const files: Record<string, any> = {};
   const manifest: Record<string, string> = {};
   for (const [p, o] of [...observed.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
     manifest[p] = o ? o.sha256 : "";
-    if (o) {
-      // Binary files copied from the build host are tracked by hash only.
-      const spec = o.source ? { source: o.source, mode: o.mode, sha256: o.sha256 } : { content: o.content, mode: o.mode };
-      files[p] = secrets.has(p) ? { content: secret(o.content), mode: o.mode } : spec;
-    }
+    if (!o) continue;
+    // Outputs keep hashes; the content only of a file that drifted from what we wrote, so that refresh and
+    // preview can show the hand edit as a line diff. Binary files from the build host are hashes only.
+    const spec: Record<string, unknown> = { mode: o.mode, sha256: o.sha256 };
+    if (o.source) spec.source = o.source;
+    else if (o.sha256 !== written[p]) spec.content = secrets.has(p) ? secret(o.content) : o.content;
+    files[p] = spec;
   }
-  return { ...inputs, host, files, manifest, createdDirs, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
+  return { ...inputs, host, files, manifest, written, createdDirs, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
 }
 
 export const fileSetHandler: ResourceHandler = {
@@ -129,8 +131,12 @@ export const fileSetHandler: ResourceHandler = {
       for (const p of Object.keys(known)) detailedDiff[key(p)] = { kind: "update" };
       return { changes: true, detailedDiff: Object.keys(detailedDiff).length ? detailedDiff : { files: { kind: "update" } } };
     }
-    for (const c of diffManifests(await expectedManifest(news.files), observedManifest(olds)))
-      detailedDiff[key(c.path)] = { kind: c.kind === "add" ? "add" : c.kind === "delete" ? "delete" : "update" };
+    for (const c of diffManifests(await expectedManifest(news.files), observedManifest(olds))) {
+      // A file that drifted has its found content in the outputs: diff against that. Otherwise the engine
+      // shows the change against the last inputs (inputDiff), i.e. a line diff of what we rendered.
+      const drifted = (olds.files?.[c.path] as any)?.content !== undefined;
+      detailedDiff[key(c.path)] = { kind: c.kind === "add" ? "add" : c.kind === "delete" ? "delete" : "update", inputDiff: c.kind === "update" && !drifted };
+    }
     if (JSON.stringify(olds.checks ?? []) !== JSON.stringify(news.checks ?? [])) detailedDiff.checks = { kind: "update" };
     if (JSON.stringify(olds.dirs ?? []) !== JSON.stringify(news.dirs ?? [])) detailedDiff.dirs = { kind: "update" };
     if (JSON.stringify(olds.signal ?? null) !== JSON.stringify(news.signal ?? null)) detailedDiff.signal = { kind: "update" };
@@ -156,7 +162,7 @@ export const fileSetHandler: ResourceHandler = {
     }
     const secrets = new Set(paths.filter((p) => isSecret(props.files?.[p]) || isSecret((props.files?.[p] as any)?.content)));
     const { lastApply: _drop, ...rest } = props as any;
-    return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? []) };
+    return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? [], (props as any).written ?? {}) };
   },
 
   async delete(_id, _urn, props: FileSetOutputs) {
@@ -178,7 +184,8 @@ async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): P
   );
   const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...ownedDirs, ...report.createdDirs, ...(inputs.dirs ?? [])])].sort();
   const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));
-  return outputs(inputs, host, observed, secrets, createdDirs, {
+  const written = Object.fromEntries([...observed].map(([p, o]) => [p, o.sha256]));
+  return outputs(inputs, host, observed, secrets, createdDirs, written, {
     written: String(report.written.length),
     changed: String(report.changed.length),
     unchanged: String(report.unchanged.length),

@@ -59,6 +59,10 @@ export class FileSet extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly manifest: pulumi.Output<{[key: string]: string}>;
     declare public readonly signal: pulumi.Output<outputs.Signal | undefined>;
+    /**
+     * Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.
+     */
+    declare public /*out*/ readonly written: pulumi.Output<{[key: string]: string} | undefined>;
 
     /**
      * Create a FileSet resource with the given unique name, arguments, and options.
@@ -85,6 +89,7 @@ export class FileSet extends pulumi.CustomResource {
             resourceInputs["createdDirs"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
+            resourceInputs["written"] = undefined /*out*/;
         } else {
             resourceInputs["checks"] = undefined /*out*/;
             resourceInputs["createdDirs"] = undefined /*out*/;
@@ -94,6 +99,7 @@ export class FileSet extends pulumi.CustomResource {
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["signal"] = undefined /*out*/;
+            resourceInputs["written"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         super(FileSet.__pulumiType, name, resourceInputs, opts);

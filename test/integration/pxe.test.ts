@@ -118,7 +118,7 @@ describe("PxeServer + NodeGroup through the engine, with dnsmasq serving the res
 
     nodes = [...nodes, { name: "c03", macs: ["52:54:00:70:00:03"], ip: "10.70.0.13" }];
     const up = await t.stack.up();
-    expect(up.summary.resourceChanges?.update).toBe(3); // the group component, its leases and its boot file set
+    expect(up.summary.resourceChanges?.update).toBe(2); // the group component and its one file set
     await new Promise((r) => setTimeout(r, 300));
     const ack3 = dhcp("52:54:00:70:00:03").find((r) => r.type === "ack");
     expect([ack3.yiaddr, ack3.options["12"]]).toEqual(["10.70.0.13", "c03"]);
@@ -131,7 +131,7 @@ describe("PxeServer + NodeGroup through the engine, with dnsmasq serving the res
     const lines: string[] = [];
     await t.stack.up({ onOutput: (s) => lines.push(s) });
     const state = JSON.parse(JSON.stringify((await t.stack.exportStack()).deployment));
-    const leases = state.resources.find((r: any) => r.urn.endsWith("::compute-leases"));
+    const leases = state.resources.find((r: any) => r.urn.endsWith("::compute-files"));
     expect(leases.outputs.lastApply.signalled).toBe(`sent SIGHUP to ${pid}`);
     const r = dhcp("52:54:00:70:00:02", 6000).find((x) => x.type === "ack");
     expect(r.yiaddr).not.toBe("10.70.0.12");

@@ -29,6 +29,8 @@ type FileSet struct {
 	// Path -> sha256 of what was found (empty string: missing).
 	Manifest pulumi.StringMapOutput `pulumi:"manifest"`
 	Signal   SignalPtrOutput        `pulumi:"signal"`
+	// Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.
+	Written pulumi.StringMapOutput `pulumi:"written"`
 }
 
 // NewFileSet registers a new resource with the given unique name, arguments, and options.
@@ -169,6 +171,11 @@ func (o FileSetOutput) Manifest() pulumi.StringMapOutput {
 
 func (o FileSetOutput) Signal() SignalPtrOutput {
 	return o.ApplyT(func(v *FileSet) SignalPtrOutput { return v.Signal }).(SignalPtrOutput)
+}
+
+// Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.
+func (o FileSetOutput) Written() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *FileSet) pulumi.StringMapOutput { return v.Written }).(pulumi.StringMapOutput)
 }
 
 func init() {

@@ -1530,6 +1530,8 @@ func (o PxeServerInfoMapOutput) MapIndex(k pulumi.StringInput) PxeServerInfoOutp
 type Signal struct {
 	// `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
 	On *string `pulumi:"on"`
+	// Only changes to these files need the signal (default: every file of the set).
+	Paths []string `pulumi:"paths"`
 	// Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
 	PidFile *string `pulumi:"pidFile"`
 	// With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
@@ -1555,6 +1557,8 @@ type SignalInput interface {
 type SignalArgs struct {
 	// `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
 	On pulumi.StringPtrInput `pulumi:"on"`
+	// Only changes to these files need the signal (default: every file of the set).
+	Paths pulumi.StringArrayInput `pulumi:"paths"`
 	// Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
 	PidFile pulumi.StringPtrInput `pulumi:"pidFile"`
 	// With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
@@ -1648,6 +1652,11 @@ func (o SignalOutput) On() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v Signal) *string { return v.On }).(pulumi.StringPtrOutput)
 }
 
+// Only changes to these files need the signal (default: every file of the set).
+func (o SignalOutput) Paths() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Signal) []string { return v.Paths }).(pulumi.StringArrayOutput)
+}
+
 // Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
 func (o SignalOutput) PidFile() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v Signal) *string { return v.PidFile }).(pulumi.StringPtrOutput)
@@ -1700,6 +1709,16 @@ func (o SignalPtrOutput) On() pulumi.StringPtrOutput {
 		}
 		return v.On
 	}).(pulumi.StringPtrOutput)
+}
+
+// Only changes to these files need the signal (default: every file of the set).
+func (o SignalPtrOutput) Paths() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *Signal) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Paths
+	}).(pulumi.StringArrayOutput)
 }
 
 // Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.

@@ -221,6 +221,10 @@ export interface SignalArgs {
      */
     on?: pulumi.Input<string | undefined>;
     /**
+     * Only changes to these files need the signal (default: every file of the set).
+     */
+    paths?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
      * Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
      */
     pidFile?: pulumi.Input<string | undefined>;

@@ -155,6 +155,10 @@ export interface Signal {
      */
     on?: string;
     /**
+     * Only changes to these files need the signal (default: every file of the set).
+     */
+    paths?: string[];
+    /**
      * Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
      */
     pidFile?: string;

@@ -992,6 +992,10 @@ class SignalArgsDict(TypedDict):
     """
     `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
     """
+    paths: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Only changes to these files need the signal (default: every file of the set).
+    """
     pid_file: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
     Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
@@ -1013,6 +1017,7 @@ class SignalArgsDict(TypedDict):
 class SignalArgs:
     def __init__(__self__, *,
                  on: pulumi.Input[Optional[_builtins.str]] = None,
+                 paths: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  pid_file: pulumi.Input[Optional[_builtins.str]] = None,
                  restart: pulumi.Input[Optional[_builtins.bool]] = None,
                  signal: pulumi.Input[Optional[_builtins.str]] = None,
@@ -1021,6 +1026,7 @@ class SignalArgs:
         How to tell a running daemon that its files changed.
 
         :param pulumi.Input[_builtins.str] on: `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] paths: Only changes to these files need the signal (default: every file of the set).
         :param pulumi.Input[_builtins.str] pid_file: Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
         :param pulumi.Input[_builtins.bool] restart: With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
         :param pulumi.Input[_builtins.str] signal: Signal name, default `HUP`.
@@ -1028,6 +1034,8 @@ class SignalArgs:
         """
         if on is not None:
             pulumi.set(__self__, "on", on)
+        if paths is not None:
+            pulumi.set(__self__, "paths", paths)
         if pid_file is not None:
             pulumi.set(__self__, "pid_file", pid_file)
         if restart is not None:
@@ -1048,6 +1056,18 @@ class SignalArgs:
     @on.setter
     def on(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "on", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def paths(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Only changes to these files need the signal (default: every file of the set).
+        """
+        return pulumi.get(self, "paths")
+
+    @paths.setter
+    def paths(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "paths", value)
 
     @_builtins.property
     @pulumi.getter(name="pidFile")

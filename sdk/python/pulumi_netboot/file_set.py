@@ -163,6 +163,7 @@ class FileSet(pulumi.CustomResource):
             __props__.__dict__["created_dirs"] = None
             __props__.__dict__["last_apply"] = None
             __props__.__dict__["manifest"] = None
+            __props__.__dict__["written"] = None
         super(FileSet, __self__).__init__(
             'netboot:index:FileSet',
             resource_name,
@@ -193,6 +194,7 @@ class FileSet(pulumi.CustomResource):
         __props__.__dict__["last_apply"] = None
         __props__.__dict__["manifest"] = None
         __props__.__dict__["signal"] = None
+        __props__.__dict__["written"] = None
         return FileSet(resource_name, opts=opts, __props__=__props__)
 
     @_builtins.property
@@ -249,4 +251,12 @@ class FileSet(pulumi.CustomResource):
     @pulumi.getter
     def signal(self) -> pulumi.Output[Optional['outputs.Signal']]:
         return pulumi.get(self, "signal")
+
+    @_builtins.property
+    @pulumi.getter
+    def written(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.
+        """
+        return pulumi.get(self, "written")
 

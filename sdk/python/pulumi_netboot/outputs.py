@@ -578,6 +578,7 @@ class Signal(dict):
 
     def __init__(__self__, *,
                  on: Optional[_builtins.str] = None,
+                 paths: Optional[Sequence[_builtins.str]] = None,
                  pid_file: Optional[_builtins.str] = None,
                  restart: Optional[_builtins.bool] = None,
                  signal: Optional[_builtins.str] = None,
@@ -586,6 +587,7 @@ class Signal(dict):
         How to tell a running daemon that its files changed.
 
         :param _builtins.str on: `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+        :param Sequence[_builtins.str] paths: Only changes to these files need the signal (default: every file of the set).
         :param _builtins.str pid_file: Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
         :param _builtins.bool restart: With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
         :param _builtins.str signal: Signal name, default `HUP`.
@@ -593,6 +595,8 @@ class Signal(dict):
         """
         if on is not None:
             pulumi.set(__self__, "on", on)
+        if paths is not None:
+            pulumi.set(__self__, "paths", paths)
         if pid_file is not None:
             pulumi.set(__self__, "pid_file", pid_file)
         if restart is not None:
@@ -609,6 +613,14 @@ class Signal(dict):
         `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
         """
         return pulumi.get(self, "on")
+
+    @_builtins.property
+    @pulumi.getter
+    def paths(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Only changes to these files need the signal (default: every file of the set).
+        """
+        return pulumi.get(self, "paths")
 
     @_builtins.property
     @pulumi.getter(name="pidFile")
