@@ -14,8 +14,13 @@ for lang in $LANGS; do
     # Regenerate from scratch so a removed resource leaves no stale file (nodejs keeps its node_modules/bin).
     find "sdk/$lang" -mindepth 1 -maxdepth 1 ! -name go.mod ! -name go.sum ! -name "*.egg-info" ! -name build -exec rm -rf {} + 2>/dev/null || true
   fi
+  # `pulumi package gen-sdk` empties the language folder first: keep the hand-kept go.mod/go.sum.
+  keep="$(mktemp -d)"
+  for f in go.mod go.sum; do [ -f "sdk/$lang/$f" ] && cp "sdk/$lang/$f" "$keep/"; done
   pulumi package gen-sdk schema/schema.json --language "$lang" --out "$out" >/dev/null 2>&1 \
     || { pulumi package gen-sdk schema/schema.json --language "$lang" --out "$out" >&2; exit 1; }
+  if [ "$out" = "sdk" ]; then for f in go.mod go.sum; do [ -f "$keep/$f" ] && cp "$keep/$f" "sdk/$lang/$f"; done; fi
+  rm -rf "$keep"
 done
 if [ "${1:-}" = "--check" ]; then
   stale=0
