@@ -1,0 +1,519 @@
+/**
+ * The lab: boots the nodes of an example in VMs against exactly what `pulumi up` rendered into the example's
+ * local target root.
+ *
+ *   npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--stack S]
+ *                                   [--timeout SECONDS] [--out DIR]
+ *
+ * 1. reads the stack outputs (`pulumi stack output --json` in the example folder) and their `lab` contract;
+ *    checks everything (files, tools, names) and reports every problem at once before starting anything;
+ * 2. creates one network namespace (`nbl<pid>`) with a bridge named as dnsmasq's interface, the server's
+ *    address and one address per brick host, and one tap per node;
+ * 3. runs the real dnsmasq (`-C` the rendered config), nginx (`-c` the rendered nginx.conf) and one
+ *    glusterfsd per brick (`-f` the rendered brick volfile), each checked first by its own test mode;
+ * 4. copies the example's volume content onto the volume through a FUSE mount of the rendered client volfile;
+ * 5. boots every chosen node in QEMU (TCG; SeaBIOS or OVMF; `-boot n`, virtio-net with the node's MAC and
+ *    Debian's iPXE ROM) and shows one live line per node: DHCP -> iPXE -> kernel -> initramfs -> image -> up;
+ * 6. ends with a table (node, group, IP, seconds to up, result), keeps every console log in the lab folder,
+ *    and removes the namespace, every process it started (by pid) and every file the daemons made in the
+ *    target root; also on Ctrl-C, SIGTERM and errors. Exit code 1 when a node failed.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { LabContract, LabNode, parseContract, selectNodes, serverAddresses } from "./contract";
+import { dnsmasqFacts, nginxFacts } from "./configs";
+import { Proc, Procs, run, sleep } from "./procs";
+import { lastLines, observe, Observation, Step, STEPS } from "./status";
+
+const REPO = path.resolve(__dirname, "..", "..", "..");
+const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+const IPXE_ROM = "/usr/lib/ipxe/qemu/efi-virtio.rom";
+const PKG: Record<string, string> = {
+  ip: "iproute2", ss: "iproute2", nsenter: "util-linux", dnsmasq: "dnsmasq", nginx: "nginx-light", glusterfsd: "glusterfs-server",
+  glusterfs: "glusterfs-client", "qemu-system-x86_64": "qemu-system-x86", pulumi: "(run scripts/lab.sh: it puts the toolchain on PATH)",
+  [OVMF_CODE]: "ovmf", [OVMF_VARS]: "ovmf", [IPXE_ROM]: "ipxe-qemu",
+};
+
+interface Options {
+  example: string;
+  groups: string[];
+  nodes: string[];
+  stack?: string;
+  timeoutS: number;
+  out?: string;
+  up: boolean;
+  destroy: boolean;
+}
+
+function usage(msg?: string): never {
+  if (msg) console.error(`lab: ${msg}`);
+  console.error("usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--stack NAME] [--timeout SECONDS] [--out DIR]");
+  process.exit(2);
+}
+
+export function parseArgs(argv: string[]): Options {
+  const o: Options = { example: "", groups: [], nodes: [], timeoutS: 300, up: false, destroy: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+      if (v === undefined || v === "") usage(`${a} needs a value`);
+      return v;
+    };
+    const key = a.split("=")[0];
+    if (key === "--groups") o.groups.push(...val().split(",").filter(Boolean));
+    else if (key === "--nodes") o.nodes.push(...val().split(",").filter(Boolean));
+    else if (key === "--stack") o.stack = val();
+    else if (key === "--out") o.out = path.resolve(val());
+    else if (key === "--timeout") {
+      o.timeoutS = Number(val());
+      if (!Number.isFinite(o.timeoutS) || o.timeoutS < 10) usage("--timeout must be a number of seconds (10 or more)");
+    } else if (a === "--up") o.up = true;
+    else if (a === "--destroy") o.destroy = true;
+    else if (a === "-h" || a === "--help") usage();
+    else if (a.startsWith("-")) usage(`unknown option ${a}`);
+    else if (!o.example) o.example = path.resolve(a);
+    else usage(`one example folder only (got ${o.example} and ${a})`);
+  }
+  if (!o.example) usage("give the example folder, e.g. examples/stateless-gluster");
+  if (!fs.existsSync(path.join(o.example, "Pulumi.yaml"))) usage(`${o.example} has no Pulumi.yaml`);
+  return o;
+}
+
+// ------------------------------------------------------------------ the engine
+
+function pulumi(o: Options, args: string[], opts: { show?: boolean } = {}): string {
+  const argv = ["pulumi", ...args, ...(o.stack ? ["--stack", o.stack] : []), "--non-interactive"];
+  const r = require("child_process").spawnSync(argv[0], argv.slice(1), { cwd: o.example, encoding: "utf8", stdio: opts.show ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 1 << 28 });
+  if (r.error) throw new Error(`could not run pulumi: ${r.error.message} (run the lab through scripts/lab.sh or npm run lab, which put the engine on PATH)`);
+  if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${r.status})${opts.show ? "" : `:\n${(r.stderr || r.stdout || "").trim()}`}`);
+  return r.stdout ?? "";
+}
+
+function readOutputs(o: Options): Record<string, unknown> {
+  const text = pulumi(o, ["stack", "output", "--json", "--show-secrets"]);
+  return JSON.parse(text || "{}");
+}
+
+// ------------------------------------------------------------------ checks before anything starts
+
+function which(cmd: string): string | undefined {
+  for (const d of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])) {
+    const p = path.join(d, cmd);
+    if (d && fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Every problem with the host and the rendered files, at once. */
+function preflight(c: LabContract, nodes: LabNode[]): string[] {
+  const errors: string[] = [];
+  if (process.getuid && process.getuid() !== 0) errors.push("the lab needs root (network namespaces, tap devices, FUSE, daemons)");
+  for (const t of ["ip", "ss", "nsenter", "dnsmasq", "nginx", "qemu-system-x86_64", ...(c.volumes.length ? ["glusterfsd", "glusterfs"] : [])])
+    if (!which(t)) errors.push(`${t} is not installed: apt-get install -y ${PKG[t]} (or bash scripts/deps.sh)`);
+  const files: [string, string][] = [[IPXE_ROM, "the iPXE ROM of virtio-net"]];
+  if (nodes.some((n) => n.firmware === "efi-x86_64")) files.push([OVMF_CODE, "UEFI firmware"], [OVMF_VARS, "UEFI variables template"]);
+  for (const [f, what] of files) if (!fs.existsSync(f)) errors.push(`${f} (${what}) is missing: apt-get install -y ${PKG[f]}`);
+  const rendered: [string, string][] = [[c.server.dnsmasqConfig, "lab.server.dnsmasqConfig"], [c.server.nginxMainConfig, "lab.server.nginxMainConfig"]];
+  for (const v of c.volumes) {
+    rendered.push([v.clientVolfile, `volume ${v.name} client volfile`]);
+    for (const b of v.bricks) rendered.push([b.volfile, `volume ${v.name} brick ${b.host}:${b.path}`]);
+  }
+  for (const [f, what] of rendered) if (!fs.existsSync(f)) errors.push(`${f} (${what}) does not exist: run \`pulumi up\` in the example first`);
+  for (const s of c.volumeContent) if (!fs.existsSync(s.source)) errors.push(`${s.source} (volume content for ${s.volume}) does not exist: run \`pulumi up\` in the example first`);
+  if (fs.existsSync(c.server.dnsmasqConfig)) {
+    const d = dnsmasqFacts(fs.readFileSync(c.server.dnsmasqConfig, "utf8"));
+    if (d.interface !== c.server.interface) errors.push(`${c.server.dnsmasqConfig} serves interface=${d.interface}, but lab.server.interface is ${c.server.interface}`);
+  }
+  const addrs = serverAddresses(c);
+  for (const n of nodes) if (addrs.includes(n.ip)) errors.push(`node ${n.name}: ${n.ip} is also a server address of the lab`);
+  return errors;
+}
+
+// ------------------------------------------------------------------ files the daemons make in the target root
+
+/** Every path below `dir` (recursive), or [] when it does not exist. */
+function walk(dir: string): string[] {
+  const out: string[] = [];
+  const rec = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      out.push(p);
+      if (e.isDirectory()) rec(p);
+    }
+  };
+  if (fs.existsSync(dir) && fs.statSync(dir).isDirectory()) rec(dir);
+  return out;
+}
+
+/**
+ * Remembers what exists in the daemons' run folders (only below the target root) before the lab starts them,
+ * so `sweep()` removes exactly what the daemons (and the lab's brick folders) added.
+ */
+class TargetGuard {
+  private before = new Map<string, Set<string>>();
+  private createdDirs: string[] = [];
+  constructor(readonly root: string) {}
+  inside(p: string): boolean {
+    const rel = path.relative(this.root, p);
+    return !!rel && !rel.startsWith("..") && !path.isAbsolute(rel);
+  }
+  watch(dir: string): void {
+    if (!this.inside(dir) || this.before.has(dir)) return;
+    this.before.set(dir, new Set(walk(dir)));
+  }
+  /** mkdir -p that remembers the first folder it created, to remove it later. */
+  mkdirp(dir: string): void {
+    const first = fs.mkdirSync(dir, { recursive: true });
+    if (first) this.createdDirs.push(first);
+  }
+  /** Copies daemon logs into the lab folder, then removes what was added. Returns the removed paths. */
+  sweep(keep: (p: string) => void): string[] {
+    const removed: string[] = [];
+    for (const [dir, had] of this.before) {
+      for (const p of walk(dir).reverse()) {
+        if (had.has(p)) continue;
+        if (/\.log$/.test(p)) keep(p);
+        fs.rmSync(p, { recursive: true, force: true });
+        removed.push(p);
+      }
+    }
+    for (const d of this.createdDirs.reverse()) {
+      if (fs.existsSync(d)) {
+        fs.rmSync(d, { recursive: true, force: true });
+        removed.push(d);
+      }
+    }
+    return removed;
+  }
+}
+
+// ------------------------------------------------------------------ the run
+
+interface NodeRun {
+  node: LabNode;
+  tap: string;
+  console: string;
+  proc?: Proc;
+  started?: number;
+  upAfterS?: number;
+  obs: Observation;
+  done: boolean;
+  failedAt?: Step;
+  failure?: string;
+}
+
+const fmtS = (s?: number) => (s === undefined ? "-" : s.toFixed(1));
+
+function stepLine(r: NodeRun, now: number): string {
+  const idx = STEPS.indexOf(r.failedAt ?? r.obs.step);
+  const parts = STEPS.slice(0, idx).map((s) => s);
+  let tail: string;
+  if (r.failedAt) tail = `FAILED at ${r.failedAt}: ${r.failure}`;
+  else if (r.obs.step === "up") tail = `up (${fmtS(r.upAfterS)} s)`;
+  else tail = `${r.obs.step}...`;
+  const t = r.started ? `${Math.round((now - r.started) / 1000)}s`.padStart(5) : "     ";
+  const ip = r.obs.leasedIp ?? r.node.ip;
+  return `${r.node.name.padEnd(10)} ${r.node.group.padEnd(10)} ${r.node.firmware.padEnd(10)} ${ip.padEnd(15)} ${t}  ${[...parts, tail].join(" > ")}`;
+}
+
+class Display {
+  private lines = 0;
+  private last = new Map<string, string>();
+  constructor(private readonly tty: boolean) {}
+  show(runs: NodeRun[]): void {
+    const now = Date.now();
+    if (this.tty) {
+      if (this.lines) process.stdout.write(`\x1b[${this.lines}A`);
+      for (const r of runs) process.stdout.write(`\x1b[2K${stepLine(r, now)}\n`);
+      this.lines = runs.length;
+    } else {
+      // Not a terminal (CI, a test): one line per change of step, without the ticking clock.
+      for (const r of runs) {
+        const key = `${r.obs.step}|${r.failedAt}|${r.done}`;
+        if (this.last.get(r.node.name) !== key) {
+          this.last.set(r.node.name, key);
+          console.log(stepLine(r, now));
+        }
+      }
+    }
+  }
+}
+
+async function waitUntil(what: string, cond: () => boolean, timeoutMs: number, hint: () => string = () => ""): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (cond()) return;
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${hint()}`);
+}
+
+const readText = (f: string) => {
+  try {
+    return fs.readFileSync(f, "utf8");
+  } catch {
+    return "";
+  }
+};
+const tail = (f: string, n = 12) => {
+  const l = lastLines(readText(f), n);
+  return l.length ? `\n--- last lines of ${f}\n${l.join("\n")}` : "";
+};
+
+function listening(p: Procs, port: number): boolean {
+  const r = run(p.inNs(["ss", "-Hltn"]), { allowFail: true });
+  return new RegExp(`:${port}\\b`).test(r.out);
+}
+
+function isMounted(mnt: string): boolean {
+  return readText("/proc/mounts").split("\n").some((l) => l.split(" ")[1] === mnt && l.includes("fuse"));
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const name = path.basename(o.example);
+  const out = o.out ?? path.join(REPO, ".lab", name);
+  fs.mkdirSync(out, { recursive: true });
+  const procs = new Procs(out);
+  for (const line of await procs.reclaim()) console.log(`lab: ${line}`);
+
+  if (o.up) {
+    // the named stack, or the selected one, or a new `dev` stack
+    let current = "";
+    try {
+      current = pulumi({ ...o, stack: undefined }, ["stack", "--show-name"]).trim();
+    } catch {
+      /* no stack selected */
+    }
+    const stack = o.stack ?? (current || "dev");
+    if (stack !== current) pulumi({ ...o, stack: undefined }, ["stack", "select", stack, "--create"]);
+    console.log(`lab: pulumi up in ${o.example} (stack ${stack})`);
+    pulumi({ ...o, stack }, ["up", "--yes", "--skip-preview"], { show: true });
+  }
+
+  const parsed = parseContract(readOutputs(o));
+  if (!parsed.contract) {
+    console.error(`lab: the stack outputs of ${o.example} are not a usable lab contract:\n  ${parsed.errors.join("\n  ")}`);
+    return 2;
+  }
+  const c = parsed.contract;
+  const sel = selectNodes(c.nodes, o.groups, o.nodes);
+  const errors = [...sel.errors, ...preflight(c, sel.nodes)];
+  if (!sel.nodes.length && !sel.errors.length) errors.push("no node chosen");
+  if (errors.length) {
+    console.error(`lab: cannot start (nothing was started):\n  ${errors.join("\n  ")}`);
+    return 2;
+  }
+  // Fresh logs for this run (the ledger was handled by reclaim()).
+  for (const f of fs.readdirSync(out)) if (/\.(log|fd|json)$/.test(f)) fs.rmSync(path.join(out, f), { force: true });
+
+  const guard = new TargetGuard(c.targetRoot);
+  const dm = dnsmasqFacts(readText(c.server.dnsmasqConfig));
+  const ngMain = nginxFacts(readText(c.server.nginxMainConfig));
+  const ngServer = ngMain.includes.filter((i) => !i.endsWith("mime.types")).map((i) => nginxFacts(readText(i)));
+  const accessLog = ngServer.flatMap((s) => s.accessLogs)[0];
+  for (const f of [dm.pidFile, dm.leaseFile, ngMain.pidFile, ngMain.errorLog, accessLog]) if (f) guard.watch(path.dirname(f));
+  for (const d of ngMain.tempDirs) guard.watch(path.dirname(d));
+
+  const runs: NodeRun[] = sel.nodes.map((node, i) => ({
+    node, tap: `nbltap${i}`, console: path.join(out, `${node.name}.console.log`), obs: { step: "DHCP" }, done: false,
+  }));
+
+  let cleaning: Promise<void> | undefined;
+  const mounts: { mnt: string; proc: Proc }[] = [];
+  const cleanup = () => (cleaning ??= (async () => {
+    for (const r of runs) if (r.proc) await procs.stop(r.proc, 2000);
+    for (const m of mounts) {
+      if (isMounted(m.mnt)) run(["umount", "-l", m.mnt], { allowFail: true });
+      await procs.stop(m.proc);
+    }
+    await procs.stopAll();
+    for (const m of mounts) fs.rmSync(m.mnt, { recursive: true, force: true });
+    fs.rmSync(path.join(out, "OVMF_VARS"), { recursive: true, force: true });
+    guard.sweep((p) => fs.copyFileSync(p, path.join(out, `daemon-${path.basename(p)}`)));
+  })());
+  let interrupted = "";
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = sig;
+    console.error(`\nlab: ${sig}: stopping every VM and daemon`);
+    cleanup().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+
+  try {
+    // --- network
+    const ns = `nbl${process.pid.toString(36)}`;
+    procs.createNamespace(ns);
+    const br = c.server.interface;
+    procs.ip(["link", "add", br, "type", "bridge"]);
+    for (const a of serverAddresses(c)) procs.ip(["addr", "add", `${a}/${c.server.prefix}`, "dev", br]);
+    procs.ip(["link", "set", br, "up"]);
+    for (const r of runs) {
+      procs.ip(["tuntap", "add", "dev", r.tap, "mode", "tap"]);
+      procs.ip(["link", "set", r.tap, "master", br]);
+      procs.ip(["link", "set", r.tap, "up"]);
+    }
+    console.log(`lab: namespace ${ns}, bridge ${br} with ${serverAddresses(c).join(", ")} (/${c.server.prefix}); logs in ${out}`);
+
+    // --- daemons, each checked by its own test mode first
+    const t = run(procs.inNs(["dnsmasq", "--test", "-C", c.server.dnsmasqConfig]), { allowFail: true });
+    if (t.code !== 0) throw new Error(`dnsmasq --test rejects ${c.server.dnsmasqConfig}:\n${t.out.trim()}`);
+    const dnsLog = path.join(out, "dnsmasq.log");
+    procs.start("dnsmasq", ["dnsmasq", "-k", "-C", c.server.dnsmasqConfig, `--log-facility=${dnsLog}`], path.join(out, "dnsmasq.out"));
+    const n = run(procs.inNs(["nginx", "-t", "-q", "-c", c.server.nginxMainConfig]), { allowFail: true });
+    if (n.code !== 0) throw new Error(`nginx -t rejects ${c.server.nginxMainConfig}:\n${n.out.trim()}`);
+    const ngLog = path.join(out, "nginx.log");
+    procs.start("nginx", ["nginx", "-c", c.server.nginxMainConfig, "-g", "daemon off;"], ngLog);
+    const bricks: { port: number; log: string; proc: Proc }[] = [];
+    for (const v of c.volumes) {
+      for (const [i, b] of v.bricks.entries()) {
+        guard.mkdirp(path.join(b.path, ".glusterfs")); // as the brick unit's ExecStartPre does
+        const log = path.join(out, `brick-${v.name}-${i}.log`);
+        bricks.push({ port: b.port, log, proc: procs.start(`brick ${v.name}/${i}`, ["glusterfsd", "-N", "-f", b.volfile, "-l", log, "-p", path.join(out, `brick-${v.name}-${i}.pid`)], log) });
+      }
+    }
+    const dnsPid = () => !!dm.pidFile && fs.existsSync(dm.pidFile);
+    await waitUntil("dnsmasq", () => dnsPid() || procs.procs[0].exited, 10_000, () => tail(dnsLog));
+    if (procs.procs[0].exited) throw new Error(`dnsmasq exited${tail(dnsLog)}`);
+    const port = Number(/:(\d+)$/.exec(ngServer.flatMap((s) => s.listens)[0] ?? "")?.[1] ?? 80);
+    await waitUntil(`nginx on port ${port}`, () => listening(procs, port), 10_000, () => tail(ngLog) + (ngMain.errorLog ? tail(ngMain.errorLog) : ""));
+    for (const b of bricks) {
+      await waitUntil(`brick on port ${b.port}`, () => listening(procs, b.port) || b.proc.exited, 20_000, () => tail(b.log));
+      if (b.proc.exited) throw new Error(`glusterfsd for port ${b.port} exited${tail(b.log)}`);
+    }
+    console.log(`lab: dnsmasq, nginx and ${bricks.length} glusterfsd brick(s) are running`);
+
+    // --- the volume's content, through a FUSE mount of the rendered client volfile
+    for (const s of c.volumeContent) {
+      const v = c.volumes.find((x) => x.name === s.volume)!;
+      const mnt = path.join(out, `mnt-${v.name}`);
+      fs.mkdirSync(mnt, { recursive: true });
+      const log = path.join(out, `client-${v.name}.log`);
+      const proc = procs.start(`glusterfs ${v.name}`, ["glusterfs", "-N", "-f", v.clientVolfile, "-l", log, mnt], log);
+      mounts.push({ mnt, proc });
+      await waitUntil(`FUSE mount of ${v.name}`, () => isMounted(mnt) || proc.exited, 20_000, () => tail(log));
+      if (proc.exited) throw new Error(`the glusterfs client of ${v.name} exited${tail(log)}`);
+      const dest = path.join(mnt, s.path);
+      let copied = false;
+      for (let i = 0; i < 20 && !copied; i++) {
+        // the first operations may meet "Transport endpoint is not connected" until the client reaches quorum
+        copied = run(["bash", "-c", `mkdir -p "$1" && cp -a "$2"/. "$1"/`, "copy", dest, s.source], { allowFail: true }).code === 0;
+        if (!copied) await sleep(500);
+      }
+      if (!copied) throw new Error(`could not copy ${s.source} onto volume ${v.name}${tail(log)}`);
+      const files = walk(s.source).length;
+      run(["umount", mnt], { allowFail: true });
+      await waitUntil(`unmount of ${mnt}`, () => !isMounted(mnt), 10_000);
+      await procs.stop(proc);
+      console.log(`lab: volume ${v.name}: copied ${files} entries from ${s.source} to ${s.path}`);
+    }
+
+    // --- the VMs
+    const disp = new Display(!!process.stdout.isTTY);
+    console.log(`lab: booting ${runs.length} node(s) in QEMU (TCG): ${runs.map((r) => r.node.name).join(", ")}`);
+    console.log(`${"node".padEnd(10)} ${"group".padEnd(10)} ${"firmware".padEnd(10)} ${"IP".padEnd(15)} ${"time".padStart(5)}  steps`);
+    for (const r of runs) {
+      fs.writeFileSync(r.console, "");
+      r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out), path.join(out, `${r.node.name}.qemu.log`));
+      r.started = Date.now();
+    }
+    const accessText = () => (accessLog ? readText(accessLog) : "");
+    while (runs.some((r) => !r.done) && !interrupted) {
+      const dns = readText(dnsLog);
+      const acc = accessText();
+      for (const r of runs.filter((x) => !x.done)) {
+        r.obs = observe(r.node, { console: readText(r.console), dnsmasq: dns, access: acc }, c.upMarker);
+        const elapsedS = (Date.now() - r.started!) / 1000;
+        if (r.obs.step === "up" && !r.obs.failure) {
+          r.upAfterS = elapsedS;
+          r.done = true;
+        } else if (r.obs.failure) {
+          [r.failedAt, r.failure, r.done] = [r.obs.step === "up" ? "image" : r.obs.step, r.obs.failure, true];
+        } else if (r.proc!.exited) {
+          [r.failedAt, r.failure, r.done] = [r.obs.step, `the VM stopped (qemu exit ${r.proc!.exitCode})${tail(path.join(out, `${r.node.name}.qemu.log`), 3).split("\n").slice(2).join(" ")}`, true];
+        } else if (elapsedS > o.timeoutS) {
+          [r.failedAt, r.failure, r.done] = [r.obs.step, `timed out after ${o.timeoutS} s${r.obs.step === "DHCP" ? " (no DHCP answer: is the MAC in a NodeGroup, is dnsmasq serving the bridge?)" : ""}`, true];
+        }
+        if (r.done) {
+          // An image that is up powers itself off; give it a moment, then stop the VM by its pid.
+          const p = r.proc!;
+          void (async () => {
+            const until = Date.now() + (r.failedAt ? 0 : 5000);
+            while (!p.exited && Date.now() < until) await sleep(100);
+            await procs.stop(p, 2000);
+          })();
+        }
+      }
+      disp.show(runs);
+      if (runs.some((r) => !r.done)) await sleep(250);
+    }
+    if (interrupted) return 130;
+    for (const r of runs) if (r.proc) await procs.stop(r.proc, 3000);
+
+    // --- report
+    for (const r of runs.filter((x) => x.failedAt)) {
+      console.log(`\n${r.node.name}: failed at ${r.failedAt}: ${r.failure}\n--- last console lines (${r.console})`);
+      console.log(lastLines(readText(r.console), 15).map((l) => `  ${l}`).join("\n") || "  (the console is empty)");
+    }
+    const rows = runs.map((r) => ({
+      node: r.node.name, group: r.node.group, firmware: r.node.firmware, ip: r.obs.leasedIp ?? r.node.ip,
+      secondsToUp: r.upAfterS === undefined ? null : Number(r.upAfterS.toFixed(1)),
+      result: r.failedAt ? `failed at ${r.failedAt}: ${r.failure!.split("\n")[0]}` : "up",
+      marker: r.obs.marker ?? null, console: r.console,
+    }));
+    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows }, null, 2) + "\n");
+    console.log("\n" + table(rows));
+    return rows.every((r) => r.result === "up") ? 0 : 1;
+  } finally {
+    if (!interrupted) {
+      await cleanup();
+      console.log(`lab: stopped every VM and daemon, removed namespace and run files; console logs in ${out}`);
+      if (o.destroy) {
+        console.log(`lab: pulumi destroy in ${o.example}`);
+        pulumi(o, ["destroy", "--yes", "--skip-preview"], { show: true });
+      }
+    }
+  }
+}
+
+function qemuArgv(r: NodeRun, out: string): string[] {
+  const fw: string[] = [];
+  if (r.node.firmware === "efi-x86_64") {
+    const vars = path.join(out, "OVMF_VARS", `${r.node.name}.fd`);
+    fs.mkdirSync(path.dirname(vars), { recursive: true });
+    fs.copyFileSync(OVMF_VARS, vars);
+    fw.push("-M", "q35", "-drive", `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,file=${vars}`);
+  } else {
+    // graphics=off: SeaBIOS mirrors the screen (and so iPXE's messages) to the serial console
+    fw.push("-M", "pc,graphics=off");
+  }
+  return ["qemu-system-x86_64", "-name", r.node.name, ...fw, "-m", "512", "-smp", "1", "-accel", "tcg",
+    "-display", "none", "-monitor", "none", "-no-reboot", "-serial", `file:${r.console}`,
+    "-netdev", `tap,id=n0,ifname=${r.tap},script=no,downscript=no`,
+    // QEMU's default ROM for virtio-net-pci is ipxe-qemu's efi-virtio.rom (BIOS and UEFI iPXE in one file).
+    // Naming it with romfile= makes SeaBIOS skip it ("No bootable device"), so it is left to the default.
+    "-device", `virtio-net-pci,netdev=n0,mac=${r.node.mac}`, "-boot", "n"];
+}
+
+export function table(rows: { node: string; group: string; ip: string; secondsToUp: number | null; result: string }[]): string {
+  const head = ["node", "group", "IP", "seconds to up", "result"];
+  const body = rows.map((r) => [r.node, r.group, r.ip, r.secondsToUp === null ? "-" : r.secondsToUp.toFixed(1), r.result]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((x, i) => (i === cells.length - 1 ? x : x.padEnd(w[i]))).join("  ");
+  return [line(head), line(w.map((n) => "-".repeat(n))), ...body.map(line)].join("\n");
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    },
+  );
+}

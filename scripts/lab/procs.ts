@@ -1,0 +1,171 @@
+/**
+ * The lab's I/O shell: its network namespace and every process it starts. Each process is started by the
+ * lab and stopped by its pid (TERM, then KILL after a grace period); nothing is ever matched by name.
+ * A ledger (`lab.json` in the lab folder) records the namespace and each pid with its command line, so a
+ * lab that was killed hard (SIGKILL) is cleaned up by the next run: a recorded pid is only ended when its
+ * /proc command line is still the recorded one.
+ */
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function run(argv: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): { code: number; out: string } {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 60_000 });
+  const code = r.status ?? 1;
+  const out = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}`;
+  if (code !== 0 && !opts.allowFail) throw new Error(`command failed (${code}): ${argv.join(" ")}\n${out.trim()}`);
+  return { code, out };
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Proc {
+  name: string;
+  pid: number;
+  argv: string[];
+  child?: ChildProcess;
+  exited: boolean;
+  exitCode: number | null;
+}
+
+interface Ledger {
+  owner?: number;
+  ownerCmdline?: string;
+  ns?: string;
+  procs: { name: string; pid: number; cmdline: string }[];
+}
+
+export class Procs {
+  readonly procs: Proc[] = [];
+  ns?: string;
+  constructor(readonly dir: string) {}
+
+  private get ledgerPath(): string {
+    return path.join(this.dir, "lab.json");
+  }
+
+  private save(): void {
+    const l: Ledger = { owner: process.pid, ownerCmdline: cmdline(process.pid), ns: this.ns, procs: this.procs.filter((p) => !p.exited).map((p) => ({ name: p.name, pid: p.pid, cmdline: cmdline(p.pid) ?? p.argv.join(" ") })) };
+    fs.writeFileSync(this.ledgerPath, JSON.stringify(l, null, 2) + "\n");
+  }
+
+  /** Cleans what a previous lab in this folder left when it was killed hard. Returns what it did. */
+  async reclaim(): Promise<string[]> {
+    if (!fs.existsSync(this.ledgerPath)) return [];
+    const done: string[] = [];
+    let l: Ledger;
+    try {
+      l = JSON.parse(fs.readFileSync(this.ledgerPath, "utf8"));
+    } catch {
+      return [];
+    }
+    if (l.owner && l.owner !== process.pid && pidAlive(l.owner) && cmdline(l.owner) === l.ownerCmdline)
+      throw new Error(`another lab (pid ${l.owner}) is running with the folder ${this.dir}; stop it first or use --out`);
+    for (const p of (l.procs ?? []).reverse()) {
+      if (pidAlive(p.pid) && cmdline(p.pid) === p.cmdline) {
+        await stopPid(p.pid);
+        done.push(`stopped ${p.name} (pid ${p.pid}) left by an earlier lab run`);
+      }
+    }
+    if (l.ns && /^nbl[a-z0-9]+$/.test(l.ns) && fs.existsSync(`/run/netns/${l.ns}`)) {
+      run(["ip", "netns", "del", l.ns], { allowFail: true });
+      done.push(`removed namespace ${l.ns} left by an earlier lab run`);
+    }
+    fs.rmSync(this.ledgerPath, { force: true });
+    return done;
+  }
+
+  /** Creates the namespace (name starts with `nbl`). */
+  createNamespace(ns: string): void {
+    if (!/^nbl[a-z0-9]{1,12}$/.test(ns)) throw new Error(`bad namespace name ${ns}`);
+    if (fs.existsSync(`/run/netns/${ns}`)) throw new Error(`network namespace ${ns} exists already`);
+    run(["ip", "netns", "add", ns]);
+    this.ns = ns;
+    this.save();
+    this.ip(["link", "set", "lo", "up"]);
+  }
+
+  ip(args: string[]): void {
+    run(["ip", "-n", this.ns!, ...args]);
+  }
+
+  /** argv run inside the namespace's network only: the lab still sees FUSE mounts made there. */
+  inNs(argv: string[]): string[] {
+    return ["nsenter", `--net=/run/netns/${this.ns}`, ...argv];
+  }
+
+  /**
+   * Starts a long-running process in the namespace, output to `log`. nsenter execs the command, so the
+   * child's pid is the daemon's. Own process group: Ctrl-C reaches only the lab, which stops things in order.
+   */
+  start(name: string, argv: string[], log: string): Proc {
+    const fd = fs.openSync(log, "a");
+    const child = spawn(this.inNs(argv)[0], this.inNs(argv).slice(1), { stdio: ["ignore", fd, fd], detached: true });
+    fs.closeSync(fd);
+    if (!child.pid) throw new Error(`could not start ${name}: ${argv.join(" ")}`);
+    const p: Proc = { name, pid: child.pid, argv, child, exited: false, exitCode: null };
+    child.on("exit", (code, sig) => {
+      p.exited = true;
+      p.exitCode = code ?? (sig ? 128 : null);
+    });
+    child.on("error", () => (p.exited = true));
+    this.procs.push(p);
+    this.save();
+    return p;
+  }
+
+  async stop(p: Proc, graceMs = 3000): Promise<void> {
+    if (!p.exited) await stopPid(p.pid, graceMs, () => p.exited);
+    p.exited = true;
+    this.save();
+  }
+
+  /** Stops every process (newest first) and removes the namespace. Idempotent. */
+  async stopAll(): Promise<void> {
+    for (const p of [...this.procs].reverse()) await this.stop(p);
+    if (this.ns) {
+      run(["ip", "netns", "del", this.ns], { allowFail: true });
+      this.ns = undefined;
+    }
+    fs.rmSync(this.ledgerPath, { force: true });
+  }
+}
+
+/** TERM, wait up to `graceMs`, then KILL; waits until the pid is gone. */
+export async function stopPid(pid: number, graceMs = 3000, gone: () => boolean = () => !pidAlive(pid)): Promise<void> {
+  const dead = () => gone() || !pidAlive(pid);
+  if (dead()) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const until = Date.now() + graceMs;
+  while (Date.now() < until && !dead()) await sleep(50);
+  if (!dead()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+    const until2 = Date.now() + 3000;
+    while (Date.now() < until2 && !dead()) await sleep(50);
+  }
+}

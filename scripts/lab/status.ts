@@ -1,0 +1,102 @@
+/**
+ * Where a node's boot is, from what the lab can see: dnsmasq's log (DHCP), nginx's access log (what iPXE
+ * fetched, by the node's address) and the node's serial console (kernel, netboot's initramfs lines, the
+ * image's marker). Pure: texts in, observation out.
+ *
+ *   DHCP -> iPXE -> kernel -> initramfs -> image -> up
+ *
+ * With SeaBIOS, iPXE prints to the VGA screen only, so the early steps come from the daemons' logs; with OVMF,
+ * iPXE also prints to the serial console.
+ */
+import { LabNode } from "./contract";
+
+export type Step = "DHCP" | "iPXE" | "kernel" | "initramfs" | "image" | "up";
+export const STEPS: Step[] = ["DHCP", "iPXE", "kernel", "initramfs", "image", "up"];
+
+export interface Observation {
+  /** the step in progress (or "up") */
+  step: Step;
+  /** the address dnsmasq gave the node, if any */
+  leasedIp?: string;
+  /** why the boot failed, when it did */
+  failure?: string;
+  /** the image's marker line, when up */
+  marker?: string;
+}
+
+/** Console text without ANSI escapes and carriage returns. */
+export function cleanConsole(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, "").replace(/\x1b[()][A-Z0-9]/g, "").replace(/\r/g, "");
+}
+
+/** The last `n` non-empty console lines (kernel timestamps kept), for failure reports. */
+export function lastLines(text: string, n: number): string[] {
+  return cleanConsole(text).split("\n").map((l) => l.trimEnd()).filter((l) => l.trim()).slice(-n);
+}
+
+export interface AccessEntry { ip: string; method: string; path: string; status: number }
+
+/** nginx's default `combined` format: `IP - user [time] "GET /path HTTP/1.1" status bytes "ref" "agent"`. */
+export function parseAccessLog(text: string): AccessEntry[] {
+  const out: AccessEntry[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\S+) \S+ \S+ \[[^\]]*\] "(\S+) (\S+)[^"]*" (\d{3}) /.exec(line);
+    if (m) out.push({ ip: m[1], method: m[2], path: m[3], status: Number(m[4]) });
+  }
+  return out;
+}
+
+/** The first address dnsmasq acknowledged for `mac` (`DHCPACK(iface) IP MAC [name]`). */
+export function leaseOf(dnsmasqLog: string, mac: string): string | undefined {
+  const re = new RegExp(`DHCPACK\\([^)]*\\) (\\d+\\.\\d+\\.\\d+\\.\\d+) ${mac.replace(/:/g, ":")}\\b`, "i");
+  return re.exec(dnsmasqLog)?.[1];
+}
+
+const at = (s: Step) => STEPS.indexOf(s);
+
+/** Reads every source and returns the furthest step reached, and a failure when one is visible. */
+export function observe(node: LabNode, src: { console: string; dnsmasq: string; access: string }, upMarker: string): Observation {
+  let step: Step = "DHCP";
+  const advance = (s: Step) => {
+    if (at(s) > at(step)) step = s;
+  };
+  const con = cleanConsole(src.console);
+  const leasedIp = leaseOf(src.dnsmasq, node.mac) ?? (new RegExp(`Configuring \\(net\\d+ ${node.mac}\\)[. ]*ok`, "i").test(con) ? node.ip : undefined);
+  if (leasedIp) advance("iPXE");
+  let failure: string | undefined;
+
+  const ip = leasedIp ?? node.ip;
+  for (const e of parseAccessLog(src.access)) {
+    if (e.ip !== ip) continue;
+    if (/\/group-[^/]*\.ipxe$/.test(e.path) && e.status === 200) advance("kernel");
+    if (e.status >= 400 && !failure) failure = `HTTP ${e.status} for ${e.path}`;
+  }
+  if (/loads its kernel/.test(con) || /^Linux version /m.test(con) || /\] Linux version /.test(con)) advance("kernel");
+  if (/netboot: boot image \S+ starting/.test(con)) advance("initramfs");
+  if (/netboot: switching root|netboot: kexec into/.test(con)) advance("image");
+
+  const markerLine = con.split("\n").find((l) => l.includes(upMarker));
+  let marker: string | undefined;
+  if (markerLine) {
+    marker = markerLine.slice(markerLine.indexOf(upMarker)).trim();
+    advance("up");
+  }
+
+  const failed = /netboot: FAILED: (.*)/.exec(con) ?? /netboot: ERROR (.*)/.exec(con);
+  const nothing = /(No bootable device|No bootable option or device was found)/.exec(con);
+  if (failed) failure = failed[1].trim();
+  else if (nothing) failure = `the firmware found nothing to boot ("${nothing[1]}"): no network boot ROM on the NIC?`;
+  else if (/Kernel panic - not syncing: (.*)/.test(con)) failure = `kernel panic: ${/Kernel panic - not syncing: (.*)/.exec(con)![1].trim()}`;
+  if (leasedIp && leasedIp !== node.ip && !failure) failure = `dnsmasq gave ${leasedIp}, not the node's static address ${node.ip}`;
+
+  if ((step as Step) === "up" && marker) {
+    // The image must name the node it booted on: a wrong host name or address is a failed boot.
+    const host = /\bhost=(\S+)/.exec(marker)?.[1];
+    const mip = /\bip=(\S+)/.exec(marker)?.[1];
+    if (host !== undefined && host !== node.name) failure = `the image says host=${host}, expected ${node.name}`;
+    else if (mip !== undefined && mip !== node.ip) failure = `the image says ip=${mip}, expected ${node.ip}`;
+    else failure = undefined; // a retried step that ended up fine
+  }
+  return { step, leasedIp, failure, marker };
+}
