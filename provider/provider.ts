@@ -66,7 +66,7 @@ function plain(v: pulumi.Input<any>): pulumi.Output<any> {
 }
 
 /** NETBOOT_TRACE=FILE appends one line per provider call with its duration (for performance work). */
-function trace(line: string): void {
+export function trace(line: string): void {
   const f = process.env.NETBOOT_TRACE;
   if (f) require("fs").appendFileSync(f, `${new Date().toISOString()} ${line}\n`);
 }

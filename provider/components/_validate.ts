@@ -9,7 +9,9 @@ import { Issues, ValidationError } from "../model/errors";
 export function validated<A, M extends object>(resource: string, args: pulumi.Input<A>, build: (a: pulumi.Unwrap<A>, issues: Issues) => M | undefined | Promise<M | undefined>): pulumi.Output<M> {
   return pulumi.output(args).apply(async (a): Promise<M> => {
     const issues = new Issues(resource);
+    const t0 = Date.now();
     const m = await build(a as pulumi.Unwrap<A>, issues);
+    if (process.env.NETBOOT_TRACE) require("../provider").trace(`validate ${resource} ${Date.now() - t0} ms`);
     if (!issues.ok || m === undefined) {
       const e = new ValidationError(issues.list.length ? issues.list : [{ resource, field: "(args)", value: undefined, message: "invalid" }]);
       throw new pulumi.RunError(e.message);
