@@ -47,6 +47,11 @@ const vol = new netboot.GlusterVolume("images", {
   clusterSubnet: SUBNET,
   bricks: STORAGE.map((ip, i) => ({ host: ip, path: path.join(targetRoot, `srv/gluster/b${i + 1}`), port: 49152 + i })),
   options: { "network.ping-timeout": "10" },
+}, {
+  // Same target root as the PXE server: created after it and destroyed before it, so the folders both write
+  // below (`etc/`) are removed by their owner once they are empty (two FileSets deleted in parallel race on
+  // a shared parent folder and may leave it behind).
+  dependsOn: [pxe],
 });
 
 // The OS image: a busybox root folder made here, and the content the volume must hold for both images.

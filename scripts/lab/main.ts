@@ -271,6 +271,9 @@ function isMounted(mnt: string): boolean {
   return readText("/proc/mounts").split("\n").some((l) => l.split(" ")[1] === mnt && l.includes("fuse"));
 }
 
+let interrupted: NodeJS.Signals | undefined;
+const signalExit = (sig: NodeJS.Signals) => 128 + (sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15);
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   const name = path.basename(o.example);
@@ -332,14 +335,15 @@ async function main(): Promise<number> {
     await procs.stopAll();
     for (const m of mounts) fs.rmSync(m.mnt, { recursive: true, force: true });
     fs.rmSync(path.join(out, "OVMF_VARS"), { recursive: true, force: true });
+    for (const f of fs.readdirSync(out)) if (f.endsWith(".pid")) fs.rmSync(path.join(out, f), { force: true });
     guard.sweep((p) => fs.copyFileSync(p, path.join(out, `daemon-${path.basename(p)}`)));
   })());
-  let interrupted = "";
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = sig;
     console.error(`\nlab: ${sig}: stopping every VM and daemon`);
-    cleanup().finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+    // main() may be waiting for a daemon; exit as soon as everything is stopped
+    cleanup().finally(() => process.exit(signalExit(sig)));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -452,7 +456,7 @@ async function main(): Promise<number> {
       disp.show(runs);
       if (runs.some((r) => !r.done)) await sleep(250);
     }
-    if (interrupted) return 130;
+    if (interrupted) return signalExit(interrupted);
     for (const r of runs) if (r.proc) await procs.stop(r.proc, 3000);
 
     // --- report
@@ -470,8 +474,8 @@ async function main(): Promise<number> {
     console.log("\n" + table(rows));
     return rows.every((r) => r.result === "up") ? 0 : 1;
   } finally {
+    await cleanup();
     if (!interrupted) {
-      await cleanup();
       console.log(`lab: stopped every VM and daemon, removed namespace and run files; console logs in ${out}`);
       if (o.destroy) {
         console.log(`lab: pulumi destroy in ${o.example}`);
@@ -510,10 +514,10 @@ export function table(rows: { node: string; group: string; ip: string; secondsTo
 
 if (require.main === module) {
   main().then(
-    (code) => process.exit(code),
+    (code) => process.exit(interrupted ? signalExit(interrupted) : code),
     (e) => {
-      console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
-      process.exit(1);
+      if (!interrupted) console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(interrupted ? signalExit(interrupted) : 1);
     },
   );
 }

@@ -27,7 +27,7 @@ export interface Observation {
 /** Console text without ANSI escapes and carriage returns. */
 export function cleanConsole(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, "").replace(/\x1b[()][A-Z0-9]/g, "").replace(/\r/g, "");
+  return text.replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, "").replace(/\x1b[()][A-Z0-9]/g, "").replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
 }
 
 /** The last `n` non-empty console lines (kernel timestamps kept), for failure reports. */
@@ -83,9 +83,13 @@ export function observe(node: LabNode, src: { console: string; dnsmasq: string; 
     advance("up");
   }
 
-  const failed = /netboot: FAILED: (.*)/.exec(con) ?? /netboot: ERROR (.*)/.exec(con);
+  // the most specific first: the initramfs's own failure line, an HTTP error, then iPXE's error line
+  const initramfsFailed = /netboot: FAILED: (.*)/.exec(con);
+  const ipxeFailed = /netboot: ERROR (.*)/.exec(con);
   const nothing = /(No bootable device|No bootable option or device was found)/.exec(con);
-  if (failed) failure = failed[1].trim();
+  if (initramfsFailed) failure = initramfsFailed[1].trim();
+  else if (failure) { /* HTTP error from the access log */ }
+  else if (ipxeFailed) failure = ipxeFailed[1].trim();
   else if (nothing) failure = `the firmware found nothing to boot ("${nothing[1]}"): no network boot ROM on the NIC?`;
   else if (/Kernel panic - not syncing: (.*)/.test(con)) failure = `kernel panic: ${/Kernel panic - not syncing: (.*)/.exec(con)![1].trim()}`;
   if (leasedIp && leasedIp !== node.ip && !failure) failure = `dnsmasq gave ${leasedIp}, not the node's static address ${node.ip}`;

@@ -56,6 +56,43 @@ describe("the lab boots examples/stateless-gluster end to end", () => {
   let lab: { code: number | null; stdout: string; stderr: string; seconds: number } | undefined;
   let afterUp: string[] = [];
 
+  /** `npm run lab`'s script on the example (lab.sh execs node: its pid is the lab's). */
+  function runLab(args: string[], onOut?: (stdout: string, pid: number) => void): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
+    const t0 = Date.now();
+    return new Promise((resolve) => {
+      const child = spawn("bash", [path.join(REPO, "scripts/lab.sh"), EXAMPLE, "--stack", STACK, "--out", out, ...args],
+        { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      labPid = child.pid;
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+        onOut?.(stdout, child.pid!);
+      });
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code, sig) => {
+        labPid = undefined;
+        resolve({ code: code ?? (sig ? -1 : null), stdout, stderr, seconds: (Date.now() - t0) / 1000 });
+      });
+    });
+  }
+
+  /** Nothing of a lab run is left: its namespace, processes, mounts, and files in the target root. */
+  function expectNothingLeft(stdout: string): void {
+    const ns = /namespace (nbl[a-z0-9]+)/.exec(stdout)?.[1];
+    expect(ns).toBeDefined();
+    expect(fs.existsSync(`/run/netns/${ns}`)).toBe(false);
+    expect(sh("ip netns list").out).not.toContain(ns!);
+    expect(pidsMentioning(target)).toEqual([]);
+    expect(pidsMentioning(out)).toEqual([]);
+    const mounts = fs.readFileSync("/proc/mounts", "utf8");
+    expect(mounts).not.toContain(out);
+    expect(mounts).not.toContain(target);
+    // the daemons' pid, lease and log files and the brick folders are gone: the target is as `up` left it
+    expect(tree(target)).toEqual(afterUp);
+    expect(fs.existsSync(path.join(out, "lab.json"))).toBe(false);
+  }
+
   beforeAll(async () => {
     requireRoot("the lab");
     for (const t of ["ip", "ss", "nsenter", "dnsmasq", "nginx", "glusterfsd", "glusterfs", "qemu-system-x86_64", "busybox"]) requireTool(t);
@@ -106,17 +143,7 @@ describe("the lab boots examples/stateless-gluster end to end", () => {
   });
 
   test("the lab boots ram1 (RAM) and hyb1 (hybrid) in parallel; each is up with its host name, static IP and the image marker", async () => {
-    const t0 = Date.now();
-    lab = await new Promise((resolve) => {
-      const child = spawn("bash", [path.join(REPO, "scripts/lab.sh"), EXAMPLE, "--stack", STACK, "--nodes", "ram1,hyb1", "--out", out, "--timeout", "240"],
-        { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-      labPid = child.pid;
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("exit", (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - t0) / 1000 }));
-    });
+    lab = await runLab(["--nodes", "ram1,hyb1", "--timeout", "240"]);
     if (lab!.code !== 0) console.log(lab!.stdout + lab!.stderr);
     expect(lab!.code).toBe(0);
 
@@ -153,18 +180,42 @@ describe("the lab boots examples/stateless-gluster end to end", () => {
 
   test("the lab left nothing behind: no namespace, process, mount, or file in the target root", () => {
     expect(lab).toBeDefined();
-    const ns = /namespace (nbl[a-z0-9]+)/.exec(lab!.stdout)?.[1];
-    expect(ns).toBeDefined();
-    expect(fs.existsSync(`/run/netns/${ns}`)).toBe(false);
-    expect(sh("ip netns list").out).not.toContain(ns!);
-    expect(pidsMentioning(target)).toEqual([]);
-    expect(pidsMentioning(out)).toEqual([]);
-    const mounts = fs.readFileSync("/proc/mounts", "utf8");
-    expect(mounts).not.toContain(out);
-    expect(mounts).not.toContain(target);
-    // the daemons' pid, lease and log files and the brick folders are gone: the target is as `up` left it
-    expect(tree(target)).toEqual(afterUp);
-    expect(fs.existsSync(path.join(out, "lab.json"))).toBe(false);
+    expectNothingLeft(lab!.stdout);
+  });
+
+  test("a failed boot names its step and reason, shows the last console lines, exits 1 and still cleans up", async () => {
+    // Take the hybrid initramfs away from the HTTP root: iPXE gets a 404 while loading the kernel and initrd.
+    const dir = path.join(target, "srv/netboot/http/images/hybrid");
+    const initrd = fs.readdirSync(dir).find((f) => f.startsWith("initrd-"))!;
+    const aside = path.join(build, initrd);
+    fs.renameSync(path.join(dir, initrd), aside);
+    let r;
+    try {
+      r = await runLab(["--nodes", "hyb1", "--timeout", "120"]);
+    } finally {
+      fs.renameSync(aside, path.join(dir, initrd));
+    }
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`hyb1: failed at kernel: HTTP 404 for /images/hybrid/${initrd}`);
+    expect(r.stdout).toMatch(/--- last console lines/);
+    expect(r.stdout).toMatch(/hyb1\s+hybrid\s+10\.90\.0\.21\s+-\s+failed at kernel: HTTP 404/);
+    expect(r.stdout).not.toMatch(/STATELESS-GLUSTER-UP/);
+    expectNothingLeft(r.stdout);
+  });
+
+  test("Ctrl-C (SIGINT) while a node boots stops every VM and daemon and exits 130", async () => {
+    let sent = false;
+    const r = await runLab(["--nodes", "ram1"], (stdout, pid) => {
+      // interrupt once the node has its lease, i.e. with QEMU, dnsmasq, nginx and the bricks all running
+      if (!sent && /ram1 .*DHCP > iPXE/.test(stdout)) {
+        sent = true;
+        process.kill(pid, "SIGINT");
+      }
+    });
+    expect(sent).toBe(true);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain("lab: SIGINT: stopping every VM and daemon");
+    expectNothingLeft(r.stdout);
   });
 
   test("pulumi destroy leaves the target root empty", async () => {
