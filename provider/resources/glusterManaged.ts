@@ -33,9 +33,16 @@ function modelOf(urn: string, inputs: any): GlusterModel {
   return m!;
 }
 
-async function gluster(t: Transport, m: GlusterModel, args: string[], allowFail = false): Promise<{ code: number; out: string }> {
-  const argv = ["gluster", "--mode=script", ...(m.glusterdSocket ? [`--glusterd-sock=${m.glusterdSocket}`] : []), ...args];
-  const r = await t.exec(argv, { timeoutMs: 120000 });
+/**
+ * How long (s) the CLI waits for glusterd to answer a `peer probe`. A probe of a host that is off the network
+ * waits for glusterd's TCP connect, which takes over a minute when the host's ARP entry is still cached (SYN
+ * retries), and the CLI's own default is 120 s; a live peer answers in well under a second.
+ */
+export const PROBE_TIMEOUT_S = 20;
+
+async function gluster(t: Transport, m: GlusterModel, args: string[], allowFail = false, cliTimeoutS?: number): Promise<{ code: number; out: string }> {
+  const argv = ["gluster", "--mode=script", ...(m.glusterdSocket ? [`--glusterd-sock=${m.glusterdSocket}`] : []), ...(cliTimeoutS ? [`--timeout=${cliTimeoutS}`] : []), ...args];
+  const r = await t.exec(argv, { timeoutMs: cliTimeoutS ? (cliTimeoutS + 30) * 1000 : 120000 });
   if (r.code !== 0 && !allowFail) throw new Error(`${t.description}: ${argv.join(" ")} failed (${r.code}): ${(r.stderr + r.stdout).trim()}`);
   return { code: r.code, out: r.stdout + r.stderr };
 }
@@ -52,7 +59,8 @@ export function parseVolumeInfoXml(xml: string): VolumeInfo | undefined {
   if (!vol) return undefined;
   const unesc = (s: string) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, "&");
   const status = Number((/<status>(\d+)<\/status>/.exec(vol[1]) ?? [])[1] ?? -1);
-  const bricks = [...vol[1].matchAll(/<brick uuid="[^"]*">([^<]*)<hostUuid>/g)].map((x) => unesc(x[1]));
+  // glusterfs 10: `<brick uuid="U">HOST:PATH<name>HOST:PATH</name><hostUuid>U</hostUuid>...</brick>`
+  const bricks = [...vol[1].matchAll(/<brick uuid="[^"]*">([^<]*)</g)].map((x) => unesc(x[1]));
   const options: Record<string, string> = {};
   for (const o of vol[1].matchAll(/<option>\s*<name>([^<]*)<\/name>\s*<value>([^<]*)<\/value>\s*<\/option>/g)) options[unesc(o[1])] = unesc(o[2]);
   return { status, bricks, options };
@@ -99,23 +107,53 @@ async function reconcile(t: Transport, m: GlusterModel, observed: Record<string,
   for (const k of reset) await gluster(t, m, ["volume", "reset", m.name, k]);
 }
 
+export interface PeerStatus {
+  connected: boolean;
+  state: string;
+}
+
+/** `gluster peer status --xml`: every name a peer is known by -> its state. Pure; exported for tests. */
+export function parsePeerStatusXml(xml: string): Map<string, PeerStatus> {
+  const out = new Map<string, PeerStatus>();
+  for (const p of xml.matchAll(/<peer>([\s\S]*?)<\/peer>/g)) {
+    const body = p[1];
+    const st: PeerStatus = { connected: /<connected>1<\/connected>/.test(body), state: (/<stateStr>([^<]*)<\/stateStr>/.exec(body) ?? [])[1] ?? "?" };
+    for (const h of body.matchAll(/<hostname>([^<]*)<\/hostname>/g)) out.set(h[1], st);
+  }
+  return out;
+}
+
 /**
- * Peer-probes every brick host from the managing host and checks each is connected, so a brick host that is
- * down fails here with its name, before `volume create`. Probing a peer already in the pool is a no-op, so a
- * create that failed on a down host is retried by the next `pulumi up`.
+ * Peer-probes every brick host from the managing host, then waits until each is "Peer in Cluster" and
+ * connected, so a brick host that is down fails here with its name, before `volume create`.
+ * - Each probe is bounded by PROBE_TIMEOUT_S: a host that does not answer at all costs that long, not the
+ *   CLI's 120 s.
+ * - Probing a peer already in the pool is a no-op, so a create that failed on a down host is retried by the
+ *   next `pulumi up`. A probe that timed out leaves the host in glusterd's peer list and glusterd keeps
+ *   reconnecting (every 3 s); once the host answers it joins, which is why we wait for the state rather than
+ *   trust the probe's exit code (`volume create` fails with "Failed to find host" until then).
  */
 async function probeBrickHosts(t: Transport, m: GlusterModel): Promise<void> {
   const failed: string[] = [];
+  const remote: string[] = [];
   for (const h of [...new Set(m.bricks.map((b) => b.host))]) {
-    const r = await gluster(t, m, ["peer", "probe", h], true);
-    if (r.code !== 0) failed.push(`brick host ${h} is unreachable from glusterd on ${t.description} (peer probe: ${r.out.trim().replace(/^peer probe: /, "")}); is glusterd running there and port 24007 open?`);
+    const r = await gluster(t, m, ["peer", "probe", h], true, PROBE_TIMEOUT_S);
+    const why = /Request timed out/.test(r.out) ? `no answer within ${PROBE_TIMEOUT_S} s` : r.out.trim().replace(/^peer probe: /, "");
+    if (r.code !== 0) failed.push(`brick host ${h} is unreachable from glusterd on ${t.description} (peer probe: ${why}); is glusterd running there and port 24007 open?`);
+    else if (!/localhost not needed/.test(r.out)) remote.push(h);
   }
   if (failed.length) throw new Error(`${t.description}: ${failed.join("; ")}`);
-  const pool = await gluster(t, m, ["pool", "list"], true);
-  const down = pool.out.split("\n").map((l) => l.trim().split(/\s+/)).filter((c) => c.length >= 3 && c[2] === "Disconnected").map((c) => c[1]);
-  const wanted = new Set(m.bricks.map((b) => b.host));
-  const bad = down.filter((h) => wanted.has(h));
-  if (bad.length) throw new Error(`${t.description}: brick host ${bad.join(", ")} is in the pool but disconnected (glusterd down or unreachable); volume ${m.name} was not changed`);
+  const until = Date.now() + PROBE_TIMEOUT_S * 1000;
+  for (;;) {
+    const peers = parsePeerStatusXml((await gluster(t, m, ["peer", "status", "--xml"], true)).out);
+    const bad = remote.filter((h) => { const p = peers.get(h); return !p || !p.connected || p.state !== "Peer in Cluster"; });
+    if (!bad.length) return;
+    if (Date.now() > until) {
+      const what = bad.map((h) => { const p = peers.get(h); return `${h} (${p ? `${p.state}, ${p.connected ? "connected" : "disconnected"}` : "not in the peer list"})`; });
+      throw new Error(`${t.description}: brick host ${what.join(", ")} did not join the trusted pool within ${PROBE_TIMEOUT_S} s (glusterd down or unreachable there?); volume ${m.name} was not changed`);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 export const glusterManagedHandler: ResourceHandler = {

@@ -32,6 +32,8 @@ export interface HostOptions {
   binds?: Array<[string, string]>;
   /** a tmpfs of this many KiB at `path`, private to the host's sessions */
   tmpfs?: { path: string; sizeKb: number };
+  /** more shell commands run (as root, `set -e`) in the host's private mount namespace before sshd starts */
+  setup?: string[];
 }
 
 export class SshHost {
@@ -42,6 +44,8 @@ export class SshHost {
   fwdProc?: ChildProcess;
   server?: net.Server;
   sockets = new Set<net.Socket>();
+  /** daemons started by `start()`, stopped by pid in `SshLab.cleanup()` */
+  procs: ChildProcess[] = [];
   constructor(readonly lab: SshLab, readonly name: string, readonly ns: string, readonly ip: string, readonly dir: string) {}
 
   /** `host` for netboot resources: `{ssh: {...}}` with the lab's key, as a plain string (wrap it as you need). */
@@ -63,9 +67,28 @@ export class SshHost {
     return run(this.hostArgv(["sh", "-c", cmd]), { allowFail });
   }
 
-  /** A Netns-like object for the Glusterd helper. */
+  /** Starts a long-running process as the host sees the system (see `hostArgv`); output to `log`. */
+  start(argv: string[], log: string): ChildProcess {
+    const fd = fs.openSync(log, "a");
+    // nsenter without --fork execs argv: the child's pid is the daemon's (if it stays in the foreground).
+    const p = spawn(this.hostArgv(argv)[0], this.hostArgv(argv).slice(1), { stdio: ["ignore", fd, fd] });
+    fs.closeSync(fd);
+    this.procs.push(p);
+    return p;
+  }
+
+  /**
+   * A Netns-like object for the Glusterd helper. Before glusterd starts, its glusterd.vol gets the keepalive
+   * options of Debian's /etc/glusterfs/glusterd.vol (see `withKeepalive`): without them glusterd cannot probe a peer.
+   */
   private netns(): any {
-    return { name: this.ns, ip: this.ip, argv: (a: string[]) => this.netArgv(a), exec: (a: string[], o: any) => run(this.netArgv(a), o) };
+    return {
+      name: this.ns, ip: this.ip, argv: (a: string[]) => this.netArgv(a),
+      exec: (a: string[], o: any) => {
+        if (a[0] === "glusterd" && a[1] === "-f") withKeepalive(a[2]);
+        return run(this.netArgv(a), o);
+      },
+    };
   }
 
   async startGlusterd(): Promise<Glusterd> {
@@ -109,6 +132,22 @@ export class SshHost {
     });
     this.port = (this.server.address() as net.AddressInfo).port;
   }
+}
+
+/**
+ * Adds `transport.socket.keepalive-time/-interval` (Debian's packaged values) to a glusterd.vol that has neither.
+ *
+ * glusterfs 10.3, glusterd-handler.c `glusterd_transport_inet_options_build()`: it reads keepalive-interval,
+ * keepalive-time and tcp-user-timeout from its own options and keeps the return code of the last lookup; when
+ * none is set that is -ENOENT, so `glusterd_friend_rpc_create()` gives up before it opens a socket. The probing
+ * glusterd logs `glusterd_friend_add: connect returned -2` and `rpc actor ... failed`, never answers the CLI
+ * (`gluster peer probe` hangs until the CLI's own timeout), and the probed glusterd sees nothing. A single
+ * glusterd never needs a peer connection, which is why the one-host tests do not see it.
+ */
+export function withKeepalive(volfile: string): void {
+  const text = fs.readFileSync(volfile, "utf8");
+  if (/keepalive-(time|interval)/.test(text)) return;
+  fs.writeFileSync(volfile, text.replace(/^(\s*type mgmt\/glusterd\n)/m, "$1    option transport.socket.keepalive-time 10\n    option transport.socket.keepalive-interval 2\n"));
 }
 
 export class SshLab {
@@ -189,6 +228,7 @@ export class SshLab {
     ];
     for (const [src, dst] of opts.binds ?? []) mounts.push(`mkdir -p '${src}' && mount --bind '${src}' '${dst}'`);
     if (opts.tmpfs) mounts.push(`mkdir -p '${opts.tmpfs.path}' && mount -t tmpfs -o size=${opts.tmpfs.sizeKb}k,mode=0755 nbsfull '${opts.tmpfs.path}'`);
+    mounts.push(...(opts.setup ?? []));
     const log = fs.openSync(path.join(dir, "sshd.log"), "a");
     // `ip netns exec` execs `sh`, which execs sshd: the child's pid is sshd's.
     const p = spawn("ip", ["netns", "exec", ns, "sh", "-c", `set -e; ${mounts.join("; ")}; exec /usr/sbin/sshd -D -e -f '${cfg}'`], { stdio: ["ignore", log, log] });
@@ -210,8 +250,23 @@ export class SshLab {
     return h;
   }
 
+  /**
+   * A client namespace `nbs<tag>c<n>` on the hosts' bridge, with interface `nbc0` (no address: for DHCP) and a
+   * default route through it (so broadcasts leave by it). Removed in `cleanup()`.
+   */
+  addClient(n: number): { ns: string; run: (cmd: string, allowFail?: boolean) => { code: number; out: string; err: string } } {
+    const ns = this.nsName(`c${n}`);
+    this.ns(ns);
+    const leg = `nbsk${this.tag}${n}`.slice(0, 15);
+    sh(`ip link add ${leg} netns ${this.bridgeNs} type veth peer name nbc0 netns ${ns}`);
+    sh(`ip -n ${this.bridgeNs} link set ${leg} master br0 && ip -n ${this.bridgeNs} link set ${leg} up`);
+    sh(`ip -n ${ns} link set nbc0 up && ip -n ${ns} route add default dev nbc0`);
+    return { ns, run: (cmd: string, allowFail = false) => sh(`ip netns exec ${ns} ${cmd}`, { allowFail }) };
+  }
+
   async cleanup(): Promise<void> {
     for (const h of [...this.hosts].reverse()) {
+      for (const p of [...h.procs].reverse()) await killPid(p.pid);
       if (h.server) {
         for (const s of h.sockets) s.destroy();
         await new Promise((r) => h.server!.close(() => r(undefined)));
