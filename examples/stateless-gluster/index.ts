@@ -71,7 +71,7 @@ const ramImage = new netboot.BootImage("ram", {
   imagePath: images.ram.imagePath,
   mode: "ram",
   onFailure: "reboot",
-});
+}, { dependsOn: [pxe] });
 
 const hybridImage = new netboot.BootImage("hybrid", {
   server: pxe.info,
@@ -83,7 +83,7 @@ const hybridImage = new netboot.BootImage("hybrid", {
   mode: "hybrid",
   hybridPaths: images.hybrid.hybridPaths,
   onFailure: "reboot",
-});
+}, { dependsOn: [pxe] });
 
 const nodes = {
   ram: [
@@ -96,8 +96,9 @@ const nodes = {
   ],
 };
 
-const ram = new netboot.NodeGroup("ram", { server: pxe.info, nodes: nodes.ram, boot: ramImage.boot });
-const hybrid = new netboot.NodeGroup("hybrid", { server: pxe.info, nodes: nodes.hybrid, boot: hybridImage.boot });
+// dependsOn: written into the PXE server's folders, so removed before the server removes them (see above).
+const ram = new netboot.NodeGroup("ram", { server: pxe.info, nodes: nodes.ram, boot: ramImage.boot }, { dependsOn: [pxe] });
+const hybrid = new netboot.NodeGroup("hybrid", { server: pxe.info, nodes: nodes.hybrid, boot: hybridImage.boot }, { dependsOn: [pxe] });
 
 const firmwareOf = Object.fromEntries([...nodes.ram, ...nodes.hybrid].map((n) => [n.name, n.firmware ?? "bios"]));
 

@@ -198,6 +198,7 @@ interface NodeRun {
   proc?: Proc;
   started?: number;
   upAfterS?: number;
+  endedAt?: number;
   obs: Observation;
   done: boolean;
   failedAt?: Step;
@@ -213,7 +214,7 @@ function stepLine(r: NodeRun, now: number): string {
   if (r.failedAt) tail = `FAILED at ${r.failedAt}: ${r.failure}`;
   else if (r.obs.step === "up") tail = `up (${fmtS(r.upAfterS)} s)`;
   else tail = `${r.obs.step}...`;
-  const t = r.started ? `${Math.round((now - r.started) / 1000)}s`.padStart(5) : "     ";
+  const t = r.started ? `${Math.round(((r.endedAt ?? now) - r.started) / 1000)}s`.padStart(5) : "     ";
   const ip = r.obs.leasedIp ?? r.node.ip;
   return `${r.node.name.padEnd(10)} ${r.node.group.padEnd(10)} ${r.node.firmware.padEnd(10)} ${ip.padEnd(15)} ${t}  ${[...parts, tail].join(" > ")}`;
 }
@@ -293,7 +294,8 @@ async function main(): Promise<number> {
     const stack = o.stack ?? (current || "dev");
     if (stack !== current) pulumi({ ...o, stack: undefined }, ["stack", "select", stack, "--create"]);
     console.log(`lab: pulumi up in ${o.example} (stack ${stack})`);
-    pulumi({ ...o, stack }, ["up", "--yes", "--skip-preview"], { show: true });
+    // --refresh: files changed or removed by hand since the last up are put back, so the lab runs what up renders
+    pulumi({ ...o, stack }, ["up", "--yes", "--skip-preview", "--refresh"], { show: true });
   }
 
   const parsed = parseContract(readOutputs(o));
@@ -444,6 +446,7 @@ async function main(): Promise<number> {
           [r.failedAt, r.failure, r.done] = [r.obs.step, `timed out after ${o.timeoutS} s${r.obs.step === "DHCP" ? " (no DHCP answer: is the MAC in a NodeGroup, is dnsmasq serving the bridge?)" : ""}`, true];
         }
         if (r.done) {
+          r.endedAt = Date.now();
           // An image that is up powers itself off; give it a moment, then stop the VM by its pid.
           const p = r.proc!;
           void (async () => {
