@@ -121,6 +121,10 @@ export class Glusterd {
       "    option ping-timeout 0",
       "    option event-threads 1",
       "    option max-port 60999",
+      // As Debian's /etc/glusterfs/glusterd.vol: glusterfs 10.3 cannot connect to a peer without these
+      // (glusterd_transport_inet_options_build returns the last lookup's -ENOENT: "connect returned -2").
+      "    option transport.socket.keepalive-time 10",
+      "    option transport.socket.keepalive-interval 2",
       "end-volume",
       "",
     ].join("\n"));
