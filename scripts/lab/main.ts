@@ -151,10 +151,20 @@ function walk(dir: string): string[] {
  * Remembers what exists in the daemons' run folders (only below the target root) before the lab starts them,
  * so `sweep()` removes exactly what the daemons (and the lab's brick folders) added.
  */
-class TargetGuard {
+export class TargetGuard {
   private before = new Map<string, Set<string>>();
   private createdDirs: string[] = [];
   constructor(readonly root: string) {}
+  /** For the ledger: enough to sweep after a lab that was killed hard. */
+  state(): unknown {
+    return { root: this.root, before: [...this.before].map(([d, had]) => [d, [...had]]), createdDirs: this.createdDirs };
+  }
+  static restore(s: any): TargetGuard {
+    const g = new TargetGuard(s.root);
+    for (const [d, had] of s.before ?? []) if (g.inside(d)) g.before.set(d, new Set(had));
+    g.createdDirs = (s.createdDirs ?? []).filter((d: string) => g.inside(d));
+    return g;
+  }
   inside(p: string): boolean {
     const rel = path.relative(this.root, p);
     return !!rel && !rel.startsWith("..") && !path.isAbsolute(rel);
@@ -281,7 +291,7 @@ async function main(): Promise<number> {
   const out = o.out ?? path.join(REPO, ".lab", name);
   fs.mkdirSync(out, { recursive: true });
   const procs = new Procs(out);
-  for (const line of await procs.reclaim()) console.log(`lab: ${line}`);
+  for (const line of await procs.reclaim((st) => TargetGuard.restore(st).sweep(() => undefined))) console.log(`lab: ${line}`);
 
   if (o.up) {
     // the named stack, or the selected one, or a new `dev` stack
@@ -321,6 +331,7 @@ async function main(): Promise<number> {
   const accessLog = ngServer.flatMap((s) => s.accessLogs)[0];
   for (const f of [dm.pidFile, dm.leaseFile, ngMain.pidFile, ngMain.errorLog, accessLog]) if (f) guard.watch(path.dirname(f));
   for (const d of ngMain.tempDirs) guard.watch(path.dirname(d));
+  procs.targetState = () => guard.state();
 
   const runs: NodeRun[] = sel.nodes.map((node, i) => ({
     node, tap: `nbltap${i}`, console: path.join(out, `${node.name}.console.log`), obs: { step: "DHCP" }, done: false,

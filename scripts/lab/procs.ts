@@ -2,8 +2,8 @@
  * The lab's I/O shell: its network namespace and every process it starts. Each process is started by the
  * lab and stopped by its pid (TERM, then KILL after a grace period); nothing is ever matched by name.
  * A ledger (`lab.json` in the lab folder) records the namespace and each pid with its command line, so a
- * lab that was killed hard (SIGKILL) is cleaned up by the next run: a recorded pid is only ended when its
- * /proc command line is still the recorded one.
+ * lab that was killed hard (SIGKILL) is cleaned up by the next run: a recorded pid is only ended when /proc
+ * still shows the recorded start time for it (the same process, not a reused pid).
  */
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -36,6 +36,16 @@ function cmdline(pid: number): string | undefined {
   }
 }
 
+/** The kernel's start time of a pid (clock ticks since boot): with the pid, it names one process for good. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
 export interface Proc {
   name: string;
   pid: number;
@@ -48,13 +58,18 @@ export interface Proc {
 interface Ledger {
   owner?: number;
   ownerCmdline?: string;
+  ownerStarted?: string;
   ns?: string;
-  procs: { name: string; pid: number; cmdline: string }[];
+  procs: { name: string; pid: number; cmdline: string; started?: string }[];
+  /** what the lab must undo in the target root (TargetGuard state) */
+  target?: unknown;
 }
 
 export class Procs {
   readonly procs: Proc[] = [];
   ns?: string;
+  /** returns what to record for undoing changes in the target root (saved with the ledger) */
+  targetState?: () => unknown;
   constructor(readonly dir: string) {}
 
   private get ledgerPath(): string {
@@ -62,12 +77,16 @@ export class Procs {
   }
 
   private save(): void {
-    const l: Ledger = { owner: process.pid, ownerCmdline: cmdline(process.pid), ns: this.ns, procs: this.procs.filter((p) => !p.exited).map((p) => ({ name: p.name, pid: p.pid, cmdline: cmdline(p.pid) ?? p.argv.join(" ") })) };
+    const l: Ledger = { owner: process.pid, ownerCmdline: cmdline(process.pid), ownerStarted: startTime(process.pid), ns: this.ns, procs: this.procs.filter((p) => !p.exited).map((p) => ({ name: p.name, pid: p.pid, cmdline: p.argv.join(" "), started: startTime(p.pid) })), target: this.targetState?.() };
     fs.writeFileSync(this.ledgerPath, JSON.stringify(l, null, 2) + "\n");
   }
 
-  /** Cleans what a previous lab in this folder left when it was killed hard. Returns what it did. */
-  async reclaim(): Promise<string[]> {
+  /**
+   * Cleans what a previous lab in this folder left when it was killed hard: its processes (same pid and start
+   * time), its namespace, and (through `undoTarget`) the files its
+   * daemons made in the target root. Returns what it did.
+   */
+  async reclaim(undoTarget: (state: unknown) => string[] = () => []): Promise<string[]> {
     if (!fs.existsSync(this.ledgerPath)) return [];
     const done: string[] = [];
     let l: Ledger;
@@ -76,10 +95,11 @@ export class Procs {
     } catch {
       return [];
     }
-    if (l.owner && l.owner !== process.pid && pidAlive(l.owner) && cmdline(l.owner) === l.ownerCmdline)
+    if (l.owner && l.owner !== process.pid && pidAlive(l.owner) && cmdline(l.owner) === l.ownerCmdline && startTime(l.owner) === l.ownerStarted)
       throw new Error(`another lab (pid ${l.owner}) is running with the folder ${this.dir}; stop it first or use --out`);
     for (const p of (l.procs ?? []).reverse()) {
-      if (pidAlive(p.pid) && cmdline(p.pid) === p.cmdline) {
+      // the same process: same pid and same start time (nginx rewrites its command line, so that is no proof)
+      if (pidAlive(p.pid) && p.started && startTime(p.pid) === p.started) {
         await stopPid(p.pid);
         done.push(`stopped ${p.name} (pid ${p.pid}) left by an earlier lab run`);
       }
@@ -88,6 +108,7 @@ export class Procs {
       run(["ip", "netns", "del", l.ns], { allowFail: true });
       done.push(`removed namespace ${l.ns} left by an earlier lab run`);
     }
+    if (l.target) for (const p of undoTarget(l.target)) done.push(`removed ${p} left by an earlier lab run`);
     fs.rmSync(this.ledgerPath, { force: true });
     return done;
   }
