@@ -6,6 +6,7 @@
  * (never partial: writes are temp file + rename), and the next apply compares against what is really on the
  * host, not against state, so rerunning `pulumi up` converges. Deleting a file that is already gone is a no-op.
  */
+import * as path from "path";
 import { sha256 } from "../drift/digest";
 import { modeString } from "../model/errors";
 import { FileCheck, Signal } from "../schema-types";
@@ -148,5 +149,12 @@ export async function removeFiles(t: Transport, paths: string[], createdDirs: st
   const removed: string[] = [];
   for (const p of paths) if (await t.remove(p)) removed.push(p);
   for (const d of [...createdDirs].sort().reverse()) await t.removeDirIfEmpty(d);
+  // In a local target folder, file sets created in parallel can each record a different level of a shared
+  // parent (one made /etc, another /etc/nginx); whichever is deleted last prunes what is left empty.
+  if (t.prunesEmptyFolders) {
+    const parents = new Set<string>();
+    for (const p of [...removed, ...createdDirs]) for (let d = path.posix.dirname(p); d !== "/"; d = path.posix.dirname(d)) parents.add(d);
+    for (const d of [...parents].sort((a, b) => b.length - a.length)) await t.removeDirIfEmpty(d);
+  }
   return removed;
 }

@@ -10,11 +10,13 @@ import { ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError 
  */
 export class LocalTransport implements Transport {
   readonly description: string;
+  readonly prunesEmptyFolders: boolean;
   private readonly root: string;
 
   constructor(root?: string) {
     this.root = root ? path.resolve(root) : "";
     this.description = root ? `local:${this.root}` : "local";
+    this.prunesEmptyFolders = !!root;
   }
 
   fullPath(p: string): string {

@@ -34,6 +34,11 @@ export interface PutResult {
 
 export interface Transport {
   readonly description: string;
+  /**
+   * True for a local target folder (a `root` that stands in for a host and belongs to netboot): deleting may
+   * prune folders left empty up to that root, whoever made them. Real hosts keep folders netboot did not make.
+   */
+  readonly prunesEmptyFolders?: boolean;
   fullPath(path: string): string;
   get(path: string): Promise<Buffer | undefined>;
   stat(path: string): Promise<FileStat | undefined>;
