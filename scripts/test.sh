@@ -19,7 +19,9 @@ node -e '
 const r = require(process.argv[1]);
 const skipped = r.numPendingTests + r.numTodoTests;
 if (skipped) console.error(`${skipped} tests were skipped: a skipped test does not count as passing`);
-console.log(`${r.numPassedTests} passed, ${r.numFailedTests + skipped} failed`);
+const line = `${r.numPassedTests} passed, ${r.numFailedTests + skipped} failed`;
+console.log(line);
+if (process.env.NETBOOT_SUMMARY_FILE) require("fs").writeFileSync(process.env.NETBOOT_SUMMARY_FILE, line + "\n");
 process.exit(r.numFailedTests + skipped > 0 || r.numTotalTests === 0 ? 1 : 0);
 ' "$out" || rc=1
 exit $rc
