@@ -10,7 +10,9 @@
  *   5. unpack the OS image into a tmpfs at /newroot (tarball from the network FS, or streamed with wget)
  *   6. hybrid: bind the listed paths from the image tree on the network FS over /newroot
  *   7. hand off: switch_root to the image's /sbin/init, or kexec its own kernel
- * Kernel command line overrides: `netboot.image=URL` (http), `netboot.debug` (trace), `netboot.rootsize=`.
+ * Kernel command line overrides: `netboot.image=` (http: the image URL; glusterfs/nfs: the tarball's name in
+ * imagePath, default image.tar.gz), `netboot.root=` (hybrid: the tree's folder name in imagePath, default root),
+ * `netboot.debug` (trace), `netboot.rootsize=`.
  */
 import { RenderedFile } from "./types";
 
@@ -79,16 +81,17 @@ function unpack(c: InitConfig): string {
   if (c.transport === "http")
     return `wget -q -O - "$IMAGE_URL" | tar -x${t}f - -C /newroot || fail "download or unpack of $IMAGE_URL"`;
   const dir = `${NET}${c.imagePath}`;
-  return `tar -x${t}f ${shq(dir + "/image.tar." + (t === "z" ? "gz" : "xz"))} -C /newroot || fail "unpack of ${dir}/image.tar.${t === "z" ? "gz" : "xz"}"`;
+  return `tar -x${t}f ${shq(dir)}"/$IMAGE_FILE" -C /newroot || fail "unpack of ${dir}/$IMAGE_FILE"`;
 }
 
 function hybrid(c: InitConfig): string {
   if (c.mode !== "hybrid") return "";
   const lines = [`step "hybrid: ${c.hybridPaths.join(" ")} stay on ${c.transport}"`];
   for (const p of c.hybridPaths) {
-    const src = `${NET}${c.imagePath}/root${p}`;
-    lines.push(`[ -d ${shq(src)} ] || fail "hybrid path ${p}: ${src} is not a folder on the network file system"`);
-    lines.push(`mkdir -p ${shq("/newroot" + p)} && mount --bind ${shq(src)} ${shq("/newroot" + p)} || fail "bind mount of ${p}"`);
+    const src = `${shq(NET + c.imagePath)}"/$ROOT_DIR"${shq(p)}`;
+    const shown = `${NET}${c.imagePath}/$ROOT_DIR${p}`;
+    lines.push(`[ -d ${src} ] || fail "hybrid path ${p}: ${shown} is not a folder on the network file system"`);
+    lines.push(`mkdir -p ${shq("/newroot" + p)} && mount --bind ${src} ${shq("/newroot" + p)} || fail "bind mount of ${p}"`);
   }
   return lines.join("\n") + "\n";
 }
@@ -152,18 +155,23 @@ wait_for() { # what seconds condition
 }
 
 IMAGE_URL=${shq(c.imageUrl ?? "")}
+IMAGE_FILE=image.tar.${c.imageCompression === "z" ? "gz" : "xz"}
+ROOT_DIR=root
 BOOTIF=
 ROOTSIZE=90%
 for x in $(cat /proc/cmdline); do
   case "$x" in
     BOOTIF=*) BOOTIF=\${x#BOOTIF=} ;;
-    netboot.image=*) IMAGE_URL=\${x#netboot.image=} ;;
+    netboot.image=*) IMAGE_URL=\${x#netboot.image=}; IMAGE_FILE=\${x#netboot.image=} ;;
+    netboot.root=*) ROOT_DIR=\${x#netboot.root=} ;;
     netboot.rootsize=*) ROOTSIZE=\${x#netboot.rootsize=} ;;
     netboot.node=*) NODE=\${x#netboot.node=} ;;
     netboot.debug) set -x ;;
   esac
 done
-step "boot image ${c.name} starting on $(uname -r)\${NODE:+ (node $NODE)}"
+${c.transport === "http" ? "" : `# on a network file system the image and the hybrid tree are names inside imagePath, never paths
+case "$IMAGE_FILE/$ROOT_DIR" in */*/*|*..*) fail "netboot.image= and netboot.root= must be plain names (got $IMAGE_FILE, $ROOT_DIR)" ;; esac
+`}step "boot image ${c.name} starting on $(uname -r)\${NODE:+ (node $NODE)}"
 
 step "loading ${c.modules.length} kernel modules"
 for m in ${c.modules.map(shq).join(" ")}; do
