@@ -15,6 +15,7 @@ import { BootImage } from "./components/bootImage";
 import { Cluster } from "./components/cluster";
 import { extraCustomResources } from "./resources/extra";
 import { initramfsHandler } from "./resources/initramfs";
+import { networkImageHandler } from "./resources/networkImage";
 
 export type ComponentConstructor = (name: string, inputs: pulumi.Inputs, opts: pulumi.ComponentResourceOptions) => pulumi.ComponentResource;
 
@@ -31,5 +32,6 @@ export const customResources: Record<CustomResourceToken, ResourceHandler> = {
   "netboot:index:FileSet": fileSetHandler,
   "netboot:index:GlusterManagedVolume": require("./resources/glusterManaged").glusterManagedHandler,
   "netboot:index:Initramfs": initramfsHandler,
+  "netboot:index:NetworkImage": networkImageHandler,
   ...extraCustomResources,
 };

@@ -342,7 +342,7 @@ export interface BootImageArgs {
     readonly glusterVolfile?: pulumi.Input<string>;
     /** `server:/export` (transport nfs). */
     readonly nfsExport?: pulumi.Input<string>;
-    /** Path of the OS image tarball on the network file system (glusterfs, nfs). */
+    /** Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`. */
     readonly imagePath?: pulumi.Input<string>;
     /** `ram` or `hybrid`. */
     readonly mode?: pulumi.Input<string>;
@@ -358,6 +358,10 @@ export interface BootImageArgs {
     readonly onFailure?: pulumi.Input<string>;
     /** Extra kernel arguments. */
     readonly kernelArgs?: pulumi.Input<string>;
+    /** glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too. */
+    readonly publishHost?: pulumi.Input<HostInputs>;
+    /** glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults. */
+    readonly publishImage?: pulumi.Input<boolean>;
 }
 
 /** A stateless boot image: kernel plus a volfile-driven, reproducible initramfs that brings the node up from GlusterFS, NFS or HTTP into RAM (or hybrid), published to the PxeServer's HTTP root. */
@@ -365,7 +369,7 @@ export abstract class BootImage<TData = any> extends pulumi.ComponentResource<TD
     public kernelUrl!: pulumi.Output<string>;
     public initrdUrl!: pulumi.Output<string>;
     public imageUrl!: pulumi.Output<string | undefined>;
-    /** Kernel arguments the image needs. */
+    /** Kernel arguments the image needs (consoles, the image's name or URL, your kernelArgs). */
     public args!: pulumi.Output<string>;
     public initrdSha256!: pulumi.Output<string>;
     public initrdSize!: pulumi.Output<number>;
@@ -373,8 +377,12 @@ export abstract class BootImage<TData = any> extends pulumi.ComponentResource<TD
     public manifest!: pulumi.Output<string>;
     /** Pass to NodeGroup's `boot`. */
     public boot!: pulumi.Output<BootTarget>;
+    /** glusterfs/nfs: the published image tarball's name inside imagePath (goes to the kernel command line as `netboot.image=`). */
+    public imageFile!: pulumi.Output<string | undefined>;
+    /** glusterfs/nfs hybrid mode: the published tree's folder name inside imagePath (`netboot.root=`). */
+    public rootDir!: pulumi.Output<string | undefined>;
     constructor(name: string, args: pulumi.Inputs, opts: pulumi.ComponentResourceOptions = {}) {
-        super("netboot:index:BootImage", name, opts.urn ? { kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined, manifest: undefined, boot: undefined } : args, opts);
+        super("netboot:index:BootImage", name, opts.urn ? { kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined, manifest: undefined, boot: undefined, imageFile: undefined, rootDir: undefined } : args, opts);
     }
 }
 
@@ -621,6 +629,42 @@ export interface InitramfsOutputs {
     readonly lastBuild?: { [key: string]: string };
 }
 
+/** Inputs of netboot:index:NetworkImage as the provider receives them. */
+export interface NetworkImageInputs {
+    /** The machine that mounts the network file system and writes the image (local: this machine). */
+    readonly host: Host;
+    /** The BootImage's name (for messages). */
+    readonly name: string;
+    /** The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths). */
+    readonly spec: { [key: string]: any };
+}
+
+/** Outputs (state) of netboot:index:NetworkImage. */
+export interface NetworkImageOutputs {
+    /** The machine that mounts the network file system and writes the image (local: this machine). */
+    readonly host: Host;
+    /** The BootImage's name (for messages). */
+    readonly name: string;
+    /** The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths). */
+    readonly spec: { [key: string]: any };
+    /** Name of the published tarball inside imagePath. */
+    readonly imageFile: string;
+    /** Hybrid mode: name of the published tree inside imagePath. */
+    readonly rootDir?: string;
+    /** Kernel arguments naming the published image (`netboot.image=... netboot.root=...`). */
+    readonly args: string;
+    /** Digest of the OS image content (the source). */
+    readonly imageDigest: string;
+    /** Hybrid mode: digest of the hybrid paths' tree (paths, modes, links, file hashes). */
+    readonly rootDigest?: string;
+    /** Volume path -> sha256 (file) or tree digest (folder, trailing `/`) found there; empty: missing. */
+    readonly published: { [key: string]: string };
+    /** The previous generation, kept for nodes still running it (removed on the next change). */
+    readonly previous: { [key: string]: string };
+    /** What the last apply did: files or trees written, time in ms. */
+    readonly lastPublish?: { [key: string]: string };
+}
+
 /** Arguments of netboot:index:NodeGroup. */
 export interface NodeGroupArgs {
     /** The PxeServer's `info` output. */
@@ -699,4 +743,5 @@ export type CustomResourceToken =
     | "netboot:index:File"
     | "netboot:index:FileSet"
     | "netboot:index:GlusterManagedVolume"
-    | "netboot:index:Initramfs";
+    | "netboot:index:Initramfs"
+    | "netboot:index:NetworkImage";

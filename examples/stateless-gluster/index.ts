@@ -55,6 +55,9 @@ const vol = new netboot.GlusterVolume("images", {
 });
 
 // The OS image: a busybox root folder made here, and the content the volume must hold for both images.
+// On a real cluster BootImage publishes the image onto the volume itself (the build host mounts it). In the
+// lab the bricks run in a private network namespace that only starts after `pulumi up`, so these images set
+// `publishImage: false` and the lab copies `image.tar.gz` / `root/` onto the volume before it boots the VMs.
 const images = {
   ram: { imagePath: "/netboot/images/ram" },
   hybrid: { imagePath: "/netboot/images/hybrid", hybridPaths: [path.posix.dirname(LAB_FILE)] },
@@ -71,6 +74,7 @@ const ramImage = new netboot.BootImage("ram", {
   imagePath: images.ram.imagePath,
   mode: "ram",
   onFailure: "reboot",
+  publishImage: false, // the lab copies the image onto the volume once it has started the bricks (see above)
 }, { dependsOn: [pxe] });
 
 const hybridImage = new netboot.BootImage("hybrid", {
@@ -83,6 +87,7 @@ const hybridImage = new netboot.BootImage("hybrid", {
   mode: "hybrid",
   hybridPaths: images.hybrid.hybridPaths,
   onFailure: "reboot",
+  publishImage: false, // the lab copies the image onto the volume once it has started the bricks (see above)
 }, { dependsOn: [pxe] });
 
 const nodes = {

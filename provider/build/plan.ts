@@ -106,17 +106,22 @@ export function folderDigest(root: string, exclude: string[] = []): string {
   return h.digest("hex");
 }
 
-function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefined {
+export function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefined {
   const st = fs.statSync(m.imageSource, { throwIfNoEntry: false });
   if (!st) {
     issues.add("imageSource", m.imageSource, "does not exist on the build host (a root folder, e.g. made with mmdebstrap, or a .tar.gz/.tar.xz)");
     return undefined;
   }
   if (st.isDirectory()) {
-    for (const p of ["/sbin/init"]) {
+    // switch_root starts the image's /sbin/init; kexec boots the image's own kernel
+    const needs = m.handoff === "kexec" ? { "/vmlinuz": "kexec would have no kernel to load" } : { "/sbin/init": "switch_root would have nothing to start" };
+    for (const [p, why] of Object.entries(needs)) {
       const target = path.join(m.imageSource, p);
-      if (!fs.lstatSync(target, { throwIfNoEntry: false })) issues.add("imageSource", m.imageSource, `has no ${p}: switch_root would have nothing to start`);
+      if (!fs.lstatSync(target, { throwIfNoEntry: false })) issues.add("imageSource", m.imageSource, `has no ${p}: ${why}`);
     }
+    for (const [i, p] of m.hybridPaths.entries())
+      if (!fs.statSync(path.join(m.imageSource, p), { throwIfNoEntry: false })?.isDirectory())
+        issues.add(`hybridPaths[${i}]`, p, `is not a folder in the image source ${m.imageSource} (it is published to the network file system and bind-mounted at boot)`);
     const digest = sha(`${folderDigest(m.imageSource, m.hybridPaths)}\nexclude ${m.hybridPaths.join(" ")}`);
     return { source: m.imageSource, kind: "folder", compression: "z", digest, fileName: `image-${digest.slice(0, 12)}.tar.gz`, exclude: m.hybridPaths };
   }
@@ -224,7 +229,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
     ...m.modules.map((n) => [n, "requested in modules"] as [string, string]),
   ];
   if (m.transport === "glusterfs") wanted.push(["fuse", "FUSE for the glusterfs client"]);
-  if (m.transport === "nfs") wanted.push(["nfs", "NFS client (transport nfs)"], ["nfsv3", "NFSv3 (transport nfs)"]);
+  if (m.transport === "nfs") wanted.push(["nfs", "NFS client (transport nfs)"], ["nfsv4", "NFSv4.1 client (transport nfs: one TCP port, no rpcbind or mountd)"]);
   const mods = moduleClosure(dep, readText(path.join(modulesDir, "modules.builtin")) ?? "", wanted);
   if (depText !== undefined)
     for (const miss of mods.missing) {

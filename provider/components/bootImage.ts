@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "../resources/clients";
 import * as schema from "../schema-types";
 import { buildBootImageModel } from "../model/bootImage";
+import { normalizeHost } from "../transport";
 import { validated } from "./_validate";
 
 /** Client side of netboot:index:Initramfs (build + publish), registered by BootImage. */
@@ -21,36 +22,66 @@ class Initramfs extends pulumi.CustomResource {
   }
 }
 
+/** Client side of netboot:index:NetworkImage (the OS image on the GlusterFS volume / NFS export). */
+class NetworkImage extends pulumi.CustomResource {
+  declare readonly imageFile: pulumi.Output<string>;
+  declare readonly rootDir: pulumi.Output<string | undefined>;
+  declare readonly args: pulumi.Output<string>;
+  constructor(name: string, args: { host: pulumi.Input<schema.Host>; name: string; spec: pulumi.Input<Record<string, any>> }, opts: pulumi.CustomResourceOptions) {
+    super("netboot:index:NetworkImage", name, {
+      ...args, imageFile: undefined, rootDir: undefined, args: undefined, imageDigest: undefined, rootDigest: undefined, published: undefined, previous: undefined, lastPublish: undefined,
+    }, childOpts(opts));
+  }
+}
+
 /**
  * netboot:index:BootImage: wiring only. Validates the arguments (all errors at once, nothing written), then
- * one Initramfs child builds on the build host and publishes kernel, initramfs and image to the PxeServer.
+ * one Initramfs child builds on the build host and publishes kernel, initramfs (and, for http, the image) to the
+ * PxeServer; for glusterfs/nfs one NetworkImage child publishes the OS image onto the volume or export.
  */
 export class BootImage extends schema.BootImage {
   constructor(name: string, args: schema.BootImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(`netboot:index:BootImage "${name}"`, args, (a, issues) => buildBootImageModel(name, a, issues));
+    const model = validated(`netboot:index:BootImage "${name}"`, args, (a, issues) => {
+      if (a.publishHost !== undefined) {
+        if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
+        else normalizeHost(issues, "publishHost", a.publishHost);
+      }
+      if (a.publishImage !== undefined && typeof a.publishImage !== "boolean") issues.add("publishImage", a.publishImage, "must be true or false");
+      if (a.publishImage === false && a.publishHost !== undefined) issues.add("publishHost", "(set)", "is not used when publishImage is false");
+      const { publishHost: _p, publishImage: _i, ...rest } = a;
+      return buildBootImageModel(name, rest, issues);
+    });
     const server = pulumi.output(args.server);
-    const { server: _s, ...spec } = args;
+    const { server: _s, publishHost, publishImage, ...spec } = args;
+    // the model is awaited first so invalid arguments stop here, before any child exists
+    const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)));
     const built = new Initramfs(`${name}-initramfs`, {
       host: server.host as pulumi.Output<schema.Host>,
       httpRoot: server.httpRoot,
       httpBaseUrl: server.httpBaseUrl,
       name,
-      // the model is awaited first so invalid arguments stop here, before the child exists
-      spec: pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s))),
+      spec: checkedSpec,
     }, { parent: this });
+    // glusterfs/nfs: the OS image goes onto the network file system, named by its hash on the command line.
+    // After the Initramfs, whose check() reports every build-host problem (image source included) at once.
+    const net = args.transport === "http" || publishImage === false ? undefined : new NetworkImage(`${name}-image`, { host: pulumi.output(publishHost ?? {}) as pulumi.Output<schema.Host>, name, spec: checkedSpec }, { parent: this, dependsOn: [built] });
+    const bootArgs = net ? pulumi.all([built.args, net.args]).apply(([a, n]) => `${a} ${n}`) : built.args;
 
     this.kernelUrl = built.kernelUrl;
     this.initrdUrl = built.initrdUrl;
     this.imageUrl = built.imageUrl;
-    this.args = built.args;
+    this.args = bootArgs;
+    this.imageFile = net ? net.imageFile : pulumi.output(undefined as string | undefined);
+    this.rootDir = net ? net.rootDir : pulumi.output(undefined as string | undefined);
     this.initrdSha256 = built.initrdSha256;
     this.initrdSize = built.initrdSize;
     this.manifest = built.manifest;
-    this.boot = pulumi.all([built.kernelUrl, built.initrdUrl, built.args]).apply(([kernelUrl, initrdUrl, a]) => ({ kernelUrl, initrdUrl, args: a }));
+    this.boot = pulumi.all([built.kernelUrl, built.initrdUrl, bootArgs]).apply(([kernelUrl, initrdUrl, a]) => ({ kernelUrl, initrdUrl, args: a }));
     this.registerOutputs({
       kernelUrl: this.kernelUrl, initrdUrl: this.initrdUrl, imageUrl: this.imageUrl, args: this.args,
       initrdSha256: this.initrdSha256, initrdSize: this.initrdSize, manifest: this.manifest, boot: this.boot,
+      imageFile: this.imageFile, rootDir: this.rootDir,
     });
   }
 }

@@ -61,12 +61,23 @@ function mountTransport(c: InitConfig): string {
         `ON_FAIL_LOG=/run/netboot/glusterfs.log`,
         `wait_for "glusterfs mount" 30 'grep -q " ${NET} fuse" /proc/mounts && [ -e ${NET}/${c.imagePath!.replace(/^\//, "")}/. ]'`,
       ].join("\n");
-    case "nfs":
+    case "nfs": {
+      // NFSv4.1 over TCP 2049 only: no rpcbind, mountd or lockd needed on the server or in the initramfs.
+      // busybox mount hands `-t nfs4` with the option string to the kernel, which needs addr= (no DNS here);
+      // a few tries absorb a server that comes up with the nodes.
+      const server = c.nfsExport!.split(":")[0];
+      const dir = `${NET}/${c.imagePath!.replace(/^\//, "")}`;
       return [
-        `step "mounting nfs ${c.nfsExport}"`,
+        `step "mounting nfs ${c.nfsExport} (NFSv4.1, TCP port 2049 on ${server})"`,
         `mkdir -p ${NET}`,
-        `mount -t nfs -o ro,nolock,vers=3,addr=${c.nfsExport!.split(":")[0]} ${shq(c.nfsExport!)} ${NET} || fail "nfs mount of ${c.nfsExport}"`,
+        `n=0`,
+        `until mount -t nfs4 -o ro,vers=4.1,addr=${server} ${shq(c.nfsExport!)} ${NET}; do`,
+        `  n=$((n + 1)); [ $n -ge 5 ] && fail "nfs mount of ${c.nfsExport} (NFSv4.1 on TCP port 2049 of ${server})"`,
+        `  sleep 2`,
+        `done`,
+        `[ -d ${shq(dir)} ] || fail "imagePath ${c.imagePath}: ${dir} is not a folder on the nfs export ${c.nfsExport}"`,
       ].join("\n");
+    }
     case "http":
       return `[ -n "$IMAGE_URL" ] || fail "no image URL: add netboot.image=URL to the kernel command line (BootImage's args do)"\nstep "image over http: $IMAGE_URL"`;
     default: {
@@ -112,7 +123,8 @@ function handoff(c: InitConfig): string {
         `K=/newroot/vmlinuz; I=/newroot/initrd.img`,
         `[ -e $K ] || fail "kexec: the image has no /vmlinuz"`,
         `step "kexec into the image's kernel"`,
-        `if [ -e $I ]; then kexec -l $K --initrd=$I --command-line="$(cat /proc/cmdline)"; else kexec -l $K --command-line="$(cat /proc/cmdline)"; fi || fail "kexec -l $K"`,
+        // -a: kexec_file_load first (the only one Secure Boot lockdown allows, for a signed kernel), else kexec_load
+        `if [ -e $I ]; then kexec -a -l $K --initrd=$I --command-line="$(cat /proc/cmdline)"; else kexec -a -l $K --command-line="$(cat /proc/cmdline)"; fi || fail "kexec -l $K (see the kernel messages above)"`,
         release.trimEnd(),
         `kexec -e || fail "kexec -e"`,
       ].filter(Boolean).join("\n");

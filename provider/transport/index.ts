@@ -7,7 +7,8 @@ import { LocalTransport } from "./local";
 import { SshTransport } from "./ssh";
 import { Transport } from "./transport";
 
-export { Transport, TransportError } from "./transport";
+export type { Transport } from "./transport";
+export { TransportError } from "./transport";
 export { LocalTransport } from "./local";
 export { MemoryTransport } from "./memory";
 export { SshTransport } from "./ssh";

@@ -131,7 +131,7 @@ export class LocalTransport implements Transport {
     }
   }
 
-  exec(argv: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
+  exec(argv: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       const child = spawn(argv[0], argv.slice(1), {
         stdio: ["pipe", "pipe", "pipe"],

@@ -334,7 +334,7 @@ export class SshTransport implements Transport {
     return r.stdout.toString().split("\0").filter(Boolean).sort();
   }
 
-  async exec(argv: string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
+  async exec(argv: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<ExecResult> {
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const words = env.length ? ["env", ...env, ...argv] : argv;
     const r = await this.run(words.map(shq).join(" "), opts.input, opts.timeoutMs);

@@ -52,7 +52,7 @@ export interface Transport {
   list(dir: string): Promise<string[] | undefined>;
   mkdirp(dir: string, mode?: number): Promise<string[]>;
   /** Runs argv on the host (no shell). */
-  exec(argv: string[], opts?: { input?: string; timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
+  exec(argv: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
   close(): Promise<void>;
 }
 

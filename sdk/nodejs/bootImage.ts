@@ -25,13 +25,17 @@ export class BootImage extends pulumi.ComponentResource {
     }
 
     /**
-     * Kernel arguments the image needs.
+     * Kernel arguments the image needs (consoles, the image's name or URL, your kernelArgs).
      */
     declare public /*out*/ readonly args: pulumi.Output<string>;
     /**
      * Pass to NodeGroup's `boot`.
      */
     declare public /*out*/ readonly boot: pulumi.Output<outputs.BootTarget>;
+    /**
+     * glusterfs/nfs: the published image tarball's name inside imagePath (goes to the kernel command line as `netboot.image=`).
+     */
+    declare public /*out*/ readonly imageFile: pulumi.Output<string | undefined>;
     declare public /*out*/ readonly imageUrl: pulumi.Output<string | undefined>;
     declare public /*out*/ readonly initrdSha256: pulumi.Output<string>;
     declare public /*out*/ readonly initrdSize: pulumi.Output<number>;
@@ -41,6 +45,10 @@ export class BootImage extends pulumi.ComponentResource {
      * The initramfs manifest (path, size, sha256, reason).
      */
     declare public /*out*/ readonly manifest: pulumi.Output<string>;
+    /**
+     * glusterfs/nfs hybrid mode: the published tree's folder name inside imagePath (`netboot.root=`).
+     */
+    declare public /*out*/ readonly rootDir: pulumi.Output<string | undefined>;
 
     /**
      * Create a BootImage resource with the given unique name, arguments, and options.
@@ -76,25 +84,31 @@ export class BootImage extends pulumi.ComponentResource {
             resourceInputs["modulesDir"] = args?.modulesDir;
             resourceInputs["nfsExport"] = args?.nfsExport;
             resourceInputs["onFailure"] = args?.onFailure;
+            resourceInputs["publishHost"] = args?.publishHost;
+            resourceInputs["publishImage"] = args?.publishImage;
             resourceInputs["server"] = args?.server;
             resourceInputs["transport"] = args?.transport;
             resourceInputs["args"] = undefined /*out*/;
             resourceInputs["boot"] = undefined /*out*/;
+            resourceInputs["imageFile"] = undefined /*out*/;
             resourceInputs["imageUrl"] = undefined /*out*/;
             resourceInputs["initrdSha256"] = undefined /*out*/;
             resourceInputs["initrdSize"] = undefined /*out*/;
             resourceInputs["initrdUrl"] = undefined /*out*/;
             resourceInputs["kernelUrl"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
+            resourceInputs["rootDir"] = undefined /*out*/;
         } else {
             resourceInputs["args"] = undefined /*out*/;
             resourceInputs["boot"] = undefined /*out*/;
+            resourceInputs["imageFile"] = undefined /*out*/;
             resourceInputs["imageUrl"] = undefined /*out*/;
             resourceInputs["initrdSha256"] = undefined /*out*/;
             resourceInputs["initrdSize"] = undefined /*out*/;
             resourceInputs["initrdUrl"] = undefined /*out*/;
             resourceInputs["kernelUrl"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
+            resourceInputs["rootDir"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         super(BootImage.__pulumiType, name, resourceInputs, opts, true /*remote*/);
@@ -122,7 +136,7 @@ export interface BootImageArgs {
      */
     hybridPaths?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
-     * Path of the OS image tarball on the network file system (glusterfs, nfs).
+     * Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
      */
     imagePath?: pulumi.Input<string | undefined>;
     /**
@@ -161,6 +175,14 @@ export interface BootImageArgs {
      * `shell` (default) or `reboot`.
      */
     onFailure?: pulumi.Input<string | undefined>;
+    /**
+     * glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
+     */
+    publishHost?: pulumi.Input<inputs.HostArgs | undefined>;
+    /**
+     * glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
+     */
+    publishImage?: pulumi.Input<boolean | undefined>;
     /**
      * Where kernel and initramfs are published.
      */

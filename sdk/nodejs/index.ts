@@ -40,6 +40,11 @@ export type Initramfs = import("./initramfs").Initramfs;
 export const Initramfs: typeof import("./initramfs").Initramfs = null as any;
 utilities.lazyLoad(exports, ["Initramfs"], () => require("./initramfs"));
 
+export { NetworkImageArgs } from "./networkImage";
+export type NetworkImage = import("./networkImage").NetworkImage;
+export const NetworkImage: typeof import("./networkImage").NetworkImage = null as any;
+utilities.lazyLoad(exports, ["NetworkImage"], () => require("./networkImage"));
+
 export { NodeGroupArgs } from "./nodeGroup";
 export type NodeGroup = import("./nodeGroup").NodeGroup;
 export const NodeGroup: typeof import("./nodeGroup").NodeGroup = null as any;
@@ -81,6 +86,8 @@ const _module = {
                 return new GlusterVolume(name, <any>undefined, { urn })
             case "netboot:index:Initramfs":
                 return new Initramfs(name, <any>undefined, { urn })
+            case "netboot:index:NetworkImage":
+                return new NetworkImage(name, <any>undefined, { urn })
             case "netboot:index:NodeGroup":
                 return new NodeGroup(name, <any>undefined, { urn })
             case "netboot:index:PxeServer":

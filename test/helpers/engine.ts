@@ -79,7 +79,7 @@ export interface CliProject {
   remove(): void;
 }
 
-export function cliProject(name: string, program: string): CliProject {
+export function cliProject(name: string, program: string, opts: { netns?: string } = {}): CliProject {
   const bin = (prepareEnv(), process.env.PATH);
   const work = path.join(REPO, "test", ".work");
   fs.mkdirSync(work, { recursive: true });
@@ -100,7 +100,11 @@ export function cliProject(name: string, program: string): CliProject {
     PULUMI_HOME: path.join(dir, "home"),
   };
   const run = (args: string[]) => {
-    const r = spawnSync("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, encoding: "utf8" });
+    // with `netns`, the engine and the provider run inside that network namespace (to reach its servers)
+    const argv = [...args, "--non-interactive", "--color=never"];
+    const r = opts.netns
+      ? spawnSync("ip", ["netns", "exec", opts.netns, "pulumi", ...argv], { cwd: dir, env, encoding: "utf8" })
+      : spawnSync("pulumi", argv, { cwd: dir, env, encoding: "utf8" });
     return { code: r.status ?? 1, out: r.stdout + r.stderr };
   };
   run(["stack", "init", "test"]);

@@ -31,6 +31,8 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   depmod: "kmod",
   sshd: "openssh-server",
   "ganesha.nfsd": "nfs-ganesha",
+  kexec: "kexec-tools",
+  "mount.nfs": "nfs-common",
 };
 
 /** Fails with an install hint when a command is missing. */

@@ -15,34 +15,13 @@ import { Plan, planInitramfs } from "../../provider/build/plan";
 import { buildImage, buildInitrd } from "../../provider/build/initramfs";
 import { createLab, Lab } from "../helpers/qemu";
 import { requireTool, sh, tmpDir } from "../helpers/env";
+import { makeImage } from "../helpers/osImage";
 
 jest.setTimeout(600_000);
 
 const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
 const FIX = path.join(__dirname, "..", "build", "fixtures");
 const PORT = 24901;
-
-/** A tiny OS image: static busybox and an init that reports what it sees, then powers off. */
-function makeImage(dir: string): string {
-  const root = path.join(dir, "image");
-  fs.mkdirSync(path.join(root, "bin"), { recursive: true });
-  fs.mkdirSync(path.join(root, "sbin"), { recursive: true });
-  fs.mkdirSync(path.join(root, "usr/share/netboot-test"), { recursive: true });
-  for (const d of ["proc", "sys", "dev", "run", "tmp"]) fs.mkdirSync(path.join(root, d));
-  fs.copyFileSync(requireTool("busybox"), path.join(root, "bin/busybox"));
-  fs.chmodSync(path.join(root, "bin/busybox"), 0o755);
-  fs.symlinkSync("busybox", path.join(root, "bin/sh"));
-  fs.writeFileSync(path.join(root, "sbin/init"), `#!/bin/sh
-B=/bin/busybox
-echo "IMAGE-INIT pid=$$ root=$($B awk '$2=="/"{t=$3} END{print t}' /proc/mounts)"
-if [ -f /usr/share/netboot-test/hybrid.txt ]; then echo "HYBRID-FILE: $($B cat /usr/share/netboot-test/hybrid.txt)"; else echo "HYBRID-FILE: none"; fi
-echo "HYBRID-MOUNT: $($B awk '$2=="/usr/share/netboot-test"{print $3}' /proc/mounts)"
-echo "IMAGE-DONE"
-$B poweroff -f
-`, { mode: 0o755 });
-  fs.writeFileSync(path.join(root, "usr/share/netboot-test/hybrid.txt"), "only-on-the-volume\n");
-  return root;
-}
 
 function plan(name: string, args: any): Plan {
   const issues = new Issues(`BootImage "${name}"`);

@@ -38,6 +38,7 @@ describe("netboot:index:BootImage through the real engine", () => {
         transport: "glusterfs",
         glusterVolfile: volfile,
         compression: "gzip",
+        publishImage: false, // the volume is not reachable here; bootImage.publish.test.ts publishes to a real brick
       });
       return { initrdUrl: img.initrdUrl, kernelUrl: img.kernelUrl, sha: img.initrdSha256, size: img.initrdSize, args: img.args, manifest: img.manifest, boot: img.boot };
     });

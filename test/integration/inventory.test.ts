@@ -141,6 +141,7 @@ images:
     transport: glusterfs
     imageSource: ./image
     imagePath: /images/os.tar
+    publishImage: false
     kernelVersion: ${KVER}
     compression: gzip
 groups:

@@ -16,10 +16,12 @@ import (
 type BootImage struct {
 	pulumi.ResourceState
 
-	// Kernel arguments the image needs.
+	// Kernel arguments the image needs (consoles, the image's name or URL, your kernelArgs).
 	Args pulumi.StringOutput `pulumi:"args"`
 	// Pass to NodeGroup's `boot`.
-	Boot         BootTargetOutput       `pulumi:"boot"`
+	Boot BootTargetOutput `pulumi:"boot"`
+	// glusterfs/nfs: the published image tarball's name inside imagePath (goes to the kernel command line as `netboot.image=`).
+	ImageFile    pulumi.StringPtrOutput `pulumi:"imageFile"`
 	ImageUrl     pulumi.StringPtrOutput `pulumi:"imageUrl"`
 	InitrdSha256 pulumi.StringOutput    `pulumi:"initrdSha256"`
 	InitrdSize   pulumi.IntOutput       `pulumi:"initrdSize"`
@@ -27,6 +29,8 @@ type BootImage struct {
 	KernelUrl    pulumi.StringOutput    `pulumi:"kernelUrl"`
 	// The initramfs manifest (path, size, sha256, reason).
 	Manifest pulumi.StringOutput `pulumi:"manifest"`
+	// glusterfs/nfs hybrid mode: the published tree's folder name inside imagePath (`netboot.root=`).
+	RootDir pulumi.StringPtrOutput `pulumi:"rootDir"`
 }
 
 // NewBootImage registers a new resource with the given unique name, arguments, and options.
@@ -63,7 +67,7 @@ type bootImageArgs struct {
 	Handoff *string `pulumi:"handoff"`
 	// Paths left on the network file system in hybrid mode.
 	HybridPaths []string `pulumi:"hybridPaths"`
-	// Path of the OS image tarball on the network file system (glusterfs, nfs).
+	// Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
 	ImagePath *string `pulumi:"imagePath"`
 	// OS image: a root folder or a tarball on the build host.
 	ImageSource string `pulumi:"imageSource"`
@@ -83,6 +87,10 @@ type bootImageArgs struct {
 	NfsExport *string `pulumi:"nfsExport"`
 	// `shell` (default) or `reboot`.
 	OnFailure *string `pulumi:"onFailure"`
+	// glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
+	PublishHost *Host `pulumi:"publishHost"`
+	// glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
+	PublishImage *bool `pulumi:"publishImage"`
 	// Where kernel and initramfs are published.
 	Server PxeServerInfo `pulumi:"server"`
 	// `glusterfs`, `nfs` or `http`.
@@ -99,7 +107,7 @@ type BootImageArgs struct {
 	Handoff pulumi.StringPtrInput
 	// Paths left on the network file system in hybrid mode.
 	HybridPaths pulumi.StringArrayInput
-	// Path of the OS image tarball on the network file system (glusterfs, nfs).
+	// Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
 	ImagePath pulumi.StringPtrInput
 	// OS image: a root folder or a tarball on the build host.
 	ImageSource pulumi.StringInput
@@ -119,6 +127,10 @@ type BootImageArgs struct {
 	NfsExport pulumi.StringPtrInput
 	// `shell` (default) or `reboot`.
 	OnFailure pulumi.StringPtrInput
+	// glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
+	PublishHost HostPtrInput
+	// glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
+	PublishImage pulumi.BoolPtrInput
 	// Where kernel and initramfs are published.
 	Server PxeServerInfoInput
 	// `glusterfs`, `nfs` or `http`.
@@ -162,7 +174,7 @@ func (o BootImageOutput) ToBootImageOutputWithContext(ctx context.Context) BootI
 	return o
 }
 
-// Kernel arguments the image needs.
+// Kernel arguments the image needs (consoles, the image's name or URL, your kernelArgs).
 func (o BootImageOutput) Args() pulumi.StringOutput {
 	return o.ApplyT(func(v *BootImage) pulumi.StringOutput { return v.Args }).(pulumi.StringOutput)
 }
@@ -170,6 +182,11 @@ func (o BootImageOutput) Args() pulumi.StringOutput {
 // Pass to NodeGroup's `boot`.
 func (o BootImageOutput) Boot() BootTargetOutput {
 	return o.ApplyT(func(v *BootImage) BootTargetOutput { return v.Boot }).(BootTargetOutput)
+}
+
+// glusterfs/nfs: the published image tarball's name inside imagePath (goes to the kernel command line as `netboot.image=`).
+func (o BootImageOutput) ImageFile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *BootImage) pulumi.StringPtrOutput { return v.ImageFile }).(pulumi.StringPtrOutput)
 }
 
 func (o BootImageOutput) ImageUrl() pulumi.StringPtrOutput {
@@ -195,6 +212,11 @@ func (o BootImageOutput) KernelUrl() pulumi.StringOutput {
 // The initramfs manifest (path, size, sha256, reason).
 func (o BootImageOutput) Manifest() pulumi.StringOutput {
 	return o.ApplyT(func(v *BootImage) pulumi.StringOutput { return v.Manifest }).(pulumi.StringOutput)
+}
+
+// glusterfs/nfs hybrid mode: the published tree's folder name inside imagePath (`netboot.root=`).
+func (o BootImageOutput) RootDir() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *BootImage) pulumi.StringPtrOutput { return v.RootDir }).(pulumi.StringPtrOutput)
 }
 
 func init() {

@@ -35,6 +35,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &GlusterVolume{}
 	case "netboot:index:Initramfs":
 		r = &Initramfs{}
+	case "netboot:index:NetworkImage":
+		r = &NetworkImage{}
 	case "netboot:index:NodeGroup":
 		r = &NodeGroup{}
 	case "netboot:index:PxeServer":

@@ -1140,6 +1140,47 @@ func (i HostArgs) ToHostOutputWithContext(ctx context.Context) HostOutput {
 	return pulumi.ToOutputWithContext(ctx, i).(HostOutput)
 }
 
+func (i HostArgs) ToHostPtrOutput() HostPtrOutput {
+	return i.ToHostPtrOutputWithContext(context.Background())
+}
+
+func (i HostArgs) ToHostPtrOutputWithContext(ctx context.Context) HostPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(HostOutput).ToHostPtrOutputWithContext(ctx)
+}
+
+// HostPtrInput is an input type that accepts HostArgs, HostPtr and HostPtrOutput values.
+// You can construct a concrete instance of `HostPtrInput` via:
+//
+//	        HostArgs{...}
+//
+//	or:
+//
+//	        nil
+type HostPtrInput interface {
+	pulumi.Input
+
+	ToHostPtrOutput() HostPtrOutput
+	ToHostPtrOutputWithContext(context.Context) HostPtrOutput
+}
+
+type hostPtrType HostArgs
+
+func HostPtr(v *HostArgs) HostPtrInput {
+	return (*hostPtrType)(v)
+}
+
+func (*hostPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**Host)(nil)).Elem()
+}
+
+func (i *hostPtrType) ToHostPtrOutput() HostPtrOutput {
+	return i.ToHostPtrOutputWithContext(context.Background())
+}
+
+func (i *hostPtrType) ToHostPtrOutputWithContext(ctx context.Context) HostPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(HostPtrOutput)
+}
+
 // Where netboot puts files and runs commands. With only `root`, the host is this machine and every path is written below `root` (a local target folder). With `ssh`, the host is a remote machine reached over SSH.
 type HostOutput struct{ *pulumi.OutputState }
 
@@ -1155,6 +1196,16 @@ func (o HostOutput) ToHostOutputWithContext(ctx context.Context) HostOutput {
 	return o
 }
 
+func (o HostOutput) ToHostPtrOutput() HostPtrOutput {
+	return o.ToHostPtrOutputWithContext(context.Background())
+}
+
+func (o HostOutput) ToHostPtrOutputWithContext(ctx context.Context) HostPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Host) *Host {
+		return &v
+	}).(HostPtrOutput)
+}
+
 // Local target folder. Every absolute path netboot writes lands below it, and rendered configs name the full path, so the real daemons can use them in place. Defaults to `./target` in the quickstart.
 func (o HostOutput) Root() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v Host) *string { return v.Root }).(pulumi.StringPtrOutput)
@@ -1168,6 +1219,60 @@ func (o HostOutput) Ssh() SshConnectionPtrOutput {
 // Activate services through systemd (`systemctl reload-or-restart`). When false (the default for local folders), activation is left to the user or done by signalling the daemon's pid file.
 func (o HostOutput) Systemd() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v Host) *bool { return v.Systemd }).(pulumi.BoolPtrOutput)
+}
+
+type HostPtrOutput struct{ *pulumi.OutputState }
+
+func (HostPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Host)(nil)).Elem()
+}
+
+func (o HostPtrOutput) ToHostPtrOutput() HostPtrOutput {
+	return o
+}
+
+func (o HostPtrOutput) ToHostPtrOutputWithContext(ctx context.Context) HostPtrOutput {
+	return o
+}
+
+func (o HostPtrOutput) Elem() HostOutput {
+	return o.ApplyT(func(v *Host) Host {
+		if v != nil {
+			return *v
+		}
+		var ret Host
+		return ret
+	}).(HostOutput)
+}
+
+// Local target folder. Every absolute path netboot writes lands below it, and rendered configs name the full path, so the real daemons can use them in place. Defaults to `./target` in the quickstart.
+func (o HostPtrOutput) Root() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *Host) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Root
+	}).(pulumi.StringPtrOutput)
+}
+
+// Reach the host over SSH instead of writing locally.
+func (o HostPtrOutput) Ssh() SshConnectionPtrOutput {
+	return o.ApplyT(func(v *Host) *SshConnection {
+		if v == nil {
+			return nil
+		}
+		return v.Ssh
+	}).(SshConnectionPtrOutput)
+}
+
+// Activate services through systemd (`systemctl reload-or-restart`). When false (the default for local folders), activation is left to the user or done by signalling the daemon's pid file.
+func (o HostPtrOutput) Systemd() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *Host) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.Systemd
+	}).(pulumi.BoolPtrOutput)
 }
 
 // A machine in a node group.
@@ -1992,6 +2097,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*GlusterTlsInput)(nil)).Elem(), GlusterTlsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*GlusterTlsPtrInput)(nil)).Elem(), GlusterTlsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HostInput)(nil)).Elem(), HostArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*HostPtrInput)(nil)).Elem(), HostArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeInput)(nil)).Elem(), NodeArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeArrayInput)(nil)).Elem(), NodeArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PxeServerInfoInput)(nil)).Elem(), PxeServerInfoArgs{})
@@ -2016,6 +2122,7 @@ func init() {
 	pulumi.RegisterOutputType(GlusterTlsOutput{})
 	pulumi.RegisterOutputType(GlusterTlsPtrOutput{})
 	pulumi.RegisterOutputType(HostOutput{})
+	pulumi.RegisterOutputType(HostPtrOutput{})
 	pulumi.RegisterOutputType(NodeOutput{})
 	pulumi.RegisterOutputType(NodeArrayOutput{})
 	pulumi.RegisterOutputType(NodeInfoOutput{})

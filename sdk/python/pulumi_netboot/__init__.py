@@ -13,6 +13,7 @@ from .file_set import *
 from .gluster_managed_volume import *
 from .gluster_volume import *
 from .initramfs import *
+from .network_image import *
 from .node_group import *
 from .provider import *
 from .pxe_server import *
@@ -33,6 +34,7 @@ _utilities.register(
    "netboot:index:GlusterManagedVolume": "GlusterManagedVolume",
    "netboot:index:GlusterVolume": "GlusterVolume",
    "netboot:index:Initramfs": "Initramfs",
+   "netboot:index:NetworkImage": "NetworkImage",
    "netboot:index:NodeGroup": "NodeGroup",
    "netboot:index:PxeServer": "PxeServer"
   }

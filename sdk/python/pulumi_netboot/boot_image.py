@@ -36,7 +36,9 @@ class BootImageArgs:
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
-                 on_failure: pulumi.Input[Optional[_builtins.str]] = None):
+                 on_failure: pulumi.Input[Optional[_builtins.str]] = None,
+                 publish_host: pulumi.Input[Optional['HostArgs']] = None,
+                 publish_image: pulumi.Input[Optional[_builtins.bool]] = None):
         """
         The set of arguments for constructing a BootImage resource.
 
@@ -47,7 +49,7 @@ class BootImageArgs:
         :param pulumi.Input[_builtins.str] gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
         :param pulumi.Input[_builtins.str] handoff: `switch_root` (default) or `kexec`.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hybrid_paths: Paths left on the network file system in hybrid mode.
-        :param pulumi.Input[_builtins.str] image_path: Path of the OS image tarball on the network file system (glusterfs, nfs).
+        :param pulumi.Input[_builtins.str] image_path: Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments.
         :param pulumi.Input[_builtins.str] kernel_path: Path of vmlinuz (instead of kernelVersion).
         :param pulumi.Input[_builtins.str] kernel_version: Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
@@ -56,6 +58,8 @@ class BootImageArgs:
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
         :param pulumi.Input[_builtins.str] on_failure: `shell` (default) or `reboot`.
+        :param pulumi.Input['HostArgs'] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
+        :param pulumi.Input[_builtins.bool] publish_image: glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
         """
         pulumi.set(__self__, "image_source", image_source)
         pulumi.set(__self__, "server", server)
@@ -86,6 +90,10 @@ class BootImageArgs:
             pulumi.set(__self__, "nfs_export", nfs_export)
         if on_failure is not None:
             pulumi.set(__self__, "on_failure", on_failure)
+        if publish_host is not None:
+            pulumi.set(__self__, "publish_host", publish_host)
+        if publish_image is not None:
+            pulumi.set(__self__, "publish_image", publish_image)
 
     @_builtins.property
     @pulumi.getter(name="imageSource")
@@ -175,7 +183,7 @@ class BootImageArgs:
     @pulumi.getter(name="imagePath")
     def image_path(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        Path of the OS image tarball on the network file system (glusterfs, nfs).
+        Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
         """
         return pulumi.get(self, "image_path")
 
@@ -279,6 +287,30 @@ class BootImageArgs:
     def on_failure(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "on_failure", value)
 
+    @_builtins.property
+    @pulumi.getter(name="publishHost")
+    def publish_host(self) -> pulumi.Input[Optional['HostArgs']]:
+        """
+        glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
+        """
+        return pulumi.get(self, "publish_host")
+
+    @publish_host.setter
+    def publish_host(self, value: pulumi.Input[Optional['HostArgs']]):
+        pulumi.set(self, "publish_host", value)
+
+    @_builtins.property
+    @pulumi.getter(name="publishImage")
+    def publish_image(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
+        """
+        return pulumi.get(self, "publish_image")
+
+    @publish_image.setter
+    def publish_image(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "publish_image", value)
+
 
 @pulumi.type_token("netboot:index:BootImage")
 class BootImage(pulumi.ComponentResource):
@@ -300,6 +332,8 @@ class BootImage(pulumi.ComponentResource):
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
                  on_failure: pulumi.Input[Optional[_builtins.str]] = None,
+                 publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
+                 publish_image: pulumi.Input[Optional[_builtins.bool]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  transport: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -312,7 +346,7 @@ class BootImage(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.str] gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
         :param pulumi.Input[_builtins.str] handoff: `switch_root` (default) or `kexec`.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hybrid_paths: Paths left on the network file system in hybrid mode.
-        :param pulumi.Input[_builtins.str] image_path: Path of the OS image tarball on the network file system (glusterfs, nfs).
+        :param pulumi.Input[_builtins.str] image_path: Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
         :param pulumi.Input[_builtins.str] image_source: OS image: a root folder or a tarball on the build host.
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments.
         :param pulumi.Input[_builtins.str] kernel_path: Path of vmlinuz (instead of kernelVersion).
@@ -322,6 +356,8 @@ class BootImage(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
         :param pulumi.Input[_builtins.str] on_failure: `shell` (default) or `reboot`.
+        :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
+        :param pulumi.Input[_builtins.bool] publish_image: glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: Where kernel and initramfs are published.
         :param pulumi.Input[_builtins.str] transport: `glusterfs`, `nfs` or `http`.
         """
@@ -363,6 +399,8 @@ class BootImage(pulumi.ComponentResource):
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
                  on_failure: pulumi.Input[Optional[_builtins.str]] = None,
+                 publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
+                 publish_image: pulumi.Input[Optional[_builtins.bool]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  transport: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -392,6 +430,8 @@ class BootImage(pulumi.ComponentResource):
             __props__.__dict__["modules_dir"] = modules_dir
             __props__.__dict__["nfs_export"] = nfs_export
             __props__.__dict__["on_failure"] = on_failure
+            __props__.__dict__["publish_host"] = publish_host
+            __props__.__dict__["publish_image"] = publish_image
             if server is None and not opts.urn:
                 raise TypeError("Missing required property 'server'")
             __props__.__dict__["server"] = server
@@ -400,12 +440,14 @@ class BootImage(pulumi.ComponentResource):
             __props__.__dict__["transport"] = transport
             __props__.__dict__["args"] = None
             __props__.__dict__["boot"] = None
+            __props__.__dict__["image_file"] = None
             __props__.__dict__["image_url"] = None
             __props__.__dict__["initrd_sha256"] = None
             __props__.__dict__["initrd_size"] = None
             __props__.__dict__["initrd_url"] = None
             __props__.__dict__["kernel_url"] = None
             __props__.__dict__["manifest"] = None
+            __props__.__dict__["root_dir"] = None
         super(BootImage, __self__).__init__(
             'netboot:index:BootImage',
             resource_name,
@@ -417,7 +459,7 @@ class BootImage(pulumi.ComponentResource):
     @pulumi.getter
     def args(self) -> pulumi.Output[_builtins.str]:
         """
-        Kernel arguments the image needs.
+        Kernel arguments the image needs (consoles, the image's name or URL, your kernelArgs).
         """
         return pulumi.get(self, "args")
 
@@ -428,6 +470,14 @@ class BootImage(pulumi.ComponentResource):
         Pass to NodeGroup's `boot`.
         """
         return pulumi.get(self, "boot")
+
+    @_builtins.property
+    @pulumi.getter(name="imageFile")
+    def image_file(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        glusterfs/nfs: the published image tarball's name inside imagePath (goes to the kernel command line as `netboot.image=`).
+        """
+        return pulumi.get(self, "image_file")
 
     @_builtins.property
     @pulumi.getter(name="imageUrl")
@@ -461,4 +511,12 @@ class BootImage(pulumi.ComponentResource):
         The initramfs manifest (path, size, sha256, reason).
         """
         return pulumi.get(self, "manifest")
+
+    @_builtins.property
+    @pulumi.getter(name="rootDir")
+    def root_dir(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        glusterfs/nfs hybrid mode: the published tree's folder name inside imagePath (`netboot.root=`).
+        """
+        return pulumi.get(self, "root_dir")
 

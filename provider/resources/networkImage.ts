@@ -1,0 +1,221 @@
+/**
+ * netboot:index:NetworkImage: publishes a boot image's OS image onto the network file system the initramfs
+ * mounts (a GlusterFS volume through its client volfile, or an NFS export), at the BootImage's `imagePath`:
+ *
+ *   <imagePath>/image-<sha12>.tar.gz   the RAM part (hybrid paths left out), named by the sha256 of its bytes
+ *   <imagePath>/root-<sha12>/...       hybrid mode: the hybrid paths as a tree, named by the tree digest
+ *
+ * The names go to the kernel command line (`netboot.image=`, `netboot.root=`), so a NodeGroup pins exactly the
+ * image it boots, and a new image never changes files under a running node. The previous generation is kept
+ * (nodes still running it keep their hybrid mounts); the one before it is removed.
+ *
+ * - check(): the BootImage validation plus the image plan (source exists, hybrid paths are folders in it).
+ * - diff(): the image content digest and the hybrid tree digest, computed from the source; drift is a file or
+ *   tree on the volume whose digest no longer matches its name (found by read()).
+ * - create/update: mount (on the publish host), write the tarball atomically (temp + rename on the volume),
+ *   unpack a tree into a temp folder and rename it into place; unchanged content is not written again.
+ * - read(): mounts and re-hashes what was published. delete(): removes exactly what it published.
+ */
+import { randomUUID } from "crypto";
+import * as path from "path";
+import * as provider from "@pulumi/pulumi/provider";
+import { sha256 } from "../drift/digest";
+import { formatIssue, Issues } from "../model/errors";
+import { buildBootImageModel, BootImageModel } from "../model/bootImage";
+import { ImagePlan, planImage } from "../build/plan";
+import { buildImage } from "../build/initramfs";
+import { localTreeDigest, packTree, TREE_LISTING_SCRIPT, treeArgs, treeDigestOf } from "../build/tree";
+import { NetworkImageInputs, NetworkImageOutputs } from "../schema-types";
+import { normalizeHost, protectHost, transportFor } from "../transport";
+import { Mounted, NetworkFs, withNetworkFs } from "../transport/netfs";
+import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
+import { nameHash } from "./initramfs";
+import { hasUnknown, reveal } from "./values";
+
+interface NetPlan {
+  model: BootImageModel;
+  image: ImagePlan;
+}
+
+/** Validates inputs (every problem at once) and plans the image; nothing is read but the image source. */
+export function planNetworkImage(resource: string, inputs: NetworkImageInputs): { plan?: NetPlan; issues: Issues } {
+  const issues = new Issues(resource);
+  normalizeHost(issues, "host", inputs.host);
+  const spec = reveal<any>(inputs.spec ?? {});
+  // the PxeServer is not this resource's business: a placeholder satisfies the shared BootImage validation
+  const model = buildBootImageModel(inputs.name, { ...spec, server: { httpRoot: "/", httpBaseUrl: "http://netboot.invalid/" } }, issues);
+  if (model && model.transport === "http") issues.add("spec.transport", "http", "a NetworkImage publishes to glusterfs or nfs; http images are published by the Initramfs resource");
+  const image = model && issues.ok ? planImage(model, issues) : undefined;
+  return { plan: model && image && issues.ok ? { model, image } : undefined, issues };
+}
+
+const fail = (issues: Issues): never => {
+  throw new Error(issues.list.map(formatIssue).join("\n"));
+};
+
+function networkFs(m: BootImageModel): NetworkFs {
+  return m.transport === "glusterfs" ? { kind: "glusterfs", volfile: m.glusterVolfile! } : { kind: "nfs", export: m.nfsExport! };
+}
+
+/** Where the image lives: a change of any of these is a move (publish there, remove here). */
+const destination = (m: BootImageModel) => JSON.stringify([m.transport, m.glusterVolfile ?? m.nfsExport, m.imagePath]);
+
+const isTree = (p: string) => p.endsWith("/");
+
+/** sha256 of a file on the mounted volume, or of a tree (trailing `/`); "" when missing. */
+async function observeOne(m: Mounted, volumePath: string, hybridPaths: string[]): Promise<string> {
+  if (isTree(volumePath)) {
+    const r = await m.fs.exec(["sh", "-c", TREE_LISTING_SCRIPT, "sh", m.hostPath(volumePath), ...treeArgs(hybridPaths)], { timeoutMs: 600_000 });
+    return r.code === 0 ? treeDigestOf(r.stdout) : "";
+  }
+  const r = await m.fs.exec(["sha256sum", m.hostPath(volumePath)], { timeoutMs: 600_000 });
+  return r.code === 0 ? r.stdout.split(/\s/)[0] : "";
+}
+
+async function observeAll(m: Mounted, paths: string[], hybridPaths: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const p of paths) out[p] = await observeOne(m, p, hybridPaths);
+  return out;
+}
+
+async function removeAll(m: Mounted, paths: string[]): Promise<void> {
+  for (const p of paths) {
+    if (isTree(p)) {
+      const r = await m.fs.exec(["rm", "-rf", "--one-file-system", m.hostPath(p.replace(/\/$/, ""))], { timeoutMs: 600_000 });
+      if (r.code !== 0) throw new Error(`${m.fs.description}: rm -rf ${p}: ${r.stderr.trim()}`);
+    } else await m.fs.remove(p);
+  }
+}
+
+async function publishTree(m: Mounted, source: string, hybridPaths: string[], dir: string): Promise<void> {
+  const tmp = `${path.posix.dirname(dir)}/.${path.posix.basename(dir)}.tmp-${randomUUID().slice(0, 8)}`;
+  await m.fs.mkdirp(tmp, 0o755);
+  const run = async (argv: string[], input?: Buffer) => {
+    const r = await m.fs.exec(argv, { input, timeoutMs: 1_800_000 });
+    if (r.code !== 0) throw new Error(`${m.fs.description}: ${argv[0]} ${argv.slice(1).join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  };
+  try {
+    await run(["tar", "-x", "--numeric-owner", "-f", "-", "-C", m.hostPath(tmp)], await packTree(source, hybridPaths));
+    // a tree left by an interrupted or drifted publish makes way; the new one appears complete, in one rename
+    await run(["rm", "-rf", "--one-file-system", m.hostPath(dir)]);
+    await run(["mv", "-T", m.hostPath(tmp), m.hostPath(dir)]);
+  } catch (e) {
+    await m.fs.exec(["rm", "-rf", "--one-file-system", m.hostPath(tmp)]);
+    throw e;
+  }
+}
+
+async function apply(resource: string, inputs: NetworkImageInputs, olds?: NetworkImageOutputs): Promise<NetworkImageOutputs> {
+  const { plan, issues } = planNetworkImage(resource, inputs);
+  if (!plan) return fail(issues);
+  const { model, image } = plan;
+  const host = normalizeHost(new Issues(resource), "host", inputs.host);
+  const t0 = Date.now();
+  const img = await buildImage(image);
+  const imageSha = sha256(img.data);
+  const imageFile = `image-${imageSha.slice(0, 12)}.tar.${image.compression === "z" ? "gz" : "xz"}`;
+  const rootDigest = model.mode === "hybrid" ? await localTreeDigest(image.source, model.hybridPaths) : undefined;
+  const rootDir = rootDigest ? `root-${rootDigest.slice(0, 12)}` : undefined;
+  const filePath = `${model.imagePath}/${imageFile}`;
+  const treePath = rootDir ? `${model.imagePath}/${rootDir}/` : undefined;
+  const want: Record<string, string> = { [filePath]: imageSha, ...(treePath ? { [treePath]: rootDigest! } : {}) };
+
+  const oldModel = olds ? planNetworkImage(resource, olds).plan?.model : undefined;
+  const moved = !!olds && (!oldModel || destination(oldModel) !== destination(model) || JSON.stringify(olds.host) !== JSON.stringify(inputs.host));
+  const t = transportFor(host);
+  let written = 0;
+  const published = await withNetworkFs(t, networkFs(model), async (m) => {
+    const found = await observeAll(m, Object.keys(want), model.hybridPaths);
+    if (found[filePath] !== imageSha) {
+      await m.fs.put(filePath, img.data, { mode: 0o644 });
+      written++;
+    }
+    if (treePath && found[treePath] !== rootDigest) {
+      await publishTree(m, image.source, model.hybridPaths, treePath.replace(/\/$/, ""));
+      written++;
+    }
+    if (olds && !moved) {
+      // keep one previous generation (running nodes may still use it), remove the one before
+      const keep = new Set([...Object.keys(want), ...Object.keys(olds.published ?? {})]);
+      await removeAll(m, Object.keys(olds.previous ?? {}).filter((p) => !keep.has(p)));
+    }
+    return observeAll(m, Object.keys(want), model.hybridPaths);
+  });
+  for (const [p, h] of Object.entries(want))
+    if (published[p] !== h) throw new Error(`${resource}: ${p} on the ${model.transport} volume reads back as ${published[p] || "missing"} after publishing (expected ${h})`);
+  if (moved && olds && oldModel) {
+    // the image moved (other volume, export, path or host): clear the old place once the new one is complete
+    const oldHost = normalizeHost(new Issues(resource), "host", olds.host);
+    await withNetworkFs(transportFor(oldHost), networkFs(oldModel), (m) => removeAll(m, [...Object.keys(olds.published ?? {}), ...Object.keys(olds.previous ?? {})]));
+  }
+  const sameGeneration = olds && !moved && Object.keys(want).every((p) => p in (olds.published ?? {}));
+  const previous = !olds || moved ? {} : sameGeneration ? olds.previous ?? {} : Object.fromEntries(Object.entries(olds.published ?? {}).filter(([p]) => !(p in want)));
+  return {
+    ...inputs,
+    host: host.ssh ? protectHost(host) : inputs.host,
+    imageFile,
+    ...(rootDir ? { rootDir } : {}),
+    args: [`netboot.image=${imageFile}`, rootDir ? `netboot.root=${rootDir}` : ""].filter(Boolean).join(" "),
+    imageDigest: image.digest,
+    ...(rootDigest ? { rootDigest } : {}),
+    published,
+    previous,
+    lastPublish: { written: String(written), ms: String(Date.now() - t0) },
+  };
+}
+
+export const networkImageHandler: ResourceHandler = {
+  async check(urn, _olds, news) {
+    if (hasUnknown(news)) return { inputs: news, failures: [] };
+    const { plan, issues } = planNetworkImage(describeUrn(urn), news);
+    const host = normalizeHost(new Issues(""), "host", news.host);
+    // the content digests as inputs, so preview shows `imageDigest`/`rootDigest` old => new
+    const digests = plan ? { imageDigest: plan.image.digest, ...(plan.model.mode === "hybrid" ? { rootDigest: await localTreeDigest(plan.image.source, plan.model.hybridPaths) } : {}) } : {};
+    return { inputs: { ...news, ...(host.ssh ? { host: protectHost(host) } : {}), ...digests }, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
+  },
+
+  async diff(_id, urn, olds: NetworkImageOutputs, news: NetworkImageInputs): Promise<DiffResultWithDetail> {
+    const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
+    if (hasUnknown(news)) return { changes: true, detailedDiff: { spec: { kind: "update" } } };
+    for (const k of ["host", "name"] as const)
+      if (JSON.stringify(reveal(olds[k])) !== JSON.stringify(reveal(news[k]))) detailedDiff[k] = { kind: "update", inputDiff: true };
+    const { plan, issues } = planNetworkImage(describeUrn(urn), news);
+    if (!plan) return fail(issues);
+    const oldModel = planNetworkImage(describeUrn(urn), olds).plan?.model;
+    if (!oldModel || destination(oldModel) !== destination(plan.model)) detailedDiff.spec = { kind: "update", inputDiff: true };
+    if (plan.image.digest !== olds.imageDigest) detailedDiff.imageDigest = { kind: "update", inputDiff: true };
+    const rootDigest = plan.model.mode === "hybrid" ? (news as any).rootDigest ?? await localTreeDigest(plan.image.source, plan.model.hybridPaths) : undefined;
+    if (rootDigest !== olds.rootDigest) detailedDiff.rootDigest = { kind: rootDigest ? (olds.rootDigest ? "update" : "add") : "delete", inputDiff: true };
+    // drift: what read() found on the volume is not what the name says (every name carries its hash)
+    for (const [p, h] of Object.entries(olds.published ?? {}))
+      if (!h || h.slice(0, 12) !== nameHash(p)) detailedDiff[`published["${p}"]`] = { kind: h ? "update" : "add" };
+    return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
+  },
+
+  async create(urn, inputs: NetworkImageInputs) {
+    return { id: randomUUID(), outs: await apply(describeUrn(urn), inputs) };
+  },
+
+  async update(_id, urn, olds: NetworkImageOutputs, news: NetworkImageInputs) {
+    return { outs: await apply(describeUrn(urn), news, olds) };
+  },
+
+  async read(id, urn, props: NetworkImageOutputs): Promise<provider.ReadResult> {
+    const { plan, issues } = planNetworkImage(describeUrn(urn), props);
+    const model = plan?.model ?? fail(issues);
+    const host = normalizeHost(new Issues(""), "host", props.host);
+    const published = await withNetworkFs(transportFor(host), networkFs(model), (m) => observeAll(m, Object.keys(props.published ?? {}), model.hybridPaths));
+    const { lastPublish: _drop, ...rest } = props as any;
+    return { id, props: { ...rest, published } };
+  },
+
+  async delete(_id, urn, props: NetworkImageOutputs) {
+    const model = buildBootImageModel(props.name, { ...reveal<any>(props.spec), server: { httpRoot: "/", httpBaseUrl: "http://netboot.invalid/" } }, new Issues(describeUrn(urn)));
+    if (!model) throw new Error(`${describeUrn(urn)}: the stored arguments no longer validate; remove ${Object.keys(props.published ?? {}).join(", ")} by hand`);
+    const host = normalizeHost(new Issues(""), "host", props.host);
+    await withNetworkFs(transportFor(host), networkFs(model), async (m) => {
+      await removeAll(m, [...Object.keys(props.published ?? {}), ...Object.keys(props.previous ?? {})]);
+      await m.fs.removeDirIfEmpty(model.imagePath!);
+    });
+  },
+};
