@@ -24,7 +24,7 @@ import { formatIssue, Issues } from "../model/errors";
 import { buildBootImageModel, BootImageModel } from "../model/bootImage";
 import { ImagePlan, planImage } from "../build/plan";
 import { buildImage } from "../build/initramfs";
-import { localTreeDigest, packTree, TREE_LISTING_SCRIPT, treeArgs, treeDigestOf } from "../build/tree";
+import { diffStat, localStat, localTreeDigest, packEntries, packTree, parseStatListing, TREE_LISTING_SCRIPT, TREE_STAT_SCRIPT, treeArgs, treeDigestOf } from "../build/tree";
 import { NetworkImageInputs, NetworkImageOutputs } from "../schema-types";
 import { normalizeHost, protectHost, transportFor } from "../transport";
 import { Mounted, NetworkFs, withNetworkFs } from "../transport/netfs";
@@ -87,18 +87,45 @@ async function removeAll(m: Mounted, paths: string[]): Promise<void> {
   }
 }
 
-async function publishTree(m: Mounted, source: string, hybridPaths: string[], dir: string): Promise<void> {
+/**
+ * Writes the hybrid tree at `dir` (a volume path): unpacked into a hidden temp folder, checked against the
+ * source's listing, then renamed into place in one step. With `seed` (the previous generation's tree), the temp
+ * folder starts as hard links to it (`cp -al`) and only entries whose type, mode, size, mtime or link target
+ * differ are sent (rsync's quick check); the previous generation's files are never written in place.
+ * Returns how many entries were sent.
+ */
+async function publishTree(m: Mounted, source: string, hybridPaths: string[], dir: string, seed?: string): Promise<number> {
   const tmp = `${path.posix.dirname(dir)}/.${path.posix.basename(dir)}.tmp-${randomUUID().slice(0, 8)}`;
-  await m.fs.mkdirp(tmp, 0o755);
   const run = async (argv: string[], input?: Buffer) => {
     const r = await m.fs.exec(argv, { input, timeoutMs: 1_800_000 });
-    if (r.code !== 0) throw new Error(`${m.fs.description}: ${argv[0]} ${argv.slice(1).join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    if (r.code !== 0) throw new Error(`${m.fs.description}: ${argv[0]} ${argv.slice(1, 4).join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    return r.stdout;
   };
+  const statOf = (volumeDir: string) => m.fs.exec(["sh", "-c", TREE_STAT_SCRIPT, "sh", m.hostPath(volumeDir), ...treeArgs(hybridPaths)], { timeoutMs: 600_000 });
+  const want = parseStatListing(await localStat(source, hybridPaths));
+  await m.fs.mkdirp(tmp, 0o755);
   try {
-    await run(["tar", "-x", "--numeric-owner", "-f", "-", "-C", m.hostPath(tmp)], await packTree(source, hybridPaths));
+    let entries: string[] | undefined;
+    const prev = seed ? await statOf(seed) : undefined;
+    if (seed && prev && prev.code === 0) {
+      const have = parseStatListing(prev.stdout);
+      const { changed, removed } = diffStat(want, have);
+      await run(["cp", "-al", `${m.hostPath(seed)}/.`, m.hostPath(tmp)]);
+      // what changed or went away is unlinked first, so the new content never lands in a shared inode
+      const unlink = [...removed.map((e) => e.path), ...changed.filter((e) => have.has(e.path) && (e.type !== "d" || have.get(e.path)!.type !== "d")).map((e) => e.path)];
+      if (unlink.length) await run(["sh", "-c", 'cd "$1" && xargs -0 -r rm -rf --', "sh", m.hostPath(tmp)], Buffer.from(unlink.map((p) => p + "\0").join("")));
+      entries = changed.map((e) => e.path);
+    }
+    if (!entries || entries.length) await run(["tar", "-x", "--numeric-owner", "-f", "-", "-C", m.hostPath(tmp)], entries ? await packEntries(source, entries) : await packTree(source, hybridPaths));
+    // read back the structure (no contents: the name is the content digest, refresh re-hashes it)
+    const got = await statOf(tmp);
+    const d = got.code === 0 ? diffStat(want, parseStatListing(got.stdout)) : undefined;
+    if (!d || d.changed.length || d.removed.length)
+      throw new Error(`the tree written to ${tmp} does not match the source: ${d ? [...d.changed.map((e) => `${e.path} differs`), ...d.removed.map((e) => `${e.path} extra`)].slice(0, 5).join(", ") : got.stderr.trim()}`);
     // a tree left by an interrupted or drifted publish makes way; the new one appears complete, in one rename
     await run(["rm", "-rf", "--one-file-system", m.hostPath(dir)]);
     await run(["mv", "-T", m.hostPath(tmp), m.hostPath(dir)]);
+    return entries ? entries.length : want.size;
   } catch (e) {
     await m.fs.exec(["rm", "-rf", "--one-file-system", m.hostPath(tmp)]);
     throw e;
@@ -124,6 +151,7 @@ async function apply(resource: string, inputs: NetworkImageInputs, olds?: Networ
   const moved = !!olds && (!oldModel || destination(oldModel) !== destination(model) || JSON.stringify(olds.host) !== JSON.stringify(inputs.host));
   const t = transportFor(host);
   let written = 0;
+  let treeEntries = 0;
   const published = await withNetworkFs(t, networkFs(model), async (m) => {
     const found = await observeAll(m, Object.keys(want), model.hybridPaths);
     if (found[filePath] !== imageSha) {
@@ -131,7 +159,9 @@ async function apply(resource: string, inputs: NetworkImageInputs, olds?: Networ
       written++;
     }
     if (treePath && found[treePath] !== rootDigest) {
-      await publishTree(m, image.source, model.hybridPaths, treePath.replace(/\/$/, ""));
+      // a new generation starts from the previous one; a drifted tree is written again in full
+      const seed = olds && !moved && !(treePath in (olds.published ?? {})) ? Object.keys(olds.published ?? {}).find(isTree) : undefined;
+      treeEntries = await publishTree(m, image.source, model.hybridPaths, treePath.replace(/\/$/, ""), seed?.replace(/\/$/, ""));
       written++;
     }
     if (olds && !moved) {
@@ -139,7 +169,8 @@ async function apply(resource: string, inputs: NetworkImageInputs, olds?: Networ
       const keep = new Set([...Object.keys(want), ...Object.keys(olds.published ?? {})]);
       await removeAll(m, Object.keys(olds.previous ?? {}).filter((p) => !keep.has(p)));
     }
-    return observeAll(m, Object.keys(want), model.hybridPaths);
+    // the tarball is read back and hashed; the tree was checked entry by entry when it was written
+    return { ...(treePath ? { [treePath]: rootDigest! } : {}), [filePath]: await observeOne(m, filePath, model.hybridPaths) };
   });
   for (const [p, h] of Object.entries(want))
     if (published[p] !== h) throw new Error(`${resource}: ${p} on the ${model.transport} volume reads back as ${published[p] || "missing"} after publishing (expected ${h})`);
@@ -160,7 +191,7 @@ async function apply(resource: string, inputs: NetworkImageInputs, olds?: Networ
     ...(rootDigest ? { rootDigest } : {}),
     published,
     previous,
-    lastPublish: { written: String(written), ms: String(Date.now() - t0) },
+    lastPublish: { written: String(written), treeEntriesSent: String(treeEntries), ms: String(Date.now() - t0) },
   };
 }
 

@@ -133,6 +133,7 @@ export const rootDir = img.rootDir;
   test("a changed hybrid file publishes a new tree, keeps one previous generation, removes older ones", () => {
     const first = outputs();
     fs.writeFileSync(path.join(image, HYBRID_PATH, "hybrid.txt"), "second\n");
+    fs.writeFileSync(path.join(image, HYBRID_PATH, "static.txt"), "unchanged from here on\n");
     const pre = ok("preview", "--diff");
     expect(pre).toMatch(/netboot:index:NetworkImage/);
     expect(pre).toMatch(/rootDigest/);
@@ -147,6 +148,13 @@ export const rootDir = img.rootDir;
     ok("up", "--yes", "--skip-preview");
     const third = outputs();
     expect(listVolume()).toEqual([first.imageFile, second.rootDir, third.rootDir].sort());
+    // the new generation shares unchanged files with the previous one (hard links on the volume) and got a new
+    // inode for the changed one, so a node still running the previous generation reads its old content
+    const onGen = (g: string, f: string) => path.join(onVolume(), g, HYBRID_PATH, f);
+    expect(fs.statSync(onGen(third.rootDir, "static.txt")).ino).toBe(fs.statSync(onGen(second.rootDir, "static.txt")).ino);
+    expect(fs.statSync(onGen(third.rootDir, "hybrid.txt")).ino).not.toBe(fs.statSync(onGen(second.rootDir, "hybrid.txt")).ino);
+    expect(fs.readFileSync(onGen(second.rootDir, "hybrid.txt"), "utf8")).toBe("second\n");
+    expect(fs.readFileSync(onGen(third.rootDir, "hybrid.txt"), "utf8")).toBe("third\n");
   });
 
   test("destroy removes what was published", () => {
