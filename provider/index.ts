@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import { NetbootProvider } from "./provider";
 import { installDetailedDiff } from "./_server";
+import { connectProgress } from "./progress";
 import { schemaPath } from "./version";
 
 export function schemaText(): string {
@@ -14,6 +15,7 @@ export function main(args: string[]): Promise<void> {
   const version = JSON.parse(schema).version as string;
   const p = new NetbootProvider(version, schema);
   installDetailedDiff((id, urn, olds, news) => p.diff(id, urn, olds, news));
+  connectProgress(args);
   return pulumi.provider.main(p, args);
 }
 

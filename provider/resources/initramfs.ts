@@ -26,6 +26,7 @@ import { normalizeHost, transportFor } from "../transport";
 import { buildImage, buildInitrd } from "../build/initramfs";
 import { Plan, planInitramfs } from "../build/plan";
 import { removeFiles } from "./fileCommon";
+import { progress } from "../progress";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, reveal } from "./values";
 
@@ -83,9 +84,11 @@ async function observePublished(inputs: { host: any }, paths: string[]): Promise
   return out;
 }
 
-async function apply(resource: string, inputs: InitramfsInputs, olds?: InitramfsOutputs): Promise<InitramfsOutputs> {
+async function apply(urn: string, inputs: InitramfsInputs, olds?: InitramfsOutputs): Promise<InitramfsOutputs> {
+  const resource = describeUrn(urn);
   const { model, plan, issues } = planFor(resource, inputs);
   if (!plan || !model) throw new Error(issues.list.map(formatIssue).join("\n"));
+  progress(urn, `building the initramfs: ${plan.files.length} entries, ${plan.compression}`);
   const t0 = Date.now();
   const initrd = await buildInitrd(plan);
   const img = plan.init.transport === "http" ? await buildImage(plan.image) : undefined;
@@ -95,6 +98,7 @@ async function apply(resource: string, inputs: InitramfsInputs, olds?: Initramfs
   const l = layout(inputs, plan, initrd.fileName, img && sha256(img.data));
   const want: [string, Buffer][] = [[l.kernel, Buffer.from(await require("fs").promises.readFile(plan.kernelPath))], [l.initrd, initrd.data]];
   if (l.image && img) want.push([l.image, img.data]);
+  progress(urn, `publishing ${want.map(([p]) => path.posix.basename(p)).join(", ")} on ${t.description}`);
   const current = await observePublished({ host }, want.map(([p]) => p));
   for (const [p, data] of want) if (current[p] !== sha256(data)) await t.put(p, data, { mode: 0o644 });
   const keep = new Set(want.map(([p]) => p));
@@ -150,11 +154,11 @@ export const initramfsHandler: ResourceHandler = {
   },
 
   async create(urn, inputs: InitramfsInputs) {
-    return { id: randomUUID(), outs: await apply(describeUrn(urn), inputs) };
+    return { id: randomUUID(), outs: await apply(urn, inputs) };
   },
 
   async update(_id, urn, olds: InitramfsOutputs, news: InitramfsInputs) {
-    return { outs: await apply(describeUrn(urn), news, olds) };
+    return { outs: await apply(urn, news, olds) };
   },
 
   async read(id, _urn, props: InitramfsOutputs): Promise<provider.ReadResult> {

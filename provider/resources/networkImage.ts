@@ -28,6 +28,7 @@ import { diffStat, localStat, localTreeDigest, packEntries, packTree, parseStatL
 import { NetworkImageInputs, NetworkImageOutputs } from "../schema-types";
 import { normalizeHost, protectHost, transportFor } from "../transport";
 import { Mounted, NetworkFs, withNetworkFs } from "../transport/netfs";
+import { progress } from "../progress";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { nameHash } from "./initramfs";
 import { hasUnknown, reveal } from "./values";
@@ -132,12 +133,15 @@ async function publishTree(m: Mounted, source: string, hybridPaths: string[], di
   }
 }
 
-async function apply(resource: string, inputs: NetworkImageInputs, olds?: NetworkImageOutputs): Promise<NetworkImageOutputs> {
+async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImageOutputs): Promise<NetworkImageOutputs> {
+  const resource = describeUrn(urn);
+  const say = (m: string) => progress(urn, m);
   const { plan, issues } = planNetworkImage(resource, inputs);
   if (!plan) return fail(issues);
   const { model, image } = plan;
   const host = normalizeHost(new Issues(resource), "host", inputs.host);
   const t0 = Date.now();
+  say(`packing the OS image from ${image.source}`);
   const img = await buildImage(image);
   const imageSha = sha256(img.data);
   const imageFile = `image-${imageSha.slice(0, 12)}.tar.${image.compression === "z" ? "gz" : "xz"}`;
@@ -152,15 +156,18 @@ async function apply(resource: string, inputs: NetworkImageInputs, olds?: Networ
   const t = transportFor(host);
   let written = 0;
   let treeEntries = 0;
+  say(`mounting the ${model.transport === "glusterfs" ? "GlusterFS volume" : `NFS export ${model.nfsExport}`} on ${t.description}`);
   const published = await withNetworkFs(t, networkFs(model), async (m) => {
     const found = await observeAll(m, Object.keys(want), model.hybridPaths);
     if (found[filePath] !== imageSha) {
+      say(`writing ${filePath} (${(img.data.length / 1e6).toFixed(1)} MB)`);
       await m.fs.put(filePath, img.data, { mode: 0o644 });
       written++;
     }
     if (treePath && found[treePath] !== rootDigest) {
       // a new generation starts from the previous one; a drifted tree is written again in full
       const seed = olds && !moved && !(treePath in (olds.published ?? {})) ? Object.keys(olds.published ?? {}).find(isTree) : undefined;
+      say(`writing ${treePath} (${model.hybridPaths.join(" ")})${seed ? `, unchanged entries linked from ${seed}` : ""}`);
       treeEntries = await publishTree(m, image.source, model.hybridPaths, treePath.replace(/\/$/, ""), seed?.replace(/\/$/, ""));
       written++;
     }
@@ -224,11 +231,11 @@ export const networkImageHandler: ResourceHandler = {
   },
 
   async create(urn, inputs: NetworkImageInputs) {
-    return { id: randomUUID(), outs: await apply(describeUrn(urn), inputs) };
+    return { id: randomUUID(), outs: await apply(urn, inputs) };
   },
 
   async update(_id, urn, olds: NetworkImageOutputs, news: NetworkImageInputs) {
-    return { outs: await apply(describeUrn(urn), news, olds) };
+    return { outs: await apply(urn, news, olds) };
   },
 
   async read(id, urn, props: NetworkImageOutputs): Promise<provider.ReadResult> {

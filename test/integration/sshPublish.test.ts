@@ -61,6 +61,11 @@ describe("BootImage publishes through an SSH publish host", () => {
     expect(imageFile).toMatch(/^image-[0-9a-f]{12}\.tar\.gz$/);
     expect(fs.readdirSync(path.join(brick, "images/sp"))).toEqual([imageFile]);
     expect(up.outputs.args.value).toContain(`netboot.image=${imageFile}`);
+    // progress of the long steps shows beside the resources while they run
+    const shown = t.log.join("");
+    expect(shown).toMatch(/Initramfs sp-initramfs creating \(\d+s\) building the initramfs: \d+ entries, gzip/);
+    expect(shown).toMatch(/NetworkImage sp-image creating \(\d+s\) mounting the GlusterFS volume on root@127\.0\.0\.1:\d+/);
+    expect(shown).toMatch(/writing \/images\/sp\/image-[0-9a-f]{12}\.tar\.gz \(\d+\.\d MB\)/);
     // the state file on disk holds the private key only as ciphertext
     const stacks = path.join(t.dir, "state/.pulumi/stacks");
     const file = [path.join(stacks, "netboot-ssh-publish/test.json"), path.join(stacks, "test.json")].find((f) => fs.existsSync(f))!;
