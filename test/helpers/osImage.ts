@@ -4,6 +4,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { Issues } from "../../provider/model/errors";
+import { buildBootImageModel } from "../../provider/model/bootImage";
+import { Plan, planInitramfs } from "../../provider/build/plan";
 import { requireTool } from "./env";
 
 export const HYBRID_PATH = "/usr/share/netboot-test";
@@ -27,4 +30,16 @@ $B poweroff -f
 `, { mode: 0o755 });
   fs.writeFileSync(path.join(root, HYBRID_PATH, "hybrid.txt"), `${hybridText}\n`);
   return root;
+}
+
+/** The newest kernel release of the build host that has both /boot/vmlinuz-<release> and its modules. */
+export const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
+
+/** The build plan of a BootImage (as the Initramfs resource computes it), or an error naming every issue. */
+export function testPlan(name: string, args: any): Plan {
+  const issues = new Issues(`BootImage "${name}"`);
+  const m = buildBootImageModel(name, { server: { httpRoot: "/srv/http", httpBaseUrl: "http://10.89.0.1/" }, kernelVersion: KVER, ...args }, issues);
+  const p = m && planInitramfs(m, issues);
+  if (!p) throw new Error(issues.list.map((i) => `${i.field}: ${i.message}`).join("\n"));
+  return p;
 }

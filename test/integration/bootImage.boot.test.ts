@@ -9,27 +9,17 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { Issues } from "../../provider/model/errors";
-import { buildBootImageModel } from "../../provider/model/bootImage";
-import { Plan, planInitramfs } from "../../provider/build/plan";
 import { buildImage, buildInitrd } from "../../provider/build/initramfs";
 import { createLab, Lab } from "../helpers/qemu";
 import { requireTool, sh, tmpDir } from "../helpers/env";
-import { makeImage } from "../helpers/osImage";
+import { makeImage, testPlan } from "../helpers/osImage";
 
 jest.setTimeout(600_000);
 
-const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
 const FIX = path.join(__dirname, "..", "build", "fixtures");
 const PORT = 24901;
 
-function plan(name: string, args: any): Plan {
-  const issues = new Issues(`BootImage "${name}"`);
-  const m = buildBootImageModel(name, { server: { httpRoot: "/srv/http", httpBaseUrl: "http://10.89.0.1/" }, kernelVersion: KVER, ...args }, issues);
-  const p = m && planInitramfs(m, issues);
-  if (!p) throw new Error(issues.list.map((i) => `${i.field}: ${i.message}`).join("\n"));
-  return p;
-}
+const plan = testPlan;
 
 describe("BootImage initramfs boots under QEMU", () => {
   let lab: Lab;

@@ -11,18 +11,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { Issues } from "../../provider/model/errors";
-import { buildBootImageModel } from "../../provider/model/bootImage";
-import { Plan, planInitramfs } from "../../provider/build/plan";
+import { Plan } from "../../provider/build/plan";
 import { buildImage, buildInitrd } from "../../provider/build/initramfs";
 import { writeCpio } from "../../provider/render/cpio";
 import { createLab, Lab } from "../helpers/qemu";
 import { Ganesha, startGanesha } from "../helpers/ganesha";
+import { KVER, testPlan } from "../helpers/osImage";
 import { requireTool, sh, tmpDir } from "../helpers/env";
 
 jest.setTimeout(900_000);
 
-const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
 
 function baseImage(root: string, init: string): void {
   for (const d of ["bin", "sbin", "proc", "sys", "dev", "run", "tmp"]) fs.mkdirSync(path.join(root, d), { recursive: true });
@@ -65,13 +63,7 @@ echo "KEXEC-INIT-OK kernel=$(/bin/busybox uname -r) cmdline=$(/bin/busybox cat /
   fs.writeFileSync(path.join(root, "initrd.img"), zlib.gzipSync(cpio, { level: 9 }));
 }
 
-function plan(name: string, args: any): Plan {
-  const issues = new Issues(`BootImage "${name}"`);
-  const m = buildBootImageModel(name, { server: { httpRoot: "/srv/http", httpBaseUrl: "http://10.89.0.1/" }, kernelVersion: KVER, ...args }, issues);
-  const p = m && planInitramfs(m, issues);
-  if (!p) throw new Error(issues.list.map((i) => `${i.field}: ${i.message}`).join("\n"));
-  return p;
-}
+const plan = testPlan;
 
 describe("BootImage nfs transport and kexec hand-off boot under QEMU", () => {
   let lab: Lab;
