@@ -58,6 +58,8 @@ export interface InventoryImage {
   compression?: "gzip" | "xz" | "zstd";
   onFailure?: "shell" | "reboot";
   kernelArgs?: string;
+  /** glusterfs/nfs: publish the OS image onto the volume or export (default true) */
+  publishImage?: boolean;
 }
 
 export interface InventoryNode {

@@ -251,9 +251,16 @@ export const networkImageHandler: ResourceHandler = {
     const model = buildBootImageModel(props.name, { ...reveal<any>(props.spec), server: { httpRoot: "/", httpBaseUrl: "http://netboot.invalid/" } }, new Issues(describeUrn(urn)));
     if (!model) throw new Error(`${describeUrn(urn)}: the stored arguments no longer validate; remove ${Object.keys(props.published ?? {}).join(", ")} by hand`);
     const host = normalizeHost(new Issues(""), "host", props.host);
-    await withNetworkFs(transportFor(host), networkFs(model), async (m) => {
-      await removeAll(m, [...Object.keys(props.published ?? {}), ...Object.keys(props.previous ?? {})]);
-      await m.fs.removeDirIfEmpty(model.imagePath!);
-    });
+    const paths = [...Object.keys(props.published ?? {}), ...Object.keys(props.previous ?? {})];
+    try {
+      await withNetworkFs(transportFor(host), networkFs(model), async (m) => {
+        await removeAll(m, paths);
+        await m.fs.removeDirIfEmpty(model.imagePath!);
+      });
+    } catch (e) {
+      // a volume that is gone for good would otherwise pin the stack: say how to let go of it
+      throw new Error(`${describeUrn(urn)}: could not remove ${paths.join(", ")}: ${(e as Error).message}\n` +
+        `If the volume is gone for good, drop this resource from the state instead: pulumi state delete '${urn}'`);
+    }
   },
 };

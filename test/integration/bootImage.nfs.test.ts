@@ -43,7 +43,7 @@ $B poweroff -f
 /**
  * A tiny OS image for kexec: /vmlinuz (the host kernel) and /initrd.img, a gzip newc archive whose /init is
  * static busybox printing a marker with the running kernel and its command line, then powering off.
- * /sbin/init is there too (the plan wants one in every folder image; kexec does not use it).
+ * /sbin/init is there too, as a trap: it prints IMAGE-INIT, which must not appear (kexec never runs it).
  */
 function makeKexecImage(root: string): void {
   baseImage(root, "#!/bin/sh\necho 'IMAGE-INIT (not expected: kexec boots /vmlinuz)'\n/bin/busybox poweroff -f\n");
@@ -123,6 +123,27 @@ describe("BootImage nfs transport and kexec hand-off boot under QEMU", () => {
     const listeners = sh(`ip netns exec ${lab.ns} ss -Htulnp`).out.trim().split("\n");
     const others = listeners.filter((l) => !/"dnsmasq"/.test(l)).map((l) => l.split(/\s+/));
     expect(others.map((f) => `${f[0]} ${f[4].replace(/^\[::ffff:(.*)\]/, "$1")}`)).toEqual([`tcp ${lab.serverIp}:2049`]);
+  });
+
+  test("a missing image folder on the export: one FAILED line naming it, then the node reboots (onFailure reboot)", async () => {
+    const root = path.join(dir, "image-missing");
+    makeSwitchRootImage(root);
+    const p = plan("missing", { imageSource: root, transport: "nfs", nfsExport: nfs.nfsExport, imagePath: "/images/not-published", mode: "ram", onFailure: "reboot" });
+    const initrd = await buildInitrd(p);
+    const initrdPath = path.join(dir, `missing-${initrd.fileName}`);
+    fs.writeFileSync(initrdPath, initrd.data);
+    // runs until QEMU exits: the init's `reboot -f` ends it (-no-reboot)
+    const log = await lab.boot({
+      name: "missing", kernel: p.kernelPath, initrd: initrdPath, mac: "52:54:00:89:43:12", until: /reboot: Restarting system/, timeoutMs: 180_000,
+      append: "console=ttyS0 panic=-1 BOOTIF=01-52-54-00-89-43-12",
+    });
+    fs.writeFileSync(path.join(dir, "missing.result.log"), log);
+    const failed = log.split("\n").filter((l) => l.includes("netboot: FAILED"));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatch(/imagePath \/images\/not-published: .*not-published is not a folder on the nfs export/);
+    expect(log).toMatch(/netboot: rebooting in 10 seconds/);
+    expect(log).toMatch(/reboot: Restarting system/);
+    expect(log).not.toMatch(/IMAGE-INIT/);
   });
 
   test("nfs ram kexec: kexecs into the image's /vmlinuz with its /initrd.img", async () => {
