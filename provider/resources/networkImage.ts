@@ -96,7 +96,8 @@ async function removeAll(m: Mounted, paths: string[]): Promise<void> {
  * Returns how many entries were sent.
  */
 async function publishTree(m: Mounted, source: string, hybridPaths: string[], dir: string, seed?: string): Promise<number> {
-  const tmp = `${path.posix.dirname(dir)}/.${path.posix.basename(dir)}.tmp-${randomUUID().slice(0, 8)}`;
+  // one fixed temp name per generation: a rerun after an interrupted apply clears what the last try left
+  const tmp = `${path.posix.dirname(dir)}/.${path.posix.basename(dir)}.tmp`;
   const run = async (argv: string[], input?: Buffer) => {
     const r = await m.fs.exec(argv, { input, timeoutMs: 1_800_000 });
     if (r.code !== 0) throw new Error(`${m.fs.description}: ${argv[0]} ${argv.slice(1, 4).join(" ")}: ${r.stderr.trim() || `exit ${r.code}`}`);
@@ -104,6 +105,7 @@ async function publishTree(m: Mounted, source: string, hybridPaths: string[], di
   };
   const statOf = (volumeDir: string) => m.fs.exec(["sh", "-c", TREE_STAT_SCRIPT, "sh", m.hostPath(volumeDir), ...treeArgs(hybridPaths)], { timeoutMs: 600_000 });
   const want = parseStatListing(await localStat(source, hybridPaths));
+  await run(["rm", "-rf", "--one-file-system", m.hostPath(tmp)]);
   await m.fs.mkdirp(tmp, 0o755);
   try {
     let entries: string[] | undefined;
@@ -171,6 +173,9 @@ async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImag
       treeEntries = await publishTree(m, image.source, model.hybridPaths, treePath.replace(/\/$/, ""), seed?.replace(/\/$/, ""));
       written++;
     }
+    // temp files and trees an interrupted apply left (ours by name: `.image-<sha12>...tmp`, `.root-<sha12>.tmp`)
+    for (const n of (await m.fs.list(model.imagePath!)) ?? [])
+      if (/^\.(image|root)-[0-9a-f]{12}[^/]*\.tmp$/.test(n)) await removeAll(m, [`${model.imagePath}/${n}/`]);
     if (olds && !moved) {
       // keep one previous generation (running nodes may still use it), remove the one before
       const keep = new Set([...Object.keys(want), ...Object.keys(olds.published ?? {})]);

@@ -16,7 +16,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { cliProject, CliProject } from "../helpers/engine";
-import { REPO, requireTool, tmpDir } from "../helpers/env";
+import { REPO, requireTool, sh, tmpDir } from "../helpers/env";
+import { localTreeDigest } from "../../provider/build/tree";
 import { createLab, Lab } from "../helpers/qemu";
 import { HYBRID_PATH, makeImage } from "../helpers/osImage";
 
@@ -61,6 +62,7 @@ describe("BootImage publishes its OS image onto a GlusterFS volume (real engine,
     fs.writeFileSync(path.join(dir, "brick.vol"), sub(fs.readFileSync(path.join(FIX, "brick.vol"), "utf8")));
     lab.start("glusterfsd", ["glusterfsd", "-N", "-f", path.join(dir, "brick.vol"), "-l", path.join(dir, "brick.log"), "--brick-port", String(PORT)]);
     const cfg = { root, image, kver: KVER, volfile: sub(fs.readFileSync(path.join(FIX, "client.vol"), "utf8")), httpBaseUrl: `http://${lab.serverIp}:8089/` };
+    fs.writeFileSync(path.join(dir, "client.vol"), cfg.volfile);
     fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(cfg));
     p = cliProject("bootimage-publish", `
 import * as fs from "fs";
@@ -130,10 +132,16 @@ export const rootDir = img.rootDir;
     ok("preview", "--expect-no-changes");
   });
 
-  test("a changed hybrid file publishes a new tree, keeps one previous generation, removes older ones", () => {
+  test("a changed hybrid file publishes a new tree (over what an interrupted apply left), keeps one previous generation, removes older ones", async () => {
     const first = outputs();
     fs.writeFileSync(path.join(image, HYBRID_PATH, "hybrid.txt"), "second\n");
     fs.writeFileSync(path.join(image, HYBRID_PATH, "static.txt"), "unchanged from here on\n");
+    // an apply interrupted while it wrote this generation left its temp tree behind (written through a FUSE mount)
+    const next = `root-${(await localTreeDigest(image, [HYBRID_PATH])).slice(0, 12)}`;
+    const mnt = path.join(dir, "mnt");
+    fs.mkdirSync(mnt, { recursive: true });
+    sh(`ip netns exec ${lab.ns} sh -c 'glusterfs --volfile=${dir}/client.vol -l ${dir}/fuse.log ${mnt} && for i in $(seq 40); do [ "$(stat -c %i ${mnt})" = 1 ] && ls ${mnt} >/dev/null 2>&1 && break; sleep 0.5; done && mkdir -p ${mnt}/images/gl/.${next}.tmp${HYBRID_PATH} && echo partial > ${mnt}/images/gl/.${next}.tmp${HYBRID_PATH}/hybrid.txt && echo junk > ${mnt}/images/gl/.${next}.tmp/junk; umount ${mnt}'`);
+    expect(fs.existsSync(path.join(onVolume(), `.${next}.tmp/junk`))).toBe(true);
     const pre = ok("preview", "--diff");
     expect(pre).toMatch(/netboot:index:NetworkImage/);
     expect(pre).toMatch(/rootDigest/);
@@ -141,7 +149,10 @@ export const rootDir = img.rootDir;
     const second = outputs();
     expect(second.rootDir).not.toBe(first.rootDir);
     expect(second.imageFile).toBe(first.imageFile); // the RAM part did not change
+    expect(second.rootDir).toBe(next);
     expect(listVolume()).toEqual([first.imageFile, first.rootDir, second.rootDir].sort());
+    expect(fs.readdirSync(onVolume()).filter((n) => n.startsWith("."))).toEqual([]); // the leftover is gone
+    expect(fs.existsSync(path.join(onVolume(), second.rootDir, "junk"))).toBe(false);
     expect(fs.readFileSync(path.join(onVolume(), second.rootDir, HYBRID_PATH, "hybrid.txt"), "utf8")).toBe("second\n");
 
     fs.writeFileSync(path.join(image, HYBRID_PATH, "hybrid.txt"), "third\n");
