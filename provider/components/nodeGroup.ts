@@ -18,8 +18,8 @@ export class NodeGroup extends schema.NodeGroup {
       if (!g) return undefined;
       const mine = claimsOf(g);
       const sameStack = registerClaims(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
-      const otherStacks = await readHostsDirClaims(g.server.host, g.server.hostsDir, g.name);
-      findConflicts(mine, [...sameStack, ...otherStacks], issues);
+      const onServer = await readHostsDirClaims(g.server.host, g.server.hostsDir, g.name);
+      findConflicts(mine, [{ index: sameStack, except: g.name }, onServer], issues);
       return g;
     });
 

@@ -1,15 +1,18 @@
-import { Claim } from "./pxe";
+import { Claim, ClaimIndex } from "./pxe";
 
 /**
  * Claims of the node groups constructed in this provider process (= this stack), per server, so two groups
  * of one stack that claim the same MAC, IP or name are caught before either is written. Groups of other
- * stacks are found in the server's hostsdir instead.
+ * stacks are found in the server's hostsdir instead. One index per server, grown as groups register.
  */
-const byServer = new Map<string, Map<string, Claim[]>>();
+const byServer = new Map<string, { groups: Set<string>; index: ClaimIndex }>();
 
-export function registerClaims(serverKey: string, group: string, claims: Claim[]): Claim[] {
-  let groups = byServer.get(serverKey);
-  if (!groups) byServer.set(serverKey, (groups = new Map()));
-  groups.set(group, claims);
-  return [...groups.entries()].filter(([g]) => g !== group).flatMap(([, c]) => c);
+/** Registers `group`'s claims and returns the server's index (look up with `holder(c, group)`). */
+export function registerClaims(serverKey: string, group: string, claims: Claim[]): ClaimIndex {
+  let s = byServer.get(serverKey);
+  if (!s) byServer.set(serverKey, (s = { groups: new Set(), index: new ClaimIndex() }));
+  if (s.groups.has(group)) s.index.removeGroup(group);
+  s.groups.add(group);
+  s.index.add(claims);
+  return s.index;
 }

@@ -334,13 +334,46 @@ export function parseHostsFile(group: string, text: string): Claim[] {
   return out;
 }
 
-/** Pure: every claim of `mine` that some other group already holds. */
-export function findConflicts(mine: Claim[], others: Claim[], issues: Issues): void {
-  const held = new Map<string, Claim>();
-  for (const c of others) held.set(`${c.kind}:${c.value}`, c);
+/**
+ * Claims by `kind:value`, built once and looked up per claim: checking a group of n nodes against every other
+ * claim of a server costs O(n), not O(all nodes) (50 groups of 200 nodes: 10,000 lookups, not 1.5 million).
+ */
+export class ClaimIndex {
+  private readonly byKey = new Map<string, Claim[]>();
+  constructor(claims: Iterable<Claim> = []) {
+    this.add(claims);
+  }
+  add(claims: Iterable<Claim>): void {
+    for (const c of claims) {
+      const k = `${c.kind}:${c.value}`;
+      const l = this.byKey.get(k);
+      if (l) l.push(c);
+      else this.byKey.set(k, [c]);
+    }
+  }
+  /** Drops every claim of `group` (a group registered again replaces its claims). */
+  removeGroup(group: string): void {
+    for (const [k, l] of this.byKey) {
+      const kept = l.filter((c) => c.group !== group);
+      if (kept.length === 0) this.byKey.delete(k);
+      else if (kept.length !== l.length) this.byKey.set(k, kept);
+    }
+  }
+  /** The first claim of the same kind and value whose group is not `exceptGroup`. */
+  holder(c: Claim, exceptGroup: string): Claim | undefined {
+    return this.byKey.get(`${c.kind}:${c.value}`)?.find((h) => h.group !== exceptGroup);
+  }
+}
+
+/** Pure: every claim of `mine` that some other group already holds (in `others`, checked in order). */
+export function findConflicts(mine: Claim[], others: Claim[] | Array<{ index: ClaimIndex; except: string }>, issues: Issues): void {
+  const sources = others.length > 0 && "index" in (others[0] as object)
+    ? (others as Array<{ index: ClaimIndex; except: string }>)
+    : [{ index: new ClaimIndex(others as Claim[]), except: "" }];
   const label = { mac: "MAC", ip: "IP", name: "host name" };
   for (const c of mine) {
-    const h = held.get(`${c.kind}:${c.value}`);
-    if (h && h.group !== c.group) issues.add(c.field, c.value, `${label[c.kind]} is already claimed by ${h.group} (${h.field})`);
+    let h: Claim | undefined;
+    for (const s of sources) if ((h = s.index.holder(c, s.except || c.group))) break;
+    if (h) issues.add(c.field, c.value, `${label[c.kind]} is already claimed by ${h.group} (${h.field})`);
   }
 }

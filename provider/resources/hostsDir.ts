@@ -1,4 +1,4 @@
-import { Claim, parseHostsFile } from "../model/pxe";
+import { ClaimIndex, parseHostsFile } from "../model/pxe";
 import { Host } from "../schema-types";
 import { hostKey, transportFor } from "../transport";
 
@@ -7,22 +7,26 @@ import { hostKey, transportFor } from "../transport";
  * hostsdir except this group's own. Read-only. The folder is read once per provider process (one engine
  * operation) and shared by all groups of the server: 50 groups read it once, not 50 times.
  */
-const cache = new Map<string, Promise<Map<string, Claim[]>>>();
+const cache = new Map<string, Promise<ClaimIndex>>();
 
-async function readAll(host: Host, hostsDir: string): Promise<Map<string, Claim[]>> {
+async function readAll(host: Host, hostsDir: string): Promise<ClaimIndex> {
   const t = transportFor(host);
-  const out = new Map<string, Claim[]>();
+  const index = new ClaimIndex();
   for (const n of (await t.list(hostsDir)) ?? []) {
     if (n.startsWith(".")) continue;
     const data = await t.get(`${hostsDir}/${n}`);
-    if (data) out.set(n, parseHostsFile(`${hostsDir}/${n}`, data.toString("utf8")));
+    if (data) index.add(parseHostsFile(`${hostsDir}/${n}`, data.toString("utf8")));
   }
-  return out;
+  return index;
 }
 
-export async function readHostsDirClaims(host: Host, hostsDir: string, ownGroup: string): Promise<Claim[]> {
+/**
+ * The claims in the server's hostsdir as an index; claims are grouped by file path (`<hostsDir>/<group>`), so
+ * a group skips its own file with `holder(c, ownFile)`.
+ */
+export async function readHostsDirClaims(host: Host, hostsDir: string, ownGroup: string): Promise<{ index: ClaimIndex; except: string }> {
   const key = `${hostKey(host)}${hostsDir}`;
-  let files = cache.get(key);
-  if (!files) cache.set(key, (files = readAll(host, hostsDir)));
-  return [...(await files).entries()].filter(([n]) => n !== ownGroup).flatMap(([, c]) => c);
+  let index = cache.get(key);
+  if (!index) cache.set(key, (index = readAll(host, hostsDir)));
+  return { index: await index, except: `${hostsDir}/${ownGroup}` };
 }
