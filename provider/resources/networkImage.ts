@@ -50,6 +50,14 @@ export function planNetworkImage(resource: string, inputs: NetworkImageInputs): 
   return { plan: model && image && issues.ok ? { model, image } : undefined, issues };
 }
 
+/**
+ * Where stored state says the image is (transport, volume or export, imagePath, hybrid paths), without reading
+ * the image source: refresh, delete and moves must work after the source folder is gone.
+ */
+function modelOf(resource: string, props: { name: string; spec: unknown }): BootImageModel | undefined {
+  return buildBootImageModel(props.name, { ...reveal<any>(props.spec ?? {}), server: { httpRoot: "/", httpBaseUrl: "http://netboot.invalid/" } }, new Issues(resource));
+}
+
 const fail = (issues: Issues): never => {
   throw new Error(issues.list.map(formatIssue).join("\n"));
 };
@@ -153,7 +161,7 @@ async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImag
   const treePath = rootDir ? `${model.imagePath}/${rootDir}/` : undefined;
   const want: Record<string, string> = { [filePath]: imageSha, ...(treePath ? { [treePath]: rootDigest! } : {}) };
 
-  const oldModel = olds ? planNetworkImage(resource, olds).plan?.model : undefined;
+  const oldModel = olds ? modelOf(resource, olds) : undefined;
   const moved = !!olds && (!oldModel || destination(oldModel) !== destination(model) || JSON.stringify(olds.host) !== JSON.stringify(inputs.host));
   const t = transportFor(host);
   let written = 0;
@@ -224,7 +232,7 @@ export const networkImageHandler: ResourceHandler = {
       if (JSON.stringify(reveal(olds[k])) !== JSON.stringify(reveal(news[k]))) detailedDiff[k] = { kind: "update", inputDiff: true };
     const { plan, issues } = planNetworkImage(describeUrn(urn), news);
     if (!plan) return fail(issues);
-    const oldModel = planNetworkImage(describeUrn(urn), olds).plan?.model;
+    const oldModel = modelOf(describeUrn(urn), olds);
     if (!oldModel || destination(oldModel) !== destination(plan.model)) detailedDiff.spec = { kind: "update", inputDiff: true };
     if (plan.image.digest !== olds.imageDigest) detailedDiff.imageDigest = { kind: "update", inputDiff: true };
     const rootDigest = plan.model.mode === "hybrid" ? (news as any).rootDigest ?? await localTreeDigest(plan.image.source, plan.model.hybridPaths) : undefined;
@@ -244,8 +252,8 @@ export const networkImageHandler: ResourceHandler = {
   },
 
   async read(id, urn, props: NetworkImageOutputs): Promise<provider.ReadResult> {
-    const { plan, issues } = planNetworkImage(describeUrn(urn), props);
-    const model = plan?.model ?? fail(issues);
+    const model = modelOf(describeUrn(urn), props);
+    if (!model) throw new Error(`${describeUrn(urn)}: the stored arguments no longer validate`);
     const host = normalizeHost(new Issues(""), "host", props.host);
     const published = await withNetworkFs(transportFor(host), networkFs(model), (m) => observeAll(m, Object.keys(props.published ?? {}), model.hybridPaths));
     const { lastPublish: _drop, ...rest } = props as any;
@@ -253,7 +261,7 @@ export const networkImageHandler: ResourceHandler = {
   },
 
   async delete(_id, urn, props: NetworkImageOutputs) {
-    const model = buildBootImageModel(props.name, { ...reveal<any>(props.spec), server: { httpRoot: "/", httpBaseUrl: "http://netboot.invalid/" } }, new Issues(describeUrn(urn)));
+    const model = modelOf(describeUrn(urn), props);
     if (!model) throw new Error(`${describeUrn(urn)}: the stored arguments no longer validate; remove ${Object.keys(props.published ?? {}).join(", ")} by hand`);
     const host = normalizeHost(new Issues(""), "host", props.host);
     const paths = [...Object.keys(props.published ?? {}), ...Object.keys(props.previous ?? {})];

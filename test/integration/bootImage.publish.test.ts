@@ -168,8 +168,15 @@ export const rootDir = img.rootDir;
     expect(fs.readFileSync(onGen(third.rootDir, "hybrid.txt"), "utf8")).toBe("third\n");
   });
 
-  test("destroy removes what was published", () => {
+  test("with the image source gone from the build host, destroy still removes what was published", () => {
+    fs.renameSync(image, `${image}.moved`);
+    // the program is invalid now (preview and refresh run it and name the missing source) ...
+    const r = run("preview");
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/imageSource = ".*image": does not exist on the build host/);
+    // ... but destroy needs only the state: it mounts the volume and removes both generations
     ok("destroy", "--yes");
+    fs.renameSync(`${image}.moved`, image);
     expect(fs.existsSync(onVolume())).toBe(false);
   });
 });
