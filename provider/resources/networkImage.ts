@@ -171,7 +171,14 @@ async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImag
     const found = await observeAll(m, Object.keys(want), model.hybridPaths);
     if (found[filePath] !== imageSha) {
       say(`writing ${filePath} (${(img.data.length / 1e6).toFixed(1)} MB)`);
-      await m.fs.put(filePath, img.data, { mode: 0o644 });
+      // the staged tarball must read back with the nodes' own reader (busybox tar) before it takes the name
+      await m.fs.put(filePath, img.data, {
+        mode: 0o644,
+        validate: async (staged) => {
+          const r = await m.fs.exec(["sh", "-c", 'if command -v busybox >/dev/null; then busybox tar -t"$1"f "$2"; else tar -t"$1"f "$2"; fi >/dev/null', "sh", image.compression, staged], { timeoutMs: 600_000 });
+          if (r.code !== 0) throw new Error(`${filePath}: the staged tarball does not read back (tar -t${image.compression}f): ${r.stderr.trim() || `exit ${r.code}`}`);
+        },
+      });
       written++;
     }
     if (treePath && found[treePath] !== rootDigest) {
