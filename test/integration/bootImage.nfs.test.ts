@@ -16,7 +16,7 @@ import { buildImage, buildInitrd } from "../../provider/build/initramfs";
 import { writeCpio } from "../../provider/render/cpio";
 import { createLab, Lab } from "../helpers/qemu";
 import { Ganesha, startGanesha } from "../helpers/ganesha";
-import { KVER, testPlan } from "../helpers/osImage";
+import { HYBRID_PATH, KVER, makeImage, testPlan } from "../helpers/osImage";
 import { requireTool, sh, tmpDir } from "../helpers/env";
 
 jest.setTimeout(900_000);
@@ -123,6 +123,29 @@ describe("BootImage nfs transport and kexec hand-off boot under QEMU", () => {
     const listeners = sh(`ip netns exec ${lab.ns} ss -Htulnp`).out.trim().split("\n");
     const others = listeners.filter((l) => !/"dnsmasq"/.test(l)).map((l) => l.split(/\s+/));
     expect(others.map((f) => `${f[0]} ${f[4].replace(/^\[::ffff:(.*)\]/, "$1")}`)).toEqual([`tcp ${lab.serverIp}:2049`]);
+  });
+
+  test("nfs hybrid: the hybrid path stays on the NFS export (bind mount), the rest in RAM", async () => {
+    const root = makeImage(path.join(dir, "hybrid-src"), "only-on-nfs");
+    const p = plan("nfshyb", { imageSource: root, transport: "nfs", nfsExport: nfs.nfsExport, imagePath: "/images/nfshyb", mode: "hybrid", hybridPaths: [HYBRID_PATH], onFailure: "reboot" });
+    // laid out as NetworkImage publishes it, under the default names the init reads without netboot.image=/root=
+    const onNfs = path.join(exportDir, "images/nfshyb");
+    fs.mkdirSync(path.join(onNfs, "root", path.dirname(HYBRID_PATH)), { recursive: true });
+    fs.writeFileSync(path.join(onNfs, "image.tar.gz"), (await buildImage(p.image)).data);
+    sh(`cp -a ${root}${HYBRID_PATH} ${onNfs}/root${path.dirname(HYBRID_PATH)}/`);
+    const initrd = await buildInitrd(p);
+    const initrdPath = path.join(dir, `nfshyb-${initrd.fileName}`);
+    fs.writeFileSync(initrdPath, initrd.data);
+    const log = await lab.boot({
+      name: "nfshyb", kernel: p.kernelPath, initrd: initrdPath, mac: "52:54:00:89:43:13", until: /IMAGE-DONE|FAILED/, timeoutMs: 300_000,
+      append: "console=ttyS0 panic=-1 BOOTIF=01-52-54-00-89-43-13",
+    });
+    fs.writeFileSync(path.join(dir, "nfshyb.result.log"), log);
+    expect(log).not.toMatch(/netboot: FAILED/);
+    expect(log).toMatch(/netboot: hybrid: \/usr\/share\/netboot-test stay on nfs/);
+    expect(log).toMatch(/IMAGE-INIT pid=1 root=tmpfs/);
+    expect(log).toMatch(/HYBRID-FILE: only-on-nfs/);
+    expect(log).toMatch(/HYBRID-MOUNT: nfs4/);
   });
 
   test("a missing image folder on the export: one FAILED line naming it, then the node reboots (onFailure reboot)", async () => {
