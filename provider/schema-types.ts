@@ -362,6 +362,8 @@ export interface BootImageArgs {
     readonly publishHost?: pulumi.Input<HostInputs>;
     /** glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults. */
     readonly publishImage?: pulumi.Input<boolean>;
+    /** The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine. */
+    readonly buildHost?: pulumi.Input<HostInputs>;
 }
 
 /** A stateless boot image: kernel plus a volfile-driven, reproducible initramfs that brings the node up from GlusterFS, NFS or HTTP into RAM (or hybrid), published to the PxeServer's HTTP root. */
@@ -590,6 +592,8 @@ export interface InitramfsInputs {
     readonly name: string;
     /** The BootImage arguments (kernel, image source, transport, mode, modules, compression...). */
     readonly spec: { [key: string]: any };
+    /** The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine. */
+    readonly buildHost?: Host;
 }
 
 /** Outputs (state) of netboot:index:Initramfs. */
@@ -627,6 +631,8 @@ export interface InitramfsOutputs {
     readonly published: { [key: string]: string };
     /** What the last build did: cached (true when nothing was rebuilt), build time. */
     readonly lastBuild?: { [key: string]: string };
+    /** The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine. */
+    readonly buildHost?: Host;
 }
 
 /** Inputs of netboot:index:NetworkImage as the provider receives them. */

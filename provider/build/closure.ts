@@ -17,6 +17,8 @@ export type FsNode = { type: "file"; mode: number; size: number } | { type: "dir
 export interface FsView {
   lstat(p: string): FsNode | undefined;
   read(p: string): Buffer;
+  /** Says which whole path is about to be walked (a remote build host's mirror fetches all of it at once). */
+  hint?(p: string): void;
 }
 
 export type PlanEntry =
@@ -40,6 +42,7 @@ export class Closure {
    * or undefined when it does not exist.
    */
   add(p: string, reason: string): string | undefined {
+    this.fs.hint?.(p);
     let pending = path.posix.normalize(p).split("/").filter(Boolean);
     let cur = "";
     let hops = 0;
@@ -102,11 +105,25 @@ export class Closure {
     const origin = path.posix.dirname(real);
     const expand = (d: string) => d.replace(/\$(\{ORIGIN\}|ORIGIN)/g, origin);
     const dirs = [...(deps.runpath.length ? [] : deps.rpath.map(expand)), ...deps.runpath.map(expand), ...this.libDirs];
+    // every library is looked for before a missing one is reported (all of them at once, and a remote build
+    // host's mirror fetches a whole level of the tree per round)
+    const missing: string[] = [];
+    const found: [string, string][] = [];
     for (const name of deps.needed) {
-      const found = name.includes("/") ? this.add(name, `needed by ${who}`) : this.find(name, dirs, `needed by ${who}`);
-      if (!found) throw new ClosureError(`${shown} needs ${name}, which is not in ${dirs.join(", ")} on the build host`);
-      this.addDepsOf(found, name);
+      const f = name.includes("/") ? this.add(name, `needed by ${who}`) : this.find(name, dirs, `needed by ${who}`);
+      if (f) found.push([f, name]);
+      else missing.push(name);
     }
+    const errors: string[] = missing.map((name) => `${shown} needs ${name}, which is not in ${dirs.join(", ")} on the build host`);
+    for (const [f, name] of found) {
+      try {
+        this.addDepsOf(f, name);
+      } catch (e) {
+        if (e instanceof ClosureError) errors.push(e.message);
+        else throw e;
+      }
+    }
+    if (errors.length) throw new ClosureError(errors.join("\n"));
   }
 
   /** Finds a library by soname in `dirs` (first match wins, like ld.so) and adds it. */
@@ -121,6 +138,7 @@ export class Closure {
 
   /** True when `p` resolves to a regular file (following symlinks), without adding anything. */
   exists(p: string): boolean {
+    this.fs.hint?.(p);
     let cur = p;
     for (let i = 0; i < MAX_LINKS; i++) {
       const parts = cur.split("/").filter(Boolean);

@@ -14,7 +14,7 @@ import { InitConfig, renderInitFiles } from "../render/init";
 import { ManifestEntry, renderManifest } from "../render/manifest";
 import { Closure, ClosureError, DEFAULT_LIB_DIRS, moduleClosure, moduleName, parseLdSoConf, parseModulesDep } from "./closure";
 import { bzImageVersion, moduleVermagic } from "./elf";
-import { hostFs, listDir, readText } from "./hostFs";
+import { BuildFs, localBuildFs } from "./buildFs";
 
 /** Bump when the layout or the init changes in a way the inputs do not show. */
 export const BUILDER_VERSION = "netboot-initramfs/1";
@@ -59,9 +59,25 @@ export interface Plan {
   /** digest of everything the initramfs bytes depend on */
   initrdDigest: string;
   image: ImagePlan;
+  /** where the build host's files were read (this machine, or a remote build host's mirror) */
+  fs: BuildFs;
+  /** the kernel's bytes, as published */
+  kernel: Buffer;
 }
 
 const sha = (d: Buffer | string) => crypto.createHash("sha256").update(d).digest("hex");
+
+/** Bytes of a file with every symlink followed (the kernel is often /vmlinuz -> boot/vmlinuz-...). */
+function readFollowing(bfs: BuildFs, p: string): Buffer | undefined {
+  for (let i = 0; i < 40; i++) {
+    const n = bfs.lstat(p);
+    if (!n) return undefined;
+    if (n.type === "file") return bfs.read(p);
+    if (n.type !== "symlink") return undefined;
+    p = n.target.startsWith("/") ? n.target : path.posix.join(path.posix.dirname(p), n.target);
+  }
+  return undefined;
+}
 
 const DEBIAN_PACKAGE: Record<string, string> = { busybox: "busybox-static", glusterfs: "glusterfs-client", kexec: "kexec-tools" };
 
@@ -69,15 +85,15 @@ function missingTool(issues: Issues, field: string, tool: string, where: string[
   issues.add(field, tool, `${tool} is missing on the build host (looked for ${where.join(", ")}): run 'apt-get install ${DEBIAN_PACKAGE[tool]}'`);
 }
 
-function firstExisting(paths: string[]): string | undefined {
-  return paths.find((p) => fs.existsSync(p));
+function firstExisting(bfs: BuildFs, paths: string[]): string | undefined {
+  return paths.find((p) => bfs.exists(p));
 }
 
 /** The glusterfs library folder compiled into libglusterfs (e.g. /usr/lib/x86_64-linux-gnu/glusterfs/10.3). */
-export function glusterLibDir(closure: Closure): string | undefined {
+export function glusterLibDir(closure: Closure, bfs: BuildFs = localBuildFs): string | undefined {
   for (const e of closure.sorted()) {
     if (e.type !== "file" || !/libglusterfs\.so/.test(e.path)) continue;
-    const text = hostFs.read(e.source).toString("latin1");
+    const text = bfs.read(e.source).toString("latin1");
     const m = /(\/[^\0]*\/glusterfs\/[0-9][^/\0]*)\/xlator\0/.exec(text);
     if (m) return m[1];
   }
@@ -139,13 +155,16 @@ export function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefi
  * Computes the plan, or reports every build-host problem in `issues` (missing tools with the Debian package
  * to install, an xlator the volfile names but the host lacks, kernel and modules of different releases).
  */
-export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUrl?: string } = {}): Plan | undefined {
+export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUrl?: string; fs?: BuildFs } = {}): Plan | undefined {
+  const bfs = opts.fs ?? localBuildFs;
+  const readText = (p: string) => bfs.readText(p);
+  const listDir = (p: string) => bfs.listDir(p);
   // Kernel and modules
   let kernelVersion = m.kernelVersion;
   const kernelPath = m.kernelPath ?? `/boot/vmlinuz-${kernelVersion}`;
   let kernelSha256 = "";
-  const kernelBytes = fs.existsSync(kernelPath) ? fs.readFileSync(kernelPath) : undefined;
-  if (!kernelBytes) issues.add(m.kernelPath ? "kernelPath" : "kernelVersion", m.kernelPath ?? m.kernelVersion, `${kernelPath} does not exist on the build host (install the linux-image package of that release)`);
+  const kernelBytes = readFollowing(bfs, kernelPath);
+  if (!kernelBytes) issues.add(m.kernelPath ? "kernelPath" : "kernelVersion", m.kernelPath ?? m.kernelVersion, `${kernelPath} does not exist on ${bfs.description} (install the linux-image package of that release)`);
   else {
     kernelSha256 = sha(kernelBytes);
     const v = bzImageVersion(kernelBytes);
@@ -160,12 +179,13 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   const dep = parseModulesDep(depText ?? "");
   if (depText !== undefined && kernelVersion) {
     const first = [...dep.byPath.keys()].find((p) => p.endsWith(".ko"));
-    const vm = first ? moduleVermagic(fs.readFileSync(path.join(modulesDir, first))) : undefined;
+    const modBytes = first ? readFollowing(bfs, path.join(modulesDir, first)) : undefined;
+    const vm = modBytes ? moduleVermagic(modBytes) : undefined;
     if (vm && vm !== kernelVersion) issues.add("modulesDir", modulesDir, `holds modules of kernel ${vm} but the kernel is ${kernelVersion}: kernel and modules must be the same release`);
   }
 
   const libDirs = [...new Set([...parseLdSoConf(readText, listDir), ...DEFAULT_LIB_DIRS])];
-  const closure = new Closure(hostFs, libDirs);
+  const closure = new Closure(bfs, libDirs);
   const want = (fn: () => void) => {
     try {
       fn();
@@ -177,7 +197,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
 
   // busybox: /bin/sh, and every tool the init uses
   const busyboxAt = ["/bin/busybox", "/usr/bin/busybox"];
-  const busybox = firstExisting(busyboxAt);
+  const busybox = firstExisting(bfs, busyboxAt);
   if (!busybox) missingTool(issues, "(build host)", "busybox", busyboxAt);
   else want(() => closure.addElf(busybox, "busybox: the shell and tools of /init"));
 
@@ -185,11 +205,11 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   let glusterDir: string | undefined;
   if (m.transport === "glusterfs") {
     const at = ["/usr/sbin/glusterfs", "/sbin/glusterfs"];
-    const g = firstExisting(at);
+    const g = firstExisting(bfs, at);
     if (!g) missingTool(issues, "transport", "glusterfs", at);
     else {
       want(() => closure.addElf(g, "the glusterfs client (transport glusterfs)"));
-      glusterDir = glusterLibDir(closure);
+      glusterDir = glusterLibDir(closure, bfs);
       if (!glusterDir) issues.add("transport", "glusterfs", "cannot find the xlator folder compiled into libglusterfs on the build host");
       else {
         const xl = [
@@ -214,7 +234,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   }
   if (m.handoff === "kexec") {
     const at = ["/sbin/kexec", "/usr/sbin/kexec"];
-    const k = firstExisting(at);
+    const k = firstExisting(bfs, at);
     if (!k) missingTool(issues, "handoff", "kexec", at);
     else want(() => closure.addElf(k, "kexec (handoff kexec)"));
   }
@@ -286,7 +306,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
     if (e.type === "symlink") files.push({ path: e.path, type: "symlink", mode: 0o777, target: e.target, sha256: "", size: Buffer.byteLength(e.target), reason: e.reason });
     else if (e.type === "dir") files.push({ path: e.path, type: "dir", mode: e.mode, sha256: "", size: 0, reason: e.reason });
     else {
-      const b = hostFs.read(e.source);
+      const b = bfs.read(e.source);
       files.push({ path: e.path, type: "file", mode: e.mode & 0o755, source: e.source, sha256: sha(b), size: b.length, reason: e.reason });
     }
   }
@@ -297,7 +317,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   const manifest = renderManifest(entries);
   gen(MANIFEST_PATH, manifest, 0o644, "this manifest");
   const initrdDigest = sha(JSON.stringify({ v: BUILDER_VERSION, compression: m.compression, manifest }));
-  return { kernelVersion, kernelPath, kernelSha256, modulesDir, files, manifest, init, compression: m.compression, initrdDigest, image };
+  return { kernelVersion, kernelPath, kernelSha256, modulesDir, files, manifest, init, compression: m.compression, initrdDigest, image, fs: bfs, kernel: kernelBytes! };
 }
 
 /** The cpio entries of a plan (file contents read from the build host now). */
@@ -305,7 +325,7 @@ export function cpioEntries(plan: Plan): CpioEntry[] {
   return plan.files.map((f): CpioEntry => {
     switch (f.type) {
       case "file": {
-        const data = f.content ?? hostFs.read(f.source!);
+        const data = f.content ?? plan.fs.read(f.source!);
         if (f.source && sha(data) !== f.sha256) throw new Error(`${f.source} changed on the build host while building; run again`);
         return { path: f.path, type: "file", mode: f.mode, data };
       }

@@ -14,9 +14,9 @@ class Initramfs extends pulumi.CustomResource {
   declare readonly initrdSha256: pulumi.Output<string>;
   declare readonly initrdSize: pulumi.Output<number>;
   declare readonly manifest: pulumi.Output<string>;
-  constructor(name: string, args: { host: pulumi.Input<schema.Host>; httpRoot: pulumi.Input<string>; httpBaseUrl: pulumi.Input<string>; name: string; spec: pulumi.Input<Record<string, any>> }, opts: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: { host: pulumi.Input<schema.Host>; httpRoot: pulumi.Input<string>; httpBaseUrl: pulumi.Input<string>; name: string; spec: pulumi.Input<Record<string, any>>; buildHost?: pulumi.Input<schema.Host> }, opts: pulumi.CustomResourceOptions) {
     super("netboot:index:Initramfs", name, {
-      ...args, kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined,
+      ...args, buildHost: args.buildHost, kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined,
       manifest: undefined, kernelVersion: undefined, kernelSha256: undefined, initrdDigest: undefined, imageDigest: undefined, files: undefined, published: undefined, lastBuild: undefined,
     }, childOpts(opts));
   }
@@ -49,11 +49,15 @@ export class BootImage extends schema.BootImage {
       }
       if (a.publishImage !== undefined && typeof a.publishImage !== "boolean") issues.add("publishImage", a.publishImage, "must be true or false");
       if (a.publishImage === false && a.publishHost !== undefined) issues.add("publishHost", "(set)", "is not used when publishImage is false");
-      const { publishHost: _p, publishImage: _i, ...rest } = a;
+      if (a.buildHost !== undefined) {
+        const b = normalizeHost(issues, "buildHost", a.buildHost);
+        if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
+      }
+      const { publishHost: _p, publishImage: _i, buildHost: _b, ...rest } = a;
       return buildBootImageModel(name, rest, issues);
     });
     const server = pulumi.output(args.server);
-    const { server: _s, publishHost, publishImage, ...spec } = args;
+    const { server: _s, publishHost, publishImage, buildHost, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists
     const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)));
     const built = new Initramfs(`${name}-initramfs`, {
@@ -62,6 +66,7 @@ export class BootImage extends schema.BootImage {
       httpBaseUrl: server.httpBaseUrl,
       name,
       spec: checkedSpec,
+      ...(buildHost !== undefined ? { buildHost: pulumi.output(buildHost) as pulumi.Output<schema.Host> } : {}),
     }, { parent: this });
     // glusterfs/nfs: the OS image goes onto the network file system, named by its hash on the command line.
     // After the Initramfs, whose check() reports every build-host problem (image source included) at once.

@@ -22,7 +22,8 @@ import { checkAbsPath, formatIssue, Issues } from "../model/errors";
 import { buildBootImageModel, BootImageModel } from "../model/bootImage";
 import { diffManifestText, parseManifest } from "../render/manifest";
 import { InitramfsInputs, InitramfsOutputs } from "../schema-types";
-import { normalizeHost, transportFor } from "../transport";
+import { hostKey, normalizeHost, protectHost, transportFor } from "../transport";
+import { onBuildHost } from "../build/buildFs";
 import { buildImage, buildInitrd } from "../build/initramfs";
 import { Plan, planInitramfs } from "../build/plan";
 import { removeFiles } from "./fileCommon";
@@ -33,15 +34,24 @@ import { hasUnknown, reveal } from "./values";
 const key = (p: string) => `files["${p}"]`;
 
 /** Validates inputs and computes the plan; all problems land in `issues`. */
-export function planFor(resource: string, inputs: InitramfsInputs): { model?: BootImageModel; plan?: Plan; issues: Issues } {
+export async function planFor(resource: string, inputs: InitramfsInputs): Promise<{ model?: BootImageModel; plan?: Plan; issues: Issues }> {
   const issues = new Issues(resource);
   normalizeHost(issues, "host", inputs.host);
+  const buildHost = inputs.buildHost === undefined ? undefined : normalizeHost(issues, "buildHost", inputs.buildHost);
+  if (buildHost && !buildHost.ssh && buildHost.root) issues.add("buildHost.root", buildHost.root, "a build host is this machine (leave buildHost out) or an SSH host");
   checkAbsPath(issues, "httpRoot", inputs.httpRoot);
   if (typeof inputs.httpBaseUrl !== "string" || !/^https?:\/\/[^\s"'`\\]+\/$/.test(inputs.httpBaseUrl)) issues.add("httpBaseUrl", inputs.httpBaseUrl, "must be an http(s) URL ending in /");
   const spec = reveal<any>(inputs.spec ?? {});
   const model = buildBootImageModel(inputs.name, { ...spec, server: { httpRoot: inputs.httpRoot, httpBaseUrl: inputs.httpBaseUrl } }, issues);
-  const plan = model && issues.ok ? planInitramfs(model, issues) : undefined;
-  return { model, plan, issues };
+  if (!model || !issues.ok) return { model, issues };
+  // the plan runs against the build host: this machine, or an SSH host through a mirror of what it reads
+  const remote = buildHost?.ssh ? transportFor(buildHost) : undefined;
+  let planIssues = issues;
+  const plan = await onBuildHost(remote, remote ? hostKey(buildHost!) : "local", (bfs) => {
+    planIssues = new Issues(resource); // each round starts clean: only the last, complete one counts
+    return planInitramfs(model, planIssues, { fs: bfs });
+  });
+  return { model, plan, issues: planIssues };
 }
 
 interface Layout {
@@ -86,7 +96,7 @@ async function observePublished(inputs: { host: any }, paths: string[]): Promise
 
 async function apply(urn: string, inputs: InitramfsInputs, olds?: InitramfsOutputs): Promise<InitramfsOutputs> {
   const resource = describeUrn(urn);
-  const { model, plan, issues } = planFor(resource, inputs);
+  const { model, plan, issues } = await planFor(resource, inputs);
   if (!plan || !model) throw new Error(issues.list.map(formatIssue).join("\n"));
   progress(urn, `building the initramfs: ${plan.files.length} entries, ${plan.compression}`);
   const t0 = Date.now();
@@ -96,7 +106,7 @@ async function apply(urn: string, inputs: InitramfsInputs, olds?: InitramfsOutpu
   const host = normalizeHost(new Issues(resource), "host", inputs.host);
   const t = transportFor(host);
   const l = layout(inputs, plan, initrd.fileName, img && sha256(img.data));
-  const want: [string, Buffer][] = [[l.kernel, Buffer.from(await require("fs").promises.readFile(plan.kernelPath))], [l.initrd, initrd.data]];
+  const want: [string, Buffer][] = [[l.kernel, plan.kernel], [l.initrd, initrd.data]];
   if (l.image && img) want.push([l.image, img.data]);
   progress(urn, `publishing ${want.map(([p]) => path.posix.basename(p)).join(", ")} on ${t.description}`);
   const current = await observePublished({ host }, want.map(([p]) => p));
@@ -128,9 +138,10 @@ async function apply(urn: string, inputs: InitramfsInputs, olds?: InitramfsOutpu
 export const initramfsHandler: ResourceHandler = {
   async check(urn, _olds, news) {
     if (hasUnknown(news)) return { inputs: news, failures: [] };
-    const { plan, issues } = planFor(describeUrn(urn), news);
+    const { plan, issues } = await planFor(describeUrn(urn), news);
     // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.
-    const inputs = plan ? { ...news, files: filesMap(plan.manifest) } : news;
+    const bh = news.buildHost === undefined ? undefined : normalizeHost(new Issues(""), "buildHost", news.buildHost);
+    const inputs = { ...news, ...(plan ? { files: filesMap(plan.manifest) } : {}), ...(bh?.ssh ? { buildHost: protectHost(bh) } : {}) };
     return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
   },
 
@@ -139,7 +150,7 @@ export const initramfsHandler: ResourceHandler = {
     if (hasUnknown(news)) return { changes: true, detailedDiff: { spec: { kind: "update" } } };
     for (const k of ["host", "httpRoot", "httpBaseUrl", "name"] as const)
       if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) detailedDiff[k] = { kind: "update", inputDiff: true };
-    const { plan, issues } = planFor(describeUrn(urn), news);
+    const { plan, issues } = await planFor(describeUrn(urn), news);
     if (!plan) throw new Error(issues.list.map(formatIssue).join("\n"));
     if (plan.initrdDigest !== olds.initrdDigest) {
       for (const c of diffManifestText(olds.manifest ?? "", plan.manifest)) detailedDiff[key(c.path)] = { kind: c.kind };

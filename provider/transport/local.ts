@@ -138,12 +138,15 @@ export class LocalTransport implements Transport {
         env: { ...process.env, ...(opts.env ?? {}) },
         timeout: opts.timeoutMs ?? 120_000,
       });
-      let stdout = "";
+      const out: Buffer[] = [];
       let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
+      child.stdout.on("data", (d: Buffer) => out.push(d));
       child.stderr.on("data", (d) => (stderr += d));
       child.on("error", (e) => reject(new TransportError(this.description, "exec", argv[0], (e as Error).message)));
-      child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+      child.on("close", (code, signal) => {
+        const stdoutBytes = Buffer.concat(out);
+        resolve({ code: code ?? (signal ? 128 : 1), stdout: stdoutBytes.toString(), stdoutBytes, stderr });
+      });
       child.stdin.on("error", () => undefined); // the command may exit before reading its input
       child.stdin.end(opts.input ?? "");
     });

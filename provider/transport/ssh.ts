@@ -342,7 +342,7 @@ export class SshTransport implements Transport {
       const conn = connectionFailure(r.stderr, this.target);
       if (conn) throw new TransportError(this.description, "exec", argv[0], conn);
     }
-    return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr };
+    return { code: r.code, stdout: r.stdout.toString(), stdoutBytes: r.stdout, stderr: r.stderr };
   }
 
   /** Ends the master connection and removes the temp folder. */

@@ -9,6 +9,8 @@
 export interface ExecResult {
   code: number;
   stdout: string;
+  /** stdout as bytes (local and SSH hosts), for binary output such as a tar stream */
+  stdoutBytes?: Buffer;
   stderr: string;
 }
 

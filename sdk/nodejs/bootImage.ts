@@ -70,6 +70,7 @@ export class BootImage extends pulumi.ComponentResource {
             if (args?.transport === undefined && !opts.urn) {
                 throw new Error("Missing required property 'transport'");
             }
+            resourceInputs["buildHost"] = args?.buildHost;
             resourceInputs["compression"] = args?.compression;
             resourceInputs["glusterVolfile"] = args?.glusterVolfile;
             resourceInputs["handoff"] = args?.handoff;
@@ -119,6 +120,10 @@ export class BootImage extends pulumi.ComponentResource {
  * The set of arguments for constructing a BootImage resource.
  */
 export interface BootImageArgs {
+    /**
+     * The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+     */
+    buildHost?: pulumi.Input<inputs.HostArgs | undefined>;
     /**
      * `gzip`, `xz` or `zstd` (default).
      */

@@ -41,6 +41,10 @@ export class Initramfs extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly args: pulumi.Output<string>;
     /**
+     * The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+     */
+    declare public readonly buildHost: pulumi.Output<outputs.Host | undefined>;
+    /**
      * Initramfs path -> sha256 (or `-> target` for links): the manifest as a map, for per-file diffs.
      */
     declare public /*out*/ readonly files: pulumi.Output<{[key: string]: string}>;
@@ -124,6 +128,7 @@ export class Initramfs extends pulumi.CustomResource {
             if (args?.spec === undefined && !opts.urn) {
                 throw new Error("Missing required property 'spec'");
             }
+            resourceInputs["buildHost"] = args?.buildHost;
             resourceInputs["host"] = args?.host;
             resourceInputs["httpBaseUrl"] = args?.httpBaseUrl;
             resourceInputs["httpRoot"] = args?.httpRoot;
@@ -145,6 +150,7 @@ export class Initramfs extends pulumi.CustomResource {
             resourceInputs["published"] = undefined /*out*/;
         } else {
             resourceInputs["args"] = undefined /*out*/;
+            resourceInputs["buildHost"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["host"] = undefined /*out*/;
             resourceInputs["httpBaseUrl"] = undefined /*out*/;
@@ -173,6 +179,10 @@ export class Initramfs extends pulumi.CustomResource {
  * The set of arguments for constructing a Initramfs resource.
  */
 export interface InitramfsArgs {
+    /**
+     * The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+     */
+    buildHost?: pulumi.Input<inputs.HostArgs | undefined>;
     /**
      * Where the files are published (the PxeServer's host).
      */

@@ -59,6 +59,8 @@ func NewBootImage(ctx *pulumi.Context,
 }
 
 type bootImageArgs struct {
+	// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+	BuildHost *Host `pulumi:"buildHost"`
 	// `gzip`, `xz` or `zstd` (default).
 	Compression *string `pulumi:"compression"`
 	// A GlusterVolume's `clientVolfile` (transport glusterfs).
@@ -99,6 +101,8 @@ type bootImageArgs struct {
 
 // The set of arguments for constructing a BootImage resource.
 type BootImageArgs struct {
+	// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+	BuildHost HostPtrInput
 	// `gzip`, `xz` or `zstd` (default).
 	Compression pulumi.StringPtrInput
 	// A GlusterVolume's `clientVolfile` (transport glusterfs).

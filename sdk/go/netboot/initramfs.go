@@ -18,6 +18,8 @@ type Initramfs struct {
 
 	// Kernel arguments the image needs.
 	Args pulumi.StringOutput `pulumi:"args"`
+	// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+	BuildHost HostPtrOutput `pulumi:"buildHost"`
 	// Initramfs path -> sha256 (or `-> target` for links): the manifest as a map, for per-file diffs.
 	Files pulumi.StringMapOutput `pulumi:"files"`
 	// Where the files are published (the PxeServer's host).
@@ -106,6 +108,8 @@ func (InitramfsState) ElementType() reflect.Type {
 }
 
 type initramfsArgs struct {
+	// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+	BuildHost *Host `pulumi:"buildHost"`
 	// Where the files are published (the PxeServer's host).
 	Host Host `pulumi:"host"`
 	// URL of httpRoot, ending in `/`.
@@ -120,6 +124,8 @@ type initramfsArgs struct {
 
 // The set of arguments for constructing a Initramfs resource.
 type InitramfsArgs struct {
+	// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+	BuildHost HostPtrInput
 	// Where the files are published (the PxeServer's host).
 	Host HostInput
 	// URL of httpRoot, ending in `/`.
@@ -172,6 +178,11 @@ func (o InitramfsOutput) ToInitramfsOutputWithContext(ctx context.Context) Initr
 // Kernel arguments the image needs.
 func (o InitramfsOutput) Args() pulumi.StringOutput {
 	return o.ApplyT(func(v *Initramfs) pulumi.StringOutput { return v.Args }).(pulumi.StringOutput)
+}
+
+// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+func (o InitramfsOutput) BuildHost() HostPtrOutput {
+	return o.ApplyT(func(v *Initramfs) HostPtrOutput { return v.BuildHost }).(HostPtrOutput)
 }
 
 // Initramfs path -> sha256 (or `-> target` for links): the manifest as a map, for per-file diffs.

@@ -24,6 +24,7 @@ class BootImageArgs:
                  image_source: pulumi.Input[_builtins.str],
                  server: pulumi.Input['PxeServerInfoArgs'],
                  transport: pulumi.Input[_builtins.str],
+                 build_host: pulumi.Input[Optional['HostArgs']] = None,
                  compression: pulumi.Input[Optional[_builtins.str]] = None,
                  gluster_volfile: pulumi.Input[Optional[_builtins.str]] = None,
                  handoff: pulumi.Input[Optional[_builtins.str]] = None,
@@ -45,6 +46,7 @@ class BootImageArgs:
         :param pulumi.Input[_builtins.str] image_source: OS image: a root folder or a tarball on the build host.
         :param pulumi.Input['PxeServerInfoArgs'] server: Where kernel and initramfs are published.
         :param pulumi.Input[_builtins.str] transport: `glusterfs`, `nfs` or `http`.
+        :param pulumi.Input['HostArgs'] build_host: The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
         :param pulumi.Input[_builtins.str] compression: `gzip`, `xz` or `zstd` (default).
         :param pulumi.Input[_builtins.str] gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
         :param pulumi.Input[_builtins.str] handoff: `switch_root` (default) or `kexec`.
@@ -64,6 +66,8 @@ class BootImageArgs:
         pulumi.set(__self__, "image_source", image_source)
         pulumi.set(__self__, "server", server)
         pulumi.set(__self__, "transport", transport)
+        if build_host is not None:
+            pulumi.set(__self__, "build_host", build_host)
         if compression is not None:
             pulumi.set(__self__, "compression", compression)
         if gluster_volfile is not None:
@@ -130,6 +134,18 @@ class BootImageArgs:
     @transport.setter
     def transport(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "transport", value)
+
+    @_builtins.property
+    @pulumi.getter(name="buildHost")
+    def build_host(self) -> pulumi.Input[Optional['HostArgs']]:
+        """
+        The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+        """
+        return pulumi.get(self, "build_host")
+
+    @build_host.setter
+    def build_host(self, value: pulumi.Input[Optional['HostArgs']]):
+        pulumi.set(self, "build_host", value)
 
     @_builtins.property
     @pulumi.getter
@@ -318,6 +334,7 @@ class BootImage(pulumi.ComponentResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 build_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  compression: pulumi.Input[Optional[_builtins.str]] = None,
                  gluster_volfile: pulumi.Input[Optional[_builtins.str]] = None,
                  handoff: pulumi.Input[Optional[_builtins.str]] = None,
@@ -342,6 +359,7 @@ class BootImage(pulumi.ComponentResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] build_host: The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
         :param pulumi.Input[_builtins.str] compression: `gzip`, `xz` or `zstd` (default).
         :param pulumi.Input[_builtins.str] gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
         :param pulumi.Input[_builtins.str] handoff: `switch_root` (default) or `kexec`.
@@ -385,6 +403,7 @@ class BootImage(pulumi.ComponentResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 build_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  compression: pulumi.Input[Optional[_builtins.str]] = None,
                  gluster_volfile: pulumi.Input[Optional[_builtins.str]] = None,
                  handoff: pulumi.Input[Optional[_builtins.str]] = None,
@@ -414,6 +433,7 @@ class BootImage(pulumi.ComponentResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = BootImageArgs.__new__(BootImageArgs)
 
+            __props__.__dict__["build_host"] = build_host
             __props__.__dict__["compression"] = compression
             __props__.__dict__["gluster_volfile"] = gluster_volfile
             __props__.__dict__["handoff"] = handoff

@@ -25,7 +25,8 @@ class InitramfsArgs:
                  http_base_url: pulumi.Input[_builtins.str],
                  http_root: pulumi.Input[_builtins.str],
                  name: pulumi.Input[_builtins.str],
-                 spec: pulumi.Input[Mapping[str, Any]]):
+                 spec: pulumi.Input[Mapping[str, Any]],
+                 build_host: pulumi.Input[Optional['HostArgs']] = None):
         """
         The set of arguments for constructing a Initramfs resource.
 
@@ -34,12 +35,15 @@ class InitramfsArgs:
         :param pulumi.Input[_builtins.str] http_root: HTTP document root on the host (host path).
         :param pulumi.Input[_builtins.str] name: Image name: files go to `<httpRoot>/images/<name>/`.
         :param pulumi.Input[Mapping[str, Any]] spec: The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
+        :param pulumi.Input['HostArgs'] build_host: The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
         """
         pulumi.set(__self__, "host", host)
         pulumi.set(__self__, "http_base_url", http_base_url)
         pulumi.set(__self__, "http_root", http_root)
         pulumi.set(__self__, "name", name)
         pulumi.set(__self__, "spec", spec)
+        if build_host is not None:
+            pulumi.set(__self__, "build_host", build_host)
 
     @_builtins.property
     @pulumi.getter
@@ -101,6 +105,18 @@ class InitramfsArgs:
     def spec(self, value: pulumi.Input[Mapping[str, Any]]):
         pulumi.set(self, "spec", value)
 
+    @_builtins.property
+    @pulumi.getter(name="buildHost")
+    def build_host(self) -> pulumi.Input[Optional['HostArgs']]:
+        """
+        The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+        """
+        return pulumi.get(self, "build_host")
+
+    @build_host.setter
+    def build_host(self, value: pulumi.Input[Optional['HostArgs']]):
+        pulumi.set(self, "build_host", value)
+
 
 @pulumi.type_token("netboot:index:Initramfs")
 class Initramfs(pulumi.CustomResource):
@@ -108,6 +124,7 @@ class Initramfs(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 build_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  http_base_url: pulumi.Input[Optional[_builtins.str]] = None,
                  http_root: pulumi.Input[Optional[_builtins.str]] = None,
@@ -119,6 +136,7 @@ class Initramfs(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] build_host: The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] host: Where the files are published (the PxeServer's host).
         :param pulumi.Input[_builtins.str] http_base_url: URL of httpRoot, ending in `/`.
         :param pulumi.Input[_builtins.str] http_root: HTTP document root on the host (host path).
@@ -149,6 +167,7 @@ class Initramfs(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 build_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  http_base_url: pulumi.Input[Optional[_builtins.str]] = None,
                  http_root: pulumi.Input[Optional[_builtins.str]] = None,
@@ -163,6 +182,7 @@ class Initramfs(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = InitramfsArgs.__new__(InitramfsArgs)
 
+            __props__.__dict__["build_host"] = build_host
             if host is None and not opts.urn:
                 raise TypeError("Missing required property 'host'")
             __props__.__dict__["host"] = host
@@ -215,6 +235,7 @@ class Initramfs(pulumi.CustomResource):
         __props__ = InitramfsArgs.__new__(InitramfsArgs)
 
         __props__.__dict__["args"] = None
+        __props__.__dict__["build_host"] = None
         __props__.__dict__["files"] = None
         __props__.__dict__["host"] = None
         __props__.__dict__["http_base_url"] = None
@@ -242,6 +263,14 @@ class Initramfs(pulumi.CustomResource):
         Kernel arguments the image needs.
         """
         return pulumi.get(self, "args")
+
+    @_builtins.property
+    @pulumi.getter(name="buildHost")
+    def build_host(self) -> pulumi.Output[Optional['outputs.Host']]:
+        """
+        The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
+        """
+        return pulumi.get(self, "build_host")
 
     @_builtins.property
     @pulumi.getter

@@ -1,0 +1,50 @@
+/**
+ * The remote build host's mirror (provider/build/buildFs.ts), with this machine standing in for the remote
+ * (a LocalTransport runs the same `find`/`tar` commands an SSH host would): the plan through the mirror equals
+ * the plan read directly, it settles in a few rounds, and a file that changes on the host is fetched again.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { LocalTransport } from "../../provider/transport/local";
+import { onBuildHost } from "../../provider/build/buildFs";
+import { planInitramfs } from "../../provider/build/plan";
+import { buildBootImageModel } from "../../provider/model/bootImage";
+import { Issues } from "../../provider/model/errors";
+import { tmpDir } from "../helpers/env";
+import { KVER } from "../helpers/osImage";
+
+const FIX = path.join(__dirname, "fixtures");
+
+test("a plan through the mirror equals the direct plan, and a changed file on the host is seen", async () => {
+  const dir = tmpDir("buildfs");
+  process.env.NETBOOT_CACHE_DIR = path.join(dir, "cache");
+  fs.mkdirSync(path.join(dir, "img/sbin"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "img/vmlinuz"), "a kexec image needs a kernel of its own\n");
+  const kernel = path.join(dir, "vmlinuz");
+  fs.copyFileSync(`/boot/vmlinuz-${KVER}`, kernel);
+  const volfile = fs.readFileSync(path.join(FIX, "client.vol"), "utf8").replace(/@HOST@/g, "10.0.0.1").replace(/@PORT@/g, "1").replace(/@BRICK@/g, "/b");
+  const model = buildBootImageModel("m", { server: { httpRoot: "/s", httpBaseUrl: "http://x/" }, kernelVersion: KVER, kernelPath: kernel, imageSource: path.join(dir, "img"), transport: "glusterfs", glusterVolfile: volfile, handoff: "kexec" }, new Issues("m"))!;
+  const issues = new Issues("m");
+  const direct = planInitramfs(model, issues)!;
+  expect(issues.list).toEqual([]);
+  let rounds = 0;
+  const run = () => onBuildHost(new LocalTransport(), "test-host", (bfs) => {
+    rounds++;
+    return planInitramfs(model, new Issues("m"), { fs: bfs });
+  });
+  const mirrored = await run();
+  expect(mirrored).toBeDefined();
+  expect(mirrored!.manifest).toBe(direct.manifest);
+  expect(mirrored!.initrdDigest).toBe(direct.initrdDigest);
+  expect(mirrored!.kernel.equals(direct.kernel)).toBe(true);
+  expect(rounds).toBeLessThan(16);
+  // everything is mirrored now: one plan, no fetch
+  rounds = 0;
+  await run();
+  expect(rounds).toBe(1);
+  // the kernel changes on the host: the mirror's check drops it, the plan fetches it again
+  fs.appendFileSync(kernel, Buffer.from([1]));
+  const after = await run();
+  expect(after!.kernelSha256).not.toBe(direct.kernelSha256);
+  expect(after!.kernel.length).toBe(direct.kernel.length + 1);
+});
