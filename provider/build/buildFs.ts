@@ -99,8 +99,14 @@ export class Mirror {
 
   /** Drops every mirrored path whose metadata changed on the host (it is fetched again on the next miss). */
   async revalidate(): Promise<number> {
-    const now = await this.stat([...this.entries.keys()]);
     let dropped = 0;
+    // a mirrored file whose local copy went missing or has another size is fetched again
+    for (const [p, e] of this.entries)
+      if (e.t === "f" && fs.statSync(this.filePath(p), { throwIfNoEntry: false })?.size !== e.size) {
+        this.entries.delete(p);
+        dropped++;
+      }
+    const now = await this.stat([...this.entries.keys()]);
     for (const [p, e] of now)
       if (JSON.stringify(e) !== JSON.stringify(this.entries.get(p))) {
         this.entries.delete(p);
@@ -220,8 +226,19 @@ const mirrors = new Map<string, Mirror>();
  * Runs `plan` (pure, synchronous) against the build host behind `host`: directly for this machine, or against
  * its mirror, fetching what the plan asked for until it asks for nothing new.
  */
+const queues = new Map<string, Promise<unknown>>();
+
 export async function onBuildHost<T>(host: Transport | undefined, key: string, plan: (bfs: BuildFs) => T): Promise<T> {
   if (!host) return plan(localBuildFs);
+  // one plan at a time per build host: the engine checks several resources at once, and a fetch rewrites
+  // mirrored files that another plan may be reading
+  const prev = queues.get(key) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(() => planOnMirror(host, key, plan));
+  queues.set(key, run);
+  return run;
+}
+
+async function planOnMirror<T>(host: Transport, key: string, plan: (bfs: BuildFs) => T): Promise<T> {
   let m = mirrors.get(key);
   if (!m) mirrors.set(key, (m = new Mirror(host, key)));
   await m.revalidate();

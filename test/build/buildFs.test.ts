@@ -47,4 +47,10 @@ test("a plan through the mirror equals the direct plan, and a changed file on th
   const after = await run();
   expect(after!.kernelSha256).not.toBe(direct.kernelSha256);
   expect(after!.kernel.length).toBe(direct.kernel.length + 1);
+  // a mirrored copy lost on this machine (a cleaned cache) is fetched again, not read as missing
+  const files = path.join(process.env.NETBOOT_CACHE_DIR!, "buildhosts");
+  const mirrorDir = path.join(files, fs.readdirSync(files)[0], "files");
+  fs.rmSync(path.join(mirrorDir, kernel));
+  const again = await run();
+  expect(again!.kernelSha256).toBe(after!.kernelSha256);
 });
