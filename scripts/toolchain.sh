@@ -47,6 +47,10 @@ fi
 command -v go >/dev/null || die "Go is needed to build the Pulumi engine offline. Install Go >= 1.24 (https://go.dev/dl or 'apt-get install golang') and rerun."
 
 mkdir -p "$BIN"
+# One build at a time per cache: two concurrent runs (parallel test jobs, two checkouts) would share $BUILD and
+# remove each other's sources mid-compile. The second run waits, then finds the binaries built.
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then log "another toolchain build holds $CACHE/.lock; waiting for it"; flock 9; fi
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
 BUILD="$CACHE/build"
 
