@@ -2,7 +2,7 @@
  * Runs the real Pulumi engine (Automation API, inline programs) against the netboot plugin in ./bin,
  * with a file:// backend in a temp folder. No mocks: every resource goes through the provider process.
  */
-import { spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
@@ -76,6 +76,10 @@ export function changed(summary: Record<string, number> | undefined): Record<str
 export interface CliProject {
   dir: string;
   run(args: string[]): { code: number; out: string };
+  /** The same CLI run, started in its own process group (so a test can SIGKILL the engine and its children). */
+  start(args: string[]): ChildProcess;
+  /** PULUMI_HOME of this project: every process the run starts (engine, language host, plugins) inherits it. */
+  home: string;
   remove(): void;
 }
 
@@ -107,6 +111,7 @@ export function cliProject(name: string, program: string, opts: { netns?: string
       : spawnSync("pulumi", argv, { cwd: dir, env, encoding: "utf8" });
     return { code: r.status ?? 1, out: r.stdout + r.stderr };
   };
+  const start = (args: string[]) => spawn("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   run(["stack", "init", "test"]);
-  return { dir, run, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, run, start, home: env.PULUMI_HOME, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
