@@ -51,6 +51,48 @@ export function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Why a GlusterFS mount did not come up, as one line for the node's failure message: the bricks the client has
+ * not reached, each replica or disperse set left with too few bricks to read, and client quorum when the log
+ * names it. It reads the client's own volfile (names -> host:port, sets -> their bricks) and its log. At the
+ * default log level glusterfs 10 writes "Connected, attached to remote volume" when it reaches a brick and
+ * "disconnected from" when it loses one, but a refused or unreachable brick is often not logged at all, so a
+ * brick never seen connected counts as unreachable. Volfile order is kept, so the line is stable.
+ * Exported for the test that runs it against a real client's log.
+ */
+export const GLUSTER_WHY = `gluster_why() { # volfile log
+  awk '
+    FNR == NR {
+      if ($1 == "volume") { v = $2; order[++nv] = v }
+      else if ($1 == "type") type[v] = $2
+      else if ($1 == "option" && $2 == "remote-host") host[v] = $3
+      else if ($1 == "option" && $2 == "remote-port") port[v] = $3
+      else if ($1 == "option" && $2 == "redundancy") red[v] = $3
+      else if ($1 == "subvolumes") { subs[v] = $0; sub(/^[ \\t]*subvolumes[ \\t]+/, "", subs[v]) }
+      next
+    }
+    /Connected, attached to remote volume/ || /disconnected from/ {
+      for (i = 1; i <= nv; i++) if (type[order[i]] == "protocol/client" && index($0, " 0-" order[i] ": ")) up[order[i]] = ($0 ~ /Connected, attached/)
+    }
+    /[Qq]uorum is not met/ { quorum = 1 }
+    END {
+      for (i = 1; i <= nv; i++) {
+        v = order[i]
+        if (type[v] == "protocol/client" && !up[v]) down = down (down ? ", " : "") host[v] ":" port[v]
+        if (type[v] == "cluster/replicate" || type[v] == "cluster/disperse") {
+          n = split(subs[v], s, " "); k = 0
+          for (j = 1; j <= n; j++) if (up[s[j]]) k++
+          need = type[v] == "cluster/disperse" ? n - red[v] : 1
+          if (k < need) sets = sets (sets ? ", " : "") v " has " k " of " n " bricks up (needs " need ")"
+        }
+      }
+      msg = down ? "bricks not reachable: " down : "every brick connected"
+      if (sets) msg = msg "; " sets
+      if (quorum) msg = msg "; client quorum not met"
+      print msg
+    }' "$1" "$2" 2>/dev/null
+}`;
+
 function mountTransport(c: InitConfig): string {
   switch (c.transport) {
     case "glusterfs":
@@ -59,7 +101,8 @@ function mountTransport(c: InitConfig): string {
         `mkdir -p ${NET} /var/log/glusterfs /var/lib/glusterd /var/run/gluster`,
         `/usr/sbin/glusterfs -f ${shq(c.volfile!)} -l /run/netboot/glusterfs.log -p /run/netboot/glusterfs.pid ${NET} || fail "glusterfs mount of ${c.volfile} (log: /run/netboot/glusterfs.log)"`,
         `ON_FAIL_LOG=/run/netboot/glusterfs.log`,
-        `wait_for "glusterfs mount" 30 'grep -q " ${NET} fuse" /proc/mounts && [ -e ${NET}/${c.imagePath!.replace(/^\//, "")}/. ]'`,
+        GLUSTER_WHY,
+        `wait_for "glusterfs mount" 30 'grep -q " ${NET} fuse" /proc/mounts && [ -e ${NET}/${c.imagePath!.replace(/^\//, "")}/. ]' "gluster_why ${shq(c.volfile!)} /run/netboot/glusterfs.log"`,
       ].join("\n");
     case "nfs": {
       // NFSv4.1 over TCP 2049 only: no rpcbind, mountd or lockd needed on the server or in the initramfs.
@@ -155,13 +198,14 @@ mkdir -p /run/netboot
 step() { echo "netboot: $*"; }
 fail() {
   echo "netboot: FAILED: $*"
-  [ -n "$ON_FAIL_LOG" ] && [ -f "$ON_FAIL_LOG" ] && tail -n 15 "$ON_FAIL_LOG"
+  # the daemon's last distinct warnings and errors, not its whole chatter
+  [ -n "$ON_FAIL_LOG" ] && [ -f "$ON_FAIL_LOG" ] && sed 's/^\[[^]]*\] //' "$ON_FAIL_LOG" | grep '^[EWC] ' | uniq | tail -n 5
   ${rescue}
 }
-wait_for() { # what seconds condition
+wait_for() { # what seconds condition [command that says why, for the failure line]
   n=0
   while ! eval "$3"; do
-    n=$((n + 1)); [ $n -gt $(($2 * 2)) ] && fail "timed out waiting for $1"
+    n=$((n + 1)); [ $n -gt $(($2 * 2)) ] && fail "timed out waiting for $1\${4:+: $(eval "$4")}"
     usleep 500000
   done
 }
