@@ -283,6 +283,32 @@ function isMounted(mnt: string): boolean {
 }
 
 let interrupted: NodeJS.Signals | undefined;
+
+/**
+ * Exit codes, so a script can tell a cluster that did not boot from a lab that could not start:
+ * 0 every node up; 1 a node failed; 2 bad usage or stack outputs (nothing started); 3 set-up failed
+ * (pulumi up, a daemon, the network, the volume: no node was judged); 128+N interrupted by signal N.
+ */
+export const EXIT = { up: 0, nodeFailed: 1, usage: 2, setupFailed: 3 } as const;
+
+/** A daemon of the lab (dnsmasq, nginx, a brick) that exited while the nodes were booting. */
+interface DaemonExit { daemon: string; pid: number; exitCode: number | null; afterS: number }
+
+/** Earlier runs' logs move to `runs/<time>/` instead of being deleted; the newest KEEP_RUNS stay. */
+const KEEP_RUNS = 10;
+
+function archivePreviousRun(out: string): string | undefined {
+  const files = fs.readdirSync(out).filter((f) => /\.(log|fd|json)$/.test(f) && f !== "lab.json");
+  if (!files.length) return undefined;
+  const when = fs.existsSync(path.join(out, "result.json")) ? fs.statSync(path.join(out, "result.json")).mtime : new Date();
+  const runs = path.join(out, "runs");
+  let dest = path.join(runs, when.toISOString().replace(/[:.]/g, "-"));
+  for (let i = 1; fs.existsSync(dest); i++) dest = `${dest.replace(/-\d+$/, "")}-${i}`;
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of files) fs.renameSync(path.join(out, f), path.join(dest, f));
+  for (const old of fs.readdirSync(runs).sort().slice(0, -KEEP_RUNS)) fs.rmSync(path.join(runs, old), { recursive: true, force: true });
+  return dest;
+}
 const signalExit = (sig: NodeJS.Signals) => 128 + (sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15);
 
 async function main(): Promise<number> {
@@ -311,7 +337,7 @@ async function main(): Promise<number> {
   const parsed = parseContract(readOutputs(o));
   if (!parsed.contract) {
     console.error(`lab: the stack outputs of ${o.example} are not a usable lab contract:\n  ${parsed.errors.join("\n  ")}`);
-    return 2;
+    return EXIT.usage;
   }
   const c = parsed.contract;
   const sel = selectNodes(c.nodes, o.groups, o.nodes);
@@ -319,10 +345,11 @@ async function main(): Promise<number> {
   if (!sel.nodes.length && !sel.errors.length) errors.push("no node chosen");
   if (errors.length) {
     console.error(`lab: cannot start (nothing was started):\n  ${errors.join("\n  ")}`);
-    return 2;
+    return EXIT.usage;
   }
-  // Fresh logs for this run (the ledger was handled by reclaim()).
-  for (const f of fs.readdirSync(out)) if (/\.(log|fd|json)$/.test(f)) fs.rmSync(path.join(out, f), { force: true });
+  // Fresh logs for this run; the previous run's are kept under runs/ (the ledger was handled by reclaim()).
+  const archived = archivePreviousRun(out);
+  if (archived) console.log(`lab: the previous run's logs are in ${archived}`);
 
   const guard = new TargetGuard(c.targetRoot);
   const dm = dnsmasqFacts(readText(c.server.dnsmasqConfig));
@@ -440,7 +467,21 @@ async function main(): Promise<number> {
       r.started = Date.now();
     }
     const accessText = () => (accessLog ? readText(accessLog) : "");
+    // Daemons are watched while the nodes boot: one that dies is reported where the nodes are (live, in the
+    // final table and in result.json), whether or not the nodes survive it (a replica 3 volume should).
+    const daemons = procs.procs.filter((p) => !p.exited && !runs.some((r) => r.proc === p));
+    const daemonExits: DaemonExit[] = [];
+    const bootStart = Date.now();
+    const watchDaemons = () => {
+      for (const d of daemons) {
+        if (!d.exited || daemonExits.some((x) => x.pid === d.pid)) continue;
+        const e = { daemon: d.name, pid: d.pid, exitCode: d.exitCode, afterS: Number(((Date.now() - bootStart) / 1000).toFixed(1)) };
+        daemonExits.push(e);
+        console.log(`lab: DAEMON EXITED: ${e.daemon} (pid ${e.pid}, exit ${e.exitCode ?? "by signal"}) ${e.afterS} s into the boot`);
+      }
+    };
     while (runs.some((r) => !r.done) && !interrupted) {
+      watchDaemons();
       const dns = readText(dnsLog);
       const acc = accessText();
       for (const r of runs.filter((x) => !x.done)) {
@@ -471,6 +512,7 @@ async function main(): Promise<number> {
       if (runs.some((r) => !r.done)) await sleep(250);
     }
     if (interrupted) return signalExit(interrupted);
+    watchDaemons();
     for (const r of runs) if (r.proc) await procs.stop(r.proc, 3000);
 
     // --- report
@@ -484,9 +526,10 @@ async function main(): Promise<number> {
       result: r.failedAt ? `failed at ${r.failedAt}: ${r.failure!.split("\n")[0]}` : "up",
       marker: r.obs.marker ?? null, console: r.console,
     }));
-    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows }, null, 2) + "\n");
+    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows, daemonsExited: daemonExits }, null, 2) + "\n");
     console.log("\n" + table(rows));
-    return rows.every((r) => r.result === "up") ? 0 : 1;
+    for (const e of daemonExits) console.log(`daemon exited during the run: ${e.daemon} (pid ${e.pid}, exit ${e.exitCode ?? "by signal"}) after ${e.afterS} s`);
+    return rows.every((r) => r.result === "up") ? EXIT.up : EXIT.nodeFailed;
   } finally {
     await cleanup();
     if (!interrupted) {
@@ -530,8 +573,8 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(interrupted ? signalExit(interrupted) : code),
     (e) => {
-      if (!interrupted) console.error(`lab: ${e instanceof Error ? e.message : String(e)}`);
-      process.exit(interrupted ? signalExit(interrupted) : 1);
+      if (!interrupted) console.error(`lab: set-up failed: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(interrupted ? signalExit(interrupted) : EXIT.setupFailed);
     },
   );
 }

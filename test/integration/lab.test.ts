@@ -201,6 +201,44 @@ describe("the lab boots examples/stateless-gluster end to end", () => {
     expect(r.stdout).toMatch(/hyb1\s+hybrid\s+10\.90\.0\.21\s+-\s+failed at kernel: HTTP 404/);
     expect(r.stdout).not.toMatch(/STATELESS-GLUSTER-UP/);
     expectNothingLeft(r.stdout);
+    // the first run's logs were kept, not overwritten
+    const kept = fs.readdirSync(path.join(out, "runs")).map((d) => path.join(out, "runs", d, "result.json")).filter((f) => fs.existsSync(f));
+    expect(kept.map((f) => JSON.parse(fs.readFileSync(f, "utf8")).nodes.map((n: any) => `${n.node}:${n.result}`).join(","))).toContain("ram1:up,hyb1:up");
+  });
+
+  test("a brick killed while a node boots is reported where the nodes are; replica 3 keeps serving and the node comes up", async () => {
+    let killed = "";
+    const r = await runLab(["--nodes", "ram1", "--timeout", "240"], (stdout) => {
+      if (killed || !/ram1 .*DHCP > iPXE/.test(stdout)) return;
+      const ledger = JSON.parse(fs.readFileSync(path.join(out, "lab.json"), "utf8"));
+      const brick = ledger.procs.find((p: any) => /^brick /.test(p.name));
+      killed = brick.name;
+      process.kill(brick.pid, "SIGKILL"); // a brick this lab run started (its ledger says so)
+    });
+    expect(killed).toMatch(/^brick /);
+    if (r.code !== 0) console.log(r.stdout + r.stderr);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`lab: DAEMON EXITED: ${killed}`);
+    expect(r.stdout).toContain(`daemon exited during the run: ${killed}`);
+    const result = JSON.parse(fs.readFileSync(path.join(out, "result.json"), "utf8"));
+    expect(result.nodes.map((n: any) => n.result)).toEqual(["up"]);
+    expect(result.daemonsExited.map((d: any) => d.daemon)).toEqual([killed]);
+    expectNothingLeft(r.stdout);
+  });
+
+  test("a set-up failure exits 3, not 1 like a node failure", async () => {
+    const conf = fs.readdirSync(path.join(target, "etc/dnsmasq.d")).map((f) => path.join(target, "etc/dnsmasq.d", f))[0];
+    const before = fs.readFileSync(conf);
+    fs.appendFileSync(conf, "no-such-dnsmasq-option\n");
+    let r;
+    try {
+      r = await runLab(["--nodes", "ram1", "--timeout", "60"]);
+    } finally {
+      fs.writeFileSync(conf, before);
+    }
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/lab: set-up failed: dnsmasq --test rejects/);
+    expectNothingLeft(r.stdout);
   });
 
   test("Ctrl-C (SIGINT) while a node boots stops every VM and daemon and exits 130", async () => {
