@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Makes the Pulumi engine available offline: pulumi, pulumi-language-nodejs (both v3.248.0) and
-# pulumi-resource-command (v1.2.1), compiled from the Go module proxy when they are missing. Also the language hosts
-# for Python and Go (netboot's own, toolchain/langhost-python and -go, with pulumi-language-python-exec from sdk/v3)
-# and Pulumi YAML's pulumi-language-yaml v1.25.0.
+# Makes the Pulumi engine available offline: pulumi v3.248.0, compiled from the Go module proxy when it is missing,
+# netboot's own language hosts for Node.js, Python and Go (toolchain/langhost-*, with pulumi-language-python-exec
+# from sdk/v3) and Pulumi YAML's pulumi-language-yaml v1.25.0. Needs Go >= 1.25.11 (what pulumi pkg/v3 v3.248.0
+# declares in its go.mod; GOTOOLCHAIN=local, so an older Go is not upgraded behind your back).
+# No pulumi-resource-command: the proxy refuses that module and netboot's transport runs host commands itself
+# (docs/toolchain.md).
 #
 # Binaries are cached outside the work tree, keyed by version:
 #   ${NETBOOT_TOOLCHAIN_DIR:-$HOME/.cache/netboot/toolchain/pulumi-v3.248.0-command-v1.2.1}/bin
@@ -14,11 +16,13 @@
 set -euo pipefail
 
 PULUMI_VERSION="v3.248.0"
-COMMAND_VERSION="v1.2.1"
-COMMAND_COMMIT="7f3eb6f3b77cd0fa3895ba437a695dd393f7dd25" # tag v1.2.1 of pulumi/pulumi-command
 YAML_VERSION="v1.25.0" # github.com/pulumi/pulumi-yaml (pulumi-language-yaml)
+GO_MIN="1.25.11"       # the `go` line of pulumi pkg/v3 and sdk/v3 v3.248.0 (and of the go.mod of toolchain/langhost-*)
 
-CACHE="${NETBOOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netboot/toolchain/pulumi-${PULUMI_VERSION}-command-${COMMAND_VERSION}}"
+# The folder name still says "command-v1.2.1" although pulumi-resource-command is no longer built: it is the key
+# of the engine already cached on every machine, and a new name would force the 4-minute pulumi compile again.
+# Change it only together with PULUMI_VERSION.
+CACHE="${NETBOOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netboot/toolchain/pulumi-${PULUMI_VERSION}-command-v1.2.1}"
 BIN="$CACHE/bin"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -32,7 +36,7 @@ have_version() { # $1 = binary path, $2 = wanted version
   [ "$v" = "$2" ]
 }
 
-# 1. A compatible pulumi already on PATH (and its language host + command plugin beside it or on PATH).
+# 1. A compatible pulumi already on PATH (and a Node.js language host beside it or on PATH).
 if [ -z "${NETBOOT_TOOLCHAIN_FORCE_BUILD:-}" ]; then
   onpath="$(command -v pulumi || true)"
   if [ -n "$onpath" ] && [ "$(readlink -f "$onpath")" != "$(readlink -f "$BIN/pulumi" 2>/dev/null || true)" ] \
@@ -44,7 +48,11 @@ if [ -z "${NETBOOT_TOOLCHAIN_FORCE_BUILD:-}" ]; then
   fi
 fi
 
-command -v go >/dev/null || die "Go is needed to build the Pulumi engine offline. Install Go >= 1.24 (https://go.dev/dl or 'apt-get install golang') and rerun."
+command -v go >/dev/null || die "Go is needed to build the Pulumi engine offline. Install Go >= $GO_MIN (https://go.dev/dl) and rerun."
+go_version="$(go env GOVERSION)"; go_version="${go_version#go}"
+# sort -V compares the dotted parts as numbers (1.25.9 < 1.25.11).
+[ "$(printf '%s\n%s\n' "$GO_MIN" "$go_version" | sort -V | head -1)" = "$GO_MIN" ] \
+  || die "Go $go_version is too old: pulumi $PULUMI_VERSION needs Go >= $GO_MIN (https://go.dev/dl; Debian 12's golang package is 1.19)."
 
 mkdir -p "$BIN"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local
@@ -122,27 +130,6 @@ build_yaml_host() {
   log "  pulumi-language-yaml ready"
 }
 
-build_command() {
-  # Optional. The Go module proxy reachable here refuses pulumi-command at every version and commit
-  # ("403 This module version is not available"; v1.2.1.info: 404), so this usually fails. netboot does not
-  # need it: host actions (dnsmasq --test, reloads, gluster commands) go through netboot's own transport.
-  # When it cannot be built, a marker keeps later runs from retrying for a day.
-  [ -x "$BIN/pulumi-resource-command" ] && [ -f "$BIN/.pulumi-resource-command.$COMMAND_VERSION" ] && return 0
-  if [ -f "$BIN/.pulumi-resource-command.unavailable" ] && [ -z "$(find "$BIN/.pulumi-resource-command.unavailable" -mmin +1440)" ]; then
-    return 0
-  fi
-  log "building pulumi-resource-command $COMMAND_VERSION at $COMMAND_COMMIT (optional)"
-  if GOBIN="$BIN" go install -trimpath -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
-    "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command@$COMMAND_COMMIT" 2>"$CACHE/command-build.log"; then
-    touch "$BIN/.pulumi-resource-command.$COMMAND_VERSION"
-    log "  pulumi-resource-command ready"
-  else
-    touch "$BIN/.pulumi-resource-command.unavailable"
-    log "  pulumi-resource-command is not available from this Go module proxy ($(head -c 200 "$CACHE/command-build.log" | tr '\n' ' '))"
-    log "  continuing without it: netboot does not use it"
-  fi
-}
-
 start=$(date +%s)
 build_pulumi
 build_nodejs_host
@@ -150,8 +137,9 @@ build_local_host python
 build_local_host go
 install_python_exec
 build_yaml_host
-build_command
 rm -rf "$BUILD"
+# Markers of the pulumi-resource-command attempts older versions of this script made.
+rm -f "$BIN"/.pulumi-resource-command.* "$CACHE/command-build.log"
 end=$(date +%s)
 if [ $((end - start)) -gt 2 ]; then log "toolchain built in $((end - start)) s into $BIN"; fi
 echo "$BIN"
