@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the Pulumi engine available offline: pulumi v3.248.0, compiled from the Go module proxy when it is missing,
-# netboot's own language hosts for Node.js, Python and Go (toolchain/langhost-*, with pulumi-language-python-exec
+# netboot's own language hosts for Node.js, Python and Go (toolchain/langhost, with pulumi-language-python-exec
 # from sdk/v3) and Pulumi YAML's pulumi-language-yaml v1.25.0. Needs Go >= 1.25.11 (what pulumi pkg/v3 v3.248.0
 # declares in its go.mod; GOTOOLCHAIN=local, so an older Go is not upgraded behind your back).
 # No pulumi-resource-command: the proxy refuses that module and netboot's transport runs host commands itself
@@ -17,7 +17,7 @@ set -euo pipefail
 
 PULUMI_VERSION="v3.248.0"
 YAML_VERSION="v1.25.0" # github.com/pulumi/pulumi-yaml (pulumi-language-yaml)
-GO_MIN="1.25.11"       # the `go` line of pulumi pkg/v3 and sdk/v3 v3.248.0 (and of the go.mod of toolchain/langhost-*)
+GO_MIN="1.25.11"       # the `go` line of pulumi pkg/v3 and sdk/v3 v3.248.0 (and of toolchain/langhost/go.mod)
 
 # The folder name still says "command-v1.2.1" although pulumi-resource-command is no longer built: it is the key
 # of the engine already cached on every machine, and a new name would force the 4-minute pulumi compile again.
@@ -77,38 +77,31 @@ build_pulumi() {
   log "  pulumi ready"
 }
 
-build_nodejs_host() {
-  # Pulumi's own host (module github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3) has no tags and
-  # the Go module proxy refuses it ("403 This module version is not available"), so netboot builds its own
-  # minimal host from pkg/v3 + sdk/v3: toolchain/langhost-nodejs (see the comment at the top of its main.go).
-  local src="$REPO/toolchain/langhost-nodejs" stamp
-  stamp="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
-  [ -x "$BIN/pulumi-language-nodejs" ] && [ -f "$BIN/.pulumi-language-nodejs.$stamp" ] && return 0
-  log "building pulumi-language-nodejs (netboot's minimal Node.js language host) from $src"
+build_langhosts() {
+  # Pulumi's own Node.js, Python and Go hosts are untagged Go modules the proxy refuses ("403 This module version
+  # is not available"), so netboot builds its own minimal hosts from pkg/v3 + sdk/v3: one module,
+  # toolchain/langhost, with the shared package host/ and one small main per language under cmd/.
+  # The stamp is a hash of the whole module, so an edit rebuilds the hosts (seconds), never the engine.
+  local src="$REPO/toolchain/langhost" stamp lang
+  stamp="$(cd "$src" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
+  [ -f "$BIN/.langhost.$stamp" ] && [ -x "$BIN/pulumi-language-nodejs" ] && [ -x "$BIN/pulumi-language-python" ] \
+    && [ -x "$BIN/pulumi-language-go" ] && return 0
+  log "building pulumi-language-{nodejs,python,go} (netboot's minimal language hosts) from $src"
+  rm -rf "$BIN/.langhost-build"
   ( cd "$src"
-    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$BIN/pulumi-language-nodejs.tmp" . >&2 )
-  mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
-  rm -f "$BIN"/.pulumi-language-nodejs.*; touch "$BIN/.pulumi-language-nodejs.$stamp"
-  log "  pulumi-language-nodejs ready"
-}
-
-build_local_host() { # $1 = python | go: netboot's minimal host for that language (toolchain/langhost-$1)
-  # Same reason as the Node.js host: Pulumi's own Python and Go hosts are untagged modules the proxy refuses.
-  # They implement GeneratePackage (pulumi package gen-sdk) and Run.
-  local lang="$1" src="$REPO/toolchain/langhost-$1" stamp
-  stamp="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
-  [ -x "$BIN/pulumi-language-$lang" ] && [ -f "$BIN/.pulumi-language-$lang.$stamp" ] && return 0
-  log "building pulumi-language-$lang (netboot's minimal $lang language host) from $src"
-  ( cd "$src"
-    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$BIN/pulumi-language-$lang.tmp" . >&2 )
-  mv "$BIN/pulumi-language-$lang.tmp" "$BIN/pulumi-language-$lang"
-  rm -f "$BIN"/.pulumi-language-"$lang".*; touch "$BIN/.pulumi-language-$lang.$stamp"
-  log "  pulumi-language-$lang ready"
+    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+      -o "$BIN/.langhost-build/" ./cmd/... >&2 )
+  for lang in nodejs python go; do mv "$BIN/.langhost-build/pulumi-language-$lang" "$BIN/pulumi-language-$lang"; done
+  rmdir "$BIN/.langhost-build"
+  # Stamps of the per-language modules this replaced (toolchain/langhost-{nodejs,python,go}).
+  rm -f "$BIN"/.langhost.* "$BIN"/.pulumi-language-nodejs.* "$BIN"/.pulumi-language-python.[0-9a-f]* "$BIN"/.pulumi-language-go.*
+  touch "$BIN/.langhost.$stamp"
+  log "  language hosts ready"
 }
 
 install_python_exec() {
   # The upstream Python host runs programs through pulumi-language-python-exec, a script that ships in sdk/v3
-  # (python/cmd/). It goes beside the host, where toolchain/langhost-python looks for it.
+  # (python/cmd/). It goes beside the host, where toolchain/langhost/cmd/pulumi-language-python looks for it.
   [ -f "$BIN/pulumi-language-python-exec" ] && [ -f "$BIN/.pulumi-language-python-exec.$PULUMI_VERSION" ] && return 0
   local dir
   dir="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
@@ -132,9 +125,7 @@ build_yaml_host() {
 
 start=$(date +%s)
 build_pulumi
-build_nodejs_host
-build_local_host python
-build_local_host go
+build_langhosts
 install_python_exec
 build_yaml_host
 rm -rf "$BUILD"
