@@ -18,6 +18,7 @@
  *    and removes the namespace, every process it started (by pid) and every file the daemons made in the
  *    target root; also on Ctrl-C, SIGTERM and errors. Exit code 1 when a node failed.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LabContract, LabNode, parseContract, selectNodes, serverAddresses } from "./contract";
@@ -85,7 +86,7 @@ export function parseArgs(argv: string[]): Options {
 
 function pulumi(o: Options, args: string[], opts: { show?: boolean } = {}): string {
   const argv = ["pulumi", ...args, ...(o.stack ? ["--stack", o.stack] : []), "--non-interactive"];
-  const r = require("child_process").spawnSync(argv[0], argv.slice(1), { cwd: o.example, encoding: "utf8", stdio: opts.show ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 1 << 28 });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: o.example, encoding: "utf8", stdio: opts.show ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 1 << 28 });
   if (r.error) throw new Error(`could not run pulumi: ${r.error.message} (run the lab through scripts/lab.sh or npm run lab, which put the engine on PATH)`);
   if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${r.status})${opts.show ? "" : `:\n${(r.stderr || r.stdout || "").trim()}`}`);
   return r.stdout ?? "";
@@ -147,6 +148,13 @@ function walk(dir: string): string[] {
   return out;
 }
 
+/** What a TargetGuard keeps in the lab's ledger (JSON): read back by `restore` after a lab killed hard. */
+export interface GuardState {
+  root: string;
+  before?: [string, string[]][];
+  createdDirs?: string[];
+}
+
 /**
  * Remembers what exists in the daemons' run folders (only below the target root) before the lab starts them,
  * so `sweep()` removes exactly what the daemons (and the lab's brick folders) added.
@@ -156,10 +164,10 @@ export class TargetGuard {
   private createdDirs: string[] = [];
   constructor(readonly root: string) {}
   /** For the ledger: enough to sweep after a lab that was killed hard. */
-  state(): unknown {
+  state(): GuardState {
     return { root: this.root, before: [...this.before].map(([d, had]) => [d, [...had]]), createdDirs: this.createdDirs };
   }
-  static restore(s: any): TargetGuard {
+  static restore(s: GuardState): TargetGuard {
     const g = new TargetGuard(s.root);
     for (const [d, had] of s.before ?? []) if (g.inside(d)) g.before.set(d, new Set(had));
     g.createdDirs = (s.createdDirs ?? []).filter((d: string) => g.inside(d));
@@ -291,7 +299,7 @@ async function main(): Promise<number> {
   const out = o.out ?? path.join(REPO, ".lab", name);
   fs.mkdirSync(out, { recursive: true });
   const procs = new Procs(out);
-  for (const line of await procs.reclaim((st) => TargetGuard.restore(st).sweep(() => undefined))) console.log(`lab: ${line}`);
+  for (const line of await procs.reclaim((st) => TargetGuard.restore(st as GuardState).sweep(() => undefined))) console.log(`lab: ${line}`);
 
   if (o.up) {
     // the named stack, or the selected one, or a new `dev` stack
