@@ -11,6 +11,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { networkImageHandler } from "../../provider/resources/networkImage";
+import { parseCli } from "../../scripts/_cli";
+
+// No flags (a stray argument is a mistake); checked again inside the namespace, where it is the same argv.
+parseCli("bench:publish", "usage: npm run bench:publish", {});
 
 const NS = `nbbench${process.pid % 100000}`;
 const PORT = 24999;
