@@ -6,6 +6,16 @@
 const fs = require("fs");
 const path = require("path");
 
+// The one flag, through node:util parseArgs (strict: anything else is a usage error, exit 2).
+const check = (() => {
+  try {
+    return require("node:util").parseArgs({ options: { check: { type: "boolean" } } }).values.check === true;
+  } catch (e) {
+    process.stderr.write(`gen-docs: ${e.message.split(". ")[0]}\nusage: node scripts/gen-docs.js [--check]\n`);
+    process.exit(2);
+  }
+})();
+
 const root = path.join(__dirname, "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "schema/schema.json"), "utf8"));
 const inv = JSON.parse(fs.readFileSync(path.join(root, "schema/cluster.schema.json"), "utf8"));
@@ -139,7 +149,7 @@ for (const [name, d] of Object.entries(inv.definitions)) {
 }
 
 const text = lines.join("\n").replace(/\n{3,}/g, "\n\n").replace(/\n*$/, "\n");
-if (process.argv.includes("--check")) {
+if (check) {
   const cur = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
   if (cur !== text) {
     process.stderr.write("docs/reference.md is stale: run 'node scripts/gen-docs.js' and commit the result.\n");

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generates sdk/nodejs, sdk/python and sdk/go from schema/schema.json with `pulumi package gen-sdk` (the real Pulumi
-# code generators, served by netboot's language hosts: toolchain/langhost-*).
+# code generators, served by netboot's language hosts: toolchain/langhost).
 # `scripts/gen-sdk.sh --check` regenerates into a temp folder and fails when a committed SDK differs.
 # sdk/go/go.mod and go.sum are not generated (the generator writes none): they are kept as committed.
 set -euo pipefail

@@ -5,6 +5,16 @@
 const fs = require("fs");
 const path = require("path");
 
+// The one flag, through node:util parseArgs (strict: anything else is a usage error, exit 2).
+const check = (() => {
+  try {
+    return require("node:util").parseArgs({ options: { check: { type: "boolean" } } }).values.check === true;
+  } catch (e) {
+    process.stderr.write(`gen-types: ${e.message.split(". ")[0]}\nusage: node scripts/gen-types.js [--check]\n`);
+    process.exit(2);
+  }
+})();
+
 const root = path.join(__dirname, "..");
 const schema = JSON.parse(fs.readFileSync(path.join(root, "schema/schema.json"), "utf8"));
 const out = path.join(root, "provider/schema-types.ts");
@@ -78,7 +88,7 @@ for (const [tok, r] of Object.entries(schema.resources).sort()) {
 ts += `export type ComponentToken =\n${tokens.components.map((t) => `    | "${t}"`).join("\n")};\n\n`;
 ts += `export type CustomResourceToken =\n${tokens.customs.map((t) => `    | "${t}"`).join("\n")};\n`;
 
-if (process.argv.includes("--check")) {
+if (check) {
   const cur = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
   if (cur !== ts) {
     console.error("provider/schema-types.ts is stale: run `npm run gen` and commit the result.");

@@ -6,37 +6,22 @@
  *
  * Without --out the inventory goes to stdout; without --report the report goes to stderr. The inventory is
  * checked against schema/cluster.schema.json before it is written: exit 1 when it does not pass (with the
- * errors), 2 on bad usage.
+ * errors), 2 on bad usage (an unknown flag, a flag without its value, no or several nodes.conf).
  */
 import * as fs from "fs";
+import { parseCli, usageError } from "./_cli";
 import { formatReport, importWarewulf, inventoryYaml, WarewulfImportError } from "../provider/inventory/warewulf";
 import { formatInventoryIssue, parseInventory } from "../provider/inventory/parse";
 
 const USAGE = "usage: import-warewulf <nodes.conf> [--warewulf-conf FILE] [--interface IFACE] [--server-name NAME] [--server-ip IP --subnet CIDR] [--root DIR] [--out FILE] [--report FILE]";
 
 function main(argv: string[]): number {
-  const opts: Record<string, string> = {};
-  const positional: string[] = [];
-  const known = ["warewulf-conf", "interface", "server-name", "server-ip", "subnet", "root", "out", "report"];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      return 0;
-    }
-    if (a.startsWith("--")) {
-      const k = a.slice(2);
-      if (!known.includes(k) || argv[i + 1] === undefined) {
-        console.error(`import-warewulf: ${known.includes(k) ? `${a} needs a value` : `unknown option ${a}`}\n${USAGE}`);
-        return 2;
-      }
-      opts[k] = argv[++i];
-    } else positional.push(a);
-  }
-  if (positional.length !== 1) {
-    console.error(USAGE);
-    return 2;
-  }
+  const flag = { type: "string" } as const;
+  const { values: opts, positionals } = parseCli("import-warewulf", USAGE, {
+    options: { "warewulf-conf": flag, interface: flag, "server-name": flag, "server-ip": flag, subnet: flag, root: flag, out: flag, report: flag },
+    allowPositionals: true,
+  }, argv);
+  if (positionals.length !== 1) usageError("import-warewulf", USAGE, positionals.length ? `one nodes.conf only (got ${positionals.join(", ")})` : "give the nodes.conf to import");
   const read = (f: string) => {
     try {
       return fs.readFileSync(f, "utf8");
@@ -45,7 +30,7 @@ function main(argv: string[]): number {
     }
   };
   try {
-    const { inventory, report } = importWarewulf(read(positional[0]), opts["warewulf-conf"] !== undefined ? read(opts["warewulf-conf"]) : undefined, {
+    const { inventory, report } = importWarewulf(read(positionals[0]), opts["warewulf-conf"] !== undefined ? read(opts["warewulf-conf"]) : undefined, {
       interface: opts.interface, serverName: opts["server-name"], serverIp: opts["server-ip"], subnet: opts.subnet, root: opts.root,
     });
     const text = inventoryYaml(inventory, report);

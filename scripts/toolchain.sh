@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Makes the Pulumi engine available offline: pulumi, pulumi-language-nodejs (both v3.248.0) and
-# pulumi-resource-command (v1.2.1), compiled from the Go module proxy when they are missing. Also the language hosts
-# for Python and Go (netboot's own, toolchain/langhost-python and -go, with pulumi-language-python-exec from sdk/v3)
-# and Pulumi YAML's pulumi-language-yaml v1.25.0.
+# Makes the Pulumi engine available offline: pulumi v3.248.0, compiled from the Go module proxy when it is missing,
+# netboot's own language hosts for Node.js, Python and Go (toolchain/langhost, with pulumi-language-python-exec
+# from sdk/v3) and Pulumi YAML's pulumi-language-yaml v1.25.0. Needs Go >= 1.25.11 (what pulumi pkg/v3 v3.248.0
+# declares in its go.mod; GOTOOLCHAIN=local, so an older Go is not upgraded behind your back).
+# No pulumi-resource-command: the proxy refuses that module and netboot's transport runs host commands itself
+# (docs/toolchain.md).
 #
 # Binaries are cached outside the work tree, keyed by version:
 #   ${NETBOOT_TOOLCHAIN_DIR:-$HOME/.cache/netboot/toolchain/pulumi-v3.248.0-command-v1.2.1}/bin
@@ -14,11 +16,13 @@
 set -euo pipefail
 
 PULUMI_VERSION="v3.248.0"
-COMMAND_VERSION="v1.2.1"
-COMMAND_COMMIT="7f3eb6f3b77cd0fa3895ba437a695dd393f7dd25" # tag v1.2.1 of pulumi/pulumi-command
 YAML_VERSION="v1.25.0" # github.com/pulumi/pulumi-yaml (pulumi-language-yaml)
+GO_MIN="1.25.11"       # the `go` line of pulumi pkg/v3 and sdk/v3 v3.248.0 (and of toolchain/langhost/go.mod)
 
-CACHE="${NETBOOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netboot/toolchain/pulumi-${PULUMI_VERSION}-command-${COMMAND_VERSION}}"
+# The folder name still says "command-v1.2.1" although pulumi-resource-command is no longer built: it is the key
+# of the engine already cached on every machine, and a new name would force the 4-minute pulumi compile again.
+# Change it only together with PULUMI_VERSION.
+CACHE="${NETBOOT_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/netboot/toolchain/pulumi-${PULUMI_VERSION}-command-v1.2.1}"
 BIN="$CACHE/bin"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -32,7 +36,7 @@ have_version() { # $1 = binary path, $2 = wanted version
   [ "$v" = "$2" ]
 }
 
-# 1. A compatible pulumi already on PATH (and its language host + command plugin beside it or on PATH).
+# 1. A compatible pulumi already on PATH (and a Node.js language host beside it or on PATH).
 if [ -z "${NETBOOT_TOOLCHAIN_FORCE_BUILD:-}" ]; then
   onpath="$(command -v pulumi || true)"
   if [ -n "$onpath" ] && [ "$(readlink -f "$onpath")" != "$(readlink -f "$BIN/pulumi" 2>/dev/null || true)" ] \
@@ -44,7 +48,11 @@ if [ -z "${NETBOOT_TOOLCHAIN_FORCE_BUILD:-}" ]; then
   fi
 fi
 
-command -v go >/dev/null || die "Go is needed to build the Pulumi engine offline. Install Go >= 1.24 (https://go.dev/dl or 'apt-get install golang') and rerun."
+command -v go >/dev/null || die "Go is needed to build the Pulumi engine offline. Install Go >= $GO_MIN (https://go.dev/dl) and rerun."
+go_version="$(go env GOVERSION)"; go_version="${go_version#go}"
+# sort -V compares the dotted parts as numbers (1.25.9 < 1.25.11).
+[ "$(printf '%s\n%s\n' "$GO_MIN" "$go_version" | sort -V | head -1)" = "$GO_MIN" ] \
+  || die "Go $go_version is too old: pulumi $PULUMI_VERSION needs Go >= $GO_MIN (https://go.dev/dl; Debian 12's golang package is 1.19)."
 
 mkdir -p "$BIN"
 # One build at a time per cache: two concurrent runs (parallel test jobs, two checkouts) would share $BUILD and
@@ -73,38 +81,31 @@ build_pulumi() {
   log "  pulumi ready"
 }
 
-build_nodejs_host() {
-  # Pulumi's own host (module github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3) has no tags and
-  # the Go module proxy refuses it ("403 This module version is not available"), so netboot builds its own
-  # minimal host from pkg/v3 + sdk/v3: toolchain/langhost-nodejs (see the comment at the top of its main.go).
-  local src="$REPO/toolchain/langhost-nodejs" stamp
-  stamp="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
-  [ -x "$BIN/pulumi-language-nodejs" ] && [ -f "$BIN/.pulumi-language-nodejs.$stamp" ] && return 0
-  log "building pulumi-language-nodejs (netboot's minimal Node.js language host) from $src"
+build_langhosts() {
+  # Pulumi's own Node.js, Python and Go hosts are untagged Go modules the proxy refuses ("403 This module version
+  # is not available"), so netboot builds its own minimal hosts from pkg/v3 + sdk/v3: one module,
+  # toolchain/langhost, with the shared package host/ and one small main per language under cmd/.
+  # The stamp is a hash of the whole module, so an edit rebuilds the hosts (seconds), never the engine.
+  local src="$REPO/toolchain/langhost" stamp lang
+  stamp="$(cd "$src" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
+  [ -f "$BIN/.langhost.$stamp" ] && [ -x "$BIN/pulumi-language-nodejs" ] && [ -x "$BIN/pulumi-language-python" ] \
+    && [ -x "$BIN/pulumi-language-go" ] && return 0
+  log "building pulumi-language-{nodejs,python,go} (netboot's minimal language hosts) from $src"
+  rm -rf "$BIN/.langhost-build"
   ( cd "$src"
-    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$BIN/pulumi-language-nodejs.tmp" . >&2 )
-  mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
-  rm -f "$BIN"/.pulumi-language-nodejs.*; touch "$BIN/.pulumi-language-nodejs.$stamp"
-  log "  pulumi-language-nodejs ready"
-}
-
-build_local_host() { # $1 = python | go: netboot's minimal host for that language (toolchain/langhost-$1)
-  # Same reason as the Node.js host: Pulumi's own Python and Go hosts are untagged modules the proxy refuses.
-  # They implement GeneratePackage (pulumi package gen-sdk) and Run.
-  local lang="$1" src="$REPO/toolchain/langhost-$1" stamp
-  stamp="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-16)"
-  [ -x "$BIN/pulumi-language-$lang" ] && [ -f "$BIN/.pulumi-language-$lang.$stamp" ] && return 0
-  log "building pulumi-language-$lang (netboot's minimal $lang language host) from $src"
-  ( cd "$src"
-    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$BIN/pulumi-language-$lang.tmp" . >&2 )
-  mv "$BIN/pulumi-language-$lang.tmp" "$BIN/pulumi-language-$lang"
-  rm -f "$BIN"/.pulumi-language-"$lang".*; touch "$BIN/.pulumi-language-$lang.$stamp"
-  log "  pulumi-language-$lang ready"
+    go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+      -o "$BIN/.langhost-build/" ./cmd/... >&2 )
+  for lang in nodejs python go; do mv "$BIN/.langhost-build/pulumi-language-$lang" "$BIN/pulumi-language-$lang"; done
+  rmdir "$BIN/.langhost-build"
+  # Stamps of the per-language modules this replaced (toolchain/langhost-{nodejs,python,go}).
+  rm -f "$BIN"/.langhost.* "$BIN"/.pulumi-language-nodejs.* "$BIN"/.pulumi-language-python.[0-9a-f]* "$BIN"/.pulumi-language-go.*
+  touch "$BIN/.langhost.$stamp"
+  log "  language hosts ready"
 }
 
 install_python_exec() {
   # The upstream Python host runs programs through pulumi-language-python-exec, a script that ships in sdk/v3
-  # (python/cmd/). It goes beside the host, where toolchain/langhost-python looks for it.
+  # (python/cmd/). It goes beside the host, where toolchain/langhost/cmd/pulumi-language-python looks for it.
   [ -f "$BIN/pulumi-language-python-exec" ] && [ -f "$BIN/.pulumi-language-python-exec.$PULUMI_VERSION" ] && return 0
   local dir
   dir="$(go mod download -json "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
@@ -126,36 +127,14 @@ build_yaml_host() {
   log "  pulumi-language-yaml ready"
 }
 
-build_command() {
-  # Optional. The Go module proxy reachable here refuses pulumi-command at every version and commit
-  # ("403 This module version is not available"; v1.2.1.info: 404), so this usually fails. netboot does not
-  # need it: host actions (dnsmasq --test, reloads, gluster commands) go through netboot's own transport.
-  # When it cannot be built, a marker keeps later runs from retrying for a day.
-  [ -x "$BIN/pulumi-resource-command" ] && [ -f "$BIN/.pulumi-resource-command.$COMMAND_VERSION" ] && return 0
-  if [ -f "$BIN/.pulumi-resource-command.unavailable" ] && [ -z "$(find "$BIN/.pulumi-resource-command.unavailable" -mmin +1440)" ]; then
-    return 0
-  fi
-  log "building pulumi-resource-command $COMMAND_VERSION at $COMMAND_COMMIT (optional)"
-  if GOBIN="$BIN" go install -trimpath -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
-    "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command@$COMMAND_COMMIT" 2>"$CACHE/command-build.log"; then
-    touch "$BIN/.pulumi-resource-command.$COMMAND_VERSION"
-    log "  pulumi-resource-command ready"
-  else
-    touch "$BIN/.pulumi-resource-command.unavailable"
-    log "  pulumi-resource-command is not available from this Go module proxy ($(head -c 200 "$CACHE/command-build.log" | tr '\n' ' '))"
-    log "  continuing without it: netboot does not use it"
-  fi
-}
-
 start=$(date +%s)
 build_pulumi
-build_nodejs_host
-build_local_host python
-build_local_host go
+build_langhosts
 install_python_exec
 build_yaml_host
-build_command
 rm -rf "$BUILD"
+# Markers of the pulumi-resource-command attempts older versions of this script made.
+rm -f "$BIN"/.pulumi-resource-command.* "$CACHE/command-build.log"
 end=$(date +%s)
 if [ $((end - start)) -gt 2 ]; then log "toolchain built in $((end - start)) s into $BIN"; fi
 echo "$BIN"

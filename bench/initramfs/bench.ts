@@ -11,6 +11,10 @@ import { Issues } from "../../provider/model/errors";
 import { buildBootImageModel, DEFAULT_NIC_MODULES } from "../../provider/model/bootImage";
 import { planInitramfs } from "../../provider/build/plan";
 import { buildInitrd } from "../../provider/build/initramfs";
+import { parseCli } from "../../scripts/_cli";
+
+// No flags: the kernel comes from $KVER (else the newest with a /boot/vmlinuz-*); a stray argument is a mistake.
+parseCli("bench:initramfs", "usage: [KVER=<kernel version>] npm run bench:initramfs", {});
 
 const KVER = process.env.KVER ?? fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
 const VOL = fs.readFileSync(path.join(__dirname, "../../test/build/fixtures/client.vol"), "utf8").replace(/@HOST@/g, "10.89.44.1").replace(/@PORT@/g, "24904").replace(/@BRICK@/g, "/b");

@@ -6,7 +6,7 @@
  * Both run in this one process on the same machine; times are wall clock, reported with their ratio.
  * dnsmasq runs on the rendered config in a network namespace so we can see whether its pid changes.
  *
- *   npx ts-node bench/pxe/bench.ts [--nodes 10000] [--groups 50]
+ *   npm run bench:pxe -- [--nodes 10000] [--groups 50] [--cap-minutes 12] [--only-netboot]
  */
 import { execSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -14,12 +14,14 @@ import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as netboot from "../../sdk/nodejs";
+import { numberFlag, parseCli } from "../../scripts/_cli";
 
 const REPO = path.resolve(__dirname, "../..");
-const arg = (k: string, d: number) => {
-  const i = process.argv.indexOf(`--${k}`);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
+const USAGE = "usage: npm run bench:pxe -- [--nodes 10000] [--groups 50] [--cap-minutes 12] [--only-netboot]";
+const { values: flags } = parseCli("bench:pxe", USAGE, {
+  options: { nodes: { type: "string" }, groups: { type: "string" }, "cap-minutes": { type: "string" }, "only-netboot": { type: "boolean" } },
+});
+const arg = (k: "nodes" | "groups" | "cap-minutes", d: number) => numberFlag("bench:pxe", USAGE, k, flags[k], d, 1);
 const NODES = arg("nodes", 10000);
 const GROUPS = arg("groups", 50);
 const PER = NODES / GROUPS;
@@ -115,7 +117,7 @@ async function main() {
   execSync(`ip netns del ${ns}`);
   await nb.destroy();
 
-  if (process.argv.includes("--only-netboot")) return;
+  if (flags["only-netboot"]) return;
   // ---------------------------------------------------------------- per-file resources
   const root2 = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-bench-perfile-"));
   // the same node scripts and hosts lines, each file its own resource

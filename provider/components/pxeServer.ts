@@ -36,7 +36,7 @@ export class PxeServer extends schema.PxeServer {
     }, { parent: this });
 
     // dnsmasq's config goes live only after `dnsmasq --test` accepts the staged file.
-    const dnsmasq = new FileSet(`${name}-dnsmasq`, {
+    new FileSet(`${name}-dnsmasq`, {
       host: model.host,
       files: model.apply((m) => asFiles([renderDnsmasq(m)])),
       checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: ["dnsmasq", "--test", "-C", "{}"] }]),

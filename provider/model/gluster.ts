@@ -196,8 +196,8 @@ export function buildGlusterModel(resource: string, a: GlusterArgsLike, host: Ho
     return v;
   };
   let replica = intField("replica", a.replica);
-  let disperse = intField("disperse", a.disperse);
-  let redundancy = intField("redundancy", a.redundancy);
+  const disperse = intField("disperse", a.disperse);
+  const redundancy = intField("redundancy", a.redundancy);
 
   // Bricks
   const rawBricks = Array.isArray(a.bricks) ? a.bricks : [];

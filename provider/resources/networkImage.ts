@@ -280,7 +280,7 @@ export const networkImageHandler: ResourceHandler = {
     } catch (e) {
       // a volume that is gone for good would otherwise pin the stack: say how to let go of it
       throw new Error(`${describeUrn(urn)}: could not remove ${paths.join(", ")}: ${(e as Error).message}\n` +
-        `If the volume is gone for good, drop this resource from the state instead: pulumi state delete '${urn}'`);
+        `If the volume is gone for good, drop this resource from the state instead: pulumi state delete '${urn}'`, { cause: e });
     }
   },
 };

@@ -68,6 +68,7 @@ function absPath(p: Problems, field: string, v: unknown): v is string {
  */
 export function parseContract(outputs: Record<string, unknown>): { contract?: LabContract; errors: string[] } {
   const p = new Problems();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON, checked field by field below
   const lab = outputs.lab as any;
   if (!lab || typeof lab !== "object") {
     return { errors: ["the stack has no `lab` output: run `pulumi up` in the example first, and export `lab` as docs/lab.md describes"] };

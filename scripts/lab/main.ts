@@ -18,8 +18,10 @@
  *    and removes the namespace, every process it started (by pid) and every file the daemons made in the
  *    target root; also on Ctrl-C, SIGTERM and errors. Exit code 1 when a node failed.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { numberFlag, parseCli, usageError } from "../_cli";
 import { LabContract, LabNode, parseContract, selectNodes, serverAddresses } from "./contract";
 import { dnsmasqFacts, nginxFacts } from "./configs";
 import { Proc, Procs, run, sleep } from "./procs";
@@ -46,38 +48,27 @@ interface Options {
   destroy: boolean;
 }
 
-function usage(msg?: string): never {
-  if (msg) console.error(`lab: ${msg}`);
-  console.error("usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--stack NAME] [--timeout SECONDS] [--out DIR]");
-  process.exit(2);
-}
+const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--stack NAME] [--timeout SECONDS] [--out DIR]";
 
-export function parseArgs(argv: string[]): Options {
-  const o: Options = { example: "", groups: [], nodes: [], timeoutS: 300, up: false, destroy: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-      if (v === undefined || v === "") usage(`${a} needs a value`);
-      return v;
-    };
-    const key = a.split("=")[0];
-    if (key === "--groups") o.groups.push(...val().split(",").filter(Boolean));
-    else if (key === "--nodes") o.nodes.push(...val().split(",").filter(Boolean));
-    else if (key === "--stack") o.stack = val();
-    else if (key === "--out") o.out = path.resolve(val());
-    else if (key === "--timeout") {
-      o.timeoutS = Number(val());
-      if (!Number.isFinite(o.timeoutS) || o.timeoutS < 10) usage("--timeout must be a number of seconds (10 or more)");
-    } else if (a === "--up") o.up = true;
-    else if (a === "--destroy") o.destroy = true;
-    else if (a === "-h" || a === "--help") usage();
-    else if (a.startsWith("-")) usage(`unknown option ${a}`);
-    else if (!o.example) o.example = path.resolve(a);
-    else usage(`one example folder only (got ${o.example} and ${a})`);
-  }
-  if (!o.example) usage("give the example folder, e.g. examples/stateless-gluster");
-  if (!fs.existsSync(path.join(o.example, "Pulumi.yaml"))) usage(`${o.example} has no Pulumi.yaml`);
+export function labOptions(argv: string[]): Options {
+  const { values: v, positionals } = parseCli("lab", USAGE, {
+    options: {
+      groups: { type: "string", multiple: true }, nodes: { type: "string", multiple: true }, stack: { type: "string" },
+      out: { type: "string" }, timeout: { type: "string" }, up: { type: "boolean" }, destroy: { type: "boolean" },
+    },
+    allowPositionals: true,
+  }, argv);
+  const list = (vs: string[] | undefined) => (vs ?? []).flatMap((s) => s.split(",")).filter(Boolean);
+  if (positionals.length > 1) usageError("lab", USAGE, `one example folder only (got ${positionals.join(" and ")})`);
+  if (!positionals.length) usageError("lab", USAGE, "give the example folder, e.g. examples/stateless-gluster");
+  for (const k of ["stack", "out"] as const) if (v[k] === "") usageError("lab", USAGE, `--${k} needs a value`);
+  const o: Options = {
+    example: path.resolve(positionals[0]), groups: list(v.groups), nodes: list(v.nodes), stack: v.stack,
+    out: v.out === undefined ? undefined : path.resolve(v.out),
+    timeoutS: numberFlag("lab", USAGE, "timeout", v.timeout, 300, 10),
+    up: v.up ?? false, destroy: v.destroy ?? false,
+  };
+  if (!fs.existsSync(path.join(o.example, "Pulumi.yaml"))) usageError("lab", USAGE, `${o.example} has no Pulumi.yaml`);
   return o;
 }
 
@@ -85,7 +76,7 @@ export function parseArgs(argv: string[]): Options {
 
 function pulumi(o: Options, args: string[], opts: { show?: boolean } = {}): string {
   const argv = ["pulumi", ...args, ...(o.stack ? ["--stack", o.stack] : []), "--non-interactive"];
-  const r = require("child_process").spawnSync(argv[0], argv.slice(1), { cwd: o.example, encoding: "utf8", stdio: opts.show ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 1 << 28 });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: o.example, encoding: "utf8", stdio: opts.show ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 1 << 28 });
   if (r.error) throw new Error(`could not run pulumi: ${r.error.message} (run the lab through scripts/lab.sh or npm run lab, which put the engine on PATH)`);
   if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${r.status})${opts.show ? "" : `:\n${(r.stderr || r.stdout || "").trim()}`}`);
   return r.stdout ?? "";
@@ -147,6 +138,13 @@ function walk(dir: string): string[] {
   return out;
 }
 
+/** What a TargetGuard keeps in the lab's ledger (JSON): read back by `restore` after a lab killed hard. */
+export interface GuardState {
+  root: string;
+  before?: [string, string[]][];
+  createdDirs?: string[];
+}
+
 /**
  * Remembers what exists in the daemons' run folders (only below the target root) before the lab starts them,
  * so `sweep()` removes exactly what the daemons (and the lab's brick folders) added.
@@ -156,10 +154,10 @@ export class TargetGuard {
   private createdDirs: string[] = [];
   constructor(readonly root: string) {}
   /** For the ledger: enough to sweep after a lab that was killed hard. */
-  state(): unknown {
+  state(): GuardState {
     return { root: this.root, before: [...this.before].map(([d, had]) => [d, [...had]]), createdDirs: this.createdDirs };
   }
-  static restore(s: any): TargetGuard {
+  static restore(s: GuardState): TargetGuard {
     const g = new TargetGuard(s.root);
     for (const [d, had] of s.before ?? []) if (g.inside(d)) g.before.set(d, new Set(had));
     g.createdDirs = (s.createdDirs ?? []).filter((d: string) => g.inside(d));
@@ -312,12 +310,12 @@ function archivePreviousRun(out: string): string | undefined {
 const signalExit = (sig: NodeJS.Signals) => 128 + (sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15);
 
 async function main(): Promise<number> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = labOptions(process.argv.slice(2));
   const name = path.basename(o.example);
   const out = o.out ?? path.join(REPO, ".lab", name);
   fs.mkdirSync(out, { recursive: true });
   const procs = new Procs(out);
-  for (const line of await procs.reclaim((st) => TargetGuard.restore(st).sweep(() => undefined))) console.log(`lab: ${line}`);
+  for (const line of await procs.reclaim((st) => TargetGuard.restore(st as GuardState).sweep(() => undefined))) console.log(`lab: ${line}`);
 
   if (o.up) {
     // the named stack, or the selected one, or a new `dev` stack

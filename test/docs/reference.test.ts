@@ -1,6 +1,7 @@
 /** docs/reference.md is generated from the schema descriptions and must be current. */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { REPO } from "../helpers/env";
 
@@ -22,7 +23,7 @@ test("it documents every resource, type and inventory section of the schemas", (
 });
 
 test("the --check mode fails on a stale file", () => {
-  const copy = fs.mkdtempSync(path.join(require("os").tmpdir(), "netboot-docs-"));
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-docs-"));
   fs.mkdirSync(path.join(copy, "scripts"));
   fs.mkdirSync(path.join(copy, "schema"));
   fs.mkdirSync(path.join(copy, "docs"));

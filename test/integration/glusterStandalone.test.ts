@@ -11,7 +11,7 @@ import * as path from "path";
 import * as netboot from "../../sdk/nodejs";
 import { changed, testStack, TestStack } from "../helpers/engine";
 import { requireRoot, tmpDir } from "../helpers/env";
-import { killPid, mountClient, Netns, run, startBrick, unmount } from "../helpers/gluster";
+import { killPid, mountClient, Netns, startBrick, unmount } from "../helpers/gluster";
 
 jest.setTimeout(300_000);
 
@@ -25,7 +25,7 @@ describe("GlusterVolume standalone: engine and real I/O", () => {
   const brick = (vol: string, i: number) => path.join(data, vol, `b${i}`);
   let ns: Netns;
   let t: TestStack;
-  let outputs: Record<string, any> = {};
+  const outputs: Record<string, any> = {};
   const brickPids: Record<string, number[]> = {};
   const mounts: Array<[string, number]> = [];
 

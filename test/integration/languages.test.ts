@@ -1,6 +1,6 @@
 /**
  * The examples in YAML, Python and Go, each run by the real `pulumi` CLI through its language host (YAML: Pulumi's
- * own pulumi-language-yaml built from the Go module proxy; Python and Go: netboot's toolchain/langhost-*), against
+ * own pulumi-language-yaml built from the Go module proxy; Python and Go: netboot's toolchain/langhost), against
  * the netboot plugin and the generated SDKs: up -> files in the local target -> preview reports no changes ->
  * destroy leaves no file. Each example is copied to a temp folder; only the paths back to this repo are rewritten.
  */

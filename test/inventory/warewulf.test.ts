@@ -6,6 +6,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { stringify } from "yaml";
 import { importWarewulf, netmaskBits, WarewulfImportError } from "../../provider/inventory/warewulf";
 import { parseInventory } from "../../provider/inventory/parse";
 import { REPO, tmpDir } from "../helpers/env";
@@ -59,7 +60,6 @@ describe("importWarewulf", () => {
   });
 
   test("the result passes the inventory schema and its cross-references", () => {
-    const { stringify } = require("yaml");
     const r = parseInventory(stringify(inventory), "imported.yaml");
     expect(r.ok ? "valid" : r.issues).toBe("valid");
   });

@@ -1,4 +1,4 @@
-import { Issues } from "../../provider/model/errors";
+import { Issues, ValidationError } from "../../provider/model/errors";
 import { buildNodeGroupModel, buildPxeServerModel, claimsOf, findConflicts, parseHostsFile, serverInfo } from "../../provider/model/pxe";
 import { parseCidr, parseIPv4, inSubnet, normalizeMac } from "../../provider/model/net";
 
@@ -56,7 +56,7 @@ describe("PxeServer validation", () => {
     const fields = issues.list.map((i) => i.field);
     expect(fields).toEqual(expect.arrayContaining(["interface", "serverIp", "dhcpMode", "dynamicRange", "bootFiles.bios"]));
     expect(issues.list.find((i) => i.field === "serverIp")!.value).toBe("10.0.1.1");
-    expect(new (require("../../provider/model/errors").ValidationError)(issues.list).message).toMatch(/netboot:index:PxeServer "pxe": serverIp = "10.0.1.1": is not a host address of subnet 10.0.0.0\/24/);
+    expect(new ValidationError(issues.list).message).toMatch(/netboot:index:PxeServer "pxe": serverIp = "10.0.1.1": is not a host address of subnet 10.0.0.0\/24/);
   });
 
   test("the dynamic range may not hold the server's address and is only for authoritative mode", () => {

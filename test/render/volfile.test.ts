@@ -36,7 +36,7 @@ describe("volfile goldens", () => {
       }
     }
     const listed: string[] = [];
-    const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : listed.push(path.relative(expectedDir, path.join(d, e.name))); };
+    const walk = (d: string) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { if (e.isDirectory()) walk(path.join(d, e.name)); else listed.push(path.relative(expectedDir, path.join(d, e.name))); } };
     walk(expectedDir);
     expect(files.map((f) => path.relative(m.stateDir, f.path)).sort()).toEqual(listed.sort());
     for (const f of files) {
