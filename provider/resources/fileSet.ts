@@ -14,8 +14,6 @@ import { hostKey, LocalTransport, normalizeHost, protectHost, transportFor } fro
 import { applyFiles, DesiredFile, observeAll, removeFiles, maybeSignal } from "./fileCommon";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "./values";
-import { progress } from "../progress";
-import { beginApply, beginDelete, distrust, endApply, endDelete, newNonce, readEntry } from "./journal";
 
 const key = (p: string) => `files["${p}"]`;
 
@@ -124,16 +122,10 @@ export const fileSetHandler: ResourceHandler = {
     return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
   },
 
-  async diff(_id, urn, olds: FileSetOutputs, news: FileSetInputs): Promise<DiffResultWithDetail> {
+  async diff(_id, _urn, olds: FileSetOutputs, news: FileSetInputs): Promise<DiffResultWithDetail> {
     const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
     if (hasUnknown(news.host) || hostKey(olds.host) !== hostKey(news.host))
       return { changes: true, replaces: ["host"], detailedDiff: { host: { kind: "update-replace" } } };
-    // State is only as good as the last operation the engine recorded (see journal.ts).
-    const why = distrust(await readEntry(transportFor(olds.host), urn), (olds as any).journal);
-    if (why) {
-      progress(urn, `netboot: re-applying: ${why}`);
-      detailedDiff.journal = { kind: "update" };
-    }
     if (hasUnknown(news.files)) {
       const known = news.files === (UNKNOWN as any) ? {} : news.files;
       for (const p of Object.keys(known)) detailedDiff[key(p)] = { kind: "update" };
@@ -152,11 +144,11 @@ export const fileSetHandler: ResourceHandler = {
   },
 
   async create(_urn, inputs: FileSetInputs) {
-    return { id: randomUUID(), outs: await apply(_urn, inputs, undefined) };
+    return { id: randomUUID(), outs: await apply(inputs, undefined) };
   },
 
-  async update(_id, urn, olds: FileSetOutputs, news: FileSetInputs) {
-    return { outs: await apply(urn, news, olds) };
+  async update(_id, _urn, olds: FileSetOutputs, news: FileSetInputs) {
+    return { outs: await apply(news, olds) };
   },
 
   async read(id, _urn, props: FileSetOutputs): Promise<provider.ReadResult> {
@@ -173,20 +165,16 @@ export const fileSetHandler: ResourceHandler = {
     return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? [], (props as any).written ?? {}) };
   },
 
-  async delete(_id, urn, props: FileSetOutputs) {
+  async delete(_id, _urn, props: FileSetOutputs) {
     const t = transportFor(props.host);
-    await beginDelete(t, urn);
     const removed = await removeFiles(t, Object.keys(props.manifest ?? {}), props.createdDirs ?? []);
     await maybeSignal(t, props.signal, { written: [], changed: [], removed }, !!props.host.systemd);
-    await endDelete(t, urn);
   },
 };
 
-async function apply(urn: string, inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
+async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
   const host = inputs.host;
   const t = transportFor(host);
-  const nonce = newNonce();
-  await beginApply(t, urn, nonce);
   const want = await desired(inputs.files);
   const ownedDirs: string[] = [];
   for (const d of inputs.dirs ?? []) ownedDirs.push(...(await t.mkdirp(d)));
@@ -197,13 +185,11 @@ async function apply(urn: string, inputs: FileSetInputs, olds: FileSetOutputs | 
   const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...ownedDirs, ...report.createdDirs, ...(inputs.dirs ?? [])])].sort();
   const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));
   const written = Object.fromEntries([...observed].map(([p, o]) => [p, o.sha256]));
-  const outs = outputs(inputs, host, observed, secrets, createdDirs, written, {
+  return outputs(inputs, host, observed, secrets, createdDirs, written, {
     written: String(report.written.length),
     changed: String(report.changed.length),
     unchanged: String(report.unchanged.length),
     removed: String(report.removed.length),
     signalled: report.signalled,
   });
-  await endApply(t, urn, nonce);
-  return { ...outs, journal: nonce } as FileSetOutputs;
 }
