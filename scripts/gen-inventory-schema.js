@@ -62,7 +62,9 @@ function build(p, ov = {}, where) {
   const r = { ...shape, ...constraints };
   if (_from || properties) r.properties = object(_from || {}, properties || Object.fromEntries(Object.keys(_from).map((k) => [k, {}])), where);
   if (_items || items) r.items = build(_items, items, `${where}[]`);
-  const d = description ?? (p && p.description);
+  // a key narrowed to a definition keeps that definition's description (parse.ts hints with it: "An IPv4
+  // address, e.g. ..." says what to write); docs/reference.md shows the component input's next to it
+  const d = description ?? (p && !ov.$ref ? p.description : undefined);
   if (d) r.description = d;
   return r;
 }

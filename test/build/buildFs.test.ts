@@ -23,7 +23,7 @@ test("a plan through the mirror equals the direct plan, and a changed file on th
   const kernel = path.join(dir, "vmlinuz");
   fs.copyFileSync(`/boot/vmlinuz-${KVER}`, kernel);
   const volfile = fs.readFileSync(path.join(FIX, "client.vol"), "utf8").replace(/@HOST@/g, "10.0.0.1").replace(/@PORT@/g, "1").replace(/@BRICK@/g, "/b");
-  const model = buildBootImageModel("m", { server: { httpRoot: "/s", httpBaseUrl: "http://x/" }, kernelVersion: KVER, kernelPath: kernel, imageSource: path.join(dir, "img"), transport: "glusterfs", glusterVolfile: volfile, handoff: "kexec" }, new Issues("m"))!;
+  const model = buildBootImageModel("m", { kernelVersion: KVER, kernelPath: kernel, imageSource: path.join(dir, "img"), transport: "glusterfs", glusterVolfile: volfile, handoff: "kexec" }, new Issues("m"))!;
   const issues = new Issues("m");
   const direct = planInitramfs(model, issues)!;
   expect(issues.list).toEqual([]);
