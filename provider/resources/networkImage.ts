@@ -42,7 +42,9 @@ interface NetPlan {
 export function planNetworkImage(resource: string, inputs: NetworkImageInputs): { plan?: NetPlan; issues: Issues } {
   const issues = new Issues(resource);
   normalizeHost(issues, "host", inputs.host);
-  const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), issues);
+  // The volfile is only mounted here, never built into anything: its grammar and xlators are the Initramfs
+  // check's (which runs first and fails the same preview), so it is not parsed a second time.
+  const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), issues, { parse: false });
   if (model && model.transport === "http") issues.add("spec.transport", "http", "a NetworkImage publishes to glusterfs or nfs; http images are published by the Initramfs resource");
   const image = model && issues.ok ? planImage(model, issues) : undefined;
   return { plan: model && image && issues.ok ? { model, image } : undefined, issues };
@@ -50,8 +52,7 @@ export function planNetworkImage(resource: string, inputs: NetworkImageInputs): 
 
 /**
  * Where stored state says the image is (transport, volume or export, imagePath, hybrid paths), without reading
- * the image source: refresh, delete and moves must work after the source folder is gone. The volfile is only
- * mounted from here, never built into anything, so it is not parsed again (`parse: false`).
+ * the image source: refresh, delete and moves must work after the source folder is gone.
  */
 function modelOf(resource: string, props: { name: string; spec: unknown }): BootImageModel | undefined {
   return buildBootImageModel(props.name, reveal<SpecLike>(props.spec ?? {}), new Issues(resource), { parse: false });
