@@ -302,7 +302,8 @@ export interface PxeServerInfo {
     readonly host: Host;
     readonly subnet: string;
     readonly serverIp: string;
-    readonly dhcpMode: DhcpMode;
+    /** The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field. */
+    readonly dhcpMode: string;
     readonly rangeStart?: string;
     readonly rangeEnd?: string;
     /** Full path of dnsmasq's dhcp-hostsdir on the host. */
@@ -311,8 +312,8 @@ export interface PxeServerInfo {
     readonly httpRoot: string;
     readonly httpBaseUrl: string;
     readonly pidFile: string;
-    /** Firmwares that have a boot file. */
-    readonly firmwares: Firmware[];
+    /** Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode). */
+    readonly firmwares: string[];
     readonly dnsmasqUnit?: string;
 }
 
@@ -321,7 +322,8 @@ export interface PxeServerInfoInputs {
     readonly host: pulumi.Input<HostInputs>;
     readonly subnet: pulumi.Input<string>;
     readonly serverIp: pulumi.Input<string>;
-    readonly dhcpMode: pulumi.Input<DhcpMode>;
+    /** The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field. */
+    readonly dhcpMode: pulumi.Input<string>;
     readonly rangeStart?: pulumi.Input<string>;
     readonly rangeEnd?: pulumi.Input<string>;
     /** Full path of dnsmasq's dhcp-hostsdir on the host. */
@@ -330,8 +332,8 @@ export interface PxeServerInfoInputs {
     readonly httpRoot: pulumi.Input<string>;
     readonly httpBaseUrl: pulumi.Input<string>;
     readonly pidFile: pulumi.Input<string>;
-    /** Firmwares that have a boot file. */
-    readonly firmwares: pulumi.Input<pulumi.Input<Firmware>[]>;
+    /** Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode). */
+    readonly firmwares: pulumi.Input<pulumi.Input<string>[]>;
     readonly dnsmasqUnit?: pulumi.Input<string>;
 }
 

@@ -23,7 +23,7 @@ export interface BootImageModel {
   imageSource: string;
   transport: ImageTransport;
   glusterVolfile?: string;
-  /** the volfile's graph, parsed once here: later steps read it instead of parsing the text again */
+  /** the volfile's graph, parsed once (here), so nothing downstream parses the text again; the build needs only `xlators` */
   volfileGraph?: VolfileGraph;
   /** xlator types the volfile names (`cluster/replicate`, ...) */
   xlators: string[];
@@ -53,7 +53,8 @@ export type SpecLike = { [K in keyof BootImageSpec]?: unknown };
 /**
  * Builds the model from a boot image's spec (the BootImage arguments without `server` and the publish/build
  * hosts, which are its own business); every problem goes to `issues`. With `parse: false` the volfile is taken
- * as it is (no graph, no xlators): for reading where stored state says the image lives, which needs no build.
+ * as it is (no graph, no xlators): for a resource that only mounts the volume (NetworkImage), whose volfile the
+ * Initramfs check parses.
  */
 export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, opts: { parse?: boolean } = {}): BootImageModel | undefined {
   if (!isSafeName(name)) issues.add("name", name, "must be a lower-case DNS label (it names published files)");

@@ -697,51 +697,6 @@ func (in *firmwarePtr) ToFirmwarePtrOutputWithContext(ctx context.Context) Firmw
 	return pulumi.ToOutputWithContext(ctx, in).(FirmwarePtrOutput)
 }
 
-// FirmwareArrayInput is an input type that accepts FirmwareArray and FirmwareArrayOutput values.
-// You can construct a concrete instance of `FirmwareArrayInput` via:
-//
-//	FirmwareArray{ FirmwareArgs{...} }
-type FirmwareArrayInput interface {
-	pulumi.Input
-
-	ToFirmwareArrayOutput() FirmwareArrayOutput
-	ToFirmwareArrayOutputWithContext(context.Context) FirmwareArrayOutput
-}
-
-type FirmwareArray []Firmware
-
-func (FirmwareArray) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Firmware)(nil)).Elem()
-}
-
-func (i FirmwareArray) ToFirmwareArrayOutput() FirmwareArrayOutput {
-	return i.ToFirmwareArrayOutputWithContext(context.Background())
-}
-
-func (i FirmwareArray) ToFirmwareArrayOutputWithContext(ctx context.Context) FirmwareArrayOutput {
-	return pulumi.ToOutputWithContext(ctx, i).(FirmwareArrayOutput)
-}
-
-type FirmwareArrayOutput struct{ *pulumi.OutputState }
-
-func (FirmwareArrayOutput) ElementType() reflect.Type {
-	return reflect.TypeOf((*[]Firmware)(nil)).Elem()
-}
-
-func (o FirmwareArrayOutput) ToFirmwareArrayOutput() FirmwareArrayOutput {
-	return o
-}
-
-func (o FirmwareArrayOutput) ToFirmwareArrayOutputWithContext(ctx context.Context) FirmwareArrayOutput {
-	return o
-}
-
-func (o FirmwareArrayOutput) Index(i pulumi.IntInput) FirmwareOutput {
-	return pulumi.All(o, i).ApplyT(func(vs []interface{}) Firmware {
-		return vs[0].([]Firmware)[vs[1].(int)]
-	}).(FirmwareOutput)
-}
-
 // How a GlusterFS volume places files on its bricks (distributed forms follow from the brick count).
 type GlusterLayout string
 
@@ -1951,7 +1906,6 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*DhcpModePtrInput)(nil)).Elem(), DhcpMode("authoritative"))
 	pulumi.RegisterInputType(reflect.TypeOf((*FirmwareInput)(nil)).Elem(), Firmware("bios"))
 	pulumi.RegisterInputType(reflect.TypeOf((*FirmwarePtrInput)(nil)).Elem(), Firmware("bios"))
-	pulumi.RegisterInputType(reflect.TypeOf((*FirmwareArrayInput)(nil)).Elem(), FirmwareArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*GlusterLayoutInput)(nil)).Elem(), GlusterLayout("distribute"))
 	pulumi.RegisterInputType(reflect.TypeOf((*GlusterLayoutPtrInput)(nil)).Elem(), GlusterLayout("distribute"))
 	pulumi.RegisterInputType(reflect.TypeOf((*GlusterModeInput)(nil)).Elem(), GlusterMode("standalone"))
@@ -1974,7 +1928,6 @@ func init() {
 	pulumi.RegisterOutputType(DhcpModePtrOutput{})
 	pulumi.RegisterOutputType(FirmwareOutput{})
 	pulumi.RegisterOutputType(FirmwarePtrOutput{})
-	pulumi.RegisterOutputType(FirmwareArrayOutput{})
 	pulumi.RegisterOutputType(GlusterLayoutOutput{})
 	pulumi.RegisterOutputType(GlusterLayoutPtrOutput{})
 	pulumi.RegisterOutputType(GlusterModeOutput{})

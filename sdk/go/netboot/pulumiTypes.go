@@ -1661,11 +1661,12 @@ func (o NodeInfoArrayOutput) Index(i pulumi.IntInput) NodeInfoOutput {
 
 // What a NodeGroup needs to know about its PxeServer.
 type PxeServerInfo struct {
-	DhcpMode    DhcpMode `pulumi:"dhcpMode"`
-	DnsmasqUnit *string  `pulumi:"dnsmasqUnit"`
-	// Firmwares that have a boot file.
-	Firmwares []Firmware `pulumi:"firmwares"`
-	Host      Host       `pulumi:"host"`
+	// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+	DhcpMode    string  `pulumi:"dhcpMode"`
+	DnsmasqUnit *string `pulumi:"dnsmasqUnit"`
+	// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
+	Firmwares []string `pulumi:"firmwares"`
+	Host      Host     `pulumi:"host"`
 	// Full path of dnsmasq's dhcp-hostsdir on the host.
 	HostsDir    string `pulumi:"hostsDir"`
 	HttpBaseUrl string `pulumi:"httpBaseUrl"`
@@ -1692,11 +1693,12 @@ type PxeServerInfoInput interface {
 
 // What a NodeGroup needs to know about its PxeServer.
 type PxeServerInfoArgs struct {
-	DhcpMode    DhcpModeInput         `pulumi:"dhcpMode"`
+	// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+	DhcpMode    pulumi.StringInput    `pulumi:"dhcpMode"`
 	DnsmasqUnit pulumi.StringPtrInput `pulumi:"dnsmasqUnit"`
-	// Firmwares that have a boot file.
-	Firmwares FirmwareArrayInput `pulumi:"firmwares"`
-	Host      HostInput          `pulumi:"host"`
+	// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
+	Firmwares pulumi.StringArrayInput `pulumi:"firmwares"`
+	Host      HostInput               `pulumi:"host"`
 	// Full path of dnsmasq's dhcp-hostsdir on the host.
 	HostsDir    pulumi.StringInput `pulumi:"hostsDir"`
 	HttpBaseUrl pulumi.StringInput `pulumi:"httpBaseUrl"`
@@ -1737,17 +1739,18 @@ func (o PxeServerInfoOutput) ToPxeServerInfoOutputWithContext(ctx context.Contex
 	return o
 }
 
-func (o PxeServerInfoOutput) DhcpMode() DhcpModeOutput {
-	return o.ApplyT(func(v PxeServerInfo) DhcpMode { return v.DhcpMode }).(DhcpModeOutput)
+// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+func (o PxeServerInfoOutput) DhcpMode() pulumi.StringOutput {
+	return o.ApplyT(func(v PxeServerInfo) string { return v.DhcpMode }).(pulumi.StringOutput)
 }
 
 func (o PxeServerInfoOutput) DnsmasqUnit() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v PxeServerInfo) *string { return v.DnsmasqUnit }).(pulumi.StringPtrOutput)
 }
 
-// Firmwares that have a boot file.
-func (o PxeServerInfoOutput) Firmwares() FirmwareArrayOutput {
-	return o.ApplyT(func(v PxeServerInfo) []Firmware { return v.Firmwares }).(FirmwareArrayOutput)
+// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
+func (o PxeServerInfoOutput) Firmwares() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v PxeServerInfo) []string { return v.Firmwares }).(pulumi.StringArrayOutput)
 }
 
 func (o PxeServerInfoOutput) Host() HostOutput {

@@ -255,12 +255,15 @@ export interface NodeArgs {
  * What a NodeGroup needs to know about its PxeServer.
  */
 export interface PxeServerInfoArgs {
-    dhcpMode: pulumi.Input<enums.DhcpMode>;
+    /**
+     * The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+     */
+    dhcpMode: pulumi.Input<string>;
     dnsmasqUnit?: pulumi.Input<string | undefined>;
     /**
-     * Firmwares that have a boot file.
+     * Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
      */
-    firmwares: pulumi.Input<pulumi.Input<enums.Firmware>[]>;
+    firmwares: pulumi.Input<pulumi.Input<string>[]>;
     host: pulumi.Input<inputs.HostArgs>;
     /**
      * Full path of dnsmasq's dhcp-hostsdir on the host.

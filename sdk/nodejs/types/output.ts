@@ -189,12 +189,15 @@ export interface NodeInfo {
  * What a NodeGroup needs to know about its PxeServer.
  */
 export interface PxeServerInfo {
-    dhcpMode: enums.DhcpMode;
+    /**
+     * The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+     */
+    dhcpMode: string;
     dnsmasqUnit?: string;
     /**
-     * Firmwares that have a boot file.
+     * Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
      */
-    firmwares: enums.Firmware[];
+    firmwares: string[];
     host: outputs.Host;
     /**
      * Full path of dnsmasq's dhcp-hostsdir on the host.

@@ -1109,10 +1109,13 @@ class PxeServerInfoArgsDict(TypedDict):
     """
     What a NodeGroup needs to know about its PxeServer.
     """
-    dhcp_mode: pulumi.Input['DhcpMode']
-    firmwares: pulumi.Input[Sequence[pulumi.Input['Firmware']]]
+    dhcp_mode: pulumi.Input[_builtins.str]
     """
-    Firmwares that have a boot file.
+    The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+    """
+    firmwares: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]
+    """
+    Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
     """
     host: pulumi.Input['HostArgsDict']
     hosts_dir: pulumi.Input[_builtins.str]
@@ -1135,8 +1138,8 @@ class PxeServerInfoArgsDict(TypedDict):
 @pulumi.input_type
 class PxeServerInfoArgs:
     def __init__(__self__, *,
-                 dhcp_mode: pulumi.Input['DhcpMode'],
-                 firmwares: pulumi.Input[Sequence[pulumi.Input['Firmware']]],
+                 dhcp_mode: pulumi.Input[_builtins.str],
+                 firmwares: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  host: pulumi.Input['HostArgs'],
                  hosts_dir: pulumi.Input[_builtins.str],
                  http_base_url: pulumi.Input[_builtins.str],
@@ -1151,7 +1154,8 @@ class PxeServerInfoArgs:
         """
         What a NodeGroup needs to know about its PxeServer.
 
-        :param pulumi.Input[Sequence[pulumi.Input['Firmware']]] firmwares: Firmwares that have a boot file.
+        :param pulumi.Input[_builtins.str] dhcp_mode: The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] firmwares: Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         :param pulumi.Input[_builtins.str] hosts_dir: Full path of dnsmasq's dhcp-hostsdir on the host.
         :param pulumi.Input[_builtins.str] http_root: Full path of the HTTP document root on the host.
         """
@@ -1174,23 +1178,26 @@ class PxeServerInfoArgs:
 
     @_builtins.property
     @pulumi.getter(name="dhcpMode")
-    def dhcp_mode(self) -> pulumi.Input['DhcpMode']:
+    def dhcp_mode(self) -> pulumi.Input[_builtins.str]:
+        """
+        The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        """
         return pulumi.get(self, "dhcp_mode")
 
     @dhcp_mode.setter
-    def dhcp_mode(self, value: pulumi.Input['DhcpMode']):
+    def dhcp_mode(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "dhcp_mode", value)
 
     @_builtins.property
     @pulumi.getter
-    def firmwares(self) -> pulumi.Input[Sequence[pulumi.Input['Firmware']]]:
+    def firmwares(self) -> pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]:
         """
-        Firmwares that have a boot file.
+        Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         """
         return pulumi.get(self, "firmwares")
 
     @firmwares.setter
-    def firmwares(self, value: pulumi.Input[Sequence[pulumi.Input['Firmware']]]):
+    def firmwares(self, value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]):
         pulumi.set(self, "firmwares", value)
 
     @_builtins.property

@@ -667,8 +667,8 @@ class PxeServerInfo(dict):
         return super().get(key, default)
 
     def __init__(__self__, *,
-                 dhcp_mode: 'DhcpMode',
-                 firmwares: Sequence['Firmware'],
+                 dhcp_mode: _builtins.str,
+                 firmwares: Sequence[_builtins.str],
                  host: 'outputs.Host',
                  hosts_dir: _builtins.str,
                  http_base_url: _builtins.str,
@@ -683,7 +683,8 @@ class PxeServerInfo(dict):
         """
         What a NodeGroup needs to know about its PxeServer.
 
-        :param Sequence['Firmware'] firmwares: Firmwares that have a boot file.
+        :param _builtins.str dhcp_mode: The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        :param Sequence[_builtins.str] firmwares: Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         :param _builtins.str hosts_dir: Full path of dnsmasq's dhcp-hostsdir on the host.
         :param _builtins.str http_root: Full path of the HTTP document root on the host.
         """
@@ -706,14 +707,17 @@ class PxeServerInfo(dict):
 
     @_builtins.property
     @pulumi.getter(name="dhcpMode")
-    def dhcp_mode(self) -> 'DhcpMode':
+    def dhcp_mode(self) -> _builtins.str:
+        """
+        The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        """
         return pulumi.get(self, "dhcp_mode")
 
     @_builtins.property
     @pulumi.getter
-    def firmwares(self) -> Sequence['Firmware']:
+    def firmwares(self) -> Sequence[_builtins.str]:
         """
-        Firmwares that have a boot file.
+        Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         """
         return pulumi.get(self, "firmwares")
 
