@@ -14,6 +14,8 @@ import { tmpDir } from "../helpers/env";
 import { KVER } from "../helpers/osImage";
 
 const FIX = path.join(__dirname, "fixtures");
+// five plans that each hash a real kernel and modules: 14 s on a loaded 2-core machine, well past jest's 5 s
+jest.setTimeout(180_000);
 
 test("a plan through the mirror equals the direct plan, and a changed file on the host is seen", async () => {
   const dir = tmpDir("buildfs");
