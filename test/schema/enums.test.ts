@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { checkFileSet } from "../../provider/resources/fileSet";
 import * as enums from "../../provider/schema-enums";
 import { REPO } from "../helpers/env";
 
@@ -54,4 +55,14 @@ test("no hand-written provider file spells out an enum as a union or a list of i
     }
   }
   expect([...new Set(copies)]).toEqual([]);
+});
+
+test("a FileSet's signal is checked against the SignalOn and SignalName enums, both errors at once", () => {
+  const { issues } = checkFileSet("fs", { host: { root: "/tmp/x" }, files: {}, signal: { pidFile: "/run/d.pid", on: "always", signal: "SIGHUP" } });
+  expect(issues.list.map((i: any) => `${i.field}: ${i.message}`)).toEqual([
+    "signal.on: must be one of `removal`, `change`",
+    "signal.signal: must be one of `HUP`, `USR1`, `USR2`, `WINCH`, `QUIT`, `TERM`, `INT`",
+  ]);
+  const ok = checkFileSet("fs", { host: { root: "/tmp/x" }, files: {}, signal: { pidFile: "/run/d.pid", on: "change", signal: "USR1" } });
+  expect(ok.issues.list).toEqual([]);
 });
