@@ -2,6 +2,8 @@
 // Run `npm run gen` after changing the schema.
 /* eslint-disable */
 import * as pulumi from "@pulumi/pulumi";
+export * from "./schema-enums";
+import type { BootMode, Compression, DhcpMode, Firmware, GlusterLayout, GlusterMode, Handoff, ImageTransport, OnFailure, SignalName, SignalOn } from "./schema-enums";
 
 /** The boot program served to each firmware (DHCP option 93). A firmware left out gets no answer, and nodes declaring it are refused. */
 export interface BootFiles {
@@ -28,6 +30,73 @@ export interface BootFilesInputs {
     readonly httpX64?: pulumi.Input<string>;
     /** UEFI HTTP boot arm64 (arch 19). */
     readonly httpArm64?: pulumi.Input<string>;
+}
+
+/** The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage. */
+export interface BootImageSpec {
+    /** Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`). */
+    readonly kernelVersion?: string;
+    /** Path of vmlinuz (instead of kernelVersion). */
+    readonly kernelPath?: string;
+    /** Modules tree (default `/lib/modules/<version>`). */
+    readonly modulesDir?: string;
+    /** OS image: a root folder or a tarball on the build host. */
+    readonly imageSource: string;
+    /** How the initramfs reaches the OS image. */
+    readonly transport: ImageTransport;
+    /** A GlusterVolume's `clientVolfile` (transport glusterfs). */
+    readonly glusterVolfile?: string;
+    /** `server:/export` (transport nfs). */
+    readonly nfsExport?: string;
+    /** Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`. */
+    readonly imagePath?: string;
+    /** Where the root lives (default `ram`). */
+    readonly mode?: BootMode;
+    /** Paths left on the network file system in hybrid mode. */
+    readonly hybridPaths?: string[];
+    /** How the initramfs starts the OS (default `switch_root`). */
+    readonly handoff?: Handoff;
+    /** Extra kernel modules and NIC drivers. */
+    readonly modules?: string[];
+    /** Initramfs compression (default `zstd`). */
+    readonly compression?: Compression;
+    /** What a failed boot does (default `shell`). */
+    readonly onFailure?: OnFailure;
+    /** Extra kernel arguments. */
+    readonly kernelArgs?: string;
+}
+
+export interface BootImageSpecInputs {
+    /** Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`). */
+    readonly kernelVersion?: pulumi.Input<string>;
+    /** Path of vmlinuz (instead of kernelVersion). */
+    readonly kernelPath?: pulumi.Input<string>;
+    /** Modules tree (default `/lib/modules/<version>`). */
+    readonly modulesDir?: pulumi.Input<string>;
+    /** OS image: a root folder or a tarball on the build host. */
+    readonly imageSource: pulumi.Input<string>;
+    /** How the initramfs reaches the OS image. */
+    readonly transport: pulumi.Input<ImageTransport>;
+    /** A GlusterVolume's `clientVolfile` (transport glusterfs). */
+    readonly glusterVolfile?: pulumi.Input<string>;
+    /** `server:/export` (transport nfs). */
+    readonly nfsExport?: pulumi.Input<string>;
+    /** Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`. */
+    readonly imagePath?: pulumi.Input<string>;
+    /** Where the root lives (default `ram`). */
+    readonly mode?: pulumi.Input<BootMode>;
+    /** Paths left on the network file system in hybrid mode. */
+    readonly hybridPaths?: pulumi.Input<pulumi.Input<string>[]>;
+    /** How the initramfs starts the OS (default `switch_root`). */
+    readonly handoff?: pulumi.Input<Handoff>;
+    /** Extra kernel modules and NIC drivers. */
+    readonly modules?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Initramfs compression (default `zstd`). */
+    readonly compression?: pulumi.Input<Compression>;
+    /** What a failed boot does (default `shell`). */
+    readonly onFailure?: pulumi.Input<OnFailure>;
+    /** Extra kernel arguments. */
+    readonly kernelArgs?: pulumi.Input<string>;
 }
 
 /** What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk. */
@@ -190,8 +259,8 @@ export interface Node {
     readonly macs: string[];
     /** Static IPv4 address inside the server's subnet and outside its dynamic range. */
     readonly ip: string;
-    /** `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it. */
-    readonly firmware?: string;
+    /** The node's firmware: documents the node and checks the server has a boot file for it. */
+    readonly firmware?: Firmware;
     /** Extra kernel arguments for this node only. */
     readonly kernelArgs?: string;
 }
@@ -203,8 +272,8 @@ export interface NodeInputs {
     readonly macs: pulumi.Input<pulumi.Input<string>[]>;
     /** Static IPv4 address inside the server's subnet and outside its dynamic range. */
     readonly ip: pulumi.Input<string>;
-    /** `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it. */
-    readonly firmware?: pulumi.Input<string>;
+    /** The node's firmware: documents the node and checks the server has a boot file for it. */
+    readonly firmware?: pulumi.Input<Firmware>;
     /** Extra kernel arguments for this node only. */
     readonly kernelArgs?: pulumi.Input<string>;
 }
@@ -233,6 +302,7 @@ export interface PxeServerInfo {
     readonly host: Host;
     readonly subnet: string;
     readonly serverIp: string;
+    /** The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field. */
     readonly dhcpMode: string;
     readonly rangeStart?: string;
     readonly rangeEnd?: string;
@@ -242,7 +312,7 @@ export interface PxeServerInfo {
     readonly httpRoot: string;
     readonly httpBaseUrl: string;
     readonly pidFile: string;
-    /** Firmwares that have a boot file. */
+    /** Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode). */
     readonly firmwares: string[];
     readonly dnsmasqUnit?: string;
 }
@@ -252,6 +322,7 @@ export interface PxeServerInfoInputs {
     readonly host: pulumi.Input<HostInputs>;
     readonly subnet: pulumi.Input<string>;
     readonly serverIp: pulumi.Input<string>;
+    /** The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field. */
     readonly dhcpMode: pulumi.Input<string>;
     readonly rangeStart?: pulumi.Input<string>;
     readonly rangeEnd?: pulumi.Input<string>;
@@ -261,7 +332,7 @@ export interface PxeServerInfoInputs {
     readonly httpRoot: pulumi.Input<string>;
     readonly httpBaseUrl: pulumi.Input<string>;
     readonly pidFile: pulumi.Input<string>;
-    /** Firmwares that have a boot file. */
+    /** Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode). */
     readonly firmwares: pulumi.Input<pulumi.Input<string>[]>;
     readonly dnsmasqUnit?: pulumi.Input<string>;
 }
@@ -270,12 +341,12 @@ export interface PxeServerInfoInputs {
 export interface Signal {
     /** Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told. */
     readonly pidFile?: string;
-    /** Signal name, default `HUP`. */
-    readonly signal?: string;
+    /** Signal to send (default `HUP`). */
+    readonly signal?: SignalName;
     /** When the host has systemd: the unit to reload instead. */
     readonly systemdUnit?: string;
-    /** `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change). */
-    readonly on?: string;
+    /** When to tell the daemon (default `removal`). */
+    readonly on?: SignalOn;
     /** With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart). */
     readonly restart?: boolean;
     /** Only changes to these files need the signal (default: every file of the set). */
@@ -285,12 +356,12 @@ export interface Signal {
 export interface SignalInputs {
     /** Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told. */
     readonly pidFile?: pulumi.Input<string>;
-    /** Signal name, default `HUP`. */
-    readonly signal?: pulumi.Input<string>;
+    /** Signal to send (default `HUP`). */
+    readonly signal?: pulumi.Input<SignalName>;
     /** When the host has systemd: the unit to reload instead. */
     readonly systemdUnit?: pulumi.Input<string>;
-    /** `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change). */
-    readonly on?: pulumi.Input<string>;
+    /** When to tell the daemon (default `removal`). */
+    readonly on?: pulumi.Input<SignalOn>;
     /** With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart). */
     readonly restart?: pulumi.Input<boolean>;
     /** Only changes to these files need the signal (default: every file of the set). */
@@ -336,26 +407,26 @@ export interface BootImageArgs {
     readonly modulesDir?: pulumi.Input<string>;
     /** OS image: a root folder or a tarball on the build host. */
     readonly imageSource: pulumi.Input<string>;
-    /** `glusterfs`, `nfs` or `http`. */
-    readonly transport: pulumi.Input<string>;
+    /** How the initramfs reaches the OS image. */
+    readonly transport: pulumi.Input<ImageTransport>;
     /** A GlusterVolume's `clientVolfile` (transport glusterfs). */
     readonly glusterVolfile?: pulumi.Input<string>;
     /** `server:/export` (transport nfs). */
     readonly nfsExport?: pulumi.Input<string>;
     /** Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`. */
     readonly imagePath?: pulumi.Input<string>;
-    /** `ram` or `hybrid`. */
-    readonly mode?: pulumi.Input<string>;
+    /** Where the root lives (default `ram`). */
+    readonly mode?: pulumi.Input<BootMode>;
     /** Paths left on the network file system in hybrid mode. */
     readonly hybridPaths?: pulumi.Input<pulumi.Input<string>[]>;
-    /** `switch_root` (default) or `kexec`. */
-    readonly handoff?: pulumi.Input<string>;
+    /** How the initramfs starts the OS (default `switch_root`). */
+    readonly handoff?: pulumi.Input<Handoff>;
     /** Extra kernel modules and NIC drivers. */
     readonly modules?: pulumi.Input<pulumi.Input<string>[]>;
-    /** `gzip`, `xz` or `zstd` (default). */
-    readonly compression?: pulumi.Input<string>;
-    /** `shell` (default) or `reboot`. */
-    readonly onFailure?: pulumi.Input<string>;
+    /** Initramfs compression (default `zstd`). */
+    readonly compression?: pulumi.Input<Compression>;
+    /** What a failed boot does (default `shell`). */
+    readonly onFailure?: pulumi.Input<OnFailure>;
     /** Extra kernel arguments. */
     readonly kernelArgs?: pulumi.Input<string>;
     /** glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too. */
@@ -476,8 +547,8 @@ export interface GlusterManagedVolumeInputs {
     /** Volume name (default: the resource name). */
     readonly volumeName: string;
     readonly bricks: Brick[];
-    /** `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count). */
-    readonly layout: string;
+    /** How files are placed on the bricks (distributed forms follow from the brick count). */
+    readonly layout: GlusterLayout;
     /** Replica count (replicate: N; arbiter: 3). */
     readonly replica?: number;
     /** Disperse set size. */
@@ -503,8 +574,8 @@ export interface GlusterManagedVolumeOutputs {
     /** Volume name (default: the resource name). */
     readonly volumeName: string;
     readonly bricks: Brick[];
-    /** `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count). */
-    readonly layout: string;
+    /** How files are placed on the bricks (distributed forms follow from the brick count). */
+    readonly layout: GlusterLayout;
     /** Replica count (replicate: N; arbiter: 3). */
     readonly replica?: number;
     /** Disperse set size. */
@@ -535,11 +606,11 @@ export interface GlusterVolumeArgs {
     readonly host: pulumi.Input<HostInputs>;
     /** Volume name (default: the resource name). */
     readonly volumeName?: pulumi.Input<string>;
-    /** `standalone` or `managed`. */
-    readonly mode: pulumi.Input<string>;
+    /** How the volume is run. */
+    readonly mode: pulumi.Input<GlusterMode>;
     readonly bricks: pulumi.Input<pulumi.Input<BrickInputs>[]>;
-    /** `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count). */
-    readonly layout: pulumi.Input<string>;
+    /** How files are placed on the bricks (distributed forms follow from the brick count). */
+    readonly layout: pulumi.Input<GlusterLayout>;
     /** Replica count (replicate: N; arbiter: 3). */
     readonly replica?: pulumi.Input<number>;
     /** Disperse set size. */
@@ -591,7 +662,7 @@ export interface InitramfsInputs {
     /** Image name: files go to `<httpRoot>/images/<name>/`. */
     readonly name: string;
     /** The BootImage arguments (kernel, image source, transport, mode, modules, compression...). */
-    readonly spec: { [key: string]: any };
+    readonly spec: BootImageSpec;
     /** The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine. */
     readonly buildHost?: Host;
 }
@@ -607,7 +678,7 @@ export interface InitramfsOutputs {
     /** Image name: files go to `<httpRoot>/images/<name>/`. */
     readonly name: string;
     /** The BootImage arguments (kernel, image source, transport, mode, modules, compression...). */
-    readonly spec: { [key: string]: any };
+    readonly spec: BootImageSpec;
     readonly kernelUrl: string;
     readonly initrdUrl: string;
     /** The OS image tarball (transport http). */
@@ -642,7 +713,7 @@ export interface NetworkImageInputs {
     /** The BootImage's name (for messages). */
     readonly name: string;
     /** The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths). */
-    readonly spec: { [key: string]: any };
+    readonly spec: BootImageSpec;
 }
 
 /** Outputs (state) of netboot:index:NetworkImage. */
@@ -652,7 +723,7 @@ export interface NetworkImageOutputs {
     /** The BootImage's name (for messages). */
     readonly name: string;
     /** The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths). */
-    readonly spec: { [key: string]: any };
+    readonly spec: BootImageSpec;
     /** Name of the published tarball inside imagePath. */
     readonly imageFile: string;
     /** Hybrid mode: name of the published tree inside imagePath. */
@@ -703,8 +774,8 @@ export interface PxeServerArgs {
     readonly subnet: pulumi.Input<string>;
     /** This server's address on the boot network. */
     readonly serverIp: pulumi.Input<string>;
-    /** `authoritative` (dynamic range plus static leases), `static` (known nodes only) or `proxy` (beside the site's DHCP server). */
-    readonly dhcpMode: pulumi.Input<string>;
+    /** How dnsmasq answers DHCP. */
+    readonly dhcpMode: pulumi.Input<DhcpMode>;
     /** Addresses handed to unknown machines (authoritative mode only). */
     readonly dynamicRange?: pulumi.Input<DynamicRangeInputs>;
     /** DNS domain of the nodes (optional). */

@@ -93,7 +93,10 @@ for (const [tok, t] of Object.entries(pkg.types).sort(([a], [b]) => a.localeComp
   w(`### ${short(tok)}`);
   w();
   if (t.description) { w(t.description); w(); }
-  lines.push(table(t.properties, t.required));
+  if (Array.isArray(t.enum)) {
+    // an enum: its values are what a program writes (the SDKs also name them, e.g. `DhcpMode.Static`)
+    lines.push("| value | description |\n| --- | --- |\n" + t.enum.map((e) => `| \`${e.value}\` | ${cell(e.description)} |\n`).join(""));
+  } else lines.push(table(t.properties, t.required));
 }
 
 // Inventory format

@@ -25,7 +25,7 @@ fs.writeFileSync(path.join(work, "image/sbin/init"), "#!/bin/sh\n");
 
 function model(extraXlators: string[] = []) {
   const issues = new Issues("bench");
-  const m = buildBootImageModel("bench", { server: { httpRoot: "/srv", httpBaseUrl: "http://x/" }, kernelVersion: KVER, imageSource: path.join(work, "image"), transport: "glusterfs", glusterVolfile: VOL }, issues);
+  const m = buildBootImageModel("bench", { kernelVersion: KVER, imageSource: path.join(work, "image"), transport: "glusterfs", glusterVolfile: VOL }, issues);
   if (!m) throw new Error(JSON.stringify(issues.list));
   m.xlators = [...new Set([...m.xlators, ...extraXlators])];
   return m;

@@ -24,7 +24,7 @@ func main() {
 			Interface: pulumi.String("nbg0"),
 			Subnet:    pulumi.String("10.78.0.0/24"),
 			ServerIp:  pulumi.String("10.78.0.1"),
-			DhcpMode:  pulumi.String("authoritative"),
+			DhcpMode:  netboot.DhcpModeAuthoritative,
 			DynamicRange: &netboot.DynamicRangeArgs{
 				Start: pulumi.String("10.78.0.200"),
 				End:   pulumi.String("10.78.0.250"),

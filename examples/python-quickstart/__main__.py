@@ -13,7 +13,7 @@ pxe = netboot.PxeServer(
     interface="nbp0",
     subnet="10.77.0.0/24",
     server_ip="10.77.0.1",
-    dhcp_mode="authoritative",
+    dhcp_mode=netboot.DhcpMode.AUTHORITATIVE,
     dynamic_range=netboot.DynamicRangeArgs(start="10.77.0.200", end="10.77.0.250"),
 )
 

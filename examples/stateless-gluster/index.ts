@@ -93,11 +93,11 @@ const hybridImage = new netboot.BootImage("hybrid", {
 const nodes = {
   ram: [
     { name: "ram1", macs: ["52:54:00:90:00:11"], ip: "10.90.0.11" },
-    { name: "ram2", macs: ["52:54:00:90:00:12"], ip: "10.90.0.12", firmware: "efi-x86_64" },
+    { name: "ram2", macs: ["52:54:00:90:00:12"], ip: "10.90.0.12", firmware: "efi-x86_64" as const },
   ],
   hybrid: [
     { name: "hyb1", macs: ["52:54:00:90:00:21"], ip: "10.90.0.21" },
-    { name: "hyb2", macs: ["52:54:00:90:00:22"], ip: "10.90.0.22", firmware: "efi-x86_64" },
+    { name: "hyb2", macs: ["52:54:00:90:00:22"], ip: "10.90.0.22", firmware: "efi-x86_64" as const },
   ],
 };
 

@@ -14,7 +14,7 @@ class Initramfs extends pulumi.CustomResource {
   declare readonly initrdSha256: pulumi.Output<string>;
   declare readonly initrdSize: pulumi.Output<number>;
   declare readonly manifest: pulumi.Output<string>;
-  constructor(name: string, args: { host: pulumi.Input<schema.Host>; httpRoot: pulumi.Input<string>; httpBaseUrl: pulumi.Input<string>; name: string; spec: pulumi.Input<Record<string, any>>; buildHost?: pulumi.Input<schema.Host> }, opts: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: { host: pulumi.Input<schema.Host>; httpRoot: pulumi.Input<string>; httpBaseUrl: pulumi.Input<string>; name: string; spec: pulumi.Input<schema.BootImageSpec>; buildHost?: pulumi.Input<schema.Host> }, opts: pulumi.CustomResourceOptions) {
     super("netboot:index:Initramfs", name, {
       ...args, buildHost: args.buildHost, kernelUrl: undefined, initrdUrl: undefined, imageUrl: undefined, args: undefined, initrdSha256: undefined, initrdSize: undefined,
       manifest: undefined, kernelVersion: undefined, kernelSha256: undefined, initrdDigest: undefined, imageDigest: undefined, files: undefined, published: undefined, lastBuild: undefined,
@@ -27,7 +27,7 @@ class NetworkImage extends pulumi.CustomResource {
   declare readonly imageFile: pulumi.Output<string>;
   declare readonly rootDir: pulumi.Output<string | undefined>;
   declare readonly args: pulumi.Output<string>;
-  constructor(name: string, args: { host: pulumi.Input<schema.Host>; name: string; spec: pulumi.Input<Record<string, any>> }, opts: pulumi.CustomResourceOptions) {
+  constructor(name: string, args: { host: pulumi.Input<schema.Host>; name: string; spec: pulumi.Input<schema.BootImageSpec> }, opts: pulumi.CustomResourceOptions) {
     super("netboot:index:NetworkImage", name, {
       ...args, imageFile: undefined, rootDir: undefined, args: undefined, imageDigest: undefined, rootDigest: undefined, published: undefined, previous: undefined, lastPublish: undefined,
     }, childOpts(opts));
@@ -43,6 +43,9 @@ export class BootImage extends schema.BootImage {
   constructor(name: string, args: schema.BootImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
     const model = validated(`netboot:index:BootImage "${name}"`, args, (a, issues) => {
+      const server = a.server as Partial<schema.PxeServerInfo> | undefined;
+      if (!server || typeof server !== "object" || typeof server.httpRoot !== "string" || typeof server.httpBaseUrl !== "string")
+        issues.add("server", server, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");
       if (a.publishHost !== undefined) {
         if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
         else normalizeHost(issues, "publishHost", a.publishHost);
@@ -53,13 +56,13 @@ export class BootImage extends schema.BootImage {
         const b = normalizeHost(issues, "buildHost", a.buildHost);
         if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
       }
-      const { publishHost: _p, publishImage: _i, buildHost: _b, ...rest } = a;
-      return buildBootImageModel(name, rest, issues);
+      const { server: _s, publishHost: _p, publishImage: _i, buildHost: _b, ...spec } = a;
+      return buildBootImageModel(name, spec, issues);
     });
     const server = pulumi.output(args.server);
     const { server: _s, publishHost, publishImage, buildHost, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists
-    const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)));
+    const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)) as schema.BootImageSpec);
     const built = new Initramfs(`${name}-initramfs`, {
       host: server.host as pulumi.Output<schema.Host>,
       httpRoot: server.httpRoot,

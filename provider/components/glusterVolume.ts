@@ -56,12 +56,14 @@ export class GlusterVolume extends schema.GlusterVolume {
     } else {
       const full = (m: GlusterModel) => (p: string) => hostPath(m.host, p);
       // Every volfile is parsed with the volfile grammar before anything is written. (glusterfs 10.3's
-      // `--volfile-check` is no usable check: for a client volfile it daemonizes and never exits.)
-      const rendered = model.apply((m) => {
+      // `--volfile-check` is no usable check: for a client volfile it daemonizes and never exits.) Each is
+      // parsed once: the client's graph gives `xlators` too.
+      const parsed = model.apply((m) => {
         const files = renderStandalone(m, full(m)).filter((f) => !f.path.startsWith(glusterPaths(m).tlsDir + "/"));
-        for (const f of files) if (f.path.endsWith(".vol")) parseVolfile(f.content);
-        return files;
+        const graphs = files.filter((f) => f.path.endsWith(".vol")).map((f) => ({ path: f.path, graph: parseVolfile(f.content) }));
+        return { files, clientXlators: xlatorTypes(graphs.find((g) => g.path === files[0].path)!.graph) };
       });
+      const rendered = parsed.apply((p) => p.files);
       const volfiles = new FileSet(`${name}-volfiles`, {
         host: model.host,
         files: rendered.apply(asFiles),
@@ -79,7 +81,7 @@ export class GlusterVolume extends schema.GlusterVolume {
       this.clientVolfile = pulumi.all([client, volfiles.manifest, tls ? tls.manifest : {}]).apply(([c]) => c.content);
       this.clientVolfileSha256 = client.apply((c) => sha256(c.content));
       this.clientVolfilePath = pulumi.all([model, client]).apply(([m, c]) => hostPath(m.host, c.path));
-      this.xlators = client.apply((c) => xlatorTypes(parseVolfile(c.content)));
+      this.xlators = parsed.apply((p) => p.clientXlators);
       this.bricks = model.apply((m) => m.bricks.map((b) => ({ host: b.host, path: b.path, port: b.port, volfile: hostPath(m.host, glusterPaths(m).brick(b)) })));
       this.mountSource = this.clientVolfilePath.apply((p) => p!);
       this.brickVolfiles = pulumi.all([model, rendered]).apply(([m, fs]) => {

@@ -30,7 +30,7 @@ export class NodeGroup extends schema.NodeGroup {
     const files = new FileSet(`${name}-files`, {
       host: model.server.host,
       files: model.apply((g) => asFiles([renderDhcpHosts(g), renderGroupScript(g), ...renderNodeScripts(g), renderEtcHosts(g)])),
-      signal: model.apply((g) => ({ pidFile: g.server.pidFile, systemdUnit: g.server.dnsmasqUnit, on: "removal", paths: [hostsDirFile(g)] })),
+      signal: model.apply((g) => ({ pidFile: g.server.pidFile, systemdUnit: g.server.dnsmasqUnit, on: "removal" as const, paths: [hostsDirFile(g)] })),
     }, { parent: this });
 
     this.nodeTable = pulumi.all([model, files.manifest]).apply(([g]) => nodeTable(g));

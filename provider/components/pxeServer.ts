@@ -30,7 +30,7 @@ export class PxeServer extends schema.PxeServer {
         if (m.mode === "proxy" && m.bootFiles.bios) files[`${m.paths.tftpRoot}/${proxyBiosBasename(m.bootFiles.bios)}.0`] = { source: m.binaries[m.bootFiles.bios], mode: "0644" };
         return files;
       }),
-      signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" } : {})),
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" as const } : {})),
       // The server owns its folders; node groups and boot images write into them.
       dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), path.posix.dirname(m.paths.nginxConf), m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.hostsDir, m.paths.etcHostsDir, m.paths.runDir]),
     }, { parent: this });
@@ -41,7 +41,7 @@ export class PxeServer extends schema.PxeServer {
       files: model.apply((m) => asFiles([renderDnsmasq(m)])),
       checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: ["dnsmasq", "--test", "-C", "{}"] }]),
       // dnsmasq rereads its main config only when restarted (SIGHUP rereads hosts files only).
-      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change", restart: true } : {})),
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change" as const, restart: true } : {})),
     }, { parent: this, dependsOn: [web] });
 
     this.info = model.apply(serverInfo);

@@ -4,7 +4,7 @@
  * a server's `info` and an image's `boot`, or a boot target of their own).
  */
 import * as path from "path";
-import { Inventory, InventoryHost, InventoryImage, InventoryServer, InventoryVolume } from "./types";
+import { Inventory, InventoryHost, InventoryImage, InventoryNode, InventoryServer, InventoryVolume } from "./types";
 import { serverOf } from "./parse";
 
 /** A host before the SSH key is read: `privateKeyFile` names a file on the machine running the deployment. */
@@ -42,7 +42,7 @@ export interface GroupPlan {
   image?: string;
   /** A boot target of the group's own. URLs without a scheme are relative to the server's HTTP root. */
   boot?: { kernelUrl?: string; initrdUrl?: string; args?: string; localDisk?: boolean };
-  nodes: { name: string; macs: string[]; ip: string; firmware?: string; kernelArgs?: string }[];
+  nodes: { name: string; macs: string[]; ip: string; firmware?: InventoryNode["firmware"]; kernelArgs?: string }[];
 }
 
 export interface ClusterPlan {

@@ -1,7 +1,9 @@
 /**
- * The cluster inventory as data (schema/cluster.schema.json). Hand-written mirror of that JSON Schema;
- * test/inventory/schemaMirror.test.ts pins every key here to the schema and to the components' inputs.
+ * The cluster inventory as data (schema/cluster.schema.json, generated from schema/schema.json by
+ * scripts/gen-inventory-schema.js). Closed sets are the schema's enums; test/inventory/schemaMirror.test.ts pins
+ * every key here to the JSON Schema.
  */
+import type { BootMode, Compression, DhcpMode, Firmware, GlusterLayout, GlusterMode, Handoff, ImageTransport, OnFailure } from "../schema-enums";
 
 export interface InventoryHost {
   root?: string;
@@ -14,7 +16,7 @@ export interface InventoryServer {
   interface: string;
   subnet: string;
   serverIp: string;
-  dhcpMode: "authoritative" | "static" | "proxy";
+  dhcpMode: DhcpMode;
   dynamicRange?: { start: string; end: string; leaseTime?: string };
   domain?: string;
   bootFiles?: { bios?: string; efiX64?: string; efiArm64?: string; httpX64?: string; httpArm64?: string };
@@ -27,9 +29,9 @@ export interface InventoryServer {
 export interface InventoryVolume {
   host?: InventoryHost;
   volumeName?: string;
-  mode: "standalone" | "managed";
+  mode: GlusterMode;
   bricks: { host: string; path: string; port?: number }[];
-  layout: "distribute" | "replicate" | "arbiter" | "disperse";
+  layout: GlusterLayout;
   replica?: number;
   disperse?: number;
   redundancy?: number;
@@ -48,15 +50,15 @@ export interface InventoryImage {
   kernelPath?: string;
   modulesDir?: string;
   imageSource: string;
-  transport: "glusterfs" | "nfs" | "http";
+  transport: ImageTransport;
   nfsExport?: string;
   imagePath?: string;
-  mode?: "ram" | "hybrid";
+  mode?: BootMode;
   hybridPaths?: string[];
-  handoff?: "switch_root" | "kexec";
+  handoff?: Handoff;
   modules?: string[];
-  compression?: "gzip" | "xz" | "zstd";
-  onFailure?: "shell" | "reboot";
+  compression?: Compression;
+  onFailure?: OnFailure;
   kernelArgs?: string;
   /** glusterfs/nfs: publish the OS image onto the volume or export (default true) */
   publishImage?: boolean;
@@ -67,7 +69,7 @@ export interface InventoryNode {
   mac?: string;
   macs?: string[];
   ip: string;
-  firmware?: "bios" | "efi-x86_64" | "efi-arm64";
+  firmware?: Firmware;
   kernelArgs?: string;
 }
 

@@ -5,11 +5,15 @@
  */
 import * as path from "path";
 import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { oneOf } from "./enums";
 import { isSafeName, parseIPv4 } from "./net";
-import { parseVolfile, VolfileParseError, xlatorTypes } from "../render/volfileParse";
-import { Handoff, Mode, OnFailure, Transport } from "../render/init";
+import { parseVolfile, VolfileGraph, VolfileParseError, xlatorTypes } from "../render/volfileParse";
+import {
+  BOOT_MODE_VALUES, BootMode, Compression, COMPRESSION_VALUES, Handoff, HANDOFF_VALUES, IMAGE_TRANSPORT_VALUES, ImageTransport, ON_FAILURE_VALUES, OnFailure,
+} from "../schema-enums";
+import type { BootImageSpec } from "../schema-types";
 
-export type Compression = "gzip" | "xz" | "zstd";
+export type { Compression };
 
 export interface BootImageModel {
   name: string;
@@ -17,14 +21,16 @@ export interface BootImageModel {
   kernelPath?: string;
   modulesDir?: string;
   imageSource: string;
-  transport: Transport;
+  transport: ImageTransport;
   glusterVolfile?: string;
+  /** the volfile's graph, parsed once (here), so nothing downstream parses the text again; the build needs only `xlators` */
+  volfileGraph?: VolfileGraph;
   /** xlator types the volfile names (`cluster/replicate`, ...) */
   xlators: string[];
   nfsExport?: string;
   /** folder on the network file system holding image.tar.gz (and root/ in hybrid mode) */
   imagePath?: string;
-  mode: Mode;
+  mode: BootMode;
   hybridPaths: string[];
   handoff: Handoff;
   modules: string[];
@@ -36,25 +42,27 @@ export interface BootImageModel {
 /** NIC drivers every image gets (QEMU/KVM virtio, Intel e1000/e1000e/igb); add yours with `modules`. */
 export const DEFAULT_NIC_MODULES = ["virtio_pci", "virtio_net", "e1000", "e1000e", "igb"];
 
-function oneOf<T extends string>(issues: Issues, field: string, v: unknown, allowed: readonly T[], dflt?: T): T {
-  if ((v === undefined || v === null || v === "") && dflt !== undefined) return dflt;
-  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
-    issues.add(field, v, `must be one of ${allowed.map((a) => `\`${a}\``).join(", ")}`);
-    return (dflt ?? allowed[0]) as T;
-  }
-  return v as T;
-}
-
 const MODULE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Builds the model from resolved BootImage args; every problem goes to `issues`. */
-export function buildBootImageModel(name: string, a: any, issues: Issues): BootImageModel | undefined {
+/**
+ * What a spec is made of, for resources that must read one from older state or from a program that bypassed the
+ * SDK's types: every field is checked here, so the static type is a promise, not a precondition.
+ */
+export type SpecLike = { [K in keyof BootImageSpec]?: unknown };
+
+/**
+ * Builds the model from a boot image's spec (the BootImage arguments without `server` and the publish/build
+ * hosts, which are its own business); every problem goes to `issues`. With `parse: false` the volfile is taken
+ * as it is (no graph, no xlators): for a resource that only mounts the volume (NetworkImage), whose volfile the
+ * Initramfs check parses.
+ */
+export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, opts: { parse?: boolean } = {}): BootImageModel | undefined {
   if (!isSafeName(name)) issues.add("name", name, "must be a lower-case DNS label (it names published files)");
-  const transport = oneOf(issues, "transport", a.transport, ["glusterfs", "nfs", "http"] as const);
-  const mode = oneOf(issues, "mode", a.mode, ["ram", "hybrid"] as const, "ram");
-  const handoff = oneOf(issues, "handoff", a.handoff, ["switch_root", "kexec"] as const, "switch_root");
-  const compression = oneOf(issues, "compression", a.compression, ["gzip", "xz", "zstd"] as const, "zstd");
-  const onFailure = oneOf(issues, "onFailure", a.onFailure, ["shell", "reboot"] as const, "shell");
+  const transport = oneOf(issues, "transport", a.transport, IMAGE_TRANSPORT_VALUES);
+  const mode = oneOf(issues, "mode", a.mode, BOOT_MODE_VALUES, "ram");
+  const handoff = oneOf(issues, "handoff", a.handoff, HANDOFF_VALUES, "switch_root");
+  const compression = oneOf(issues, "compression", a.compression, COMPRESSION_VALUES, "zstd");
+  const onFailure = oneOf(issues, "onFailure", a.onFailure, ON_FAILURE_VALUES, "shell");
 
   if (a.kernelVersion === undefined && a.kernelPath === undefined) issues.add("kernelVersion", undefined, "give kernelVersion (e.g. 6.1.0-56-amd64) or kernelPath");
   if (a.kernelVersion !== undefined && !(typeof a.kernelVersion === "string" && /^[A-Za-z0-9._+-]{1,64}$/.test(a.kernelVersion)))
@@ -63,17 +71,15 @@ export function buildBootImageModel(name: string, a: any, issues: Issues): BootI
   if (a.modulesDir !== undefined) checkAbsPath(issues, "modulesDir", a.modulesDir);
   checkAbsPath(issues, "imageSource", a.imageSource);
 
-  const server = a.server;
-  if (!server || typeof server !== "object" || typeof server.httpRoot !== "string" || typeof server.httpBaseUrl !== "string")
-    issues.add("server", server, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");
-
   let xlators: string[] = [];
+  let volfileGraph: VolfileGraph | undefined;
   const transportOk = transport === a.transport; // an invalid transport is reported once, not as its fallback's errors
   if (transport === "glusterfs" && transportOk) {
     if (typeof a.glusterVolfile !== "string" || !a.glusterVolfile.trim()) issues.add("glusterVolfile", a.glusterVolfile, "is required with transport glusterfs (a GlusterVolume's clientVolfile)");
-    else {
+    else if (opts.parse !== false) {
       try {
-        xlators = xlatorTypes(parseVolfile(a.glusterVolfile));
+        volfileGraph = parseVolfile(a.glusterVolfile);
+        xlators = xlatorTypes(volfileGraph);
         for (const x of xlators)
           if (!/^[a-z0-9_-]+(\/[a-z0-9_-]+)?$/.test(x)) issues.add("glusterVolfile", x, "names an xlator type that is not `category/name`");
       } catch (e) {
@@ -91,10 +97,11 @@ export function buildBootImageModel(name: string, a: any, issues: Issues): BootI
 
   let imagePath: string | undefined;
   if (transport !== "http") {
-    imagePath = a.imagePath ?? `/netboot/images/${name}`;
-    checkAbsPath(issues, "imagePath", imagePath);
-    if (imagePath === "/") issues.add("imagePath", imagePath, "must be a folder below the volume's root");
-    imagePath = imagePath === undefined ? undefined : path.posix.normalize(imagePath).replace(/\/$/, "");
+    const given = a.imagePath ?? `/netboot/images/${name}`;
+    if (checkAbsPath(issues, "imagePath", given)) {
+      if (given === "/") issues.add("imagePath", given, "must be a folder below the volume's root");
+      imagePath = path.posix.normalize(given as string).replace(/\/$/, "");
+    }
   } else if (a.imagePath !== undefined) issues.add("imagePath", a.imagePath, "is only used with glusterfs or nfs (http serves the image from the PxeServer)");
 
   const hybridPaths: string[] = [];
@@ -108,20 +115,23 @@ export function buildBootImageModel(name: string, a: any, issues: Issues): BootI
         issues.add(`hybridPaths[${i}]`, p, "must be a folder the image can live without in RAM (not /, /etc, /usr, /bin, /sbin, /lib or a kernel file system)");
       else hybridPaths.push(n);
     }
-  } else if (a.hybridPaths !== undefined && a.hybridPaths.length) issues.add("hybridPaths", a.hybridPaths, "is only used with mode hybrid");
+  } else if (Array.isArray(a.hybridPaths) && a.hybridPaths.length) issues.add("hybridPaths", a.hybridPaths, "is only used with mode hybrid");
 
   const modules: string[] = [];
-  for (const [i, m] of ((a.modules ?? []) as unknown[]).entries()) {
+  for (const [i, m] of (Array.isArray(a.modules) ? (a.modules as unknown[]) : []).entries()) {
     if (typeof m !== "string" || !MODULE_NAME.test(m)) issues.add(`modules[${i}]`, m, "must be a kernel module name such as ixgbe");
     else modules.push(m);
   }
+  if (a.modules !== undefined && !Array.isArray(a.modules)) issues.add("modules", a.modules, "must be a list of kernel module names");
   const kernelArgs = a.kernelArgs ?? "";
   if (kernelArgs) checkSafe(issues, "kernelArgs", kernelArgs);
 
   if (!issues.ok) return undefined;
+  // every field below passed its check above: the casts narrow what was `unknown`
+  const s = a as BootImageSpec;
   return {
-    name, kernelVersion: a.kernelVersion, kernelPath: a.kernelPath, modulesDir: a.modulesDir, imageSource: a.imageSource,
-    transport, glusterVolfile: a.glusterVolfile, xlators, nfsExport: a.nfsExport, imagePath, mode, hybridPaths: [...new Set(hybridPaths)].sort(),
-    handoff, modules, compression, onFailure, kernelArgs,
+    name, kernelVersion: s.kernelVersion, kernelPath: s.kernelPath, modulesDir: s.modulesDir, imageSource: s.imageSource,
+    transport, glusterVolfile: s.glusterVolfile, volfileGraph, xlators, nfsExport: s.nfsExport, imagePath, mode, hybridPaths: [...new Set(hybridPaths)].sort(),
+    handoff, modules, compression, onFailure, kernelArgs: kernelArgs as string,
   };
 }

@@ -8,12 +8,13 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import { Host } from "../schema-types";
+import { GLUSTER_LAYOUT_VALUES, GLUSTER_MODE_VALUES, GlusterLayout, GlusterMode } from "../schema-enums";
 import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { listValues } from "./enums";
 import { isDomain, parseCidr, parseIPv4 } from "./net";
 
-export type GlusterMode = "standalone" | "managed";
-export type Layout = "distribute" | "replicate" | "arbiter" | "disperse";
-export const LAYOUTS: Layout[] = ["distribute", "replicate", "arbiter", "disperse"];
+export type { GlusterMode };
+export type Layout = GlusterLayout;
 
 /** First brick port glusterd hands out (base-port); standalone bricks default to BASE_PORT + index. */
 export const BASE_PORT = 49152;
@@ -182,10 +183,10 @@ export function buildGlusterModel(resource: string, a: GlusterArgsLike, host: Ho
     issues.add("volumeName", name, "must be 1-64 letters, digits, `_` or `-` (glusterd's volume name rule), not starting with `-`");
   }
   const mode = a.mode;
-  if (mode !== "standalone" && mode !== "managed") issues.add("mode", mode, "must be `standalone` or `managed`");
+  if (!GLUSTER_MODE_VALUES.includes(mode as GlusterMode)) issues.add("mode", mode, `must be one of ${listValues(GLUSTER_MODE_VALUES)}`);
 
   const layout = a.layout as Layout;
-  if (!LAYOUTS.includes(layout)) issues.add("layout", a.layout, `must be one of ${LAYOUTS.join(", ")} (distributed forms follow from the brick count)`);
+  if (!GLUSTER_LAYOUT_VALUES.includes(layout)) issues.add("layout", a.layout, `must be one of ${listValues(GLUSTER_LAYOUT_VALUES)} (distributed forms follow from the brick count)`);
 
   const intField = (field: string, v: unknown): number | undefined => {
     if (v === undefined || v === null) return undefined;

@@ -4,13 +4,13 @@
  */
 import * as path from "path";
 import { BootFiles, BootTarget, DynamicRange, Host, Node, PxeServerInfo } from "../schema-types";
+import { DHCP_MODE_VALUES, DhcpMode, Firmware, FIRMWARE_VALUES } from "../schema-enums";
 import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { listValues } from "./enums";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
 
-export type DhcpMode = "authoritative" | "static" | "proxy";
-export const DHCP_MODES: DhcpMode[] = ["authoritative", "static", "proxy"];
+export type { DhcpMode, Firmware };
 
-export type Firmware = "bios" | "efi-x86_64" | "efi-arm64" | "http-x86_64" | "http-arm64";
 /** DHCP option 93 client architecture values per firmware (RFC 4578 and the IANA registry). */
 export const FIRMWARE_ARCH: Record<Firmware, number[]> = {
   bios: [0],
@@ -26,7 +26,8 @@ const BOOTFILE_KEY: Record<Firmware, keyof BootFiles> = {
   "http-x86_64": "httpX64",
   "http-arm64": "httpArm64",
 };
-export const FIRMWARES = Object.keys(FIRMWARE_ARCH) as Firmware[];
+/** In schema order, which is the order dnsmasq's tags are written in. */
+export const FIRMWARES = FIRMWARE_VALUES;
 
 /** Debian's ipxe package. */
 export const DEFAULT_IPXE_DIR = "/usr/lib/ipxe";
@@ -84,7 +85,7 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
   if (serverN === undefined) issues.add("serverIp", args.serverIp, "must be an IPv4 address");
   else if (subnet && !inSubnet(subnet, serverN)) issues.add("serverIp", args.serverIp, `is not a host address of subnet ${args.subnet}`);
   const mode = args.dhcpMode as DhcpMode;
-  if (!DHCP_MODES.includes(mode)) issues.add("dhcpMode", mode, `must be one of ${DHCP_MODES.join(", ")}`);
+  if (!DHCP_MODE_VALUES.includes(mode)) issues.add("dhcpMode", mode, `must be one of ${listValues(DHCP_MODE_VALUES)}`);
 
   let range: PxeServerModel["range"];
   const r = args.dynamicRange as DynamicRange | undefined;
@@ -189,7 +190,7 @@ export function serverInfo(m: PxeServerModel): PxeServerInfo {
     httpRoot: m.paths.httpRoot,
     httpBaseUrl: m.httpBaseUrl,
     pidFile: m.paths.pidFile,
-    firmwares: Object.keys(m.bootFiles).sort(),
+    firmwares: (Object.keys(m.bootFiles) as Firmware[]).sort(),
     dnsmasqUnit: m.dnsmasqUnit,
   };
 }
@@ -284,7 +285,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
       claim("IP", formatIPv4(ipN), `${f}.ip`);
     }
     if (n?.firmware !== undefined) {
-      if (!FIRMWARES.includes(n.firmware as Firmware)) issues.add(`${f}.firmware`, n.firmware, `must be one of ${FIRMWARES.join(", ")}`);
+      if (!FIRMWARES.includes(n.firmware as Firmware)) issues.add(`${f}.firmware`, n.firmware, `must be one of ${listValues(FIRMWARES)}`);
       else if (!(server.firmwares ?? []).includes(n.firmware)) issues.add(`${f}.firmware`, n.firmware, `server ${server.name} has no boot file for this firmware`);
     }
     if (n?.kernelArgs !== undefined) checkSafe(issues, `${f}.kernelArgs`, n.kernelArgs, { semicolons: false });

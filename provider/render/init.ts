@@ -14,17 +14,13 @@
  * imagePath, default image.tar.gz), `netboot.root=` (hybrid: the tree's folder name in imagePath, default root),
  * `netboot.debug` (trace), `netboot.rootsize=`.
  */
+import type { BootMode, Handoff, ImageTransport, OnFailure } from "../schema-enums";
 import { RenderedFile } from "./types";
-
-export type Transport = "glusterfs" | "nfs" | "http";
-export type Mode = "ram" | "hybrid";
-export type Handoff = "switch_root" | "kexec";
-export type OnFailure = "shell" | "reboot";
 
 export interface InitConfig {
   name: string;
-  transport: Transport;
-  mode: Mode;
+  transport: ImageTransport;
+  mode: BootMode;
   hybridPaths: string[];
   handoff: Handoff;
   onFailure: OnFailure;

@@ -9,7 +9,8 @@ import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
 import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
-import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal } from "../schema-types";
+import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal, SIGNAL_NAME_VALUES, SIGNAL_ON_VALUES } from "../schema-types";
+import { oneOf } from "../model/enums";
 import { hostKey, LocalTransport, normalizeHost, protectHost, transportFor } from "../transport";
 import { applyFiles, DesiredFile, observeAll, removeFiles, maybeSignal } from "./fileCommon";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
@@ -58,9 +59,9 @@ export function checkFileSet(resource: string, news: any): { inputs: any; issues
   }
   const s = news.signal as Signal | undefined;
   if (s && !hasUnknown(s)) {
-    if (s.on !== undefined && s.on !== "removal" && s.on !== "change") issues.add("signal.on", s.on, "must be `removal` or `change`");
+    if (s.on !== undefined) oneOf(issues, "signal.on", s.on, SIGNAL_ON_VALUES);
     if (s.pidFile !== undefined) checkAbsPath(issues, "signal.pidFile", s.pidFile);
-    if (s.signal !== undefined && !/^[A-Z0-9]+$/.test(s.signal)) issues.add("signal.signal", s.signal, "must be a signal name such as HUP");
+    if (s.signal !== undefined) oneOf(issues, "signal.signal", s.signal, SIGNAL_NAME_VALUES);
   }
   return { inputs: { ...news, host }, issues };
 }

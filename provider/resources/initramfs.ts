@@ -19,7 +19,7 @@ import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { checkAbsPath, formatIssue, Issues } from "../model/errors";
-import { buildBootImageModel, BootImageModel } from "../model/bootImage";
+import { buildBootImageModel, BootImageModel, SpecLike } from "../model/bootImage";
 import { diffManifestText, parseManifest } from "../render/manifest";
 import { InitramfsInputs, InitramfsOutputs } from "../schema-types";
 import { hostKey, normalizeHost, protectHost, transportFor } from "../transport";
@@ -41,8 +41,7 @@ export async function planFor(resource: string, inputs: InitramfsInputs): Promis
   if (buildHost && !buildHost.ssh && buildHost.root) issues.add("buildHost.root", buildHost.root, "a build host is this machine (leave buildHost out) or an SSH host");
   checkAbsPath(issues, "httpRoot", inputs.httpRoot);
   if (typeof inputs.httpBaseUrl !== "string" || !/^https?:\/\/[^\s"'`\\]+\/$/.test(inputs.httpBaseUrl)) issues.add("httpBaseUrl", inputs.httpBaseUrl, "must be an http(s) URL ending in /");
-  const spec = reveal<any>(inputs.spec ?? {});
-  const model = buildBootImageModel(inputs.name, { ...spec, server: { httpRoot: inputs.httpRoot, httpBaseUrl: inputs.httpBaseUrl } }, issues);
+  const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), issues);
   if (!model || !issues.ok) return { model, issues };
   // the plan runs against the build host: this machine, or an SSH host through a mirror of what it reads
   const remote = buildHost?.ssh ? transportFor(buildHost) : undefined;

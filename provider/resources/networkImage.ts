@@ -21,7 +21,7 @@ import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { formatIssue, Issues } from "../model/errors";
-import { buildBootImageModel, BootImageModel } from "../model/bootImage";
+import { buildBootImageModel, BootImageModel, SpecLike } from "../model/bootImage";
 import { ImagePlan, planImage } from "../build/plan";
 import { buildImage } from "../build/initramfs";
 import { diffStat, localStat, localTreeDigest, packEntries, packTree, parseStatListing, TREE_LISTING_SCRIPT, TREE_STAT_SCRIPT, treeArgs, treeDigestOf } from "../build/tree";
@@ -42,9 +42,9 @@ interface NetPlan {
 export function planNetworkImage(resource: string, inputs: NetworkImageInputs): { plan?: NetPlan; issues: Issues } {
   const issues = new Issues(resource);
   normalizeHost(issues, "host", inputs.host);
-  const spec = reveal<any>(inputs.spec ?? {});
-  // the PxeServer is not this resource's business: a placeholder satisfies the shared BootImage validation
-  const model = buildBootImageModel(inputs.name, { ...spec, server: { httpRoot: "/", httpBaseUrl: "http://netboot.invalid/" } }, issues);
+  // The volfile is only mounted here, never built into anything: its grammar and xlators are the Initramfs
+  // check's (which runs first and fails the same preview), so it is not parsed a second time.
+  const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), issues, { parse: false });
   if (model && model.transport === "http") issues.add("spec.transport", "http", "a NetworkImage publishes to glusterfs or nfs; http images are published by the Initramfs resource");
   const image = model && issues.ok ? planImage(model, issues) : undefined;
   return { plan: model && image && issues.ok ? { model, image } : undefined, issues };
@@ -55,7 +55,7 @@ export function planNetworkImage(resource: string, inputs: NetworkImageInputs): 
  * the image source: refresh, delete and moves must work after the source folder is gone.
  */
 function modelOf(resource: string, props: { name: string; spec: unknown }): BootImageModel | undefined {
-  return buildBootImageModel(props.name, { ...reveal<any>(props.spec ?? {}), server: { httpRoot: "/", httpBaseUrl: "http://netboot.invalid/" } }, new Issues(resource));
+  return buildBootImageModel(props.name, reveal<SpecLike>(props.spec ?? {}), new Issues(resource), { parse: false });
 }
 
 const fail = (issues: Issues): never => {

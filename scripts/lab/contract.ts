@@ -4,7 +4,10 @@
  * at once, each with its field and value.
  */
 
-export type Firmware = "bios" | "efi-x86_64";
+import type { Firmware as NodeFirmware } from "../../provider/schema-enums";
+
+/** The firmwares of the schema the lab can boot (SeaBIOS and OVMF on x86_64), a subset by construction. */
+export type Firmware = Extract<NodeFirmware, "bios" | "efi-x86_64">;
 export const FIRMWARES: Firmware[] = ["bios", "efi-x86_64"];
 
 export interface LabBrick { host: string; port: number; path: string; volfile: string }

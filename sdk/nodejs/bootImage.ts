@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "./types/input";
 import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -125,17 +126,17 @@ export interface BootImageArgs {
      */
     buildHost?: pulumi.Input<inputs.HostArgs | undefined>;
     /**
-     * `gzip`, `xz` or `zstd` (default).
+     * Initramfs compression (default `zstd`).
      */
-    compression?: pulumi.Input<string | undefined>;
+    compression?: pulumi.Input<enums.Compression | undefined>;
     /**
      * A GlusterVolume's `clientVolfile` (transport glusterfs).
      */
     glusterVolfile?: pulumi.Input<string | undefined>;
     /**
-     * `switch_root` (default) or `kexec`.
+     * How the initramfs starts the OS (default `switch_root`).
      */
-    handoff?: pulumi.Input<string | undefined>;
+    handoff?: pulumi.Input<enums.Handoff | undefined>;
     /**
      * Paths left on the network file system in hybrid mode.
      */
@@ -161,9 +162,9 @@ export interface BootImageArgs {
      */
     kernelVersion?: pulumi.Input<string | undefined>;
     /**
-     * `ram` or `hybrid`.
+     * Where the root lives (default `ram`).
      */
-    mode?: pulumi.Input<string | undefined>;
+    mode?: pulumi.Input<enums.BootMode | undefined>;
     /**
      * Extra kernel modules and NIC drivers.
      */
@@ -177,9 +178,9 @@ export interface BootImageArgs {
      */
     nfsExport?: pulumi.Input<string | undefined>;
     /**
-     * `shell` (default) or `reboot`.
+     * What a failed boot does (default `shell`).
      */
-    onFailure?: pulumi.Input<string | undefined>;
+    onFailure?: pulumi.Input<enums.OnFailure | undefined>;
     /**
      * glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
      */
@@ -193,7 +194,7 @@ export interface BootImageArgs {
      */
     server: pulumi.Input<inputs.PxeServerInfoArgs>;
     /**
-     * `glusterfs`, `nfs` or `http`.
+     * How the initramfs reaches the OS image.
      */
-    transport: pulumi.Input<string>;
+    transport: pulumi.Input<enums.ImageTransport>;
 }

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "./types/input";
 import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -67,9 +68,9 @@ export class GlusterManagedVolume extends pulumi.CustomResource {
      */
     declare public readonly host: pulumi.Output<outputs.Host>;
     /**
-     * `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
+     * How files are placed on the bricks (distributed forms follow from the brick count).
      */
-    declare public readonly layout: pulumi.Output<string>;
+    declare public readonly layout: pulumi.Output<enums.GlusterLayout>;
     /**
      * glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
      */
@@ -187,9 +188,9 @@ export interface GlusterManagedVolumeArgs {
      */
     host: pulumi.Input<inputs.HostArgs>;
     /**
-     * `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
+     * How files are placed on the bricks (distributed forms follow from the brick count).
      */
-    layout: pulumi.Input<string>;
+    layout: pulumi.Input<enums.GlusterLayout>;
     /**
      * glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
      */

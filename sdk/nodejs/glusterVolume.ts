@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "./types/input";
 import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -137,13 +138,13 @@ export interface GlusterVolumeArgs {
      */
     host: pulumi.Input<inputs.HostArgs>;
     /**
-     * `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
+     * How files are placed on the bricks (distributed forms follow from the brick count).
      */
-    layout: pulumi.Input<string>;
+    layout: pulumi.Input<enums.GlusterLayout>;
     /**
-     * `standalone` or `managed`.
+     * How the volume is run.
      */
-    mode: pulumi.Input<string>;
+    mode: pulumi.Input<enums.GlusterMode>;
     /**
      * glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
      */

@@ -61,6 +61,9 @@ export const PxeServer: typeof import("./pxeServer").PxeServer = null as any;
 utilities.lazyLoad(exports, ["PxeServer"], () => require("./pxeServer"));
 
 
+// Export enums:
+export * from "./types/enums";
+
 // Export sub-modules:
 import * as types from "./types";
 

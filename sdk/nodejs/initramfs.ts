@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "./types/input";
 import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -100,7 +101,7 @@ export class Initramfs extends pulumi.CustomResource {
     /**
      * The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
      */
-    declare public readonly spec: pulumi.Output<{[key: string]: any}>;
+    declare public readonly spec: pulumi.Output<outputs.BootImageSpec>;
 
     /**
      * Create a Initramfs resource with the given unique name, arguments, and options.
@@ -202,5 +203,5 @@ export interface InitramfsArgs {
     /**
      * The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
      */
-    spec: pulumi.Input<{[key: string]: any}>;
+    spec: pulumi.Input<inputs.BootImageSpecArgs>;
 }

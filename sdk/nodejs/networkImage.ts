@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "./types/input";
 import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -79,7 +80,7 @@ export class NetworkImage extends pulumi.CustomResource {
     /**
      * The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
      */
-    declare public readonly spec: pulumi.Output<{[key: string]: any}>;
+    declare public readonly spec: pulumi.Output<outputs.BootImageSpec>;
 
     /**
      * Create a NetworkImage resource with the given unique name, arguments, and options.
@@ -145,5 +146,5 @@ export interface NetworkImageArgs {
     /**
      * The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
      */
-    spec: pulumi.Input<{[key: string]: any}>;
+    spec: pulumi.Input<inputs.BootImageSpecArgs>;
 }

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "./types/input";
 import * as outputs from "./types/output";
+import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
@@ -113,9 +114,9 @@ export interface PxeServerArgs {
     baseDir?: pulumi.Input<string | undefined>;
     bootFiles?: pulumi.Input<inputs.BootFilesArgs | undefined>;
     /**
-     * `authoritative` (dynamic range plus static leases), `static` (known nodes only) or `proxy` (beside the site's DHCP server).
+     * How dnsmasq answers DHCP.
      */
-    dhcpMode: pulumi.Input<string>;
+    dhcpMode: pulumi.Input<enums.DhcpMode>;
     /**
      * systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
      */

@@ -15,7 +15,7 @@ fs.writeFileSync(path.join(image, "sbin/init"), "#!/bin/sh\n");
 
 function plan(args: any) {
   const issues = new Issues('netboot:index:BootImage "t"');
-  const m = buildBootImageModel("t", { server: { httpRoot: "/srv", httpBaseUrl: "http://x/" }, kernelVersion: KVER, imageSource: image, transport: "glusterfs", glusterVolfile: VOL, ...args }, issues);
+  const m = buildBootImageModel("t", { kernelVersion: KVER, imageSource: image, transport: "glusterfs", glusterVolfile: VOL, ...args }, issues);
   return { plan: m && planInitramfs(m, issues), issues: issues.list };
 }
 
@@ -62,7 +62,9 @@ describe("initramfs build plan", () => {
     expect(mm).toMatch(/holds modules of kernel 5\.10\.0-9-amd64 but the kernel is /);
 
     const bad = new Issues("t");
-    buildBootImageModel("t", { server: {}, transport: "ftp", mode: "disk", compression: "lz9", imageSource: "rel/path", kernelVersion: KVER }, bad);
-    expect(bad.list.map((i) => i.field).sort()).toEqual(["compression", "imageSource", "mode", "server", "transport"]);
+    buildBootImageModel("t", { transport: "ftp", mode: "disk", compression: "lz9", imageSource: "rel/path", kernelVersion: KVER }, bad);
+    expect(bad.list.map((i) => i.field).sort()).toEqual(["compression", "imageSource", "mode", "transport"]);
+    // the lists are the schema's enums
+    expect(bad.list.find((i) => i.field === "compression")?.message).toBe("must be one of `gzip`, `xz`, `zstd`");
   });
 });

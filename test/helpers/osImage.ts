@@ -38,7 +38,7 @@ export const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`
 /** The build plan of a BootImage (as the Initramfs resource computes it), or an error naming every issue. */
 export function testPlan(name: string, args: any): Plan {
   const issues = new Issues(`BootImage "${name}"`);
-  const m = buildBootImageModel(name, { server: { httpRoot: "/srv/http", httpBaseUrl: "http://10.89.0.1/" }, kernelVersion: KVER, ...args }, issues);
+  const m = buildBootImageModel(name, { kernelVersion: KVER, ...args }, issues);
   const p = m && planInitramfs(m, issues);
   if (!p) throw new Error(issues.list.map((i) => `${i.field}: ${i.message}`).join("\n"));
   return p;

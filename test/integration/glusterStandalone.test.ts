@@ -29,7 +29,7 @@ describe("GlusterVolume standalone: engine and real I/O", () => {
   const brickPids: Record<string, number[]> = {};
   const mounts: Array<[string, number]> = [];
 
-  const vols: Array<{ vol: string; layout: string; replica?: number; disperse?: number; redundancy?: number; base: number }> = [
+  const vols: Array<{ vol: string; layout: netboot.types.enums.GlusterLayout; replica?: number; disperse?: number; redundancy?: number; base: number }> = [
     { vol: "sarep", layout: "replicate", replica: 3, base: 49300 },
     { vol: "saarb", layout: "arbiter", base: 49310 },
     { vol: "sadisp", layout: "disperse", disperse: 3, redundancy: 1, base: 49320 },

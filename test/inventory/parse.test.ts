@@ -25,7 +25,7 @@ describe("parseInventory", () => {
       "broken.yaml:16:9: /groups/compute/nodes/1: node `C02` has no MAC address (hint: add `mac: aa:bb:cc:dd:ee:ff`)",
       "broken.yaml:16:15: /groups/compute/nodes/1/name: \"C02\" is not valid here (hint: A lower-case DNS label, e.g. `compute` or `rack-1`.)",
       "broken.yaml:20:13: /groups/compute/nodes/2/ip: address 10.71.0.11 is also used by node c01 (group compute) (hint: give every node its own address)",
-      "broken.yaml:21:19: /groups/compute/nodes/2/firmware: \"uefi\" is not allowed (hint: one of: bios, efi-x86_64, efi-arm64)",
+      "broken.yaml:21:19: /groups/compute/nodes/2/firmware: \"uefi\" is not allowed (hint: one of: bios, efi-x86_64, efi-arm64, http-x86_64, http-arm64)",
       "broken.yaml:23:13: /groups/storage/server: server `pxe2` is not defined in `servers` (hint: one of: pxe)",
       "broken.yaml:24:24: /groups/storage/boot/localDisk: localDisk boots the disk: kernelUrl and initrdUrl would be ignored (hint: remove either localDisk or the URLs)",
     ]);
@@ -58,7 +58,7 @@ describe("parseInventory", () => {
       "t.yaml:1:10: /version: 2 is not supported (hint: write 1)",
       "t.yaml:3:3: /servers/Pxe_1: name `Pxe_1` is not a lower-case DNS label (hint: use lower-case letters, digits and `-`, e.g. `rack-1`)",
       "t.yaml:4:5: /servers/Pxe_1: missing required key `serverIp` (hint: add `serverIp:` (An IPv4 address, e.g. `10.0.0.1`.))",
-      "t.yaml:7:15: /servers/Pxe_1/httpPort: expected an integer, found a string (\"eighty\") (hint: write an integer)",
+      "t.yaml:7:15: /servers/Pxe_1/httpPort: expected an integer, found a string (\"eighty\") (hint: write an integer: nginx port (default 80).)",
       "t.yaml:13:12: /groups/g/nodes/0/ip: expected a string, found nothing (the value is empty) (hint: write a string: An IPv4 address, e.g. `10.0.0.1`.)",
       "t.yaml:10:5: /groups/g: the group boots nothing (hint: add `image:` or `boot:` (kernelUrl and initrdUrl, or localDisk: true))",
     ]));

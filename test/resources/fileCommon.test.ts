@@ -39,7 +39,7 @@ describe("applyFiles", () => {
   test("removals signal the daemon through its pid file; additions alone do not", async () => {
     const t = new MemoryTransport();
     t.files.set("/run/d.pid", { data: Buffer.from("4242\n"), mode: 0o644 });
-    const signal = { pidFile: "/run/d.pid", on: "removal" };
+    const signal = { pidFile: "/run/d.pid", on: "removal" as const };
     const add = await applyFiles(t, [{ path: "/h/g1", content: "x\n", mode: 0o644, secret: false }], [], [], signal);
     expect(add.signalled).toBe("not needed");
     const rm = await applyFiles(t, [], ["/h/g1"], [], signal);

@@ -61,12 +61,12 @@ func NewBootImage(ctx *pulumi.Context,
 type bootImageArgs struct {
 	// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
 	BuildHost *Host `pulumi:"buildHost"`
-	// `gzip`, `xz` or `zstd` (default).
-	Compression *string `pulumi:"compression"`
+	// Initramfs compression (default `zstd`).
+	Compression *Compression `pulumi:"compression"`
 	// A GlusterVolume's `clientVolfile` (transport glusterfs).
 	GlusterVolfile *string `pulumi:"glusterVolfile"`
-	// `switch_root` (default) or `kexec`.
-	Handoff *string `pulumi:"handoff"`
+	// How the initramfs starts the OS (default `switch_root`).
+	Handoff *Handoff `pulumi:"handoff"`
 	// Paths left on the network file system in hybrid mode.
 	HybridPaths []string `pulumi:"hybridPaths"`
 	// Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
@@ -79,36 +79,36 @@ type bootImageArgs struct {
 	KernelPath *string `pulumi:"kernelPath"`
 	// Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
 	KernelVersion *string `pulumi:"kernelVersion"`
-	// `ram` or `hybrid`.
-	Mode *string `pulumi:"mode"`
+	// Where the root lives (default `ram`).
+	Mode *BootMode `pulumi:"mode"`
 	// Extra kernel modules and NIC drivers.
 	Modules []string `pulumi:"modules"`
 	// Modules tree (default `/lib/modules/<version>`).
 	ModulesDir *string `pulumi:"modulesDir"`
 	// `server:/export` (transport nfs).
 	NfsExport *string `pulumi:"nfsExport"`
-	// `shell` (default) or `reboot`.
-	OnFailure *string `pulumi:"onFailure"`
+	// What a failed boot does (default `shell`).
+	OnFailure *OnFailure `pulumi:"onFailure"`
 	// glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
 	PublishHost *Host `pulumi:"publishHost"`
 	// glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
 	PublishImage *bool `pulumi:"publishImage"`
 	// Where kernel and initramfs are published.
 	Server PxeServerInfo `pulumi:"server"`
-	// `glusterfs`, `nfs` or `http`.
-	Transport string `pulumi:"transport"`
+	// How the initramfs reaches the OS image.
+	Transport ImageTransport `pulumi:"transport"`
 }
 
 // The set of arguments for constructing a BootImage resource.
 type BootImageArgs struct {
 	// The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
 	BuildHost HostPtrInput
-	// `gzip`, `xz` or `zstd` (default).
-	Compression pulumi.StringPtrInput
+	// Initramfs compression (default `zstd`).
+	Compression CompressionPtrInput
 	// A GlusterVolume's `clientVolfile` (transport glusterfs).
 	GlusterVolfile pulumi.StringPtrInput
-	// `switch_root` (default) or `kexec`.
-	Handoff pulumi.StringPtrInput
+	// How the initramfs starts the OS (default `switch_root`).
+	Handoff HandoffPtrInput
 	// Paths left on the network file system in hybrid mode.
 	HybridPaths pulumi.StringArrayInput
 	// Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
@@ -121,24 +121,24 @@ type BootImageArgs struct {
 	KernelPath pulumi.StringPtrInput
 	// Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
 	KernelVersion pulumi.StringPtrInput
-	// `ram` or `hybrid`.
-	Mode pulumi.StringPtrInput
+	// Where the root lives (default `ram`).
+	Mode BootModePtrInput
 	// Extra kernel modules and NIC drivers.
 	Modules pulumi.StringArrayInput
 	// Modules tree (default `/lib/modules/<version>`).
 	ModulesDir pulumi.StringPtrInput
 	// `server:/export` (transport nfs).
 	NfsExport pulumi.StringPtrInput
-	// `shell` (default) or `reboot`.
-	OnFailure pulumi.StringPtrInput
+	// What a failed boot does (default `shell`).
+	OnFailure OnFailurePtrInput
 	// glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
 	PublishHost HostPtrInput
 	// glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
 	PublishImage pulumi.BoolPtrInput
 	// Where kernel and initramfs are published.
 	Server PxeServerInfoInput
-	// `glusterfs`, `nfs` or `http`.
-	Transport pulumi.StringInput
+	// How the initramfs reaches the OS image.
+	Transport ImageTransportInput
 }
 
 func (BootImageArgs) ElementType() reflect.Type {

@@ -32,8 +32,8 @@ type GlusterManagedVolume struct {
 	GlusterdSocket pulumi.StringPtrOutput `pulumi:"glusterdSocket"`
 	// Where volfiles are written (standalone) or where the `gluster` command runs (managed).
 	Host HostOutput `pulumi:"host"`
-	// `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-	Layout pulumi.StringOutput `pulumi:"layout"`
+	// How files are placed on the bricks (distributed forms follow from the brick count).
+	Layout GlusterLayoutOutput `pulumi:"layout"`
 	// glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
 	Options pulumi.StringMapOutput `pulumi:"options"`
 	// Disperse redundancy.
@@ -115,8 +115,8 @@ type glusterManagedVolumeArgs struct {
 	GlusterdSocket *string `pulumi:"glusterdSocket"`
 	// Where volfiles are written (standalone) or where the `gluster` command runs (managed).
 	Host Host `pulumi:"host"`
-	// `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-	Layout string `pulumi:"layout"`
+	// How files are placed on the bricks (distributed forms follow from the brick count).
+	Layout GlusterLayout `pulumi:"layout"`
 	// glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
 	Options map[string]string `pulumi:"options"`
 	// Disperse redundancy.
@@ -142,8 +142,8 @@ type GlusterManagedVolumeArgs struct {
 	GlusterdSocket pulumi.StringPtrInput
 	// Where volfiles are written (standalone) or where the `gluster` command runs (managed).
 	Host HostInput
-	// `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-	Layout pulumi.StringInput
+	// How files are placed on the bricks (distributed forms follow from the brick count).
+	Layout GlusterLayoutInput
 	// glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
 	Options pulumi.StringMapInput
 	// Disperse redundancy.
@@ -234,9 +234,9 @@ func (o GlusterManagedVolumeOutput) Host() HostOutput {
 	return o.ApplyT(func(v *GlusterManagedVolume) HostOutput { return v.Host }).(HostOutput)
 }
 
-// `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-func (o GlusterManagedVolumeOutput) Layout() pulumi.StringOutput {
-	return o.ApplyT(func(v *GlusterManagedVolume) pulumi.StringOutput { return v.Layout }).(pulumi.StringOutput)
+// How files are placed on the bricks (distributed forms follow from the brick count).
+func (o GlusterManagedVolumeOutput) Layout() GlusterLayoutOutput {
+	return o.ApplyT(func(v *GlusterManagedVolume) GlusterLayoutOutput { return v.Layout }).(GlusterLayoutOutput)
 }
 
 // glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).

@@ -75,10 +75,10 @@ type glusterVolumeArgs struct {
 	GlusterdSocket *string `pulumi:"glusterdSocket"`
 	// Where volfiles are written (standalone) or where the `gluster` command runs (managed).
 	Host Host `pulumi:"host"`
-	// `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-	Layout string `pulumi:"layout"`
-	// `standalone` or `managed`.
-	Mode string `pulumi:"mode"`
+	// How files are placed on the bricks (distributed forms follow from the brick count).
+	Layout GlusterLayout `pulumi:"layout"`
+	// How the volume is run.
+	Mode GlusterMode `pulumi:"mode"`
 	// glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
 	Options map[string]string `pulumi:"options"`
 	// Disperse redundancy.
@@ -107,10 +107,10 @@ type GlusterVolumeArgs struct {
 	GlusterdSocket pulumi.StringPtrInput
 	// Where volfiles are written (standalone) or where the `gluster` command runs (managed).
 	Host HostInput
-	// `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-	Layout pulumi.StringInput
-	// `standalone` or `managed`.
-	Mode pulumi.StringInput
+	// How files are placed on the bricks (distributed forms follow from the brick count).
+	Layout GlusterLayoutInput
+	// How the volume is run.
+	Mode GlusterModeInput
 	// glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
 	Options pulumi.StringMapInput
 	// Disperse redundancy.

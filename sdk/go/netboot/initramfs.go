@@ -50,7 +50,7 @@ type Initramfs struct {
 	// Host path -> sha256 of what was found there (empty: missing).
 	Published pulumi.StringMapOutput `pulumi:"published"`
 	// The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
-	Spec pulumi.MapOutput `pulumi:"spec"`
+	Spec BootImageSpecOutput `pulumi:"spec"`
 }
 
 // NewInitramfs registers a new resource with the given unique name, arguments, and options.
@@ -119,7 +119,7 @@ type initramfsArgs struct {
 	// Image name: files go to `<httpRoot>/images/<name>/`.
 	Name string `pulumi:"name"`
 	// The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
-	Spec map[string]interface{} `pulumi:"spec"`
+	Spec BootImageSpec `pulumi:"spec"`
 }
 
 // The set of arguments for constructing a Initramfs resource.
@@ -135,7 +135,7 @@ type InitramfsArgs struct {
 	// Image name: files go to `<httpRoot>/images/<name>/`.
 	Name pulumi.StringInput
 	// The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
-	Spec pulumi.MapInput
+	Spec BootImageSpecInput
 }
 
 func (InitramfsArgs) ElementType() reflect.Type {
@@ -266,8 +266,8 @@ func (o InitramfsOutput) Published() pulumi.StringMapOutput {
 }
 
 // The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
-func (o InitramfsOutput) Spec() pulumi.MapOutput {
-	return o.ApplyT(func(v *Initramfs) pulumi.MapOutput { return v.Spec }).(pulumi.MapOutput)
+func (o InitramfsOutput) Spec() BootImageSpecOutput {
+	return o.ApplyT(func(v *Initramfs) BootImageSpecOutput { return v.Spec }).(BootImageSpecOutput)
 }
 
 func init() {

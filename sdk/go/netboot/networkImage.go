@@ -37,7 +37,7 @@ type NetworkImage struct {
 	// Hybrid mode: name of the published tree inside imagePath.
 	RootDir pulumi.StringPtrOutput `pulumi:"rootDir"`
 	// The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
-	Spec pulumi.MapOutput `pulumi:"spec"`
+	Spec BootImageSpecOutput `pulumi:"spec"`
 }
 
 // NewNetworkImage registers a new resource with the given unique name, arguments, and options.
@@ -94,7 +94,7 @@ type networkImageArgs struct {
 	// The BootImage's name (for messages).
 	Name string `pulumi:"name"`
 	// The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
-	Spec map[string]interface{} `pulumi:"spec"`
+	Spec BootImageSpec `pulumi:"spec"`
 }
 
 // The set of arguments for constructing a NetworkImage resource.
@@ -104,7 +104,7 @@ type NetworkImageArgs struct {
 	// The BootImage's name (for messages).
 	Name pulumi.StringInput
 	// The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
-	Spec pulumi.MapInput
+	Spec BootImageSpecInput
 }
 
 func (NetworkImageArgs) ElementType() reflect.Type {
@@ -195,8 +195,8 @@ func (o NetworkImageOutput) RootDir() pulumi.StringPtrOutput {
 }
 
 // The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
-func (o NetworkImageOutput) Spec() pulumi.MapOutput {
-	return o.ApplyT(func(v *NetworkImage) pulumi.MapOutput { return v.Spec }).(pulumi.MapOutput)
+func (o NetworkImageOutput) Spec() BootImageSpecOutput {
+	return o.ApplyT(func(v *NetworkImage) BootImageSpecOutput { return v.Spec }).(BootImageSpecOutput)
 }
 
 func init() {

@@ -229,6 +229,187 @@ func (o BootFilesPtrOutput) HttpX64() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+// The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+type BootImageSpec struct {
+	// Initramfs compression (default `zstd`).
+	Compression *Compression `pulumi:"compression"`
+	// A GlusterVolume's `clientVolfile` (transport glusterfs).
+	GlusterVolfile *string `pulumi:"glusterVolfile"`
+	// How the initramfs starts the OS (default `switch_root`).
+	Handoff *Handoff `pulumi:"handoff"`
+	// Paths left on the network file system in hybrid mode.
+	HybridPaths []string `pulumi:"hybridPaths"`
+	// Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+	ImagePath *string `pulumi:"imagePath"`
+	// OS image: a root folder or a tarball on the build host.
+	ImageSource string `pulumi:"imageSource"`
+	// Extra kernel arguments.
+	KernelArgs *string `pulumi:"kernelArgs"`
+	// Path of vmlinuz (instead of kernelVersion).
+	KernelPath *string `pulumi:"kernelPath"`
+	// Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+	KernelVersion *string `pulumi:"kernelVersion"`
+	// Where the root lives (default `ram`).
+	Mode *BootMode `pulumi:"mode"`
+	// Extra kernel modules and NIC drivers.
+	Modules []string `pulumi:"modules"`
+	// Modules tree (default `/lib/modules/<version>`).
+	ModulesDir *string `pulumi:"modulesDir"`
+	// `server:/export` (transport nfs).
+	NfsExport *string `pulumi:"nfsExport"`
+	// What a failed boot does (default `shell`).
+	OnFailure *OnFailure `pulumi:"onFailure"`
+	// How the initramfs reaches the OS image.
+	Transport ImageTransport `pulumi:"transport"`
+}
+
+// BootImageSpecInput is an input type that accepts BootImageSpecArgs and BootImageSpecOutput values.
+// You can construct a concrete instance of `BootImageSpecInput` via:
+//
+//	BootImageSpecArgs{...}
+type BootImageSpecInput interface {
+	pulumi.Input
+
+	ToBootImageSpecOutput() BootImageSpecOutput
+	ToBootImageSpecOutputWithContext(context.Context) BootImageSpecOutput
+}
+
+// The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+type BootImageSpecArgs struct {
+	// Initramfs compression (default `zstd`).
+	Compression CompressionPtrInput `pulumi:"compression"`
+	// A GlusterVolume's `clientVolfile` (transport glusterfs).
+	GlusterVolfile pulumi.StringPtrInput `pulumi:"glusterVolfile"`
+	// How the initramfs starts the OS (default `switch_root`).
+	Handoff HandoffPtrInput `pulumi:"handoff"`
+	// Paths left on the network file system in hybrid mode.
+	HybridPaths pulumi.StringArrayInput `pulumi:"hybridPaths"`
+	// Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+	ImagePath pulumi.StringPtrInput `pulumi:"imagePath"`
+	// OS image: a root folder or a tarball on the build host.
+	ImageSource pulumi.StringInput `pulumi:"imageSource"`
+	// Extra kernel arguments.
+	KernelArgs pulumi.StringPtrInput `pulumi:"kernelArgs"`
+	// Path of vmlinuz (instead of kernelVersion).
+	KernelPath pulumi.StringPtrInput `pulumi:"kernelPath"`
+	// Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+	KernelVersion pulumi.StringPtrInput `pulumi:"kernelVersion"`
+	// Where the root lives (default `ram`).
+	Mode BootModePtrInput `pulumi:"mode"`
+	// Extra kernel modules and NIC drivers.
+	Modules pulumi.StringArrayInput `pulumi:"modules"`
+	// Modules tree (default `/lib/modules/<version>`).
+	ModulesDir pulumi.StringPtrInput `pulumi:"modulesDir"`
+	// `server:/export` (transport nfs).
+	NfsExport pulumi.StringPtrInput `pulumi:"nfsExport"`
+	// What a failed boot does (default `shell`).
+	OnFailure OnFailurePtrInput `pulumi:"onFailure"`
+	// How the initramfs reaches the OS image.
+	Transport ImageTransportInput `pulumi:"transport"`
+}
+
+func (BootImageSpecArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*BootImageSpec)(nil)).Elem()
+}
+
+func (i BootImageSpecArgs) ToBootImageSpecOutput() BootImageSpecOutput {
+	return i.ToBootImageSpecOutputWithContext(context.Background())
+}
+
+func (i BootImageSpecArgs) ToBootImageSpecOutputWithContext(ctx context.Context) BootImageSpecOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(BootImageSpecOutput)
+}
+
+// The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+type BootImageSpecOutput struct{ *pulumi.OutputState }
+
+func (BootImageSpecOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*BootImageSpec)(nil)).Elem()
+}
+
+func (o BootImageSpecOutput) ToBootImageSpecOutput() BootImageSpecOutput {
+	return o
+}
+
+func (o BootImageSpecOutput) ToBootImageSpecOutputWithContext(ctx context.Context) BootImageSpecOutput {
+	return o
+}
+
+// Initramfs compression (default `zstd`).
+func (o BootImageSpecOutput) Compression() CompressionPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *Compression { return v.Compression }).(CompressionPtrOutput)
+}
+
+// A GlusterVolume's `clientVolfile` (transport glusterfs).
+func (o BootImageSpecOutput) GlusterVolfile() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *string { return v.GlusterVolfile }).(pulumi.StringPtrOutput)
+}
+
+// How the initramfs starts the OS (default `switch_root`).
+func (o BootImageSpecOutput) Handoff() HandoffPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *Handoff { return v.Handoff }).(HandoffPtrOutput)
+}
+
+// Paths left on the network file system in hybrid mode.
+func (o BootImageSpecOutput) HybridPaths() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v BootImageSpec) []string { return v.HybridPaths }).(pulumi.StringArrayOutput)
+}
+
+// Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+func (o BootImageSpecOutput) ImagePath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *string { return v.ImagePath }).(pulumi.StringPtrOutput)
+}
+
+// OS image: a root folder or a tarball on the build host.
+func (o BootImageSpecOutput) ImageSource() pulumi.StringOutput {
+	return o.ApplyT(func(v BootImageSpec) string { return v.ImageSource }).(pulumi.StringOutput)
+}
+
+// Extra kernel arguments.
+func (o BootImageSpecOutput) KernelArgs() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *string { return v.KernelArgs }).(pulumi.StringPtrOutput)
+}
+
+// Path of vmlinuz (instead of kernelVersion).
+func (o BootImageSpecOutput) KernelPath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *string { return v.KernelPath }).(pulumi.StringPtrOutput)
+}
+
+// Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+func (o BootImageSpecOutput) KernelVersion() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *string { return v.KernelVersion }).(pulumi.StringPtrOutput)
+}
+
+// Where the root lives (default `ram`).
+func (o BootImageSpecOutput) Mode() BootModePtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *BootMode { return v.Mode }).(BootModePtrOutput)
+}
+
+// Extra kernel modules and NIC drivers.
+func (o BootImageSpecOutput) Modules() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v BootImageSpec) []string { return v.Modules }).(pulumi.StringArrayOutput)
+}
+
+// Modules tree (default `/lib/modules/<version>`).
+func (o BootImageSpecOutput) ModulesDir() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *string { return v.ModulesDir }).(pulumi.StringPtrOutput)
+}
+
+// `server:/export` (transport nfs).
+func (o BootImageSpecOutput) NfsExport() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *string { return v.NfsExport }).(pulumi.StringPtrOutput)
+}
+
+// What a failed boot does (default `shell`).
+func (o BootImageSpecOutput) OnFailure() OnFailurePtrOutput {
+	return o.ApplyT(func(v BootImageSpec) *OnFailure { return v.OnFailure }).(OnFailurePtrOutput)
+}
+
+// How the initramfs reaches the OS image.
+func (o BootImageSpecOutput) Transport() ImageTransportOutput {
+	return o.ApplyT(func(v BootImageSpec) ImageTransport { return v.Transport }).(ImageTransportOutput)
+}
+
 // What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk.
 type BootTarget struct {
 	// Kernel arguments for the whole group.
@@ -1277,8 +1458,8 @@ func (o HostPtrOutput) Systemd() pulumi.BoolPtrOutput {
 
 // A machine in a node group.
 type Node struct {
-	// `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
-	Firmware *string `pulumi:"firmware"`
+	// The node's firmware: documents the node and checks the server has a boot file for it.
+	Firmware *Firmware `pulumi:"firmware"`
 	// Static IPv4 address inside the server's subnet and outside its dynamic range.
 	Ip string `pulumi:"ip"`
 	// Extra kernel arguments for this node only.
@@ -1302,8 +1483,8 @@ type NodeInput interface {
 
 // A machine in a node group.
 type NodeArgs struct {
-	// `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
-	Firmware pulumi.StringPtrInput `pulumi:"firmware"`
+	// The node's firmware: documents the node and checks the server has a boot file for it.
+	Firmware FirmwarePtrInput `pulumi:"firmware"`
 	// Static IPv4 address inside the server's subnet and outside its dynamic range.
 	Ip pulumi.StringInput `pulumi:"ip"`
 	// Extra kernel arguments for this node only.
@@ -1366,9 +1547,9 @@ func (o NodeOutput) ToNodeOutputWithContext(ctx context.Context) NodeOutput {
 	return o
 }
 
-// `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
-func (o NodeOutput) Firmware() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Node) *string { return v.Firmware }).(pulumi.StringPtrOutput)
+// The node's firmware: documents the node and checks the server has a boot file for it.
+func (o NodeOutput) Firmware() FirmwarePtrOutput {
+	return o.ApplyT(func(v Node) *Firmware { return v.Firmware }).(FirmwarePtrOutput)
 }
 
 // Static IPv4 address inside the server's subnet and outside its dynamic range.
@@ -1480,9 +1661,10 @@ func (o NodeInfoArrayOutput) Index(i pulumi.IntInput) NodeInfoOutput {
 
 // What a NodeGroup needs to know about its PxeServer.
 type PxeServerInfo struct {
+	// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
 	DhcpMode    string  `pulumi:"dhcpMode"`
 	DnsmasqUnit *string `pulumi:"dnsmasqUnit"`
-	// Firmwares that have a boot file.
+	// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
 	Firmwares []string `pulumi:"firmwares"`
 	Host      Host     `pulumi:"host"`
 	// Full path of dnsmasq's dhcp-hostsdir on the host.
@@ -1511,9 +1693,10 @@ type PxeServerInfoInput interface {
 
 // What a NodeGroup needs to know about its PxeServer.
 type PxeServerInfoArgs struct {
+	// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
 	DhcpMode    pulumi.StringInput    `pulumi:"dhcpMode"`
 	DnsmasqUnit pulumi.StringPtrInput `pulumi:"dnsmasqUnit"`
-	// Firmwares that have a boot file.
+	// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
 	Firmwares pulumi.StringArrayInput `pulumi:"firmwares"`
 	Host      HostInput               `pulumi:"host"`
 	// Full path of dnsmasq's dhcp-hostsdir on the host.
@@ -1556,6 +1739,7 @@ func (o PxeServerInfoOutput) ToPxeServerInfoOutputWithContext(ctx context.Contex
 	return o
 }
 
+// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
 func (o PxeServerInfoOutput) DhcpMode() pulumi.StringOutput {
 	return o.ApplyT(func(v PxeServerInfo) string { return v.DhcpMode }).(pulumi.StringOutput)
 }
@@ -1564,7 +1748,7 @@ func (o PxeServerInfoOutput) DnsmasqUnit() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v PxeServerInfo) *string { return v.DnsmasqUnit }).(pulumi.StringPtrOutput)
 }
 
-// Firmwares that have a boot file.
+// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
 func (o PxeServerInfoOutput) Firmwares() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v PxeServerInfo) []string { return v.Firmwares }).(pulumi.StringArrayOutput)
 }
@@ -1633,16 +1817,16 @@ func (o PxeServerInfoMapOutput) MapIndex(k pulumi.StringInput) PxeServerInfoOutp
 
 // How to tell a running daemon that its files changed.
 type Signal struct {
-	// `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
-	On *string `pulumi:"on"`
+	// When to tell the daemon (default `removal`).
+	On *SignalOn `pulumi:"on"`
 	// Only changes to these files need the signal (default: every file of the set).
 	Paths []string `pulumi:"paths"`
 	// Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
 	PidFile *string `pulumi:"pidFile"`
 	// With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
 	Restart *bool `pulumi:"restart"`
-	// Signal name, default `HUP`.
-	Signal *string `pulumi:"signal"`
+	// Signal to send (default `HUP`).
+	Signal *SignalName `pulumi:"signal"`
 	// When the host has systemd: the unit to reload instead.
 	SystemdUnit *string `pulumi:"systemdUnit"`
 }
@@ -1660,16 +1844,16 @@ type SignalInput interface {
 
 // How to tell a running daemon that its files changed.
 type SignalArgs struct {
-	// `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
-	On pulumi.StringPtrInput `pulumi:"on"`
+	// When to tell the daemon (default `removal`).
+	On SignalOnPtrInput `pulumi:"on"`
 	// Only changes to these files need the signal (default: every file of the set).
 	Paths pulumi.StringArrayInput `pulumi:"paths"`
 	// Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
 	PidFile pulumi.StringPtrInput `pulumi:"pidFile"`
 	// With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
 	Restart pulumi.BoolPtrInput `pulumi:"restart"`
-	// Signal name, default `HUP`.
-	Signal pulumi.StringPtrInput `pulumi:"signal"`
+	// Signal to send (default `HUP`).
+	Signal SignalNamePtrInput `pulumi:"signal"`
 	// When the host has systemd: the unit to reload instead.
 	SystemdUnit pulumi.StringPtrInput `pulumi:"systemdUnit"`
 }
@@ -1752,9 +1936,9 @@ func (o SignalOutput) ToSignalPtrOutputWithContext(ctx context.Context) SignalPt
 	}).(SignalPtrOutput)
 }
 
-// `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
-func (o SignalOutput) On() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Signal) *string { return v.On }).(pulumi.StringPtrOutput)
+// When to tell the daemon (default `removal`).
+func (o SignalOutput) On() SignalOnPtrOutput {
+	return o.ApplyT(func(v Signal) *SignalOn { return v.On }).(SignalOnPtrOutput)
 }
 
 // Only changes to these files need the signal (default: every file of the set).
@@ -1772,9 +1956,9 @@ func (o SignalOutput) Restart() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v Signal) *bool { return v.Restart }).(pulumi.BoolPtrOutput)
 }
 
-// Signal name, default `HUP`.
-func (o SignalOutput) Signal() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v Signal) *string { return v.Signal }).(pulumi.StringPtrOutput)
+// Signal to send (default `HUP`).
+func (o SignalOutput) Signal() SignalNamePtrOutput {
+	return o.ApplyT(func(v Signal) *SignalName { return v.Signal }).(SignalNamePtrOutput)
 }
 
 // When the host has systemd: the unit to reload instead.
@@ -1806,14 +1990,14 @@ func (o SignalPtrOutput) Elem() SignalOutput {
 	}).(SignalOutput)
 }
 
-// `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
-func (o SignalPtrOutput) On() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *Signal) *string {
+// When to tell the daemon (default `removal`).
+func (o SignalPtrOutput) On() SignalOnPtrOutput {
+	return o.ApplyT(func(v *Signal) *SignalOn {
 		if v == nil {
 			return nil
 		}
 		return v.On
-	}).(pulumi.StringPtrOutput)
+	}).(SignalOnPtrOutput)
 }
 
 // Only changes to these files need the signal (default: every file of the set).
@@ -1846,14 +2030,14 @@ func (o SignalPtrOutput) Restart() pulumi.BoolPtrOutput {
 	}).(pulumi.BoolPtrOutput)
 }
 
-// Signal name, default `HUP`.
-func (o SignalPtrOutput) Signal() pulumi.StringPtrOutput {
-	return o.ApplyT(func(v *Signal) *string {
+// Signal to send (default `HUP`).
+func (o SignalPtrOutput) Signal() SignalNamePtrOutput {
+	return o.ApplyT(func(v *Signal) *SignalName {
 		if v == nil {
 			return nil
 		}
 		return v.Signal
-	}).(pulumi.StringPtrOutput)
+	}).(SignalNamePtrOutput)
 }
 
 // When the host has systemd: the unit to reload instead.
@@ -2085,6 +2269,7 @@ func (o SshConnectionPtrOutput) User() pulumi.StringPtrOutput {
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*BootFilesInput)(nil)).Elem(), BootFilesArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootFilesPtrInput)(nil)).Elem(), BootFilesArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*BootImageSpecInput)(nil)).Elem(), BootImageSpecArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootTargetInput)(nil)).Elem(), BootTargetArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BrickInput)(nil)).Elem(), BrickArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BrickArrayInput)(nil)).Elem(), BrickArray{})
@@ -2107,6 +2292,7 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*SshConnectionPtrInput)(nil)).Elem(), SshConnectionArgs{})
 	pulumi.RegisterOutputType(BootFilesOutput{})
 	pulumi.RegisterOutputType(BootFilesPtrOutput{})
+	pulumi.RegisterOutputType(BootImageSpecOutput{})
 	pulumi.RegisterOutputType(BootTargetOutput{})
 	pulumi.RegisterOutputType(BootTargetMapOutput{})
 	pulumi.RegisterOutputType(BrickOutput{})

@@ -64,8 +64,8 @@ type pxeServerArgs struct {
 	// Where netboot keeps the server's files on the host (default `/srv/netboot`).
 	BaseDir   *string    `pulumi:"baseDir"`
 	BootFiles *BootFiles `pulumi:"bootFiles"`
-	// `authoritative` (dynamic range plus static leases), `static` (known nodes only) or `proxy` (beside the site's DHCP server).
-	DhcpMode string `pulumi:"dhcpMode"`
+	// How dnsmasq answers DHCP.
+	DhcpMode DhcpMode `pulumi:"dhcpMode"`
 	// systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
 	DnsmasqUnit *string `pulumi:"dnsmasqUnit"`
 	// DNS domain of the nodes (optional).
@@ -91,8 +91,8 @@ type PxeServerArgs struct {
 	// Where netboot keeps the server's files on the host (default `/srv/netboot`).
 	BaseDir   pulumi.StringPtrInput
 	BootFiles BootFilesPtrInput
-	// `authoritative` (dynamic range plus static leases), `static` (known nodes only) or `proxy` (beside the site's DHCP server).
-	DhcpMode pulumi.StringInput
+	// How dnsmasq answers DHCP.
+	DhcpMode DhcpModeInput
 	// systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
 	DnsmasqUnit pulumi.StringPtrInput
 	// DNS domain of the nodes (optional).

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "../types/input";
 import * as outputs from "../types/output";
+import * as enums from "../types/enums";
 
 /**
  * The boot program served to each firmware (DHCP option 93). A firmware left out gets no answer, and nodes declaring it are refused.
@@ -29,6 +30,72 @@ export interface BootFilesArgs {
      * UEFI HTTP boot x86_64 (arch 16): file name served over HTTP. Default `ipxe.efi`.
      */
     httpX64?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+ */
+export interface BootImageSpecArgs {
+    /**
+     * Initramfs compression (default `zstd`).
+     */
+    compression?: pulumi.Input<enums.Compression | undefined>;
+    /**
+     * A GlusterVolume's `clientVolfile` (transport glusterfs).
+     */
+    glusterVolfile?: pulumi.Input<string | undefined>;
+    /**
+     * How the initramfs starts the OS (default `switch_root`).
+     */
+    handoff?: pulumi.Input<enums.Handoff | undefined>;
+    /**
+     * Paths left on the network file system in hybrid mode.
+     */
+    hybridPaths?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+     */
+    imagePath?: pulumi.Input<string | undefined>;
+    /**
+     * OS image: a root folder or a tarball on the build host.
+     */
+    imageSource: pulumi.Input<string>;
+    /**
+     * Extra kernel arguments.
+     */
+    kernelArgs?: pulumi.Input<string | undefined>;
+    /**
+     * Path of vmlinuz (instead of kernelVersion).
+     */
+    kernelPath?: pulumi.Input<string | undefined>;
+    /**
+     * Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+     */
+    kernelVersion?: pulumi.Input<string | undefined>;
+    /**
+     * Where the root lives (default `ram`).
+     */
+    mode?: pulumi.Input<enums.BootMode | undefined>;
+    /**
+     * Extra kernel modules and NIC drivers.
+     */
+    modules?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Modules tree (default `/lib/modules/<version>`).
+     */
+    modulesDir?: pulumi.Input<string | undefined>;
+    /**
+     * `server:/export` (transport nfs).
+     */
+    nfsExport?: pulumi.Input<string | undefined>;
+    /**
+     * What a failed boot does (default `shell`).
+     */
+    onFailure?: pulumi.Input<enums.OnFailure | undefined>;
+    /**
+     * How the initramfs reaches the OS image.
+     */
+    transport: pulumi.Input<enums.ImageTransport>;
 }
 
 /**
@@ -163,9 +230,9 @@ export interface HostArgs {
  */
 export interface NodeArgs {
     /**
-     * `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
+     * The node's firmware: documents the node and checks the server has a boot file for it.
      */
-    firmware?: pulumi.Input<string | undefined>;
+    firmware?: pulumi.Input<enums.Firmware | undefined>;
     /**
      * Static IPv4 address inside the server's subnet and outside its dynamic range.
      */
@@ -188,10 +255,13 @@ export interface NodeArgs {
  * What a NodeGroup needs to know about its PxeServer.
  */
 export interface PxeServerInfoArgs {
+    /**
+     * The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+     */
     dhcpMode: pulumi.Input<string>;
     dnsmasqUnit?: pulumi.Input<string | undefined>;
     /**
-     * Firmwares that have a boot file.
+     * Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
      */
     firmwares: pulumi.Input<pulumi.Input<string>[]>;
     host: pulumi.Input<inputs.HostArgs>;
@@ -217,9 +287,9 @@ export interface PxeServerInfoArgs {
  */
 export interface SignalArgs {
     /**
-     * `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+     * When to tell the daemon (default `removal`).
      */
-    on?: pulumi.Input<string | undefined>;
+    on?: pulumi.Input<enums.SignalOn | undefined>;
     /**
      * Only changes to these files need the signal (default: every file of the set).
      */
@@ -233,9 +303,9 @@ export interface SignalArgs {
      */
     restart?: pulumi.Input<boolean | undefined>;
     /**
-     * Signal name, default `HUP`.
+     * Signal to send (default `HUP`).
      */
-    signal?: pulumi.Input<string | undefined>;
+    signal?: pulumi.Input<enums.SignalName | undefined>;
     /**
      * When the host has systemd: the unit to reload instead.
      */

@@ -4,6 +4,73 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as inputs from "../types/input";
 import * as outputs from "../types/output";
+import * as enums from "../types/enums";
+
+/**
+ * The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+ */
+export interface BootImageSpec {
+    /**
+     * Initramfs compression (default `zstd`).
+     */
+    compression?: enums.Compression;
+    /**
+     * A GlusterVolume's `clientVolfile` (transport glusterfs).
+     */
+    glusterVolfile?: string;
+    /**
+     * How the initramfs starts the OS (default `switch_root`).
+     */
+    handoff?: enums.Handoff;
+    /**
+     * Paths left on the network file system in hybrid mode.
+     */
+    hybridPaths?: string[];
+    /**
+     * Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+     */
+    imagePath?: string;
+    /**
+     * OS image: a root folder or a tarball on the build host.
+     */
+    imageSource: string;
+    /**
+     * Extra kernel arguments.
+     */
+    kernelArgs?: string;
+    /**
+     * Path of vmlinuz (instead of kernelVersion).
+     */
+    kernelPath?: string;
+    /**
+     * Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+     */
+    kernelVersion?: string;
+    /**
+     * Where the root lives (default `ram`).
+     */
+    mode?: enums.BootMode;
+    /**
+     * Extra kernel modules and NIC drivers.
+     */
+    modules?: string[];
+    /**
+     * Modules tree (default `/lib/modules/<version>`).
+     */
+    modulesDir?: string;
+    /**
+     * `server:/export` (transport nfs).
+     */
+    nfsExport?: string;
+    /**
+     * What a failed boot does (default `shell`).
+     */
+    onFailure?: enums.OnFailure;
+    /**
+     * How the initramfs reaches the OS image.
+     */
+    transport: enums.ImageTransport;
+}
 
 /**
  * What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk.
@@ -122,10 +189,13 @@ export interface NodeInfo {
  * What a NodeGroup needs to know about its PxeServer.
  */
 export interface PxeServerInfo {
+    /**
+     * The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+     */
     dhcpMode: string;
     dnsmasqUnit?: string;
     /**
-     * Firmwares that have a boot file.
+     * Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
      */
     firmwares: string[];
     host: outputs.Host;
@@ -151,9 +221,9 @@ export interface PxeServerInfo {
  */
 export interface Signal {
     /**
-     * `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+     * When to tell the daemon (default `removal`).
      */
-    on?: string;
+    on?: enums.SignalOn;
     /**
      * Only changes to these files need the signal (default: every file of the set).
      */
@@ -167,9 +237,9 @@ export interface Signal {
      */
     restart?: boolean;
     /**
-     * Signal name, default `HUP`.
+     * Signal to send (default `HUP`).
      */
-    signal?: string;
+    signal?: enums.SignalName;
     /**
      * When the host has systemd: the unit to reload instead.
      */

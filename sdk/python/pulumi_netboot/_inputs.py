@@ -13,10 +13,13 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
+from ._enums import *
 
 __all__ = [
     'BootFilesArgs',
     'BootFilesArgsDict',
+    'BootImageSpecArgs',
+    'BootImageSpecArgsDict',
     'BootTargetArgs',
     'BootTargetArgsDict',
     'BrickArgs',
@@ -153,6 +156,318 @@ class BootFilesArgs:
     @http_x64.setter
     def http_x64(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "http_x64", value)
+
+
+class BootImageSpecArgsDict(TypedDict):
+    """
+    The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+    """
+    image_source: pulumi.Input[_builtins.str]
+    """
+    OS image: a root folder or a tarball on the build host.
+    """
+    transport: pulumi.Input['ImageTransport']
+    """
+    How the initramfs reaches the OS image.
+    """
+    compression: NotRequired[pulumi.Input[Optional['Compression']]]
+    """
+    Initramfs compression (default `zstd`).
+    """
+    gluster_volfile: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    A GlusterVolume's `clientVolfile` (transport glusterfs).
+    """
+    handoff: NotRequired[pulumi.Input[Optional['Handoff']]]
+    """
+    How the initramfs starts the OS (default `switch_root`).
+    """
+    hybrid_paths: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Paths left on the network file system in hybrid mode.
+    """
+    image_path: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+    """
+    kernel_args: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Extra kernel arguments.
+    """
+    kernel_path: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Path of vmlinuz (instead of kernelVersion).
+    """
+    kernel_version: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+    """
+    mode: NotRequired[pulumi.Input[Optional['BootMode']]]
+    """
+    Where the root lives (default `ram`).
+    """
+    modules: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Extra kernel modules and NIC drivers.
+    """
+    modules_dir: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Modules tree (default `/lib/modules/<version>`).
+    """
+    nfs_export: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    `server:/export` (transport nfs).
+    """
+    on_failure: NotRequired[pulumi.Input[Optional['OnFailure']]]
+    """
+    What a failed boot does (default `shell`).
+    """
+
+@pulumi.input_type
+class BootImageSpecArgs:
+    def __init__(__self__, *,
+                 image_source: pulumi.Input[_builtins.str],
+                 transport: pulumi.Input['ImageTransport'],
+                 compression: pulumi.Input[Optional['Compression']] = None,
+                 gluster_volfile: pulumi.Input[Optional[_builtins.str]] = None,
+                 handoff: pulumi.Input[Optional['Handoff']] = None,
+                 hybrid_paths: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 image_path: pulumi.Input[Optional[_builtins.str]] = None,
+                 kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
+                 kernel_path: pulumi.Input[Optional[_builtins.str]] = None,
+                 kernel_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mode: pulumi.Input[Optional['BootMode']] = None,
+                 modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
+                 nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
+                 on_failure: pulumi.Input[Optional['OnFailure']] = None):
+        """
+        The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+
+        :param pulumi.Input[_builtins.str] image_source: OS image: a root folder or a tarball on the build host.
+        :param pulumi.Input['ImageTransport'] transport: How the initramfs reaches the OS image.
+        :param pulumi.Input['Compression'] compression: Initramfs compression (default `zstd`).
+        :param pulumi.Input[_builtins.str] gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
+        :param pulumi.Input['Handoff'] handoff: How the initramfs starts the OS (default `switch_root`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hybrid_paths: Paths left on the network file system in hybrid mode.
+        :param pulumi.Input[_builtins.str] image_path: Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+        :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments.
+        :param pulumi.Input[_builtins.str] kernel_path: Path of vmlinuz (instead of kernelVersion).
+        :param pulumi.Input[_builtins.str] kernel_version: Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+        :param pulumi.Input['BootMode'] mode: Where the root lives (default `ram`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
+        :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
+        :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
+        :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
+        """
+        pulumi.set(__self__, "image_source", image_source)
+        pulumi.set(__self__, "transport", transport)
+        if compression is not None:
+            pulumi.set(__self__, "compression", compression)
+        if gluster_volfile is not None:
+            pulumi.set(__self__, "gluster_volfile", gluster_volfile)
+        if handoff is not None:
+            pulumi.set(__self__, "handoff", handoff)
+        if hybrid_paths is not None:
+            pulumi.set(__self__, "hybrid_paths", hybrid_paths)
+        if image_path is not None:
+            pulumi.set(__self__, "image_path", image_path)
+        if kernel_args is not None:
+            pulumi.set(__self__, "kernel_args", kernel_args)
+        if kernel_path is not None:
+            pulumi.set(__self__, "kernel_path", kernel_path)
+        if kernel_version is not None:
+            pulumi.set(__self__, "kernel_version", kernel_version)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+        if modules is not None:
+            pulumi.set(__self__, "modules", modules)
+        if modules_dir is not None:
+            pulumi.set(__self__, "modules_dir", modules_dir)
+        if nfs_export is not None:
+            pulumi.set(__self__, "nfs_export", nfs_export)
+        if on_failure is not None:
+            pulumi.set(__self__, "on_failure", on_failure)
+
+    @_builtins.property
+    @pulumi.getter(name="imageSource")
+    def image_source(self) -> pulumi.Input[_builtins.str]:
+        """
+        OS image: a root folder or a tarball on the build host.
+        """
+        return pulumi.get(self, "image_source")
+
+    @image_source.setter
+    def image_source(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "image_source", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def transport(self) -> pulumi.Input['ImageTransport']:
+        """
+        How the initramfs reaches the OS image.
+        """
+        return pulumi.get(self, "transport")
+
+    @transport.setter
+    def transport(self, value: pulumi.Input['ImageTransport']):
+        pulumi.set(self, "transport", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def compression(self) -> pulumi.Input[Optional['Compression']]:
+        """
+        Initramfs compression (default `zstd`).
+        """
+        return pulumi.get(self, "compression")
+
+    @compression.setter
+    def compression(self, value: pulumi.Input[Optional['Compression']]):
+        pulumi.set(self, "compression", value)
+
+    @_builtins.property
+    @pulumi.getter(name="glusterVolfile")
+    def gluster_volfile(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        A GlusterVolume's `clientVolfile` (transport glusterfs).
+        """
+        return pulumi.get(self, "gluster_volfile")
+
+    @gluster_volfile.setter
+    def gluster_volfile(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "gluster_volfile", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def handoff(self) -> pulumi.Input[Optional['Handoff']]:
+        """
+        How the initramfs starts the OS (default `switch_root`).
+        """
+        return pulumi.get(self, "handoff")
+
+    @handoff.setter
+    def handoff(self, value: pulumi.Input[Optional['Handoff']]):
+        pulumi.set(self, "handoff", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hybridPaths")
+    def hybrid_paths(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Paths left on the network file system in hybrid mode.
+        """
+        return pulumi.get(self, "hybrid_paths")
+
+    @hybrid_paths.setter
+    def hybrid_paths(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "hybrid_paths", value)
+
+    @_builtins.property
+    @pulumi.getter(name="imagePath")
+    def image_path(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+        """
+        return pulumi.get(self, "image_path")
+
+    @image_path.setter
+    def image_path(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "image_path", value)
+
+    @_builtins.property
+    @pulumi.getter(name="kernelArgs")
+    def kernel_args(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Extra kernel arguments.
+        """
+        return pulumi.get(self, "kernel_args")
+
+    @kernel_args.setter
+    def kernel_args(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "kernel_args", value)
+
+    @_builtins.property
+    @pulumi.getter(name="kernelPath")
+    def kernel_path(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Path of vmlinuz (instead of kernelVersion).
+        """
+        return pulumi.get(self, "kernel_path")
+
+    @kernel_path.setter
+    def kernel_path(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "kernel_path", value)
+
+    @_builtins.property
+    @pulumi.getter(name="kernelVersion")
+    def kernel_version(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+        """
+        return pulumi.get(self, "kernel_version")
+
+    @kernel_version.setter
+    def kernel_version(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "kernel_version", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def mode(self) -> pulumi.Input[Optional['BootMode']]:
+        """
+        Where the root lives (default `ram`).
+        """
+        return pulumi.get(self, "mode")
+
+    @mode.setter
+    def mode(self, value: pulumi.Input[Optional['BootMode']]):
+        pulumi.set(self, "mode", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def modules(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Extra kernel modules and NIC drivers.
+        """
+        return pulumi.get(self, "modules")
+
+    @modules.setter
+    def modules(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "modules", value)
+
+    @_builtins.property
+    @pulumi.getter(name="modulesDir")
+    def modules_dir(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Modules tree (default `/lib/modules/<version>`).
+        """
+        return pulumi.get(self, "modules_dir")
+
+    @modules_dir.setter
+    def modules_dir(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "modules_dir", value)
+
+    @_builtins.property
+    @pulumi.getter(name="nfsExport")
+    def nfs_export(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        `server:/export` (transport nfs).
+        """
+        return pulumi.get(self, "nfs_export")
+
+    @nfs_export.setter
+    def nfs_export(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "nfs_export", value)
+
+    @_builtins.property
+    @pulumi.getter(name="onFailure")
+    def on_failure(self) -> pulumi.Input[Optional['OnFailure']]:
+        """
+        What a failed boot does (default `shell`).
+        """
+        return pulumi.get(self, "on_failure")
+
+    @on_failure.setter
+    def on_failure(self, value: pulumi.Input[Optional['OnFailure']]):
+        pulumi.set(self, "on_failure", value)
 
 
 class BootTargetArgsDict(TypedDict):
@@ -695,9 +1010,9 @@ class NodeArgsDict(TypedDict):
     """
     Host name (a DNS label).
     """
-    firmware: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    firmware: NotRequired[pulumi.Input[Optional['Firmware']]]
     """
-    `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
+    The node's firmware: documents the node and checks the server has a boot file for it.
     """
     kernel_args: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
@@ -710,7 +1025,7 @@ class NodeArgs:
                  ip: pulumi.Input[_builtins.str],
                  macs: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  name: pulumi.Input[_builtins.str],
-                 firmware: pulumi.Input[Optional[_builtins.str]] = None,
+                 firmware: pulumi.Input[Optional['Firmware']] = None,
                  kernel_args: pulumi.Input[Optional[_builtins.str]] = None):
         """
         A machine in a node group.
@@ -718,7 +1033,7 @@ class NodeArgs:
         :param pulumi.Input[_builtins.str] ip: Static IPv4 address inside the server's subnet and outside its dynamic range.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] macs: One or more MAC addresses, `aa:bb:cc:dd:ee:ff`.
         :param pulumi.Input[_builtins.str] name: Host name (a DNS label).
-        :param pulumi.Input[_builtins.str] firmware: `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
+        :param pulumi.Input['Firmware'] firmware: The node's firmware: documents the node and checks the server has a boot file for it.
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments for this node only.
         """
         pulumi.set(__self__, "ip", ip)
@@ -767,14 +1082,14 @@ class NodeArgs:
 
     @_builtins.property
     @pulumi.getter
-    def firmware(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def firmware(self) -> pulumi.Input[Optional['Firmware']]:
         """
-        `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
+        The node's firmware: documents the node and checks the server has a boot file for it.
         """
         return pulumi.get(self, "firmware")
 
     @firmware.setter
-    def firmware(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def firmware(self, value: pulumi.Input[Optional['Firmware']]):
         pulumi.set(self, "firmware", value)
 
     @_builtins.property
@@ -795,9 +1110,12 @@ class PxeServerInfoArgsDict(TypedDict):
     What a NodeGroup needs to know about its PxeServer.
     """
     dhcp_mode: pulumi.Input[_builtins.str]
+    """
+    The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+    """
     firmwares: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]
     """
-    Firmwares that have a boot file.
+    Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
     """
     host: pulumi.Input['HostArgsDict']
     hosts_dir: pulumi.Input[_builtins.str]
@@ -836,7 +1154,8 @@ class PxeServerInfoArgs:
         """
         What a NodeGroup needs to know about its PxeServer.
 
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] firmwares: Firmwares that have a boot file.
+        :param pulumi.Input[_builtins.str] dhcp_mode: The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] firmwares: Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         :param pulumi.Input[_builtins.str] hosts_dir: Full path of dnsmasq's dhcp-hostsdir on the host.
         :param pulumi.Input[_builtins.str] http_root: Full path of the HTTP document root on the host.
         """
@@ -860,6 +1179,9 @@ class PxeServerInfoArgs:
     @_builtins.property
     @pulumi.getter(name="dhcpMode")
     def dhcp_mode(self) -> pulumi.Input[_builtins.str]:
+        """
+        The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        """
         return pulumi.get(self, "dhcp_mode")
 
     @dhcp_mode.setter
@@ -870,7 +1192,7 @@ class PxeServerInfoArgs:
     @pulumi.getter
     def firmwares(self) -> pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]:
         """
-        Firmwares that have a boot file.
+        Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         """
         return pulumi.get(self, "firmwares")
 
@@ -988,9 +1310,9 @@ class SignalArgsDict(TypedDict):
     """
     How to tell a running daemon that its files changed.
     """
-    on: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    on: NotRequired[pulumi.Input[Optional['SignalOn']]]
     """
-    `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+    When to tell the daemon (default `removal`).
     """
     paths: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
     """
@@ -1004,9 +1326,9 @@ class SignalArgsDict(TypedDict):
     """
     With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
     """
-    signal: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    signal: NotRequired[pulumi.Input[Optional['SignalName']]]
     """
-    Signal name, default `HUP`.
+    Signal to send (default `HUP`).
     """
     systemd_unit: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
@@ -1016,20 +1338,20 @@ class SignalArgsDict(TypedDict):
 @pulumi.input_type
 class SignalArgs:
     def __init__(__self__, *,
-                 on: pulumi.Input[Optional[_builtins.str]] = None,
+                 on: pulumi.Input[Optional['SignalOn']] = None,
                  paths: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  pid_file: pulumi.Input[Optional[_builtins.str]] = None,
                  restart: pulumi.Input[Optional[_builtins.bool]] = None,
-                 signal: pulumi.Input[Optional[_builtins.str]] = None,
+                 signal: pulumi.Input[Optional['SignalName']] = None,
                  systemd_unit: pulumi.Input[Optional[_builtins.str]] = None):
         """
         How to tell a running daemon that its files changed.
 
-        :param pulumi.Input[_builtins.str] on: `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+        :param pulumi.Input['SignalOn'] on: When to tell the daemon (default `removal`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] paths: Only changes to these files need the signal (default: every file of the set).
         :param pulumi.Input[_builtins.str] pid_file: Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
         :param pulumi.Input[_builtins.bool] restart: With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
-        :param pulumi.Input[_builtins.str] signal: Signal name, default `HUP`.
+        :param pulumi.Input['SignalName'] signal: Signal to send (default `HUP`).
         :param pulumi.Input[_builtins.str] systemd_unit: When the host has systemd: the unit to reload instead.
         """
         if on is not None:
@@ -1047,14 +1369,14 @@ class SignalArgs:
 
     @_builtins.property
     @pulumi.getter
-    def on(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def on(self) -> pulumi.Input[Optional['SignalOn']]:
         """
-        `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+        When to tell the daemon (default `removal`).
         """
         return pulumi.get(self, "on")
 
     @on.setter
-    def on(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def on(self, value: pulumi.Input[Optional['SignalOn']]):
         pulumi.set(self, "on", value)
 
     @_builtins.property
@@ -1095,14 +1417,14 @@ class SignalArgs:
 
     @_builtins.property
     @pulumi.getter
-    def signal(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def signal(self) -> pulumi.Input[Optional['SignalName']]:
         """
-        Signal name, default `HUP`.
+        Signal to send (default `HUP`).
         """
         return pulumi.get(self, "signal")
 
     @signal.setter
-    def signal(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def signal(self, value: pulumi.Input[Optional['SignalName']]):
         pulumi.set(self, "signal", value)
 
     @_builtins.property

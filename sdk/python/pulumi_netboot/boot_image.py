@@ -14,6 +14,7 @@ else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
 from . import outputs
+from ._enums import *
 from ._inputs import *
 
 __all__ = ['BootImageArgs', 'BootImage']
@@ -23,21 +24,21 @@ class BootImageArgs:
     def __init__(__self__, *,
                  image_source: pulumi.Input[_builtins.str],
                  server: pulumi.Input['PxeServerInfoArgs'],
-                 transport: pulumi.Input[_builtins.str],
+                 transport: pulumi.Input['ImageTransport'],
                  build_host: pulumi.Input[Optional['HostArgs']] = None,
-                 compression: pulumi.Input[Optional[_builtins.str]] = None,
+                 compression: pulumi.Input[Optional['Compression']] = None,
                  gluster_volfile: pulumi.Input[Optional[_builtins.str]] = None,
-                 handoff: pulumi.Input[Optional[_builtins.str]] = None,
+                 handoff: pulumi.Input[Optional['Handoff']] = None,
                  hybrid_paths: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  image_path: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_path: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_version: pulumi.Input[Optional[_builtins.str]] = None,
-                 mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 mode: pulumi.Input[Optional['BootMode']] = None,
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
-                 on_failure: pulumi.Input[Optional[_builtins.str]] = None,
+                 on_failure: pulumi.Input[Optional['OnFailure']] = None,
                  publish_host: pulumi.Input[Optional['HostArgs']] = None,
                  publish_image: pulumi.Input[Optional[_builtins.bool]] = None):
         """
@@ -45,21 +46,21 @@ class BootImageArgs:
 
         :param pulumi.Input[_builtins.str] image_source: OS image: a root folder or a tarball on the build host.
         :param pulumi.Input['PxeServerInfoArgs'] server: Where kernel and initramfs are published.
-        :param pulumi.Input[_builtins.str] transport: `glusterfs`, `nfs` or `http`.
+        :param pulumi.Input['ImageTransport'] transport: How the initramfs reaches the OS image.
         :param pulumi.Input['HostArgs'] build_host: The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
-        :param pulumi.Input[_builtins.str] compression: `gzip`, `xz` or `zstd` (default).
+        :param pulumi.Input['Compression'] compression: Initramfs compression (default `zstd`).
         :param pulumi.Input[_builtins.str] gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
-        :param pulumi.Input[_builtins.str] handoff: `switch_root` (default) or `kexec`.
+        :param pulumi.Input['Handoff'] handoff: How the initramfs starts the OS (default `switch_root`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hybrid_paths: Paths left on the network file system in hybrid mode.
         :param pulumi.Input[_builtins.str] image_path: Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments.
         :param pulumi.Input[_builtins.str] kernel_path: Path of vmlinuz (instead of kernelVersion).
         :param pulumi.Input[_builtins.str] kernel_version: Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
-        :param pulumi.Input[_builtins.str] mode: `ram` or `hybrid`.
+        :param pulumi.Input['BootMode'] mode: Where the root lives (default `ram`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
-        :param pulumi.Input[_builtins.str] on_failure: `shell` (default) or `reboot`.
+        :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
         :param pulumi.Input['HostArgs'] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
         :param pulumi.Input[_builtins.bool] publish_image: glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
         """
@@ -125,14 +126,14 @@ class BootImageArgs:
 
     @_builtins.property
     @pulumi.getter
-    def transport(self) -> pulumi.Input[_builtins.str]:
+    def transport(self) -> pulumi.Input['ImageTransport']:
         """
-        `glusterfs`, `nfs` or `http`.
+        How the initramfs reaches the OS image.
         """
         return pulumi.get(self, "transport")
 
     @transport.setter
-    def transport(self, value: pulumi.Input[_builtins.str]):
+    def transport(self, value: pulumi.Input['ImageTransport']):
         pulumi.set(self, "transport", value)
 
     @_builtins.property
@@ -149,14 +150,14 @@ class BootImageArgs:
 
     @_builtins.property
     @pulumi.getter
-    def compression(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def compression(self) -> pulumi.Input[Optional['Compression']]:
         """
-        `gzip`, `xz` or `zstd` (default).
+        Initramfs compression (default `zstd`).
         """
         return pulumi.get(self, "compression")
 
     @compression.setter
-    def compression(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def compression(self, value: pulumi.Input[Optional['Compression']]):
         pulumi.set(self, "compression", value)
 
     @_builtins.property
@@ -173,14 +174,14 @@ class BootImageArgs:
 
     @_builtins.property
     @pulumi.getter
-    def handoff(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def handoff(self) -> pulumi.Input[Optional['Handoff']]:
         """
-        `switch_root` (default) or `kexec`.
+        How the initramfs starts the OS (default `switch_root`).
         """
         return pulumi.get(self, "handoff")
 
     @handoff.setter
-    def handoff(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def handoff(self, value: pulumi.Input[Optional['Handoff']]):
         pulumi.set(self, "handoff", value)
 
     @_builtins.property
@@ -245,14 +246,14 @@ class BootImageArgs:
 
     @_builtins.property
     @pulumi.getter
-    def mode(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def mode(self) -> pulumi.Input[Optional['BootMode']]:
         """
-        `ram` or `hybrid`.
+        Where the root lives (default `ram`).
         """
         return pulumi.get(self, "mode")
 
     @mode.setter
-    def mode(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def mode(self, value: pulumi.Input[Optional['BootMode']]):
         pulumi.set(self, "mode", value)
 
     @_builtins.property
@@ -293,14 +294,14 @@ class BootImageArgs:
 
     @_builtins.property
     @pulumi.getter(name="onFailure")
-    def on_failure(self) -> pulumi.Input[Optional[_builtins.str]]:
+    def on_failure(self) -> pulumi.Input[Optional['OnFailure']]:
         """
-        `shell` (default) or `reboot`.
+        What a failed boot does (default `shell`).
         """
         return pulumi.get(self, "on_failure")
 
     @on_failure.setter
-    def on_failure(self, value: pulumi.Input[Optional[_builtins.str]]):
+    def on_failure(self, value: pulumi.Input[Optional['OnFailure']]):
         pulumi.set(self, "on_failure", value)
 
     @_builtins.property
@@ -335,24 +336,24 @@ class BootImage(pulumi.ComponentResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  build_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
-                 compression: pulumi.Input[Optional[_builtins.str]] = None,
+                 compression: pulumi.Input[Optional['Compression']] = None,
                  gluster_volfile: pulumi.Input[Optional[_builtins.str]] = None,
-                 handoff: pulumi.Input[Optional[_builtins.str]] = None,
+                 handoff: pulumi.Input[Optional['Handoff']] = None,
                  hybrid_paths: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  image_path: pulumi.Input[Optional[_builtins.str]] = None,
                  image_source: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_path: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_version: pulumi.Input[Optional[_builtins.str]] = None,
-                 mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 mode: pulumi.Input[Optional['BootMode']] = None,
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
-                 on_failure: pulumi.Input[Optional[_builtins.str]] = None,
+                 on_failure: pulumi.Input[Optional['OnFailure']] = None,
                  publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  publish_image: pulumi.Input[Optional[_builtins.bool]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
-                 transport: pulumi.Input[Optional[_builtins.str]] = None,
+                 transport: pulumi.Input[Optional['ImageTransport']] = None,
                  __props__=None):
         """
         A stateless boot image: kernel plus a volfile-driven, reproducible initramfs that brings the node up from GlusterFS, NFS or HTTP into RAM (or hybrid), published to the PxeServer's HTTP root.
@@ -360,24 +361,24 @@ class BootImage(pulumi.ComponentResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] build_host: The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
-        :param pulumi.Input[_builtins.str] compression: `gzip`, `xz` or `zstd` (default).
+        :param pulumi.Input['Compression'] compression: Initramfs compression (default `zstd`).
         :param pulumi.Input[_builtins.str] gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
-        :param pulumi.Input[_builtins.str] handoff: `switch_root` (default) or `kexec`.
+        :param pulumi.Input['Handoff'] handoff: How the initramfs starts the OS (default `switch_root`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] hybrid_paths: Paths left on the network file system in hybrid mode.
         :param pulumi.Input[_builtins.str] image_path: Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
         :param pulumi.Input[_builtins.str] image_source: OS image: a root folder or a tarball on the build host.
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments.
         :param pulumi.Input[_builtins.str] kernel_path: Path of vmlinuz (instead of kernelVersion).
         :param pulumi.Input[_builtins.str] kernel_version: Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
-        :param pulumi.Input[_builtins.str] mode: `ram` or `hybrid`.
+        :param pulumi.Input['BootMode'] mode: Where the root lives (default `ram`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
-        :param pulumi.Input[_builtins.str] on_failure: `shell` (default) or `reboot`.
+        :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
         :param pulumi.Input[_builtins.bool] publish_image: glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: Where kernel and initramfs are published.
-        :param pulumi.Input[_builtins.str] transport: `glusterfs`, `nfs` or `http`.
+        :param pulumi.Input['ImageTransport'] transport: How the initramfs reaches the OS image.
         """
         ...
     @overload
@@ -404,24 +405,24 @@ class BootImage(pulumi.ComponentResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  build_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
-                 compression: pulumi.Input[Optional[_builtins.str]] = None,
+                 compression: pulumi.Input[Optional['Compression']] = None,
                  gluster_volfile: pulumi.Input[Optional[_builtins.str]] = None,
-                 handoff: pulumi.Input[Optional[_builtins.str]] = None,
+                 handoff: pulumi.Input[Optional['Handoff']] = None,
                  hybrid_paths: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  image_path: pulumi.Input[Optional[_builtins.str]] = None,
                  image_source: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_path: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_version: pulumi.Input[Optional[_builtins.str]] = None,
-                 mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 mode: pulumi.Input[Optional['BootMode']] = None,
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
-                 on_failure: pulumi.Input[Optional[_builtins.str]] = None,
+                 on_failure: pulumi.Input[Optional['OnFailure']] = None,
                  publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  publish_image: pulumi.Input[Optional[_builtins.bool]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
-                 transport: pulumi.Input[Optional[_builtins.str]] = None,
+                 transport: pulumi.Input[Optional['ImageTransport']] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):

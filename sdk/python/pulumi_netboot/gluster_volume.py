@@ -14,6 +14,7 @@ else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
 from . import outputs
+from ._enums import *
 from ._inputs import *
 
 __all__ = ['GlusterVolumeArgs', 'GlusterVolume']
@@ -24,8 +25,8 @@ class GlusterVolumeArgs:
                  bricks: pulumi.Input[Sequence[pulumi.Input['BrickArgs']]],
                  cluster_subnet: pulumi.Input[_builtins.str],
                  host: pulumi.Input['HostArgs'],
-                 layout: pulumi.Input[_builtins.str],
-                 mode: pulumi.Input[_builtins.str],
+                 layout: pulumi.Input['GlusterLayout'],
+                 mode: pulumi.Input['GlusterMode'],
                  allow_same_host_sets: pulumi.Input[Optional[_builtins.bool]] = None,
                  disperse: pulumi.Input[Optional[_builtins.int]] = None,
                  force: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -41,8 +42,8 @@ class GlusterVolumeArgs:
 
         :param pulumi.Input[_builtins.str] cluster_subnet: Clients' subnet; `auth.allow` defaults to it (never `*`).
         :param pulumi.Input['HostArgs'] host: Where volfiles are written (standalone) or where the `gluster` command runs (managed).
-        :param pulumi.Input[_builtins.str] layout: `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-        :param pulumi.Input[_builtins.str] mode: `standalone` or `managed`.
+        :param pulumi.Input['GlusterLayout'] layout: How files are placed on the bricks (distributed forms follow from the brick count).
+        :param pulumi.Input['GlusterMode'] mode: How the volume is run.
         :param pulumi.Input[_builtins.bool] allow_same_host_sets: Allow two bricks of one replica or disperse set on one host (glusterd's `force`).
         :param pulumi.Input[_builtins.int] disperse: Disperse set size.
         :param pulumi.Input[_builtins.bool] force: Managed mode: pass `force` to `gluster volume create` (bricks on the root file system). Implied by allowSameHostSets.
@@ -114,26 +115,26 @@ class GlusterVolumeArgs:
 
     @_builtins.property
     @pulumi.getter
-    def layout(self) -> pulumi.Input[_builtins.str]:
+    def layout(self) -> pulumi.Input['GlusterLayout']:
         """
-        `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
+        How files are placed on the bricks (distributed forms follow from the brick count).
         """
         return pulumi.get(self, "layout")
 
     @layout.setter
-    def layout(self, value: pulumi.Input[_builtins.str]):
+    def layout(self, value: pulumi.Input['GlusterLayout']):
         pulumi.set(self, "layout", value)
 
     @_builtins.property
     @pulumi.getter
-    def mode(self) -> pulumi.Input[_builtins.str]:
+    def mode(self) -> pulumi.Input['GlusterMode']:
         """
-        `standalone` or `managed`.
+        How the volume is run.
         """
         return pulumi.get(self, "mode")
 
     @mode.setter
-    def mode(self, value: pulumi.Input[_builtins.str]):
+    def mode(self, value: pulumi.Input['GlusterMode']):
         pulumi.set(self, "mode", value)
 
     @_builtins.property
@@ -267,8 +268,8 @@ class GlusterVolume(pulumi.ComponentResource):
                  force: pulumi.Input[Optional[_builtins.bool]] = None,
                  glusterd_socket: pulumi.Input[Optional[_builtins.str]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
-                 layout: pulumi.Input[Optional[_builtins.str]] = None,
-                 mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 layout: pulumi.Input[Optional['GlusterLayout']] = None,
+                 mode: pulumi.Input[Optional['GlusterMode']] = None,
                  options: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  redundancy: pulumi.Input[Optional[_builtins.int]] = None,
                  replica: pulumi.Input[Optional[_builtins.int]] = None,
@@ -287,8 +288,8 @@ class GlusterVolume(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.bool] force: Managed mode: pass `force` to `gluster volume create` (bricks on the root file system). Implied by allowSameHostSets.
         :param pulumi.Input[_builtins.str] glusterd_socket: Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own.
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] host: Where volfiles are written (standalone) or where the `gluster` command runs (managed).
-        :param pulumi.Input[_builtins.str] layout: `distribute`, `replicate`, `arbiter` or `disperse` (distributed forms follow from the brick count).
-        :param pulumi.Input[_builtins.str] mode: `standalone` or `managed`.
+        :param pulumi.Input['GlusterLayout'] layout: How files are placed on the bricks (distributed forms follow from the brick count).
+        :param pulumi.Input['GlusterMode'] mode: How the volume is run.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] options: glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).
         :param pulumi.Input[_builtins.int] redundancy: Disperse redundancy.
         :param pulumi.Input[_builtins.int] replica: Replica count (replicate: N; arbiter: 3).
@@ -326,8 +327,8 @@ class GlusterVolume(pulumi.ComponentResource):
                  force: pulumi.Input[Optional[_builtins.bool]] = None,
                  glusterd_socket: pulumi.Input[Optional[_builtins.str]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
-                 layout: pulumi.Input[Optional[_builtins.str]] = None,
-                 mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 layout: pulumi.Input[Optional['GlusterLayout']] = None,
+                 mode: pulumi.Input[Optional['GlusterMode']] = None,
                  options: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  redundancy: pulumi.Input[Optional[_builtins.int]] = None,
                  replica: pulumi.Input[Optional[_builtins.int]] = None,

@@ -14,6 +14,7 @@ else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
 from . import outputs
+from ._enums import *
 from ._inputs import *
 
 __all__ = ['InitramfsArgs', 'Initramfs']
@@ -25,7 +26,7 @@ class InitramfsArgs:
                  http_base_url: pulumi.Input[_builtins.str],
                  http_root: pulumi.Input[_builtins.str],
                  name: pulumi.Input[_builtins.str],
-                 spec: pulumi.Input[Mapping[str, Any]],
+                 spec: pulumi.Input['BootImageSpecArgs'],
                  build_host: pulumi.Input[Optional['HostArgs']] = None):
         """
         The set of arguments for constructing a Initramfs resource.
@@ -34,7 +35,7 @@ class InitramfsArgs:
         :param pulumi.Input[_builtins.str] http_base_url: URL of httpRoot, ending in `/`.
         :param pulumi.Input[_builtins.str] http_root: HTTP document root on the host (host path).
         :param pulumi.Input[_builtins.str] name: Image name: files go to `<httpRoot>/images/<name>/`.
-        :param pulumi.Input[Mapping[str, Any]] spec: The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
+        :param pulumi.Input['BootImageSpecArgs'] spec: The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
         :param pulumi.Input['HostArgs'] build_host: The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine.
         """
         pulumi.set(__self__, "host", host)
@@ -95,14 +96,14 @@ class InitramfsArgs:
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Input[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Input['BootImageSpecArgs']:
         """
         The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
         """
         return pulumi.get(self, "spec")
 
     @spec.setter
-    def spec(self, value: pulumi.Input[Mapping[str, Any]]):
+    def spec(self, value: pulumi.Input['BootImageSpecArgs']):
         pulumi.set(self, "spec", value)
 
     @_builtins.property
@@ -129,7 +130,7 @@ class Initramfs(pulumi.CustomResource):
                  http_base_url: pulumi.Input[Optional[_builtins.str]] = None,
                  http_root: pulumi.Input[Optional[_builtins.str]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['BootImageSpecArgs', 'BootImageSpecArgsDict']]] = None,
                  __props__=None):
         """
         Builds a reproducible initramfs (and packs the OS image) on the build host and publishes kernel, initramfs and image to an HTTP root. diff() recomputes the input digest from the content of every input, so unchanged inputs never rebuild and preview lists the initramfs files added, removed or changed; read() re-hashes the published files.
@@ -141,7 +142,7 @@ class Initramfs(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] http_base_url: URL of httpRoot, ending in `/`.
         :param pulumi.Input[_builtins.str] http_root: HTTP document root on the host (host path).
         :param pulumi.Input[_builtins.str] name: Image name: files go to `<httpRoot>/images/<name>/`.
-        :param pulumi.Input[Mapping[str, Any]] spec: The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
+        :param pulumi.Input[Union['BootImageSpecArgs', 'BootImageSpecArgsDict']] spec: The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
         """
         ...
     @overload
@@ -172,7 +173,7 @@ class Initramfs(pulumi.CustomResource):
                  http_base_url: pulumi.Input[Optional[_builtins.str]] = None,
                  http_root: pulumi.Input[Optional[_builtins.str]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['BootImageSpecArgs', 'BootImageSpecArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -395,7 +396,7 @@ class Initramfs(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Output[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Output['outputs.BootImageSpec']:
         """
         The BootImage arguments (kernel, image source, transport, mode, modules, compression...).
         """

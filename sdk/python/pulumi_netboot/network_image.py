@@ -14,6 +14,7 @@ else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
 from . import outputs
+from ._enums import *
 from ._inputs import *
 
 __all__ = ['NetworkImageArgs', 'NetworkImage']
@@ -23,13 +24,13 @@ class NetworkImageArgs:
     def __init__(__self__, *,
                  host: pulumi.Input['HostArgs'],
                  name: pulumi.Input[_builtins.str],
-                 spec: pulumi.Input[Mapping[str, Any]]):
+                 spec: pulumi.Input['BootImageSpecArgs']):
         """
         The set of arguments for constructing a NetworkImage resource.
 
         :param pulumi.Input['HostArgs'] host: The machine that mounts the network file system and writes the image (local: this machine).
         :param pulumi.Input[_builtins.str] name: The BootImage's name (for messages).
-        :param pulumi.Input[Mapping[str, Any]] spec: The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
+        :param pulumi.Input['BootImageSpecArgs'] spec: The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
         """
         pulumi.set(__self__, "host", host)
         pulumi.set(__self__, "name", name)
@@ -61,14 +62,14 @@ class NetworkImageArgs:
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Input[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Input['BootImageSpecArgs']:
         """
         The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
         """
         return pulumi.get(self, "spec")
 
     @spec.setter
-    def spec(self, value: pulumi.Input[Mapping[str, Any]]):
+    def spec(self, value: pulumi.Input['BootImageSpecArgs']):
         pulumi.set(self, "spec", value)
 
 
@@ -80,7 +81,7 @@ class NetworkImage(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['BootImageSpecArgs', 'BootImageSpecArgsDict']]] = None,
                  __props__=None):
         """
         Publishes a boot image's OS image onto the GlusterFS volume or NFS export the initramfs mounts: `<imagePath>/image-<sha12>.tar.gz` (the RAM part) and, in hybrid mode, `<imagePath>/root-<sha12>/` (the hybrid paths). Names carry the content hash and go to the kernel command line; one previous generation is kept for running nodes. read() mounts and re-hashes what was published.
@@ -89,7 +90,7 @@ class NetworkImage(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] host: The machine that mounts the network file system and writes the image (local: this machine).
         :param pulumi.Input[_builtins.str] name: The BootImage's name (for messages).
-        :param pulumi.Input[Mapping[str, Any]] spec: The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
+        :param pulumi.Input[Union['BootImageSpecArgs', 'BootImageSpecArgsDict']] spec: The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
         """
         ...
     @overload
@@ -117,7 +118,7 @@ class NetworkImage(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
-                 spec: pulumi.Input[Optional[Mapping[str, Any]]] = None,
+                 spec: pulumi.Input[Optional[Union['BootImageSpecArgs', 'BootImageSpecArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -261,7 +262,7 @@ class NetworkImage(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
-    def spec(self) -> pulumi.Output[Mapping[str, Any]]:
+    def spec(self) -> pulumi.Output['outputs.BootImageSpec']:
         """
         The BootImage arguments (image source, transport, volfile or export, imagePath, mode, hybrid paths).
         """

@@ -14,8 +14,10 @@ else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
 from . import outputs
+from ._enums import *
 
 __all__ = [
+    'BootImageSpec',
     'BootTarget',
     'Brick',
     'BrickEndpoint',
@@ -27,6 +29,231 @@ __all__ = [
     'Signal',
     'SshConnection',
 ]
+
+@pulumi.output_type
+class BootImageSpec(dict):
+    """
+    The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "imageSource":
+            suggest = "image_source"
+        elif key == "glusterVolfile":
+            suggest = "gluster_volfile"
+        elif key == "hybridPaths":
+            suggest = "hybrid_paths"
+        elif key == "imagePath":
+            suggest = "image_path"
+        elif key == "kernelArgs":
+            suggest = "kernel_args"
+        elif key == "kernelPath":
+            suggest = "kernel_path"
+        elif key == "kernelVersion":
+            suggest = "kernel_version"
+        elif key == "modulesDir":
+            suggest = "modules_dir"
+        elif key == "nfsExport":
+            suggest = "nfs_export"
+        elif key == "onFailure":
+            suggest = "on_failure"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in BootImageSpec. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        BootImageSpec.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        BootImageSpec.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 image_source: _builtins.str,
+                 transport: 'ImageTransport',
+                 compression: Optional['Compression'] = None,
+                 gluster_volfile: Optional[_builtins.str] = None,
+                 handoff: Optional['Handoff'] = None,
+                 hybrid_paths: Optional[Sequence[_builtins.str]] = None,
+                 image_path: Optional[_builtins.str] = None,
+                 kernel_args: Optional[_builtins.str] = None,
+                 kernel_path: Optional[_builtins.str] = None,
+                 kernel_version: Optional[_builtins.str] = None,
+                 mode: Optional['BootMode'] = None,
+                 modules: Optional[Sequence[_builtins.str]] = None,
+                 modules_dir: Optional[_builtins.str] = None,
+                 nfs_export: Optional[_builtins.str] = None,
+                 on_failure: Optional['OnFailure'] = None):
+        """
+        The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
+
+        :param _builtins.str image_source: OS image: a root folder or a tarball on the build host.
+        :param 'ImageTransport' transport: How the initramfs reaches the OS image.
+        :param 'Compression' compression: Initramfs compression (default `zstd`).
+        :param _builtins.str gluster_volfile: A GlusterVolume's `clientVolfile` (transport glusterfs).
+        :param 'Handoff' handoff: How the initramfs starts the OS (default `switch_root`).
+        :param Sequence[_builtins.str] hybrid_paths: Paths left on the network file system in hybrid mode.
+        :param _builtins.str image_path: Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+        :param _builtins.str kernel_args: Extra kernel arguments.
+        :param _builtins.str kernel_path: Path of vmlinuz (instead of kernelVersion).
+        :param _builtins.str kernel_version: Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+        :param 'BootMode' mode: Where the root lives (default `ram`).
+        :param Sequence[_builtins.str] modules: Extra kernel modules and NIC drivers.
+        :param _builtins.str modules_dir: Modules tree (default `/lib/modules/<version>`).
+        :param _builtins.str nfs_export: `server:/export` (transport nfs).
+        :param 'OnFailure' on_failure: What a failed boot does (default `shell`).
+        """
+        pulumi.set(__self__, "image_source", image_source)
+        pulumi.set(__self__, "transport", transport)
+        if compression is not None:
+            pulumi.set(__self__, "compression", compression)
+        if gluster_volfile is not None:
+            pulumi.set(__self__, "gluster_volfile", gluster_volfile)
+        if handoff is not None:
+            pulumi.set(__self__, "handoff", handoff)
+        if hybrid_paths is not None:
+            pulumi.set(__self__, "hybrid_paths", hybrid_paths)
+        if image_path is not None:
+            pulumi.set(__self__, "image_path", image_path)
+        if kernel_args is not None:
+            pulumi.set(__self__, "kernel_args", kernel_args)
+        if kernel_path is not None:
+            pulumi.set(__self__, "kernel_path", kernel_path)
+        if kernel_version is not None:
+            pulumi.set(__self__, "kernel_version", kernel_version)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+        if modules is not None:
+            pulumi.set(__self__, "modules", modules)
+        if modules_dir is not None:
+            pulumi.set(__self__, "modules_dir", modules_dir)
+        if nfs_export is not None:
+            pulumi.set(__self__, "nfs_export", nfs_export)
+        if on_failure is not None:
+            pulumi.set(__self__, "on_failure", on_failure)
+
+    @_builtins.property
+    @pulumi.getter(name="imageSource")
+    def image_source(self) -> _builtins.str:
+        """
+        OS image: a root folder or a tarball on the build host.
+        """
+        return pulumi.get(self, "image_source")
+
+    @_builtins.property
+    @pulumi.getter
+    def transport(self) -> 'ImageTransport':
+        """
+        How the initramfs reaches the OS image.
+        """
+        return pulumi.get(self, "transport")
+
+    @_builtins.property
+    @pulumi.getter
+    def compression(self) -> Optional['Compression']:
+        """
+        Initramfs compression (default `zstd`).
+        """
+        return pulumi.get(self, "compression")
+
+    @_builtins.property
+    @pulumi.getter(name="glusterVolfile")
+    def gluster_volfile(self) -> Optional[_builtins.str]:
+        """
+        A GlusterVolume's `clientVolfile` (transport glusterfs).
+        """
+        return pulumi.get(self, "gluster_volfile")
+
+    @_builtins.property
+    @pulumi.getter
+    def handoff(self) -> Optional['Handoff']:
+        """
+        How the initramfs starts the OS (default `switch_root`).
+        """
+        return pulumi.get(self, "handoff")
+
+    @_builtins.property
+    @pulumi.getter(name="hybridPaths")
+    def hybrid_paths(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Paths left on the network file system in hybrid mode.
+        """
+        return pulumi.get(self, "hybrid_paths")
+
+    @_builtins.property
+    @pulumi.getter(name="imagePath")
+    def image_path(self) -> Optional[_builtins.str]:
+        """
+        Folder on the network file system (glusterfs, nfs) where the OS image is published: `image-<sha12>.tar.gz` and, in hybrid mode, the tree `root-<sha12>/`. Default `/netboot/images/<name>`.
+        """
+        return pulumi.get(self, "image_path")
+
+    @_builtins.property
+    @pulumi.getter(name="kernelArgs")
+    def kernel_args(self) -> Optional[_builtins.str]:
+        """
+        Extra kernel arguments.
+        """
+        return pulumi.get(self, "kernel_args")
+
+    @_builtins.property
+    @pulumi.getter(name="kernelPath")
+    def kernel_path(self) -> Optional[_builtins.str]:
+        """
+        Path of vmlinuz (instead of kernelVersion).
+        """
+        return pulumi.get(self, "kernel_path")
+
+    @_builtins.property
+    @pulumi.getter(name="kernelVersion")
+    def kernel_version(self) -> Optional[_builtins.str]:
+        """
+        Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+        """
+        return pulumi.get(self, "kernel_version")
+
+    @_builtins.property
+    @pulumi.getter
+    def mode(self) -> Optional['BootMode']:
+        """
+        Where the root lives (default `ram`).
+        """
+        return pulumi.get(self, "mode")
+
+    @_builtins.property
+    @pulumi.getter
+    def modules(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Extra kernel modules and NIC drivers.
+        """
+        return pulumi.get(self, "modules")
+
+    @_builtins.property
+    @pulumi.getter(name="modulesDir")
+    def modules_dir(self) -> Optional[_builtins.str]:
+        """
+        Modules tree (default `/lib/modules/<version>`).
+        """
+        return pulumi.get(self, "modules_dir")
+
+    @_builtins.property
+    @pulumi.getter(name="nfsExport")
+    def nfs_export(self) -> Optional[_builtins.str]:
+        """
+        `server:/export` (transport nfs).
+        """
+        return pulumi.get(self, "nfs_export")
+
+    @_builtins.property
+    @pulumi.getter(name="onFailure")
+    def on_failure(self) -> Optional['OnFailure']:
+        """
+        What a failed boot does (default `shell`).
+        """
+        return pulumi.get(self, "on_failure")
+
 
 @pulumi.output_type
 class BootTarget(dict):
@@ -456,7 +683,8 @@ class PxeServerInfo(dict):
         """
         What a NodeGroup needs to know about its PxeServer.
 
-        :param Sequence[_builtins.str] firmwares: Firmwares that have a boot file.
+        :param _builtins.str dhcp_mode: The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        :param Sequence[_builtins.str] firmwares: Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         :param _builtins.str hosts_dir: Full path of dnsmasq's dhcp-hostsdir on the host.
         :param _builtins.str http_root: Full path of the HTTP document root on the host.
         """
@@ -480,13 +708,16 @@ class PxeServerInfo(dict):
     @_builtins.property
     @pulumi.getter(name="dhcpMode")
     def dhcp_mode(self) -> _builtins.str:
+        """
+        The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
+        """
         return pulumi.get(self, "dhcp_mode")
 
     @_builtins.property
     @pulumi.getter
     def firmwares(self) -> Sequence[_builtins.str]:
         """
-        Firmwares that have a boot file.
+        Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         """
         return pulumi.get(self, "firmwares")
 
@@ -577,20 +808,20 @@ class Signal(dict):
         return super().get(key, default)
 
     def __init__(__self__, *,
-                 on: Optional[_builtins.str] = None,
+                 on: Optional['SignalOn'] = None,
                  paths: Optional[Sequence[_builtins.str]] = None,
                  pid_file: Optional[_builtins.str] = None,
                  restart: Optional[_builtins.bool] = None,
-                 signal: Optional[_builtins.str] = None,
+                 signal: Optional['SignalName'] = None,
                  systemd_unit: Optional[_builtins.str] = None):
         """
         How to tell a running daemon that its files changed.
 
-        :param _builtins.str on: `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+        :param 'SignalOn' on: When to tell the daemon (default `removal`).
         :param Sequence[_builtins.str] paths: Only changes to these files need the signal (default: every file of the set).
         :param _builtins.str pid_file: Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
         :param _builtins.bool restart: With systemd: restart the unit instead of reloading it (dnsmasq rereads its main config only on a restart).
-        :param _builtins.str signal: Signal name, default `HUP`.
+        :param 'SignalName' signal: Signal to send (default `HUP`).
         :param _builtins.str systemd_unit: When the host has systemd: the unit to reload instead.
         """
         if on is not None:
@@ -608,9 +839,9 @@ class Signal(dict):
 
     @_builtins.property
     @pulumi.getter
-    def on(self) -> Optional[_builtins.str]:
+    def on(self) -> Optional['SignalOn']:
         """
-        `removal` (a file was removed or an entry dropped: dnsmasq's hostsdir needs this) or `change` (any change).
+        When to tell the daemon (default `removal`).
         """
         return pulumi.get(self, "on")
 
@@ -640,9 +871,9 @@ class Signal(dict):
 
     @_builtins.property
     @pulumi.getter
-    def signal(self) -> Optional[_builtins.str]:
+    def signal(self) -> Optional['SignalName']:
         """
-        Signal name, default `HUP`.
+        Signal to send (default `HUP`).
         """
         return pulumi.get(self, "signal")
 

@@ -14,6 +14,7 @@ else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
 from . import outputs
+from ._enums import *
 from ._inputs import *
 
 __all__ = ['PxeServerArgs', 'PxeServer']
@@ -21,7 +22,7 @@ __all__ = ['PxeServerArgs', 'PxeServer']
 @pulumi.input_type
 class PxeServerArgs:
     def __init__(__self__, *,
-                 dhcp_mode: pulumi.Input[_builtins.str],
+                 dhcp_mode: pulumi.Input['DhcpMode'],
                  host: pulumi.Input['HostArgs'],
                  interface: pulumi.Input[_builtins.str],
                  server_ip: pulumi.Input[_builtins.str],
@@ -36,7 +37,7 @@ class PxeServerArgs:
         """
         The set of arguments for constructing a PxeServer resource.
 
-        :param pulumi.Input[_builtins.str] dhcp_mode: `authoritative` (dynamic range plus static leases), `static` (known nodes only) or `proxy` (beside the site's DHCP server).
+        :param pulumi.Input['DhcpMode'] dhcp_mode: How dnsmasq answers DHCP.
         :param pulumi.Input['HostArgs'] host: Where the server runs.
         :param pulumi.Input[_builtins.str] interface: Network interface dnsmasq serves, e.g. `eth1`.
         :param pulumi.Input[_builtins.str] server_ip: This server's address on the boot network.
@@ -70,14 +71,14 @@ class PxeServerArgs:
 
     @_builtins.property
     @pulumi.getter(name="dhcpMode")
-    def dhcp_mode(self) -> pulumi.Input[_builtins.str]:
+    def dhcp_mode(self) -> pulumi.Input['DhcpMode']:
         """
-        `authoritative` (dynamic range plus static leases), `static` (known nodes only) or `proxy` (beside the site's DHCP server).
+        How dnsmasq answers DHCP.
         """
         return pulumi.get(self, "dhcp_mode")
 
     @dhcp_mode.setter
-    def dhcp_mode(self, value: pulumi.Input[_builtins.str]):
+    def dhcp_mode(self, value: pulumi.Input['DhcpMode']):
         pulumi.set(self, "dhcp_mode", value)
 
     @_builtins.property
@@ -218,7 +219,7 @@ class PxeServer(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  base_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  boot_files: pulumi.Input[Optional[Union['BootFilesArgs', 'BootFilesArgsDict']]] = None,
-                 dhcp_mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 dhcp_mode: pulumi.Input[Optional['DhcpMode']] = None,
                  dnsmasq_unit: pulumi.Input[Optional[_builtins.str]] = None,
                  domain: pulumi.Input[Optional[_builtins.str]] = None,
                  dynamic_range: pulumi.Input[Optional[Union['DynamicRangeArgs', 'DynamicRangeArgsDict']]] = None,
@@ -235,7 +236,7 @@ class PxeServer(pulumi.ComponentResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] base_dir: Where netboot keeps the server's files on the host (default `/srv/netboot`).
-        :param pulumi.Input[_builtins.str] dhcp_mode: `authoritative` (dynamic range plus static leases), `static` (known nodes only) or `proxy` (beside the site's DHCP server).
+        :param pulumi.Input['DhcpMode'] dhcp_mode: How dnsmasq answers DHCP.
         :param pulumi.Input[_builtins.str] dnsmasq_unit: systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
         :param pulumi.Input[_builtins.str] domain: DNS domain of the nodes (optional).
         :param pulumi.Input[Union['DynamicRangeArgs', 'DynamicRangeArgsDict']] dynamic_range: Addresses handed to unknown machines (authoritative mode only).
@@ -272,7 +273,7 @@ class PxeServer(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  base_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  boot_files: pulumi.Input[Optional[Union['BootFilesArgs', 'BootFilesArgsDict']]] = None,
-                 dhcp_mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 dhcp_mode: pulumi.Input[Optional['DhcpMode']] = None,
                  dnsmasq_unit: pulumi.Input[Optional[_builtins.str]] = None,
                  domain: pulumi.Input[Optional[_builtins.str]] = None,
                  dynamic_range: pulumi.Input[Optional[Union['DynamicRangeArgs', 'DynamicRangeArgsDict']]] = None,
