@@ -10,7 +10,8 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { networkImageHandler } from "../../provider/resources/networkImage";
+import { ProviderContext } from "../../provider/context";
+import { networkImageHandler as networkImageHandlerOf } from "../../provider/resources/networkImage";
 
 const NS = `nbbench${process.pid % 100000}`;
 const PORT = 24999;
@@ -55,6 +56,8 @@ async function main() {
     delete (inputs.spec as any).kernelVersion;
 
     // --- ours
+    const ctx = new ProviderContext();
+    const networkImageHandler = networkImageHandlerOf(ctx);
     let outs: any;
     const oursFirst = await secs(async () => {
       const c = await networkImageHandler.check(URN, {}, inputs);

@@ -7,9 +7,13 @@ import * as path from "path";
 import { checkAbsPath, checkSafe, Issues } from "./errors";
 import { isSafeName, parseIPv4 } from "./net";
 import { parseVolfile, VolfileParseError, xlatorTypes } from "../render/volfileParse";
-import { Handoff, Mode, OnFailure, Transport } from "../render/init";
 
 export type Compression = "gzip" | "xz" | "zstd";
+/** How the node reaches its OS image; how it is kept; how init hands off; what a failed boot does. */
+export type Transport = "glusterfs" | "nfs" | "http";
+export type Mode = "ram" | "hybrid";
+export type Handoff = "switch_root" | "kexec";
+export type OnFailure = "shell" | "reboot";
 
 export interface BootImageModel {
   name: string;

@@ -14,12 +14,9 @@
  * imagePath, default image.tar.gz), `netboot.root=` (hybrid: the tree's folder name in imagePath, default root),
  * `netboot.debug` (trace), `netboot.rootsize=`.
  */
+import { Handoff, Mode, OnFailure, Transport } from "../model/bootImage";
 import { RenderedFile } from "./types";
 
-export type Transport = "glusterfs" | "nfs" | "http";
-export type Mode = "ram" | "hybrid";
-export type Handoff = "switch_root" | "kexec";
-export type OnFailure = "shell" | "reboot";
 
 export interface InitConfig {
   name: string;
