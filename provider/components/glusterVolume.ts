@@ -6,7 +6,7 @@ import { sha256 } from "../drift/digest";
 import { buildGlusterModel, GlusterModel } from "../model/gluster";
 import { hostPath, normalizeHost } from "../model/host";
 import { glusterPaths, renderStandalone, renderTlsFiles } from "../render/volfile";
-import { parseVolfile, xlatorTypes } from "../render/volfileParse";
+import { parseVolfile, xlatorTypes } from "../model/volfileParse";
 import { asFiles, FileSet } from "../resources/clients";
 import { validated } from "./_validate";
 

@@ -6,7 +6,7 @@
 import * as path from "path";
 import { checkAbsPath, checkSafe, Issues } from "./errors";
 import { isSafeName, parseIPv4 } from "./net";
-import { parseVolfile, VolfileParseError, xlatorTypes } from "../render/volfileParse";
+import { parseVolfile, VolfileParseError, xlatorTypes } from "./volfileParse";
 
 export type Compression = "gzip" | "xz" | "zstd";
 /** How the node reaches its OS image; how it is kept; how init hands off; what a failed boot does. */

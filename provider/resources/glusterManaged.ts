@@ -20,7 +20,7 @@ import { formatIssue, Issues } from "../model/errors";
 import { buildGlusterModel, createArgs, GlusterModel, OPTIONS } from "../model/gluster";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { Transport } from "../transport/transport";
-import { parseVolfile, xlatorTypes } from "../render/volfileParse";
+import { parseVolfile, xlatorTypes } from "../model/volfileParse";
 import { changeKind } from "./lifecycle";
 import { describeUrn, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, reveal } from "../values";
