@@ -2,7 +2,7 @@
  * Runs the real Pulumi engine (Automation API, inline programs) against the netboot plugin in ./bin,
  * with a file:// backend in a temp folder. No mocks: every resource goes through the provider process.
  */
-import { spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
@@ -76,6 +76,8 @@ export function changed(summary: Record<string, number> | undefined): Record<str
 export interface CliProject {
   dir: string;
   run(args: string[]): { code: number; out: string };
+  /** Starts `pulumi args...` without waiting (output to `<dir>/cli.log`), for tests that stop the engine. */
+  start(args: string[]): ChildProcess;
   remove(): void;
 }
 
@@ -107,6 +109,12 @@ export function cliProject(name: string, program: string, opts: { netns?: string
       : spawnSync("pulumi", argv, { cwd: dir, env, encoding: "utf8" });
     return { code: r.status ?? 1, out: r.stdout + r.stderr };
   };
+  const start = (args: string[]) => {
+    const log = fs.openSync(path.join(dir, "cli.log"), "a");
+    const child = spawn("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    return child;
+  };
   run(["stack", "init", "test"]);
-  return { dir, run, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return { dir, run, start, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
