@@ -3,8 +3,9 @@
  * - detailed diffs reach the engine: a FileSet hand edit is named file by file (`files["/etc/a.conf"]`) in the
  *   preview's step metadata. @pulumi/pulumi's provider server drops `detailedDiff`; only the shim in
  *   provider/_server.ts (patching @pulumi/pulumi's own grpc-js) sends it, so this fails if the shim stops working.
- * - the provider exits when the engine goes away: `pulumi up` is SIGKILLed while the provider runs a consumer
- *   check, and the provider (whose parent the engine was) must end by itself.
+ * - the provider and the language host exit when the engine goes away: `pulumi up` is SIGKILLed while the
+ *   provider runs a consumer check; the provider, the language host and its program (the engine was the parent
+ *   of the first two) must end by themselves.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -46,7 +47,7 @@ describe("detailed diffs reach the engine", () => {
   });
 });
 
-describe("the provider exits when the engine is killed", () => {
+describe("the provider and the language host exit when the engine is killed", () => {
   let p: CliProject;
   const dir = tmpDir("engine-gone");
   const pidOf = (n: string) => readPid(path.join(dir, n));
@@ -58,7 +59,7 @@ describe("the provider exits when the engine is killed", () => {
     p?.remove();
   });
 
-  test("SIGKILL of `pulumi up` mid-create: the provider ends by itself", async () => {
+  test("SIGKILL of `pulumi up` mid-create: the provider, the language host and its program end by themselves", async () => {
     // the consumer check records its parent (the provider) and itself, then keeps the create busy
     const check = ["sh", "-c", `echo $PPID > ${dir}/provider.pid; echo $$ > ${dir}/check.pid; exec sleep 600`];
     p = cliProject("engine-gone", `
@@ -75,12 +76,26 @@ new netboot.FileSet("slow", {
     expect(fs.readFileSync(`/proc/${provider}/cmdline`, "utf8")).toContain("dist/provider/index.js");
     expect(Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${provider}/status`, "utf8"))![1])).toBe(engine.pid);
     stray.push(...descendantsOf(engine.pid!).filter((c) => c !== provider && c !== pidOf("check.pid")));
+    const langhost = stray.find((c) => cmdline(c).includes("pulumi-language-nodejs"));
+    const program = stray.find((c) => cmdline(c).includes("@pulumi/pulumi/cmd/run"));
+    expect(langhost && program).toBeDefined();
 
     engine.kill("SIGKILL");
     await waitFor("the provider to exit after the engine was killed", () => !pidAlive(provider), 60_000);
+    // and the language host (toolchain/langhost-nodejs) with the program it runs
+    await waitFor("the language host to exit after the engine was killed", () => !pidAlive(langhost!), 60_000);
+    await waitFor("the program to exit after the engine was killed", () => !pidAlive(program!), 60_000);
     expect(pidAlive(pidOf("check.pid")!)).toBe(true); // the engine is gone, not everything was killed
   });
 });
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
+  } catch {
+    return "";
+  }
+}
 
 /** Every process below `pid` (from /proc), so the test can end what the engine it started left behind. */
 function descendantsOf(pid: number): number[] {
