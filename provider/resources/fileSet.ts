@@ -2,7 +2,7 @@
  * netboot:index:FileSet: many files on one host as one resource, with a manifest of hashes.
  * The engine's work grows with file sets, not files; the detailed diff still names each changed file
  * (`files["/srv/netboot/http/ipxe/node-aa-bb.ipxe"]`), and since outputs hold what was found on the host,
- * `pulumi refresh` and `preview --diff` show a line diff of hand edits.
+ * `pulumi refresh` and `preview --diff` show a line diff of hand edits. Retry and idempotence rules: lifecycle.ts.
  */
 import { randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
