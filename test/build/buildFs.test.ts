@@ -54,4 +54,5 @@ test("a plan through the mirror equals the direct plan, and a changed file on th
   fs.rmSync(path.join(mirrorDir, kernel));
   const again = await run();
   expect(again!.kernelSha256).toBe(after!.kernelSha256);
-});
+  // no time limit of its own: it reads and packs a real kernel, which takes seconds on a loaded machine
+}, 300_000);
