@@ -39,7 +39,7 @@ export interface Tools {
   withNetworkFs: typeof withNetworkFs;
 }
 
-export const realTools: Tools = { planInitramfs, planImage, buildInitrd, buildImage, treeDigest: localTreeDigest, withNetworkFs };
+export const realTools: Readonly<Tools> = { planInitramfs, planImage, buildInitrd, buildImage, treeDigest: localTreeDigest, withNetworkFs };
 
 export interface ContextOptions {
   /** Opens the transport of a host (called once per host and credentials). Default: `openTransport`. */
