@@ -2,9 +2,10 @@
  * @pulumi/pulumi's Node provider server (provider/server.js in 3.248.0) drops everything in a DiffResult but
  * `changes`, `replaces` and `deleteBeforeReplace`. Without a detailed diff the engine cannot say which file of a
  * FileSet changed, nor show the line diff of its content. This wraps the `diff` RPC handler when the service
- * is registered, and answers with the handler's `detailedDiff` (the proto already carries it).
+ * is registered, and answers with the handler's `detailedDiff` (the proto already carries it). The patched
+ * `Server` is @pulumi/pulumi's own grpc-js (see _grpc.ts): patching another copy would silently do nothing.
  */
-import * as grpc from "@grpc/grpc-js";
+import { pulumiGrpc } from "./_grpc";
 import { DiffResultWithDetail } from "./resources/handler";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -20,7 +21,7 @@ const KIND: Record<string, number> = {
 };
 
 export function installDetailedDiff(diff: (id: string, urn: string, olds: any, news: any) => Promise<DiffResultWithDetail>): void {
-  const Server = grpc.Server.prototype as any;
+  const Server = pulumiGrpc().Server.prototype as any;
   const original = Server.addService;
   Server.addService = function (service: any, impl: any) {
     if (impl && typeof impl.diff === "function") {

@@ -1,26 +1,35 @@
-/** Entry of the `pulumi-resource-netboot` plugin: load schema + version, start the provider. */
+/** Entry of the `pulumi-resource-netboot` plugin: load schema + version, build the context, start the provider. */
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
+import { ContextOptions, ProviderContext } from "./context";
 import { NetbootProvider } from "./provider";
 import { installDetailedDiff } from "./_server";
-import { connectProgress } from "./progress";
+import { watchParent } from "./_engine";
 import { schemaPath } from "./version";
 
 export function schemaText(): string {
   return fs.readFileSync(schemaPath(), "utf8");
 }
 
-export function main(args: string[]): Promise<void> {
+/** `args` as the engine passes them: the engine's gRPC address first, then flags. */
+export function main(args: string[], opts: ContextOptions = {}): Promise<void> {
   const schema = schemaText();
   const version = JSON.parse(schema).version as string;
-  const p = new NetbootProvider(version, schema);
+  const ctx = new ProviderContext({ engineAddress: args.find((a) => !a.startsWith("-")), ...opts });
+  // SSH master connections and their key folders must not outlive the process, however it ends
+  process.once("exit", () => ctx.closeSync());
+  const p = new NetbootProvider(ctx, version, schema);
   installDetailedDiff((id, urn, olds, news) => p.diff(id, urn, olds, news));
-  connectProgress(args);
   return pulumi.provider.main(p, args);
 }
 
 if (require.main === module) {
   // A clean exit on the engine's termination signals lets `NETBOOT_PROFILE` CPU profiles be written.
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(0));
+  // An engine that died without stopping us: nobody will ask for anything again.
+  watchParent(() => {
+    process.stderr.write(`netboot: the engine (parent process) is gone; exiting\n`);
+    process.exit(1);
+  });
   main(process.argv.slice(2));
 }

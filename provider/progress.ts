@@ -3,41 +3,44 @@
  * resource while it runs: ephemeral log messages sent to the engine with the resource's URN, the way the
  * engine's own providers report status. Nothing is kept in the update's diagnostics.
  *
- * The plugin gets the engine's address as its first argument; `connectProgress` is called once at start.
+ * The plugin gets the engine's address as its first argument; the provider context opens one sink at start.
  * Without an engine (unit tests, benchmarks) messages go nowhere, or to stderr with NETBOOT_PROGRESS=stderr.
  */
-import * as path from "path";
+import { pulumiGrpc } from "./_grpc";
 
-let client: { log(req: unknown, cb: (err: unknown) => void): void } | undefined;
-let proto: any;
-
-export function connectProgress(args: string[]): void {
-  const addr = args.find((a) => !a.startsWith("-"));
-  if (!addr) return;
-  try {
-    // the gRPC library and generated stubs @pulumi/pulumi itself uses (resolved from it, not hoisting)
-    const from = { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] };
-    const grpc = require(require.resolve("@grpc/grpc-js", from));
-    const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
-    proto = require("@pulumi/pulumi/proto/engine_pb");
-    client = new rpc.EngineClient(addr, grpc.credentials.createInsecure());
-  } catch {
-    client = undefined; // progress is a courtesy: never fail the provider over it
-  }
+export interface ProgressSink {
+  /** Reports one step of a long operation on `urn` (`netboot: mounting the volume...`). */
+  report(urn: string | undefined, message: string): void;
 }
 
-/** Reports one step of a long operation on `urn` (`netboot: mounting the volume...`). */
-export function progress(urn: string | undefined, message: string): void {
-  if (process.env.NETBOOT_PROGRESS === "stderr") process.stderr.write(`${message}\n`);
-  if (!client || !proto || !urn) return;
-  try {
-    const req = new proto.LogRequest();
-    req.setSeverity(proto.LogSeverity.INFO);
-    req.setMessage(message);
-    req.setUrn(urn);
-    req.setEphemeral(true);
-    client.log(req, () => undefined);
-  } catch {
-    // see connectProgress
+export class EngineProgress implements ProgressSink {
+  private client: { log(req: unknown, cb: (err: unknown) => void): void } | undefined;
+  private proto: any;
+
+  /** `engineAddress` undefined: no engine to tell (stderr only, when asked). */
+  constructor(engineAddress: string | undefined, private readonly toStderr = process.env.NETBOOT_PROGRESS === "stderr") {
+    if (!engineAddress) return;
+    try {
+      const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
+      this.proto = require("@pulumi/pulumi/proto/engine_pb");
+      this.client = new rpc.EngineClient(engineAddress, pulumiGrpc().credentials.createInsecure());
+    } catch {
+      this.client = undefined; // progress is a courtesy: never fail the provider over it
+    }
+  }
+
+  report(urn: string | undefined, message: string): void {
+    if (this.toStderr) process.stderr.write(`${message}\n`);
+    if (!this.client || !this.proto || !urn) return;
+    try {
+      const req = new this.proto.LogRequest();
+      req.setSeverity(this.proto.LogSeverity.INFO);
+      req.setMessage(message);
+      req.setUrn(urn);
+      req.setEphemeral(true);
+      this.client.log(req, () => undefined);
+    } catch {
+      // see the constructor
+    }
   }
 }

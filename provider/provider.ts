@@ -1,7 +1,8 @@
 /** The provider: dispatch only (eks `cmd/provider/index.ts`). Unknown tokens are explicit errors. */
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
-import { components, customResources } from "./registry";
+import { ProviderContext } from "./context";
+import { ComponentConstructor, components, customResources } from "./registry";
 import { ResourceHandler } from "./resources/handler";
 
 function typeOf(urn: string): string {
@@ -10,12 +11,16 @@ function typeOf(urn: string): string {
 
 export class NetbootProvider implements provider.Provider {
   private readonly outputNames: Record<string, string[]>;
+  private readonly handlers: Record<string, ResourceHandler>;
+  private readonly components: Record<string, ComponentConstructor>;
 
-  constructor(readonly version: string, readonly schema: string) {
+  constructor(private readonly ctx: ProviderContext, readonly version: string, readonly schema: string) {
     const spec = JSON.parse(schema);
     this.outputNames = Object.fromEntries(
       Object.entries<any>(spec.resources).map(([tok, r]) => [tok, Object.keys(r.properties ?? {})]),
     );
+    this.handlers = customResources(ctx);
+    this.components = components(ctx);
   }
 
   async getSchema(): Promise<string> {
@@ -24,59 +29,54 @@ export class NetbootProvider implements provider.Provider {
 
   private handler(urn: string): ResourceHandler {
     const t = typeOf(urn);
-    const h = (customResources as Record<string, ResourceHandler>)[t];
+    const h = this.handlers[t];
     if (!h) throw new Error(`netboot: unknown resource type ${t}`);
     return h;
   }
 
   check(urn: string, olds: any, news: any) {
-    return traced("check", urn, () => this.handler(urn).check(urn, olds, news));
+    return this.traced("check", urn, () => this.handler(urn).check(urn, olds, news));
   }
   diff(id: string, urn: string, olds: any, news: any) {
-    return traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news));
+    return this.traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news));
   }
   create(urn: string, inputs: any) {
-    return traced("create", urn, () => this.handler(urn).create(urn, inputs));
+    return this.traced("create", urn, () => this.handler(urn).create(urn, inputs));
   }
   read(id: string, urn: string, props: any) {
-    return traced("read", urn, () => this.handler(urn).read(id, urn, props));
+    return this.traced("read", urn, () => this.handler(urn).read(id, urn, props));
   }
   update(id: string, urn: string, olds: any, news: any) {
-    return traced("update", urn, () => this.handler(urn).update(id, urn, olds, news));
+    return this.traced("update", urn, () => this.handler(urn).update(id, urn, olds, news));
   }
   delete(id: string, urn: string, props: any) {
-    return traced("delete", urn, () => this.handler(urn).delete(id, urn, props));
+    return this.traced("delete", urn, () => this.handler(urn).delete(id, urn, props));
   }
 
   async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
-    const ctor = (components as Record<string, (n: string, i: pulumi.Inputs, o: pulumi.ComponentResourceOptions) => pulumi.ComponentResource>)[type];
+    const ctor = this.components[type];
     if (!ctor) throw new Error(`netboot: unknown component type ${type}`);
     const t0 = Date.now();
     const c = ctor(name, inputs, options) as unknown as Record<string, pulumi.Input<unknown>> & pulumi.ComponentResource;
     const state: pulumi.Inputs = {};
     // Outputs are plain data: drop `undefined` members, which the gRPC struct encoder rejects.
     for (const k of this.outputNames[type] ?? []) state[k] = plain(c[k]);
-    trace(`construct ${type} ${name} ${Date.now() - t0} ms`);
+    this.ctx.trace(`construct ${type} ${name} ${Date.now() - t0} ms`);
     return { urn: c.urn, state };
+  }
+
+  /** With NETBOOT_TRACE, one line per provider call with its duration (for performance work). */
+  private async traced<T>(op: string, urn: string, f: () => Promise<T>): Promise<T> {
+    if (!this.ctx.tracing) return f();
+    const t0 = Date.now();
+    try {
+      return await f();
+    } finally {
+      this.ctx.trace(`${op} ${urn.split("::").pop()} ${Date.now() - t0} ms`);
+    }
   }
 }
 
 function plain(v: pulumi.Input<any>): pulumi.Output<any> {
   return pulumi.output(v).apply((x: any) => (x === undefined ? undefined : JSON.parse(JSON.stringify(x))));
-}
-
-/** NETBOOT_TRACE=FILE appends one line per provider call with its duration (for performance work). */
-export function trace(line: string): void {
-  const f = process.env.NETBOOT_TRACE;
-  if (f) require("fs").appendFileSync(f, `${new Date().toISOString()} ${line}\n`);
-}
-
-async function traced<T>(op: string, urn: string, f: () => Promise<T>): Promise<T> {
-  if (!process.env.NETBOOT_TRACE) return f();
-  const t0 = Date.now();
-  try {
-    return await f();
-  } finally {
-    trace(`${op} ${urn.split("::").pop()} ${Date.now() - t0} ms`);
-  }
 }

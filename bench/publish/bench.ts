@@ -10,7 +10,8 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { networkImageHandler } from "../../provider/resources/networkImage";
+import { ProviderContext } from "../../provider/context";
+import { networkImageHandler as networkImageHandlerOf } from "../../provider/resources/networkImage";
 import { parseCli } from "../../scripts/_cli";
 
 // No flags (a stray argument is a mistake); checked again inside the namespace, where it is the same argv.
@@ -58,6 +59,8 @@ async function main() {
     };
 
     // --- ours
+    const ctx = new ProviderContext();
+    const networkImageHandler = networkImageHandlerOf(ctx);
     let outs: Record<string, unknown> = {};
     const oursFirst = await secs(async () => {
       const c = await networkImageHandler.check(URN, {}, inputs);

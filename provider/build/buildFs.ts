@@ -12,7 +12,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Transport } from "../transport";
+import { Transport } from "../transport/transport";
 import { FsNode, FsView } from "./closure";
 import { hostFs } from "./hostFs";
 import { cacheDir, pipe } from "./initramfs";
@@ -220,33 +220,35 @@ export class MirrorFs implements BuildFs {
   }
 }
 
-const mirrors = new Map<string, Mirror>();
-
 /**
- * Runs `plan` (pure, synchronous) against the build host behind `host`: directly for this machine, or against
- * its mirror, fetching what the plan asked for until it asks for nothing new.
+ * The build hosts of one provider context: a mirror per host (loaded from its on-disk index the first time)
+ * and a queue per host. `run` runs `plan` (pure, synchronous) against the build host behind `host`: directly
+ * for this machine, or against its mirror, fetching what the plan asked for until it asks for nothing new.
  */
-const queues = new Map<string, Promise<unknown>>();
+export class BuildHosts {
+  private readonly mirrors = new Map<string, Mirror>();
+  private readonly queues = new Map<string, Promise<unknown>>();
 
-export async function onBuildHost<T>(host: Transport | undefined, key: string, plan: (bfs: BuildFs) => T): Promise<T> {
-  if (!host) return plan(localBuildFs);
-  // one plan at a time per build host: the engine checks several resources at once, and a fetch rewrites
-  // mirrored files that another plan may be reading
-  const prev = queues.get(key) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(() => planOnMirror(host, key, plan));
-  queues.set(key, run);
-  return run;
-}
-
-async function planOnMirror<T>(host: Transport, key: string, plan: (bfs: BuildFs) => T): Promise<T> {
-  let m = mirrors.get(key);
-  if (!m) mirrors.set(key, (m = new Mirror(host, key)));
-  await m.revalidate();
-  for (let round = 0; round < 64; round++) {
-    const mfs = new MirrorFs(m);
-    const result = plan(mfs);
-    if (!mfs.misses.size && !mfs.listMisses.size) return result;
-    await m.fetch([...mfs.misses], [...mfs.listMisses], [...mfs.hints]);
+  async run<T>(host: Transport | undefined, key: string, plan: (bfs: BuildFs) => T): Promise<T> {
+    if (!host) return plan(localBuildFs);
+    // one plan at a time per build host: the engine checks several resources at once, and a fetch rewrites
+    // mirrored files that another plan may be reading
+    const prev = this.queues.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.planOnMirror(host, key, plan));
+    this.queues.set(key, run);
+    return run;
   }
-  throw new Error(`${host.description}: the build plan still asked for new files after 64 rounds`);
+
+  private async planOnMirror<T>(host: Transport, key: string, plan: (bfs: BuildFs) => T): Promise<T> {
+    let m = this.mirrors.get(key);
+    if (!m) this.mirrors.set(key, (m = new Mirror(host, key)));
+    await m.revalidate();
+    for (let round = 0; round < 64; round++) {
+      const mfs = new MirrorFs(m);
+      const result = plan(mfs);
+      if (!mfs.misses.size && !mfs.listMisses.size) return result;
+      await m.fetch([...mfs.misses], [...mfs.listMisses], [...mfs.hints]);
+    }
+    throw new Error(`${host.description}: the build plan still asked for new files after 64 rounds`);
+  }
 }

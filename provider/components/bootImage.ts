@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "../resources/clients";
+import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
 import { buildBootImageModel } from "../model/bootImage";
-import { normalizeHost } from "../transport";
+import { normalizeHost } from "../model/host";
 import { validated } from "./_validate";
 
 /** Client side of netboot:index:Initramfs (build + publish), registered by BootImage. */
@@ -40,9 +41,9 @@ class NetworkImage extends pulumi.CustomResource {
  * PxeServer; for glusterfs/nfs one NetworkImage child publishes the OS image onto the volume or export.
  */
 export class BootImage extends schema.BootImage {
-  constructor(name: string, args: schema.BootImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(ctx: ProviderContext, name: string, args: schema.BootImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(`netboot:index:BootImage "${name}"`, args, (a, issues) => {
+    const model = validated(ctx, `netboot:index:BootImage "${name}"`, args, (a, issues) => {
       const server = a.server as Partial<schema.PxeServerInfo> | undefined;
       if (!server || typeof server !== "object" || typeof server.httpRoot !== "string" || typeof server.httpBaseUrl !== "string")
         issues.add("server", server, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");

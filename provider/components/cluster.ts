@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
 import { InventoryError, parseInventory } from "../inventory/parse";
 import { ClusterPlan, planCluster, PlannedHost, resolveUrl } from "../inventory/plan";
@@ -15,19 +16,19 @@ import { NodeGroup } from "./nodeGroup";
  * nothing. Children carry the inventory's names, so the files on the host are named as the admin named them.
  */
 export class Cluster extends schema.Cluster {
-  constructor(name: string, args: schema.ClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(ctx: ProviderContext, name: string, args: schema.ClusterArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const plan = readPlan(name, args);
+    const plan = readPlan(ctx, name, args);
 
     const servers: Record<string, PxeServer> = {};
-    for (const s of plan.servers) servers[s.name] = new PxeServer(s.name, { ...s.args, host: hostArgs(s.host) } as schema.PxeServerArgs, { parent: this });
+    for (const s of plan.servers) servers[s.name] = new PxeServer(ctx, s.name, { ...s.args, host: hostArgs(s.host) } as schema.PxeServerArgs, { parent: this });
 
     const volumes: Record<string, GlusterVolume> = {};
-    for (const v of plan.volumes) volumes[v.name] = new GlusterVolume(v.name, { ...v.args, host: hostArgs(v.host) } as schema.GlusterVolumeArgs, { parent: this });
+    for (const v of plan.volumes) volumes[v.name] = new GlusterVolume(ctx, v.name, { ...v.args, host: hostArgs(v.host) } as schema.GlusterVolumeArgs, { parent: this });
 
     const images: Record<string, BootImage> = {};
     for (const i of plan.images) {
-      images[i.name] = new BootImage(i.name, {
+      images[i.name] = new BootImage(ctx, i.name, {
         ...i.args,
         server: servers[i.server].info,
         ...(i.volume ? { glusterVolfile: volumes[i.volume].clientVolfile } : {}),
@@ -43,7 +44,7 @@ export class Cluster extends schema.Cluster {
             ...(g.boot?.kernelUrl ? { kernelUrl: resolveUrl(base, g.boot.kernelUrl) } : {}),
             ...(g.boot?.initrdUrl ? { initrdUrl: resolveUrl(base, g.boot.initrdUrl) } : {}),
           }));
-      return new NodeGroup(g.name, { server: server.info, nodes: g.nodes, boot }, { parent: this });
+      return new NodeGroup(ctx, g.name, { server: server.info, nodes: g.nodes, boot }, { parent: this });
     });
 
     this.nodeTable = pulumi.all(groups.map((g) => g.nodeTable)).apply((t) => t.flat());
@@ -59,7 +60,7 @@ export class Cluster extends schema.Cluster {
  * constructed (a plain string, not another resource's output): children created inside an apply would be
  * invisible to previews.
  */
-function readPlan(name: string, args: schema.ClusterArgs): ClusterPlan {
+function readPlan(ctx: ProviderContext, name: string, args: schema.ClusterArgs): ClusterPlan {
   const resource = `netboot:index:Cluster "${name}"`;
   const { inventory, inventoryPath } = args as { inventory?: unknown; inventoryPath?: unknown };
   const plainOrMissing = (v: unknown) => v === undefined || typeof v === "string";
@@ -83,7 +84,7 @@ function readPlan(name: string, args: schema.ClusterArgs): ClusterPlan {
     file = `<${name}.inventory>`;
     baseDir = process.cwd();
   }
-  const r = parseInventory(text, file);
+  const r = parseInventory(text, file, ctx.inventorySchema);
   if (!r.ok) throw new pulumi.RunError(`${resource}: ${new InventoryError(r.issues).message}`);
   return planCluster(r.inventory, baseDir);
 }

@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "../resources/clients";
+import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
 import { sha256 } from "../drift/digest";
 import { buildGlusterModel, GlusterModel } from "../model/gluster";
-import { hostPath, normalizeHost } from "../transport";
+import { hostPath, normalizeHost } from "../model/host";
 import { glusterPaths, renderStandalone, renderTlsFiles } from "../render/volfile";
-import { parseVolfile, xlatorTypes } from "../render/volfileParse";
+import { parseVolfile, xlatorTypes } from "../model/volfileParse";
 import { asFiles, FileSet } from "../resources/clients";
 import { validated } from "./_validate";
 
@@ -27,10 +28,10 @@ class GlusterManagedVolume extends pulumi.CustomResource {
  * - managed: a GlusterManagedVolume custom resource drives glusterd.
  */
 export class GlusterVolume extends schema.GlusterVolume {
-  constructor(name: string, args: schema.GlusterVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(ctx: ProviderContext, name: string, args: schema.GlusterVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
     const resource = `netboot:index:GlusterVolume "${name}"`;
-    const secretModel = validated(resource, args, (a, issues) => {
+    const secretModel = validated(ctx, resource, args, (a, issues) => {
       const m = buildGlusterModel(name, a, normalizeHost(issues, "host", a.host), issues);
       if (m && m.mode === "managed" && m.tls) issues.add("tls", "(secret)", "managed mode: glusterd reads TLS material from /etc/ssl/glusterfs.*; netboot only writes it in standalone mode");
       if (m && m.mode === "standalone" && m.host.ssh) issues.add("host", "ssh", "standalone mode writes to a local target folder for now");

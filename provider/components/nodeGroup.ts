@@ -1,24 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
 import { buildNodeGroupModel, claimsOf, findConflicts, full, NodeGroupModel } from "../model/pxe";
-import { registerClaims } from "../model/claimsRegistry";
 import { groupScriptUrl, nodeScriptName, renderGroupScript, renderNodeScripts } from "../render/ipxe";
 import { hostsDirFile, renderDhcpHosts, renderEtcHosts } from "../render/hosts";
 import { asFiles, FileSet } from "../resources/clients";
-import { readHostsDirClaims } from "../resources/hostsDir";
-import { hostKey } from "../transport";
+import { hostKey } from "../model/host";
 import { validated } from "./_validate";
 
 /** netboot:index:NodeGroup: wiring only. */
 export class NodeGroup extends schema.NodeGroup {
-  constructor(name: string, args: schema.NodeGroupArgs, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(ctx: ProviderContext, name: string, args: schema.NodeGroupArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(`netboot:index:NodeGroup "${name}"`, args, async (a, issues) => {
+    const model = validated(ctx, `netboot:index:NodeGroup "${name}"`, args, async (a, issues) => {
       const g = buildNodeGroupModel(name, a, issues);
       if (!g) return undefined;
       const mine = claimsOf(g);
-      const sameStack = registerClaims(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
-      const onServer = await readHostsDirClaims(g.server.host, g.server.hostsDir, g.name);
+      const sameStack = ctx.claims.register(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
+      const onServer = await ctx.hostsDirs.read(g.server.host, g.server.hostsDir, g.name);
       findConflicts(mine, [{ index: sameStack, except: g.name }, onServer], issues);
       return g;
     });

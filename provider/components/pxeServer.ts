@@ -1,8 +1,9 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
 import { buildPxeServerModel, full, serverInfo } from "../model/pxe";
-import { normalizeHost } from "../transport";
+import { normalizeHost } from "../model/host";
 import { renderDnsmasq, proxyBiosBasename } from "../render/dnsmasq";
 import { renderNginx, renderNginxMain } from "../render/nginx";
 import { renderBootScript } from "../render/ipxe";
@@ -11,9 +12,9 @@ import { validated } from "./_validate";
 
 /** netboot:index:PxeServer: wiring only. Rendering is in render/, rules in model/pxe.ts. */
 export class PxeServer extends schema.PxeServer {
-  constructor(name: string, args: schema.PxeServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(ctx: ProviderContext, name: string, args: schema.PxeServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(`netboot:index:PxeServer "${name}"`, args, (a, issues) =>
+    const model = validated(ctx, `netboot:index:PxeServer "${name}"`, args, (a, issues) =>
       buildPxeServerModel(name, a, normalizeHost(issues, "host", a.host), issues),
     );
 

@@ -49,21 +49,25 @@ function schemaPath(): string {
   throw new Error("schema/cluster.schema.json not found next to the provider");
 }
 
-let compiled: ReturnType<Ajv["compile"]> | undefined;
-let schemaDoc: any;
-function clusterSchemaCached(): any {
-  return (schemaDoc ??= clusterSchema());
-}
-function validator() {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-    compiled = ajv.compile(clusterSchemaCached());
+/**
+ * The cluster schema and its compiled validator, both made on first use (compiling takes a while): one per
+ * provider context, so every Cluster of a program shares it; scripts and tests make their own.
+ */
+export class InventorySchema {
+  private docCache: any;
+  private compiled: ReturnType<Ajv["compile"]> | undefined;
+
+  get doc(): any {
+    return (this.docCache ??= clusterSchema());
   }
-  return compiled;
+
+  get validate(): ReturnType<Ajv["compile"]> {
+    return (this.compiled ??= new Ajv({ allErrors: true, verbose: true, strict: false }).compile(this.doc));
+  }
 }
 
 /** Parses and validates inventory text. `file` names it in messages. */
-export function parseInventory(text: string, file: string): ParseResult {
+export function parseInventory(text: string, file: string, schema: InventorySchema = new InventorySchema()): ParseResult {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -78,10 +82,10 @@ export function parseInventory(text: string, file: string): ParseResult {
 
   const data = doc.toJS({ maxAliasCount: 100 });
   const locate = (segs: (string | number)[], key = false) => at(nodeStart(doc, segs, key));
-  const validate = validator();
+  const validate = schema.validate;
   if (!validate(data)) {
     // An error inside `propertyNames` repeats the propertyNames error itself: keep the latter.
-    for (const e of dedupe(validate.errors ?? []).filter((x) => (x as { propertyName?: string }).propertyName === undefined)) issues.push(schemaIssue(e, file, locate));
+    for (const e of dedupe(validate.errors ?? []).filter((x) => (x as { propertyName?: string }).propertyName === undefined)) issues.push(schemaIssue(e, file, locate, schema.doc));
   }
   crossChecks(data, (segs, message, hint, key = false) => issues.push({ file, ...locate(segs, key), path: pointer(segs), message, hint }));
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -89,8 +93,8 @@ export function parseInventory(text: string, file: string): ParseResult {
 }
 
 /** Parses or throws an InventoryError listing every issue. */
-export function loadInventory(text: string, file: string): Inventory {
-  const r = parseInventory(text, file);
+export function loadInventory(text: string, file: string, schema?: InventorySchema): Inventory {
+  const r = parseInventory(text, file, schema);
   if (!r.ok) throw new InventoryError(r.issues);
   return r.inventory;
 }
@@ -142,7 +146,7 @@ function dedupe(errors: ErrorObject[]): ErrorObject[] {
 
 type Locate = (segs: (string | number)[], key?: boolean) => { line: number; column: number };
 
-function schemaIssue(e: ErrorObject, file: string, locate: Locate): InventoryIssue {
+function schemaIssue(e: ErrorObject, file: string, locate: Locate, schemaDoc: any): InventoryIssue {
   const segs = segments(e.instancePath);
   const desc: string | undefined = (e.parentSchema as any)?.description;
   const p = e.params as any;
@@ -158,7 +162,7 @@ function schemaIssue(e: ErrorObject, file: string, locate: Locate): InventoryIss
     }
     case "required": {
       let sub = (e.parentSchema as any)?.properties?.[p.missingProperty];
-      if (sub?.$ref) sub = { ...clusterSchemaCached().definitions[sub.$ref.split("/").pop()], ...sub };
+      if (sub?.$ref) sub = { ...schemaDoc.definitions[sub.$ref.split("/").pop()], ...sub };
       return {
         file, ...locate(segs), path: pointer(segs), message: `missing required key \`${p.missingProperty}\``,
         hint: `add \`${p.missingProperty}:\`${sub?.description ? ` (${sub.description})` : ""}`,

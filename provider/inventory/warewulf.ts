@@ -45,7 +45,7 @@ export interface ImportResult {
 export class WarewulfImportError extends Error {}
 
 /** Keys netboot maps; any other key of a node or profile is reported as not mapped. */
-const MAPPED = new Set(["profiles", "network devices", "primary network", "kernel", "image name", "container name", "comment"]);
+const MAPPED: ReadonlySet<string> = new Set(["profiles", "network devices", "primary network", "kernel", "image name", "container name", "comment"]);
 const WHY: Record<string, string> = {
   ipmi: "netboot does not manage BMCs (power and console stay with your IPMI tooling)",
   "runtime overlay": "overlays are Warewulf templates; bake files into the image or add them to the boot image's source",

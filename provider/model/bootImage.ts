@@ -7,7 +7,7 @@ import * as path from "path";
 import { checkAbsPath, checkSafe, Issues } from "./errors";
 import { oneOf } from "./enums";
 import { isSafeName, parseIPv4 } from "./net";
-import { parseVolfile, VolfileGraph, VolfileParseError, xlatorTypes } from "../render/volfileParse";
+import { parseVolfile, VolfileGraph, VolfileParseError, xlatorTypes } from "./volfileParse";
 import {
   BOOT_MODE_VALUES, BootMode, Compression, COMPRESSION_VALUES, Handoff, HANDOFF_VALUES, IMAGE_TRANSPORT_VALUES, ImageTransport, ON_FAILURE_VALUES, OnFailure,
 } from "../schema-enums";

@@ -71,7 +71,7 @@ export interface GlusterModel {
 
 export type ValueCheck = (v: string) => string | undefined;
 
-const BOOL = new Set(["on", "off", "true", "false", "yes", "no", "enable", "disable", "1", "0"]);
+const BOOL: ReadonlySet<string> = new Set(["on", "off", "true", "false", "yes", "no", "enable", "disable", "1", "0"]);
 const bool: ValueCheck = (v) => (BOOL.has(v.toLowerCase()) ? undefined : "must be on/off (or true/false, yes/no, enable/disable)");
 const int = (min: number, max: number): ValueCheck => (v) => (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `must be an integer from ${min} to ${max}`);
 const size: ValueCheck = (v) => (/^\d+(B|KB|MB|GB|TB)?$/i.test(v) ? undefined : "must be a size such as 64MB, 4MB or 1048576");

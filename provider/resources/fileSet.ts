@@ -2,19 +2,21 @@
  * netboot:index:FileSet: many files on one host as one resource, with a manifest of hashes.
  * The engine's work grows with file sets, not files; the detailed diff still names each changed file
  * (`files["/srv/netboot/http/ipxe/node-aa-bb.ipxe"]`), and since outputs hold what was found on the host,
- * `pulumi refresh` and `preview --diff` show a line diff of hand edits.
+ * `pulumi refresh` and `preview --diff` show a line diff of hand edits. Retry and idempotence rules: lifecycle.ts.
  */
 import { randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
+import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
-import { diffManifests, FileState } from "../drift/diff";
+import { diffManifests, diffValues, FileState } from "../drift/diff";
 import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal, SIGNAL_NAME_VALUES, SIGNAL_ON_VALUES } from "../schema-types";
 import { oneOf } from "../model/enums";
-import { hostKey, LocalTransport, normalizeHost, protectHost, transportFor } from "../transport";
-import { applyFiles, DesiredFile, observeAll, removeFiles, maybeSignal } from "./fileCommon";
+import { Transport } from "../transport";
+import { applyFiles, changeKind, DesiredFile, desiredStates, observeAll, removeFiles, maybeSignal } from "./lifecycle";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
-import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "./values";
+import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "../values";
 
 const key = (p: string) => `files["${p}"]`;
 
@@ -66,28 +68,25 @@ export function checkFileSet(resource: string, news: any): { inputs: any; issues
   return { inputs: { ...news, host }, issues };
 }
 
-const buildHost = new LocalTransport();
-
-/** The files to put, with `source` files read from the build host. */
-export async function desired(files: Record<string, any>): Promise<DesiredFile[]> {
+/**
+ * The files to put, with `source` files read from the build host (this machine: `buildHost` is the context's
+ * transport for `{}`). Every missing source is reported at once.
+ */
+export async function desired(buildHost: Transport, files: Record<string, any>): Promise<DesiredFile[]> {
   const out: DesiredFile[] = [];
+  const missing: string[] = [];
   for (const [path, f] of Object.entries(files)) {
     const spec = reveal<{ content?: string; mode?: string; source?: string }>(f);
     let content: string | Buffer = spec.content ?? "";
     if (spec.source) {
       const data = await buildHost.get(spec.source);
-      if (!data) throw new Error(`files["${path}"].source: ${spec.source} does not exist on the build host`);
-      content = data;
+      if (!data) missing.push(`files["${path}"].source: ${spec.source} does not exist on the build host`);
+      content = data ?? "";
     }
     out.push({ path, content, mode: parseMode(new Issues(""), "", spec.mode), secret: isSecret(f) || isSecret((f as any)?.content), source: spec.source });
   }
+  if (missing.length) throw new Error(missing.join("\n"));
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
-}
-
-async function expectedManifest(files: Record<string, any>): Promise<Record<string, FileState>> {
-  const out: Record<string, FileState> = {};
-  for (const d of await desired(files)) out[d.path] = { sha256: sha256(d.content), mode: modeString(d.mode) };
-  return out;
 }
 
 function observedManifest(olds: FileSetOutputs): Record<string, FileState | undefined> {
@@ -117,66 +116,13 @@ function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen |
   return { ...inputs, host, files, manifest, written, createdDirs, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
 }
 
-export const fileSetHandler: ResourceHandler = {
-  async check(urn, _olds, news) {
-    const { inputs, issues } = checkFileSet(describeUrn(urn), news);
-    return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
-  },
+export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
+  const buildHost = () => ctx.transport({});
 
-  async diff(_id, _urn, olds: FileSetOutputs, news: FileSetInputs): Promise<DiffResultWithDetail> {
-    const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
-    if (hasUnknown(news.host) || hostKey(olds.host) !== hostKey(news.host))
-      return { changes: true, replaces: ["host"], detailedDiff: { host: { kind: "update-replace" } } };
-    if (hasUnknown(news.files)) {
-      const known = news.files === (UNKNOWN as any) ? {} : news.files;
-      for (const p of Object.keys(known)) detailedDiff[key(p)] = { kind: "update" };
-      return { changes: true, detailedDiff: Object.keys(detailedDiff).length ? detailedDiff : { files: { kind: "update" } } };
-    }
-    for (const c of diffManifests(await expectedManifest(news.files), observedManifest(olds))) {
-      // A file that drifted has its found content in the outputs: diff against that. Otherwise the engine
-      // shows the change against the last inputs (inputDiff), i.e. a line diff of what we rendered.
-      const drifted = (olds.files?.[c.path] as any)?.content !== undefined;
-      detailedDiff[key(c.path)] = { kind: c.kind === "add" ? "add" : c.kind === "delete" ? "delete" : "update", inputDiff: c.kind === "update" && !drifted };
-    }
-    if (JSON.stringify(olds.checks ?? []) !== JSON.stringify(news.checks ?? [])) detailedDiff.checks = { kind: "update" };
-    if (JSON.stringify(olds.dirs ?? []) !== JSON.stringify(news.dirs ?? [])) detailedDiff.dirs = { kind: "update" };
-    if (JSON.stringify(olds.signal ?? null) !== JSON.stringify(news.signal ?? null)) detailedDiff.signal = { kind: "update" };
-    return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
-  },
-
-  async create(_urn, inputs: FileSetInputs) {
-    return { id: randomUUID(), outs: await apply(inputs, undefined) };
-  },
-
-  async update(_id, _urn, olds: FileSetOutputs, news: FileSetInputs) {
-    return { outs: await apply(news, olds) };
-  },
-
-  async read(id, _urn, props: FileSetOutputs): Promise<provider.ReadResult> {
-    const host = props.host;
-    const paths = Object.keys(props.manifest ?? props.files ?? {});
-    const found = await observeAll(transportFor(host), paths);
-    const observed = new Map<string, Seen | undefined>();
-    for (const [p, o] of found) {
-      const source = reveal<any>(props.files?.[p])?.source;
-      observed.set(p, o && { ...o, content: source ? "" : o.content, source });
-    }
-    const secrets = new Set(paths.filter((p) => isSecret(props.files?.[p]) || isSecret((props.files?.[p] as any)?.content)));
-    const { lastApply: _drop, ...rest } = props as any;
-    return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? [], (props as any).written ?? {}) };
-  },
-
-  async delete(_id, _urn, props: FileSetOutputs) {
-    const t = transportFor(props.host);
-    const removed = await removeFiles(t, Object.keys(props.manifest ?? {}), props.createdDirs ?? []);
-    await maybeSignal(t, props.signal, { written: [], changed: [], removed }, !!props.host.systemd);
-  },
-};
-
-async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
+  async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
   const host = inputs.host;
-  const t = transportFor(host);
-  const want = await desired(inputs.files);
+    const t = ctx.transport(host);
+    const want = await desired(buildHost(), inputs.files);
   const ownedDirs: string[] = [];
   for (const d of inputs.dirs ?? []) ownedDirs.push(...(await t.mkdirp(d)));
   const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd);
@@ -193,4 +139,60 @@ async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): P
     removed: String(report.removed.length),
     signalled: report.signalled,
   });
+  }
+
+  return {
+    async check(urn, _olds, news) {
+      const { inputs, issues } = checkFileSet(describeUrn(urn), news);
+      return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
+    },
+
+    async diff(_id, _urn, olds: FileSetOutputs, news: FileSetInputs): Promise<DiffResultWithDetail> {
+      const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
+      if (hasUnknown(news.host) || hostKey(olds.host) !== hostKey(news.host))
+        return { changes: true, replaces: ["host"], detailedDiff: { host: { kind: "update-replace" } } };
+      if (hasUnknown(news.files)) {
+        const known = news.files === (UNKNOWN as any) ? {} : news.files;
+        for (const p of Object.keys(known)) detailedDiff[key(p)] = { kind: "update" };
+        return { changes: true, detailedDiff: Object.keys(detailedDiff).length ? detailedDiff : { files: { kind: "update" } } };
+      }
+      for (const c of diffManifests(desiredStates(await desired(buildHost(), news.files)), observedManifest(olds))) {
+        // A file that drifted has its found content in the outputs: diff against that. Otherwise the engine
+        // shows the change against the last inputs (inputDiff), i.e. a line diff of what we rendered.
+        const drifted = (olds.files?.[c.path] as any)?.content !== undefined;
+        detailedDiff[key(c.path)] = { kind: changeKind(c), inputDiff: c.kind === "update" && !drifted };
+      }
+      const args = (x: FileSetInputs | FileSetOutputs) => ({ checks: x.checks?.length ? x.checks : undefined, dirs: x.dirs?.length ? x.dirs : undefined, signal: x.signal });
+      for (const c of diffValues(args(news), args(olds))) detailedDiff[c.path] = { kind: "update" };
+      return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
+    },
+
+    async create(_urn, inputs: FileSetInputs) {
+      return { id: randomUUID(), outs: await apply(inputs, undefined) };
+    },
+
+    async update(_id, _urn, olds: FileSetOutputs, news: FileSetInputs) {
+      return { outs: await apply(news, olds) };
+    },
+
+    async read(id, _urn, props: FileSetOutputs): Promise<provider.ReadResult> {
+      const host = props.host;
+      const paths = Object.keys(props.manifest ?? props.files ?? {});
+      const found = await observeAll(ctx.transport(host), paths);
+      const observed = new Map<string, Seen | undefined>();
+      for (const [p, o] of found) {
+        const source = reveal<any>(props.files?.[p])?.source;
+        observed.set(p, o && { mode: o.mode, sha256: o.sha256, content: source ? "" : o.data.toString("utf8"), source });
+      }
+      const secrets = new Set(paths.filter((p) => isSecret(props.files?.[p]) || isSecret((props.files?.[p] as any)?.content)));
+      const { lastApply: _drop, ...rest } = props as any;
+      return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? [], (props as any).written ?? {}) };
+    },
+
+    async delete(_id, _urn, props: FileSetOutputs) {
+      const t = ctx.transport(props.host);
+      const removed = await removeFiles(t, Object.keys(props.manifest ?? {}), props.createdDirs ?? []);
+      await maybeSignal(t, props.signal, { written: [], changed: [], removed }, !!props.host.systemd);
+    },
+  };
 }

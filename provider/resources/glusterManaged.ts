@@ -13,14 +13,17 @@
  *   a missing volume is not an error.
  */
 import * as provider from "@pulumi/pulumi/provider";
+import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
+import { canonical, Change, diffStates, diffValues } from "../drift/diff";
 import { formatIssue, Issues } from "../model/errors";
 import { buildGlusterModel, createArgs, GlusterModel, OPTIONS } from "../model/gluster";
-import { hostKey, normalizeHost, protectHost, transportFor } from "../transport";
+import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { Transport } from "../transport/transport";
-import { parseVolfile, xlatorTypes } from "../render/volfileParse";
+import { parseVolfile, xlatorTypes } from "../model/volfileParse";
+import { changeKind } from "./lifecycle";
 import { describeUrn, DiffResultWithDetail, ResourceHandler } from "./handler";
-import { hasUnknown, reveal } from "./values";
+import { hasUnknown, reveal } from "../values";
 
 /** Inputs that change the volume's identity (replace). */
 const REPLACE_KEYS = ["volumeName", "bricks", "layout", "replica", "disperse", "redundancy", "host", "glusterdSocket"];
@@ -93,18 +96,15 @@ async function outputsFor(t: Transport, m: GlusterModel, inputs: any, vi: Volume
   };
 }
 
-/** `key=value` pairs of the desired options that differ from the observed ones, and observed keys to reset. */
-export function optionChanges(desired: Record<string, string>, observed: Record<string, string>): { set: Array<[string, string]>; reset: string[] } {
-  const set: Array<[string, string]> = [];
-  for (const k of Object.keys(desired).sort()) if (observed[k] !== desired[k]) set.push([k, desired[k]]);
-  const reset = Object.keys(observed).filter((k) => !(k in desired)).sort();
-  return { set, reset };
+/** The option changes that turn glusterd's `observed` options into `desired` (sorted by key; delete = reset). */
+export function optionChanges(desired: Record<string, string>, observed: Record<string, string>): Change<string>[] {
+  return diffStates(desired, observed, (want, have) => (want === have ? "same" : "update"));
 }
 
 async function reconcile(t: Transport, m: GlusterModel, observed: Record<string, string>): Promise<void> {
-  const { set, reset } = optionChanges(m.options, managedOptions(observed));
-  for (const [k, v] of set) await gluster(t, m, ["volume", "set", m.name, k, v]);
-  for (const k of reset) await gluster(t, m, ["volume", "reset", m.name, k]);
+  const changes = optionChanges(m.options, managedOptions(observed));
+  for (const c of changes) if (c.after !== undefined) await gluster(t, m, ["volume", "set", m.name, c.path, c.after]);
+  for (const c of changes) if (c.after === undefined) await gluster(t, m, ["volume", "reset", m.name, c.path]);
 }
 
 export interface PeerStatus {
@@ -156,92 +156,90 @@ async function probeBrickHosts(t: Transport, m: GlusterModel): Promise<void> {
   }
 }
 
-export const glusterManagedHandler: ResourceHandler = {
-  async check(urn, _olds, news) {
-    if (hasUnknown(news)) return { inputs: news };
-    try {
-      modelOf(urn, news);
-      // The SSH key (if any) is kept as a secret in state even when the program passed a plain string.
-      const host = normalizeHost(new Issues(""), "host", news.host);
-      return { inputs: host.ssh ? { ...news, host: protectHost(host) } : news };
-    } catch (e: any) {
-      const issues: Issues | undefined = e.issues ? { list: e.issues } as any : undefined;
-      return { inputs: news, failures: (issues?.list ?? [{ resource: describeUrn(urn), field: "(args)", value: undefined, message: String(e.message) }]).map((i: any) => ({ property: i.field, reason: formatIssue(i) })) };
-    }
-  },
-
-  async diff(_id, _urn, olds, news): Promise<DiffResultWithDetail> {
-    const detailedDiff: DiffResultWithDetail["detailedDiff"] = {};
-    const replaces: string[] = [];
-    for (const k of REPLACE_KEYS) {
-      // A new SSH key (or pin) for the same user@host:port must not replace (delete) the volume: compare the host's identity.
-      const same = k === "host" ? !hasUnknown(news.host) && hostKey(olds.host ?? {}) === hostKey(news.host ?? {}) : JSON.stringify(olds[k] ?? null) === JSON.stringify(news[k] ?? null);
-      if (!same) {
-        replaces.push(k);
-        detailedDiff![k] = { kind: "update-replace", inputDiff: true };
+export function glusterManagedHandler(ctx: ProviderContext): ResourceHandler {
+  return {
+    async check(urn, _olds, news) {
+      if (hasUnknown(news)) return { inputs: news };
+      try {
+        modelOf(urn, news);
+        // The SSH key (if any) is kept as a secret in state even when the program passed a plain string.
+        const host = normalizeHost(new Issues(""), "host", news.host);
+        return { inputs: host.ssh ? { ...news, host: protectHost(host) } : news };
+      } catch (e: any) {
+        const issues: Issues | undefined = e.issues ? { list: e.issues } as any : undefined;
+        return { inputs: news, failures: (issues?.list ?? [{ resource: describeUrn(urn), field: "(args)", value: undefined, message: String(e.message) }]).map((i: any) => ({ property: i.field, reason: formatIssue(i) })) };
       }
-    }
-    // Options: compare what glusterd reported (olds.options after a refresh) with what is wanted now.
-    let desired: Record<string, string> | undefined;
-    try {
-      if (!hasUnknown(news)) desired = modelOf(_urn, news).options;
-    } catch {
-      desired = undefined;
-    }
-    const observed: Record<string, string> = olds.options ?? {};
-    if (desired) {
-      const { set, reset } = optionChanges(desired, observed);
-      for (const [k] of set) detailedDiff![`options["${k}"]`] = { kind: k in observed ? "update" : "add" };
-      for (const k of reset) detailedDiff![`options["${k}"]`] = { kind: "delete" };
-    } else if (JSON.stringify(olds.options) !== JSON.stringify(news.options)) detailedDiff!.options = { kind: "update", inputDiff: true };
-    if (olds.started === false) detailedDiff!.started = { kind: "update" };
-    const changes = Object.keys(detailedDiff!).length > 0;
-    return { changes, replaces, deleteBeforeReplace: true, detailedDiff };
-  },
+    },
 
-  async create(urn, inputs) {
-    const m = modelOf(urn, inputs);
-    const t = transportFor(m.host);
-    let vi = await info(t, m);
-    if (vi) {
-      const want = m.bricks.map((b) => `${b.host}:${b.path}`);
-      if (JSON.stringify(vi.bricks) !== JSON.stringify(want))
-        throw new Error(`${describeUrn(urn)}: volume ${m.name} already exists on ${t.description} with other bricks (${vi.bricks.join(" ")}); refusing to adopt it`);
-    } else {
-      await probeBrickHosts(t, m);
-      await gluster(t, m, createArgs(m));
+    async diff(_id, _urn, olds, news): Promise<DiffResultWithDetail> {
+      const detailedDiff: DiffResultWithDetail["detailedDiff"] = {};
+      const replaces: string[] = [];
+      // A new SSH key (or pin) for the same user@host:port must not replace (delete) the volume: compare the host's identity.
+      const identity = (x: any, host: unknown) => ({ ...Object.fromEntries(REPLACE_KEYS.map((k) => [k, x[k]])), host });
+      const newHost = hasUnknown(news.host) ? news.host : hostKey(news.host ?? {});
+      for (const c of diffValues(identity(news, newHost), identity(olds, hostKey(olds.host ?? {})))) {
+        replaces.push(c.path);
+        detailedDiff![c.path] = { kind: "update-replace", inputDiff: true };
+      }
+      // Options: compare what glusterd reported (olds.options after a refresh) with what is wanted now.
+      let desired: Record<string, string> | undefined;
+      try {
+        if (!hasUnknown(news)) desired = modelOf(_urn, news).options;
+      } catch {
+        desired = undefined;
+      }
+      const observed: Record<string, string> = olds.options ?? {};
+      if (desired) for (const c of optionChanges(desired, observed)) detailedDiff![`options["${c.path}"]`] = { kind: changeKind(c) };
+      else if (diffValues({ options: news.options }, { options: olds.options }).length) detailedDiff!.options = { kind: "update", inputDiff: true };
+      if (olds.started === false) detailedDiff!.started = { kind: "update" };
+      const changes = Object.keys(detailedDiff!).length > 0;
+      return { changes, replaces, deleteBeforeReplace: true, detailedDiff };
+    },
+
+    async create(urn, inputs) {
+      const m = modelOf(urn, inputs);
+      const t = ctx.transport(m.host);
+      let vi = await info(t, m);
+      if (vi) {
+        const want = m.bricks.map((b) => `${b.host}:${b.path}`);
+        if (canonical(vi.bricks) !== canonical(want))
+          throw new Error(`${describeUrn(urn)}: volume ${m.name} already exists on ${t.description} with other bricks (${vi.bricks.join(" ")}); refusing to adopt it`);
+      } else {
+        await probeBrickHosts(t, m);
+        await gluster(t, m, createArgs(m));
+        vi = (await info(t, m))!;
+      }
+      await reconcile(t, m, vi.options);
+      if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
       vi = (await info(t, m))!;
-    }
-    await reconcile(t, m, vi.options);
-    if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
-    vi = (await info(t, m))!;
-    return { id: m.name, outs: await outputsFor(t, m, inputs, vi) };
-  },
+      return { id: m.name, outs: await outputsFor(t, m, inputs, vi) };
+    },
 
-  async read(id, urn, props) {
-    const m = modelOf(urn, props);
-    const t = transportFor(m.host);
-    const vi = await info(t, m);
-    if (!vi) return { id: "", props: {} } as provider.ReadResult; // deleted by hand: gone
-    return { id, props: await outputsFor(t, m, props, vi) };
-  },
+    async read(id, urn, props) {
+      const m = modelOf(urn, props);
+      const t = ctx.transport(m.host);
+      const vi = await info(t, m);
+      if (!vi) return { id: "", props: {} } as provider.ReadResult; // deleted by hand: gone
+      return { id, props: await outputsFor(t, m, props, vi) };
+    },
 
-  async update(_id, urn, olds, news) {
-    const m = modelOf(urn, news);
-    const t = transportFor(m.host);
-    const vi = await info(t, m);
-    if (!vi) throw new Error(`${describeUrn(urn)}: volume ${m.name} no longer exists; run pulumi refresh`);
-    await reconcile(t, m, vi.options);
-    if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
-    return { outs: await outputsFor(t, m, news, (await info(t, m))!) };
-  },
+    async update(_id, urn, olds, news) {
+      const m = modelOf(urn, news);
+      const t = ctx.transport(m.host);
+      const vi = await info(t, m);
+      if (!vi) throw new Error(`${describeUrn(urn)}: volume ${m.name} no longer exists; run pulumi refresh`);
+      await reconcile(t, m, vi.options);
+      if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
+      return { outs: await outputsFor(t, m, news, (await info(t, m))!) };
+    },
 
-  async delete(_id, urn, props) {
-    const m = modelOf(urn, props);
-    const t = transportFor(m.host);
-    const vi = await info(t, m);
-    if (!vi) return;
-    if (vi.status === 1) await gluster(t, m, ["volume", "stop", m.name, "force"]);
-    await gluster(t, m, ["volume", "delete", m.name]);
-  },
-};
+    async delete(_id, urn, props) {
+      const m = modelOf(urn, props);
+      const t = ctx.transport(m.host);
+      const vi = await info(t, m);
+      if (!vi) return;
+      if (vi.status === 1) await gluster(t, m, ["volume", "stop", m.name, "force"]);
+      await gluster(t, m, ["volume", "delete", m.name]);
+    },
+  };
+}

@@ -1,32 +1,37 @@
 import { ClaimIndex, parseHostsFile } from "../model/pxe";
+import { hostKey } from "../model/host";
 import { Host } from "../schema-types";
-import { hostKey, transportFor } from "../transport";
+import { Transport } from "../transport";
 
 /**
  * Claims already on the server, written by node groups of other stacks (or by hand): every file in the
- * hostsdir except this group's own. Read-only. The folder is read once per provider process (one engine
+ * hostsdir except this group's own. Read-only. The folder is read once per provider context (one engine
  * operation) and shared by all groups of the server: 50 groups read it once, not 50 times.
  */
-const cache = new Map<string, Promise<ClaimIndex>>();
+export class HostsDirClaims {
+  private readonly cache = new Map<string, Promise<ClaimIndex>>();
 
-async function readAll(host: Host, hostsDir: string): Promise<ClaimIndex> {
-  const t = transportFor(host);
-  const index = new ClaimIndex();
-  for (const n of (await t.list(hostsDir)) ?? []) {
-    if (n.startsWith(".")) continue;
-    const data = await t.get(`${hostsDir}/${n}`);
-    if (data) index.add(parseHostsFile(`${hostsDir}/${n}`, data.toString("utf8")));
+  constructor(private readonly transport: (host: Host) => Transport) {}
+
+  /**
+   * The claims in the server's hostsdir as an index; claims are grouped by file path (`<hostsDir>/<group>`), so
+   * a group skips its own file with `holder(c, ownFile)`.
+   */
+  async read(host: Host, hostsDir: string, ownGroup: string): Promise<{ index: ClaimIndex; except: string }> {
+    const key = `${hostKey(host)}${hostsDir}`;
+    let index = this.cache.get(key);
+    if (!index) this.cache.set(key, (index = this.readAll(host, hostsDir)));
+    return { index: await index, except: `${hostsDir}/${ownGroup}` };
   }
-  return index;
-}
 
-/**
- * The claims in the server's hostsdir as an index; claims are grouped by file path (`<hostsDir>/<group>`), so
- * a group skips its own file with `holder(c, ownFile)`.
- */
-export async function readHostsDirClaims(host: Host, hostsDir: string, ownGroup: string): Promise<{ index: ClaimIndex; except: string }> {
-  const key = `${hostKey(host)}${hostsDir}`;
-  let index = cache.get(key);
-  if (!index) cache.set(key, (index = readAll(host, hostsDir)));
-  return { index: await index, except: `${hostsDir}/${ownGroup}` };
+  private async readAll(host: Host, hostsDir: string): Promise<ClaimIndex> {
+    const t = this.transport(host);
+    const index = new ClaimIndex();
+    for (const n of (await t.list(hostsDir)) ?? []) {
+      if (n.startsWith(".")) continue;
+      const data = await t.get(`${hostsDir}/${n}`);
+      if (data) index.add(parseHostsFile(`${hostsDir}/${n}`, data.toString("utf8")));
+    }
+    return index;
+  }
 }

@@ -17,24 +17,23 @@
 import { randomUUID } from "crypto";
 import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
+import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
+import { diffStates, diffValues } from "../drift/diff";
 import { checkAbsPath, formatIssue, Issues } from "../model/errors";
 import { buildBootImageModel, BootImageModel, SpecLike } from "../model/bootImage";
+import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { diffManifestText, parseManifest } from "../render/manifest";
 import { InitramfsInputs, InitramfsOutputs } from "../schema-types";
-import { hostKey, normalizeHost, protectHost, transportFor } from "../transport";
-import { onBuildHost } from "../build/buildFs";
-import { buildImage, buildInitrd } from "../build/initramfs";
-import { Plan, planInitramfs } from "../build/plan";
-import { removeFiles } from "./fileCommon";
-import { progress } from "../progress";
+import { Plan } from "../build/plan";
+import { applyFiles, changeKind, observeAll, removeFiles } from "./lifecycle";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
-import { hasUnknown, reveal } from "./values";
+import { hasUnknown, reveal } from "../values";
 
 const key = (p: string) => `files["${p}"]`;
 
 /** Validates inputs and computes the plan; all problems land in `issues`. */
-export async function planFor(resource: string, inputs: InitramfsInputs): Promise<{ model?: BootImageModel; plan?: Plan; issues: Issues }> {
+export async function planFor(ctx: ProviderContext, resource: string, inputs: InitramfsInputs): Promise<{ model?: BootImageModel; plan?: Plan; issues: Issues }> {
   const issues = new Issues(resource);
   normalizeHost(issues, "host", inputs.host);
   const buildHost = inputs.buildHost === undefined ? undefined : normalizeHost(issues, "buildHost", inputs.buildHost);
@@ -44,11 +43,11 @@ export async function planFor(resource: string, inputs: InitramfsInputs): Promis
   const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), issues);
   if (!model || !issues.ok) return { model, issues };
   // the plan runs against the build host: this machine, or an SSH host through a mirror of what it reads
-  const remote = buildHost?.ssh ? transportFor(buildHost) : undefined;
+  const remote = buildHost?.ssh ? ctx.transport(buildHost) : undefined;
   let planIssues = issues;
-  const plan = await onBuildHost(remote, remote ? hostKey(buildHost!) : "local", (bfs) => {
+  const plan = await ctx.buildHosts.run(remote, remote ? hostKey(buildHost!) : "local", (bfs) => {
     planIssues = new Issues(resource); // each round starts clean: only the last, complete one counts
-    return planInitramfs(model, planIssues, { fs: bfs });
+    return ctx.tools.planInitramfs(model, planIssues, { fs: bfs });
   });
   return { model, plan, issues: planIssues };
 }
@@ -83,36 +82,41 @@ function filesMap(manifest: string): Record<string, string> {
   return out;
 }
 
-async function observePublished(inputs: { host: any }, paths: string[]): Promise<Record<string, string>> {
-  const t = transportFor(inputs.host);
-  const out: Record<string, string> = {};
-  for (const p of paths) {
-    const data = await t.get(p);
-    out[p] = data ? sha256(data) : "";
-  }
+/**
+ * Drift of what was published: every published name carries the first 12 hex digits of its content hash, so
+ * the expected state of a path is its name's hash and the observed one the prefix of what read() found.
+ */
+export function publishedDrift(published: Record<string, string>): Record<string, { kind: DetailedDiffKind }> {
+  const expected = Object.fromEntries(Object.keys(published).map((p) => [p, nameHash(p) ?? ""]));
+  const observed = Object.fromEntries(Object.entries(published).map(([p, h]) => [p, h ? h.slice(0, 12) : undefined]));
+  const out: Record<string, { kind: DetailedDiffKind }> = {};
+  for (const c of diffStates(expected, observed, (want, have) => (want === have ? "same" : "update"))) out[`published["${c.path}"]`] = { kind: changeKind(c) };
   return out;
 }
 
-async function apply(urn: string, inputs: InitramfsInputs, olds?: InitramfsOutputs): Promise<InitramfsOutputs> {
+export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
+  async function observePublished(host: unknown, paths: string[]): Promise<Record<string, string>> {
+    const found = await observeAll(ctx.transport(host as InitramfsInputs["host"]), paths);
+    return Object.fromEntries(paths.map((p) => [p, found.get(p)?.sha256 ?? ""]));
+  }
+
+  async function apply(urn: string, inputs: InitramfsInputs, olds?: InitramfsOutputs): Promise<InitramfsOutputs> {
   const resource = describeUrn(urn);
-  const { model, plan, issues } = await planFor(resource, inputs);
+    const { model, plan, issues } = await planFor(ctx, resource, inputs);
   if (!plan || !model) throw new Error(issues.list.map(formatIssue).join("\n"));
-  progress(urn, `building the initramfs: ${plan.files.length} entries, ${plan.compression}`);
+    ctx.progress.report(urn, `building the initramfs: ${plan.files.length} entries, ${plan.compression}`);
   const t0 = Date.now();
-  const initrd = await buildInitrd(plan);
-  const img = plan.init.transport === "http" ? await buildImage(plan.image) : undefined;
+    const initrd = await ctx.tools.buildInitrd(plan);
+    const img = plan.init.transport === "http" ? await ctx.tools.buildImage(plan.image) : undefined;
   const buildMs = Date.now() - t0;
   const host = normalizeHost(new Issues(resource), "host", inputs.host);
-  const t = transportFor(host);
+    const t = ctx.transport(host);
   const l = layout(inputs, plan, initrd.fileName, img && sha256(img.data));
   const want: [string, Buffer][] = [[l.kernel, plan.kernel], [l.initrd, initrd.data]];
   if (l.image && img) want.push([l.image, img.data]);
-  progress(urn, `publishing ${want.map(([p]) => path.posix.basename(p)).join(", ")} on ${t.description}`);
-  const current = await observePublished({ host }, want.map(([p]) => p));
-  for (const [p, data] of want) if (current[p] !== sha256(data)) await t.put(p, data, { mode: 0o644 });
-  const keep = new Set(want.map(([p]) => p));
-  const stale = Object.keys(olds?.published ?? {}).filter((p) => !keep.has(p));
-  await removeFiles(t, stale, []);
+    ctx.progress.report(urn, `publishing ${want.map(([p]) => path.posix.basename(p)).join(", ")} on ${t.description}`);
+    // the shared lifecycle: what differs from the host is written atomically; the previous build's files go
+    await applyFiles(t, want.map(([p, data]) => ({ path: p, content: data, mode: 0o644, secret: false })), Object.keys(olds?.published ?? {}));
   const imageUrl = l.image ? url(inputs, l.image) : undefined;
   return {
     ...inputs,
@@ -132,12 +136,12 @@ async function apply(urn: string, inputs: InitramfsInputs, olds?: InitramfsOutpu
     published: Object.fromEntries(want.map(([p, d]) => [p, sha256(d)])),
     lastBuild: { cached: String(initrd.cached && (img?.cached ?? true)), buildMs: String(buildMs) },
   };
-}
+  }
 
-export const initramfsHandler: ResourceHandler = {
+  return {
   async check(urn, _olds, news) {
     if (hasUnknown(news)) return { inputs: news, failures: [] };
-    const { plan, issues } = await planFor(describeUrn(urn), news);
+      const { plan, issues } = await planFor(ctx, describeUrn(urn), news);
     // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.
     const bh = news.buildHost === undefined ? undefined : normalizeHost(new Issues(""), "buildHost", news.buildHost);
     const inputs = { ...news, ...(plan ? { files: filesMap(plan.manifest) } : {}), ...(bh?.ssh ? { buildHost: protectHost(bh) } : {}) };
@@ -147,19 +151,18 @@ export const initramfsHandler: ResourceHandler = {
   async diff(_id, urn, olds: InitramfsOutputs, news: InitramfsInputs): Promise<DiffResultWithDetail> {
     const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
     if (hasUnknown(news)) return { changes: true, detailedDiff: { spec: { kind: "update" } } };
-    for (const k of ["host", "httpRoot", "httpBaseUrl", "name"] as const)
-      if (JSON.stringify(olds[k]) !== JSON.stringify(news[k])) detailedDiff[k] = { kind: "update", inputDiff: true };
-    const { plan, issues } = await planFor(describeUrn(urn), news);
+      const where = (x: InitramfsInputs | InitramfsOutputs) => ({ host: x.host, httpRoot: x.httpRoot, httpBaseUrl: x.httpBaseUrl, name: x.name });
+      for (const c of diffValues(where(news), where(olds))) detailedDiff[c.path] = { kind: "update", inputDiff: true };
+      const { plan, issues } = await planFor(ctx, describeUrn(urn), news);
     if (!plan) throw new Error(issues.list.map(formatIssue).join("\n"));
     if (plan.initrdDigest !== olds.initrdDigest) {
       for (const c of diffManifestText(olds.manifest ?? "", plan.manifest)) detailedDiff[key(c.path)] = { kind: c.kind };
       if (!Object.keys(detailedDiff).some((k) => k.startsWith("files["))) detailedDiff.initrdDigest = { kind: "update" };
     }
-    if (plan.kernelSha256 !== olds.kernelSha256) detailedDiff.kernelSha256 = { kind: "update" };
-    if (plan.init.transport === "http" && plan.image.digest !== olds.imageDigest) detailedDiff.imageDigest = { kind: "update" };
-    // drift: what read() found published is not what the last apply wrote (every name carries its hash)
-    for (const [p, h] of Object.entries(olds.published ?? {}))
-      if (!h || h.slice(0, 12) !== nameHash(p)) detailedDiff[`published["${p}"]`] = { kind: h ? "update" : "add" };
+      const digests = { kernelSha256: plan.kernelSha256, imageDigest: plan.init.transport === "http" ? plan.image.digest : olds.imageDigest };
+      for (const c of diffValues(digests, { kernelSha256: olds.kernelSha256, imageDigest: olds.imageDigest })) detailedDiff[c.path] = { kind: "update" };
+      // drift: what read() found published is not what the last apply wrote
+      Object.assign(detailedDiff, publishedDrift(olds.published ?? {}));
     return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
   },
 
@@ -172,7 +175,7 @@ export const initramfsHandler: ResourceHandler = {
   },
 
   async read(id, _urn, props: InitramfsOutputs): Promise<provider.ReadResult> {
-    const published = await observePublished(props, Object.keys(props.published ?? {}));
+      const published = await observePublished(props.host, Object.keys(props.published ?? {}));
     const initrdPath = pathOf(props.initrdUrl, props);
     const found = initrdPath ? published[initrdPath] : undefined;
     // The initramfs name carries its expected hash; what is there now is what read() reports.
@@ -181,11 +184,12 @@ export const initramfsHandler: ResourceHandler = {
   },
 
   async delete(_id, _urn, props: InitramfsOutputs) {
-    const t = transportFor(props.host);
+      const t = ctx.transport(props.host);
     const dir = path.posix.join(props.httpRoot, "images", props.name);
     await removeFiles(t, Object.keys(props.published ?? {}), [path.posix.join(props.httpRoot, "images"), dir]);
   },
-};
+  };
+}
 
 /** The content hash prefix a published file's name carries (`initrd-<sha12>.img`, `vmlinuz-V-<sha12>`). */
 export function nameHash(p: string): string | undefined {

@@ -19,19 +19,19 @@
 import { randomUUID } from "crypto";
 import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
+import { ProviderContext, Tools } from "../context";
 import { sha256 } from "../drift/digest";
+import { canonical, diffValues } from "../drift/diff";
 import { formatIssue, Issues } from "../model/errors";
 import { buildBootImageModel, BootImageModel, SpecLike } from "../model/bootImage";
-import { ImagePlan, planImage } from "../build/plan";
-import { buildImage } from "../build/initramfs";
-import { diffStat, localStat, localTreeDigest, packEntries, packTree, parseStatListing, TREE_LISTING_SCRIPT, TREE_STAT_SCRIPT, treeArgs, treeDigestOf } from "../build/tree";
+import { normalizeHost, protectHost } from "../model/host";
+import { ImagePlan } from "../build/plan";
+import { diffStat, localStat, packEntries, packTree, parseStatListing, TREE_LISTING_SCRIPT, TREE_STAT_SCRIPT, treeArgs, treeDigestOf } from "../build/tree";
 import { NetworkImageInputs, NetworkImageOutputs } from "../schema-types";
-import { normalizeHost, protectHost, transportFor } from "../transport";
-import { Mounted, NetworkFs, withNetworkFs } from "../transport/netfs";
-import { progress } from "../progress";
+import { Mounted, NetworkFs } from "../transport/netfs";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
-import { nameHash } from "./initramfs";
-import { hasUnknown, reveal } from "./values";
+import { publishedDrift } from "./initramfs";
+import { hasUnknown, reveal } from "../values";
 
 interface NetPlan {
   model: BootImageModel;
@@ -39,14 +39,14 @@ interface NetPlan {
 }
 
 /** Validates inputs (every problem at once) and plans the image; nothing is read but the image source. */
-export function planNetworkImage(resource: string, inputs: NetworkImageInputs): { plan?: NetPlan; issues: Issues } {
+export function planNetworkImage(tools: Pick<Tools, "planImage">, resource: string, inputs: NetworkImageInputs): { plan?: NetPlan; issues: Issues } {
   const issues = new Issues(resource);
   normalizeHost(issues, "host", inputs.host);
   // The volfile is only mounted here, never built into anything: its grammar and xlators are the Initramfs
   // check's (which runs first and fails the same preview), so it is not parsed a second time.
   const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), issues, { parse: false });
   if (model && model.transport === "http") issues.add("spec.transport", "http", "a NetworkImage publishes to glusterfs or nfs; http images are published by the Initramfs resource");
-  const image = model && issues.ok ? planImage(model, issues) : undefined;
+  const image = model && issues.ok ? tools.planImage(model, issues) : undefined;
   return { plan: model && image && issues.ok ? { model, image } : undefined, issues };
 }
 
@@ -67,7 +67,7 @@ function networkFs(m: BootImageModel): NetworkFs {
 }
 
 /** Where the image lives: a change of any of these is a move (publish there, remove here). */
-const destination = (m: BootImageModel) => JSON.stringify([m.transport, m.glusterVolfile ?? m.nfsExport, m.imagePath]);
+const destination = (m: BootImageModel) => canonical([m.transport, m.glusterVolfile ?? m.nfsExport, m.imagePath]);
 
 const isTree = (p: string) => p.endsWith("/");
 
@@ -143,31 +143,32 @@ async function publishTree(m: Mounted, source: string, hybridPaths: string[], di
   }
 }
 
-async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImageOutputs): Promise<NetworkImageOutputs> {
+export function networkImageHandler(ctx: ProviderContext): ResourceHandler {
+  async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImageOutputs): Promise<NetworkImageOutputs> {
   const resource = describeUrn(urn);
-  const say = (m: string) => progress(urn, m);
-  const { plan, issues } = planNetworkImage(resource, inputs);
+    const say = (m: string) => ctx.progress.report(urn, m);
+    const { plan, issues } = planNetworkImage(ctx.tools, resource, inputs);
   if (!plan) return fail(issues);
   const { model, image } = plan;
   const host = normalizeHost(new Issues(resource), "host", inputs.host);
   const t0 = Date.now();
   say(`packing the OS image from ${image.source}`);
-  const img = await buildImage(image);
+    const img = await ctx.tools.buildImage(image);
   const imageSha = sha256(img.data);
   const imageFile = `image-${imageSha.slice(0, 12)}.tar.${image.compression === "z" ? "gz" : "xz"}`;
-  const rootDigest = model.mode === "hybrid" ? await localTreeDigest(image.source, model.hybridPaths) : undefined;
+    const rootDigest = model.mode === "hybrid" ? await ctx.tools.treeDigest(image.source, model.hybridPaths) : undefined;
   const rootDir = rootDigest ? `root-${rootDigest.slice(0, 12)}` : undefined;
   const filePath = `${model.imagePath}/${imageFile}`;
   const treePath = rootDir ? `${model.imagePath}/${rootDir}/` : undefined;
   const want: Record<string, string> = { [filePath]: imageSha, ...(treePath ? { [treePath]: rootDigest! } : {}) };
 
   const oldModel = olds ? modelOf(resource, olds) : undefined;
-  const moved = !!olds && (!oldModel || destination(oldModel) !== destination(model) || JSON.stringify(olds.host) !== JSON.stringify(inputs.host));
-  const t = transportFor(host);
+    const moved = !!olds && (!oldModel || destination(oldModel) !== destination(model) || canonical(olds.host) !== canonical(inputs.host));
+    const t = ctx.transport(host);
   let written = 0;
   let treeEntries = 0;
   say(`mounting the ${model.transport === "glusterfs" ? "GlusterFS volume" : `NFS export ${model.nfsExport}`} on ${t.description}`);
-  const published = await withNetworkFs(t, networkFs(model), async (m) => {
+    const published = await ctx.tools.withNetworkFs(t, networkFs(model), async (m) => {
     const found = await observeAll(m, Object.keys(want), model.hybridPaths);
     if (found[filePath] !== imageSha) {
       say(`writing ${filePath} (${(img.data.length / 1e6).toFixed(1)} MB)`);
@@ -204,7 +205,7 @@ async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImag
   if (moved && olds && oldModel) {
     // the image moved (other volume, export, path or host): clear the old place once the new one is complete
     const oldHost = normalizeHost(new Issues(resource), "host", olds.host);
-    await withNetworkFs(transportFor(oldHost), networkFs(oldModel), (m) => removeAll(m, [...Object.keys(olds.published ?? {}), ...Object.keys(olds.previous ?? {})]));
+      await ctx.tools.withNetworkFs(ctx.transport(oldHost), networkFs(oldModel), (m) => removeAll(m, [...Object.keys(olds.published ?? {}), ...Object.keys(olds.previous ?? {})]));
   }
   const sameGeneration = olds && !moved && Object.keys(want).every((p) => p in (olds.published ?? {}));
   const previous = !olds || moved ? {} : sameGeneration ? olds.previous ?? {} : Object.fromEntries(Object.entries(olds.published ?? {}).filter(([p]) => !(p in want)));
@@ -220,33 +221,31 @@ async function apply(urn: string, inputs: NetworkImageInputs, olds?: NetworkImag
     previous,
     lastPublish: { written: String(written), treeEntriesSent: String(treeEntries), ms: String(Date.now() - t0) },
   };
-}
+  }
 
-export const networkImageHandler: ResourceHandler = {
+  return {
   async check(urn, _olds, news) {
     if (hasUnknown(news)) return { inputs: news, failures: [] };
-    const { plan, issues } = planNetworkImage(describeUrn(urn), news);
+    const { plan, issues } = planNetworkImage(ctx.tools, describeUrn(urn), news);
     const host = normalizeHost(new Issues(""), "host", news.host);
     // the content digests as inputs, so preview shows `imageDigest`/`rootDigest` old => new
-    const digests = plan ? { imageDigest: plan.image.digest, ...(plan.model.mode === "hybrid" ? { rootDigest: await localTreeDigest(plan.image.source, plan.model.hybridPaths) } : {}) } : {};
+    const digests = plan ? { imageDigest: plan.image.digest, ...(plan.model.mode === "hybrid" ? { rootDigest: await ctx.tools.treeDigest(plan.image.source, plan.model.hybridPaths) } : {}) } : {};
     return { inputs: { ...news, ...(host.ssh ? { host: protectHost(host) } : {}), ...digests }, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
   },
 
   async diff(_id, urn, olds: NetworkImageOutputs, news: NetworkImageInputs): Promise<DiffResultWithDetail> {
     const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
     if (hasUnknown(news)) return { changes: true, detailedDiff: { spec: { kind: "update" } } };
-    for (const k of ["host", "name"] as const)
-      if (JSON.stringify(reveal(olds[k])) !== JSON.stringify(reveal(news[k]))) detailedDiff[k] = { kind: "update", inputDiff: true };
-    const { plan, issues } = planNetworkImage(describeUrn(urn), news);
+    for (const c of diffValues({ host: reveal(news.host), name: news.name }, { host: reveal(olds.host), name: olds.name })) detailedDiff[c.path] = { kind: "update", inputDiff: true };
+    const { plan, issues } = planNetworkImage(ctx.tools, describeUrn(urn), news);
     if (!plan) return fail(issues);
     const oldModel = modelOf(describeUrn(urn), olds);
     if (!oldModel || destination(oldModel) !== destination(plan.model)) detailedDiff.spec = { kind: "update", inputDiff: true };
     if (plan.image.digest !== olds.imageDigest) detailedDiff.imageDigest = { kind: "update", inputDiff: true };
-    const rootDigest = plan.model.mode === "hybrid" ? (news as any).rootDigest ?? await localTreeDigest(plan.image.source, plan.model.hybridPaths) : undefined;
+    const rootDigest = plan.model.mode === "hybrid" ? (news as any).rootDigest ?? await ctx.tools.treeDigest(plan.image.source, plan.model.hybridPaths) : undefined;
     if (rootDigest !== olds.rootDigest) detailedDiff.rootDigest = { kind: rootDigest ? (olds.rootDigest ? "update" : "add") : "delete", inputDiff: true };
     // drift: what read() found on the volume is not what the name says (every name carries its hash)
-    for (const [p, h] of Object.entries(olds.published ?? {}))
-      if (!h || h.slice(0, 12) !== nameHash(p)) detailedDiff[`published["${p}"]`] = { kind: h ? "update" : "add" };
+    Object.assign(detailedDiff, publishedDrift(olds.published ?? {}));
     return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
   },
 
@@ -262,7 +261,7 @@ export const networkImageHandler: ResourceHandler = {
     const model = modelOf(describeUrn(urn), props);
     if (!model) throw new Error(`${describeUrn(urn)}: the stored arguments no longer validate`);
     const host = normalizeHost(new Issues(""), "host", props.host);
-    const published = await withNetworkFs(transportFor(host), networkFs(model), (m) => observeAll(m, Object.keys(props.published ?? {}), model.hybridPaths));
+    const published = await ctx.tools.withNetworkFs(ctx.transport(host), networkFs(model), (m) => observeAll(m, Object.keys(props.published ?? {}), model.hybridPaths));
     const { lastPublish: _drop, ...rest } = props as any;
     return { id, props: { ...rest, published } };
   },
@@ -273,7 +272,7 @@ export const networkImageHandler: ResourceHandler = {
     const host = normalizeHost(new Issues(""), "host", props.host);
     const paths = [...Object.keys(props.published ?? {}), ...Object.keys(props.previous ?? {})];
     try {
-      await withNetworkFs(transportFor(host), networkFs(model), async (m) => {
+      await ctx.tools.withNetworkFs(ctx.transport(host), networkFs(model), async (m) => {
         await removeAll(m, paths);
         await m.fs.removeDirIfEmpty(model.imagePath!);
       });
@@ -283,4 +282,5 @@ export const networkImageHandler: ResourceHandler = {
         `If the volume is gone for good, drop this resource from the state instead: pulumi state delete '${urn}'`, { cause: e });
     }
   },
-};
+  };
+}

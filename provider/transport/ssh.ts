@@ -129,22 +129,6 @@ const REMOVE = `if [ -e "$1" ] || [ -L "$1" ]; then rm -f -- "$1" && echo remove
 const RMDIR = `[ -d "$1" ] || exit 0; [ -z "$(ls -A -- "$1")" ] || exit 0; out=$(rmdir -- "$1" 2>&1) && { echo removed; exit 0; }; case "$out" in *busy*|*"not empty"*|*"No such file"*) exit 0;; esac; echo "$out" >&2; exit 1`;
 const LIST = `[ -d "$1" ] || exit 3; exec find "$1" -mindepth 1 -maxdepth 1 -printf '%f\\0'`;
 
-/** Live transports, so the connections can be closed when the provider exits. */
-const live = new Set<SshTransport>();
-let hooked = false;
-function hookExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.once("exit", () => {
-    for (const t of live) t.closeSync();
-  });
-  for (const sig of ["SIGINT", "SIGTERM"] as const)
-    process.once(sig, () => {
-      for (const t of live) t.closeSync();
-      process.exit(128 + (sig === "SIGINT" ? 2 : 15));
-    });
-}
-
 export class SshTransport implements Transport {
   readonly description: string;
   private dir = "";
@@ -185,8 +169,6 @@ export class SshTransport implements Transport {
     this.connecting = (async () => {
       if (!this.dir || !fs.existsSync(this.dir)) this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "nbssh-"));
       fs.chmodSync(this.dir, 0o700);
-      live.add(this);
-      hookExit();
       const key = path.join(this.dir, "k");
       const known = path.join(this.dir, "kh");
       const log = path.join(this.dir, "log");
@@ -350,8 +332,8 @@ export class SshTransport implements Transport {
     this.closeSync();
   }
 
+  /** For exit hooks (the provider context closes its transports when the process ends). */
   closeSync(): void {
-    live.delete(this);
     if (this.dir && fs.existsSync(this.control)) spawnSync("ssh", [...this.baseArgs(), "-O", "exit", this.target.host], { stdio: "ignore", timeout: 5000 });
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -76,7 +76,10 @@ export function changed(summary: Record<string, number> | undefined): Record<str
 export interface CliProject {
   dir: string;
   run(args: string[]): { code: number; out: string };
-  /** The same CLI run, started in its own process group (so a test can SIGKILL the engine and its children). */
+  /**
+   * Starts `pulumi args...` without waiting (output to `<dir>/cli.log`), in its own process group, so a test can
+   * stop or SIGKILL the engine and everything it started (`process.kill(-child.pid)`).
+   */
   start(args: string[]): ChildProcess;
   /** PULUMI_HOME of this project: every process the run starts (engine, language host, plugins) inherits it. */
   home: string;
@@ -111,7 +114,12 @@ export function cliProject(name: string, program: string, opts: { netns?: string
       : spawnSync("pulumi", argv, { cwd: dir, env, encoding: "utf8" });
     return { code: r.status ?? 1, out: r.stdout + r.stderr };
   };
-  const start = (args: string[]) => spawn("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const start = (args: string[]) => {
+    const log = fs.openSync(path.join(dir, "cli.log"), "a");
+    const child = spawn("pulumi", [...args, "--non-interactive", "--color=never"], { cwd: dir, env, detached: true, stdio: ["ignore", log, log] });
+    fs.closeSync(log);
+    return child;
+  };
   run(["stack", "init", "test"]);
   return { dir, run, start, home: env.PULUMI_HOME, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

@@ -9,7 +9,7 @@ import * as path from "path";
 import { buildGlusterModel, createArgs, GlusterModel } from "../../provider/model/gluster";
 import { Issues } from "../../provider/model/errors";
 import { brickVolfileName, renderBrickVolfile, renderClientVolfile } from "../../provider/render/volfile";
-import { parseVolfile, VolfileGraph } from "../../provider/render/volfileParse";
+import { parseVolfile, VolfileGraph } from "../../provider/model/volfileParse";
 import { requireRoot, tmpDir } from "../helpers/env";
 import { Glusterd, Netns } from "../helpers/gluster";
 

@@ -7,7 +7,7 @@ import * as path from "path";
 import { buildGlusterModel } from "../../provider/model/gluster";
 import { Issues } from "../../provider/model/errors";
 import { clientGraph, renderStandalone } from "../../provider/render/volfile";
-import { parseVolfile, xlatorTypes } from "../../provider/render/volfileParse";
+import { parseVolfile, xlatorTypes } from "../../provider/model/volfileParse";
 
 const ROOT = path.join(__dirname, "..", "golden", "volfile");
 const UPDATE = process.env.UPDATE_GOLDEN === "1";

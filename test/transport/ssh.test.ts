@@ -1,7 +1,7 @@
 /** Pure parts of the SSH transport and host checks: quoting, error classification, host validation. */
 import { Issues } from "../../provider/model/errors";
-import { isSecret } from "../../provider/resources/values";
-import { hostKey, normalizeHost, protectHost } from "../../provider/transport";
+import { isSecret } from "../../provider/values";
+import { hostKey, normalizeHost, protectHost } from "../../provider/model/host";
 import { connectionFailure, fingerprint, fsCause, shq } from "../../provider/transport/ssh";
 
 const target = { host: "10.91.0.11", port: 22, user: "root", privateKey: "k", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned" };

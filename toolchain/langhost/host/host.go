@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
@@ -59,8 +60,26 @@ func Main(h pulumirpc.LanguageRuntimeServer, b *Base) {
 		os.Exit(1)
 	}
 	fmt.Printf("%d\n", handle.Port)
+	go exitWhenEngineGone()
 	if err := <-handle.Done; err != nil {
 		fmt.Fprintf(os.Stderr, "language host stopped: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// exitWhenEngineGone ends this host, and the program it runs, when the engine that started it is gone. The
+// engine is the parent, so a new parent pid (init or a subreaper adopted us) means it died without stopping us
+// (SIGKILL, OOM), and nobody else will. The engine starts plugins in a process group of their own, which the
+// program shares: the group is signalled, but only when this host leads it, never a group it merely joined.
+func exitWhenEngineGone() {
+	parent := os.Getppid()
+	for range time.Tick(time.Second) {
+		if os.Getppid() == parent {
+			continue
+		}
+		if pg := syscall.Getpgrp(); pg == os.Getpid() {
+			_ = syscall.Kill(-pg, syscall.SIGTERM)
+		}
 		os.Exit(1)
 	}
 }

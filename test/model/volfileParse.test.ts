@@ -1,4 +1,4 @@
-import { parseVolfile, xlatorTypes, topVolume, VolfileParseError } from "../../provider/render/volfileParse";
+import { parseVolfile, xlatorTypes, topVolume, VolfileParseError } from "../../provider/model/volfileParse";
 
 describe("parseVolfile", () => {
   const text = `

@@ -44,7 +44,7 @@ interface Token {
   line: number;
 }
 
-const KEYWORDS = new Set(["volume", "type", "option", "subvolumes", "end-volume"]);
+const KEYWORDS: ReadonlySet<string> = new Set(["volume", "type", "option", "subvolumes", "end-volume"]);
 
 function tokenize(text: string): Token[] {
   const toks: Token[] = [];

@@ -1,4 +1,4 @@
-import { applyFiles, removeFiles } from "../../provider/resources/fileCommon";
+import { applyFiles, removeFiles } from "../../provider/resources/lifecycle";
 import { MemoryTransport } from "../../provider/transport/memory";
 import { diffManifests, formatChanges } from "../../provider/drift/diff";
 

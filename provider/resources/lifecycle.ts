@@ -1,6 +1,10 @@
 /**
- * Shared lifecycle of netboot:index:File and netboot:index:FileSet: write what differs (atomically, checked
- * by the file's real consumer first), observe what is there, remove only what we wrote.
+ * The one lifecycle of everything netboot places on a host (File, FileSet, Initramfs; NetworkImage keeps its
+ * own tree publishing but observes and diffs through the same shapes):
+ *
+ *   desired (pure: path, bytes, mode) -> observe (what is on the host) -> diff (drift/diff.ts: sorted changes
+ *   with path, before, after) -> apply what differs, atomically, each file checked by its real consumer first
+ *   -> signal or activate the daemon -> remove only what this resource wrote before.
  *
  * Retry rules: every step is idempotent. An apply that was interrupted leaves each file either old or new
  * (never partial: writes are temp file + rename), and the next apply compares against what is really on the
@@ -8,9 +12,11 @@
  */
 import * as path from "path";
 import { sha256 } from "../drift/digest";
+import { Change, diffManifests, FileState } from "../drift/diff";
 import { modeString } from "../model/errors";
 import { FileCheck, Signal } from "../schema-types";
 import { Transport, TransportError } from "../transport";
+import { DetailedDiffKind } from "./handler";
 
 export interface DesiredFile {
   path: string;
@@ -23,7 +29,7 @@ export interface DesiredFile {
 
 export interface ObservedFile {
   path: string;
-  content: string;
+  data: Buffer;
   mode: string;
   sha256: string;
   size: number;
@@ -59,7 +65,7 @@ export async function observe(t: Transport, path: string): Promise<ObservedFile 
   if (!st || st.isDir) return undefined;
   const data = await t.get(path);
   if (!data) return undefined;
-  return { path, content: data.toString("utf8"), mode: modeString(st.mode), sha256: sha256(data), size: data.length };
+  return { path, data, mode: modeString(st.mode), sha256: sha256(data), size: data.length };
 }
 
 export async function observeAll(t: Transport, paths: string[]): Promise<Map<string, ObservedFile | undefined>> {
@@ -67,10 +73,38 @@ export async function observeAll(t: Transport, paths: string[]): Promise<Map<str
   return new Map(paths.map((p, i) => [p, found[i]]));
 }
 
+/** The manifest (path -> hash and mode) of what should be on the host. Pure. */
+export function desiredStates(desired: DesiredFile[]): Record<string, FileState> {
+  return Object.fromEntries(desired.map((d) => [d.path, { sha256: sha256(d.content), mode: modeString(d.mode) }]));
+}
+
+/** The manifest of what was found (a missing file is `undefined`). */
+export function observedStates(observed: Map<string, ObservedFile | undefined>): Record<string, FileState | undefined> {
+  return Object.fromEntries([...observed].map(([p, o]) => [p, o && { sha256: o.sha256, mode: o.mode }]));
+}
+
+/** A drift change as the engine's detailed diff kind (a mode change is an update of the file). */
+export function changeKind(c: Pick<Change<unknown>, "kind">): DetailedDiffKind {
+  switch (c.kind) {
+    case "add": return "add";
+    case "delete": return "delete";
+    case "update":
+    case "mode": return "update";
+    default: {
+      const never: never = c.kind;
+      return never;
+    }
+  }
+}
+
 function substitute(argv: string[], staged: string): string[] {
   return argv.map((a) => a.split("{}").join(staged));
 }
 
+/**
+ * Writes what differs from the host (files with a check first, one at a time), removes `previousPaths` that
+ * are no longer desired, then signals. A failing check throws before its file takes the name.
+ */
 export async function applyFiles(
   t: Transport,
   desired: DesiredFile[],
@@ -81,14 +115,13 @@ export async function applyFiles(
 ): Promise<ApplyReport> {
   const report: ApplyReport = { written: [], changed: [], unchanged: [], removed: [], createdDirs: [], signalled: "" };
   const current = await observeAll(t, desired.map((d) => d.path));
+  const differs = new Set(diffManifests(desiredStates(desired), observedStates(current)).map((c) => c.path));
   const checked = new Set(checks.map((c) => c.path));
   // Files with a check go first: a failing check stops the apply before anything else is written.
   const order = [...desired].sort((a, b) => Number(checked.has(b.path)) - Number(checked.has(a.path)) || (a.path < b.path ? -1 : 1));
   const toWrite = order.filter((d) => {
-    const cur = current.get(d.path);
-    const same = cur && cur.sha256 === sha256(d.content) && cur.mode === modeString(d.mode);
-    if (same) report.unchanged.push(d.path);
-    return !same;
+    if (!differs.has(d.path)) report.unchanged.push(d.path);
+    return differs.has(d.path);
   });
   const writeOne = async (d: DesiredFile) => {
     const myChecks = checks.filter((c) => c.path === d.path);

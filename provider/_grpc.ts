@@ -1,0 +1,17 @@
+/**
+ * The gRPC library @pulumi/pulumi itself uses, resolved from @pulumi/pulumi's own folder (netboot does not
+ * declare @grpc/grpc-js, and npm may not hoist it): the server shim must patch the very `Server` class the
+ * provider server is built on, and the engine client must use the same library as the rest of the SDK.
+ */
+import * as path from "path";
+
+/** The two members netboot uses, typed here so nothing compiles against an undeclared package. */
+export interface Grpc {
+  Server: { prototype: { addService(service: unknown, impl: unknown): void } };
+  credentials: { createInsecure(): unknown };
+}
+
+export function pulumiGrpc(): Grpc {
+  const from = { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] };
+  return require(require.resolve("@grpc/grpc-js", from));
+}

@@ -1,0 +1,114 @@
+/**
+ * Everything a provider process keeps between calls, in one object built once in `main()` and handed to the
+ * provider, to every resource handler (`fileSetHandler(ctx)`) and to every component (`new NodeGroup(ctx, ...)`).
+ * Nothing else in the provider holds mutable state at module level, so a test builds its own context over
+ * in-memory hosts (`testContext` in test/helpers/context.ts) and runs a handler's whole lifecycle without a host.
+ *
+ * - transports: one per host and credentials (a changed key or pin opens a new connection), shared by every
+ *   resource of the process; `close()` ends them (SSH master connections and their temp folders).
+ * - claims: the MACs, IPs and names of this stack's node groups, per server; hostsDirs: other stacks' claims,
+ *   read once per server.
+ * - buildHosts: the mirror and the one-plan-at-a-time queue of each remote build host.
+ * - inventorySchema: the Cluster inventory schema, compiled once.
+ * - progress and trace: what long steps tell the engine; NETBOOT_TRACE's per-call timings.
+ * - tools: the steps that need real programs or the kernel (planning and building an initramfs, packing an OS
+ *   image, mounting a network file system). Unit tests replace them; the integration tests run the real ones.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import { BuildHosts } from "./build/buildFs";
+import { buildImage, buildInitrd } from "./build/initramfs";
+import { planImage, planInitramfs } from "./build/plan";
+import { localTreeDigest } from "./build/tree";
+import { InventorySchema } from "./inventory/parse";
+import { ClaimsRegistry } from "./model/claimsRegistry";
+import { hostKey } from "./model/host";
+import { EngineProgress, ProgressSink } from "./progress";
+import { HostsDirClaims } from "./resources/hostsDir";
+import { Host } from "./schema-types";
+import { LocalTransport, SshTransport, Transport } from "./transport";
+import { withNetworkFs } from "./transport/netfs";
+import { reveal } from "./values";
+
+export interface Tools {
+  planInitramfs: typeof planInitramfs;
+  planImage: typeof planImage;
+  buildInitrd: typeof buildInitrd;
+  buildImage: typeof buildImage;
+  treeDigest: typeof localTreeDigest;
+  withNetworkFs: typeof withNetworkFs;
+}
+
+export const realTools: Readonly<Tools> = { planInitramfs, planImage, buildInitrd, buildImage, treeDigest: localTreeDigest, withNetworkFs };
+
+export interface ContextOptions {
+  /** Opens the transport of a host (called once per host and credentials). Default: `openTransport`. */
+  openTransport?: (host: Host) => Transport;
+  /** Where progress goes. Default: the engine at `engineAddress`, if given. */
+  progress?: ProgressSink;
+  engineAddress?: string;
+  /** Appends one line per provider call with its duration. Default: $NETBOOT_TRACE. */
+  traceFile?: string;
+  tools?: Partial<Tools>;
+}
+
+/** The real transport of a host: a local folder (or this machine) or an SSH host. */
+export function openTransport(host: Host): Transport {
+  const h = reveal<Host>(host);
+  if (!h.ssh) return new LocalTransport(h.root);
+  const s = h.ssh;
+  if (typeof s.privateKey !== "string" || typeof s.hostKey !== "string") throw new Error(`${hostKey(h)}: privateKey and hostKey are required`);
+  return new SshTransport({ host: s.host, port: s.port ?? 22, user: s.user ?? "root", privateKey: s.privateKey, hostKey: s.hostKey });
+}
+
+export class ProviderContext {
+  readonly claims = new ClaimsRegistry();
+  readonly hostsDirs: HostsDirClaims;
+  readonly buildHosts = new BuildHosts();
+  readonly inventorySchema = new InventorySchema();
+  readonly progress: ProgressSink;
+  readonly tools: Tools;
+  private readonly transports = new Map<string, Transport>();
+  private readonly open: (host: Host) => Transport;
+  private readonly traceFile: string | undefined;
+
+  constructor(opts: ContextOptions = {}) {
+    this.open = opts.openTransport ?? openTransport;
+    this.progress = opts.progress ?? new EngineProgress(opts.engineAddress);
+    this.traceFile = opts.traceFile ?? (process.env.NETBOOT_TRACE || undefined);
+    this.tools = { ...realTools, ...opts.tools };
+    this.hostsDirs = new HostsDirClaims((h) => this.transport(h));
+  }
+
+  /** The transport of `host`, opened on first use and shared by every resource of this context. */
+  transport(host: Host): Transport {
+    const h = reveal<Host>(host);
+    let key = hostKey(h);
+    if (h.ssh) key += ":" + createHash("sha256").update(`${h.ssh.privateKey}\0${h.ssh.hostKey}`).digest("hex").slice(0, 16);
+    let t = this.transports.get(key);
+    if (!t) this.transports.set(key, (t = this.open(h)));
+    return t;
+  }
+
+  get tracing(): boolean {
+    return this.traceFile !== undefined;
+  }
+
+  /** One line of NETBOOT_TRACE (appended synchronously: the trace must survive the process being killed). */
+  trace(line: string): void {
+    if (this.traceFile) fs.appendFileSync(this.traceFile, `${new Date().toISOString()} ${line}\n`);
+  }
+
+  /** Closes every transport (SSH master connections and their temp folders). */
+  async close(): Promise<void> {
+    const all = [...this.transports.values()];
+    this.transports.clear();
+    await Promise.all(all.map((t) => t.close()));
+  }
+
+  /** `close()` for a process `exit` hook, where nothing asynchronous runs any more. */
+  closeSync(): void {
+    for (const t of this.transports.values()) if (t instanceof SshTransport) t.closeSync();
+    this.transports.clear();
+  }
+}

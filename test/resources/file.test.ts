@@ -1,0 +1,73 @@
+/**
+ * netboot:index:File's whole lifecycle over an in-memory host: check (every error at once), create, diff,
+ * read showing a hand edit, update, a failed write, delete removing only what it owns.
+ * (File has no consumer check; FileSet's test covers a failing one.)
+ */
+import { sha256 } from "../../provider/drift/digest";
+import { fileHandler } from "../../provider/resources/file";
+import { MemoryTransport } from "../../provider/transport/memory";
+import { testContext } from "../helpers/context";
+
+const URN = "urn:pulumi:test::p::netboot:index:File::motd";
+
+function setup() {
+  const host = new MemoryTransport();
+  const { ctx } = testContext({ transports: { "local:/srv": host } });
+  return { host, h: fileHandler(ctx) };
+}
+
+test("check reports every bad field at once, with resource, field and value", async () => {
+  const { h } = setup();
+  const r = await h.check(URN, {}, { host: { root: "" }, path: "etc/motd", content: 42, mode: "999" });
+  expect(r.failures!.map((f) => f.property).sort()).toEqual(["content", "host.root", "mode", "path"]);
+  expect(r.failures!.find((f) => f.property === "mode")!.reason).toBe('netboot:index:File "motd": mode = "999": must be octal permission bits such as "0644"');
+});
+
+test("create, diff, read a hand edit, update, a failed write, delete", async () => {
+  const { host, h } = setup();
+  const inputs = (await h.check(URN, {}, { host: { root: "/srv" }, path: "/etc/motd", content: "hello\n", mode: "0640" })).inputs;
+  const created = await h.create(URN, inputs);
+  expect(host.files.get("/etc/motd")).toEqual({ data: Buffer.from("hello\n"), mode: 0o640 });
+  expect(created.outs).toMatchObject({ path: "/etc/motd", fullPath: "/srv/etc/motd", content: "hello\n", mode: "0640", sha256: sha256("hello\n"), createdDirs: ["/etc"] });
+
+  // unchanged inputs: no change
+  expect((await h.diff(created.id, URN, created.outs, inputs)).changes).toBe(false);
+
+  // a hand edit: read shows what is there, diff wants it back
+  host.files.set("/etc/motd", { data: Buffer.from("edited\n"), mode: 0o644 });
+  const read = await h.read(created.id, URN, created.outs);
+  expect(read.props).toMatchObject({ content: "edited\n", mode: "0644", sha256: sha256("edited\n") });
+  const d = await h.diff(created.id, URN, read.props, inputs);
+  expect(d).toMatchObject({ changes: true, replaces: [], detailedDiff: { content: { kind: "update" }, mode: { kind: "update" } } });
+
+  // another path is another file
+  const moved = await h.diff(created.id, URN, read.props, { ...inputs, path: "/etc/issue" });
+  expect(moved.replaces).toEqual(["path"]);
+
+  // a write that fails (a full disk) leaves the hand edit in place and fails the update with the host's words
+  host.failOn = { op: "write", path: "/etc/motd", error: "No space left on device" };
+  await expect(h.update(created.id, URN, read.props, inputs)).rejects.toThrow(/write \/etc\/motd: No space left on device/);
+  expect(host.files.get("/etc/motd")!.data.toString()).toBe("edited\n");
+  host.failOn = undefined;
+
+  const updated = await h.update(created.id, URN, read.props, inputs);
+  expect(host.files.get("/etc/motd")).toEqual({ data: Buffer.from("hello\n"), mode: 0o640 });
+  expect(updated.outs).toMatchObject({ content: "hello\n", sha256: sha256("hello\n") });
+
+  // a file gone by hand reads as missing, and diff adds it again
+  host.files.delete("/etc/motd");
+  const gone = await h.read(created.id, URN, updated.outs!);
+  expect(gone.props).toMatchObject({ sha256: "", content: "" });
+  expect((await h.diff(created.id, URN, gone.props, inputs)).detailedDiff).toMatchObject({ content: { kind: "add" } });
+  await h.update(created.id, URN, gone.props, inputs);
+
+  // delete removes the file and the folder it made, not a neighbour it did not write
+  host.files.set("/etc/hostname", { data: Buffer.from("n1\n"), mode: 0o644 });
+  await h.delete(created.id, URN, updated.outs!);
+  expect([...host.files.keys()]).toEqual(["/etc/hostname"]);
+  expect(host.dirs.has("/etc")).toBe(true);
+  host.files.delete("/etc/hostname");
+  // deleting again is a no-op for the file, and the folder it made goes once it is empty
+  await h.delete(created.id, URN, updated.outs!);
+  expect(host.dirs.has("/etc")).toBe(false);
+});
