@@ -13,8 +13,8 @@ const PROVIDER = path.join(REPO, "provider");
 const ALLOWED: Record<string, string[]> = {
   transport: [],
   drift: [],
-  model: ["drift", "schema-types", "values"],
-  render: ["model", "drift", "schema-types", "values"],
+  model: ["drift", "schema-types", "schema-enums", "values"],
+  render: ["model", "drift", "schema-types", "schema-enums", "values"],
 };
 
 function importsOf(file: string): string[] {

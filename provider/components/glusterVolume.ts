@@ -24,7 +24,7 @@ class GlusterManagedVolume extends pulumi.CustomResource {
 /**
  * netboot:index:GlusterVolume: wiring only. Rules are in model/gluster.ts, graphs in render/volfile.ts.
  * - standalone: one FileSet with every volfile and brick unit; the client volfile goes live only after
- *   its volfiles parse (render/volfileParse.ts). TLS material is a second FileSet whose inputs stay secret.
+ *   its volfiles parse (model/volfileParse.ts). TLS material is a second FileSet whose inputs stay secret.
  * - managed: a GlusterManagedVolume custom resource drives glusterd.
  */
 export class GlusterVolume extends schema.GlusterVolume {

@@ -4,7 +4,7 @@
  */
 import { buildBootImageModel } from "../../provider/model/bootImage";
 import { Issues } from "../../provider/model/errors";
-import { parseVolfile } from "../../provider/render/volfileParse";
+import { parseVolfile } from "../../provider/model/volfileParse";
 
 const VOL = "volume gv-client-0\n  type protocol/client\n  option remote-host 10.0.0.1\n  option remote-subvolume /b\nend-volume\n" +
   "volume gv-replicate-0\n  type cluster/replicate\n  subvolumes gv-client-0\nend-volume\n";

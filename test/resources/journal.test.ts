@@ -8,7 +8,7 @@ describe("intent journal", () => {
     const t = new MemoryTransport();
     const n = newNonce();
     await beginApply(t, URN, n);
-    expect(distrust(await readEntry(t, URN), n)).toMatch(/interrupted before it finished/);
+    expect(distrust(await readEntry(t, URN), n)).toMatch(/interrupted \(or failed\) before it finished/);
     await endApply(t, URN, n);
     expect(distrust(await readEntry(t, URN), n)).toBeUndefined();
     // the engine was killed after our reply: state still holds the previous apply's nonce
