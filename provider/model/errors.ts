@@ -12,9 +12,52 @@ export interface Issue {
   message: string;
 }
 
+/** Values longer than this are cut in messages: a 100,000-character value must not fill the terminal. */
+export const SHOW_MAX = 120;
+
+/**
+ * Characters a terminal would act on or hide: C0 and C1 controls, DEL, the line and paragraph separators and
+ * the bidirectional overrides (which can make a value read as something else).
+ */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0" };
+
+/** Makes control characters visible (`\n`, `\0`, `\u001b`), so a message never carries them raw. */
+export function escapeControls(s: string): string {
+  return s.replace(INVISIBLE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Cuts `s` to `max` characters, saying how long it was: `"aaaa... (200000 characters)"`. */
+export function cut(s: string, max = SHOW_MAX): string {
+  // Cut before escaping, so an escape sequence is never split, and count what the user gave.
+  const chars = [...s];
+  return chars.length <= max ? escapeControls(s) : `${escapeControls(chars.slice(0, max).join(""))}... (${chars.length} characters)`;
+}
+
+/**
+ * A value as a message shows it: a string quoted (`"` and `\` escaped, then controls made visible, so a
+ * visible `\n` is never confused with a backslash the user typed) and cut; any other value as JSON, cut.
+ */
+export function show(v: unknown): string {
+  if (typeof v === "string") {
+    const chars = [...v];
+    const head = chars.length > SHOW_MAX ? chars.slice(0, SHOW_MAX).join("") : v;
+    const body = escapeControls(head.replace(/[\\"]/g, "\\$&"));
+    return `"${body}"${chars.length > SHOW_MAX ? `... (${chars.length} characters)` : ""}`;
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return cut(text);
+}
+
 export function formatIssue(i: Issue): string {
-  const v = i.value === undefined ? "" : ` = ${JSON.stringify(i.value)}`;
-  return `${i.resource}: ${i.field}${v}: ${i.message}`;
+  const v = i.value === undefined ? "" : ` = ${show(i.value)}`;
+  // Field names carry user keys (`files["/a\nb"]`) and messages quote values: both are escaped and cut too.
+  return `${escapeControls(i.resource)}: ${cut(i.field, 200)}${v}: ${cut(i.message, 600)}`;
 }
 
 export class ValidationError extends Error {
