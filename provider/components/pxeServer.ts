@@ -7,15 +7,21 @@ import { renderDnsmasq, proxyBiosBasename } from "../render/dnsmasq";
 import { renderNginx, renderNginxMain } from "../render/nginx";
 import { renderBootScript } from "../render/ipxe";
 import { asFiles, FileSet } from "../resources/clients";
+import { checkBuildHostFile } from "../resources/fileSet";
 import { validated } from "./_validate";
 
 /** netboot:index:PxeServer: wiring only. Rendering is in render/, rules in model/pxe.ts. */
 export class PxeServer extends schema.PxeServer {
   constructor(name: string, args: schema.PxeServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(`netboot:index:PxeServer "${name}"`, args, (a, issues) =>
-      buildPxeServerModel(name, a, normalizeHost(issues, "host", a.host), issues),
-    );
+    const model = validated(`netboot:index:PxeServer "${name}"`, args, async (a, issues) => {
+      const m = buildPxeServerModel(name, a, normalizeHost(issues, "host", a.host), issues);
+      // The iPXE binaries are copied from this machine: a missing one is named here, under the server and the
+      // field that chose it, not later by the child FileSet that would read it.
+      for (const [file, src] of Object.entries(m?.binaries ?? {}))
+        await checkBuildHostFile(issues, a.ipxeFiles?.[file] !== undefined ? `ipxeFiles["${file}"]` : `bootFiles (${file}: apt-get install ipxe)`, src);
+      return issues.ok ? m : undefined;
+    });
 
     const web = new FileSet(`${name}-web`, {
       host: model.host,

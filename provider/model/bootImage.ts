@@ -4,7 +4,7 @@
  * runs in the Initramfs resource's check() so `pulumi preview` fails before anything is written.
  */
 import * as path from "path";
-import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { isSafeName, parseIPv4 } from "./net";
 import { parseVolfile, VolfileParseError, xlatorTypes } from "../render/volfileParse";
 import { Handoff, Mode, OnFailure, Transport } from "../render/init";
@@ -116,7 +116,8 @@ export function buildBootImageModel(name: string, a: any, issues: Issues): BootI
     else modules.push(m);
   }
   const kernelArgs = a.kernelArgs ?? "";
-  if (kernelArgs) checkSafe(issues, "kernelArgs", kernelArgs);
+  // The same rule as NodeGroup's boot.args, which these arguments become (iPXE reads `;` and `#`).
+  if (kernelArgs) checkSafe(issues, "kernelArgs", kernelArgs, { semicolons: false, max: KERNEL_ARGS_MAX });
 
   if (!issues.ok) return undefined;
   return {

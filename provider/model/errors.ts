@@ -96,10 +96,27 @@ const INJECTION: Array<[RegExp, string]> = [
   [/\\/, "contains a backslash"],
 ];
 
+/**
+ * The longest string a rendered file takes by default. Every value lands in a config line, a file name or an
+ * argv; none needs more, and a bound keeps a runaway value out of files and messages.
+ */
+export const MAX_VALUE = 4096;
+
+/**
+ * The kernel's command line limit on x86 and arm64 (COMMAND_LINE_SIZE, 2048 bytes including the NUL): a longer
+ * line is cut by the boot loader without a word, so the last arguments are silently lost.
+ */
+export const KERNEL_ARGS_MAX = 2047;
+
 /** Checks a value that lands in a rendered file. Returns true when clean. */
-export function checkSafe(issues: Issues, field: string, value: unknown, extra: { commas?: boolean; slashes?: boolean; spaces?: boolean; semicolons?: boolean } = {}): boolean {
+export function checkSafe(issues: Issues, field: string, value: unknown, extra: { commas?: boolean; slashes?: boolean; spaces?: boolean; semicolons?: boolean; max?: number } = {}): boolean {
   if (typeof value !== "string") {
     issues.add(field, value, "must be a string");
+    return false;
+  }
+  const max = extra.max ?? MAX_VALUE;
+  if (value.length > max) {
+    issues.add(field, value, `is ${value.length} characters long; at most ${max}`);
     return false;
   }
   let ok = true;
@@ -128,9 +145,13 @@ export function checkSafe(issues: Issues, field: string, value: unknown, extra: 
   return ok;
 }
 
-/** An absolute path without `..`, quotes or control characters. */
+/** Linux PATH_MAX and NAME_MAX: a longer path fails in the kernel, after folders were made. */
+export const PATH_MAX = 4095;
+export const NAME_MAX = 255;
+
+/** An absolute path without `..`, quotes or control characters, within Linux's path length limits. */
 export function checkAbsPath(issues: Issues, field: string, value: unknown): boolean {
-  if (!checkSafe(issues, field, value, { spaces: false, semicolons: false })) return false;
+  if (!checkSafe(issues, field, value, { spaces: false, semicolons: false, max: PATH_MAX })) return false;
   const v = value as string;
   if (!v.startsWith("/")) {
     issues.add(field, v, "must be an absolute path");
@@ -138,6 +159,21 @@ export function checkAbsPath(issues: Issues, field: string, value: unknown): boo
   }
   if (v.split("/").includes("..")) {
     issues.add(field, v, "must not contain `..`");
+    return false;
+  }
+  const long = v.split("/").find((c) => Buffer.byteLength(c) > NAME_MAX);
+  if (long !== undefined) {
+    issues.add(field, v, `has a name of ${Buffer.byteLength(long)} bytes; at most ${NAME_MAX} (Linux NAME_MAX)`);
+    return false;
+  }
+  return true;
+}
+
+/** The path of a file (not `/`, not ending in `/`, which name folders). */
+export function checkFilePath(issues: Issues, field: string, value: unknown): boolean {
+  if (!checkAbsPath(issues, field, value)) return false;
+  if ((value as string).endsWith("/") || (value as string).split("/").pop() === ".") {
+    issues.add(field, value, "names a folder; give the path of a file");
     return false;
   }
   return true;

@@ -4,7 +4,8 @@
  */
 import * as path from "path";
 import { BootFiles, BootTarget, DynamicRange, Host, Node, PxeServerInfo } from "../schema-types";
-import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
+import { checkUnitName } from "./daemon";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
 
 export type DhcpMode = "authoritative" | "static" | "proxy";
@@ -139,7 +140,7 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
   const base = args.baseDir ?? "/srv/netboot";
   checkAbsPath(issues, "baseDir", base);
   const dnsmasqUnit = args.dnsmasqUnit ?? "dnsmasq";
-  checkSafe(issues, "dnsmasqUnit", dnsmasqUnit, { spaces: false, slashes: false, commas: false });
+  checkUnitName(issues, "dnsmasqUnit", dnsmasqUnit);
 
   if (!issues.ok || !subnet || serverN === undefined) return undefined;
   const prefix = host.ssh || !host.root ? "" : host.root;
@@ -287,7 +288,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
       if (!FIRMWARES.includes(n.firmware as Firmware)) issues.add(`${f}.firmware`, n.firmware, `must be one of ${FIRMWARES.join(", ")}`);
       else if (!(server.firmwares ?? []).includes(n.firmware)) issues.add(`${f}.firmware`, n.firmware, `server ${server.name} has no boot file for this firmware`);
     }
-    if (n?.kernelArgs !== undefined) checkSafe(issues, `${f}.kernelArgs`, n.kernelArgs, { semicolons: false });
+    if (n?.kernelArgs !== undefined) checkSafe(issues, `${f}.kernelArgs`, n.kernelArgs, { semicolons: false, max: KERNEL_ARGS_MAX });
     if (ok) nodes.push({ name: n.name, macs, ip: n.ip, firmware: n.firmware as Firmware | undefined, kernelArgs: n.kernelArgs });
   }
   const b = (args.boot ?? {}) as BootTarget;
@@ -298,7 +299,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
   } else {
     const k = checkUrl(issues, "boot.kernelUrl", b.kernelUrl);
     const r = checkUrl(issues, "boot.initrdUrl", b.initrdUrl);
-    if (b.args !== undefined) checkSafe(issues, "boot.args", b.args, { semicolons: false });
+    if (b.args !== undefined) checkSafe(issues, "boot.args", b.args, { semicolons: false, max: KERNEL_ARGS_MAX });
     if (k && r) boot = { kind: "kernel", kernelUrl: b.kernelUrl!, initrdUrl: b.initrdUrl!, args: b.args ?? "" };
   }
   if (!issues.ok || !boot) return undefined;

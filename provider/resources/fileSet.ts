@@ -8,7 +8,8 @@ import { randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
-import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { checkAbsPath, checkFilePath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { checkSignalName, checkUnitName } from "../model/daemon";
 import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal } from "../schema-types";
 import { hostKey, LocalTransport, normalizeHost, protectHost, transportFor } from "../transport";
 import { applyFiles, DesiredFile, observeAll, removeFiles, maybeSignal } from "./fileCommon";
@@ -32,7 +33,7 @@ export function unwrapWholeSecrets(news: any): any {
   return out;
 }
 
-export function checkFileSet(resource: string, news: any): { inputs: any; issues: Issues } {
+export async function checkFileSet(resource: string, news: any): Promise<{ inputs: any; issues: Issues }> {
   const issues = new Issues(resource);
   news = unwrapWholeSecrets(news);
   const host = hasUnknown(news.host) ? news.host : protectHost(normalizeHost(issues, "host", news.host));
@@ -41,10 +42,16 @@ export function checkFileSet(resource: string, news: any): { inputs: any; issues
     if (!files || typeof files !== "object" || Array.isArray(files)) issues.add("files", files, "must be a map of absolute path -> {content, mode}");
     else
       for (const [p, f] of Object.entries<any>(files)) {
-        checkAbsPath(issues, `files["${p}"]`, p);
+        checkFilePath(issues, `files["${p}"]`, p);
         if (f === UNKNOWN) continue;
         const spec = reveal<any>(f);
-        if (spec.source !== undefined) checkAbsPath(issues, `files["${p}"].source`, spec.source);
+        if (!spec || typeof spec !== "object") {
+          issues.add(`files["${p}"]`, spec, "must be {content, mode} or {source, mode}");
+          continue;
+        }
+        // One of the two: with both, one would be dropped without a word.
+        if (spec.source !== undefined && spec.content !== undefined) issues.add(`files["${p}"]`, "content+source", "give either content or source, not both");
+        if (spec.source !== undefined) await checkBuildHostFile(issues, `files["${p}"].source`, spec.source);
         else if (spec.content !== UNKNOWN && typeof spec.content !== "string") issues.add(`files["${p}"].content`, spec.content, "must be a string");
         if (spec.mode !== UNKNOWN) parseMode(issues, `files["${p}"].mode`, spec.mode);
       }
@@ -60,12 +67,28 @@ export function checkFileSet(resource: string, news: any): { inputs: any; issues
   if (s && !hasUnknown(s)) {
     if (s.on !== undefined && s.on !== "removal" && s.on !== "change") issues.add("signal.on", s.on, "must be `removal` or `change`");
     if (s.pidFile !== undefined) checkAbsPath(issues, "signal.pidFile", s.pidFile);
-    if (s.signal !== undefined && !/^[A-Z0-9]+$/.test(s.signal)) issues.add("signal.signal", s.signal, "must be a signal name such as HUP");
+    if (s.signal !== undefined) checkSignalName(issues, "signal.signal", s.signal);
+    if (s.systemdUnit !== undefined) checkUnitName(issues, "signal.systemdUnit", s.systemdUnit);
+    for (const [i, p] of (Array.isArray(s.paths) ? s.paths : []).entries()) if (p !== UNKNOWN) checkFilePath(issues, `signal.paths[${i}]`, p);
+    if (s.restart !== undefined && typeof s.restart !== "boolean") issues.add("signal.restart", s.restart, "must be true or false");
   }
   return { inputs: { ...news, host }, issues };
 }
 
 const buildHost = new LocalTransport();
+
+/**
+ * A `source` is read from this machine (the build host) at apply; a missing one, or a folder, is found here at
+ * preview, instead of after other files were written.
+ */
+export async function checkBuildHostFile(issues: Issues, field: string, source: unknown): Promise<boolean> {
+  if (source === UNKNOWN) return true;
+  if (!checkFilePath(issues, field, source)) return false;
+  const st = await buildHost.stat(source as string);
+  if (!st) issues.add(field, source, "does not exist on the build host (this machine)");
+  else if (st.isDir) issues.add(field, source, "is a folder on the build host; give a file");
+  return !!st && !st.isDir;
+}
 
 /** The files to put, with `source` files read from the build host. */
 export async function desired(files: Record<string, any>): Promise<DesiredFile[]> {
@@ -118,7 +141,7 @@ function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen |
 
 export const fileSetHandler: ResourceHandler = {
   async check(urn, _olds, news) {
-    const { inputs, issues } = checkFileSet(describeUrn(urn), news);
+    const { inputs, issues } = await checkFileSet(describeUrn(urn), news);
     return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
   },
 
