@@ -1,8 +1,12 @@
 /** The provider: dispatch only (eks `cmd/provider/index.ts`). Unknown tokens are explicit errors. */
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
-import { components, customResources } from "./registry";
-import { ResourceHandler } from "./resources/handler";
+import { ComponentCheck, componentChecks, components, customResources } from "./registry";
+import { describeUrn, ResourceHandler } from "./resources/handler";
+import { formatIssue, Issues, ValidationError } from "./model/errors";
+import { PathOwners } from "./model/ownership";
+import { FailureBarrier } from "./model/barrier";
+import { answerPendingConstructs } from "./_server";
 
 function typeOf(urn: string): string {
   return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
@@ -10,6 +14,12 @@ function typeOf(urn: string): string {
 
 export class NetbootProvider implements provider.Provider {
   private readonly outputNames: Record<string, string[]>;
+  /** Paths claimed by this stack's resources (the ctx branch moves this into the ProviderContext). */
+  readonly owners = new PathOwners();
+  /** Failures wait for the other checks of the run, so all are reported (see model/barrier.ts). */
+  readonly barrier = new FailureBarrier(() =>
+    answerPendingConstructs((label) => `${label}: not constructed: this run stops at the errors of other resources (reported with them); nothing of it was written`),
+  );
 
   constructor(readonly version: string, readonly schema: string) {
     const spec = JSON.parse(schema);
@@ -30,7 +40,29 @@ export class NetbootProvider implements provider.Provider {
   }
 
   check(urn: string, olds: any, news: any) {
-    return traced("check", urn, () => this.handler(urn).check(urn, olds, news));
+    return traced("check", urn, async () => {
+      const r = await this.barrier.run(() => this.checkOwned(urn, olds, news));
+      if (!r.failures?.length) return r;
+      await this.barrier.failLater("check");
+      // No property: the engine would print that input's raw value; each reason names field and value already.
+      return { ...r, failures: r.failures.map((f) => ({ property: "", reason: f.reason })) };
+    });
+  }
+
+  /** The handler's check, then the paths it writes claimed for `urn` (refused when another resource has one). */
+  private async checkOwned(urn: string, olds: any, news: any): Promise<provider.CheckResult> {
+    const h = this.handler(urn);
+    const r = await h.check(urn, olds, news);
+    const owned = h.ownedPaths && !r.failures?.length ? h.ownedPaths(r.inputs) : undefined;
+    if (!owned) return r;
+    const failures = this.owners.claim(urn, owned).map((c) => ({
+      property: c.field,
+      reason: formatIssue({
+        resource: describeUrn(urn), field: c.field, value: c.path,
+        message: `is also written by ${describeUrn(c.holder)} (${c.holderField}); two resources must not own one path (each would rewrite it on every run, and deleting either would remove it)`,
+      }),
+    }));
+    return failures.length ? { ...r, failures } : r;
   }
   diff(id: string, urn: string, olds: any, news: any) {
     return traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news));
@@ -51,6 +83,7 @@ export class NetbootProvider implements provider.Provider {
   async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
     const ctor = (components as Record<string, (n: string, i: pulumi.Inputs, o: pulumi.ComponentResourceOptions) => pulumi.ComponentResource>)[type];
     if (!ctor) throw new Error(`netboot: unknown component type ${type}`);
+    await this.checkComponent(name, type, inputs);
     const t0 = Date.now();
     const c = ctor(name, inputs, options) as unknown as Record<string, pulumi.Input<unknown>> & pulumi.ComponentResource;
     const state: pulumi.Inputs = {};
@@ -58,6 +91,33 @@ export class NetbootProvider implements provider.Provider {
     for (const k of this.outputNames[type] ?? []) state[k] = plain(c[k]);
     trace(`construct ${type} ${name} ${Date.now() - t0} ms`);
     return { urn: c.urn, state };
+  }
+
+  /**
+   * Checks a component's arguments before it is constructed. An invalid component registers no child: a child
+   * whose inputs come from a failed check would fail as an unhandled rejection, which @pulumi/pulumi's provider
+   * server answers by failing every construct in flight with that one error (so the first component's errors
+   * appeared under every other component). Refused here, each component fails alone, under its own URN, with
+   * every issue as a property error (field, value, message) and no stack trace.
+   *
+   * Inputs still unknown (a preview on a fresh stack, with values from resources not created yet) cannot be
+   * checked here; the component's own `validated()` checks them once they are known.
+   */
+  private async checkComponent(name: string, type: string, inputs: pulumi.Inputs): Promise<void> {
+    const check = (componentChecks as Record<string, ComponentCheck | undefined>)[type];
+    if (!check) return;
+    // isKnown and promise() are @internal in @pulumi/pulumi's typings; the provider server itself uses them.
+    const all = pulumi.output(inputs) as unknown as { isKnown: Promise<boolean>; promise(): Promise<unknown> };
+    if (!(await all.isKnown)) return;
+    const issues = new Issues(`${type} "${name}"`);
+    await this.barrier.run(async () => {
+      await check(name, await all.promise(), issues);
+    });
+    if (issues.ok) return;
+    await this.barrier.failLater("construct");
+    // A plain message, not InputPropertiesError: with property errors the engine prints each property's raw
+    // value (newlines, NUL and 100,000 characters as they are); formatIssue shows it escaped and cut.
+    throw new Error(new ValidationError(issues.list).message);
   }
 }
 

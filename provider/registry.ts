@@ -8,11 +8,12 @@ import { ComponentToken, CustomResourceToken } from "./schema-types";
 import { ResourceHandler } from "./resources/handler";
 import { fileHandler } from "./resources/file";
 import { fileSetHandler } from "./resources/fileSet";
-import { PxeServer } from "./components/pxeServer";
-import { NodeGroup } from "./components/nodeGroup";
-import { GlusterVolume } from "./components/glusterVolume";
-import { BootImage } from "./components/bootImage";
-import { Cluster } from "./components/cluster";
+import { checkPxeServer, PxeServer } from "./components/pxeServer";
+import { checkNodeGroup, NodeGroup } from "./components/nodeGroup";
+import { checkGlusterVolume, GlusterVolume } from "./components/glusterVolume";
+import { BootImage, checkBootImage } from "./components/bootImage";
+import { checkCluster, Cluster } from "./components/cluster";
+import { Issues } from "./model/errors";
 import { extraCustomResources } from "./resources/extra";
 import { initramfsHandler } from "./resources/initramfs";
 import { networkImageHandler } from "./resources/networkImage";
@@ -25,6 +26,20 @@ export const components: Record<ComponentToken, ComponentConstructor> = {
   "netboot:index:GlusterVolume": (n, i, o) => new GlusterVolume(n, i as schema.GlusterVolumeArgs, o),
   "netboot:index:BootImage": (n, i, o) => new BootImage(n, i as schema.BootImageArgs, o),
   "netboot:index:Cluster": (n, i, o) => new Cluster(n, i as schema.ClusterArgs, o),
+};
+
+/**
+ * Each component's argument check, run by the provider on the resolved inputs before the component is
+ * constructed: an invalid component registers no child at all (see NetbootProvider.construct).
+ */
+export type ComponentCheck = (name: string, args: any, issues: Issues) => unknown;
+
+export const componentChecks: Record<ComponentToken, ComponentCheck> = {
+  "netboot:index:PxeServer": checkPxeServer,
+  "netboot:index:NodeGroup": checkNodeGroup,
+  "netboot:index:GlusterVolume": checkGlusterVolume,
+  "netboot:index:BootImage": checkBootImage,
+  "netboot:index:Cluster": checkCluster,
 };
 
 export const customResources: Record<CustomResourceToken, ResourceHandler> = {

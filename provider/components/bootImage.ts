@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "../resources/clients";
 import * as schema from "../schema-types";
-import { buildBootImageModel } from "../model/bootImage";
+import { BootImageModel, buildBootImageModel } from "../model/bootImage";
+import { Issues } from "../model/errors";
 import { normalizeHost } from "../transport";
 import { validated } from "./_validate";
 
@@ -34,6 +35,22 @@ class NetworkImage extends pulumi.CustomResource {
   }
 }
 
+/** The arguments' rules (model/bootImage.ts) and the hosts. Run before construct too. */
+export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageArgs>, issues: Issues): BootImageModel | undefined {
+  if (a.publishHost !== undefined) {
+    if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
+    else normalizeHost(issues, "publishHost", a.publishHost);
+  }
+  if (a.publishImage !== undefined && typeof a.publishImage !== "boolean") issues.add("publishImage", a.publishImage, "must be true or false");
+  if (a.publishImage === false && a.publishHost !== undefined) issues.add("publishHost", "(set)", "is not used when publishImage is false");
+  if (a.buildHost !== undefined) {
+    const b = normalizeHost(issues, "buildHost", a.buildHost);
+    if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
+  }
+  const { publishHost: _p, publishImage: _i, buildHost: _b, ...rest } = a;
+  return buildBootImageModel(name, rest, issues);
+}
+
 /**
  * netboot:index:BootImage: wiring only. Validates the arguments (all errors at once, nothing written), then
  * one Initramfs child builds on the build host and publishes kernel, initramfs (and, for http, the image) to the
@@ -42,20 +59,7 @@ class NetworkImage extends pulumi.CustomResource {
 export class BootImage extends schema.BootImage {
   constructor(name: string, args: schema.BootImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(`netboot:index:BootImage "${name}"`, args, (a, issues) => {
-      if (a.publishHost !== undefined) {
-        if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
-        else normalizeHost(issues, "publishHost", a.publishHost);
-      }
-      if (a.publishImage !== undefined && typeof a.publishImage !== "boolean") issues.add("publishImage", a.publishImage, "must be true or false");
-      if (a.publishImage === false && a.publishHost !== undefined) issues.add("publishHost", "(set)", "is not used when publishImage is false");
-      if (a.buildHost !== undefined) {
-        const b = normalizeHost(issues, "buildHost", a.buildHost);
-        if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
-      }
-      const { publishHost: _p, publishImage: _i, buildHost: _b, ...rest } = a;
-      return buildBootImageModel(name, rest, issues);
-    });
+    const model = validated(`netboot:index:BootImage "${name}"`, args, (a, issues) => checkBootImage(name, a, issues));
     const server = pulumi.output(args.server);
     const { server: _s, publishHost, publishImage, buildHost, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists

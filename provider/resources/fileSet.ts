@@ -145,6 +145,13 @@ export const fileSetHandler: ResourceHandler = {
     return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
   },
 
+  ownedPaths(inputs: FileSetInputs) {
+    if (hasUnknown(inputs.host) || inputs.files === (UNKNOWN as any) || !inputs.files || typeof inputs.files !== "object") return undefined;
+    const host = hostKey(inputs.host);
+    // Known paths are claimed even while some file contents are unknown: the keys are what is owned.
+    return Object.keys(inputs.files).map((p) => ({ host, path: p, field: key(p) }));
+  },
+
   async diff(_id, _urn, olds: FileSetOutputs, news: FileSetInputs): Promise<DiffResultWithDetail> {
     const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
     if (hasUnknown(news.host) || hostKey(olds.host) !== hostKey(news.host))
