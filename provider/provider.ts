@@ -1,12 +1,54 @@
 /** The provider: dispatch only (eks `cmd/provider/index.ts`). Unknown tokens are explicit errors. */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
 import { ComponentCheck, componentChecks, components, customResources } from "./registry";
 import { describeUrn, ResourceHandler } from "./resources/handler";
 import { formatIssue, Issues, ValidationError } from "./model/errors";
 import { PathOwners } from "./model/ownership";
-import { FailureBarrier } from "./model/barrier";
+import { FailureBarrier, Stopper } from "./model/barrier";
 import { answerPendingConstructs } from "./_server";
+import { PACKAGE_VERSION } from "./version";
+
+/**
+ * Not in the schema: a resource registered only by a refused construct, whose check fails (model/barrier.ts).
+ * The engine names it in the output: `netboot:internal:Refusal (netboot-refused)`.
+ */
+const REFUSAL = "netboot:internal:Refusal";
+/** Not in the schema either: the construct that takes the engine's abort (model/barrier.ts, step 2). */
+const STOP = "netboot:internal:Stop";
+
+/**
+ * The stop resources of model/barrier.ts, registered straight through this construct's resource monitor
+ * (captured now, inside the construct's runtime context). Not through pulumi.CustomResource: the SDK turns
+ * every failed registration into an unhandled rejection, which its provider server answers by failing every
+ * construct in flight with it; these registrations are meant to fail when the run stops.
+ */
+function stopperFor(options: pulumi.ComponentResourceOptions): Stopper {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const resproto = require("@pulumi/pulumi/proto/resource_pb");
+  const from = { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] };
+  const gstruct = require(require.resolve("google-protobuf/google/protobuf/struct_pb", from));
+  const parent = (options.parent as { urn?: unknown } | undefined)?.urn;
+  const register = async (type: string, name: string, custom: boolean, object: Record<string, unknown>) => {
+    const req = new resproto.RegisterResourceRequest();
+    req.setType(type);
+    req.setName(name);
+    req.setCustom(custom);
+    req.setRemote(!custom);
+    req.setObject(gstruct.Struct.fromJavaScript(object));
+    req.setVersion(PACKAGE_VERSION);
+    req.setAcceptsecrets(true);
+    if (parent) req.setParent(await (pulumi.output(parent) as unknown as { promise(): Promise<string> }).promise());
+    monitor?.registerResource(req, () => undefined);
+  };
+  return {
+    block: () => void register(REFUSAL, "netboot-refused", true, { reason: "this program has invalid resources (listed above); nothing was written" }),
+    sacrifice: () => void register(STOP, "netboot-stop", false, {}),
+  };
+}
 
 function typeOf(urn: string): string {
   return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
@@ -41,9 +83,14 @@ export class NetbootProvider implements provider.Provider {
 
   check(urn: string, olds: any, news: any) {
     return traced("check", urn, async () => {
+      if (typeOf(urn) === REFUSAL) {
+        // the resource a refused construct registers so the run stops cleanly (model/barrier.ts)
+        await this.barrier.failCheckLater();
+        return { inputs: news, failures: [{ property: "", reason: String(news.reason ?? "invalid arguments; nothing was written") }] };
+      }
       const r = await this.barrier.run(() => this.checkOwned(urn, olds, news));
       if (!r.failures?.length) return r;
-      await this.barrier.failLater("check");
+      await this.barrier.failCheckLater();
       // No property: the engine would print that input's raw value; each reason names field and value already.
       return { ...r, failures: r.failures.map((f) => ({ property: "", reason: f.reason })) };
     });
@@ -81,9 +128,13 @@ export class NetbootProvider implements provider.Provider {
   }
 
   async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
+    if (type === STOP) {
+      this.barrier.sacrificed();
+      throw new Error("the run stops: this program has invalid resources (each listed here, under its name); nothing was written");
+    }
     const ctor = (components as Record<string, (n: string, i: pulumi.Inputs, o: pulumi.ComponentResourceOptions) => pulumi.ComponentResource>)[type];
     if (!ctor) throw new Error(`netboot: unknown component type ${type}`);
-    await this.checkComponent(name, type, inputs);
+    await this.checkComponent(name, type, inputs, options);
     const t0 = Date.now();
     const c = ctor(name, inputs, options) as unknown as Record<string, pulumi.Input<unknown>> & pulumi.ComponentResource;
     const state: pulumi.Inputs = {};
@@ -103,7 +154,7 @@ export class NetbootProvider implements provider.Provider {
    * Inputs still unknown (a preview on a fresh stack, with values from resources not created yet) cannot be
    * checked here; the component's own `validated()` checks them once they are known.
    */
-  private async checkComponent(name: string, type: string, inputs: pulumi.Inputs): Promise<void> {
+  private async checkComponent(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<void> {
     const check = (componentChecks as Record<string, ComponentCheck | undefined>)[type];
     if (!check) return;
     // isKnown and promise() are @internal in @pulumi/pulumi's typings; the provider server itself uses them.
@@ -114,7 +165,7 @@ export class NetbootProvider implements provider.Provider {
       await check(name, await all.promise(), issues);
     });
     if (issues.ok) return;
-    await this.barrier.failLater("construct");
+    await this.barrier.failConstructLater(stopperFor(options));
     // A plain message, not InputPropertiesError: with property errors the engine prints each property's raw
     // value (newlines, NUL and 100,000 characters as they are); formatIssue shows it escaped and cut.
     throw new Error(new ValidationError(issues.list).message);
