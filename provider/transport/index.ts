@@ -1,7 +1,7 @@
 import { createHash } from "crypto";
 import * as path from "path";
 import { Host } from "../schema-types";
-import { Issues } from "../model/errors";
+import { checkSafe, Issues, PATH_MAX } from "../model/errors";
 import { isSecret, reveal, secret, UNKNOWN } from "../resources/values";
 import { LocalTransport } from "./local";
 import { SshTransport } from "./ssh";
@@ -49,9 +49,10 @@ export function normalizeHost(issues: Issues, field: string, host: unknown): Hos
       issues.add(`${f}.hostKey`, s.hostKey, "must be a public key line such as `ssh-ed25519 AAAA...` (from `ssh-keyscan` or /etc/ssh/ssh_host_*_key.pub)");
     return { ...h, ssh: { ...s, port: s.port ?? 22, user: s.user ?? "root" } };
   }
-  if (h.root !== undefined && (typeof h.root !== "string" || h.root === "" || /[\n\0"'`]/.test(h.root))) {
-    issues.add(`${field}.root`, h.root, "must be a folder path");
-    return h;
+  if (h.root !== undefined) {
+    // The root is part of every path the rendered configs name (dnsmasq, nginx, volfiles): the same rules.
+    if (h.root === "") issues.add(`${field}.root`, h.root, "must be a folder path");
+    if (h.root === "" || !checkSafe(issues, `${field}.root`, h.root, { spaces: false, semicolons: false, max: PATH_MAX })) return h;
   }
   return { ...h, root: h.root === undefined ? undefined : path.resolve(h.root) };
 }
