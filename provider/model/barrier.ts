@@ -95,18 +95,24 @@ export class FailureBarrier {
   private async release(): Promise<void> {
     this.releasing = true;
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // `p`, or `ms` at most: a resource that never comes must not hold the run (the timer goes with `p`)
+    const within = (p: Promise<void>, ms: number) =>
+      new Promise<void>((r) => {
+        const t = setTimeout(r, ms);
+        void p.then(() => (clearTimeout(t), r()));
+      });
     const stopper = (this.waiters.find((w) => w.kind === "construct" && w.stopper) as { stopper: Stopper } | undefined)?.stopper;
     if (stopper) {
       if (!this.waiters.some((w) => w.kind === "check")) {
         const arrived = new Promise<void>((r) => (this.checkArrived = r));
         stopper.block();
         // The refusal's check comes within milliseconds; if it never does, answer anyway.
-        await Promise.race([arrived, pause(10_000)]);
+        await within(arrived, 10_000);
         this.checkArrived = undefined;
       }
       const done = new Promise<void>((r) => (this.sacrificeDone = r));
       stopper.sacrifice();
-      await Promise.race([done, pause(10_000)]);
+      await within(done, 10_000);
       this.sacrificeDone = undefined;
       await pause(this.pauseMs); // the engine reads its abort before the other answers come
     }
