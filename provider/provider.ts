@@ -157,12 +157,14 @@ export class NetbootProvider implements provider.Provider {
   private async checkComponent(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<void> {
     const check = (componentChecks as Record<string, ComponentCheck | undefined>)[type];
     if (!check) return;
-    // isKnown and promise() are @internal in @pulumi/pulumi's typings; the provider server itself uses them.
-    const all = pulumi.output(inputs) as unknown as { isKnown: Promise<boolean>; promise(): Promise<unknown> };
-    if (!(await all.isKnown)) return;
     const issues = new Issues(`${type} "${name}"`);
     await this.barrier.run(async () => {
-      await check(name, await all.promise(), issues);
+      const { known, unknown } = await knownInputs(inputs);
+      // With unknown inputs (a preview on a fresh stack), the check runs on the known ones; its issues about the
+      // unknown ones (missing, wrong type) are dropped. The component checks again once everything is known.
+      const all = new Issues(issues.resource);
+      await check(name, known, all, unknown.size > 0);
+      for (const i of all.list) if (!unknown.has(i.field.split(/[.[]/)[0])) issues.list.push(i);
     });
     if (issues.ok) return;
     await this.barrier.failConstructLater(stopperFor(options));
@@ -170,6 +172,21 @@ export class NetbootProvider implements provider.Provider {
     // value (newlines, NUL and 100,000 characters as they are); formatIssue shows it escaped and cut.
     throw new Error(new ValidationError(issues.list).message);
   }
+}
+
+/**
+ * The inputs whose values are known, resolved, and the names of those that are not. (isKnown and promise() are
+ * @internal in @pulumi/pulumi's typings; its provider server uses them the same way.)
+ */
+async function knownInputs(inputs: pulumi.Inputs): Promise<{ known: Record<string, unknown>; unknown: Set<string> }> {
+  const known: Record<string, unknown> = {};
+  const unknown = new Set<string>();
+  for (const [k, v] of Object.entries(inputs)) {
+    const o = pulumi.output(v) as unknown as { isKnown: Promise<boolean>; promise(): Promise<unknown> };
+    if (await o.isKnown) known[k] = await o.promise();
+    else unknown.add(k);
+  }
+  return { known, unknown };
 }
 
 function plain(v: pulumi.Input<any>): pulumi.Output<any> {

@@ -32,7 +32,7 @@ export const components: Record<ComponentToken, ComponentConstructor> = {
  * Each component's argument check, run by the provider on the resolved inputs before the component is
  * constructed: an invalid component registers no child at all (see NetbootProvider.construct).
  */
-export type ComponentCheck = (name: string, args: any, issues: Issues) => unknown;
+export type ComponentCheck = (name: string, args: any, issues: Issues, partial: boolean) => unknown;
 
 export const componentChecks: Record<ComponentToken, ComponentCheck> = {
   "netboot:index:PxeServer": checkPxeServer,

@@ -5,6 +5,7 @@ import { BootImageModel, buildBootImageModel } from "../model/bootImage";
 import { Issues } from "../model/errors";
 import { normalizeHost } from "../transport";
 import { validated } from "./_validate";
+import { checkImageSource } from "../build/plan";
 
 /** Client side of netboot:index:Initramfs (build + publish), registered by BootImage. */
 class Initramfs extends pulumi.CustomResource {
@@ -36,7 +37,7 @@ class NetworkImage extends pulumi.CustomResource {
 }
 
 /** The arguments' rules (model/bootImage.ts) and the hosts. Run before construct too. */
-export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageArgs>, issues: Issues): BootImageModel | undefined {
+export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageArgs>, issues: Issues, partial = false): BootImageModel | undefined {
   if (a.publishHost !== undefined) {
     if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
     else normalizeHost(issues, "publishHost", a.publishHost);
@@ -48,6 +49,11 @@ export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageAr
     if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
   }
   const { publishHost: _p, publishImage: _i, buildHost: _b, ...rest } = a;
+  // The image source is on this machine unless a build host is given. Its Initramfs child checks it with the
+  // build host's other facts, all at once; but while some inputs are unknown (a fresh stack's preview, with a
+  // volfile not rendered yet) that check cannot run, so the image source is checked here instead.
+  if (partial && a.buildHost === undefined && typeof a.imageSource === "string" && a.imageSource.startsWith("/"))
+    checkImageSource({ imageSource: a.imageSource, handoff: a.handoff === "kexec" ? "kexec" : "switch_root", hybridPaths: a.mode === "hybrid" && Array.isArray(a.hybridPaths) ? a.hybridPaths.filter((p): p is string => typeof p === "string") : [] }, issues);
   return buildBootImageModel(name, rest, issues);
 }
 

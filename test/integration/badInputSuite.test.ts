@@ -179,14 +179,16 @@ interface Named extends Case {
 }
 
 /** One CLI preview of many bad programs; asserts every one is refused with its message and nothing changed. */
-function runGroup(label: string, cases: Case[], extraSource = ""): void {
+function runGroup(label: string, cases: Case[], extraSource = "", replace: Record<string, string> = {}): void {
   const root = tmpDir(`bad-${label}`);
   const named: Named[] = cases.map((c, i) => ({ ...c, name: `${label}-${i}` }));
   const lit = (v: unknown) => JSON.stringify(v).split(JSON.stringify(ROOT)).join(JSON.stringify(root));
   const src = [`import * as netboot from "${REPO}/sdk/nodejs";`, extraSource.split(ROOT).join(root)]
     .concat(named.map((c) => `new netboot.${c.token}(${JSON.stringify(c.name)}, ${lit(c.args)} as any);`))
     .join("\n");
-  const p = cliProject(`bad-${label}`, src);
+  let program = src;
+  for (const [from, to] of Object.entries(replace)) program = program.split(from).join(to);
+  const p = cliProject(`bad-${label}`, program);
   const state = path.join(p.dir, "state");
   const before = hashTree(state);
   const t0 = Date.now();
@@ -234,6 +236,18 @@ describe("bad input through the CLI: refused at preview, every error at once, no
 
   test("addresses, names, limits, conflicts, missing files and the inventory, all in one run", () => {
     runGroup("other", [...OTHER, CUSTOM[3]]);
+  });
+
+  test("a fresh stack's preview, with a volfile not rendered yet: a hybrid path missing from the image source is found", () => {
+    const image = tmpDir("bad-fresh-image");
+    fs.mkdirSync(path.join(image, "usr/share"), { recursive: true });
+    fs.mkdirSync(path.join(image, "sbin"));
+    fs.writeFileSync(path.join(image, "sbin/init"), "#!/bin/sh\n", { mode: 0o755 });
+    const gv = { ...BASE.GlusterVolume, volumeName: "gv" };
+    runGroup("fresh", [
+      { token: "BootImage", args: { ...BASE.BootImage, imageSource: image, transport: "glusterfs", mode: "hybrid", hybridPaths: ["/usr/share", "/usr/nope"], glusterVolfile: "@VOLFILE@" }, expect: [{ field: "hybridPaths[1]", value: "/usr/nope", message: "is not a folder in the image source" }] },
+    ], `const gv = new netboot.GlusterVolume("gv", ${JSON.stringify(gv)} as any);`, { "\"@VOLFILE@\"": "gv.clientVolfile" });
+    fs.rmSync(image, { recursive: true, force: true });
   });
 
   test("a File at a path another File of the stack owns, and a FileSet source and content at once", () => {
