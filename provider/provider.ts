@@ -6,20 +6,20 @@ import { ComponentCheck, componentChecks, components, customResources } from "./
 import { describeUrn, ResourceHandler } from "./resources/handler";
 import { formatIssue, Issues, ValidationError } from "./model/errors";
 import { PathOwners } from "./model/ownership";
-import { FailureBarrier, Stopper } from "./model/barrier";
+import { FailureBarrier, Stopper } from "./barrier";
 import { answerPendingConstructs } from "./_server";
 import { PACKAGE_VERSION } from "./version";
 
 /**
- * Not in the schema: a resource registered only by a refused construct, whose check fails (model/barrier.ts).
+ * Not in the schema: a resource registered only by a refused construct, whose check fails (barrier.ts).
  * The engine names it in the output: `netboot:internal:Refusal (netboot-refused)`.
  */
 const REFUSAL = "netboot:internal:Refusal";
-/** Not in the schema either: the construct that takes the engine's abort (model/barrier.ts, step 2). */
+/** Not in the schema either: the construct that takes the engine's abort (barrier.ts, step 2). */
 const STOP = "netboot:internal:Stop";
 
 /**
- * The stop resources of model/barrier.ts, registered straight through this construct's resource monitor
+ * The stop resources of barrier.ts, registered straight through this construct's resource monitor
  * (captured now, inside the construct's runtime context). Not through pulumi.CustomResource: the SDK turns
  * every failed registration into an unhandled rejection, which its provider server answers by failing every
  * construct in flight with it; these registrations are meant to fail when the run stops.
@@ -58,7 +58,7 @@ export class NetbootProvider implements provider.Provider {
   private readonly outputNames: Record<string, string[]>;
   /** Paths claimed by this stack's resources (the ctx branch moves this into the ProviderContext). */
   readonly owners = new PathOwners();
-  /** Failures wait for the other checks of the run, so all are reported (see model/barrier.ts). */
+  /** Failures wait for the other checks of the run, so all are reported (see barrier.ts). */
   readonly barrier = new FailureBarrier(() =>
     answerPendingConstructs((label) => `${label}: not constructed: this run stops at the errors of other resources (reported with them); nothing of it was written`),
   );
@@ -84,7 +84,7 @@ export class NetbootProvider implements provider.Provider {
   check(urn: string, olds: any, news: any) {
     return traced("check", urn, async () => {
       if (typeOf(urn) === REFUSAL) {
-        // the resource a refused construct registers so the run stops cleanly (model/barrier.ts)
+        // the resource a refused construct registers so the run stops cleanly (barrier.ts)
         await this.barrier.failCheckLater();
         return { inputs: news, failures: [{ property: "", reason: String(news.reason ?? "invalid arguments; nothing was written") }] };
       }
