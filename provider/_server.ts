@@ -53,6 +53,37 @@ export function installDetailedDiff(diff: (id: string, urn: string, olds: any, n
         }
       };
     }
+    if (impl && typeof impl.construct === "function") trackConstructs(impl);
     return original.call(this, service, impl);
   };
+}
+
+/** Constructs the engine is waiting for, by label (`netboot:index:PxeServer "pxe"`): the answer to give. */
+const pendingConstructs = new Map<symbol, { label: string; answer: (err: unknown) => void }>();
+
+/**
+ * Wraps the `construct` RPC handler so constructs still in flight when the run fails can be answered with a
+ * clear error (answerPendingConstructs) instead of being cut off when the engine shuts the provider down,
+ * which the CLI shows as `grpc: the client connection is closing`. The first answer wins; the SDK server's own
+ * later answer to the same call is dropped.
+ */
+function trackConstructs(impl: any): void {
+  const original = impl.construct.bind(impl);
+  impl.construct = (call: any, callback: (err: unknown, resp: unknown) => void) => {
+    const id = Symbol("construct");
+    let answered = false;
+    const once = (err: unknown, resp: unknown) => {
+      if (answered) return;
+      answered = true;
+      pendingConstructs.delete(id);
+      callback(err, resp);
+    };
+    pendingConstructs.set(id, { label: `${call.request.getType()} "${call.request.getName()}"`, answer: (err) => once(err, undefined) });
+    return original(call, once);
+  };
+}
+
+/** Fails every construct still in flight with `message(label)` (see trackConstructs). */
+export function answerPendingConstructs(message: (label: string) => string): void {
+  for (const { label, answer } of [...pendingConstructs.values()]) answer(new Error(message(label)));
 }

@@ -1,9 +1,55 @@
 /** The provider: dispatch only (eks `cmd/provider/index.ts`). Unknown tokens are explicit errors. */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "./context";
-import { ComponentConstructor, components, customResources } from "./registry";
-import { ResourceHandler } from "./resources/handler";
+import { ComponentCheck, componentChecks, ComponentConstructor, components, customResources } from "./registry";
+import { describeUrn, ResourceHandler } from "./resources/handler";
+import { formatIssue, Issues, ValidationError } from "./model/errors";
+import { PathOwners } from "./model/ownership";
+import { FailureBarrier, Stopper } from "./barrier";
+import { answerPendingConstructs } from "./_server";
+import { PACKAGE_VERSION } from "./version";
+
+/**
+ * Not in the schema: a resource registered only by a refused construct, whose check fails (barrier.ts).
+ * The engine names it in the output: `netboot:internal:Refusal (netboot-refused)`.
+ */
+const REFUSAL = "netboot:internal:Refusal";
+/** Not in the schema either: the construct that takes the engine's abort (barrier.ts, step 2). */
+const STOP = "netboot:internal:Stop";
+
+/**
+ * The stop resources of barrier.ts, registered straight through this construct's resource monitor
+ * (captured now, inside the construct's runtime context). Not through pulumi.CustomResource: the SDK turns
+ * every failed registration into an unhandled rejection, which its provider server answers by failing every
+ * construct in flight with it; these registrations are meant to fail when the run stops.
+ */
+function stopperFor(options: pulumi.ComponentResourceOptions): Stopper {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const resproto = require("@pulumi/pulumi/proto/resource_pb");
+  const from = { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] };
+  const gstruct = require(require.resolve("google-protobuf/google/protobuf/struct_pb", from));
+  const parent = (options.parent as { urn?: unknown } | undefined)?.urn;
+  const register = async (type: string, name: string, custom: boolean, object: Record<string, unknown>) => {
+    const req = new resproto.RegisterResourceRequest();
+    req.setType(type);
+    req.setName(name);
+    req.setCustom(custom);
+    req.setRemote(!custom);
+    req.setObject(gstruct.Struct.fromJavaScript(object));
+    req.setVersion(PACKAGE_VERSION);
+    req.setAcceptsecrets(true);
+    if (parent) req.setParent(await (pulumi.output(parent) as unknown as { promise(): Promise<string> }).promise());
+    monitor?.registerResource(req, () => undefined);
+  };
+  return {
+    block: () => void register(REFUSAL, "netboot-refused", true, { reason: "this program has invalid resources (listed above); nothing was written" }),
+    sacrifice: () => void register(STOP, "netboot-stop", false, {}),
+  };
+}
 
 function typeOf(urn: string): string {
   return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
@@ -13,6 +59,12 @@ export class NetbootProvider implements provider.Provider {
   private readonly outputNames: Record<string, string[]>;
   private readonly handlers: Record<string, ResourceHandler>;
   private readonly components: Record<string, ComponentConstructor>;
+  /** Paths claimed by this stack's resources (the ctx branch moves this into the ProviderContext). */
+  readonly owners = new PathOwners();
+  /** Failures wait for the other checks of the run, so all are reported (see barrier.ts). */
+  readonly barrier = new FailureBarrier(() =>
+    answerPendingConstructs((label) => `${label}: not constructed: this run stops at the errors of other resources (reported with them); nothing of it was written`),
+  );
 
   constructor(private readonly ctx: ProviderContext, readonly version: string, readonly schema: string) {
     const spec = JSON.parse(schema);
@@ -35,7 +87,34 @@ export class NetbootProvider implements provider.Provider {
   }
 
   check(urn: string, olds: any, news: any) {
-    return this.traced("check", urn, () => this.handler(urn).check(urn, olds, news));
+    return this.traced("check", urn, async () => {
+      if (typeOf(urn) === REFUSAL) {
+        // the resource a refused construct registers so the run stops cleanly (barrier.ts)
+        await this.barrier.failCheckLater();
+        return { inputs: news, failures: [{ property: "", reason: String(news.reason ?? "invalid arguments; nothing was written") }] };
+      }
+      const r = await this.barrier.run(() => this.checkOwned(urn, olds, news));
+      if (!r.failures?.length) return r;
+      await this.barrier.failCheckLater();
+      // No property: the engine would print that input's raw value; each reason names field and value already.
+      return { ...r, failures: r.failures.map((f) => ({ property: "", reason: f.reason })) };
+    });
+  }
+
+  /** The handler's check, then the paths it writes claimed for `urn` (refused when another resource has one). */
+  private async checkOwned(urn: string, olds: any, news: any): Promise<provider.CheckResult> {
+    const h = this.handler(urn);
+    const r = await h.check(urn, olds, news);
+    const owned = h.ownedPaths && !r.failures?.length ? h.ownedPaths(r.inputs) : undefined;
+    if (!owned) return r;
+    const failures = this.owners.claim(urn, owned).map((c) => ({
+      property: c.field,
+      reason: formatIssue({
+        resource: describeUrn(urn), field: c.field, value: c.path,
+        message: `is also written by ${describeUrn(c.holder)} (${c.holderField}); two resources must not own one path (each would rewrite it on every run, and deleting either would remove it)`,
+      }),
+    }));
+    return failures.length ? { ...r, failures } : r;
   }
   diff(id: string, urn: string, olds: any, news: any) {
     return this.traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news));
@@ -54,8 +133,13 @@ export class NetbootProvider implements provider.Provider {
   }
 
   async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
+    if (type === STOP) {
+      this.barrier.sacrificed();
+      throw new Error("the run stops: this program has invalid resources (each listed here, under its name); nothing was written");
+    }
     const ctor = this.components[type];
     if (!ctor) throw new Error(`netboot: unknown component type ${type}`);
+    await this.checkComponent(name, type, inputs, options);
     const t0 = Date.now();
     const c = ctor(name, inputs, options) as unknown as Record<string, pulumi.Input<unknown>> & pulumi.ComponentResource;
     const state: pulumi.Inputs = {};
@@ -75,6 +159,50 @@ export class NetbootProvider implements provider.Provider {
       this.ctx.trace(`${op} ${urn.split("::").pop()} ${Date.now() - t0} ms`);
     }
   }
+
+  /**
+   * Checks a component's arguments before it is constructed. An invalid component registers no child: a child
+   * whose inputs come from a failed check would fail as an unhandled rejection, which @pulumi/pulumi's provider
+   * server answers by failing every construct in flight with that one error (so the first component's errors
+   * appeared under every other component). Refused here, each component fails alone, under its own URN, with
+   * every issue as a property error (field, value, message) and no stack trace.
+   *
+   * Inputs still unknown (a preview on a fresh stack, with values from resources not created yet) cannot be
+   * checked here; the component's own `validated()` checks them once they are known.
+   */
+  private async checkComponent(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<void> {
+    const check = (componentChecks as Record<string, ComponentCheck | undefined>)[type];
+    if (!check) return;
+    const issues = new Issues(`${type} "${name}"`);
+    await this.barrier.run(async () => {
+      const { known, unknown } = await knownInputs(inputs);
+      // With unknown inputs (a preview on a fresh stack), the check runs on the known ones; its issues about the
+      // unknown ones (missing, wrong type) are dropped. The component checks again once everything is known.
+      const all = new Issues(issues.resource);
+      await check(this.ctx, name, known, all, unknown.size > 0);
+      for (const i of all.list) if (!unknown.has(i.field.split(/[.[]/)[0])) issues.list.push(i);
+    });
+    if (issues.ok) return;
+    await this.barrier.failConstructLater(stopperFor(options));
+    // A plain message, not InputPropertiesError: with property errors the engine prints each property's raw
+    // value (newlines, NUL and 100,000 characters as they are); formatIssue shows it escaped and cut.
+    throw new Error(new ValidationError(issues.list).message);
+  }
+}
+
+/**
+ * The inputs whose values are known, resolved, and the names of those that are not. (isKnown and promise() are
+ * @internal in @pulumi/pulumi's typings; its provider server uses them the same way.)
+ */
+async function knownInputs(inputs: pulumi.Inputs): Promise<{ known: Record<string, unknown>; unknown: Set<string> }> {
+  const known: Record<string, unknown> = {};
+  const unknown = new Set<string>();
+  for (const [k, v] of Object.entries(inputs)) {
+    const o = pulumi.output(v) as unknown as { isKnown: Promise<boolean>; promise(): Promise<unknown> };
+    if (await o.isKnown) known[k] = await o.promise();
+    else unknown.add(k);
+  }
+  return { known, unknown };
 }
 
 function plain(v: pulumi.Input<any>): pulumi.Output<any> {

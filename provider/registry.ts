@@ -11,11 +11,12 @@ import { ResourceHandler } from "./resources/handler";
 import { fileHandler } from "./resources/file";
 import { fileSetHandler } from "./resources/fileSet";
 import { glusterManagedHandler } from "./resources/glusterManaged";
-import { PxeServer } from "./components/pxeServer";
-import { NodeGroup } from "./components/nodeGroup";
-import { GlusterVolume } from "./components/glusterVolume";
-import { BootImage } from "./components/bootImage";
-import { Cluster } from "./components/cluster";
+import { checkPxeServer, PxeServer } from "./components/pxeServer";
+import { checkNodeGroup, NodeGroup } from "./components/nodeGroup";
+import { checkGlusterVolume, GlusterVolume } from "./components/glusterVolume";
+import { BootImage, checkBootImage } from "./components/bootImage";
+import { checkCluster, Cluster } from "./components/cluster";
+import { Issues } from "./model/errors";
 import { extraCustomResources } from "./resources/extra";
 import { initramfsHandler } from "./resources/initramfs";
 import { networkImageHandler } from "./resources/networkImage";
@@ -42,3 +43,17 @@ export function customResources(ctx: ProviderContext): Record<CustomResourceToke
     ...extraCustomResources(ctx),
   };
 }
+
+/**
+ * Each component's argument check, run by the provider on the resolved inputs before the component is
+ * constructed: an invalid component registers no child at all (see NetbootProvider.construct).
+ */
+export type ComponentCheck = (ctx: ProviderContext, name: string, args: any, issues: Issues, partial: boolean) => unknown;
+
+export const componentChecks: Record<ComponentToken, ComponentCheck> = {
+  "netboot:index:PxeServer": (ctx, n, a, i) => checkPxeServer(ctx, n, a, i),
+  "netboot:index:NodeGroup": (ctx, n, a, i) => checkNodeGroup(ctx, n, a, i),
+  "netboot:index:GlusterVolume": (_ctx, n, a, i) => checkGlusterVolume(n, a, i),
+  "netboot:index:BootImage": (_ctx, n, a, i, partial) => checkBootImage(n, a, i, partial),
+  "netboot:index:Cluster": (ctx, n, a, i) => checkCluster(ctx, n, a, i),
+};

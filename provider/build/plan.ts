@@ -122,7 +122,11 @@ export function folderDigest(root: string, exclude: string[] = []): string {
   return h.digest("hex");
 }
 
-export function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefined {
+/**
+ * The image source's cheap facts (it exists; a folder has what the handoff starts and every hybrid path): what
+ * BootImage checks before it is constructed, so a preview on a fresh stack finds them too. Returns its stat.
+ */
+export function checkImageSource(m: Pick<BootImageModel, "imageSource" | "handoff" | "hybridPaths">, issues: Issues): fs.Stats | undefined {
   const st = fs.statSync(m.imageSource, { throwIfNoEntry: false });
   if (!st) {
     issues.add("imageSource", m.imageSource, "does not exist on the build host (a root folder, e.g. made with mmdebstrap, or a .tar.gz/.tar.xz)");
@@ -138,6 +142,14 @@ export function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefi
     for (const [i, p] of m.hybridPaths.entries())
       if (!fs.statSync(path.join(m.imageSource, p), { throwIfNoEntry: false })?.isDirectory())
         issues.add(`hybridPaths[${i}]`, p, `is not a folder in the image source ${m.imageSource} (it is published to the network file system and bind-mounted at boot)`);
+  }
+  return st;
+}
+
+export function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefined {
+  const st = checkImageSource(m, issues);
+  if (!st) return undefined;
+  if (st.isDirectory()) {
     const digest = sha(`${folderDigest(m.imageSource, m.hybridPaths)}\nexclude ${m.hybridPaths.join(" ")}`);
     return { source: m.imageSource, kind: "folder", compression: "z", digest, fileName: `image-${digest.slice(0, 12)}.tar.gz`, exclude: m.hybridPaths };
   }

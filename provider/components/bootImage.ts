@@ -2,9 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { childOpts } from "../resources/clients";
 import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
-import { buildBootImageModel } from "../model/bootImage";
+import { BootImageModel, buildBootImageModel } from "../model/bootImage";
+import { Issues } from "../model/errors";
 import { normalizeHost } from "../model/host";
 import { validated } from "./_validate";
+import { checkImageSource } from "../build/plan";
 
 /** Client side of netboot:index:Initramfs (build + publish), registered by BootImage. */
 class Initramfs extends pulumi.CustomResource {
@@ -35,6 +37,30 @@ class NetworkImage extends pulumi.CustomResource {
   }
 }
 
+/** The arguments' rules (model/bootImage.ts), the server it publishes to and the hosts. Run before construct too. */
+export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageArgs>, issues: Issues, partial = false): BootImageModel | undefined {
+  const server = a.server as Partial<schema.PxeServerInfo> | undefined;
+  if (!server || typeof server !== "object" || typeof server.httpRoot !== "string" || typeof server.httpBaseUrl !== "string")
+    issues.add("server", server, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");
+  if (a.publishHost !== undefined) {
+    if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
+    else normalizeHost(issues, "publishHost", a.publishHost);
+  }
+  if (a.publishImage !== undefined && typeof a.publishImage !== "boolean") issues.add("publishImage", a.publishImage, "must be true or false");
+  if (a.publishImage === false && a.publishHost !== undefined) issues.add("publishHost", "(set)", "is not used when publishImage is false");
+  if (a.buildHost !== undefined) {
+    const b = normalizeHost(issues, "buildHost", a.buildHost);
+    if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
+  }
+  const { server: _s, publishHost: _p, publishImage: _i, buildHost: _b, ...rest } = a;
+  // The image source is on this machine unless a build host is given. Its Initramfs child checks it with the
+  // build host's other facts, all at once; but while some inputs are unknown (a fresh stack's preview, with a
+  // volfile not rendered yet) that check cannot run, so the image source is checked here instead.
+  if (partial && a.buildHost === undefined && typeof a.imageSource === "string" && a.imageSource.startsWith("/"))
+    checkImageSource({ imageSource: a.imageSource, handoff: a.handoff === "kexec" ? "kexec" : "switch_root", hybridPaths: a.mode === "hybrid" && Array.isArray(a.hybridPaths) ? a.hybridPaths.filter((p): p is string => typeof p === "string") : [] }, issues);
+  return buildBootImageModel(name, rest, issues);
+}
+
 /**
  * netboot:index:BootImage: wiring only. Validates the arguments (all errors at once, nothing written), then
  * one Initramfs child builds on the build host and publishes kernel, initramfs (and, for http, the image) to the
@@ -43,23 +69,7 @@ class NetworkImage extends pulumi.CustomResource {
 export class BootImage extends schema.BootImage {
   constructor(ctx: ProviderContext, name: string, args: schema.BootImageArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(ctx, `netboot:index:BootImage "${name}"`, args, (a, issues) => {
-      const server = a.server as Partial<schema.PxeServerInfo> | undefined;
-      if (!server || typeof server !== "object" || typeof server.httpRoot !== "string" || typeof server.httpBaseUrl !== "string")
-        issues.add("server", server, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");
-      if (a.publishHost !== undefined) {
-        if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
-        else normalizeHost(issues, "publishHost", a.publishHost);
-      }
-      if (a.publishImage !== undefined && typeof a.publishImage !== "boolean") issues.add("publishImage", a.publishImage, "must be true or false");
-      if (a.publishImage === false && a.publishHost !== undefined) issues.add("publishHost", "(set)", "is not used when publishImage is false");
-      if (a.buildHost !== undefined) {
-        const b = normalizeHost(issues, "buildHost", a.buildHost);
-        if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
-      }
-      const { server: _s, publishHost: _p, publishImage: _i, buildHost: _b, ...spec } = a;
-      return buildBootImageModel(name, spec, issues);
-    });
+    const model = validated(ctx, `netboot:index:BootImage "${name}"`, args, (a, issues) => checkBootImage(name, a, issues));
     const server = pulumi.output(args.server);
     const { server: _s, publishHost, publishImage, buildHost, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists

@@ -9,6 +9,7 @@ import { PxeServer } from "./pxeServer";
 import { GlusterVolume } from "./glusterVolume";
 import { BootImage } from "./bootImage";
 import { NodeGroup } from "./nodeGroup";
+import { Issues } from "../model/errors";
 
 /**
  * netboot:index:Cluster: wiring only. The inventory is read and checked (schema/cluster.schema.json plus its
@@ -52,6 +53,20 @@ export class Cluster extends schema.Cluster {
     this.bootTargets = pulumi.all(Object.fromEntries(Object.entries(images).map(([k, i]) => [k, i.boot]))) as pulumi.Output<Record<string, schema.BootTarget>>;
     this.volumes = pulumi.all(Object.fromEntries(Object.entries(volumes).map(([k, v]) => [k, v.mountSource]))) as pulumi.Output<Record<string, string>>;
     this.registerOutputs({ nodeTable: this.nodeTable, servers: this.servers, bootTargets: this.bootTargets, volumes: this.volumes });
+  }
+}
+
+/** The inventory's checks (schema and cross-references), run before construct: every error as an issue. */
+export function checkCluster(ctx: ProviderContext, name: string, args: schema.ClusterArgs, issues: Issues): ClusterPlan | undefined {
+  try {
+    return readPlan(ctx, name, args);
+  } catch (e) {
+    if (!(e instanceof pulumi.RunError)) throw e;
+    // readPlan's message is `<resource>: N inventory errors...:` and one `  file:line:col: ...` line per issue
+    const text = e.message.replace(`netboot:index:Cluster "${name}": `, "");
+    const lines = text.split("\n");
+    for (const line of lines.length > 1 ? lines.slice(1) : lines) issues.add("inventory", undefined, line.trim());
+    return undefined;
   }
 }
 

@@ -9,6 +9,7 @@ import { glusterPaths, renderStandalone, renderTlsFiles } from "../render/volfil
 import { parseVolfile, xlatorTypes } from "../model/volfileParse";
 import { asFiles, FileSet } from "../resources/clients";
 import { validated } from "./_validate";
+import { Issues } from "../model/errors";
 
 /** Client class of netboot:index:GlusterManagedVolume (the handler is resources/glusterManaged.ts). */
 class GlusterManagedVolume extends pulumi.CustomResource {
@@ -21,6 +22,14 @@ class GlusterManagedVolume extends pulumi.CustomResource {
   }
 }
 
+/** The arguments' rules (model/gluster.ts) and what each mode supports. Run before construct too. */
+export function checkGlusterVolume(name: string, a: pulumi.Unwrap<schema.GlusterVolumeArgs>, issues: Issues): GlusterModel | undefined {
+  const m = buildGlusterModel(name, a, normalizeHost(issues, "host", a.host), issues);
+  if (m && m.mode === "managed" && m.tls) issues.add("tls", "(secret)", "managed mode: glusterd reads TLS material from /etc/ssl/glusterfs.*; netboot only writes it in standalone mode");
+  if (m && m.mode === "standalone" && m.host.ssh) issues.add("host", "ssh", "standalone mode writes to a local target folder for now");
+  return issues.ok ? m : undefined;
+}
+
 /**
  * netboot:index:GlusterVolume: wiring only. Rules are in model/gluster.ts, graphs in render/volfile.ts.
  * - standalone: one FileSet with every volfile and brick unit; the client volfile goes live only after
@@ -31,12 +40,7 @@ export class GlusterVolume extends schema.GlusterVolume {
   constructor(ctx: ProviderContext, name: string, args: schema.GlusterVolumeArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
     const resource = `netboot:index:GlusterVolume "${name}"`;
-    const secretModel = validated(ctx, resource, args, (a, issues) => {
-      const m = buildGlusterModel(name, a, normalizeHost(issues, "host", a.host), issues);
-      if (m && m.mode === "managed" && m.tls) issues.add("tls", "(secret)", "managed mode: glusterd reads TLS material from /etc/ssl/glusterfs.*; netboot only writes it in standalone mode");
-      if (m && m.mode === "standalone" && m.host.ssh) issues.add("host", "ssh", "standalone mode writes to a local target folder for now");
-      return issues.ok ? m : undefined;
-    });
+    const secretModel = validated(ctx, resource, args, (a, issues) => checkGlusterVolume(name, a, issues));
     // Only the TLS files hold secrets; volfiles name their paths, so they need not be secret outputs.
     const model = pulumi.unsecret(secretModel);
 

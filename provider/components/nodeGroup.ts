@@ -7,20 +7,24 @@ import { hostsDirFile, renderDhcpHosts, renderEtcHosts } from "../render/hosts";
 import { asFiles, FileSet } from "../resources/clients";
 import { hostKey } from "../model/host";
 import { validated } from "./_validate";
+import { Issues } from "../model/errors";
+
+/** The arguments' rules (model/pxe.ts) and claims of other groups (this stack and the server's hostsdir). */
+export async function checkNodeGroup(ctx: ProviderContext, name: string, a: pulumi.Unwrap<schema.NodeGroupArgs>, issues: Issues): Promise<NodeGroupModel | undefined> {
+  const g = buildNodeGroupModel(name, a, issues);
+  if (!g) return undefined;
+  const mine = claimsOf(g);
+  const sameStack = ctx.claims.register(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
+  const onServer = await ctx.hostsDirs.read(g.server.host, g.server.hostsDir, g.name);
+  findConflicts(mine, [{ index: sameStack, except: g.name }, onServer], issues);
+  return issues.ok ? g : undefined;
+}
 
 /** netboot:index:NodeGroup: wiring only. */
 export class NodeGroup extends schema.NodeGroup {
   constructor(ctx: ProviderContext, name: string, args: schema.NodeGroupArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(ctx, `netboot:index:NodeGroup "${name}"`, args, async (a, issues) => {
-      const g = buildNodeGroupModel(name, a, issues);
-      if (!g) return undefined;
-      const mine = claimsOf(g);
-      const sameStack = ctx.claims.register(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
-      const onServer = await ctx.hostsDirs.read(g.server.host, g.server.hostsDir, g.name);
-      findConflicts(mine, [{ index: sameStack, except: g.name }, onServer], issues);
-      return g;
-    });
+    const model = validated(ctx, `netboot:index:NodeGroup "${name}"`, args, (a, issues) => checkNodeGroup(ctx, name, a, issues));
 
     // One file set per group (the engine's work grows with groups, not nodes): static leases, the group and
     // node iPXE scripts, the hosts fragment. A new leases file is picked up by dnsmasq without a restart;

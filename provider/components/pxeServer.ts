@@ -2,21 +2,31 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
-import { buildPxeServerModel, full, serverInfo } from "../model/pxe";
+import { buildPxeServerModel, full, PxeServerModel, serverInfo } from "../model/pxe";
+import { Issues } from "../model/errors";
 import { normalizeHost } from "../model/host";
 import { renderDnsmasq, proxyBiosBasename } from "../render/dnsmasq";
 import { renderNginx, renderNginxMain } from "../render/nginx";
 import { renderBootScript } from "../render/ipxe";
 import { asFiles, FileSet } from "../resources/clients";
+import { checkBuildHostFile } from "../resources/fileSet";
 import { validated } from "./_validate";
+
+/** The arguments' rules (model/pxe.ts) plus the build host's iPXE binaries. Run before construct too. */
+export async function checkPxeServer(ctx: ProviderContext, name: string, a: pulumi.Unwrap<schema.PxeServerArgs>, issues: Issues): Promise<PxeServerModel | undefined> {
+  const m = buildPxeServerModel(name, a, normalizeHost(issues, "host", a.host), issues);
+  // The iPXE binaries are copied from this machine: a missing one is named here, under the server and the
+  // field that chose it, not later by the child FileSet that would read it.
+  for (const [file, src] of Object.entries(m?.binaries ?? {}))
+    await checkBuildHostFile(ctx.transport({}), issues, a.ipxeFiles?.[file] !== undefined ? `ipxeFiles["${file}"]` : `bootFiles (${file}: apt-get install ipxe)`, src);
+  return issues.ok ? m : undefined;
+}
 
 /** netboot:index:PxeServer: wiring only. Rendering is in render/, rules in model/pxe.ts. */
 export class PxeServer extends schema.PxeServer {
   constructor(ctx: ProviderContext, name: string, args: schema.PxeServerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(ctx, `netboot:index:PxeServer "${name}"`, args, (a, issues) =>
-      buildPxeServerModel(name, a, normalizeHost(issues, "host", a.host), issues),
-    );
+    const model = validated(ctx, `netboot:index:PxeServer "${name}"`, args, (a, issues) => checkPxeServer(ctx, name, a, issues));
 
     const web = new FileSet(`${name}-web`, {
       host: model.host,

@@ -8,6 +8,7 @@ import * as path from "path";
 import Ajv, { ErrorObject } from "ajv";
 import { isMap, isPair, isScalar, isSeq, LineCounter, Node, parseDocument, Document } from "yaml";
 import { Inventory } from "./types";
+import { show } from "../model/errors";
 
 export interface InventoryIssue {
   file: string;
@@ -75,8 +76,12 @@ export function parseInventory(text: string, file: string, schema: InventorySche
     return { line: p.line, column: p.col };
   };
   const issues: InventoryIssue[] = [];
+  const dupKeys = duplicateKeys(doc);
   for (const e of doc.errors) {
-    issues.push({ file, ...at(e.pos[0]), path: "", message: e.message.split("\n")[0], hint: yamlHint(e.code) });
+    // The yaml package says "Map keys must be unique" without the key: name it, at its position.
+    const dup = e.code === "DUPLICATE_KEY" ? dupKeys.get(e.pos[0]) : undefined;
+    const message = dup ? `duplicate key ${show(dup.key)} (first at line ${at(dup.first).line})` : e.message.split("\n")[0];
+    issues.push({ file, ...at(e.pos[0]), path: dup ? pointer(dup.path) : "", message, hint: yamlHint(e.code) });
   }
   if (issues.length) return { ok: false, issues };
 
@@ -97,6 +102,29 @@ export function loadInventory(text: string, file: string, schema?: InventorySche
   const r = parseInventory(text, file, schema);
   if (!r.ok) throw new InventoryError(r.issues);
   return r.inventory;
+}
+
+/** Offset of every repeated map key -> the key, its map's path and the offset of its first occurrence. */
+function duplicateKeys(doc: Document): Map<number, { key: string; path: string[]; first: number }> {
+  const out = new Map<number, { key: string; path: string[]; first: number }>();
+  const walk = (n: unknown, path: string[]) => {
+    if (isMap(n)) {
+      const first = new Map<string, number>();
+      for (const p of n.items) {
+        if (!isPair(p)) continue;
+        const k = isScalar(p.key) ? String(p.key.value) : undefined;
+        const off = (p.key as Node | null)?.range?.[0];
+        if (k !== undefined && off !== undefined) {
+          const f = first.get(k);
+          if (f === undefined) first.set(k, off);
+          else out.set(off, { key: k, path: [...path, k], first: f });
+        }
+        walk(p.value, k === undefined ? path : [...path, k]);
+      }
+    } else if (isSeq(n)) n.items.forEach((x, i) => walk(x, [...path, String(i)]));
+  };
+  walk(doc.contents, []);
+  return out;
 }
 
 function pointer(segs: (string | number)[]): string {

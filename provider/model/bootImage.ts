@@ -4,7 +4,7 @@
  * runs in the Initramfs resource's check() so `pulumi preview` fails before anything is written.
  */
 import * as path from "path";
-import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { oneOf } from "./enums";
 import { isSafeName, parseIPv4 } from "./net";
 import { parseVolfile, VolfileGraph, VolfileParseError, xlatorTypes } from "./volfileParse";
@@ -124,7 +124,8 @@ export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, o
   }
   if (a.modules !== undefined && !Array.isArray(a.modules)) issues.add("modules", a.modules, "must be a list of kernel module names");
   const kernelArgs = a.kernelArgs ?? "";
-  if (kernelArgs) checkSafe(issues, "kernelArgs", kernelArgs);
+  // The same rule as NodeGroup's boot.args, which these arguments become (iPXE reads `;` and `#`).
+  if (kernelArgs) checkSafe(issues, "kernelArgs", kernelArgs, { semicolons: false, max: KERNEL_ARGS_MAX });
 
   if (!issues.ok) return undefined;
   // every field below passed its check above: the casts narrow what was `unknown`

@@ -12,9 +12,52 @@ export interface Issue {
   message: string;
 }
 
+/** Values longer than this are cut in messages: a 100,000-character value must not fill the terminal. */
+export const SHOW_MAX = 120;
+
+/**
+ * Characters a terminal would act on or hide: C0 and C1 controls, DEL, the line and paragraph separators and
+ * the bidirectional overrides (which can make a value read as something else).
+ */
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0" };
+
+/** Makes control characters visible (`\n`, `\0`, `\u001b`), so a message never carries them raw. */
+export function escapeControls(s: string): string {
+  return s.replace(INVISIBLE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Cuts `s` to `max` characters, saying how long it was: `"aaaa... (200000 characters)"`. */
+export function cut(s: string, max = SHOW_MAX): string {
+  // Cut before escaping, so an escape sequence is never split, and count what the user gave.
+  const chars = [...s];
+  return chars.length <= max ? escapeControls(s) : `${escapeControls(chars.slice(0, max).join(""))}... (${chars.length} characters)`;
+}
+
+/**
+ * A value as a message shows it: a string quoted (`"` and `\` escaped, then controls made visible, so a
+ * visible `\n` is never confused with a backslash the user typed) and cut; any other value as JSON, cut.
+ */
+export function show(v: unknown): string {
+  if (typeof v === "string") {
+    const chars = [...v];
+    const head = chars.length > SHOW_MAX ? chars.slice(0, SHOW_MAX).join("") : v;
+    const body = escapeControls(head.replace(/[\\"]/g, "\\$&"));
+    return `"${body}"${chars.length > SHOW_MAX ? `... (${chars.length} characters)` : ""}`;
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = String(v);
+  }
+  return cut(text);
+}
+
 export function formatIssue(i: Issue): string {
-  const v = i.value === undefined ? "" : ` = ${JSON.stringify(i.value)}`;
-  return `${i.resource}: ${i.field}${v}: ${i.message}`;
+  const v = i.value === undefined ? "" : ` = ${show(i.value)}`;
+  // Field names carry user keys (`files["/a\nb"]`) and messages quote values: both are escaped and cut too.
+  return `${escapeControls(i.resource)}: ${cut(i.field, 200)}${v}: ${cut(i.message, 600)}`;
 }
 
 export class ValidationError extends Error {
@@ -53,10 +96,27 @@ const INJECTION: Array<[RegExp, string]> = [
   [/\\/, "contains a backslash"],
 ];
 
+/**
+ * The longest string a rendered file takes by default. Every value lands in a config line, a file name or an
+ * argv; none needs more, and a bound keeps a runaway value out of files and messages.
+ */
+export const MAX_VALUE = 4096;
+
+/**
+ * The kernel's command line limit on x86 and arm64 (COMMAND_LINE_SIZE, 2048 bytes including the NUL): a longer
+ * line is cut by the boot loader without a word, so the last arguments are silently lost.
+ */
+export const KERNEL_ARGS_MAX = 2047;
+
 /** Checks a value that lands in a rendered file. Returns true when clean. */
-export function checkSafe(issues: Issues, field: string, value: unknown, extra: { commas?: boolean; slashes?: boolean; spaces?: boolean; semicolons?: boolean } = {}): boolean {
+export function checkSafe(issues: Issues, field: string, value: unknown, extra: { commas?: boolean; slashes?: boolean; spaces?: boolean; semicolons?: boolean; max?: number } = {}): boolean {
   if (typeof value !== "string") {
     issues.add(field, value, "must be a string");
+    return false;
+  }
+  const max = extra.max ?? MAX_VALUE;
+  if (value.length > max) {
+    issues.add(field, value, `is ${value.length} characters long; at most ${max}`);
     return false;
   }
   let ok = true;
@@ -85,9 +145,13 @@ export function checkSafe(issues: Issues, field: string, value: unknown, extra: 
   return ok;
 }
 
-/** An absolute path without `..`, quotes or control characters. */
+/** Linux PATH_MAX and NAME_MAX: a longer path fails in the kernel, after folders were made. */
+export const PATH_MAX = 4095;
+export const NAME_MAX = 255;
+
+/** An absolute path without `..`, quotes or control characters, within Linux's path length limits. */
 export function checkAbsPath(issues: Issues, field: string, value: unknown): boolean {
-  if (!checkSafe(issues, field, value, { spaces: false, semicolons: false })) return false;
+  if (!checkSafe(issues, field, value, { spaces: false, semicolons: false, max: PATH_MAX })) return false;
   const v = value as string;
   if (!v.startsWith("/")) {
     issues.add(field, v, "must be an absolute path");
@@ -95,6 +159,21 @@ export function checkAbsPath(issues: Issues, field: string, value: unknown): boo
   }
   if (v.split("/").includes("..")) {
     issues.add(field, v, "must not contain `..`");
+    return false;
+  }
+  const long = v.split("/").find((c) => Buffer.byteLength(c) > NAME_MAX);
+  if (long !== undefined) {
+    issues.add(field, v, `has a name of ${Buffer.byteLength(long)} bytes; at most ${NAME_MAX} (Linux NAME_MAX)`);
+    return false;
+  }
+  return true;
+}
+
+/** The path of a file (not `/`, not ending in `/`, which name folders). */
+export function checkFilePath(issues: Issues, field: string, value: unknown): boolean {
+  if (!checkAbsPath(issues, field, value)) return false;
+  if ((value as string).endsWith("/") || (value as string).split("/").pop() === ".") {
+    issues.add(field, value, "names a folder; give the path of a file");
     return false;
   }
   return true;

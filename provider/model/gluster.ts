@@ -9,9 +9,9 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { Host } from "../schema-types";
 import { GLUSTER_LAYOUT_VALUES, GLUSTER_MODE_VALUES, GlusterLayout, GlusterMode } from "../schema-enums";
-import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { checkAbsPath, checkSafe, Issues, show } from "./errors";
 import { listValues } from "./enums";
-import { isDomain, parseCidr, parseIPv4 } from "./net";
+import { isDomain, isHostOrIPv4, parseCidr, parseIPv4 } from "./net";
 
 export type { GlusterMode };
 export type Layout = GlusterLayout;
@@ -213,7 +213,7 @@ export function buildGlusterModel(resource: string, a: GlusterArgsLike, host: Ho
       return;
     }
     const hostOk = checkSafe(issues, `${f}.host`, b.host, { spaces: false, slashes: false, commas: false, semicolons: false });
-    if (hostOk && parseIPv4(b.host) === undefined && !isDomain(b.host)) issues.add(`${f}.host`, b.host, "must be an IPv4 address or a host name");
+    if (hostOk && !isHostOrIPv4(b.host)) issues.add(`${f}.host`, b.host, "must be an IPv4 address (four numbers 0-255) or a host name");
     const pathOk = checkAbsPath(issues, `${f}.path`, b.path);
     if (pathOk && (b.path === "/" || b.path.includes(":") || b.path.includes(","))) issues.add(`${f}.path`, b.path, "must be a folder below `/` without `:` or `,`");
     let port = BASE_PORT + i;
@@ -294,7 +294,8 @@ export function buildGlusterModel(resource: string, a: GlusterArgsLike, host: Ho
     const f = `options["${key}"]`;
     const spec = OPTIONS[key];
     if (!spec) {
-      issues.add(f, key, `unknown option key (known: ${Object.keys(OPTIONS).sort().join(", ")})`);
+      // The value shown is the option's value; the key is in the field name already.
+      issues.add(f, v, `unknown option key ${show(key)} (known: ${Object.keys(OPTIONS).sort().join(", ")})`);
       continue;
     }
     if (!checkSafe(issues, f, v, { spaces: false, semicolons: false })) continue;

@@ -5,7 +5,7 @@
 import * as path from "path";
 import { Host } from "../schema-types";
 import { isSecret, reveal, secret, UNKNOWN } from "../values";
-import { Issues } from "./errors";
+import { checkSafe, Issues, PATH_MAX } from "./errors";
 
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\n]*)?$/;
 const PRIVATE_KEY = /^-----BEGIN (OPENSSH|RSA|EC|DSA|ENCRYPTED)? ?PRIVATE KEY-----/;
@@ -43,9 +43,10 @@ export function normalizeHost(issues: Issues, field: string, host: unknown): Hos
       issues.add(`${f}.hostKey`, s.hostKey, "must be a public key line such as `ssh-ed25519 AAAA...` (from `ssh-keyscan` or /etc/ssh/ssh_host_*_key.pub)");
     return { ...h, ssh: { ...s, port: s.port ?? 22, user: s.user ?? "root" } };
   }
-  if (h.root !== undefined && (typeof h.root !== "string" || h.root === "" || /[\n\0"'`]/.test(h.root))) {
-    issues.add(`${field}.root`, h.root, "must be a folder path");
-    return h;
+  if (h.root !== undefined) {
+    // The root is part of every path the rendered configs name (dnsmasq, nginx, volfiles): the same rules.
+    if (h.root === "") issues.add(`${field}.root`, h.root, "must be a folder path");
+    if (h.root === "" || !checkSafe(issues, `${field}.root`, h.root, { spaces: false, semicolons: false, max: PATH_MAX })) return h;
   }
   return { ...h, root: h.root === undefined ? undefined : path.resolve(h.root) };
 }

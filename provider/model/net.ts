@@ -57,3 +57,13 @@ export function isDomain(s: unknown): boolean {
 export function isSafeName(s: unknown): boolean {
   return typeof s === "string" && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(s);
 }
+
+/**
+ * A host as a config names it: an IPv4 address or a DNS name. A name whose last label is all digits is not a
+ * host name (RFC 3696 section 2: top-level labels are never all-numeric), so `10.0.0.300` is refused as a bad
+ * address instead of being taken for a name that no resolver will ever find.
+ */
+export function isHostOrIPv4(s: unknown): boolean {
+  if (parseIPv4(s) !== undefined) return true;
+  return isDomain(s) && !/^\d+$/.test((s as string).split(".").pop() ?? "");
+}

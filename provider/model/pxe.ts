@@ -5,8 +5,9 @@
 import * as path from "path";
 import { BootFiles, BootTarget, DynamicRange, Host, Node, PxeServerInfo } from "../schema-types";
 import { DHCP_MODE_VALUES, DhcpMode, Firmware, FIRMWARE_VALUES } from "../schema-enums";
-import { checkAbsPath, checkSafe, Issues } from "./errors";
+import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { listValues } from "./enums";
+import { checkUnitName } from "./daemon";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
 
 export type { DhcpMode, Firmware };
@@ -140,7 +141,7 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
   const base = args.baseDir ?? "/srv/netboot";
   checkAbsPath(issues, "baseDir", base);
   const dnsmasqUnit = args.dnsmasqUnit ?? "dnsmasq";
-  checkSafe(issues, "dnsmasqUnit", dnsmasqUnit, { spaces: false, slashes: false, commas: false });
+  checkUnitName(issues, "dnsmasqUnit", dnsmasqUnit);
 
   if (!issues.ok || !subnet || serverN === undefined) return undefined;
   const prefix = host.ssh || !host.root ? "" : host.root;
@@ -288,7 +289,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
       if (!FIRMWARES.includes(n.firmware as Firmware)) issues.add(`${f}.firmware`, n.firmware, `must be one of ${listValues(FIRMWARES)}`);
       else if (!(server.firmwares ?? []).includes(n.firmware)) issues.add(`${f}.firmware`, n.firmware, `server ${server.name} has no boot file for this firmware`);
     }
-    if (n?.kernelArgs !== undefined) checkSafe(issues, `${f}.kernelArgs`, n.kernelArgs, { semicolons: false });
+    if (n?.kernelArgs !== undefined) checkSafe(issues, `${f}.kernelArgs`, n.kernelArgs, { semicolons: false, max: KERNEL_ARGS_MAX });
     if (ok) nodes.push({ name: n.name, macs, ip: n.ip, firmware: n.firmware as Firmware | undefined, kernelArgs: n.kernelArgs });
   }
   const b = (args.boot ?? {}) as BootTarget;
@@ -299,7 +300,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
   } else {
     const k = checkUrl(issues, "boot.kernelUrl", b.kernelUrl);
     const r = checkUrl(issues, "boot.initrdUrl", b.initrdUrl);
-    if (b.args !== undefined) checkSafe(issues, "boot.args", b.args, { semicolons: false });
+    if (b.args !== undefined) checkSafe(issues, "boot.args", b.args, { semicolons: false, max: KERNEL_ARGS_MAX });
     if (k && r) boot = { kind: "kernel", kernelUrl: b.kernelUrl!, initrdUrl: b.initrdUrl!, args: b.args ?? "" };
   }
   if (!issues.ok || !boot) return undefined;

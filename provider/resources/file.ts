@@ -8,7 +8,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
 import { diffManifests, diffValues } from "../drift/diff";
-import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { checkFilePath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
 import { hostKey, hostPath, normalizeHost, protectHost } from "../model/host";
 import { FileInputs, FileOutputs } from "../schema-types";
 import { applyFiles, changeKind, observe, removeFiles } from "./lifecycle";
@@ -43,12 +43,14 @@ export function fileHandler(ctx: ProviderContext): ResourceHandler {
     async check(urn, _olds, news) {
       const issues = new Issues(describeUrn(urn));
       const host = hasUnknown(news.host) ? news.host : protectHost(normalizeHost(issues, "host", news.host));
-      if (news.path !== UNKNOWN) checkAbsPath(issues, "path", news.path);
+      if (news.path !== UNKNOWN) checkFilePath(issues, "path", news.path);
       const content = reveal(news.content);
       if (content !== UNKNOWN && typeof content !== "string") issues.add("content", content, "must be a string");
       if (news.mode !== UNKNOWN) parseMode(issues, "mode", news.mode);
       return { inputs: { ...news, host }, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
     },
+
+    ownedPaths: (inputs: FileInputs) => (hasUnknown(inputs.host) || hasUnknown(inputs.path) ? undefined : [{ host: hostKey(inputs.host), path: inputs.path, field: "path" }]),
 
     async diff(_id, _urn, olds: FileOutputs, news: FileInputs): Promise<DiffResultWithDetail> {
       const d: Record<string, { kind: DetailedDiffKind }> = {};

@@ -9,7 +9,8 @@ import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
 import { diffManifests, diffValues, FileState } from "../drift/diff";
-import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { checkAbsPath, checkFilePath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { checkUnitName } from "../model/daemon";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal, SIGNAL_NAME_VALUES, SIGNAL_ON_VALUES } from "../schema-types";
 import { oneOf } from "../model/enums";
@@ -35,7 +36,11 @@ export function unwrapWholeSecrets(news: any): any {
   return out;
 }
 
-export function checkFileSet(resource: string, news: any): { inputs: any; issues: Issues } {
+/**
+ * The inputs' rules. `buildHost` is this machine (where `source` files are read at apply): a missing source, or
+ * a folder, is found here at preview instead of after other files were written.
+ */
+export async function checkFileSet(resource: string, news: any, buildHost: Transport): Promise<{ inputs: any; issues: Issues }> {
   const issues = new Issues(resource);
   news = unwrapWholeSecrets(news);
   const host = hasUnknown(news.host) ? news.host : protectHost(normalizeHost(issues, "host", news.host));
@@ -44,10 +49,16 @@ export function checkFileSet(resource: string, news: any): { inputs: any; issues
     if (!files || typeof files !== "object" || Array.isArray(files)) issues.add("files", files, "must be a map of absolute path -> {content, mode}");
     else
       for (const [p, f] of Object.entries<any>(files)) {
-        checkAbsPath(issues, `files["${p}"]`, p);
+        checkFilePath(issues, `files["${p}"]`, p);
         if (f === UNKNOWN) continue;
         const spec = reveal<any>(f);
-        if (spec.source !== undefined) checkAbsPath(issues, `files["${p}"].source`, spec.source);
+        if (!spec || typeof spec !== "object") {
+          issues.add(`files["${p}"]`, spec, "must be {content, mode} or {source, mode}");
+          continue;
+        }
+        // One of the two: with both, one would be dropped without a word.
+        if (spec.source !== undefined && spec.content !== undefined) issues.add(`files["${p}"]`, "content+source", "give either content or source, not both");
+        if (spec.source !== undefined) await checkBuildHostFile(buildHost, issues, `files["${p}"].source`, spec.source);
         else if (spec.content !== UNKNOWN && typeof spec.content !== "string") issues.add(`files["${p}"].content`, spec.content, "must be a string");
         if (spec.mode !== UNKNOWN) parseMode(issues, `files["${p}"].mode`, spec.mode);
       }
@@ -64,8 +75,20 @@ export function checkFileSet(resource: string, news: any): { inputs: any; issues
     if (s.on !== undefined) oneOf(issues, "signal.on", s.on, SIGNAL_ON_VALUES);
     if (s.pidFile !== undefined) checkAbsPath(issues, "signal.pidFile", s.pidFile);
     if (s.signal !== undefined) oneOf(issues, "signal.signal", s.signal, SIGNAL_NAME_VALUES);
+    if (s.systemdUnit !== undefined) checkUnitName(issues, "signal.systemdUnit", s.systemdUnit);
+    for (const [i, p] of (Array.isArray(s.paths) ? s.paths : []).entries()) if (p !== UNKNOWN) checkFilePath(issues, `signal.paths[${i}]`, p);
+    if (s.restart !== undefined && typeof s.restart !== "boolean") issues.add("signal.restart", s.restart, "must be true or false");
   }
   return { inputs: { ...news, host }, issues };
+}
+
+export async function checkBuildHostFile(buildHost: Transport, issues: Issues, field: string, source: unknown): Promise<boolean> {
+  if (source === UNKNOWN) return true;
+  if (!checkFilePath(issues, field, source)) return false;
+  const st = await buildHost.stat(source as string);
+  if (!st) issues.add(field, source, "does not exist on the build host (this machine)");
+  else if (st.isDir) issues.add(field, source, "is a folder on the build host; give a file");
+  return !!st && !st.isDir;
 }
 
 /**
@@ -143,8 +166,15 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
 
   return {
     async check(urn, _olds, news) {
-      const { inputs, issues } = checkFileSet(describeUrn(urn), news);
+      const { inputs, issues } = await checkFileSet(describeUrn(urn), news, buildHost());
       return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
+    },
+
+    ownedPaths(inputs: FileSetInputs) {
+      if (hasUnknown(inputs.host) || inputs.files === (UNKNOWN as any) || !inputs.files || typeof inputs.files !== "object") return undefined;
+      const host = hostKey(inputs.host);
+      // Known paths are claimed even while some file contents are unknown: the keys are what is owned.
+      return Object.keys(inputs.files).map((p) => ({ host, path: p, field: key(p) }));
     },
 
     async diff(_id, _urn, olds: FileSetOutputs, news: FileSetInputs): Promise<DiffResultWithDetail> {

@@ -15,6 +15,7 @@ export interface ResourceHandler {
   read(id: string, urn: string, props: any): Promise<provider.ReadResult>;
   update(id: string, urn: string, olds: any, news: any): Promise<provider.UpdateResult>;
   delete(id: string, urn: string, props: any): Promise<void>;
+  ownedPaths?: OwnedPaths;
 }
 
 /** `netboot:index:FileSet "rack1-hosts"` from a URN, for error messages. */
@@ -23,3 +24,9 @@ export function describeUrn(urn: string): string {
   const type = (parts[2] ?? "").split("$").pop() ?? "";
   return `${type} "${parts[3] ?? urn}"`;
 }
+
+/**
+ * The host paths a resource writes, from its checked inputs (undefined while the host or a path is unknown).
+ * The provider claims them in its PathOwners at check, so two resources never own one path.
+ */
+export type OwnedPaths = (inputs: any) => Array<{ host: string; path: string; field: string }> | undefined;
