@@ -2,6 +2,7 @@
  * Closed sets have one source: the enums of schema/schema.json. The generated `X_VALUES` lists carry them into
  * the provider, the inventory schema takes them from there, and no hand-written file spells a set out again.
  */
+import { MemoryTransport } from "../../provider/transport";
 import * as fs from "fs";
 import * as path from "path";
 import { checkFileSet } from "../../provider/resources/fileSet";
@@ -57,12 +58,12 @@ test("no hand-written provider file spells out an enum as a union or a list of i
   expect([...new Set(copies)]).toEqual([]);
 });
 
-test("a FileSet's signal is checked against the SignalOn and SignalName enums, both errors at once", () => {
-  const { issues } = checkFileSet("fs", { host: { root: "/tmp/x" }, files: {}, signal: { pidFile: "/run/d.pid", on: "always", signal: "SIGHUP" } });
+test("a FileSet's signal is checked against the SignalOn and SignalName enums, both errors at once", async () => {
+  const { issues } = await checkFileSet("fs", { host: { root: "/tmp/x" }, files: {}, signal: { pidFile: "/run/d.pid", on: "always", signal: "SIGHUP" } }, new MemoryTransport());
   expect(issues.list.map((i: any) => `${i.field}: ${i.message}`)).toEqual([
     "signal.on: must be one of `removal`, `change`",
     "signal.signal: must be one of `HUP`, `USR1`, `USR2`, `WINCH`, `QUIT`, `TERM`, `INT`",
   ]);
-  const ok = checkFileSet("fs", { host: { root: "/tmp/x" }, files: {}, signal: { pidFile: "/run/d.pid", on: "change", signal: "USR1" } });
+  const ok = await checkFileSet("fs", { host: { root: "/tmp/x" }, files: {}, signal: { pidFile: "/run/d.pid", on: "change", signal: "USR1" } }, new MemoryTransport());
   expect(ok.issues.list).toEqual([]);
 });
