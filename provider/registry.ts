@@ -8,6 +8,7 @@ import { ComponentToken, CustomResourceToken } from "./schema-types";
 import { ResourceHandler } from "./resources/handler";
 import { fileHandler } from "./resources/file";
 import { fileSetHandler } from "./resources/fileSet";
+import { nodeGroupFilesHandler } from "./resources/nodeGroupFiles";
 import { PxeServer } from "./components/pxeServer";
 import { NodeGroup } from "./components/nodeGroup";
 import { GlusterVolume } from "./components/glusterVolume";
@@ -30,6 +31,7 @@ export const components: Record<ComponentToken, ComponentConstructor> = {
 export const customResources: Record<CustomResourceToken, ResourceHandler> = {
   "netboot:index:File": fileHandler,
   "netboot:index:FileSet": fileSetHandler,
+  "netboot:index:NodeGroupFiles": nodeGroupFilesHandler(),
   "netboot:index:GlusterManagedVolume": require("./resources/glusterManaged").glusterManagedHandler,
   "netboot:index:Initramfs": initramfsHandler,
   "netboot:index:NetworkImage": networkImageHandler,

@@ -1,6 +1,6 @@
 import { ClaimIndex, parseHostsFile } from "../model/pxe";
 import { Host } from "../schema-types";
-import { hostKey, transportFor } from "../transport";
+import { hostKey, Transport, transportFor } from "../transport";
 
 /**
  * Claims already on the server, written by node groups of other stacks (or by hand): every file in the
@@ -9,8 +9,8 @@ import { hostKey, transportFor } from "../transport";
  */
 const cache = new Map<string, Promise<ClaimIndex>>();
 
-async function readAll(host: Host, hostsDir: string): Promise<ClaimIndex> {
-  const t = transportFor(host);
+/** Every claim in the files of `hostsDir` on the host behind `t`. */
+export async function readHostsDir(t: Transport, hostsDir: string): Promise<ClaimIndex> {
   const index = new ClaimIndex();
   for (const n of (await t.list(hostsDir)) ?? []) {
     if (n.startsWith(".")) continue;
@@ -27,6 +27,6 @@ async function readAll(host: Host, hostsDir: string): Promise<ClaimIndex> {
 export async function readHostsDirClaims(host: Host, hostsDir: string, ownGroup: string): Promise<{ index: ClaimIndex; except: string }> {
   const key = `${hostKey(host)}${hostsDir}`;
   let index = cache.get(key);
-  if (!index) cache.set(key, (index = readAll(host, hostsDir)));
+  if (!index) cache.set(key, (index = readHostsDir(transportFor(host), hostsDir)));
   return { index: await index, except: `${hostsDir}/${ownGroup}` };
 }
