@@ -14,7 +14,7 @@ export function main(args: string[]): Promise<void> {
   const schema = schemaText();
   const version = JSON.parse(schema).version as string;
   const p = new NetbootProvider(version, schema);
-  installDetailedDiff((id, urn, olds, news) => p.diff(id, urn, olds, news));
+  installDetailedDiff((id, urn, olds, news, oldInputs) => p.diff(id, urn, olds, news, oldInputs), (id, urn, props, inputs) => p.read(id, urn, props, inputs));
   connectProgress(args);
   return pulumi.provider.main(p, args);
 }

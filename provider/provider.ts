@@ -32,14 +32,14 @@ export class NetbootProvider implements provider.Provider {
   check(urn: string, olds: any, news: any) {
     return traced("check", urn, () => this.handler(urn).check(urn, olds, news));
   }
-  diff(id: string, urn: string, olds: any, news: any) {
-    return traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news));
+  diff(id: string, urn: string, olds: any, news: any, oldInputs?: any) {
+    return traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news, oldInputs));
   }
   create(urn: string, inputs: any) {
     return traced("create", urn, () => this.handler(urn).create(urn, inputs));
   }
-  read(id: string, urn: string, props: any) {
-    return traced("read", urn, () => this.handler(urn).read(id, urn, props));
+  read(id: string, urn: string, props: any, inputs?: any) {
+    return traced("read", urn, () => this.handler(urn).read(id, urn, props, inputs));
   }
   update(id: string, urn: string, olds: any, news: any) {
     return traced("update", urn, () => this.handler(urn).update(id, urn, olds, news));

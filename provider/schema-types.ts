@@ -711,10 +711,6 @@ export interface NodeGroupFilesOutputs {
     readonly group: string;
     /** The PxeServer's `info` output. */
     readonly server: PxeServerInfo;
-    /** The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider. */
-    readonly nodes: Node[];
-    /** What the group boots. */
-    readonly boot: BootTarget;
     /** Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`. */
     readonly manifest: { [key: string]: string };
     /** Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff. */

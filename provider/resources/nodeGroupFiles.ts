@@ -13,7 +13,7 @@
  * - create/update: renders and writes only the files whose bytes or mode differ, through the shared apply of
  *   fileCommon.ts (atomic writes; SIGHUP or a systemd reload only when the leases file lost or changed lines,
  *   so adding nodes keeps dnsmasq's pid).
- * - read: re-hashes the files on the host. A drifted file's found content goes into the outputs (`files`) and
+ * - read: re-hashes the files on the host (rendering from the inputs the engine holds). A drifted file's found content goes into the outputs (`files`) and
  *   its path into the inputs the engine keeps (`drifted`); the next check renders just those files into its
  *   inputs, so `preview --diff` shows the hand edit as a line diff against what will be written.
  * - delete: removes only the files in the manifest (what this resource wrote), then the folders it created.
@@ -92,7 +92,7 @@ function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: st
 
 const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
 
-/** The inputs that are the resource's own, as kept in outputs and handed back by read(). */
+/** The inputs that are the resource's own, as handed back by read(). */
 function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot">) {
   return { group: i.group, server: i.server, nodes: i.nodes, boot: i.boot };
 }
@@ -110,8 +110,11 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps = defaultDeps): R
     const rendered = renderNodeGroup(g);
     const want: DesiredFile[] = rendered.map((f) => ({ path: f.path, content: f.content, mode: f.mode, secret: false }));
     const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), [], signalOf(g.server, hostsDirFile(g)), !!host.systemd);
+    // Outputs keep the group and server (delete needs them) but not the node list: diff and read get the
+    // inputs from the engine (see _server.ts), so the nodes are not carried twice.
     return {
-      ...own(inputs),
+      group: inputs.group,
+      server: inputs.server,
       manifest: Object.fromEntries(want.map((d) => [d.path, sha256(d.content)])),
       files: {},
       createdDirs: [...new Set([...(olds?.createdDirs ?? []), ...report.createdDirs])].sort(),
@@ -160,7 +163,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps = defaultDeps): R
       return { inputs, failures };
     },
 
-    async diff(_id, _urn, olds: Outputs & { host?: Host }, news: Inputs): Promise<DiffResultWithDetail> {
+    async diff(_id, _urn, olds: Outputs & { host?: Host }, news: Inputs, oldInputs?: Inputs): Promise<DiffResultWithDetail> {
       const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
       // A state made by FileSet (the NodeGroup of earlier versions, moved here by an alias) has `host` only.
       const oldHost = olds.server?.host ?? olds.host;
@@ -170,18 +173,22 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps = defaultDeps): R
       if (unknown.length > 0) return { changes: true, detailedDiff: Object.fromEntries(unknown.map((k) => [k, { kind: "update" as const }])) };
 
       // The inputs that changed, by path; the engine shows their old and new values from the inputs.
-      const inputChanges = [
-        ...(olds.group !== news.group ? [{ path: "group", kind: "update" as const }] : []),
-        ...diffFields("server", reveal(olds.server), reveal(news.server)),
-        ...diffFields("boot", reveal(olds.boot), reveal(news.boot)),
-        ...(Array.isArray(olds.nodes) ? diffNodes("nodes", reveal(olds.nodes), reveal(news.nodes)) : [{ path: "nodes", kind: "update" as const }]),
-      ];
+      // Without the old inputs of a NodeGroupFiles (a FileSet's state) every input counts as changed.
+      const old = oldInputs && Array.isArray(oldInputs.nodes) && olds.server ? oldInputs : undefined;
+      const inputChanges = old
+        ? [
+            ...(old.group !== news.group ? [{ path: "group", kind: "update" as const }] : []),
+            ...diffFields("server", reveal(old.server), reveal(news.server)),
+            ...diffFields("boot", reveal(old.boot), reveal(news.boot)),
+            ...diffNodes("nodes", reveal(old.nodes), reveal(news.nodes)),
+          ]
+        : [{ path: "nodes", kind: "update" as const }];
       for (const c of inputChanges) detailedDiff[c.path] = { kind: c.kind, inputDiff: true };
 
       // The files that drifted: found (manifest) differs from what the old inputs render to. A file that
       // changes only because an input changed is already named by that input.
       const expected = manifestOf(renderNodeGroup(modelOf(news)));
-      const previous = Array.isArray(olds.nodes) ? manifestOf(renderNodeGroup(modelOf(olds))) : {};
+      const previous = old ? manifestOf(renderNodeGroup(modelOf(old))) : {};
       const observed = observedManifest(olds);
       for (const c of diffManifests(expected, observed)) {
         if (sameState(previous[c.path], observed[c.path])) continue;
@@ -198,13 +205,13 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps = defaultDeps): R
       return { outs: await apply(news, olds) };
     },
 
-    async read(id, _urn, props: Outputs & { host?: Host }): Promise<provider.ReadResult> {
-      if (!Array.isArray(props.nodes)) {
+    async read(id, _urn, props: Outputs & { host?: Host }, inputs?: Inputs): Promise<provider.ReadResult> {
+      if (!inputs || !Array.isArray(inputs.nodes) || !props.server) {
         // A FileSet's state (see diff) not yet updated: hashes only, nothing to render against.
         const found = await observeAll(deps.transport(props.host!), Object.keys(props.manifest ?? {}));
         return { id, props: { ...props, manifest: Object.fromEntries([...found].map(([p, o]) => [p, o?.sha256 ?? ""])) } };
       }
-      const g = modelOf(props);
+      const g = modelOf(inputs);
       const expected = manifestOf(renderNodeGroup(g));
       const paths = Object.keys(props.manifest ?? {});
       const found = await observeAll(deps.transport(g.server.host), paths);
@@ -219,11 +226,10 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps = defaultDeps): R
         // Gone, edited, or a mode change; a file no longer rendered but still there counts too (up removes it).
         drifted.push(p);
         if (!o) continue;
-        const content = secretInputs(props) ? (secret(o.content) as string) : o.content;
+        const content = secretInputs(inputs) ? (secret(o.content) as string) : o.content;
         files[p] = { mode: o.mode, sha256: o.sha256, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
       }
-      const inputs: Inputs = { ...own(props), ...(drifted.length ? { drifted: drifted.sort() } : {}) };
-      return { id, props: { ...props, manifest, files }, inputs };
+      return { id, props: { ...props, manifest, files }, inputs: { ...own(inputs), ...(drifted.length ? { drifted: drifted.sort() } : {}) } };
     },
 
     async delete(_id, _urn, props: Outputs & { host?: Host; signal?: Signal }) {

@@ -37,10 +37,6 @@ export class NodeGroupFiles extends pulumi.CustomResource {
     }
 
     /**
-     * What the group boots.
-     */
-    declare public readonly boot: pulumi.Output<outputs.BootTarget>;
-    /**
      * Folders this resource created; delete removes them again when they are empty.
      */
     declare public /*out*/ readonly createdDirs: pulumi.Output<string[]>;
@@ -60,10 +56,6 @@ export class NodeGroupFiles extends pulumi.CustomResource {
      * Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
      */
     declare public /*out*/ readonly manifest: pulumi.Output<{[key: string]: string}>;
-    /**
-     * The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
-     */
-    declare public readonly nodes: pulumi.Output<outputs.Node[]>;
     /**
      * The PxeServer's `info` output.
      */
@@ -101,13 +93,11 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
         } else {
-            resourceInputs["boot"] = undefined /*out*/;
             resourceInputs["createdDirs"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["group"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
-            resourceInputs["nodes"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);

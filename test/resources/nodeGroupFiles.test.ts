@@ -74,10 +74,11 @@ test("create, no-change diff, a one-node change named by path that rewrites one 
   expect(Object.keys(outs.manifest)).toHaveLength(3 + 3);
   expect(t.files.get(LEASES)!.data.toString()).toContain("52:54:00:00:00:02,10.0.0.12,n2,infinite");
   expect(JSON.stringify(outs)).not.toContain("#!ipxe"); // hashes, not contents
-  expect(await h.diff(id, URN, outs, c.inputs)).toEqual({ changes: false, detailedDiff: {} });
+  expect(Object.keys(outs).sort()).toEqual(["createdDirs", "files", "group", "lastApply", "manifest", "server"]); // no second node list
+  expect(await h.diff(id, URN, outs, c.inputs, c.inputs)).toEqual({ changes: false, detailedDiff: {} });
 
   const changed = inputs({ nodes: [nodes[0], { ...nodes[1], kernelArgs: "nb.debug=1" }, nodes[2]] });
-  const d = await h.diff(id, URN, outs, (await h.check(URN, c.inputs, changed)).inputs);
+  const d = await h.diff(id, URN, outs, (await h.check(URN, c.inputs, changed)).inputs, c.inputs);
   expect(d).toEqual({ changes: true, detailedDiff: { "nodes[1].kernelArgs": { kind: "add", inputDiff: true } } });
   const before = new Map([...t.files].map(([p, f]) => [p, f.data]));
   const u = await h.update(id, URN, outs, changed);
@@ -87,7 +88,7 @@ test("create, no-change diff, a one-node change named by path that rewrites one 
   expect(t.execLog).toEqual([]);
 
   const fewer = inputs({ nodes: [nodes[0], nodes[1]] });
-  const d2 = await h.diff(id, URN, u.outs, fewer);
+  const d2 = await h.diff(id, URN, u.outs, fewer, changed);
   expect(d2.detailedDiff).toEqual({ "nodes[1].kernelArgs": { kind: "delete", inputDiff: true }, "nodes[2]": { kind: "delete", inputDiff: true } });
   const u2 = await h.update(id, URN, u.outs, fewer);
   expect(u2.outs.lastApply!.signalled).toBe("sent SIGHUP to 4242");
@@ -102,7 +103,7 @@ test("read finds a hand edit, a deletion and a mode change; the next check rende
   const { t, h } = setup();
   const c = await h.check(URN, undefined, inputs());
   const { id, outs } = await h.create(URN, c.inputs);
-  const same = await h.read(id, URN, outs);
+  const same = await h.read(id, URN, outs, c.inputs);
   expect(same.props).toEqual(outs);
   expect(same.inputs).toEqual(inputs());
 
@@ -111,14 +112,14 @@ test("read finds a hand edit, a deletion and a mode change; the next check rende
   t.files.set(group, { data: Buffer.from(edited), mode: 0o644 });
   t.files.delete(LEASES);
   t.files.get(NODE2)!.mode = 0o666;
-  const r = await h.read(id, URN, outs);
+  const r = await h.read(id, URN, outs, c.inputs);
   expect(r.inputs!.drifted).toEqual([LEASES, group, NODE2].sort());
   expect(r.props.manifest[LEASES]).toBe("");
   expect(r.props.files[group].content).toBe(edited);
   expect(r.props.files[NODE2]).toEqual({ mode: "0666", sha256: outs.manifest[NODE2] });
 
   // refresh: the engine diffs the refreshed outputs against the old inputs
-  expect((await h.diff(id, URN, r.props, c.inputs)).detailedDiff).toEqual({
+  expect((await h.diff(id, URN, r.props, c.inputs, r.inputs)).detailedDiff).toEqual({
     [`files["${LEASES}"]`]: { kind: "add" },
     [`files["${group}"]`]: { kind: "update" },
     [`files["${NODE2}"]`]: { kind: "update" },
@@ -130,5 +131,5 @@ test("read finds a hand edit, a deletion and a mode change; the next check rende
   expect(u.outs.lastApply!.written).toBe("3");
   expect(t.files.get(NODE2)!.mode).toBe(0o644);
   expect(JSON.stringify(u.outs)).not.toContain("shell");
-  expect((await h.diff(id, URN, u.outs, inputs())).changes).toBe(false);
+  expect((await h.diff(id, URN, u.outs, inputs(), c2.inputs)).changes).toBe(false);
 });

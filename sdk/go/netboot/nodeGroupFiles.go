@@ -16,8 +16,6 @@ import (
 type NodeGroupFiles struct {
 	pulumi.CustomResourceState
 
-	// What the group boots.
-	Boot BootTargetOutput `pulumi:"boot"`
 	// Folders this resource created; delete removes them again when they are empty.
 	CreatedDirs pulumi.StringArrayOutput `pulumi:"createdDirs"`
 	// Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff.
@@ -28,8 +26,6 @@ type NodeGroupFiles struct {
 	LastApply pulumi.StringMapOutput `pulumi:"lastApply"`
 	// Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
 	Manifest pulumi.StringMapOutput `pulumi:"manifest"`
-	// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
-	Nodes NodeArrayOutput `pulumi:"nodes"`
 	// The PxeServer's `info` output.
 	Server PxeServerInfoOutput `pulumi:"server"`
 }
@@ -145,11 +141,6 @@ func (o NodeGroupFilesOutput) ToNodeGroupFilesOutputWithContext(ctx context.Cont
 	return o
 }
 
-// What the group boots.
-func (o NodeGroupFilesOutput) Boot() BootTargetOutput {
-	return o.ApplyT(func(v *NodeGroupFiles) BootTargetOutput { return v.Boot }).(BootTargetOutput)
-}
-
 // Folders this resource created; delete removes them again when they are empty.
 func (o NodeGroupFilesOutput) CreatedDirs() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringArrayOutput { return v.CreatedDirs }).(pulumi.StringArrayOutput)
@@ -173,11 +164,6 @@ func (o NodeGroupFilesOutput) LastApply() pulumi.StringMapOutput {
 // Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
 func (o NodeGroupFilesOutput) Manifest() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.Manifest }).(pulumi.StringMapOutput)
-}
-
-// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
-func (o NodeGroupFilesOutput) Nodes() NodeArrayOutput {
-	return o.ApplyT(func(v *NodeGroupFiles) NodeArrayOutput { return v.Nodes }).(NodeArrayOutput)
 }
 
 // The PxeServer's `info` output.

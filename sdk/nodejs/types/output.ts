@@ -109,32 +109,6 @@ export interface Host {
     systemd?: boolean;
 }
 
-/**
- * A machine in a node group.
- */
-export interface Node {
-    /**
-     * `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
-     */
-    firmware?: string;
-    /**
-     * Static IPv4 address inside the server's subnet and outside its dynamic range.
-     */
-    ip: string;
-    /**
-     * Extra kernel arguments for this node only.
-     */
-    kernelArgs?: string;
-    /**
-     * One or more MAC addresses, `aa:bb:cc:dd:ee:ff`.
-     */
-    macs: string[];
-    /**
-     * Host name (a DNS label).
-     */
-    name: string;
-}
-
 export interface NodeInfo {
     bootUrl: string;
     group: string;

@@ -183,23 +183,13 @@ class NodeGroupFiles(pulumi.CustomResource):
 
         __props__ = NodeGroupFilesArgs.__new__(NodeGroupFilesArgs)
 
-        __props__.__dict__["boot"] = None
         __props__.__dict__["created_dirs"] = None
         __props__.__dict__["files"] = None
         __props__.__dict__["group"] = None
         __props__.__dict__["last_apply"] = None
         __props__.__dict__["manifest"] = None
-        __props__.__dict__["nodes"] = None
         __props__.__dict__["server"] = None
         return NodeGroupFiles(resource_name, opts=opts, __props__=__props__)
-
-    @_builtins.property
-    @pulumi.getter
-    def boot(self) -> pulumi.Output['outputs.BootTarget']:
-        """
-        What the group boots.
-        """
-        return pulumi.get(self, "boot")
 
     @_builtins.property
     @pulumi.getter(name="createdDirs")
@@ -240,14 +230,6 @@ class NodeGroupFiles(pulumi.CustomResource):
         Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
         """
         return pulumi.get(self, "manifest")
-
-    @_builtins.property
-    @pulumi.getter
-    def nodes(self) -> pulumi.Output[Sequence['outputs.Node']]:
-        """
-        The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
-        """
-        return pulumi.get(self, "nodes")
 
     @_builtins.property
     @pulumi.getter

@@ -22,7 +22,6 @@ __all__ = [
     'FileCheck',
     'FileSpec',
     'Host',
-    'Node',
     'NodeInfo',
     'PxeServerInfo',
     'Signal',
@@ -336,92 +335,6 @@ class Host(dict):
         Activate services through systemd (`systemctl reload-or-restart`). When false (the default for local folders), activation is left to the user or done by signalling the daemon's pid file.
         """
         return pulumi.get(self, "systemd")
-
-
-@pulumi.output_type
-class Node(dict):
-    """
-    A machine in a node group.
-    """
-    @staticmethod
-    def __key_warning(key: str):
-        suggest = None
-        if key == "kernelArgs":
-            suggest = "kernel_args"
-
-        if suggest:
-            pulumi.log.warn(f"Key '{key}' not found in Node. Access the value via the '{suggest}' property getter instead.")
-
-    def __getitem__(self, key: str) -> Any:
-        Node.__key_warning(key)
-        return super().__getitem__(key)
-
-    def get(self, key: str, default = None) -> Any:
-        Node.__key_warning(key)
-        return super().get(key, default)
-
-    def __init__(__self__, *,
-                 ip: _builtins.str,
-                 macs: Sequence[_builtins.str],
-                 name: _builtins.str,
-                 firmware: Optional[_builtins.str] = None,
-                 kernel_args: Optional[_builtins.str] = None):
-        """
-        A machine in a node group.
-
-        :param _builtins.str ip: Static IPv4 address inside the server's subnet and outside its dynamic range.
-        :param Sequence[_builtins.str] macs: One or more MAC addresses, `aa:bb:cc:dd:ee:ff`.
-        :param _builtins.str name: Host name (a DNS label).
-        :param _builtins.str firmware: `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
-        :param _builtins.str kernel_args: Extra kernel arguments for this node only.
-        """
-        pulumi.set(__self__, "ip", ip)
-        pulumi.set(__self__, "macs", macs)
-        pulumi.set(__self__, "name", name)
-        if firmware is not None:
-            pulumi.set(__self__, "firmware", firmware)
-        if kernel_args is not None:
-            pulumi.set(__self__, "kernel_args", kernel_args)
-
-    @_builtins.property
-    @pulumi.getter
-    def ip(self) -> _builtins.str:
-        """
-        Static IPv4 address inside the server's subnet and outside its dynamic range.
-        """
-        return pulumi.get(self, "ip")
-
-    @_builtins.property
-    @pulumi.getter
-    def macs(self) -> Sequence[_builtins.str]:
-        """
-        One or more MAC addresses, `aa:bb:cc:dd:ee:ff`.
-        """
-        return pulumi.get(self, "macs")
-
-    @_builtins.property
-    @pulumi.getter
-    def name(self) -> _builtins.str:
-        """
-        Host name (a DNS label).
-        """
-        return pulumi.get(self, "name")
-
-    @_builtins.property
-    @pulumi.getter
-    def firmware(self) -> Optional[_builtins.str]:
-        """
-        `bios`, `efi-x86_64`, `efi-arm64`: documents the node and checks the server has a boot file for it.
-        """
-        return pulumi.get(self, "firmware")
-
-    @_builtins.property
-    @pulumi.getter(name="kernelArgs")
-    def kernel_args(self) -> Optional[_builtins.str]:
-        """
-        Extra kernel arguments for this node only.
-        """
-        return pulumi.get(self, "kernel_args")
 
 
 @pulumi.output_type
