@@ -133,3 +133,18 @@ test("read finds a hand edit, a deletion and a mode change; the next check rende
   expect(JSON.stringify(u.outs)).not.toContain("shell");
   expect((await h.diff(id, URN, u.outs, inputs(), c2.inputs)).changes).toBe(false);
 });
+
+test("a group's FileSet state (earlier versions, moved here by the NodeGroup's alias) updates in place", async () => {
+  const { t, h } = setup();
+  const stale = "/srv/netboot/http/ipxe/node-52-54-00-00-00-09.ipxe";
+  t.files.set(stale, { data: Buffer.from("old"), mode: 0o644 });
+  t.files.set(LEASES, { data: Buffer.from("old leases\n"), mode: 0o644 });
+  t.files.set(server.pidFile, { data: Buffer.from("77\n"), mode: 0o644 });
+  const fileSet = { host: server.host, files: { [stale]: { mode: "0644", sha256: "x" } }, manifest: { [stale]: "x", [LEASES]: "y" }, written: {}, createdDirs: ["/srv/netboot"] };
+  const c = await h.check(URN, undefined, inputs());
+  expect((await h.diff("id", URN, fileSet, c.inputs, { host: server.host, files: {} })).detailedDiff).toMatchObject({ nodes: { kind: "update", inputDiff: true } });
+  const u = await h.update("id", URN, fileSet as any, c.inputs);
+  expect(t.files.has(stale)).toBe(false);
+  expect(u.outs.lastApply).toMatchObject({ removed: "1", changed: "1", signalled: "sent SIGHUP to 77" });
+  expect((await h.diff("id", URN, u.outs, c.inputs, c.inputs)).changes).toBe(false);
+});
