@@ -1,5 +1,5 @@
 /**
- * Shared lifecycle of netboot:index:File and netboot:index:FileSet: write what differs (atomically, checked
+ * Shared lifecycle of netboot:index:File, netboot:index:FileSet and netboot:index:NodeGroupFiles: write what differs (atomically, checked
  * by the file's real consumer first), observe what is there, remove only what we wrote.
  *
  * Retry rules: every step is idempotent. An apply that was interrupted leaves each file either old or new
