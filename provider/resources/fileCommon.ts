@@ -1,6 +1,7 @@
 /**
- * Shared lifecycle of netboot:index:File, netboot:index:FileSet and netboot:index:NodeGroupFiles: write what differs (atomically, checked
- * by the file's real consumer first), observe what is there, remove only what we wrote.
+ * Shared lifecycle of netboot:index:File, netboot:index:FileSet and netboot:index:NodeGroupFiles: write what
+ * differs (atomically, checked by the file's real consumer first), observe what is there, remove only what we
+ * wrote.
  *
  * Retry rules: every step is idempotent. An apply that was interrupted leaves each file either old or new
  * (never partial: writes are temp file + rename), and the next apply compares against what is really on the
