@@ -11,7 +11,12 @@ export interface Grpc {
   credentials: { createInsecure(): unknown };
 }
 
-export function pulumiGrpc(): Grpc {
+/** A package @pulumi/pulumi depends on, resolved from its folder (the same copy the SDK uses). */
+export function fromPulumi<T = any>(pkg: string): T {
   const from = { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] };
-  return require(require.resolve("@grpc/grpc-js", from));
+  return require(require.resolve(pkg, from));
+}
+
+export function pulumiGrpc(): Grpc {
+  return fromPulumi<Grpc>("@grpc/grpc-js");
 }

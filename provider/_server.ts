@@ -4,12 +4,19 @@
  * FileSet changed, nor show the line diff of its content. This wraps the `diff` RPC handler when the service
  * is registered, and answers with the handler's `detailedDiff` (the proto already carries it). The patched
  * `Server` is @pulumi/pulumi's own grpc-js (see _grpc.ts): patching another copy would silently do nothing.
+ *
+ * The same server hands diff and read only the resource's outputs, not the inputs the engine sends beside them
+ * (DiffRequest.old_inputs, ReadRequest.inputs). A resource that renders from its inputs (NodeGroupFiles) needs
+ * them, and keeping a copy of large inputs in the outputs would double them in state and on every call: the
+ * wrappers pass them on as a last argument.
  */
-import { pulumiGrpc } from "./_grpc";
+import { fromPulumi, pulumiGrpc } from "./_grpc";
 import { DiffResultWithDetail } from "./resources/handler";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const provproto = require("@pulumi/pulumi/proto/provider_pb.js");
+// google-protobuf is @pulumi/pulumi's dependency, not ours: the Struct class its own messages are built from
+const structproto = fromPulumi("google-protobuf/google/protobuf/struct_pb");
 
 const KIND: Record<string, number> = {
   add: 0,
@@ -20,7 +27,10 @@ const KIND: Record<string, number> = {
   "update-replace": 5,
 };
 
-export function installDetailedDiff(diff: (id: string, urn: string, olds: any, news: any) => Promise<DiffResultWithDetail>): void {
+export function installDetailedDiff(
+  diff: (id: string, urn: string, olds: any, news: any, oldInputs?: any) => Promise<DiffResultWithDetail>,
+  read?: (id: string, urn: string, props: any, inputs?: any) => Promise<{ id?: string; props?: any; inputs?: any }>,
+): void {
   const Server = pulumiGrpc().Server.prototype as any;
   const original = Server.addService;
   Server.addService = function (service: any, impl: any) {
@@ -28,7 +38,7 @@ export function installDetailedDiff(diff: (id: string, urn: string, olds: any, n
       impl.diff = async (call: any, callback: any) => {
         try {
           const req = call.request;
-          const result = await diff(req.getId(), req.getUrn(), req.getOlds().toJavaScript(), req.getNews().toJavaScript());
+          const result = await diff(req.getId(), req.getUrn(), req.getOlds().toJavaScript(), req.getNews().toJavaScript(), req.getOldInputs()?.toJavaScript());
           const resp = new provproto.DiffResponse();
           const C = provproto.DiffResponse.DiffChanges;
           resp.setChanges(result.changes === true ? C.DIFF_SOME : result.changes === false ? C.DIFF_NONE : C.DIFF_UNKNOWN);
@@ -54,6 +64,21 @@ export function installDetailedDiff(diff: (id: string, urn: string, olds: any, n
       };
     }
     if (impl && typeof impl.construct === "function") trackConstructs(impl);
+    if (impl && read && typeof impl.read === "function") {
+      impl.read = async (call: any, callback: any) => {
+        try {
+          const req = call.request;
+          const result = await read(req.getId(), req.getUrn(), req.getProperties().toJavaScript(), req.getInputs()?.toJavaScript());
+          const resp = new provproto.ReadResponse();
+          resp.setId(result.id);
+          resp.setProperties(structproto.Struct.fromJavaScript(result.props));
+          if (result.inputs !== undefined) resp.setInputs(structproto.Struct.fromJavaScript(result.inputs));
+          callback(undefined, resp);
+        } catch (e) {
+          callback(e, undefined);
+        }
+      };
+    }
     return original.call(this, service, impl);
   };
 }

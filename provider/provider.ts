@@ -3,6 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "./context";
+import { fromPulumi } from "./_grpc";
 import { ComponentCheck, componentChecks, ComponentConstructor, components, customResources } from "./registry";
 import { describeUrn, ResourceHandler } from "./resources/handler";
 import { formatIssue, Issues, ValidationError } from "./model/errors";
@@ -30,8 +31,7 @@ function stopperFor(options: pulumi.ComponentResourceOptions): Stopper {
   const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const resproto = require("@pulumi/pulumi/proto/resource_pb");
-  const from = { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] };
-  const gstruct = require(require.resolve("google-protobuf/google/protobuf/struct_pb", from));
+  const gstruct = fromPulumi("google-protobuf/google/protobuf/struct_pb");
   const parent = (options.parent as { urn?: unknown } | undefined)?.urn;
   const register = async (type: string, name: string, custom: boolean, object: Record<string, unknown>) => {
     const req = new resproto.RegisterResourceRequest();
@@ -116,14 +116,14 @@ export class NetbootProvider implements provider.Provider {
     }));
     return failures.length ? { ...r, failures } : r;
   }
-  diff(id: string, urn: string, olds: any, news: any) {
-    return this.traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news));
+  diff(id: string, urn: string, olds: any, news: any, oldInputs?: any) {
+    return this.traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news, oldInputs));
   }
   create(urn: string, inputs: any) {
     return this.traced("create", urn, () => this.handler(urn).create(urn, inputs));
   }
-  read(id: string, urn: string, props: any) {
-    return this.traced("read", urn, () => this.handler(urn).read(id, urn, props));
+  read(id: string, urn: string, props: any, inputs?: any) {
+    return this.traced("read", urn, () => this.handler(urn).read(id, urn, props, inputs));
   }
   update(id: string, urn: string, olds: any, news: any) {
     return this.traced("update", urn, () => this.handler(urn).update(id, urn, olds, news));

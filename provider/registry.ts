@@ -17,6 +17,7 @@ import { checkGlusterVolume, GlusterVolume } from "./components/glusterVolume";
 import { BootImage, checkBootImage } from "./components/bootImage";
 import { checkCluster, Cluster } from "./components/cluster";
 import { Issues } from "./model/errors";
+import { nodeGroupFilesHandler, nodeGroupFilesDeps } from "./resources/nodeGroupFiles";
 import { extraCustomResources } from "./resources/extra";
 import { initramfsHandler } from "./resources/initramfs";
 import { networkImageHandler } from "./resources/networkImage";
@@ -37,6 +38,7 @@ export function customResources(ctx: ProviderContext): Record<CustomResourceToke
   return {
     "netboot:index:File": fileHandler(ctx),
     "netboot:index:FileSet": fileSetHandler(ctx),
+    "netboot:index:NodeGroupFiles": nodeGroupFilesHandler(nodeGroupFilesDeps(ctx)),
     "netboot:index:GlusterManagedVolume": glusterManagedHandler(ctx),
     "netboot:index:Initramfs": initramfsHandler(ctx),
     "netboot:index:NetworkImage": networkImageHandler(ctx),

@@ -764,6 +764,34 @@ export abstract class NodeGroup<TData = any> extends pulumi.ComponentResource<TD
     }
 }
 
+/** Inputs of netboot:index:NodeGroupFiles as the provider receives them. */
+export interface NodeGroupFilesInputs {
+    /** The node group's name (names its leases file and iPXE script). */
+    readonly group: string;
+    /** The PxeServer's `info` output. */
+    readonly server: PxeServerInfo;
+    /** The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider. */
+    readonly nodes: Node[];
+    /** What the group boots. */
+    readonly boot: BootTarget;
+}
+
+/** Outputs (state) of netboot:index:NodeGroupFiles. */
+export interface NodeGroupFilesOutputs {
+    /** The node group's name (names its leases file and iPXE script). */
+    readonly group: string;
+    /** The PxeServer's `info` output. */
+    readonly server: PxeServerInfo;
+    /** Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`. */
+    readonly manifest: { [key: string]: string };
+    /** Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff. */
+    readonly files?: { [key: string]: FileSpec };
+    /** Folders this resource created; delete removes them again when they are empty. */
+    readonly createdDirs: string[];
+    /** What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled. */
+    readonly lastApply?: { [key: string]: string };
+}
+
 /** Arguments of netboot:index:PxeServer. */
 export interface PxeServerArgs {
     /** Where the server runs. */
@@ -821,4 +849,5 @@ export type CustomResourceToken =
     | "netboot:index:FileSet"
     | "netboot:index:GlusterManagedVolume"
     | "netboot:index:Initramfs"
-    | "netboot:index:NetworkImage";
+    | "netboot:index:NetworkImage"
+    | "netboot:index:NodeGroupFiles";

@@ -1,10 +1,14 @@
 /**
- * Benchmark (issue 3): 10,000 nodes in 50 groups on one PXE server.
- *   netboot:   one PxeServer + 50 NodeGroups (a FileSet per group: engine work grows with groups)
+ * Benchmark (issues 3 and 16): 10,000 nodes in 50 groups on one PXE server.
+ *   netboot:   one PxeServer + 50 NodeGroups (one NodeGroupFiles per group, which carries the node list and
+ *              renders the files in the provider: engine work grows with groups, its payload with nodes only)
  *   per-file:  the same files as one netboot:index:File resource per file, the way a plain Pulumi program
  *              (or a Terraform local_file per node) would model it - the peer a user would write instead
- * Both run in this one process on the same machine; times are wall clock, reported with their ratio.
- * dnsmasq runs on the rendered config in a network namespace so we can see whether its pid changes.
+ * Both run in this one process on the same machine; times are wall clock, reported with their ratio, and beside
+ * each the CPU seconds it took (this process, which runs the inline program, plus the engine, the provider and
+ * the language host, which are its children): on a shared machine the wall clock grows with the load, the CPU
+ * seconds much less. State size is the exported deployment's JSON. dnsmasq runs on the rendered config in a
+ * network namespace so we can see whether its pid changes.
  *
  *   npm run bench:pxe -- [--nodes 10000] [--groups 50] [--cap-minutes 12] [--only-netboot]
  */
@@ -25,8 +29,8 @@ const arg = (k: "nodes" | "groups" | "cap-minutes", d: number) => numberFlag("be
 const NODES = arg("nodes", 10000);
 const GROUPS = arg("groups", 50);
 const PER = NODES / GROUPS;
-const CHANGED = Math.floor(NODES / 2) + 7;
-const CAP_MIN = arg("cap-minutes", 12); // the per-file peer is stopped after this long // the one node whose kernel arguments change
+const CHANGED = Math.floor(NODES / 2) + 7; // the one node whose kernel arguments change
+const CAP_MIN = arg("cap-minutes", 12); // the per-file peer is stopped after this long
 
 function mac(i: number) {
   return `52:54:${[(i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255].map((b) => b.toString(16).padStart(2, "0")).join(":")}`;
@@ -74,11 +78,28 @@ async function stack(name: string, program: () => Promise<any>) {
   );
 }
 
-async function timed<T>(f: () => Promise<T>): Promise<[T, number]> {
+/** CPU seconds of this process and of its waited-for children (utime, stime, cutime, cstime of /proc/self/stat). */
+const CLK_TCK = Number(execSync("getconf CLK_TCK", { encoding: "utf8" }).trim());
+function cpuSeconds(): number {
+  const stat = fs.readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
+  return [11, 12, 13, 14].reduce((a, i) => a + Number(f[i]), 0) / CLK_TCK;
+}
+
+const cpu: Record<string, number> = {};
+async function timed<T>(label: string, f: () => Promise<T>): Promise<[T, number]> {
   const t0 = Date.now();
+  const c0 = cpuSeconds();
   const r = await f();
+  cpu[label] = Number((cpuSeconds() - c0).toFixed(1));
   return [r, (Date.now() - t0) / 1000];
 }
+
+async function stateBytes(s: { exportStack(): Promise<{ deployment: unknown }> }): Promise<number> {
+  return Buffer.byteLength(JSON.stringify((await s.exportStack()).deployment));
+}
+
+const load = () => os.loadavg()[0].toFixed(1);
 
 async function main() {
   process.env.PATH = `${execSync(`bash ${REPO}/scripts/toolchain.sh`, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim().split("\n").pop()}:${process.env.PATH}`;
@@ -93,7 +114,9 @@ async function main() {
     for (let g = 0; g < GROUPS; g++) new netboot.NodeGroup(`g${g}`, { server: pxe.info, nodes: nodesOf(g, changed), boot: { localDisk: true } });
   });
   console.error(`[bench] netboot: up from empty (${NODES} nodes, ${GROUPS} groups)`);
-  const [, upEmpty] = await timed(() => nb.up());
+  const loadStart = load();
+  const [, upEmpty] = await timed("netboot.upEmpty", () => nb.up());
+  const state = await stateBytes(nb);
   const files = walk(root).length;
   // dnsmasq on the rendered config, in a namespace with the interface it names
   const ns = `nbbench${process.pid}`;
@@ -107,17 +130,23 @@ async function main() {
   await new Promise((r) => setTimeout(r, 20));
   changed = true;
   console.error("[bench] netboot: one node changed");
-  const [, upOne] = await timed(() => nb.up());
+  const [, upOne] = await timed("netboot.upOne", () => nb.up());
   const after = mtimes(root);
   const pid1 = fs.readFileSync(pidFile, "utf8").trim();
-  const [, noop] = await timed(() => nb.preview());
-  results.netboot = { upEmpty, upOne, previewNoChange: noop, files, rewritten: rewritten(before, after), dnsmasqPidChanged: pid0 !== pid1, dnsmasqAlive: dnsmasq.exitCode === null };
+  const [, noop] = await timed("netboot.previewNoChange", () => nb.preview());
+  results.netboot = {
+    upEmpty, upOne, previewNoChange: noop, files, rewritten: rewritten(before, after), dnsmasqPidChanged: pid0 !== pid1, dnsmasqAlive: dnsmasq.exitCode === null,
+    stateBytes: state, cpuSeconds: { upEmpty: cpu["netboot.upEmpty"], upOne: cpu["netboot.upOne"], previewNoChange: cpu["netboot.previewNoChange"] }, loadAverage: [loadStart, load()],
+  };
   console.error(`[bench] netboot: ${JSON.stringify(results.netboot)}`);
   dnsmasq.kill("SIGTERM");
   execSync(`ip netns del ${ns}`);
   await nb.destroy();
 
-  if (flags["only-netboot"]) return;
+  if (flags["only-netboot"]) {
+    console.log(JSON.stringify(results, null, 2));
+    return;
+  }
   // ---------------------------------------------------------------- per-file resources
   const root2 = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-bench-perfile-"));
   // the same node scripts and hosts lines, each file its own resource
@@ -138,14 +167,16 @@ async function main() {
     capped = true;
     pf.cancel().catch(() => undefined);
   }, CAP_MIN * 60_000);
-  const [, pfEmpty] = await timed(() => pf.up({ parallel: 64 }).catch((e) => (capped ? undefined : Promise.reject(e))));
+  const pfLoad = load();
+  const [, pfEmpty] = await timed("perFile.upEmpty", () => pf.up({ parallel: 64 }).catch((e) => (capped ? undefined : Promise.reject(e))));
   clearTimeout(cap);
   if (capped) {
     const done = walk(root2).length;
-    results.perFile = { upEmpty: `> ${pfEmpty.toFixed(0)} (cancelled after ${CAP_MIN} min with ${done} of ${NODES + 2 * GROUPS} files written)`, filesWritten: done };
+    results.perFile = { upEmpty: `> ${pfEmpty.toFixed(0)} (cancelled after ${CAP_MIN} min with ${done} of ${NODES + 2 * GROUPS} files written)`, filesWritten: done, cpuSeconds: { upEmpty: cpu["perFile.upEmpty"] }, loadAverage: [pfLoad, load()] };
     console.log(JSON.stringify(results, null, 2));
     console.log(`\nnetboot up from empty ${results.netboot.upEmpty.toFixed(1)} s; per-file did not finish in ${pfEmpty.toFixed(0)} s (${done} files): ratio < ${(results.netboot.upEmpty / pfEmpty).toFixed(3)}`);
     console.log(`netboot one-node change ${results.netboot.upOne.toFixed(1)} s, ${results.netboot.rewritten} file(s) rewritten, dnsmasq pid changed: ${results.netboot.dnsmasqPidChanged}`);
+    console.log(`netboot no-change preview ${results.netboot.previewNoChange.toFixed(1)} s; state ${(results.netboot.stateBytes / 1e6).toFixed(2)} MB`);
     fs.mkdirSync(path.join(REPO, "bench/out"), { recursive: true });
     fs.writeFileSync(path.join(REPO, "bench/out/pxe.json"), JSON.stringify({ nodes: NODES, groups: GROUPS, ...results }, null, 2));
     await pf.cancel().catch(() => undefined);
@@ -157,8 +188,13 @@ async function main() {
   await new Promise((r) => setTimeout(r, 20));
   changed = true;
   console.error("[bench] per-file: one node changed");
-  const [, pfOne] = await timed(() => pf.up({ parallel: 64 }));
-  results.perFile = { upEmpty: pfEmpty, upOne: pfOne, files: walk(root2).length, rewritten: rewritten(b2, mtimes(root2)) };
+  const pfState = await stateBytes(pf);
+  const [, pfOne] = await timed("perFile.upOne", () => pf.up({ parallel: 64 }));
+  const [, pfNoop] = await timed("perFile.previewNoChange", () => pf.preview({ parallel: 64 }));
+  results.perFile = {
+    upEmpty: pfEmpty, upOne: pfOne, previewNoChange: pfNoop, files: walk(root2).length, rewritten: rewritten(b2, mtimes(root2)), stateBytes: pfState,
+    cpuSeconds: { upEmpty: cpu["perFile.upEmpty"], upOne: cpu["perFile.upOne"], previewNoChange: cpu["perFile.previewNoChange"] }, loadAverage: [pfLoad, load()],
+  };
   await pf.destroy({ parallel: 64 });
 
   const r = (a: number, b: number) => (a / b).toFixed(3);
@@ -166,6 +202,8 @@ async function main() {
   console.log(`\n${NODES} nodes / ${GROUPS} groups         netboot    per-file   ratio (netboot/per-file)`);
   console.log(`up from empty (s)              ${results.netboot.upEmpty.toFixed(1).padStart(7)}    ${pfEmpty.toFixed(1).padStart(7)}    ${r(results.netboot.upEmpty, pfEmpty)}`);
   console.log(`one node changed (s)           ${results.netboot.upOne.toFixed(1).padStart(7)}    ${pfOne.toFixed(1).padStart(7)}    ${r(results.netboot.upOne, pfOne)}`);
+  console.log(`no-change preview (s)          ${results.netboot.previewNoChange.toFixed(1).padStart(7)}    ${pfNoop.toFixed(1).padStart(7)}    ${r(results.netboot.previewNoChange, pfNoop)}`);
+  console.log(`state (MB)                     ${(results.netboot.stateBytes / 1e6).toFixed(2).padStart(7)}    ${(pfState / 1e6).toFixed(2).padStart(7)}    ${r(results.netboot.stateBytes, pfState)}`);
   console.log(`files rewritten by the change  ${String(results.netboot.rewritten).padStart(7)}    ${String(results.perFile.rewritten).padStart(7)}`);
   console.log(`dnsmasq pid changed            ${String(results.netboot.dnsmasqPidChanged).padStart(7)}`);
   fs.mkdirSync(path.join(REPO, "bench/out"), { recursive: true });

@@ -1,15 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
-import { buildNodeGroupModel, claimsOf, findConflicts, full, NodeGroupModel } from "../model/pxe";
-import { groupScriptUrl, nodeScriptName, renderGroupScript, renderNodeScripts } from "../render/ipxe";
-import { hostsDirFile, renderDhcpHosts, renderEtcHosts } from "../render/hosts";
-import { asFiles, FileSet } from "../resources/clients";
-import { hostKey } from "../model/host";
-import { validated } from "./_validate";
+import { buildNodeGroupModel, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
+import { normalizeMac } from "../model/net";
+import { groupScriptName, nodeScriptName } from "../render/ipxe";
+import { NodeGroupFiles } from "../resources/clients";
+import { hostKey, hostPath } from "../model/host";
 import { Issues } from "../model/errors";
 
-/** The arguments' rules (model/pxe.ts) and claims of other groups (this stack and the server's hostsdir). */
+/**
+ * The arguments' rules (model/pxe.ts) and claims of other groups (this stack and the server's hostsdir), run by
+ * the provider before construct so an invalid group registers nothing. Its NodeGroupFiles child checks the
+ * same again in its own check() (the claims are per group, so registering twice is harmless).
+ */
 export async function checkNodeGroup(ctx: ProviderContext, name: string, a: pulumi.Unwrap<schema.NodeGroupArgs>, issues: Issues): Promise<NodeGroupModel | undefined> {
   const g = buildNodeGroupModel(name, a, issues);
   if (!g) return undefined;
@@ -22,34 +25,28 @@ export async function checkNodeGroup(ctx: ProviderContext, name: string, a: pulu
 
 /** netboot:index:NodeGroup: wiring only. */
 export class NodeGroup extends schema.NodeGroup {
-  constructor(ctx: ProviderContext, name: string, args: schema.NodeGroupArgs, opts: pulumi.ComponentResourceOptions = {}) {
+  constructor(_ctx: ProviderContext, name: string, args: schema.NodeGroupArgs, opts: pulumi.ComponentResourceOptions = {}) {
     super(name, args, opts);
-    const model = validated(ctx, `netboot:index:NodeGroup "${name}"`, args, (a, issues) => checkNodeGroup(ctx, name, a, issues));
+    // One resource per group (the engine's work grows with groups, not nodes) that carries the node list; the
+    // provider validates it, checks claims and renders the leases, iPXE scripts and hosts fragment itself
+    // (resources/nodeGroupFiles.ts). The alias keeps stacks made when a FileSet held the rendered files.
+    const files = new NodeGroupFiles(`${name}-files`, { group: name, server: args.server, nodes: args.nodes, boot: args.boot }, {
+      parent: this,
+      aliases: [{ type: "netboot:index:FileSet" }],
+    });
 
-    // One file set per group (the engine's work grows with groups, not nodes): static leases, the group and
-    // node iPXE scripts, the hosts fragment. A new leases file is picked up by dnsmasq without a restart;
-    // removed or changed entries need SIGHUP, which the FileSet sends (pid file or systemd) only when the
-    // leases file itself lost or changed lines.
-    const files = new FileSet(`${name}-files`, {
-      host: model.server.host,
-      files: model.apply((g) => asFiles([renderDhcpHosts(g), renderGroupScript(g), ...renderNodeScripts(g), renderEtcHosts(g)])),
-      signal: model.apply((g) => ({ pidFile: g.server.pidFile, systemdUnit: g.server.dnsmasqUnit, on: "removal" as const, paths: [hostsDirFile(g)] })),
-    }, { parent: this });
-
-    this.nodeTable = pulumi.all([model, files.manifest]).apply(([g]) => nodeTable(g));
-    this.hostsFile = model.apply((g) => full(g, hostsDirFile(g)));
-    this.scriptUrl = model.apply(groupScriptUrl);
+    const server = pulumi.output(args.server);
+    this.nodeTable = pulumi.all([server, pulumi.output(args.nodes), files.manifest]).apply(([s, nodes]) => nodeTable(name, s, nodes));
+    this.hostsFile = server.apply((s) => hostPath(s.host, `${s.hostsDir}/${name}`));
+    this.scriptUrl = server.apply((s) => `${s.httpBaseUrl}ipxe/${groupScriptName(name)}`);
     this.registerOutputs({ nodeTable: this.nodeTable, hostsFile: this.hostsFile, scriptUrl: this.scriptUrl });
   }
 }
 
-function nodeTable(g: NodeGroupModel): schema.NodeInfo[] {
-  return g.nodes.map((n) => ({
-    name: n.name,
-    group: g.name,
-    mac: n.macs[0],
-    macs: n.macs,
-    ip: n.ip,
-    bootUrl: `${g.server.httpBaseUrl}ipxe/${nodeScriptName(n.macs[0])}`,
-  }));
+/** The node table from the (already checked: it resolves after the files are written) node list. */
+function nodeTable(group: string, s: schema.PxeServerInfo, nodes: schema.Node[]): schema.NodeInfo[] {
+  return nodes.map((n) => {
+    const macs = n.macs.map((m) => normalizeMac(m) ?? m);
+    return { name: n.name, group, mac: macs[0], macs, ip: n.ip, bootUrl: `${s.httpBaseUrl}ipxe/${nodeScriptName(macs[0])}` };
+  });
 }

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PACKAGE_VERSION } from "../version";
-import { FileCheck, FileSpec, Host, Signal } from "../schema-types";
+import { BootTargetInputs, FileCheck, FileSpec, Host, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
 
 export interface FileSetArgs {
   host: pulumi.Input<Host>;
@@ -29,6 +29,24 @@ export class FileSet extends pulumi.CustomResource {
   declare readonly lastApply: pulumi.Output<Record<string, string>>;
   constructor(name: string, args: FileSetArgs, opts: pulumi.CustomResourceOptions = {}) {
     super("netboot:index:FileSet", name, { ...args, manifest: undefined, lastApply: undefined, createdDirs: undefined, written: undefined }, childOpts(opts));
+  }
+}
+
+export interface NodeGroupFilesArgs {
+  group: string;
+  server: pulumi.Input<PxeServerInfoInputs>;
+  nodes: pulumi.Input<pulumi.Input<NodeInputs>[]>;
+  boot: pulumi.Input<BootTargetInputs>;
+}
+
+/**
+ * Only `manifest` is read back (the node table waits for it): every property named here costs the SDK four
+ * promises with a captured stack trace per resource, and the other outputs stay in state all the same.
+ */
+export class NodeGroupFiles extends pulumi.CustomResource {
+  declare readonly manifest: pulumi.Output<Record<string, string>>;
+  constructor(name: string, args: NodeGroupFilesArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super("netboot:index:NodeGroupFiles", name, { ...args, manifest: undefined }, childOpts(opts));
   }
 }
 

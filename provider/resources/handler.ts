@@ -10,9 +10,11 @@ export interface DiffResultWithDetail extends provider.DiffResult {
 /** check/diff/create/read/update/delete of one custom resource token (eks `cmd/provider/<type>.ts`). */
 export interface ResourceHandler {
   check(urn: string, olds: any, news: any): Promise<provider.CheckResult>;
-  diff(id: string, urn: string, olds: any, news: any): Promise<DiffResultWithDetail>;
+  /** `oldInputs`: the inputs of the last apply or refresh (DiffRequest.old_inputs), beside the outputs `olds`. */
+  diff(id: string, urn: string, olds: any, news: any, oldInputs?: any): Promise<DiffResultWithDetail>;
   create(urn: string, inputs: any): Promise<provider.CreateResult>;
-  read(id: string, urn: string, props: any): Promise<provider.ReadResult>;
+  /** `inputs`: the inputs the engine holds for the resource (ReadRequest.inputs). */
+  read(id: string, urn: string, props: any, inputs?: any): Promise<provider.ReadResult>;
   update(id: string, urn: string, olds: any, news: any): Promise<provider.UpdateResult>;
   delete(id: string, urn: string, props: any): Promise<void>;
   ownedPaths?: OwnedPaths;

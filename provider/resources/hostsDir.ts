@@ -3,6 +3,17 @@ import { hostKey } from "../model/host";
 import { Host } from "../schema-types";
 import { Transport } from "../transport";
 
+/** Every claim in the files of `hostsDir` on the host behind `t`. */
+export async function readHostsDir(t: Transport, hostsDir: string): Promise<ClaimIndex> {
+  const index = new ClaimIndex();
+  for (const n of (await t.list(hostsDir)) ?? []) {
+    if (n.startsWith(".")) continue;
+    const data = await t.get(`${hostsDir}/${n}`);
+    if (data) index.add(parseHostsFile(`${hostsDir}/${n}`, data.toString("utf8")));
+  }
+  return index;
+}
+
 /**
  * Claims already on the server, written by node groups of other stacks (or by hand): every file in the
  * hostsdir except this group's own. Read-only. The folder is read once per provider context (one engine
@@ -20,18 +31,7 @@ export class HostsDirClaims {
   async read(host: Host, hostsDir: string, ownGroup: string): Promise<{ index: ClaimIndex; except: string }> {
     const key = `${hostKey(host)}${hostsDir}`;
     let index = this.cache.get(key);
-    if (!index) this.cache.set(key, (index = this.readAll(host, hostsDir)));
+    if (!index) this.cache.set(key, (index = readHostsDir(this.transport(host), hostsDir)));
     return { index: await index, except: `${hostsDir}/${ownGroup}` };
-  }
-
-  private async readAll(host: Host, hostsDir: string): Promise<ClaimIndex> {
-    const t = this.transport(host);
-    const index = new ClaimIndex();
-    for (const n of (await t.list(hostsDir)) ?? []) {
-      if (n.startsWith(".")) continue;
-      const data = await t.get(`${hostsDir}/${n}`);
-      if (data) index.add(parseHostsFile(`${hostsDir}/${n}`, data.toString("utf8")));
-    }
-    return index;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The one lifecycle of everything netboot places on a host (File, FileSet, Initramfs; NetworkImage keeps its
+ * The one lifecycle of everything netboot places on a host (File, FileSet, NodeGroupFiles, Initramfs; NetworkImage keeps its
  * own tree publishing but observes and diffs through the same shapes):
  *
  *   desired (pure: path, bytes, mode) -> observe (what is on the host) -> diff (drift/diff.ts: sorted changes

@@ -50,6 +50,11 @@ export type NodeGroup = import("./nodeGroup").NodeGroup;
 export const NodeGroup: typeof import("./nodeGroup").NodeGroup = null as any;
 utilities.lazyLoad(exports, ["NodeGroup"], () => require("./nodeGroup"));
 
+export { NodeGroupFilesArgs } from "./nodeGroupFiles";
+export type NodeGroupFiles = import("./nodeGroupFiles").NodeGroupFiles;
+export const NodeGroupFiles: typeof import("./nodeGroupFiles").NodeGroupFiles = null as any;
+utilities.lazyLoad(exports, ["NodeGroupFiles"], () => require("./nodeGroupFiles"));
+
 export { ProviderArgs } from "./provider";
 export type Provider = import("./provider").Provider;
 export const Provider: typeof import("./provider").Provider = null as any;
@@ -93,6 +98,8 @@ const _module = {
                 return new NetworkImage(name, <any>undefined, { urn })
             case "netboot:index:NodeGroup":
                 return new NodeGroup(name, <any>undefined, { urn })
+            case "netboot:index:NodeGroupFiles":
+                return new NodeGroupFiles(name, <any>undefined, { urn })
             case "netboot:index:PxeServer":
                 return new PxeServer(name, <any>undefined, { urn })
             default:

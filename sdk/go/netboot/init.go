@@ -39,6 +39,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &NetworkImage{}
 	case "netboot:index:NodeGroup":
 		r = &NodeGroup{}
+	case "netboot:index:NodeGroupFiles":
+		r = &NodeGroupFiles{}
 	case "netboot:index:PxeServer":
 		r = &PxeServer{}
 	default:

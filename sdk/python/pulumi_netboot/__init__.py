@@ -16,6 +16,7 @@ from .gluster_volume import *
 from .initramfs import *
 from .network_image import *
 from .node_group import *
+from .node_group_files import *
 from .provider import *
 from .pxe_server import *
 from ._inputs import *
@@ -37,6 +38,7 @@ _utilities.register(
    "netboot:index:Initramfs": "Initramfs",
    "netboot:index:NetworkImage": "NetworkImage",
    "netboot:index:NodeGroup": "NodeGroup",
+   "netboot:index:NodeGroupFiles": "NodeGroupFiles",
    "netboot:index:PxeServer": "PxeServer"
   }
  }

@@ -1,0 +1,251 @@
+/**
+ * netboot:index:NodeGroupFiles: the files of one NodeGroup, rendered here in the provider from the node list.
+ * The engine carries the nodes (name, MACs, IP, firmware, kernel arguments) and a manifest of hashes, never
+ * file contents: at 10,000 nodes the engine's own serialization of rendered text was what made a one-node
+ * change slow.
+ *
+ * - check: validates the group (model/pxe.ts, every error at once) and refuses a MAC, IP or host name that
+ *   another group holds: groups of this stack through one claim index per server in this provider process,
+ *   groups of other stacks (and hand-written files) through the server's dhcp-hostsdir, read once per server.
+ * - diff: pure. Names the inputs that changed by property path (`nodes[17].kernelArgs`, `boot.args`), and
+ *   the files that drifted on the host (`files["/srv/netboot/http/ipxe/group-rack1.ipxe"]`): a file drifted
+ *   when what the last apply or refresh found differs from what the old inputs render to.
+ * - create/update: renders and writes only the files whose bytes or mode differ, through the shared apply of
+ *   fileCommon.ts (atomic writes; SIGHUP or a systemd reload only when the leases file lost or changed lines,
+ *   so adding nodes keeps dnsmasq's pid).
+ * - read: re-hashes the files on the host (rendering from the inputs the engine holds). A drifted file's found content goes into the outputs (`files`) and
+ *   its path into the inputs the engine keeps (`drifted`); the next check renders just those files into its
+ *   inputs, so `preview --diff` shows the hand edit as a line diff against what will be written.
+ * - delete: removes only the files in the manifest (what this resource wrote), then the folders it created.
+ *
+ * Retry rules are fileCommon's: an interrupted apply leaves every file old or new, and the next apply compares
+ * with the host, not with state, so rerunning converges. Deleting files that are already gone is a no-op.
+ */
+import { randomUUID } from "crypto";
+import * as provider from "@pulumi/pulumi/provider";
+import { sha256 } from "../drift/digest";
+import { diffManifests, FileState } from "../drift/diff";
+import { diffFields, diffNodes } from "../drift/nodes";
+import { formatIssue, Issues, modeString, ValidationError } from "../model/errors";
+import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
+import { hostsDirFile } from "../render/hosts";
+import { renderNodeGroup } from "../render/nodeGroup";
+import { RenderedFile } from "../render/types";
+import { FileSpec, Host, NodeGroupFilesInputs, NodeGroupFilesOutputs, PxeServerInfo, Signal } from "../schema-types";
+import { hostKey, normalizeHost, protectHost } from "../model/host";
+import { Transport } from "../transport";
+import { ProviderContext } from "../context";
+import { applyFiles, DesiredFile, maybeSignal, observeAll, removeFiles } from "./lifecycle";
+import { DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
+import { hasUnknown, isSecret, reveal, secret } from "../values";
+
+/**
+ * What the handler needs from outside: the context's transports and claim indexes (`nodeGroupFilesDeps(ctx)`);
+ * a unit test hands its own in-memory ones.
+ */
+export interface NodeGroupFilesDeps {
+  transport(host: Host): Transport;
+  /** Registers a group's claims with this stack's index for the server; returns the index (`holder(c, group)`). */
+  registerClaims(serverKey: string, group: string, claims: Claim[]): ClaimIndex;
+  /** Claims in the server's dhcp-hostsdir, its own file excepted (`holder(c, except)`). */
+  serverClaims(host: Host, hostsDir: string, group: string): Promise<{ index: ClaimIndex; except: string }>;
+}
+
+export function nodeGroupFilesDeps(ctx: ProviderContext): NodeGroupFilesDeps {
+  return {
+    transport: (host) => ctx.transport(host),
+    registerClaims: (serverKey, group, claims) => ctx.claims.register(serverKey, group, claims),
+    serverClaims: (host, hostsDir, group) => ctx.hostsDirs.read(host, hostsDir, group),
+  };
+}
+
+/** The inputs as the engine keeps them: the schema's, plus what check and read add (see the header). */
+type Inputs = { -readonly [K in keyof NodeGroupFilesInputs]: NodeGroupFilesInputs[K] } & {
+  /** Paths that read() found drifted; set only in the inputs read() returns. */
+  drifted?: string[];
+  /** The rendered content of just the drifted files; set only by check(), for the line diff in preview. */
+  files?: Record<string, FileSpec>;
+};
+type Outputs = NodeGroupFilesOutputs;
+
+const FILE_MODE = 0o644;
+const fileKey = (p: string) => `files["${p}"]`;
+const resourceName = (group: unknown) => `netboot:index:NodeGroup "${group}"`;
+
+/** The model of validated inputs (state or checked inputs); a failure here means state was written by hand. */
+function modelOf(inputs: Pick<Inputs, "group" | "server" | "nodes" | "boot">): NodeGroupModel {
+  const issues = new Issues(resourceName(inputs.group));
+  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: reveal(inputs.nodes), boot: reveal(inputs.boot) }, issues);
+  if (!g) throw new ValidationError(issues.list);
+  return g;
+}
+
+function manifestOf(files: RenderedFile[]): Record<string, FileState> {
+  return Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: modeString(f.mode) }]));
+}
+
+/** What the last apply or refresh found: the manifest's hashes, the mode of a file only when it drifted. */
+function observedManifest(olds: { manifest?: Record<string, string>; files?: Record<string, FileSpec> }): Record<string, FileState | undefined> {
+  const out: Record<string, FileState | undefined> = {};
+  for (const [p, h] of Object.entries(olds.manifest ?? {})) out[p] = h ? { sha256: h, mode: reveal<FileSpec>(olds.files?.[p])?.mode ?? modeString(FILE_MODE) } : undefined;
+  return out;
+}
+
+function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: string): Signal {
+  // dnsmasq reads a new hostsdir file by itself (inotify) but keeps removed or changed entries until SIGHUP.
+  return { pidFile: server.pidFile, systemdUnit: server.dnsmasqUnit, on: "removal", paths: [leases] };
+}
+
+const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
+
+/** The inputs that are the resource's own, as handed back by read(). */
+function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot">) {
+  return { group: i.group, server: i.server, nodes: i.nodes, boot: i.boot };
+}
+
+/** Found content of drifted files is as secret as the inputs it was rendered from. */
+function secretInputs(i: Pick<Inputs, "nodes" | "boot">): boolean {
+  return isSecret(i.nodes) || isSecret(i.boot);
+}
+
+export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler {
+  async function apply(inputs: Inputs, olds: Outputs | undefined): Promise<Outputs> {
+    const g = modelOf(inputs);
+    const host = g.server.host;
+    const t = deps.transport(host);
+    const rendered = renderNodeGroup(g);
+    const want: DesiredFile[] = rendered.map((f) => ({ path: f.path, content: f.content, mode: f.mode, secret: false }));
+    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), [], signalOf(g.server, hostsDirFile(g)), !!host.systemd);
+    // Outputs keep the group and server (delete needs them) but not the node list: diff and read get the
+    // inputs from the engine (see _server.ts), so the nodes are not carried twice.
+    return {
+      group: inputs.group,
+      server: inputs.server,
+      manifest: Object.fromEntries(want.map((d) => [d.path, sha256(d.content)])),
+      files: {},
+      createdDirs: [...new Set([...(olds?.createdDirs ?? []), ...report.createdDirs])].sort(),
+      lastApply: {
+        written: String(report.written.length),
+        changed: String(report.changed.length),
+        unchanged: String(report.unchanged.length),
+        removed: String(report.removed.length),
+        signalled: report.signalled,
+      },
+    };
+  }
+
+  return {
+    async check(_urn, olds: Partial<Inputs> | undefined, news: Inputs) {
+      const issues = new Issues(resourceName(news.group));
+      const inputs: Inputs = { ...own(news) };
+      if (typeof news.group !== "string") issues.add("group", news.group, "must be the node group's name");
+      // With a value still unknown (preview of a program that computes it) the group is checked at `up`.
+      else if (!hasUnknown(news.server) && !hasUnknown(news.nodes) && !hasUnknown(news.boot)) {
+        const server = reveal<any>(news.server);
+        let checked = server;
+        if (server && typeof server === "object") {
+          // Only the SSH key stays secret, so that paths and addresses show in diffs (as FileSet's host does).
+          const host = normalizeHost(issues, "server.host", server.host);
+          checked = { ...server, host };
+          inputs.server = { ...server, host: protectHost(host) };
+        }
+        const g = buildNodeGroupModel(news.group, { server: checked, nodes: reveal(news.nodes), boot: reveal(news.boot) }, issues);
+        if (g) {
+          const mine = claimsOf(g);
+          const sameStack = deps.registerClaims(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
+          const onServer = await deps.serverClaims(g.server.host, g.server.hostsDir, g.name);
+          findConflicts(mine, [{ index: sameStack, except: g.name }, onServer], issues);
+          const drifted = new Set(Array.isArray(olds?.drifted) ? olds!.drifted : []);
+          if (issues.ok && drifted.size > 0) {
+            const files: Record<string, FileSpec> = {};
+            for (const f of renderNodeGroup(g))
+              if (drifted.has(f.path)) files[f.path] = { content: secretInputs(news) ? (secret(f.content) as string) : f.content, mode: modeString(f.mode) };
+            inputs.files = files;
+          }
+        }
+      }
+      // One failure with every issue: the engine prints it as one block, the way the component used to throw.
+      const failures = issues.ok ? [] : [{ property: "", reason: new ValidationError(issues.list).message }];
+      return { inputs, failures };
+    },
+
+    async diff(_id, _urn, olds: Outputs & { host?: Host }, news: Inputs, oldInputs?: Inputs): Promise<DiffResultWithDetail> {
+      const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
+      // A state made by FileSet (the NodeGroup of earlier versions, moved here by an alias) has `host` only.
+      const oldHost = olds.server?.host ?? olds.host;
+      if (hasUnknown(news.server) || !oldHost || hostKey(oldHost) !== hostKey(reveal<any>(news.server).host))
+        return { changes: true, replaces: ["server"], detailedDiff: { "server.host": { kind: "update-replace", inputDiff: true } } };
+      const unknown = (["nodes", "boot"] as const).filter((k) => hasUnknown(news[k]));
+      if (unknown.length > 0) return { changes: true, detailedDiff: Object.fromEntries(unknown.map((k) => [k, { kind: "update" as const }])) };
+
+      // The inputs that changed, by path; the engine shows their old and new values from the inputs.
+      // Without the old inputs of a NodeGroupFiles (a FileSet's state) every input counts as changed.
+      const old = oldInputs && Array.isArray(oldInputs.nodes) && olds.server ? oldInputs : undefined;
+      const inputChanges = old
+        ? [
+            ...(old.group !== news.group ? [{ path: "group", kind: "update" as const }] : []),
+            ...diffFields("server", reveal(old.server), reveal(news.server)),
+            ...diffFields("boot", reveal(old.boot), reveal(news.boot)),
+            ...diffNodes("nodes", reveal(old.nodes), reveal(news.nodes)),
+          ]
+        : [{ path: "nodes", kind: "update" as const }];
+      for (const c of inputChanges) detailedDiff[c.path] = { kind: c.kind, inputDiff: true };
+
+      // The files that drifted: found (manifest) differs from what the old inputs render to. A file that
+      // changes only because an input changed is already named by that input.
+      const expected = manifestOf(renderNodeGroup(modelOf(news)));
+      const previous = old ? manifestOf(renderNodeGroup(modelOf(old))) : {};
+      const observed = observedManifest(olds);
+      for (const c of diffManifests(expected, observed)) {
+        if (sameState(previous[c.path], observed[c.path])) continue;
+        detailedDiff[fileKey(c.path)] = { kind: c.kind === "add" ? "add" : c.kind === "delete" ? "delete" : "update" };
+      }
+      return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
+    },
+
+    async create(_urn, inputs: Inputs) {
+      return { id: randomUUID(), outs: await apply(inputs, undefined) };
+    },
+
+    async update(_id, _urn, olds: Outputs, news: Inputs) {
+      return { outs: await apply(news, olds) };
+    },
+
+    async read(id, _urn, props: Outputs & { host?: Host }, inputs?: Inputs): Promise<provider.ReadResult> {
+      if (!inputs || !Array.isArray(inputs.nodes) || !props.server) {
+        // A FileSet's state (see diff) not yet updated: hashes only, nothing to render against.
+        const found = await observeAll(deps.transport(props.host!), Object.keys(props.manifest ?? {}));
+        return { id, props: { ...props, manifest: Object.fromEntries([...found].map(([p, o]) => [p, o?.sha256 ?? ""])) } };
+      }
+      const g = modelOf(inputs);
+      const expected = manifestOf(renderNodeGroup(g));
+      const paths = Object.keys(props.manifest ?? {});
+      const found = await observeAll(deps.transport(g.server.host), paths);
+      const manifest: Record<string, string> = {};
+      const files: Record<string, FileSpec> = {};
+      const drifted: string[] = [];
+      for (const p of paths) {
+        const o = found.get(p);
+        manifest[p] = o ? o.sha256 : "";
+        const want = expected[p];
+        if (o && want && sameState({ sha256: o.sha256, mode: o.mode }, want)) continue;
+        // Gone, edited, or a mode change; a file no longer rendered but still there counts too (up removes it).
+        drifted.push(p);
+        if (!o) continue;
+        const text = o.data.toString("utf8");
+        const content = secretInputs(inputs) ? (secret(text) as string) : text;
+        files[p] = { mode: o.mode, sha256: o.sha256, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
+      }
+      return { id, props: { ...props, manifest, files }, inputs: { ...own(inputs), ...(drifted.length ? { drifted: drifted.sort() } : {}) } };
+    },
+
+    async delete(_id, _urn, props: Outputs & { host?: Host; signal?: Signal }) {
+      const host = props.server?.host ?? props.host!;
+      const t = deps.transport(host);
+      const removed = await removeFiles(t, Object.keys(props.manifest ?? {}), props.createdDirs ?? []);
+      const server = reveal<PxeServerInfo | undefined>(props.server);
+      const signal = server ? signalOf(server, `${server.hostsDir}/${props.group}`) : props.signal;
+      await maybeSignal(t, signal, { written: [], changed: [], removed }, !!reveal<Host>(host).systemd);
+    },
+  };
+}
