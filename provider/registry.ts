@@ -6,7 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ProviderContext } from "./context";
 import * as schema from "./schema-types";
-import { ComponentToken, CustomResourceToken } from "./schema-types";
+import { ComponentToken, CustomResourceToken, Host } from "./schema-types";
+import { journaled } from "./resources/journal";
 import { ResourceHandler } from "./resources/handler";
 import { fileHandler } from "./resources/file";
 import { fileSetHandler } from "./resources/fileSet";
@@ -34,13 +35,20 @@ export function components(ctx: ProviderContext): Record<ComponentToken, Compone
   };
 }
 
+/**
+ * Handlers that place files on a host go through the intent journal (resources/journal.ts), so an interrupted
+ * apply or delete is never reported as done; `hostOf` says where each one writes.
+ */
 export function customResources(ctx: ProviderContext): Record<CustomResourceToken, ResourceHandler> {
+  const j = (h: ResourceHandler, hostOf: (props: any) => Host | undefined) =>
+    journaled(h, (host) => ctx.transport(host), hostOf, (urn, m) => ctx.progress.report(urn, m));
+  const own = (p: any) => (p?.host && typeof p.host === "object" ? (p.host as Host) : undefined);
   return {
-    "netboot:index:File": fileHandler(ctx),
-    "netboot:index:FileSet": fileSetHandler(ctx),
-    "netboot:index:NodeGroupFiles": nodeGroupFilesHandler(nodeGroupFilesDeps(ctx)),
+    "netboot:index:File": j(fileHandler(ctx), own),
+    "netboot:index:FileSet": j(fileSetHandler(ctx), own),
+    "netboot:index:NodeGroupFiles": j(nodeGroupFilesHandler(nodeGroupFilesDeps(ctx)), (p) => (p?.server?.host && typeof p.server.host === "object" ? (p.server.host as Host) : undefined)),
     "netboot:index:GlusterManagedVolume": glusterManagedHandler(ctx),
-    "netboot:index:Initramfs": initramfsHandler(ctx),
+    "netboot:index:Initramfs": j(initramfsHandler(ctx), own),
     "netboot:index:NetworkImage": networkImageHandler(ctx),
     ...extraCustomResources(ctx),
   };

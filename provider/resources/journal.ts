@@ -21,7 +21,9 @@
  */
 import { createHash, randomBytes } from "crypto";
 import * as path from "path";
+import { Host } from "../schema-types";
 import { Transport } from "../transport";
+import { ResourceHandler } from "./handler";
 
 /** Host folder of the journal (below `root` for a local target folder, like every host path). */
 export const JOURNAL_DIR = "/var/lib/netboot/journal";
@@ -102,4 +104,55 @@ export function distrust(entry: JournalEntry | undefined, stateNonce: string | u
       return `unknown journal state ${String(never)}`;
     }
   }
+}
+
+/**
+ * The journal rule around a handler that places files on a host (see the header): every create and update is
+ * bracketed by `applying`/`done` and returns the nonce in its outputs (`journal`), every delete by `deleting`
+ * and the entry's removal, and diff reports a change named `journal` whenever the host's entry does not vouch
+ * for the state it is given. `hostOf` names the host a resource's state writes to (undefined: not journaled).
+ */
+export function journaled(
+  h: ResourceHandler,
+  transport: (host: Host) => Transport,
+  hostOf: (props: any) => Host | undefined,
+  report: (urn: string, message: string) => void = () => undefined,
+): ResourceHandler {
+  const apply = async <T extends { outs?: any }>(urn: string, host: Host | undefined, run: () => Promise<T>): Promise<T> => {
+    if (!host) return run();
+    const t = transport(host);
+    const nonce = newNonce();
+    await beginApply(t, urn, nonce);
+    const r = await run();
+    await endApply(t, urn, nonce);
+    return { ...r, outs: { ...r.outs, journal: nonce } };
+  };
+  return {
+    ...h,
+    async diff(id, urn, olds, news, oldInputs) {
+      const d = await h.diff(id, urn, olds, news, oldInputs);
+      const host = hostOf(olds);
+      // a resource being replaced (another host) is written from scratch anyway
+      if (!host || d.replaces?.length) return d;
+      const why = distrust(await readEntry(transport(host), urn), olds?.journal);
+      if (!why) return d;
+      report(urn, `netboot: re-applying: ${why}`);
+      return { ...d, changes: true, detailedDiff: { ...(d.detailedDiff ?? {}), journal: { kind: "update" } } };
+    },
+    create: (urn, inputs) => apply(urn, hostOf(inputs), () => h.create(urn, inputs)),
+    update: (id, urn, olds, news) => apply(urn, hostOf(news), () => h.update(id, urn, olds, news)),
+    async read(id, urn, props, inputs) {
+      const r = await h.read(id, urn, props, inputs);
+      // refresh re-reads the host, but the journal still speaks for the last apply: keep its nonce
+      return props?.journal && r.props && r.props.journal === undefined ? { ...r, props: { ...r.props, journal: props.journal } } : r;
+    },
+    async delete(id, urn, props) {
+      const host = hostOf(props);
+      if (!host) return h.delete(id, urn, props);
+      const t = transport(host);
+      await beginDelete(t, urn);
+      await h.delete(id, urn, props);
+      await endDelete(t, urn);
+    },
+  };
 }
