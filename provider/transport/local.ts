@@ -113,13 +113,14 @@ export class LocalTransport implements Transport {
             }
             continue;
           }
+          // Linux says ENOTDIR (O_DIRECTORY) or ELOOP (O_NOFOLLOW) for a symlink: readlink tells them apart.
+          const target = code === "ELOOP" || code === "ENOTDIR" ? await fs.promises.readlink(at).catch(() => undefined) : undefined;
           await dir.close();
           if (code === "ENOENT" && !create) return undefined;
-          if (code === "ELOOP") {
-            const target = await fs.promises.readlink(at).catch(() => "?");
-            throw new TransportError(this.description, op, p, `${cur} is a symlink (to ${target}); netboot does not follow symlinks in folders it owns`);
+          if (code === "ELOOP" || code === "ENOTDIR") {
+            if (target !== undefined) throw new TransportError(this.description, op, p, `${cur} is a symlink (to ${target}); netboot does not follow symlinks in folders it owns`);
+            throw new TransportError(this.description, op, p, `${cur} is not a folder`);
           }
-          if (code === "ENOTDIR") throw new TransportError(this.description, op, p, `${cur} is not a folder`);
           throw this.wrap(op, p, e);
         }
       }
