@@ -157,20 +157,20 @@ const MKDIRS = `${WALK}walk "$@"`;
 // `mv -T` is rename(2): over a folder it fails instead of moving the file into it.
 const STAGE = [
   WALK,
-  `t=$1; md=$2; f=$3; c=$4; sz=$5; sum=$6; shift 6; walk 755 "$@" || exit $?`,
+  `t=$1; md=$2; f=$3; cm=$4; sz=$5; sum=$6; shift 6; walk "$@" || exit $?`,
   `rm -f -- ./."$f".netboot-*.tmp 2>/dev/null`,
   `( set -C; umask 077; cat > "./$t" ) || { rc=$?; rm -f -- "./$t"; exit $rc; }`,
   `n=$(wc -c < "./$t"); h=$(sha256sum < "./$t"); h=\${h%% *}`,
   `if [ "$n" != "$sz" ] || [ "$h" != "$sum" ]; then rm -f -- "./$t"; echo "netboot: upload incomplete ($n of $sz bytes)" >&2; exit 1; fi`,
   `{ chmod "$md" -- "./$t" && sync -- "./$t"; } || { rc=$?; rm -f -- "./$t"; exit $rc; }`,
   `echo "=$(stat -c %u:%g -- "./$t")"`,
-  `[ "$c" = 1 ] || exit 0`,
+  `[ "$cm" = 1 ] || exit 0`,
   `mv -fT -- "./$t" "./$f" || { rc=$?; rm -f -- "./$t"; exit $rc; }`,
   `sync -- . 2>/dev/null; exit 0`,
 ].join("\n");
-const COMMIT = `${WALK}t=$1; f=$2; shift 2; walk - "$@" || exit $?; mv -fT -- "./$t" "./$f" || { rc=$?; rm -f -- "./$t"; exit $rc; }; sync -- . 2>/dev/null; exit 0`;
-const REMOVE = `${WALK}f=$1; shift; walk - "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; if [ -e "./$f" ] || [ -L "./$f" ]; then rm -f -- "./$f" && echo removed; fi`;
-const RMDIR = `${WALK}f=$1; shift; walk - "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; [ -d "./$f" ] && [ ! -L "./$f" ] || exit 0; [ -z "$(ls -A -- "./$f")" ] || exit 0; out=$(rmdir -- "./$f" 2>&1) && { echo removed; exit 0; }; case "$out" in *busy*|*"not empty"*|*"No such file"*) exit 0;; esac; echo "$out" >&2; exit 1`;
+const COMMIT = `${WALK}t=$1; f=$2; shift 2; walk "$@" || exit $?; mv -fT -- "./$t" "./$f" || { rc=$?; rm -f -- "./$t"; exit $rc; }; sync -- . 2>/dev/null; exit 0`;
+const REMOVE = `${WALK}f=$1; shift; walk "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; if [ -e "./$f" ] || [ -L "./$f" ]; then rm -f -- "./$f" && echo removed; fi`;
+const RMDIR = `${WALK}f=$1; shift; walk "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; [ -d "./$f" ] && [ ! -L "./$f" ] || exit 0; [ -z "$(ls -A -- "./$f")" ] || exit 0; out=$(rmdir -- "./$f" 2>&1) && { echo removed; exit 0; }; case "$out" in *busy*|*"not empty"*|*"No such file"*) exit 0;; esac; echo "$out" >&2; exit 1`;
 const LIST = `[ -d "$1" ] || exit 3; exec find "$1" -mindepth 1 -maxdepth 1 -printf '%f\\0'`;
 
 /** The walk arguments for `folder` (see WALK and `confinedWalk`). */
