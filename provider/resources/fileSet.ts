@@ -226,10 +226,9 @@ export const fileSetHandler: ResourceHandler = {
   async read(id, _urn, props: FileSetOutputs): Promise<provider.ReadResult> {
     const host = props.host;
     const t = transportFor(host);
-    const p0 = props;
     const paths = Object.keys(props.manifest ?? props.files ?? {});
-    const owned = ownedDirs(p0, props.createdDirs ?? []);
-    const folders = await observeFolders(t, foldersToCheck(t, p0, paths, owned));
+    const owned = ownedDirs(props, props.createdDirs ?? []);
+    const folders = await observeFolders(t, foldersToCheck(t, props, paths, owned));
     const found = await observeAll(t, paths, folders);
     const observed = new Map<string, Seen | undefined>();
     for (const [p, o] of found) {
@@ -239,9 +238,9 @@ export const fileSetHandler: ResourceHandler = {
     const secrets = new Set(paths.filter((p) => isSecret(props.files?.[p]) || isSecret((props.files?.[p] as any)?.content)));
     const { lastApply: _drop, ...rest } = props as any;
     const drift: Found = {
-      dirDrift: folderDrift(folders, new Set([...(p0.dirs ?? []), ...(p0.exclusiveDirs ?? [])])),
-      strays: await findStrays(t, p0.exclusiveDirs ?? [], paths, folders),
-      owners: p0.owners ?? {},
+      dirDrift: folderDrift(folders, new Set([...(props.dirs ?? []), ...(props.exclusiveDirs ?? [])])),
+      strays: await findStrays(t, props.exclusiveDirs ?? [], paths, folders),
+      owners: props.owners ?? {},
     };
     return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? [], (props as any).written ?? {}, drift) };
   },
