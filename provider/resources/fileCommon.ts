@@ -256,15 +256,20 @@ export async function maybeSignal(t: Transport, signal: Signal | undefined, r: P
 
 /** Removes what we wrote, then the folders we created if they are empty (innermost first). */
 export async function removeFiles(t: Transport, paths: string[], createdDirs: string[]): Promise<string[]> {
+  // What is below a folder that is no longer a folder (a symlink planted in its place) is not netboot's: it is
+  // left alone, and delete does not fail on it (the transport would refuse to go through the symlink).
+  const folders = await observeFolders(t, confinedFolders(t, [...paths, ...createdDirs.map((d) => d + "/.")], createdDirs));
+  const bad = Object.entries(folders).filter(([, s]) => s !== "dir" && s !== "missing").map(([d]) => d);
+  const below = (p: string) => bad.some((d) => p === d || p.startsWith(d + "/"));
   const removed: string[] = [];
-  for (const p of paths) if (await t.remove(p)) removed.push(p);
-  for (const d of [...createdDirs].sort().reverse()) await t.removeDirIfEmpty(d);
+  for (const p of paths) if (!below(path.posix.dirname(p)) && (await t.remove(p))) removed.push(p);
+  for (const d of [...createdDirs].sort().reverse()) if (!below(d)) await t.removeDirIfEmpty(d);
   // In a local target folder, file sets created in parallel can each record a different level of a shared
   // parent (one made /etc, another /etc/nginx); whichever is deleted last prunes what is left empty.
   if (t.prunesEmptyFolders) {
     const parents = new Set<string>();
     for (const p of [...removed, ...createdDirs]) for (let d = path.posix.dirname(p); d !== "/"; d = path.posix.dirname(d)) parents.add(d);
-    for (const d of [...parents].sort((a, b) => b.length - a.length)) await t.removeDirIfEmpty(d);
+    for (const d of [...parents].sort((a, b) => b.length - a.length)) if (!below(d)) await t.removeDirIfEmpty(d);
   }
   return removed;
 }

@@ -1,4 +1,7 @@
+import * as fs from "fs";
 import { applyFiles, removeFiles } from "../../provider/resources/fileCommon";
+import { LocalTransport } from "../../provider/transport/local";
+import { tmpDir } from "../helpers/env";
 import { MemoryTransport } from "../../provider/transport/memory";
 import { diffManifests, folderDrift, formatChanges, isNetbootTemp, strays } from "../../provider/drift/diff";
 
@@ -126,5 +129,20 @@ describe("applyFiles repairs what is in the way", () => {
     expect((await t.stat("/etc/a.conf"))!.uid).toBe(0);
     const r3 = await applyFiles(t, [f("/etc/a.conf")], ["/etc/a.conf"], [], undefined, false, { owners: r2.owners });
     expect(r3.unchanged).toEqual(["/etc/a.conf"]);
+  });
+});
+
+describe("removeFiles and a symlinked folder", () => {
+  test("what is below a symlink planted in place of a folder is left alone, and delete does not fail", async () => {
+    const root = tmpDir("rm-links");
+    const outside = tmpDir("rm-outside");
+    const t = new LocalTransport(root);
+    const r = await applyFiles(t, [{ path: "/srv/ipxe/n.ipxe", content: "x", mode: 0o644, secret: false }, { path: "/srv/boot.ipxe", content: "b", mode: 0o644, secret: false }], []);
+    fs.rmSync(`${root}/srv/ipxe`, { recursive: true });
+    fs.writeFileSync(`${outside}/n.ipxe`, "theirs");
+    fs.symlinkSync(outside, `${root}/srv/ipxe`);
+    expect(await removeFiles(t, ["/srv/ipxe/n.ipxe", "/srv/boot.ipxe"], r.createdDirs)).toEqual(["/srv/boot.ipxe"]);
+    expect(fs.readFileSync(`${outside}/n.ipxe`, "utf8")).toBe("theirs");
+    expect(fs.readlinkSync(`${root}/srv/ipxe`)).toBe(outside);
   });
 });
