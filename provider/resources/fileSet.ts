@@ -13,7 +13,7 @@
 import { randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
-import { diffManifests, FileState, folderDrift, FolderState, isNetbootTemp } from "../drift/diff";
+import { diffManifests, FileState, folderDrift, FolderState, strays } from "../drift/diff";
 import { checkAbsPath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
 import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal } from "../schema-types";
 import { hostKey, LocalTransport, normalizeHost, protectHost, transportFor } from "../transport";
@@ -129,31 +129,35 @@ function foldersToCheck(t: Transport, inputs: { dirs?: string[]; exclusiveDirs?:
  * hostsdir is shared by the groups of a server, across stacks); temp files of writes in progress never count.
  */
 async function findStrays(t: Transport, exclusive: string[], paths: string[], folders: Record<string, FolderState>): Promise<Record<string, string>> {
-  const mine = new Set(paths);
   const out: Record<string, string> = {};
+  const ours = new Set(paths);
   for (const d of exclusive) {
     if (folders[d] !== "dir") continue;
-    for (const n of (await t.list(d)) ?? []) {
-      const p = `${d === "/" ? "" : d}/${n}`;
-      if (mine.has(p) || isNetbootTemp(n)) continue;
-      const st = await t.stat(p);
-      if (!st) continue;
-      if (st.type === "file" && renderedByNetboot(((await t.get(p)) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) continue;
-      out[p] = st.type;
+    const at = (n: string) => `${d === "/" ? "" : d}/${n}`;
+    const names = (await t.list(d)) ?? [];
+    const mine = new Set(names.filter((n) => ours.has(at(n))));
+    const found = new Map<string, string>();
+    const netboot = new Set<string>();
+    for (const n of strays(names, mine, () => false)) {
+      const st = await t.stat(at(n));
+      if (!st) continue; // gone since the listing
+      found.set(n, st.type);
+      if (st.type === "file" && renderedByNetboot(((await t.get(at(n))) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) netboot.add(n);
     }
+    for (const n of strays([...found.keys()], new Set(), (x) => netboot.has(x))) out[at(n)] = found.get(n)!;
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** Removes the strays: files and symlinks (never followed), empty folders; a folder with content is refused. */
-async function removeStrays(t: Transport, strays: Record<string, string>, exclusive: string[]): Promise<string[]> {
-  const refused = Object.entries(strays).filter(([, type]) => type === "dir");
+async function removeStrays(t: Transport, found: Record<string, string>, exclusive: string[]): Promise<string[]> {
+  const refused = Object.entries(found).filter(([, type]) => type === "dir");
   const removed: string[] = [];
   for (const [p] of refused) if (await t.removeDirIfEmpty(p, { within: withinFor(p, exclusive) })) removed.push(p);
   const full = refused.map(([p]) => p).filter((p) => !removed.includes(p));
   if (full.length)
     throw new TransportError(t.description, "remove", full.join(", "), `a folder with content is in a folder netboot owns exclusively; netboot does not remove it: move it away, then run \`pulumi up\` again`);
-  for (const [p, type] of Object.entries(strays)) if (type !== "dir" && (await t.remove(p, { within: withinFor(p, exclusive) }))) removed.push(p);
+  for (const [p, type] of Object.entries(found)) if (type !== "dir" && (await t.remove(p, { within: withinFor(p, exclusive) }))) removed.push(p);
   return removed.sort();
 }
 
@@ -265,7 +269,7 @@ async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): P
   const repaired = await repairFolders(t, folders, owned);
   const made: string[] = [];
   for (const d of [...(inputs.dirs ?? []), ...exclusive]) made.push(...(await t.mkdirp(d, 0o755, { within: withinFor(d, owned) })));
-  const strays = await removeStrays(t, await findStrays(t, exclusive, want.map((d) => d.path), await observeFolders(t, exclusive)), exclusive);
+  const straysRemoved = await removeStrays(t, await findStrays(t, exclusive, want.map((d) => d.path), await observeFolders(t, exclusive)), exclusive);
   const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd, {
     owned,
     owners: olds?.owners,
@@ -279,7 +283,7 @@ async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): P
   return outputs(inputs, host, observed, secrets, createdDirs, written, { dirDrift: {}, strays: {}, owners: report.owners }, {
     written: String(report.written.length),
     repaired: String(repaired.length + report.repaired.length),
-    straysRemoved: String(strays.length),
+    straysRemoved: String(straysRemoved.length),
     changed: String(report.changed.length),
     unchanged: String(report.unchanged.length),
     removed: String(report.removed.length),
