@@ -75,17 +75,15 @@ describe("drift of types, owners, folders and strays through the engine", () => 
     expect(fs.readdirSync(ipxe).length).toBe(scripts.length + 1);
   });
 
-  test("a file replaced by an empty folder is put back; by a folder with content, up stops and names it", async () => {
+  // A folder with content in a file's place stops the apply with an error naming it: test/resources/fileCommon.test.ts
+  // (a failing `up` of this inline program would leave the PxeServer's registration unfinished when the engine stops).
+  test("a file replaced by an empty folder is reported and put back", async () => {
     const script = path.join(ipxe, fs.readdirSync(ipxe).sort()[0]);
     const bytes = fs.readFileSync(script);
     fs.rmSync(script);
     fs.mkdirSync(script);
-    fs.writeFileSync(path.join(script, "keep"), "someone's\n");
     expect(Object.keys(await refreshFinds()).length).toBeGreaterThan(0);
-    const err = await t.stack.up({ onOutput: log }).catch((e) => e);
-    expect(`${err.message} ${err.stderr ?? ""}`).toContain(`write /srv/netboot/http/ipxe/${path.basename(script)}: a folder with content is where netboot's file goes; netboot does not remove it: move it away`);
-    expect(fs.readFileSync(path.join(script, "keep"), "utf8")).toBe("someone's\n");
-    fs.rmSync(path.join(script, "keep"));
+    expect(out.join("")).toMatch(/- type\s*: "dir"/);
     await upClean();
     expect(fs.readFileSync(script)).toEqual(bytes);
   });
