@@ -200,6 +200,10 @@ export interface FileSpec {
     readonly source?: string;
     /** Output only: sha256 of what was found. */
     readonly sha256?: string;
+    /** Output only: owner (`uid:gid`) of what was found. */
+    readonly owner?: string;
+    /** Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`). */
+    readonly type?: string;
 }
 
 export interface FileSpecInputs {
@@ -211,6 +215,10 @@ export interface FileSpecInputs {
     readonly source?: pulumi.Input<string>;
     /** Output only: sha256 of what was found. */
     readonly sha256?: pulumi.Input<string>;
+    /** Output only: owner (`uid:gid`) of what was found. */
+    readonly owner?: pulumi.Input<string>;
+    /** Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`). */
+    readonly type?: pulumi.Input<string>;
 }
 
 /** TLS for GlusterFS I/O (client.ssl and server.ssl). Keys and certificates are Pulumi secrets; rendered files holding them are mode 0600. */
@@ -519,6 +527,8 @@ export interface FileSetInputs {
     readonly signal?: Signal;
     /** Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty. */
     readonly dirs?: string[];
+    /** Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`. */
+    readonly exclusiveDirs?: string[];
 }
 
 /** Outputs (state) of netboot:index:FileSet. */
@@ -536,6 +546,14 @@ export interface FileSetOutputs {
     readonly createdDirs?: string[];
     /** Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty. */
     readonly dirs?: string[];
+    /** Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`. */
+    readonly exclusiveDirs?: string[];
+    /** Folders this set owns or writes into that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one. */
+    readonly dirDrift?: { [key: string]: string };
+    /** Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them. */
+    readonly strays?: { [key: string]: string };
+    /** Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift. */
+    readonly owners?: { [key: string]: string };
     /** Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small. */
     readonly written?: { [key: string]: string };
 }

@@ -43,7 +43,9 @@ export class PxeServer extends schema.PxeServer {
       }),
       signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" as const } : {})),
       // The server owns its folders; node groups and boot images write into them.
-      dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), path.posix.dirname(m.paths.nginxConf), m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.hostsDir, m.paths.etcHostsDir, m.paths.runDir]),
+      dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), path.posix.dirname(m.paths.nginxConf), m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.etcHostsDir, m.paths.runDir]),
+      // dnsmasq serves every file in its hostsdir as leases: only node groups' files (netboot headers) belong there.
+      exclusiveDirs: model.apply((m) => [m.paths.hostsDir]),
     }, { parent: this });
 
     // dnsmasq's config goes live only after `dnsmasq --test` accepts the staged file.

@@ -5,9 +5,13 @@
 export interface FileState {
   sha256: string;
   mode: string;
+  /** what is at the path when it is not a regular file (`dir`, `symlink`, `other`); absent: a file */
+  type?: string;
+  /** `uid:gid`; compared only when both sides know it (what the last apply wrote, what refresh found) */
+  owner?: string;
 }
 
-export type ChangeKind = "add" | "delete" | "update" | "mode";
+export type ChangeKind = "add" | "delete" | "update" | "mode" | "type" | "owner";
 
 export interface Change<T = FileState> {
   path: string;
@@ -18,10 +22,10 @@ export interface Change<T = FileState> {
 
 /**
  * Changes that turn `observed` into `expected`, sorted by path. A path missing on either side (or observed as
- * `undefined`) is add/delete; `compare` says whether two states are the same ("same"), differ in content
- * ("update") or only in mode ("mode").
+ * `undefined`) is add/delete; `compare` says whether two states are the same ("same") or how they differ: in
+ * what is at the path ("type"), content ("update"), mode only ("mode") or owner only ("owner").
  */
-export function diffStates<T>(expected: Record<string, T>, observed: Record<string, T | undefined>, compare: (want: T, have: T) => "same" | "update" | "mode"): Change<T>[] {
+export function diffStates<T>(expected: Record<string, T>, observed: Record<string, T | undefined>, compare: (want: T, have: T) => "same" | Exclude<ChangeKind, "add" | "delete">): Change<T>[] {
   const paths = new Set([...Object.keys(expected), ...Object.keys(observed)]);
   const out: Change<T>[] = [];
   for (const path of [...paths].sort()) {
@@ -39,7 +43,13 @@ export function diffStates<T>(expected: Record<string, T>, observed: Record<stri
 
 /** Changes that turn `observed` into `expected`, sorted by path. A path missing on either side is add/delete. */
 export function diffManifests(expected: Record<string, FileState>, observed: Record<string, FileState | undefined>): Change[] {
-  return diffStates(expected, observed, (want, have) => (want.sha256 !== have.sha256 ? "update" : want.mode !== have.mode ? "mode" : "same"));
+  // The owner counts only when both sides know it (what the last apply wrote, what refresh found).
+  return diffStates(expected, observed, (want, have) =>
+    (want.type ?? "file") !== (have.type ?? "file") ? "type"
+    : want.sha256 !== have.sha256 ? "update"
+    : want.mode !== have.mode ? "mode"
+    : want.owner && have.owner && want.owner !== have.owner ? "owner"
+    : "same");
 }
 
 /**
@@ -66,6 +76,8 @@ export function formatChanges(changes: Change[]): string {
         case "delete": return `- ${c.path}`;
         case "update": return `~ ${c.path} (${c.before!.sha256.slice(0, 12)} -> ${c.after!.sha256.slice(0, 12)})`;
         case "mode": return `~ ${c.path} (mode ${c.before!.mode} -> ${c.after!.mode})`;
+        case "type": return `~ ${c.path} (${c.before!.type ?? "file"} -> ${c.after!.type ?? "file"})`;
+        case "owner": return `~ ${c.path} (owner ${c.before!.owner} -> ${c.after!.owner})`;
         default: {
           const exhaustive: never = c.kind;
           return exhaustive;
@@ -73,4 +85,36 @@ export function formatChanges(changes: Change[]): string {
       }
     })
     .join("\n");
+}
+
+/**
+ * A folder netboot owns or writes into, as found: `dir` is in order; anything else is drift that `up`
+ * repairs (a symlink is replaced by a folder, a missing folder is made) or refuses (a file in the way).
+ */
+export type FolderState = "dir" | "missing" | "file" | "other" | `symlink -> ${string}`;
+
+/** Folders not in order, path -> what was found, sorted by path. Missing folders count only when owned. */
+export function folderDrift(found: Record<string, FolderState>, owned: Set<string>): Record<string, FolderState> {
+  const out: Record<string, FolderState> = {};
+  for (const p of Object.keys(found).sort()) {
+    const s = found[p];
+    if (s === "dir" || (s === "missing" && !owned.has(p))) continue;
+    out[p] = s;
+  }
+  return out;
+}
+
+/** A temp file of a netboot write in progress (or cut short); the next write of its path removes it. */
+export function isNetbootTemp(name: string): boolean {
+  return /^\..+\.netboot-[0-9a-f]{8}\.tmp$/.test(name);
+}
+
+/**
+ * Entries of a folder netboot owns exclusively that no netboot resource accounts for (a stray file in dnsmasq's
+ * hostsdir is served as leases). `known` are this set's own names; `netbootMade` tells a file another
+ * netboot resource wrote (another node group's leases, perhaps from another stack) by its first line.
+ * Temp files of writes in progress are never strays. Sorted.
+ */
+export function strays(names: string[], known: Set<string>, netbootMade: (name: string) => boolean): string[] {
+  return names.filter((n) => !known.has(n) && !isNetbootTemp(n) && !netbootMade(n)).sort();
 }

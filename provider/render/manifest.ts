@@ -55,7 +55,7 @@ export interface ManifestChange {
 export function diffManifestText(before: string, after: string): ManifestChange[] {
   return diffManifests(manifestStates(parseManifest(after)), manifestStates(parseManifest(before))).map((c) => ({
     path: c.path,
-    kind: c.kind === "mode" ? "update" : c.kind,
+    kind: c.kind === "add" || c.kind === "delete" ? c.kind : "update",
   }));
 }
 

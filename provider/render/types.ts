@@ -10,3 +10,8 @@ export interface RenderedFile {
 export function header(comment: string, what: string): string {
   return `${comment} Rendered by netboot for ${what}. Do not edit: pulumi up replaces this file and pulumi refresh reports edits.\n`;
 }
+
+/** True when `text` starts with a netboot header (any comment leader): a file some netboot resource rendered. */
+export function renderedByNetboot(text: string): boolean {
+  return /^\S{1,3} Rendered by netboot for /.test(text);
+}

@@ -12,6 +12,7 @@ export interface FileSetArgs {
   checks?: pulumi.Input<FileCheck[]>;
   signal?: pulumi.Input<Signal>;
   dirs?: pulumi.Input<pulumi.Input<string>[]>;
+  exclusiveDirs?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -28,7 +29,7 @@ export class FileSet extends pulumi.CustomResource {
   declare readonly manifest: pulumi.Output<Record<string, string>>;
   declare readonly lastApply: pulumi.Output<Record<string, string>>;
   constructor(name: string, args: FileSetArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super("netboot:index:FileSet", name, { ...args, manifest: undefined, lastApply: undefined, createdDirs: undefined, written: undefined }, childOpts(opts));
+    super("netboot:index:FileSet", name, { ...args, manifest: undefined, lastApply: undefined, createdDirs: undefined, written: undefined, dirDrift: undefined, strays: undefined, owners: undefined }, childOpts(opts));
   }
 }
 

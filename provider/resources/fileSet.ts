@@ -2,20 +2,27 @@
  * netboot:index:FileSet: many files on one host as one resource, with a manifest of hashes.
  * The engine's work grows with file sets, not files; the detailed diff still names each changed file
  * (`files["/srv/netboot/http/ipxe/node-aa-bb.ipxe"]`), and since outputs hold what was found on the host,
- * `pulumi refresh` and `preview --diff` show a line diff of hand edits. Retry and idempotence rules: lifecycle.ts.
+ * `pulumi refresh` and `preview --diff` show a line diff of hand edits.
+ *
+ * Drift beyond content and mode: an owner other than the one the last apply wrote (`owners`), an entry of
+ * another type where a file goes (`files[p].type`), folders that are not plain folders (`dirDrift`: a symlink
+ * in place of a folder this set owns or writes into, a missing owned folder) and, in `exclusiveDirs`, entries
+ * no netboot resource accounts for (`strays`). Refresh reports them; `up` repairs them (lifecycle.ts says
+ * what is replaced and what is refused). Retry and idempotence rules: lifecycle.ts.
  */
 import { randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
-import { diffManifests, diffValues, FileState } from "../drift/diff";
+import { diffManifests, diffValues, FileState, folderDrift, FolderState, strays } from "../drift/diff";
 import { checkAbsPath, checkFilePath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
 import { checkUnitName } from "../model/daemon";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal, SIGNAL_NAME_VALUES, SIGNAL_ON_VALUES } from "../schema-types";
 import { oneOf } from "../model/enums";
-import { Transport } from "../transport";
-import { applyFiles, changeKind, DesiredFile, desiredStates, observeAll, removeFiles, maybeSignal } from "./lifecycle";
+import { renderedByNetboot } from "../render/types";
+import { Transport, TransportError } from "../transport/transport";
+import { applyFiles, changeKind, confinedFolders, DesiredFile, observeAll, observeFolders, removeFiles, maybeSignal, repairFolders, withinFor } from "./lifecycle";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "../values";
 
@@ -23,8 +30,8 @@ const key = (p: string) => `files["${p}"]`;
 
 /**
  * A component whose inputs hold a secret (an SSH key in `host`) passes every value derived from them as one
- * secret. `files` stays secret file by file (each content is then a secret output); `checks`, `dirs` and
- * `signal` hold only paths and argv and are unwrapped; `host` keeps only its private key secret (protectHost).
+ * secret. `files` stays secret file by file (each content is then a secret output); `checks`, `dirs`,
+ * `exclusiveDirs` and `signal` hold only paths and argv and are unwrapped; `host` keeps only its private key secret (protectHost).
  */
 export function unwrapWholeSecrets(news: any): any {
   const out = { ...news };
@@ -32,7 +39,7 @@ export function unwrapWholeSecrets(news: any): any {
     const files = reveal<Record<string, unknown>>(news.files);
     out.files = files && typeof files === "object" ? Object.fromEntries(Object.entries(files).map(([p, f]) => [p, secret(f)])) : files;
   }
-  for (const k of ["checks", "dirs", "signal"]) if (isSecret(news[k])) out[k] = reveal(news[k]);
+  for (const k of ["checks", "dirs", "exclusiveDirs", "signal"]) if (isSecret(news[k])) out[k] = reveal(news[k]);
   return out;
 }
 
@@ -64,6 +71,7 @@ export async function checkFileSet(resource: string, news: any, buildHost: Trans
       }
   }
   for (const [i, d] of ((news.dirs ?? []) as string[]).entries()) if (d !== UNKNOWN) checkAbsPath(issues, `dirs[${i}]`, d);
+  for (const [i, d] of ((news.exclusiveDirs ?? []) as string[]).entries()) if (d !== UNKNOWN) checkAbsPath(issues, `exclusiveDirs[${i}]`, d);
   for (const [i, c] of ((news.checks ?? []) as FileCheck[]).entries()) {
     if (hasUnknown(c)) continue;
     if (!files || typeof files !== "object" || !(c.path in files)) issues.add(`checks[${i}].path`, c.path, "is not one of `files`");
@@ -112,56 +120,138 @@ export async function desired(buildHost: Transport, files: Record<string, any>):
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
+/** What the files should be: the inputs' bytes and modes, and the owners the last apply wrote them with. */
+async function expectedManifest(buildHost: Transport, files: Record<string, any>, owners: Record<string, string> = {}): Promise<Record<string, FileState>> {
+  const out: Record<string, FileState> = {};
+  for (const d of await desired(buildHost, files)) out[d.path] = { sha256: sha256(d.content), mode: modeString(d.mode), ...(owners[d.path] ? { owner: owners[d.path] } : {}) };
+  return out;
+}
+
 function observedManifest(olds: FileSetOutputs): Record<string, FileState | undefined> {
   const out: Record<string, FileState | undefined> = {};
   for (const [p, h] of Object.entries(olds.manifest ?? {})) {
     const f = reveal<any>(olds.files?.[p]);
-    out[p] = h ? { sha256: h, mode: f?.mode ?? "" } : undefined;
+    const owner = f?.owner ? { owner: f.owner as string } : {};
+    if (h) out[p] = { sha256: h, mode: f?.mode ?? "", ...owner };
+    else if (f?.type && f.type !== "file") out[p] = { sha256: "", mode: f.mode ?? "", type: f.type, ...owner };
   }
   return out;
 }
 
-type Seen = { content: string; mode: string; sha256: string; source?: string };
+type Seen = { type?: string; content: string; mode: string; sha256: string; source?: string; owner?: string };
 
-function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen | undefined>, secrets: Set<string>, createdDirs: string[], written: Record<string, string>, lastApply?: Record<string, string>): FileSetOutputs {
+/** The folders this set owns: made on apply, repaired when they are not plain folders; no symlink below them. */
+function ownedDirs(inputs: { dirs?: string[]; exclusiveDirs?: string[] }, createdDirs: string[] = []): string[] {
+  return [...new Set([...(inputs.dirs ?? []), ...(inputs.exclusiveDirs ?? []), ...createdDirs])].sort();
+}
+
+/** Folders to look at: the owned ones and every folder on the way to a file, below where symlinks stop. */
+function foldersToCheck(t: Transport, inputs: { dirs?: string[]; exclusiveDirs?: string[] }, paths: string[], owned: string[]): string[] {
+  const own = [...(inputs.dirs ?? []), ...(inputs.exclusiveDirs ?? [])];
+  return [...new Set([...confinedFolders(t, [...paths, ...own.map((d) => d + "/.")], owned)])].sort();
+}
+
+/**
+ * Entries of the exclusive folders that no netboot resource accounts for, path -> type. A file is accounted for
+ * when it is one of ours, or when its first line is a netboot header (another node group's leases: the
+ * hostsdir is shared by the groups of a server, across stacks); temp files of writes in progress never count.
+ */
+async function findStrays(t: Transport, exclusive: string[], paths: string[], folders: Record<string, FolderState>): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const ours = new Set(paths);
+  for (const d of exclusive) {
+    if (folders[d] !== "dir") continue;
+    const at = (n: string) => `${d === "/" ? "" : d}/${n}`;
+    const names = (await t.list(d)) ?? [];
+    const mine = new Set(names.filter((n) => ours.has(at(n))));
+    const found = new Map<string, string>();
+    const netboot = new Set<string>();
+    for (const n of strays(names, mine, () => false)) {
+      const st = await t.stat(at(n));
+      if (!st) continue; // gone since the listing
+      found.set(n, st.type);
+      if (st.type === "file" && renderedByNetboot(((await t.get(at(n))) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) netboot.add(n);
+    }
+    for (const n of strays([...found.keys()], new Set(), (x) => netboot.has(x))) out[at(n)] = found.get(n)!;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** Removes the strays: files and symlinks (never followed), empty folders; a folder with content is refused. */
+async function removeStrays(t: Transport, found: Record<string, string>, exclusive: string[]): Promise<string[]> {
+  const refused = Object.entries(found).filter(([, type]) => type === "dir");
+  const removed: string[] = [];
+  for (const [p] of refused) if (await t.removeDirIfEmpty(p, { within: withinFor(p, exclusive) })) removed.push(p);
+  const full = refused.map(([p]) => p).filter((p) => !removed.includes(p));
+  if (full.length)
+    throw new TransportError(t.description, "remove", full.join(", "), `a folder with content is in a folder netboot owns exclusively; netboot does not remove it: move it away, then run \`pulumi up\` again`);
+  for (const [p, type] of Object.entries(found)) if (type !== "dir" && (await t.remove(p, { within: withinFor(p, exclusive) }))) removed.push(p);
+  return removed.sort();
+}
+
+interface Found {
+  dirDrift: Record<string, string>;
+  strays: Record<string, string>;
+  /** path -> owner the last apply wrote */
+  owners: Record<string, string>;
+}
+
+function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen | undefined>, secrets: Set<string>, createdDirs: string[], written: Record<string, string>, found: Found, lastApply?: Record<string, string>): FileSetOutputs {
   const files: Record<string, any> = {};
   const manifest: Record<string, string> = {};
   for (const [p, o] of [...observed.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    manifest[p] = o ? o.sha256 : "";
+    manifest[p] = o && (o.type ?? "file") === "file" ? o.sha256 : "";
     if (!o) continue;
+    if ((o.type ?? "file") !== "file") {
+      files[p] = { type: o.type, mode: o.mode, ...(o.owner ? { owner: o.owner } : {}) };
+      continue;
+    }
     // Outputs keep hashes; the content only of a file that drifted from what we wrote, so that refresh and
     // preview can show the hand edit as a line diff. Binary files from the build host are hashes only.
-    const spec: Record<string, unknown> = { mode: o.mode, sha256: o.sha256 };
+    const spec: Record<string, unknown> = { mode: o.mode, sha256: o.sha256, ...(o.owner ? { owner: o.owner } : {}) };
     if (o.source) spec.source = o.source;
     else if (o.sha256 !== written[p]) spec.content = secrets.has(p) ? secret(o.content) : o.content;
     files[p] = spec;
   }
-  return { ...inputs, host, files, manifest, written, createdDirs, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
+  return { ...inputs, host, files, manifest, written, createdDirs, ...found, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
 }
 
 export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
   const buildHost = () => ctx.transport({});
 
   async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
-  const host = inputs.host;
+    const host = inputs.host;
     const t = ctx.transport(host);
     const want = await desired(buildHost(), inputs.files);
-  const ownedDirs: string[] = [];
-  for (const d of inputs.dirs ?? []) ownedDirs.push(...(await t.mkdirp(d)));
-  const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd);
-  const observed = new Map<string, Seen>(
-    want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: modeString(d.mode), sha256: sha256(d.content), source: d.source }]),
-  );
-  const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...ownedDirs, ...report.createdDirs, ...(inputs.dirs ?? [])])].sort();
-  const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));
-  const written = Object.fromEntries([...observed].map(([p, o]) => [p, o.sha256]));
-  return outputs(inputs, host, observed, secrets, createdDirs, written, {
-    written: String(report.written.length),
-    changed: String(report.changed.length),
-    unchanged: String(report.unchanged.length),
-    removed: String(report.removed.length),
-    signalled: report.signalled,
-  });
+    const ins = inputs;
+    const exclusive = ins.exclusiveDirs ?? [];
+    const owned = ownedDirs(ins, olds?.createdDirs ?? []);
+    // Folders first (a symlink in place of one is replaced before anything is written below it), then the
+    // strays of the exclusive folders, then the files.
+    const folders = await observeFolders(t, foldersToCheck(t, ins, want.map((d) => d.path), owned));
+    const repaired = await repairFolders(t, folders, owned);
+    const made: string[] = [];
+    for (const d of [...(inputs.dirs ?? []), ...exclusive]) made.push(...(await t.mkdirp(d, 0o755, { within: withinFor(d, owned) })));
+    const straysRemoved = await removeStrays(t, await findStrays(t, exclusive, want.map((d) => d.path), await observeFolders(t, exclusive)), exclusive);
+    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd, {
+      owned,
+      owners: olds?.owners,
+    });
+    const observed = new Map<string, Seen>(
+      want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: modeString(d.mode), sha256: sha256(d.content), source: d.source, owner: report.owners[d.path] }]),
+    );
+    const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...made, ...report.createdDirs, ...(inputs.dirs ?? []), ...exclusive])].sort();
+    const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));
+    const written = Object.fromEntries([...observed].map(([p, o]) => [p, o.sha256]));
+    return outputs(inputs, host, observed, secrets, createdDirs, written, { dirDrift: {}, strays: {}, owners: report.owners }, {
+      written: String(report.written.length),
+      repaired: String(repaired.length + report.repaired.length),
+      straysRemoved: String(straysRemoved.length),
+      changed: String(report.changed.length),
+      unchanged: String(report.unchanged.length),
+      removed: String(report.removed.length),
+      signalled: report.signalled,
+    });
   }
 
   return {
@@ -186,14 +276,22 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
         for (const p of Object.keys(known)) detailedDiff[key(p)] = { kind: "update" };
         return { changes: true, detailedDiff: Object.keys(detailedDiff).length ? detailedDiff : { files: { kind: "update" } } };
       }
-      for (const c of diffManifests(desiredStates(await desired(buildHost(), news.files)), observedManifest(olds))) {
+      for (const c of diffManifests(await expectedManifest(buildHost(), news.files, olds.owners), observedManifest(olds))) {
         // A file that drifted has its found content in the outputs: diff against that. Otherwise the engine
         // shows the change against the last inputs (inputDiff), i.e. a line diff of what we rendered.
         const drifted = (olds.files?.[c.path] as any)?.content !== undefined;
         detailedDiff[key(c.path)] = { kind: changeKind(c), inputDiff: c.kind === "update" && !drifted };
       }
-      const args = (x: FileSetInputs | FileSetOutputs) => ({ checks: x.checks?.length ? x.checks : undefined, dirs: x.dirs?.length ? x.dirs : undefined, signal: x.signal });
+      const args = (x: FileSetInputs | FileSetOutputs) => ({
+        checks: x.checks?.length ? x.checks : undefined,
+        dirs: x.dirs?.length ? x.dirs : undefined,
+        exclusiveDirs: x.exclusiveDirs?.length ? x.exclusiveDirs : undefined,
+        signal: x.signal,
+      });
       for (const c of diffValues(args(news), args(olds))) detailedDiff[c.path] = { kind: "update" };
+      // Folders and strays found by refresh: `up` repairs the folders and removes the strays.
+      for (const d of Object.keys(olds.dirDrift ?? {})) detailedDiff[`dirDrift["${d}"]`] = { kind: "update" };
+      for (const p of Object.keys(olds.strays ?? {})) detailedDiff[`strays["${p}"]`] = { kind: "delete" };
       return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
     },
 
@@ -207,16 +305,24 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
 
     async read(id, _urn, props: FileSetOutputs): Promise<provider.ReadResult> {
       const host = props.host;
+      const t = ctx.transport(host);
       const paths = Object.keys(props.manifest ?? props.files ?? {});
-      const found = await observeAll(ctx.transport(host), paths);
+      const owned = ownedDirs(props, props.createdDirs ?? []);
+      const folders = await observeFolders(t, foldersToCheck(t, props, paths, owned));
+      const found = await observeAll(t, paths, folders);
       const observed = new Map<string, Seen | undefined>();
       for (const [p, o] of found) {
         const source = reveal<any>(props.files?.[p])?.source;
-        observed.set(p, o && { mode: o.mode, sha256: o.sha256, content: source ? "" : o.data.toString("utf8"), source });
+        observed.set(p, o && { ...o, content: source ? "" : o.data.toString("utf8"), source });
       }
       const secrets = new Set(paths.filter((p) => isSecret(props.files?.[p]) || isSecret((props.files?.[p] as any)?.content)));
       const { lastApply: _drop, ...rest } = props as any;
-      return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? [], (props as any).written ?? {}) };
+      const drift: Found = {
+        dirDrift: folderDrift(folders, new Set([...(props.dirs ?? []), ...(props.exclusiveDirs ?? [])])),
+        strays: await findStrays(t, props.exclusiveDirs ?? [], paths, folders),
+        owners: props.owners ?? {},
+      };
+      return { id, props: outputs(rest, host, observed, secrets, props.createdDirs ?? [], (props as any).written ?? {}, drift) };
     },
 
     async delete(_id, _urn, props: FileSetOutputs) {

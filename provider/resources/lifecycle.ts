@@ -1,22 +1,33 @@
 /**
- * The one lifecycle of everything netboot places on a host (File, FileSet, NodeGroupFiles, Initramfs; NetworkImage keeps its
- * own tree publishing but observes and diffs through the same shapes):
+ * The one lifecycle of everything netboot places on a host (File, FileSet, NodeGroupFiles, Initramfs;
+ * NetworkImage keeps its own tree publishing but observes and diffs through the same shapes):
  *
  *   desired (pure: path, bytes, mode) -> observe (what is on the host) -> diff (drift/diff.ts: sorted changes
  *   with path, before, after) -> apply what differs, atomically, each file checked by its real consumer first
  *   -> signal or activate the daemon -> remove only what this resource wrote before.
  *
+ * The intent journal (journal.ts) wraps every handler built on it, so an interrupted apply is never taken
+ * for a finished one.
+ *
  * Retry rules: every step is idempotent. An apply that was interrupted leaves each file either old or new
  * (never partial: writes are temp file + rename), and the next apply compares against what is really on the
  * host, not against state, so rerunning `pulumi up` converges. Deleting a file that is already gone is a no-op.
+ *
+ * Type drift: a symlink where a folder netboot owns or writes into should be is replaced by a real folder
+ * (unlinking loses nothing: what it pointed to is left alone); a symlink where a file should be is replaced by
+ * the file (rename does not follow it). An empty folder where a file should be is removed; anything with
+ * content in the way (a non-empty folder, a file where a folder goes) is an error naming the path: it is not
+ * netboot's to throw away. The transport refuses to write through a symlink in any case (transport.ts), so
+ * a symlink planted after the check fails the write instead of redirecting it.
  */
 import * as path from "path";
 import { sha256 } from "../drift/digest";
-import { Change, diffManifests, FileState } from "../drift/diff";
+import { Change, FileState, FolderState } from "../drift/diff";
+import { DetailedDiffKind } from "./handler";
 import { modeString } from "../model/errors";
 import { FileCheck, Signal } from "../schema-types";
 import { Transport, TransportError } from "../transport";
-import { DetailedDiffKind } from "./handler";
+import { confinedWalk, EntryType, FileStat, ownerString } from "../transport/transport";
 
 export interface DesiredFile {
   path: string;
@@ -29,10 +40,15 @@ export interface DesiredFile {
 
 export interface ObservedFile {
   path: string;
+  /** what is at the path; only a `file` has bytes and a hash (the others: empty) */
+  type: EntryType;
   data: Buffer;
   mode: string;
   sha256: string;
   size: number;
+  owner: string;
+  /** a symlink's target */
+  target?: string;
 }
 
 export interface ApplyReport {
@@ -43,6 +59,18 @@ export interface ApplyReport {
   removed: string[];
   createdDirs: string[];
   signalled: string;
+  /** path -> owner (`uid:gid`) of each file as written */
+  owners: Record<string, string>;
+  /** folders and entries that were in the way and were replaced (symlinks, empty folders) */
+  repaired: string[];
+}
+
+/** What an apply knows beyond the files: the folders netboot owns there, and the owners it wrote last time. */
+export interface ApplyContext {
+  /** folders netboot owns on this host for these files (FileSet `dirs`, folders it made): no symlink below them */
+  owned?: string[];
+  /** path -> owner recorded by the last apply: a file found with another owner is written again */
+  owners?: Record<string, string>;
 }
 
 const CONCURRENCY = 16;
@@ -60,36 +88,86 @@ async function mapLimit<T, R>(items: T[], fn: (x: T) => Promise<R>): Promise<R[]
   return out;
 }
 
+/** The outermost owned folder holding `p`, where the transport stops following symlinks (transport.ts). */
+export function withinFor(p: string, owned: string[] = []): string | undefined {
+  let best: string | undefined;
+  for (const d of owned) if ((p === d || p.startsWith(d === "/" ? "/" : d + "/")) && (!best || d.length < best.length)) best = d;
+  return best;
+}
+
+/**
+ * The folders between where symlinks stop being followed and each path's own folder, outermost first: the
+ * folders whose type is drift for these files (see `confinedWalk`).
+ */
+export function confinedFolders(t: Transport, paths: string[], owned: string[] = []): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    const { base, rest } = confinedWalk(path.posix.dirname(p), !!t.prunesEmptyFolders, withinFor(p, owned));
+    let cur = base === "/" ? "" : base;
+    for (const c of rest) out.add((cur += "/" + c));
+  }
+  return [...out].sort();
+}
+
+function folderState(st: FileStat | undefined): FolderState {
+  if (!st) return "missing";
+  if (st.type === "symlink") return `symlink -> ${st.target ?? "?"}`;
+  return st.type;
+}
+
+/** Each folder as found (see FolderState). */
+export async function observeFolders(t: Transport, folders: string[]): Promise<Record<string, FolderState>> {
+  const found = await mapLimit(folders, (d) => t.stat(d));
+  return Object.fromEntries(folders.map((d, i) => [d, folderState(found[i])]));
+}
+
 export async function observe(t: Transport, path: string): Promise<ObservedFile | undefined> {
   const st = await t.stat(path);
-  if (!st || st.isDir) return undefined;
+  if (!st) return undefined;
+  const meta = { path, type: st.type, mode: modeString(st.mode), owner: ownerString(st) };
+  // Only a regular file is read: a symlink's target is not what netboot wrote, whatever it holds.
+  if (st.type !== "file") return { ...meta, data: Buffer.alloc(0), sha256: "", size: 0, ...(st.target !== undefined ? { target: st.target } : {}) };
   const data = await t.get(path);
   if (!data) return undefined;
-  return { path, data, mode: modeString(st.mode), sha256: sha256(data), size: data.length };
+  return { ...meta, data, sha256: sha256(data), size: data.length };
 }
 
-export async function observeAll(t: Transport, paths: string[]): Promise<Map<string, ObservedFile | undefined>> {
-  const found = await mapLimit(paths, (p) => observe(t, p));
-  return new Map(paths.map((p, i) => [p, found[i]]));
+/**
+ * Every path as found. A file below a folder that is not a real folder (a symlink planted in its place) is
+ * reported missing: what is behind the symlink is not netboot's file.
+ */
+export async function observeAll(t: Transport, paths: string[], folders?: Record<string, FolderState>): Promise<Map<string, ObservedFile | undefined>> {
+  const bad = Object.entries(folders ?? {}).filter(([, s]) => s !== "dir" && s !== "missing").map(([d]) => d + "/");
+  const readable = paths.filter((p) => !bad.some((d) => p.startsWith(d)));
+  const found = await mapLimit(readable, (p) => observe(t, p));
+  const byPath = new Map(readable.map((p, i) => [p, found[i]]));
+  return new Map(paths.map((p) => [p, byPath.get(p)]));
 }
 
+/**
+ * Makes each folder a real folder again: a symlink in its place is removed (never followed) and the folder
+ * made. A file in its place is an error: its content is not netboot's to throw away. Outermost first, so a
+ * symlinked parent is replaced before its children are looked at. Returns the folders repaired.
+ */
 /** The manifest (path -> hash and mode) of what should be on the host. Pure. */
 export function desiredStates(desired: DesiredFile[]): Record<string, FileState> {
   return Object.fromEntries(desired.map((d) => [d.path, { sha256: sha256(d.content), mode: modeString(d.mode) }]));
 }
 
-/** The manifest of what was found (a missing file is `undefined`). */
+/** The manifest of what was found (a missing file is `undefined`; a folder or symlink has its `type`). */
 export function observedStates(observed: Map<string, ObservedFile | undefined>): Record<string, FileState | undefined> {
-  return Object.fromEntries([...observed].map(([p, o]) => [p, o && { sha256: o.sha256, mode: o.mode }]));
+  return Object.fromEntries([...observed].map(([p, o]) => [p, o && { sha256: o.sha256, mode: o.mode, ...(o.type !== "file" ? { type: o.type } : {}) }]));
 }
 
-/** A drift change as the engine's detailed diff kind (a mode change is an update of the file). */
+/** A drift change as the engine's detailed diff kind (mode, owner and type changes are updates of the file). */
 export function changeKind(c: Pick<Change<unknown>, "kind">): DetailedDiffKind {
   switch (c.kind) {
     case "add": return "add";
     case "delete": return "delete";
     case "update":
-    case "mode": return "update";
+    case "mode":
+    case "owner":
+    case "type": return "update";
     default: {
       const never: never = c.kind;
       return never;
@@ -97,14 +175,26 @@ export function changeKind(c: Pick<Change<unknown>, "kind">): DetailedDiffKind {
   }
 }
 
+export async function repairFolders(t: Transport, found: Record<string, FolderState>, owned: string[] = []): Promise<string[]> {
+  const repaired: string[] = [];
+  for (const d of Object.keys(found).sort()) {
+    const s = found[d];
+    if (s === "dir" || s === "missing") continue;
+    if (repaired.some((r) => d.startsWith(r + "/"))) continue; // below a symlink that is gone now
+    if (!s.startsWith("symlink"))
+      throw new TransportError(t.description, "repair", d, `a ${s === "file" ? "file" : "non-folder"} is where netboot's folder goes; netboot does not remove it: move it away, then run \`pulumi up\` again`);
+    const within = withinFor(d, owned);
+    await t.remove(d, { within });
+    await t.mkdirp(d, 0o755, { within });
+    repaired.push(d);
+  }
+  return repaired;
+}
+
 function substitute(argv: string[], staged: string): string[] {
   return argv.map((a) => a.split("{}").join(staged));
 }
 
-/**
- * Writes what differs from the host (files with a check first, one at a time), removes `previousPaths` that
- * are no longer desired, then signals. A failing check throws before its file takes the name.
- */
 export async function applyFiles(
   t: Transport,
   desired: DesiredFile[],
@@ -112,21 +202,40 @@ export async function applyFiles(
   checks: FileCheck[] = [],
   signal?: Signal,
   systemd = false,
+  ctx: ApplyContext = {},
 ): Promise<ApplyReport> {
-  const report: ApplyReport = { written: [], changed: [], unchanged: [], removed: [], createdDirs: [], signalled: "" };
-  const current = await observeAll(t, desired.map((d) => d.path));
-  const differs = new Set(diffManifests(desiredStates(desired), observedStates(current)).map((c) => c.path));
+  const report: ApplyReport = { written: [], changed: [], unchanged: [], removed: [], createdDirs: [], signalled: "", owners: {}, repaired: [] };
+  const owned = ctx.owned ?? [];
+  const paths = desired.map((d) => d.path);
+  report.repaired.push(...(await repairFolders(t, await observeFolders(t, confinedFolders(t, paths, owned)), owned)));
+  const current = await observeAll(t, paths);
+  // An empty folder where a file goes is removed (nothing is lost); one with content stops the apply here,
+  // before anything is written.
+  for (const [p, cur] of current) {
+    if (cur?.type !== "dir") continue;
+    if (!(await t.removeDirIfEmpty(p, { within: withinFor(p, owned) })))
+      throw new TransportError(t.description, "write", p, "a folder with content is where netboot's file goes; netboot does not remove it: move it away, then run `pulumi up` again");
+    report.repaired.push(p);
+    current.set(p, undefined);
+  }
   const checked = new Set(checks.map((c) => c.path));
   // Files with a check go first: a failing check stops the apply before anything else is written.
   const order = [...desired].sort((a, b) => Number(checked.has(b.path)) - Number(checked.has(a.path)) || (a.path < b.path ? -1 : 1));
   const toWrite = order.filter((d) => {
-    if (!differs.has(d.path)) report.unchanged.push(d.path);
-    return differs.has(d.path);
+    const cur = current.get(d.path);
+    const was = ctx.owners?.[d.path];
+    const same = cur && cur.type === "file" && cur.sha256 === sha256(d.content) && cur.mode === modeString(d.mode) && (!was || cur.owner === was);
+    if (same) {
+      report.unchanged.push(d.path);
+      report.owners[d.path] = cur.owner;
+    }
+    return !same;
   });
   const writeOne = async (d: DesiredFile) => {
     const myChecks = checks.filter((c) => c.path === d.path);
     const res = await t.put(d.path, d.content, {
       mode: d.mode,
+      within: withinFor(d.path, owned),
       validate: myChecks.length
         ? async (staged) => {
             for (const c of myChecks) {
@@ -140,6 +249,7 @@ export async function applyFiles(
         : undefined,
     });
     report.written.push(d.path);
+    report.owners[d.path] = res.owner;
     if (current.get(d.path)) report.changed.push(d.path);
     report.createdDirs.push(...res.createdDirs);
   };
@@ -148,11 +258,12 @@ export async function applyFiles(
   await mapLimit(toWrite.filter((d) => !checked.has(d.path)), writeOne);
 
   const keep = new Set(desired.map((d) => d.path));
-  for (const p of previousPaths) if (!keep.has(p) && (await t.remove(p))) report.removed.push(p);
+  for (const p of previousPaths) if (!keep.has(p) && (await t.remove(p, { within: withinFor(p, owned) }))) report.removed.push(p);
 
   report.signalled = await maybeSignal(t, signal, report, systemd);
   report.written.sort();
   report.createdDirs.sort();
+  report.repaired.sort();
   return report;
 }
 
@@ -179,15 +290,20 @@ export async function maybeSignal(t: Transport, signal: Signal | undefined, r: P
 
 /** Removes what we wrote, then the folders we created if they are empty (innermost first). */
 export async function removeFiles(t: Transport, paths: string[], createdDirs: string[]): Promise<string[]> {
+  // What is below a folder that is no longer a folder (a symlink planted in its place) is not netboot's: it is
+  // left alone, and delete does not fail on it (the transport would refuse to go through the symlink).
+  const folders = await observeFolders(t, confinedFolders(t, [...paths, ...createdDirs.map((d) => d + "/.")], createdDirs));
+  const bad = Object.entries(folders).filter(([, s]) => s !== "dir" && s !== "missing").map(([d]) => d);
+  const below = (p: string) => bad.some((d) => p === d || p.startsWith(d + "/"));
   const removed: string[] = [];
-  for (const p of paths) if (await t.remove(p)) removed.push(p);
-  for (const d of [...createdDirs].sort().reverse()) await t.removeDirIfEmpty(d);
+  for (const p of paths) if (!below(path.posix.dirname(p)) && (await t.remove(p))) removed.push(p);
+  for (const d of [...createdDirs].sort().reverse()) if (!below(d)) await t.removeDirIfEmpty(d);
   // In a local target folder, file sets created in parallel can each record a different level of a shared
   // parent (one made /etc, another /etc/nginx); whichever is deleted last prunes what is left empty.
   if (t.prunesEmptyFolders) {
     const parents = new Set<string>();
     for (const p of [...removed, ...createdDirs]) for (let d = path.posix.dirname(p); d !== "/"; d = path.posix.dirname(d)) parents.add(d);
-    for (const d of [...parents].sort((a, b) => b.length - a.length)) await t.removeDirIfEmpty(d);
+    for (const d of [...parents].sort((a, b) => b.length - a.length)) if (!below(d)) await t.removeDirIfEmpty(d);
   }
   return removed;
 }

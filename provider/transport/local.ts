@@ -2,11 +2,14 @@ import { spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+import { Confine, confinedWalk, ExecResult, FileStat, ownerString, PutOptions, PutResult, Transport, TransportError } from "./transport";
 
 /**
  * A local host. With `root`, every host path lives below that folder (a "target root" that mirrors the real
  * file system); without it, paths are used as they are (this machine itself).
+ *
+ * Writes, renames and deletes walk their folder openat-style through /proc/self/fd (Node has no openat):
+ * see `openDir` and the symlink rule in transport.ts.
  */
 export class LocalTransport implements Transport {
   readonly description: string;
@@ -46,78 +49,158 @@ export class LocalTransport implements Transport {
   }
 
   async stat(p: string): Promise<FileStat | undefined> {
+    const full = this.fullPath(p);
     try {
-      const st = await fs.promises.lstat(this.fullPath(p));
-      return { mode: st.mode & 0o7777, size: st.size, isDir: st.isDirectory() };
+      const st = await fs.promises.lstat(full);
+      const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+      const target = type === "symlink" ? await fs.promises.readlink(full) : undefined;
+      return { type, mode: st.mode & 0o7777, size: st.size, isDir: type === "dir", uid: st.uid, gid: st.gid, ...(target !== undefined ? { target } : {}) };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
       throw this.wrap("stat", p, e);
     }
   }
 
-  async mkdirp(dir: string, mode = 0o755): Promise<string[]> {
-    const created: string[] = [];
-    // The target root itself is made on first use (it is not "ours" to remove later).
-    if (this.root) await fs.promises.mkdir(this.root, { recursive: true }).catch((e) => { throw this.wrap("mkdir", this.root, e); });
-    const parts = path.posix.normalize(dir).split("/").filter(Boolean);
-    let cur = "";
-    for (const part of parts) {
-      cur += "/" + part;
-      const full = this.fullPath(cur);
-      try {
-        await fs.promises.mkdir(full, { mode });
-        created.push(cur);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== "EEXIST") throw this.wrap("mkdir", cur, e);
+  /**
+   * Opens `folder` the openat way: `base` by path, then each further component through the folder already
+   * open (`/proc/self/fd/N/name`, O_DIRECTORY|O_NOFOLLOW), so a component that is (or becomes) a symlink is
+   * refused, never followed. With `create`, missing components are made (and recorded as host paths).
+   * Returns undefined when a component is missing and nothing is to be created.
+   */
+  private async openDir(op: string, p: string, folder: string, within: string | undefined, create?: { mode: number; created: string[] }): Promise<fs.promises.FileHandle | undefined> {
+    const { base, rest } = confinedWalk(path.posix.normalize(folder), !!this.root, within);
+    let cur = base === "/" ? "" : base;
+    if (create) {
+      // Above what netboot owns symlinks are followed (see transport.ts), so plain mkdir by path is right.
+      if (this.root) await fs.promises.mkdir(this.root, { recursive: true }).catch((e) => { throw this.wrap("mkdir", this.root, e); });
+      let up = "";
+      for (const part of cur.split("/").filter(Boolean)) {
+        up += "/" + part;
+        try {
+          await fs.promises.mkdir(this.fullPath(up), { mode: create.mode });
+          create.created.push(up);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw this.wrap("mkdir", up, e);
+        }
       }
     }
+    let dir: fs.promises.FileHandle;
+    try {
+      // A rooted walk starts at the root (`base` is "/" then): the root's own path is the user's to choose.
+      dir = await fs.promises.open(this.root || cur || "/", fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!create && (code === "ENOENT" || code === "ENOTDIR")) return undefined;
+      throw this.wrap(op, p, e);
+    }
+    const flags = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
+    for (const part of rest) {
+      const at = `/proc/self/fd/${dir.fd}/${part}`;
+      cur += "/" + part;
+      let next: fs.promises.FileHandle | undefined;
+      for (let attempt = 0; !next; attempt++) {
+        try {
+          next = await fs.promises.open(at, flags);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === "ENOENT" && create && attempt < 2) {
+            try {
+              await fs.promises.mkdir(at, { mode: create.mode });
+              create.created.push(cur);
+            } catch (e2) {
+              if ((e2 as NodeJS.ErrnoException).code !== "EEXIST") { await dir.close(); throw this.wrap("mkdir", cur, e2); }
+            }
+            continue;
+          }
+          // Linux says ENOTDIR (O_DIRECTORY) or ELOOP (O_NOFOLLOW) for a symlink: readlink tells them apart.
+          const target = code === "ELOOP" || code === "ENOTDIR" ? await fs.promises.readlink(at).catch(() => undefined) : undefined;
+          await dir.close();
+          if (code === "ENOENT" && !create) return undefined;
+          if (code === "ELOOP" || code === "ENOTDIR") {
+            if (target !== undefined) throw new TransportError(this.description, op, p, `${cur} is a symlink (to ${target}); netboot does not follow symlinks in folders it owns`);
+            throw new TransportError(this.description, op, p, `${cur} is not a folder`);
+          }
+          throw this.wrap(op, p, e);
+        }
+      }
+      await dir.close();
+      dir = next;
+    }
+    return dir;
+  }
+
+  async mkdirp(dir: string, mode = 0o755, opts: Confine = {}): Promise<string[]> {
+    this.fullPath(dir);
+    const created: string[] = [];
+    const h = await this.openDir("mkdir", dir, dir, opts.within, { mode, created });
+    await h!.close();
     return created;
   }
 
   async put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
     const full = this.fullPath(p);
-    const dir = path.posix.dirname(p);
-    const createdDirs = await this.mkdirp(dir);
-    const tmp = path.join(path.dirname(full), `.${path.basename(full)}.netboot-${randomBytes(4).toString("hex")}.tmp`);
+    const name = path.posix.basename(p);
+    const createdDirs: string[] = [];
+    const dir = (await this.openDir("write", p, path.posix.dirname(p), opts.within, { mode: 0o755, created: createdDirs }))!;
+    const at = (n: string) => `/proc/self/fd/${dir.fd}/${n}`;
+    const tmpName = `.${name}.netboot-${randomBytes(4).toString("hex")}.tmp`;
     let fh: fs.promises.FileHandle | undefined;
+    let owner = "";
     try {
-      fh = await fs.promises.open(tmp, "wx", opts.mode);
+      fh = await fs.promises.open(at(tmpName), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, opts.mode);
       await fh.writeFile(data);
       await fh.chmod(opts.mode); // umask must not change what we were asked for
       await fh.sync();
+      owner = ownerString(await fh.stat());
       await fh.close();
       fh = undefined;
-      if (opts.validate) await opts.validate(tmp);
-      await fs.promises.rename(tmp, full);
+      // The check runs in another process: it gets the path by name (it only reads the staged file).
+      if (opts.validate) await opts.validate(path.join(path.dirname(full), tmpName));
+      await fs.promises.rename(at(tmpName), at(name));
+      await dir.sync().catch(() => undefined);
     } catch (e) {
       if (fh) await fh.close().catch(() => undefined);
-      await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+      await fs.promises.rm(at(tmpName), { force: true }).catch(() => undefined);
       if (e instanceof TransportError) throw e;
-      if ((e as NodeJS.ErrnoException).code) throw this.wrap("write", p, e);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EISDIR") throw new TransportError(this.description, "write", p, "a folder is in the way");
+      if (code) throw this.wrap("write", p, e);
       throw e;
+    } finally {
+      await dir.close().catch(() => undefined);
     }
-    return { createdDirs };
+    return { createdDirs, owner };
   }
 
-  async remove(p: string): Promise<boolean> {
+  async remove(p: string, opts: Confine = {}): Promise<boolean> {
+    this.fullPath(p);
+    const dir = await this.openDir("remove", p, path.posix.dirname(p), opts.within);
+    if (!dir) return false;
     try {
-      await fs.promises.unlink(this.fullPath(p));
+      await fs.promises.unlink(`/proc/self/fd/${dir.fd}/${path.posix.basename(p)}`);
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw this.wrap("remove", p, e);
+    } finally {
+      await dir.close();
     }
   }
 
-  async removeDirIfEmpty(dir: string): Promise<boolean> {
+  async removeDirIfEmpty(d: string, opts: Confine = {}): Promise<boolean> {
+    this.fullPath(d);
+    const dir = await this.openDir("rmdir", d, path.posix.dirname(d), opts.within);
+    if (!dir) return false;
     try {
-      await fs.promises.rmdir(this.fullPath(dir));
+      await fs.promises.rmdir(`/proc/self/fd/${dir.fd}/${path.posix.basename(d)}`);
       return true;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ENOTEMPTY" || code === "EEXIST") return false;
-      throw this.wrap("rmdir", dir, e);
+      if (code === "ENOENT" || code === "ENOTEMPTY" || code === "EEXIST" || code === "ENOTDIR") return false;
+      throw this.wrap("rmdir", d, e);
+    } finally {
+      await dir.close();
     }
   }
 

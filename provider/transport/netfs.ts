@@ -8,7 +8,7 @@
  * transport are the host transport's writes (temp file + fsync + rename), so they are atomic on the volume.
  */
 import { LocalTransport } from "./local";
-import { ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+import { Confine, ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
 
 export type NetworkFs = { kind: "glusterfs"; volfile: string } | { kind: "nfs"; export: string };
 
@@ -35,20 +35,24 @@ export class PrefixTransport implements Transport {
   stat(p: string): Promise<FileStat | undefined> {
     return this.inner.stat(this.p(p));
   }
+  /** The whole volume is netboot's: no symlink on it is followed (a `within` on the volume narrows nothing). */
+  private confine(): Confine {
+    return { within: this.prefix };
+  }
   put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
-    return this.inner.put(this.p(p), data, opts).then((r) => ({ createdDirs: r.createdDirs.map((d) => d.slice(this.prefix.length) || "/") }));
+    return this.inner.put(this.p(p), data, { ...opts, ...this.confine() }).then((r) => ({ ...r, createdDirs: r.createdDirs.map((d) => d.slice(this.prefix.length) || "/") }));
   }
   remove(p: string): Promise<boolean> {
-    return this.inner.remove(this.p(p));
+    return this.inner.remove(this.p(p), this.confine());
   }
   removeDirIfEmpty(p: string): Promise<boolean> {
-    return this.inner.removeDirIfEmpty(this.p(p));
+    return this.inner.removeDirIfEmpty(this.p(p), this.confine());
   }
   list(dir: string): Promise<string[] | undefined> {
     return this.inner.list(this.p(dir));
   }
   mkdirp(dir: string, mode?: number): Promise<string[]> {
-    return this.inner.mkdirp(this.p(dir), mode).then((ds) => ds.map((d) => d.slice(this.prefix.length) || "/"));
+    return this.inner.mkdirp(this.p(dir), mode, this.confine()).then((ds) => ds.map((d) => d.slice(this.prefix.length) || "/"));
   }
   exec(argv: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult> {
     return this.inner.exec(argv, opts);

@@ -15,7 +15,9 @@
  * matter), StrictHostKeyChecking=yes, and no user or system ssh config is read (`-F /dev/null`).
  *
  * Atomic write: `cat > .NAME.netboot-RAND.tmp` (noclobber, umask 077) in the target's folder, chmod, fsync;
- * then the optional check runs on the staged file; then `mv` (rename(2)) over the target and fsync of the folder.
+ * then the optional check runs on the staged file; then `mv -T` (rename(2)) over the target and fsync of the
+ * folder. The folder is entered component by component without following symlinks where netboot owns it
+ * (WALK below; the rule is in transport.ts), and the write happens from inside it.
  * A failed or interrupted write never leaves a partial file at the target path; a temp file left by a killed
  * apply is removed by the next write of the same path.
  */
@@ -24,7 +26,12 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+import { Confine, confinedWalk, ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+
+/** Folders a walk made (`+PATH` lines), outermost first. */
+function made(stdout: Buffer): string[] {
+  return stdout.toString().split("\n").filter((l) => l.startsWith("+")).map((l) => l.slice(1));
+}
 
 export interface SshTarget {
   host: string;
@@ -108,26 +115,80 @@ interface Raw {
   stderr: string;
 }
 
-const STAT = `if [ -e "$1" ] || [ -L "$1" ]; then exec stat -c '%f %s' -- "$1"; else echo none; fi`;
+// `walk MODE N BASE... COMP...` (the last arguments of every script that writes, renames or deletes): the
+// shell's openat. It enters the N folders of BASE by path (above what netboot owns symlinks are followed, see
+// transport.ts), then each COMP by name from inside its parent, refusing a symlink: `[ -L ]` before the step,
+// and `pwd -P` after it, so a folder swapped for a symlink between the two is still caught. The work is then
+// done on `./NAME` from inside the folder, which stays the folder that was checked whatever its name now
+// points to. With MODE an octal mode, missing folders are made and printed as `+PATH`; with `-`, a missing
+// folder exits 3. Exit 4: a symlink, 5: not a folder, 7: mkdir failed (stderr names the path).
+const WALK = String.raw`walk() {
+  m=$1; n=$2; shift 2; l=/
+  while [ "$n" -gt 0 ]; do
+    l=$1; shift; n=$((n-1))
+    [ -d "$l" ] && continue
+    [ "$m" = - ] && exit 3
+    e=$(mkdir -m "$m" -- "$l" 2>&1) && { echo "+$l"; continue; }
+    [ -d "$l" ] || { echo "netboot: mkdir $l: $e" >&2; exit 7; }
+  done
+  cd -P -- "$l" || exit 1
+  [ "$l" = / ] && l=
+  for c do
+    p=$(pwd -P); [ "$p" = / ] && p=
+    if [ -L "$c" ]; then echo "netboot: symlink $l/$c -> $(readlink -- "$c")" >&2; exit 4; fi
+    if [ ! -e "$c" ]; then
+      [ "$m" = - ] && exit 3
+      e=$(mkdir -m "$m" -- "$c" 2>&1) && echo "+$l/$c" || { [ -d "$c" ] || { echo "netboot: mkdir $l/$c: $e" >&2; exit 7; }; }
+    fi
+    [ -d "$c" ] || { echo "netboot: not a folder $l/$c" >&2; exit 5; }
+    cd -P -- "./$c" || exit 1
+    [ "$(pwd -P)" = "$p/$c" ] || { echo "netboot: symlink $l/$c -> $(pwd -P)" >&2; exit 4; }
+    l=$l/$c
+  done
+}
+`;
+
+const STAT = `if [ -e "$1" ] || [ -L "$1" ]; then stat -c '%f %s %u %g' -- "$1" || exit 1; [ -L "$1" ] && readlink -- "$1"; exit 0; else echo none; fi`;
 const GET = `if [ -e "$1" ]; then exec cat -- "$1"; else exit 3; fi`;
-const MKDIRS = `m=$1; shift; for d do [ -d "$d" ] && continue; mkdir -m "$m" -- "$d" || { [ -d "$d" ] && continue; exit 1; }; echo "$d"; done`;
-// $1 tmp, $2 mode, $3 final, $4 folder, $5 basename, $6 commit (1: rename in the same session), $7 size, $8 sha256.
+const MKDIRS = `${WALK}walk "$@"`;
+// $1 temp name, $2 mode, $3 name, $4 commit (1: rename in the same session), $5 size, $6 sha256, then walk's.
 // Size and hash are checked before the rename: if the provider dies mid-upload, ssh closes stdin and `cat`
 // sees a normal end of file; without this check the cut-short file would be renamed into place.
+// `mv -T` is rename(2): over a folder it fails instead of moving the file into it.
 const STAGE = [
-  `rm -f -- "$4"/."$5".netboot-*.tmp 2>/dev/null`,
-  `( set -C; umask 077; cat > "$1" ) || { rc=$?; rm -f -- "$1"; exit $rc; }`,
-  `n=$(wc -c < "$1"); h=$(sha256sum < "$1"); h=\${h%% *}`,
-  `if [ "$n" != "$7" ] || [ "$h" != "$8" ]; then rm -f -- "$1"; echo "netboot: upload incomplete ($n of $7 bytes)" >&2; exit 1; fi`,
-  `{ chmod "$2" -- "$1" && sync -- "$1"; } || { rc=$?; rm -f -- "$1"; exit $rc; }`,
-  `[ "$6" = 1 ] || exit 0`,
-  `mv -f -- "$1" "$3" || { rc=$?; rm -f -- "$1"; exit $rc; }`,
-  `sync -- "$4" 2>/dev/null; exit 0`,
+  WALK,
+  `t=$1; md=$2; f=$3; cm=$4; sz=$5; sum=$6; shift 6; walk "$@" || exit $?`,
+  `rm -f -- ./."$f".netboot-*.tmp 2>/dev/null`,
+  `( set -C; umask 077; cat > "./$t" ) || { rc=$?; rm -f -- "./$t"; exit $rc; }`,
+  `n=$(wc -c < "./$t"); h=$(sha256sum < "./$t"); h=\${h%% *}`,
+  `if [ "$n" != "$sz" ] || [ "$h" != "$sum" ]; then rm -f -- "./$t"; echo "netboot: upload incomplete ($n of $sz bytes)" >&2; exit 1; fi`,
+  `{ chmod "$md" -- "./$t" && sync -- "./$t"; } || { rc=$?; rm -f -- "./$t"; exit $rc; }`,
+  `echo "=$(stat -c %u:%g -- "./$t")"`,
+  `[ "$cm" = 1 ] || exit 0`,
+  `mv -fT -- "./$t" "./$f" || { rc=$?; rm -f -- "./$t"; exit $rc; }`,
+  `sync -- . 2>/dev/null; exit 0`,
 ].join("\n");
-const COMMIT = `mv -f -- "$1" "$2" || { rc=$?; rm -f -- "$1"; exit $rc; }; sync -- "$3" 2>/dev/null; exit 0`;
-const REMOVE = `if [ -e "$1" ] || [ -L "$1" ]; then rm -f -- "$1" && echo removed; fi`;
-const RMDIR = `[ -d "$1" ] || exit 0; [ -z "$(ls -A -- "$1")" ] || exit 0; out=$(rmdir -- "$1" 2>&1) && { echo removed; exit 0; }; case "$out" in *busy*|*"not empty"*|*"No such file"*) exit 0;; esac; echo "$out" >&2; exit 1`;
+const COMMIT = `${WALK}t=$1; f=$2; shift 2; walk "$@" || exit $?; mv -fT -- "./$t" "./$f" || { rc=$?; rm -f -- "./$t"; exit $rc; }; sync -- . 2>/dev/null; exit 0`;
+const REMOVE = `${WALK}f=$1; shift; walk "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; if [ -e "./$f" ] || [ -L "./$f" ]; then rm -f -- "./$f" && echo removed; fi`;
+const RMDIR = `${WALK}f=$1; shift; walk "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; [ -d "./$f" ] && [ ! -L "./$f" ] || exit 0; [ -z "$(ls -A -- "./$f")" ] || exit 0; out=$(rmdir -- "./$f" 2>&1) && { echo removed; exit 0; }; case "$out" in *busy*|*"not empty"*|*"No such file"*) exit 0;; esac; echo "$out" >&2; exit 1`;
 const LIST = `[ -d "$1" ] || exit 3; exec find "$1" -mindepth 1 -maxdepth 1 -printf '%f\\0'`;
+
+/** The walk arguments for `folder` (see WALK and `confinedWalk`). */
+function walkArgs(folder: string, mode: number | undefined, within: string | undefined): string[] {
+  const { base, rest } = confinedWalk(folder, false, within);
+  const parts = base.split("/").filter(Boolean);
+  const chain = parts.map((_, i) => "/" + parts.slice(0, i + 1).join("/"));
+  return [mode === undefined ? "-" : mode.toString(8), String(chain.length), ...chain, ...rest];
+}
+
+/** What the walker said about a symlink or a non-folder, as the cause of a TransportError; undefined otherwise. */
+export function walkCause(stderr: string): string | undefined {
+  const link = /netboot: symlink (\S+) -> (.*)/.exec(stderr);
+  if (link) return `${link[1]} is a symlink (to ${link[2].trim()}); netboot does not follow symlinks in folders it owns`;
+  const nd = /netboot: not a folder (\S+)/.exec(stderr);
+  if (nd) return `${nd[1]} is not a folder`;
+  return undefined;
+}
 
 export class SshTransport implements Transport {
   readonly description: string;
@@ -249,18 +310,22 @@ export class SshTransport implements Transport {
     const r = await this.run(["sh", "-c", script, "sh", ...args].map(shq).join(" "), input);
     if (!okCodes.includes(r.code)) {
       const conn = r.code === 255 ? connectionFailure(r.stderr, this.target) : undefined;
-      throw new TransportError(this.description, op, p, conn ?? fsCause(r.stderr));
+      const mk = r.code === 7 ? /netboot: mkdir (\S+): (.*)/.exec(r.stderr) : null;
+      if (mk) throw new TransportError(this.description, "mkdir", mk[1], fsCause(mk[2]));
+      throw new TransportError(this.description, op, p, conn ?? walkCause(r.stderr) ?? fsCause(r.stderr));
     }
     return r;
   }
 
   async stat(p: string): Promise<FileStat | undefined> {
     const r = await this.script("stat", p, STAT, [this.fullPath(p)]);
-    const line = r.stdout.toString().trim();
+    const [line, target] = r.stdout.toString().replace(/\n$/, "").split("\n");
     if (line === "none") return undefined;
-    const [hex, size] = line.split(" ");
+    const [hex, size, uid, gid] = line.split(" ");
     const raw = parseInt(hex, 16);
-    return { mode: raw & 0o7777, size: Number(size), isDir: (raw & 0o170000) === 0o040000 };
+    const fmt = raw & 0o170000;
+    const type = fmt === 0o100000 ? "file" : fmt === 0o040000 ? "dir" : fmt === 0o120000 ? "symlink" : "other";
+    return { type, mode: raw & 0o7777, size: Number(size), isDir: type === "dir", uid: Number(uid), gid: Number(gid), ...(type === "symlink" ? { target } : {}) };
   }
 
   async get(p: string): Promise<Buffer | undefined> {
@@ -268,45 +333,46 @@ export class SshTransport implements Transport {
     return r.code === 3 ? undefined : r.stdout;
   }
 
-  async mkdirp(dir: string, mode = 0o755): Promise<string[]> {
-    const parts = this.fullPath(dir).split("/").filter(Boolean);
-    const chain = parts.map((_, i) => "/" + parts.slice(0, i + 1).join("/"));
-    if (!chain.length) return [];
-    const r = await this.script("mkdir", dir, MKDIRS, [mode.toString(8), ...chain]);
-    return r.stdout.toString().split("\n").filter(Boolean);
+  async mkdirp(dir: string, mode = 0o755, opts: Confine = {}): Promise<string[]> {
+    const full = this.fullPath(dir);
+    if (full === "/") return [];
+    const r = await this.script("mkdir", dir, MKDIRS, walkArgs(full, mode, opts.within));
+    return made(r.stdout);
   }
 
   async put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
     const full = this.fullPath(p);
     const dir = path.posix.dirname(full);
     const base = path.posix.basename(full);
-    const createdDirs = await this.mkdirp(dir);
-    const tmp = `${dir}/.${base}.netboot-${randomBytes(4).toString("hex")}.tmp`;
+    const tmp = `.${base}.netboot-${randomBytes(4).toString("hex")}.tmp`;
     const mode = opts.mode.toString(8);
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
     const sum = [String(buf.length), createHash("sha256").update(buf).digest("hex")];
-    if (!opts.validate) {
-      await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "1", ...sum], buf);
-      return { createdDirs };
-    }
-    await this.script("write", p, STAGE, [tmp, mode, full, dir, base, "0", ...sum], buf);
+    const walk = walkArgs(dir, 0o755, opts.within);
+    const r = await this.script("write", p, STAGE, [tmp, mode, base, opts.validate ? "0" : "1", ...sum, ...walk], buf);
+    const res = { createdDirs: made(r.stdout), owner: /^=(\d+:\d+)$/m.exec(r.stdout.toString())?.[1] ?? "" };
+    if (!opts.validate) return res;
     try {
-      await opts.validate(tmp);
+      // The check runs as its own command: it gets the staged file by name (it only reads it).
+      await opts.validate(`${dir === "/" ? "" : dir}/${tmp}`);
     } catch (e) {
-      await this.run(["rm", "-f", "--", tmp].map(shq).join(" ")).catch(() => undefined);
+      await this.run(["rm", "-f", "--", `${dir}/${tmp}`].map(shq).join(" ")).catch(() => undefined);
       throw e;
     }
-    await this.script("write", p, COMMIT, [tmp, full, dir]);
-    return { createdDirs };
+    await this.script("write", p, COMMIT, [tmp, base, ...walkArgs(dir, undefined, opts.within)]);
+    return res;
   }
 
-  async remove(p: string): Promise<boolean> {
-    const r = await this.script("remove", p, REMOVE, [this.fullPath(p)]);
+  async remove(p: string, opts: Confine = {}): Promise<boolean> {
+    const full = this.fullPath(p);
+    const r = await this.script("remove", p, REMOVE, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)]);
     return r.stdout.toString().trim() === "removed";
   }
 
-  async removeDirIfEmpty(dir: string): Promise<boolean> {
-    const r = await this.script("rmdir", dir, RMDIR, [this.fullPath(dir)]);
+  async removeDirIfEmpty(dir: string, opts: Confine = {}): Promise<boolean> {
+    const full = this.fullPath(dir);
+    if (full === "/") return false;
+    const r = await this.script("rmdir", dir, RMDIR, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)]);
     return r.stdout.toString().trim() === "removed";
   }
 

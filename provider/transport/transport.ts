@@ -4,6 +4,19 @@
  *
  * Paths are host paths (`/srv/netboot/tftp/undionly.kpxe`). A local host with a `root` folder maps them
  * below that folder; `fullPath()` says where a path really is, and is what rendered configs must name.
+ *
+ * Symlinks: writes, renames and deletes never go through a symlink where netboot owns the path. Whoever can
+ * replace a folder netboot writes into by a symlink could otherwise make netboot (often root) write anywhere.
+ * - A host with a `root` (a target folder that belongs to netboot) follows no symlink below the root.
+ * - A host without one (this machine, SSH) follows symlinks above the folders netboot owns (an admin's
+ *   `/srv -> /data/srv` is theirs to make) but none at or below `within`: the outermost folder netboot owns that
+ *   holds the path. Without `within`, the folder the entry is in must itself be a real folder.
+ * The last component is never followed either: a rename replaces a symlink, a remove unlinks it.
+ * A refused symlink is a TransportError naming the path and the symlink; the callers that own the folder
+ * (fileCommon.ts) report it as drift and replace it by a real folder (`remove` unlinks the symlink, `mkdirp`
+ * makes the folder).
+ * Each component is checked where it is used (openat-style: a folder is opened, then entered, never looked up
+ * again by name), so swapping a folder for a symlink between the check and the write does not redirect it.
  */
 
 export interface ExecResult {
@@ -14,13 +27,32 @@ export interface ExecResult {
   stderr: string;
 }
 
+export type EntryType = "file" | "dir" | "symlink" | "other";
+
+/** What is at a path, never following a symlink at the last component (lstat). */
 export interface FileStat {
+  type: EntryType;
   mode: number; // permission bits only
   size: number;
+  /** same as `type === "dir"` (kept for callers that only ask that) */
   isDir: boolean;
+  uid: number;
+  gid: number;
+  /** a symlink's target, as stored in the link */
+  target?: string;
 }
 
-export interface PutOptions {
+/** `uid:gid`, the one form owners take in outputs and drift. */
+export function ownerString(st: { uid: number; gid: number }): string {
+  return `${st.uid}:${st.gid}`;
+}
+
+export interface Confine {
+  /** The outermost folder netboot owns that holds the path: no symlink is followed at or below it. */
+  within?: string;
+}
+
+export interface PutOptions extends Confine {
   mode: number;
   /**
    * Called with the full path of the staged temp file (same folder as the target) before it is renamed into
@@ -32,6 +64,8 @@ export interface PutOptions {
 export interface PutResult {
   /** Folders this write had to create, outermost first (so delete can remove only what we made). */
   createdDirs: string[];
+  /** Owner of the file as written (`uid:gid`), so a later change of owner is seen as drift. */
+  owner: string;
 }
 
 export interface Transport {
@@ -46,16 +80,35 @@ export interface Transport {
   stat(path: string): Promise<FileStat | undefined>;
   /** Atomic: temp file in the same folder, fsync, chmod, rename. Never leaves a partial file at `path`. */
   put(path: string, data: Buffer | string, opts: PutOptions): Promise<PutResult>;
-  /** Removes a file; a missing file is not an error (returns false). */
-  remove(path: string): Promise<boolean>;
-  /** Removes a folder only if it is empty. */
-  removeDirIfEmpty(path: string): Promise<boolean>;
+  /** Removes a file or a symlink (never what it points to); a missing file is not an error (returns false). */
+  remove(path: string, opts?: Confine): Promise<boolean>;
+  /** Removes a folder only if it is empty (a symlink is not a folder: false). */
+  removeDirIfEmpty(path: string, opts?: Confine): Promise<boolean>;
   /** Names in a folder, or undefined when it does not exist. */
   list(dir: string): Promise<string[] | undefined>;
-  mkdirp(dir: string, mode?: number): Promise<string[]>;
+  /**
+   * Makes the folder and its missing parents; returns the folders it made, outermost first. An existing
+   * component where a symlink is not followed (see above) is refused.
+   */
+  mkdirp(dir: string, mode?: number, opts?: Confine): Promise<string[]>;
   /** Runs argv on the host (no shell). */
   exec(argv: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
   close(): Promise<void>;
+}
+
+/**
+ * Where the symlink rule applies for a folder: `base` is entered following symlinks (it is above what netboot
+ * owns, or it is the target root itself), then each of `rest` is entered without following one.
+ * Pure; shared by the local and SSH transports so both draw the line at the same place.
+ */
+export function confinedWalk(folder: string, rooted: boolean, within?: string): { base: string; rest: string[] } {
+  const parts = folder.split("/").filter(Boolean);
+  if (rooted) return { base: "/", rest: parts };
+  const w = within ? within.split("/").filter(Boolean) : undefined;
+  const inside = w && w.length > 0 && w.length <= parts.length && w.every((c, i) => parts[i] === c);
+  // Without a usable `within`, the folder itself is the outermost one netboot owns.
+  const keep = inside ? w!.length - 1 : Math.max(parts.length - 1, 0);
+  return { base: "/" + parts.slice(0, keep).join("/"), rest: parts.slice(keep) };
 }
 
 export class TransportError extends Error {

@@ -43,9 +43,17 @@ export class FileSet extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly createdDirs: pulumi.Output<string[] | undefined>;
     /**
+     * Folders this set owns or writes into that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+     */
+    declare public /*out*/ readonly dirDrift: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
      * Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
      */
     declare public readonly dirs: pulumi.Output<string[] | undefined>;
+    /**
+     * Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+     */
+    declare public readonly exclusiveDirs: pulumi.Output<string[] | undefined>;
     /**
      * What was found on the host at the last apply or refresh.
      */
@@ -59,7 +67,15 @@ export class FileSet extends pulumi.CustomResource {
      * Path -> sha256 of what was found (empty string: missing).
      */
     declare public /*out*/ readonly manifest: pulumi.Output<{[key: string]: string}>;
+    /**
+     * Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+     */
+    declare public /*out*/ readonly owners: pulumi.Output<{[key: string]: string} | undefined>;
     declare public readonly signal: pulumi.Output<outputs.Signal | undefined>;
+    /**
+     * Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them.
+     */
+    declare public /*out*/ readonly strays: pulumi.Output<{[key: string]: string} | undefined>;
     /**
      * Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.
      */
@@ -84,22 +100,30 @@ export class FileSet extends pulumi.CustomResource {
             }
             resourceInputs["checks"] = args?.checks;
             resourceInputs["dirs"] = args?.dirs;
+            resourceInputs["exclusiveDirs"] = args?.exclusiveDirs;
             resourceInputs["files"] = args?.files;
             resourceInputs["host"] = args?.host;
             resourceInputs["signal"] = args?.signal;
             resourceInputs["createdDirs"] = undefined /*out*/;
+            resourceInputs["dirDrift"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
+            resourceInputs["owners"] = undefined /*out*/;
+            resourceInputs["strays"] = undefined /*out*/;
             resourceInputs["written"] = undefined /*out*/;
         } else {
             resourceInputs["checks"] = undefined /*out*/;
             resourceInputs["createdDirs"] = undefined /*out*/;
+            resourceInputs["dirDrift"] = undefined /*out*/;
             resourceInputs["dirs"] = undefined /*out*/;
+            resourceInputs["exclusiveDirs"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["host"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
+            resourceInputs["owners"] = undefined /*out*/;
             resourceInputs["signal"] = undefined /*out*/;
+            resourceInputs["strays"] = undefined /*out*/;
             resourceInputs["written"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
@@ -116,6 +140,10 @@ export interface FileSetArgs {
      * Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
      */
     dirs?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+     */
+    exclusiveDirs?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * Absolute path on the host -> file.
      */

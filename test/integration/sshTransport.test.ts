@@ -41,7 +41,6 @@ describe("SshTransport against real sshd", () => {
     expect(made.createdDirs).toEqual([`${lab.dir}/h11/files`, `${lab.dir}/h11/files/etc`, dir]);
     expect(fs.readFileSync(target, "utf8")).toBe("v1\n");
     expect(fs.statSync(target).mode & 0o777).toBe(0o640);
-    expect(await t.stat(target)).toEqual({ mode: 0o640, size: 3, isDir: false });
     expect((await t.stat(dir))!.isDir).toBe(true);
     expect(await t.stat(`${dir}/missing`)).toBeUndefined();
     expect((await t.get(target))!.toString()).toBe("v1\n");
@@ -52,6 +51,7 @@ describe("SshTransport against real sshd", () => {
     expect(Buffer.compare((await t.get(`${dir}/blob.bin`))!, bin)).toBe(0);
     expect(await t.list(dir)).toEqual(["app.conf", "blob.bin"]);
     expect(await t.list(`${dir}/nope`)).toBeUndefined();
+    expect(await t.stat(target)).toEqual({ type: "file", mode: 0o640, size: 3, isDir: false, uid: 0, gid: 0 });
     const r = await t.exec(["echo", "$HOME;", "`id`", "it's"]);
     expect(r.stdout).toBe("$HOME; `id` it's\n");
     // the command really ran on the host: its network namespace has the host's address
@@ -138,5 +138,66 @@ describe("SshTransport against real sshd", () => {
     expect(await t.list("/srv/nbsfull")).toEqual(["live.conf"]);
     // the tmpfs is private to the host: the test process sees no /srv/nbsfull mount
     expect(full.host("grep -c nbsfull /proc/self/mounts").out.trim()).toBe("1");
+  });
+
+  test("a symlinked folder netboot owns: put, mkdirp, remove, rmdir refuse it by name; the symlink itself can be removed", async () => {
+    const t = T();
+    const base = `${lab.dir}/h11/links`;
+    const outside = `${lab.dir}/h11/outside`;
+    fs.mkdirSync(`${base}/http`, { recursive: true });
+    fs.mkdirSync(`${outside}/empty`, { recursive: true });
+    fs.writeFileSync(`${outside}/victim`, "keep\n");
+    fs.symlinkSync(outside, `${base}/http/ipxe`);
+    const why = `${base}/http/ipxe is a symlink (to ${outside}); netboot does not follow symlinks in folders it owns`;
+    const d = `root@127.0.0.1:${h.port}`;
+    await expect(t.put(`${base}/http/ipxe/n.ipxe`, "x\n", { mode: 0o644, within: base })).rejects.toThrow(`${d}: write ${base}/http/ipxe/n.ipxe: ${why}`);
+    // without `within`, the folder the file goes into must be a real folder
+    await expect(t.put(`${base}/http/ipxe/n.ipxe`, "x\n", { mode: 0o644 })).rejects.toThrow(why);
+    await expect(t.put(`${base}/http/ipxe/sub/n.ipxe`, "x\n", { mode: 0o644, within: base })).rejects.toThrow(why);
+    await expect(t.mkdirp(`${base}/http/ipxe/sub`, 0o755, { within: base })).rejects.toThrow(`${d}: mkdir ${base}/http/ipxe/sub: ${why}`);
+    await expect(t.remove(`${base}/http/ipxe/victim`, { within: base })).rejects.toThrow(`${d}: remove ${base}/http/ipxe/victim: ${why}`);
+    await expect(t.removeDirIfEmpty(`${base}/http/ipxe/empty`, { within: base })).rejects.toThrow(why);
+    expect(fs.readdirSync(outside).sort()).toEqual(["empty", "victim"]);
+    expect(await t.stat(`${base}/http/ipxe`)).toMatchObject({ type: "symlink", target: outside });
+    // the last component is never followed: rmdir keeps the link, remove unlinks it (not what it points to)
+    expect(await t.removeDirIfEmpty(`${base}/http/ipxe`, { within: base })).toBe(false);
+    expect(await t.remove(`${base}/http/ipxe`, { within: base })).toBe(true);
+    expect(fs.readFileSync(`${outside}/victim`, "utf8")).toBe("keep\n");
+    expect(await t.mkdirp(`${base}/http/ipxe`, 0o755, { within: base })).toEqual([`${base}/http/ipxe`]);
+    const res = await t.put(`${base}/http/ipxe/n.ipxe`, "x\n", { mode: 0o644, within: base });
+    expect(res.owner).toBe("0:0");
+    expect(fs.readFileSync(`${base}/http/ipxe/n.ipxe`, "utf8")).toBe("x\n");
+    // a symlink at the file's own path is replaced, not written through
+    fs.symlinkSync(`${outside}/victim`, `${base}/http/boot.ipxe`);
+    await t.put(`${base}/http/boot.ipxe`, "boot\n", { mode: 0o644, within: base });
+    expect(fs.lstatSync(`${base}/http/boot.ipxe`).isFile()).toBe(true);
+    expect(fs.readFileSync(`${outside}/victim`, "utf8")).toBe("keep\n");
+    // a folder in the way of a file is an error, and the folder stays
+    fs.mkdirSync(`${base}/http/dir.conf`);
+    await expect(t.put(`${base}/http/dir.conf`, "x\n", { mode: 0o644, within: base })).rejects.toThrow(`${d}: write ${base}/http/dir.conf: `);
+    expect(fs.lstatSync(`${base}/http/dir.conf`).isDirectory()).toBe(true);
+    // symlinks above `within` are the admin's (an /srv -> /data/srv): followed
+    fs.symlinkSync(`${base}/http`, `${lab.dir}/h11/srvlink`);
+    await t.put(`${lab.dir}/h11/srvlink/ipxe/m.ipxe`, "m\n", { mode: 0o644, within: `${lab.dir}/h11/srvlink/ipxe` });
+    expect(fs.readFileSync(`${base}/http/ipxe/m.ipxe`, "utf8")).toBe("m\n");
+    expect(fs.readdirSync(outside).sort()).toEqual(["empty", "victim"]);
+  });
+
+  test("a folder swapped for a symlink while the staged file is checked: the rename is refused, nothing lands outside", async () => {
+    const t = T();
+    const dir = `${lab.dir}/h11/race/ipxe`;
+    const outside = `${lab.dir}/h11/race-out`;
+    fs.mkdirSync(outside, { recursive: true });
+    await t.put(`${dir}/a.ipxe`, "1\n", { mode: 0o644 });
+    const err = await t.put(`${dir}/a.ipxe`, "2\n", {
+      mode: 0o644,
+      validate: async () => {
+        fs.renameSync(dir, dir + ".moved");
+        fs.symlinkSync(outside, dir);
+      },
+    }).catch((e) => e);
+    expect(String(err.message)).toContain(`${dir} is a symlink (to ${outside})`);
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.readFileSync(`${dir}.moved/a.ipxe`, "utf8")).toBe("1\n");
   });
 });

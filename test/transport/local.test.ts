@@ -40,3 +40,115 @@ describe("LocalTransport", () => {
     expect(r.stdout).toBe("$HOME; `id`\n");
   });
 });
+
+/**
+ * The symlink rule (transport.ts): below a target root nothing is followed; on a host without root, nothing at
+ * or below `within` and never the folder the entry is in. Each case plants the symlink the way an attacker (or
+ * a careless admin) would, and checks that nothing appeared outside.
+ */
+describe("LocalTransport never writes, renames or deletes through a symlink it owns", () => {
+  const setup = () => {
+    const root = tmpDir("local-links");
+    const outside = tmpDir("local-outside");
+    fs.mkdirSync(path.join(root, "srv/netboot/http"), { recursive: true });
+    fs.symlinkSync(outside, path.join(root, "srv/netboot/http/ipxe"));
+    return { root, outside, t: new LocalTransport(root) };
+  };
+
+  test("put, mkdirp, remove and removeDirIfEmpty below the root refuse a symlinked folder, naming it", async () => {
+    const { root, outside, t } = setup();
+    fs.writeFileSync(path.join(outside, "victim"), "keep\n");
+    fs.mkdirSync(path.join(outside, "empty"));
+    const why = `${"/srv/netboot/http/ipxe"} is a symlink (to ${outside}); netboot does not follow symlinks in folders it owns`;
+    await expect(t.put("/srv/netboot/http/ipxe/node.ipxe", "#!ipxe\n", { mode: 0o644 })).rejects.toThrow(`local:${root}: write /srv/netboot/http/ipxe/node.ipxe: ${why}`);
+    await expect(t.put("/srv/netboot/http/ipxe/sub/deeper.ipxe", "#!ipxe\n", { mode: 0o644 })).rejects.toThrow(why);
+    await expect(t.mkdirp("/srv/netboot/http/ipxe/sub")).rejects.toThrow(`mkdir /srv/netboot/http/ipxe/sub: ${why}`);
+    await expect(t.remove("/srv/netboot/http/ipxe/victim")).rejects.toThrow(`remove /srv/netboot/http/ipxe/victim: ${why}`);
+    await expect(t.removeDirIfEmpty("/srv/netboot/http/ipxe/empty")).rejects.toThrow(why);
+    expect(fs.readdirSync(outside).sort()).toEqual(["empty", "victim"]);
+    expect(fs.readFileSync(path.join(outside, "victim"), "utf8")).toBe("keep\n");
+  });
+
+  test("the last component is never followed: remove unlinks the symlink, put replaces it, removeDirIfEmpty keeps it", async () => {
+    const { root, outside, t } = setup();
+    fs.writeFileSync(path.join(outside, "victim"), "keep\n");
+    fs.symlinkSync(path.join(outside, "victim"), path.join(root, "srv/netboot/http/boot.ipxe"));
+    await t.put("/srv/netboot/http/boot.ipxe", "#!ipxe\n", { mode: 0o644 });
+    expect(fs.lstatSync(path.join(root, "srv/netboot/http/boot.ipxe")).isFile()).toBe(true);
+    expect(fs.readFileSync(path.join(outside, "victim"), "utf8")).toBe("keep\n");
+    expect(await t.removeDirIfEmpty("/srv/netboot/http/ipxe")).toBe(false);
+    expect(await t.remove("/srv/netboot/http/ipxe")).toBe(true);
+    expect(fs.existsSync(path.join(root, "srv/netboot/http/ipxe"))).toBe(false);
+    expect(fs.readFileSync(path.join(outside, "victim"), "utf8")).toBe("keep\n");
+    // repaired as netboot repairs it (fileCommon.ts): the folder is made again and the write goes into it
+    expect(await t.mkdirp("/srv/netboot/http/ipxe")).toEqual(["/srv/netboot/http/ipxe"]);
+    await t.put("/srv/netboot/http/ipxe/node.ipxe", "#!ipxe\n", { mode: 0o644 });
+    expect(fs.readFileSync(path.join(root, "srv/netboot/http/ipxe/node.ipxe"), "utf8")).toBe("#!ipxe\n");
+  });
+
+  test("a symlinked folder above the target, or the root itself being a symlink, is the user's choice", async () => {
+    const real = tmpDir("local-realroot");
+    const link = path.join(tmpDir("local-rootlink"), "root");
+    fs.symlinkSync(real, link);
+    const t = new LocalTransport(link);
+    await t.put("/etc/a.conf", "a\n", { mode: 0o644 });
+    expect(fs.readFileSync(path.join(real, "etc/a.conf"), "utf8")).toBe("a\n");
+  });
+
+  test("without a root: symlinks above `within` are followed, at or below it (or in the file's folder) refused", async () => {
+    const base = tmpDir("local-noroot");
+    const data = tmpDir("local-data");
+    const outside = tmpDir("local-outside2");
+    fs.symlinkSync(data, path.join(base, "srv")); // an admin's /srv -> /data/srv
+    fs.mkdirSync(path.join(data, "netboot/http"), { recursive: true });
+    fs.symlinkSync(outside, path.join(data, "netboot/http/ipxe"));
+    const t = new LocalTransport();
+    await t.put(`${base}/srv/netboot/boot.ipxe`, "ok\n", { mode: 0o644, within: `${base}/srv/netboot` });
+    expect(fs.readFileSync(path.join(data, "netboot/boot.ipxe"), "utf8")).toBe("ok\n");
+    await expect(t.put(`${base}/srv/netboot/http/ipxe/n.ipxe`, "x\n", { mode: 0o644, within: `${base}/srv/netboot` })).rejects.toThrow(`${base}/srv/netboot/http/ipxe is a symlink (to ${outside})`);
+    // without `within` the folder the file goes into must be a real folder
+    await expect(t.put(`${base}/srv/netboot/http/ipxe/n.ipxe`, "x\n", { mode: 0o644 })).rejects.toThrow("is a symlink");
+    // and `within` itself is not followed
+    await expect(t.put(`${base}/srv/a`, "x\n", { mode: 0o644, within: `${base}/srv` })).rejects.toThrow(`${base}/srv is a symlink (to ${data})`);
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
+  test("a folder swapped for a symlink while the staged file is checked: the rename still lands in the folder that was checked", async () => {
+    const root = tmpDir("local-race");
+    const outside = tmpDir("local-race-out");
+    const t = new LocalTransport(root);
+    const ipxe = path.join(root, "srv/ipxe");
+    await t.put("/srv/ipxe/a.ipxe", "1\n", { mode: 0o644 });
+    await t.put("/srv/ipxe/a.ipxe", "2\n", {
+      mode: 0o644,
+      validate: async () => {
+        fs.renameSync(ipxe, ipxe + ".moved");
+        fs.symlinkSync(outside, ipxe);
+      },
+    });
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.readFileSync(ipxe + ".moved/a.ipxe", "utf8")).toBe("2\n");
+  });
+
+  test("a folder in the way of a file is an error naming the path, and the folder is kept", async () => {
+    const root = tmpDir("local-isdir");
+    const t = new LocalTransport(root);
+    fs.mkdirSync(path.join(root, "etc/app.conf"), { recursive: true });
+    await expect(t.put("/etc/app.conf", "x\n", { mode: 0o644 })).rejects.toThrow(`local:${root}: write /etc/app.conf: a folder is in the way`);
+    expect(fs.readdirSync(path.join(root, "etc"))).toEqual(["app.conf"]);
+  });
+
+  test("stat tells files, folders and symlinks apart and gives the owner; put returns the owner it wrote", async () => {
+    const root = tmpDir("local-stat");
+    const t = new LocalTransport(root);
+    const res = await t.put("/etc/a.conf", "a\n", { mode: 0o640 });
+    expect(res.owner).toBe(`${process.getuid!()}:${process.getgid!()}`);
+    fs.symlinkSync("/etc/passwd", path.join(root, "etc/link"));
+    expect(await t.stat("/etc/a.conf")).toEqual({ type: "file", mode: 0o640, size: 2, isDir: false, uid: process.getuid!(), gid: process.getgid!() });
+    expect(await t.stat("/etc")).toMatchObject({ type: "dir", isDir: true });
+    expect(await t.stat("/etc/link")).toMatchObject({ type: "symlink", target: "/etc/passwd", isDir: false });
+    fs.chownSync(path.join(root, "etc/a.conf"), 4242, 4243);
+    expect(await t.stat("/etc/a.conf")).toMatchObject({ uid: 4242, gid: 4243 });
+    expect(await t.stat("/etc/a.conf/x")).toBeUndefined();
+  });
+});

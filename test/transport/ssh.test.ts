@@ -2,7 +2,8 @@
 import { Issues } from "../../provider/model/errors";
 import { isSecret } from "../../provider/values";
 import { hostKey, normalizeHost, protectHost } from "../../provider/model/host";
-import { connectionFailure, fingerprint, fsCause, shq } from "../../provider/transport/ssh";
+import { connectionFailure, fingerprint, fsCause, shq, walkCause } from "../../provider/transport/ssh";
+import { confinedWalk } from "../../provider/transport/transport";
 
 const target = { host: "10.91.0.11", port: 22, user: "root", privateKey: "k", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned" };
 
@@ -42,5 +43,24 @@ describe("ssh transport helpers", () => {
     expect(isSecret((p.ssh as any).privateKey)).toBe(true);
     expect(isSecret((p.ssh as any).hostKey)).toBe(false);
     expect(hostKey(p)).toBe("ssh:root@10.91.0.11:22");
+  });
+
+  test("the walker's words become causes naming the symlink or the non-folder", () => {
+    expect(walkCause("netboot: symlink /srv/netboot/http/ipxe -> /tmp/x\n")).toBe("/srv/netboot/http/ipxe is a symlink (to /tmp/x); netboot does not follow symlinks in folders it owns");
+    expect(walkCause("netboot: not a folder /srv/netboot/http\n")).toBe("/srv/netboot/http is not a folder");
+    expect(walkCause("cat: write error: No space left on device")).toBeUndefined();
+  });
+});
+
+describe("where symlinks stop being followed (confinedWalk)", () => {
+  test("below a target root: nowhere", () => {
+    expect(confinedWalk("/srv/netboot/http", true)).toEqual({ base: "/", rest: ["srv", "netboot", "http"] });
+  });
+  test("without a root: above `within` followed, `within` and below not; without it, only the folder itself", () => {
+    expect(confinedWalk("/srv/netboot/http/ipxe", false, "/srv/netboot")).toEqual({ base: "/srv", rest: ["netboot", "http", "ipxe"] });
+    expect(confinedWalk("/srv/netboot/http/ipxe", false)).toEqual({ base: "/srv/netboot/http", rest: ["ipxe"] });
+    // a `within` that does not hold the folder is ignored
+    expect(confinedWalk("/etc/dnsmasq.d", false, "/srv/netboot")).toEqual({ base: "/etc", rest: ["dnsmasq.d"] });
+    expect(confinedWalk("/", false)).toEqual({ base: "/", rest: [] });
   });
 });

@@ -19,8 +19,12 @@ type FileSet struct {
 	Checks FileCheckArrayOutput `pulumi:"checks"`
 	// Folders this resource created; delete removes them again when they are empty.
 	CreatedDirs pulumi.StringArrayOutput `pulumi:"createdDirs"`
+	// Folders this set owns or writes into that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+	DirDrift pulumi.StringMapOutput `pulumi:"dirDrift"`
 	// Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
 	Dirs pulumi.StringArrayOutput `pulumi:"dirs"`
+	// Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+	ExclusiveDirs pulumi.StringArrayOutput `pulumi:"exclusiveDirs"`
 	// What was found on the host at the last apply or refresh.
 	Files FileSpecMapOutput `pulumi:"files"`
 	Host  HostOutput        `pulumi:"host"`
@@ -28,7 +32,11 @@ type FileSet struct {
 	LastApply pulumi.StringMapOutput `pulumi:"lastApply"`
 	// Path -> sha256 of what was found (empty string: missing).
 	Manifest pulumi.StringMapOutput `pulumi:"manifest"`
-	Signal   SignalPtrOutput        `pulumi:"signal"`
+	// Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+	Owners pulumi.StringMapOutput `pulumi:"owners"`
+	Signal SignalPtrOutput        `pulumi:"signal"`
+	// Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them.
+	Strays pulumi.StringMapOutput `pulumi:"strays"`
 	// Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.
 	Written pulumi.StringMapOutput `pulumi:"written"`
 }
@@ -82,6 +90,8 @@ type fileSetArgs struct {
 	Checks []FileCheck `pulumi:"checks"`
 	// Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
 	Dirs []string `pulumi:"dirs"`
+	// Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+	ExclusiveDirs []string `pulumi:"exclusiveDirs"`
 	// Absolute path on the host -> file.
 	Files  map[string]FileSpec `pulumi:"files"`
 	Host   Host                `pulumi:"host"`
@@ -93,6 +103,8 @@ type FileSetArgs struct {
 	Checks FileCheckArrayInput
 	// Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
 	Dirs pulumi.StringArrayInput
+	// Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+	ExclusiveDirs pulumi.StringArrayInput
 	// Absolute path on the host -> file.
 	Files  FileSpecMapInput
 	Host   HostInput
@@ -145,9 +157,19 @@ func (o FileSetOutput) CreatedDirs() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *FileSet) pulumi.StringArrayOutput { return v.CreatedDirs }).(pulumi.StringArrayOutput)
 }
 
+// Folders this set owns or writes into that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+func (o FileSetOutput) DirDrift() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *FileSet) pulumi.StringMapOutput { return v.DirDrift }).(pulumi.StringMapOutput)
+}
+
 // Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
 func (o FileSetOutput) Dirs() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *FileSet) pulumi.StringArrayOutput { return v.Dirs }).(pulumi.StringArrayOutput)
+}
+
+// Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+func (o FileSetOutput) ExclusiveDirs() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *FileSet) pulumi.StringArrayOutput { return v.ExclusiveDirs }).(pulumi.StringArrayOutput)
 }
 
 // What was found on the host at the last apply or refresh.
@@ -169,8 +191,18 @@ func (o FileSetOutput) Manifest() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *FileSet) pulumi.StringMapOutput { return v.Manifest }).(pulumi.StringMapOutput)
 }
 
+// Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+func (o FileSetOutput) Owners() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *FileSet) pulumi.StringMapOutput { return v.Owners }).(pulumi.StringMapOutput)
+}
+
 func (o FileSetOutput) Signal() SignalPtrOutput {
 	return o.ApplyT(func(v *FileSet) SignalPtrOutput { return v.Signal }).(SignalPtrOutput)
+}
+
+// Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them.
+func (o FileSetOutput) Strays() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *FileSet) pulumi.StringMapOutput { return v.Strays }).(pulumi.StringMapOutput)
 }
 
 // Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.

@@ -979,10 +979,14 @@ type FileSpec struct {
 	Content *string `pulumi:"content"`
 	// Octal permission bits, e.g. `0644` (default) or `0600`.
 	Mode *string `pulumi:"mode"`
+	// Output only: owner (`uid:gid`) of what was found.
+	Owner *string `pulumi:"owner"`
 	// Output only: sha256 of what was found.
 	Sha256 *string `pulumi:"sha256"`
 	// Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
 	Source *string `pulumi:"source"`
+	// Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+	Type *string `pulumi:"type"`
 }
 
 // FileSpecInput is an input type that accepts FileSpecArgs and FileSpecOutput values.
@@ -1002,10 +1006,14 @@ type FileSpecArgs struct {
 	Content pulumi.StringPtrInput `pulumi:"content"`
 	// Octal permission bits, e.g. `0644` (default) or `0600`.
 	Mode pulumi.StringPtrInput `pulumi:"mode"`
+	// Output only: owner (`uid:gid`) of what was found.
+	Owner pulumi.StringPtrInput `pulumi:"owner"`
 	// Output only: sha256 of what was found.
 	Sha256 pulumi.StringPtrInput `pulumi:"sha256"`
 	// Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
 	Source pulumi.StringPtrInput `pulumi:"source"`
+	// Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+	Type pulumi.StringPtrInput `pulumi:"type"`
 }
 
 func (FileSpecArgs) ElementType() reflect.Type {
@@ -1070,6 +1078,11 @@ func (o FileSpecOutput) Mode() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v FileSpec) *string { return v.Mode }).(pulumi.StringPtrOutput)
 }
 
+// Output only: owner (`uid:gid`) of what was found.
+func (o FileSpecOutput) Owner() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v FileSpec) *string { return v.Owner }).(pulumi.StringPtrOutput)
+}
+
 // Output only: sha256 of what was found.
 func (o FileSpecOutput) Sha256() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v FileSpec) *string { return v.Sha256 }).(pulumi.StringPtrOutput)
@@ -1078,6 +1091,11 @@ func (o FileSpecOutput) Sha256() pulumi.StringPtrOutput {
 // Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
 func (o FileSpecOutput) Source() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v FileSpec) *string { return v.Source }).(pulumi.StringPtrOutput)
+}
+
+// Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+func (o FileSpecOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v FileSpec) *string { return v.Type }).(pulumi.StringPtrOutput)
 }
 
 type FileSpecMapOutput struct{ *pulumi.OutputState }

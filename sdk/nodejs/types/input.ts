@@ -180,6 +180,10 @@ export interface FileSpecArgs {
      */
     mode?: pulumi.Input<string | undefined>;
     /**
+     * Output only: owner (`uid:gid`) of what was found.
+     */
+    owner?: pulumi.Input<string | undefined>;
+    /**
      * Output only: sha256 of what was found.
      */
     sha256?: pulumi.Input<string | undefined>;
@@ -187,6 +191,10 @@ export interface FileSpecArgs {
      * Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
      */
     source?: pulumi.Input<string | undefined>;
+    /**
+     * Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+     */
+    type?: pulumi.Input<string | undefined>;
 }
 
 /**

@@ -149,6 +149,10 @@ export interface FileSpec {
      */
     mode?: string;
     /**
+     * Output only: owner (`uid:gid`) of what was found.
+     */
+    owner?: string;
+    /**
      * Output only: sha256 of what was found.
      */
     sha256?: string;
@@ -156,6 +160,10 @@ export interface FileSpec {
      * Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
      */
     source?: string;
+    /**
+     * Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+     */
+    type?: string;
 }
 
 /**

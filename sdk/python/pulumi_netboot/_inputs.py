@@ -767,6 +767,10 @@ class FileSpecArgsDict(TypedDict):
     """
     Octal permission bits, e.g. `0644` (default) or `0600`.
     """
+    owner: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Output only: owner (`uid:gid`) of what was found.
+    """
     sha256: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
     Output only: sha256 of what was found.
@@ -775,30 +779,42 @@ class FileSpecArgsDict(TypedDict):
     """
     Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
     """
+    type: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+    """
 
 @pulumi.input_type
 class FileSpecArgs:
     def __init__(__self__, *,
                  content: pulumi.Input[Optional[_builtins.str]] = None,
                  mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 owner: pulumi.Input[Optional[_builtins.str]] = None,
                  sha256: pulumi.Input[Optional[_builtins.str]] = None,
-                 source: pulumi.Input[Optional[_builtins.str]] = None):
+                 source: pulumi.Input[Optional[_builtins.str]] = None,
+                 type: pulumi.Input[Optional[_builtins.str]] = None):
         """
         One file of a FileSet.
 
         :param pulumi.Input[_builtins.str] content: Text content.
         :param pulumi.Input[_builtins.str] mode: Octal permission bits, e.g. `0644` (default) or `0600`.
+        :param pulumi.Input[_builtins.str] owner: Output only: owner (`uid:gid`) of what was found.
         :param pulumi.Input[_builtins.str] sha256: Output only: sha256 of what was found.
         :param pulumi.Input[_builtins.str] source: Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
+        :param pulumi.Input[_builtins.str] type: Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
         """
         if content is not None:
             pulumi.set(__self__, "content", content)
         if mode is not None:
             pulumi.set(__self__, "mode", mode)
+        if owner is not None:
+            pulumi.set(__self__, "owner", owner)
         if sha256 is not None:
             pulumi.set(__self__, "sha256", sha256)
         if source is not None:
             pulumi.set(__self__, "source", source)
+        if type is not None:
+            pulumi.set(__self__, "type", type)
 
     @_builtins.property
     @pulumi.getter
@@ -826,6 +842,18 @@ class FileSpecArgs:
 
     @_builtins.property
     @pulumi.getter
+    def owner(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Output only: owner (`uid:gid`) of what was found.
+        """
+        return pulumi.get(self, "owner")
+
+    @owner.setter
+    def owner(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "owner", value)
+
+    @_builtins.property
+    @pulumi.getter
     def sha256(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
         Output only: sha256 of what was found.
@@ -847,6 +875,18 @@ class FileSpecArgs:
     @source.setter
     def source(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "source", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "type", value)
 
 
 class GlusterTlsArgsDict(TypedDict):

@@ -26,12 +26,14 @@ class FileSetArgs:
                  host: pulumi.Input['HostArgs'],
                  checks: pulumi.Input[Optional[Sequence[pulumi.Input['FileCheckArgs']]]] = None,
                  dirs: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 exclusive_dirs: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  signal: pulumi.Input[Optional['SignalArgs']] = None):
         """
         The set of arguments for constructing a FileSet resource.
 
         :param pulumi.Input[Mapping[str, pulumi.Input['FileSpecArgs']]] files: Absolute path on the host -> file.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] dirs: Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclusive_dirs: Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
         """
         pulumi.set(__self__, "files", files)
         pulumi.set(__self__, "host", host)
@@ -39,6 +41,8 @@ class FileSetArgs:
             pulumi.set(__self__, "checks", checks)
         if dirs is not None:
             pulumi.set(__self__, "dirs", dirs)
+        if exclusive_dirs is not None:
+            pulumi.set(__self__, "exclusive_dirs", exclusive_dirs)
         if signal is not None:
             pulumi.set(__self__, "signal", signal)
 
@@ -85,6 +89,18 @@ class FileSetArgs:
         pulumi.set(self, "dirs", value)
 
     @_builtins.property
+    @pulumi.getter(name="exclusiveDirs")
+    def exclusive_dirs(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+        """
+        return pulumi.get(self, "exclusive_dirs")
+
+    @exclusive_dirs.setter
+    def exclusive_dirs(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "exclusive_dirs", value)
+
+    @_builtins.property
     @pulumi.getter
     def signal(self) -> pulumi.Input[Optional['SignalArgs']]:
         return pulumi.get(self, "signal")
@@ -102,6 +118,7 @@ class FileSet(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  checks: pulumi.Input[Optional[Sequence[pulumi.Input[Union['FileCheckArgs', 'FileCheckArgsDict']]]]] = None,
                  dirs: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 exclusive_dirs: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  files: pulumi.Input[Optional[Mapping[str, pulumi.Input[Union['FileSpecArgs', 'FileSpecArgsDict']]]]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  signal: pulumi.Input[Optional[Union['SignalArgs', 'SignalArgsDict']]] = None,
@@ -112,6 +129,7 @@ class FileSet(pulumi.CustomResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] dirs: Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] exclusive_dirs: Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
         :param pulumi.Input[Mapping[str, pulumi.Input[Union['FileSpecArgs', 'FileSpecArgsDict']]]] files: Absolute path on the host -> file.
         """
         ...
@@ -140,6 +158,7 @@ class FileSet(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  checks: pulumi.Input[Optional[Sequence[pulumi.Input[Union['FileCheckArgs', 'FileCheckArgsDict']]]]] = None,
                  dirs: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 exclusive_dirs: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  files: pulumi.Input[Optional[Mapping[str, pulumi.Input[Union['FileSpecArgs', 'FileSpecArgsDict']]]]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  signal: pulumi.Input[Optional[Union['SignalArgs', 'SignalArgsDict']]] = None,
@@ -154,6 +173,7 @@ class FileSet(pulumi.CustomResource):
 
             __props__.__dict__["checks"] = checks
             __props__.__dict__["dirs"] = dirs
+            __props__.__dict__["exclusive_dirs"] = exclusive_dirs
             if files is None and not opts.urn:
                 raise TypeError("Missing required property 'files'")
             __props__.__dict__["files"] = files
@@ -162,8 +182,11 @@ class FileSet(pulumi.CustomResource):
             __props__.__dict__["host"] = host
             __props__.__dict__["signal"] = signal
             __props__.__dict__["created_dirs"] = None
+            __props__.__dict__["dir_drift"] = None
             __props__.__dict__["last_apply"] = None
             __props__.__dict__["manifest"] = None
+            __props__.__dict__["owners"] = None
+            __props__.__dict__["strays"] = None
             __props__.__dict__["written"] = None
         super(FileSet, __self__).__init__(
             'netboot:index:FileSet',
@@ -189,12 +212,16 @@ class FileSet(pulumi.CustomResource):
 
         __props__.__dict__["checks"] = None
         __props__.__dict__["created_dirs"] = None
+        __props__.__dict__["dir_drift"] = None
         __props__.__dict__["dirs"] = None
+        __props__.__dict__["exclusive_dirs"] = None
         __props__.__dict__["files"] = None
         __props__.__dict__["host"] = None
         __props__.__dict__["last_apply"] = None
         __props__.__dict__["manifest"] = None
+        __props__.__dict__["owners"] = None
         __props__.__dict__["signal"] = None
+        __props__.__dict__["strays"] = None
         __props__.__dict__["written"] = None
         return FileSet(resource_name, opts=opts, __props__=__props__)
 
@@ -212,12 +239,28 @@ class FileSet(pulumi.CustomResource):
         return pulumi.get(self, "created_dirs")
 
     @_builtins.property
+    @pulumi.getter(name="dirDrift")
+    def dir_drift(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Folders this set owns or writes into that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+        """
+        return pulumi.get(self, "dir_drift")
+
+    @_builtins.property
     @pulumi.getter
     def dirs(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
         """
         Folders this set owns: made on apply (mode 0755) even when empty, removed on delete when empty.
         """
         return pulumi.get(self, "dirs")
+
+    @_builtins.property
+    @pulumi.getter(name="exclusiveDirs")
+    def exclusive_dirs(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        Folders this set owns exclusively (dnsmasq's hostsdir: whatever is in it is served): owned like `dirs`, and an entry no netboot resource accounts for (not one of `files`, not a file with a netboot header) is drift, reported by refresh in `strays` and removed by `up`.
+        """
+        return pulumi.get(self, "exclusive_dirs")
 
     @_builtins.property
     @pulumi.getter
@@ -250,8 +293,24 @@ class FileSet(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def owners(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+        """
+        return pulumi.get(self, "owners")
+
+    @_builtins.property
+    @pulumi.getter
     def signal(self) -> pulumi.Output[Optional['outputs.Signal']]:
         return pulumi.get(self, "signal")
+
+    @_builtins.property
+    @pulumi.getter
+    def strays(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them.
+        """
+        return pulumi.get(self, "strays")
 
     @_builtins.property
     @pulumi.getter

@@ -464,24 +464,32 @@ class FileSpec(dict):
     def __init__(__self__, *,
                  content: Optional[_builtins.str] = None,
                  mode: Optional[_builtins.str] = None,
+                 owner: Optional[_builtins.str] = None,
                  sha256: Optional[_builtins.str] = None,
-                 source: Optional[_builtins.str] = None):
+                 source: Optional[_builtins.str] = None,
+                 type: Optional[_builtins.str] = None):
         """
         One file of a FileSet.
 
         :param _builtins.str content: Text content.
         :param _builtins.str mode: Octal permission bits, e.g. `0644` (default) or `0600`.
+        :param _builtins.str owner: Output only: owner (`uid:gid`) of what was found.
         :param _builtins.str sha256: Output only: sha256 of what was found.
         :param _builtins.str source: Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
+        :param _builtins.str type: Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
         """
         if content is not None:
             pulumi.set(__self__, "content", content)
         if mode is not None:
             pulumi.set(__self__, "mode", mode)
+        if owner is not None:
+            pulumi.set(__self__, "owner", owner)
         if sha256 is not None:
             pulumi.set(__self__, "sha256", sha256)
         if source is not None:
             pulumi.set(__self__, "source", source)
+        if type is not None:
+            pulumi.set(__self__, "type", type)
 
     @_builtins.property
     @pulumi.getter
@@ -501,6 +509,14 @@ class FileSpec(dict):
 
     @_builtins.property
     @pulumi.getter
+    def owner(self) -> Optional[_builtins.str]:
+        """
+        Output only: owner (`uid:gid`) of what was found.
+        """
+        return pulumi.get(self, "owner")
+
+    @_builtins.property
+    @pulumi.getter
     def sha256(self) -> Optional[_builtins.str]:
         """
         Output only: sha256 of what was found.
@@ -514,6 +530,14 @@ class FileSpec(dict):
         Copy this file from the build host (the machine running `pulumi up`) instead of giving `content`; for binaries such as iPXE. Its hash is tracked, not its bytes.
         """
         return pulumi.get(self, "source")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> Optional[_builtins.str]:
+        """
+        Output only: what was found when it is not a regular file (`dir`, `symlink`, `other`).
+        """
+        return pulumi.get(self, "type")
 
 
 @pulumi.output_type
