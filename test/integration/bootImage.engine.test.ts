@@ -3,7 +3,7 @@
  * up builds and publishes kernel + initramfs with hashed names; a second preview is empty (unchanged inputs
  * never rebuild); adding an xlator to the volfile shows in preview as that file added to the initramfs;
  * a tampered published initramfs shows on refresh and up repairs it; a volfile naming an xlator the build
- * host lacks is tested on the plan (test/build/plan.test.ts); destroy removes what was published.
+ * host lacks is tested on the plan (test/build/plan.tool.test.ts); destroy removes what was published.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";

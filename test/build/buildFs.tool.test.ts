@@ -15,6 +15,9 @@ import { KVER } from "../helpers/osImage";
 
 const FIX = path.join(__dirname, "fixtures");
 
+// Plans twice and mirrors the host's files: about 4 s here, more on a loaded machine, beyond jest's 5 s default.
+jest.setTimeout(120_000);
+
 test("a plan through the mirror equals the direct plan, and a changed file on the host is seen", async () => {
   const dir = tmpDir("buildfs");
   process.env.NETBOOT_CACHE_DIR = path.join(dir, "cache");
