@@ -14,6 +14,7 @@
  * imagePath, default image.tar.gz), `netboot.root=` (hybrid: the tree's folder name in imagePath, default root),
  * `netboot.debug` (trace), `netboot.rootsize=`.
  */
+import { shq } from "../util/shell";
 import { RenderedFile } from "./types";
 
 export type Transport = "glusterfs" | "nfs" | "http";
@@ -46,10 +47,6 @@ export const INIT_PATH = "/init";
 export const UDHCPC_SCRIPT = "/etc/netboot/udhcpc.script";
 const NET = "/run/netboot/net";
 
-/** A value as one single-quoted shell word (the model rejects quotes already; this is belt and braces). */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 function mountTransport(c: InitConfig): string {
   switch (c.transport) {

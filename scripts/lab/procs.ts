@@ -9,7 +9,8 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from "../../provider/util/wait";
+import { sleep } from "../../provider/util/wait";
 
 export function run(argv: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): { code: number; out: string } {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 60_000 });

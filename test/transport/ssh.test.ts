@@ -2,7 +2,8 @@
 import { Issues } from "../../provider/model/errors";
 import { isSecret } from "../../provider/resources/values";
 import { hostKey, normalizeHost, protectHost } from "../../provider/transport";
-import { connectionFailure, fingerprint, fsCause, shq } from "../../provider/transport/ssh";
+import { connectionFailure, fingerprint, fsCause } from "../../provider/transport/ssh";
+import { shq } from "../../provider/util/shell";
 
 const target = { host: "10.91.0.11", port: 22, user: "root", privateKey: "k", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned" };
 
