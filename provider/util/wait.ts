@@ -1,6 +1,6 @@
 /**
- * Waiting, the one implementation for the provider, the scripts and the tests: a pause, and a poll of a
- * condition until it holds or a deadline passes. Pure timing, imports nothing.
+ * Waiting, the one implementation for the provider, the scripts and the tests: a pause, a poll of a
+ * condition until it holds or a deadline passes, and whether a process is still there. Imports nothing.
  */
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -15,5 +15,15 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_
     if (cond()) return;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(everyMs);
+  }
+}
+
+/** True while a process with this pid exists (signal 0 checks without sending anything). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
