@@ -6,15 +6,7 @@
 const fs = require("fs");
 const path = require("path");
 
-// The one flag, through node:util parseArgs (strict: anything else is a usage error, exit 2).
-const check = (() => {
-  try {
-    return require("node:util").parseArgs({ options: { check: { type: "boolean" } } }).values.check === true;
-  } catch (e) {
-    process.stderr.write(`gen-docs: ${e.message.split(". ")[0]}\nusage: node scripts/gen-docs.js [--check]\n`);
-    process.exit(2);
-  }
-})();
+const check = require("./_checkFlag").checkFlag("gen-docs");
 
 const root = path.join(__dirname, "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(root, "schema/schema.json"), "utf8"));

@@ -8,15 +8,7 @@
 const fs = require("fs");
 const path = require("path");
 
-// The one flag, through node:util parseArgs (strict: anything else is a usage error, exit 2).
-const check = (() => {
-  try {
-    return require("node:util").parseArgs({ options: { check: { type: "boolean" } } }).values.check === true;
-  } catch (e) {
-    process.stderr.write(`gen-types: ${e.message.split(". ")[0]}\nusage: node scripts/gen-types.js [--check]\n`);
-    process.exit(2);
-  }
-})();
+const check = require("./_checkFlag").checkFlag("gen-types");
 
 const root = path.join(__dirname, "..");
 const schema = JSON.parse(fs.readFileSync(path.join(root, "schema/schema.json"), "utf8"));

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { ProviderContext } from "../../provider/context";
 import { networkImageHandler as networkImageHandlerOf } from "../../provider/resources/networkImage";
+import { debianPackage } from "../../provider/util/debian";
 import { parseCli } from "../../scripts/_cli";
 
 // No flags (a stray argument is a mistake); checked again inside the namespace, where it is the same argv.
@@ -23,8 +24,8 @@ const FIX = path.join(__dirname, "../../test/build/fixtures");
 const HYBRID = ["/usr/share/doc", "/usr/share/zoneinfo", "/usr/share/i18n"];
 const URN = "urn:pulumi:bench::bench::netboot:index:BootImage$netboot:index:NetworkImage::bench-image";
 
-function need(cmd: string, pkg: string) {
-  if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0) throw new Error(`${cmd} is missing: run 'apt-get install ${pkg}'`);
+function need(cmd: string) {
+  if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0) throw new Error(`${cmd} is missing: run 'apt-get install ${debianPackage(cmd)}'`);
 }
 
 const sh = (cmd: string) => execFileSync("bash", ["-c", cmd], { encoding: "utf8", maxBuffer: 1 << 28 });
@@ -114,7 +115,7 @@ async function main() {
 
 if (!process.env.NETBOOT_BENCH_NS) {
   // outside: make the namespace, run this script inside it, remove the namespace
-  for (const [c, p] of [["glusterfsd", "glusterfs-server"], ["glusterfs", "glusterfs-client"], ["rsync", "rsync"], ["ip", "iproute2"]]) need(c, p);
+  for (const c of ["glusterfsd", "glusterfs", "rsync", "ip"]) need(c);
   execFileSync("ip", ["netns", "add", NS]);
   try {
     execFileSync("ip", ["-n", NS, "link", "set", "lo", "up"]);

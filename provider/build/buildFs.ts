@@ -9,10 +9,10 @@
  * every mirrored path is checked again (type, mode, size, mtime, link target), so an upgraded package on the
  * build host is seen: its files are fetched again and the plan's digest changes.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Transport } from "../transport/transport";
+import { sha256 } from "../drift/digest";
 import { FsNode, FsView } from "./closure";
 import { hostFs } from "./hostFs";
 import { cacheDir, pipe } from "./initramfs";
@@ -56,7 +56,7 @@ export class Mirror {
   readonly listings = new Map<string, string[]>();
   readonly dir: string;
   constructor(readonly host: Transport, key: string) {
-    this.dir = path.join(cacheDir(), "buildhosts", createHash("sha256").update(key).digest("hex").slice(0, 16));
+    this.dir = path.join(cacheDir(), "buildhosts", sha256(key).slice(0, 16));
     const idx = path.join(this.dir, "index.json");
     if (fs.existsSync(idx)) {
       try {

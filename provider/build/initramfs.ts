@@ -4,10 +4,10 @@
  * inputs reads the cache instead of compressing again.
  */
 import { spawn } from "child_process";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { sha256 } from "../drift/digest";
 import { writeCpio } from "../render/cpio";
 import { cpioEntries, ImagePlan, Plan } from "./plan";
 
@@ -18,7 +18,6 @@ export function cacheDir(): string {
   return process.env.NETBOOT_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "netboot");
 }
 
-const sha = (d: Buffer) => crypto.createHash("sha256").update(d).digest("hex");
 
 /** Runs argv with `input` on stdin and returns stdout (no shell). */
 export function pipe(argv: string[], input: Buffer | undefined, opts: { cwd?: string } = {}): Promise<Buffer> {
@@ -63,14 +62,14 @@ async function cached(key: string, make: () => Promise<Buffer>): Promise<{ data:
   const sumFile = `${file}.sha256`;
   if (fs.existsSync(file) && fs.existsSync(sumFile)) {
     const data = fs.readFileSync(file);
-    if (sha(data) === fs.readFileSync(sumFile, "utf8").trim()) return { data, cached: true };
+    if (sha256(data) === fs.readFileSync(sumFile, "utf8").trim()) return { data, cached: true };
   }
   const data = await make();
   fs.mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, data);
   fs.renameSync(tmp, file);
-  fs.writeFileSync(sumFile, sha(data) + "\n");
+  fs.writeFileSync(sumFile, sha256(data) + "\n");
   return { data, cached: false };
 }
 
@@ -83,7 +82,7 @@ export function archive(plan: Plan): Buffer {
 export async function buildInitrd(plan: Plan, opts: { noCache?: boolean } = {}): Promise<BuiltInitrd> {
   const make = () => pipe(compressor(plan.compression), archive(plan));
   const r = opts.noCache ? { data: await make(), cached: false } : await cached(`initrd-${plan.initrdDigest}`, make);
-  const digest = sha(r.data);
+  const digest = sha256(r.data);
   return { ...r, sha256: digest, fileName: `initrd-${digest.slice(0, 12)}.img` };
 }
 

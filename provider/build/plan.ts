@@ -12,6 +12,8 @@ import { BootImageModel, DEFAULT_NIC_MODULES } from "../model/bootImage";
 import { CpioEntry } from "../render/cpio";
 import { InitConfig, renderInitFiles } from "../render/init";
 import { ManifestEntry, renderManifest } from "../render/manifest";
+import { sha256 } from "../drift/digest";
+import { debianPackage } from "../util/debian";
 import { Closure, ClosureError, DEFAULT_LIB_DIRS, moduleClosure, moduleName, parseLdSoConf, parseModulesDep } from "./closure";
 import { bzImageVersion, moduleVermagic } from "./elf";
 import { BuildFs, localBuildFs } from "./buildFs";
@@ -65,7 +67,6 @@ export interface Plan {
   kernel: Buffer;
 }
 
-const sha = (d: Buffer | string) => crypto.createHash("sha256").update(d).digest("hex");
 
 /** Bytes of a file with every symlink followed (the kernel is often /vmlinuz -> boot/vmlinuz-...). */
 function readFollowing(bfs: BuildFs, p: string): Buffer | undefined {
@@ -79,10 +80,8 @@ function readFollowing(bfs: BuildFs, p: string): Buffer | undefined {
   return undefined;
 }
 
-const DEBIAN_PACKAGE: Record<string, string> = { busybox: "busybox-static", glusterfs: "glusterfs-client", kexec: "kexec-tools" };
-
 function missingTool(issues: Issues, field: string, tool: string, where: string[]): void {
-  issues.add(field, tool, `${tool} is missing on the build host (looked for ${where.join(", ")}): run 'apt-get install ${DEBIAN_PACKAGE[tool]}'`);
+  issues.add(field, tool, `${tool} is missing on the build host (looked for ${where.join(", ")}): run 'apt-get install ${debianPackage(tool)}'`);
 }
 
 function firstExisting(bfs: BuildFs, paths: string[]): string | undefined {
@@ -114,7 +113,7 @@ export function folderDigest(root: string, exclude: string[] = []): string {
       else if (st.isDirectory()) {
         h.update(`d ${r} ${(st.mode & 0o7777).toString(8)}\n`);
         walk(r);
-      } else if (st.isFile()) h.update(`f ${r} ${(st.mode & 0o7777).toString(8)} ${sha(fs.readFileSync(path.join(root, r)))}\n`);
+      } else if (st.isFile()) h.update(`f ${r} ${(st.mode & 0o7777).toString(8)} ${sha256(fs.readFileSync(path.join(root, r)))}\n`);
       else h.update(`o ${r} ${st.mode.toString(8)} ${st.rdev}\n`);
     }
   };
@@ -150,7 +149,7 @@ export function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefi
   const st = checkImageSource(m, issues);
   if (!st) return undefined;
   if (st.isDirectory()) {
-    const digest = sha(`${folderDigest(m.imageSource, m.hybridPaths)}\nexclude ${m.hybridPaths.join(" ")}`);
+    const digest = sha256(`${folderDigest(m.imageSource, m.hybridPaths)}\nexclude ${m.hybridPaths.join(" ")}`);
     return { source: m.imageSource, kind: "folder", compression: "z", digest, fileName: `image-${digest.slice(0, 12)}.tar.gz`, exclude: m.hybridPaths };
   }
   const t = /\.(tar\.gz|tgz)$/.test(m.imageSource) ? "z" : /\.(tar\.xz|txz)$/.test(m.imageSource) ? "J" : undefined;
@@ -159,7 +158,7 @@ export function planImage(m: BootImageModel, issues: Issues): ImagePlan | undefi
     return undefined;
   }
   if (m.mode === "hybrid") issues.add("imageSource", m.imageSource, "hybrid mode needs a root folder (its hybrid paths are published as a tree), not a tarball");
-  const digest = sha(fs.readFileSync(m.imageSource));
+  const digest = sha256(fs.readFileSync(m.imageSource));
   return { source: m.imageSource, kind: "tarball", compression: t, digest, fileName: `image-${digest.slice(0, 12)}.tar.${t === "z" ? "gz" : "xz"}`, exclude: [] };
 }
 
@@ -178,7 +177,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   const kernelBytes = readFollowing(bfs, kernelPath);
   if (!kernelBytes) issues.add(m.kernelPath ? "kernelPath" : "kernelVersion", m.kernelPath ?? m.kernelVersion, `${kernelPath} does not exist on ${bfs.description} (install the linux-image package of that release)`);
   else {
-    kernelSha256 = sha(kernelBytes);
+    kernelSha256 = sha256(kernelBytes);
     const v = bzImageVersion(kernelBytes);
     if (!kernelVersion) kernelVersion = v;
     if (!kernelVersion) issues.add("kernelPath", kernelPath, "is not a bzImage with a version string; give kernelVersion too");
@@ -253,7 +252,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   // glibc loads libgcc_s at run time (pthread_cancel, unwinding); no ELF names it
   if (closure.sorted().some((e) => e.type === "file" && /\/libc\.so\.6$/.test(e.path)))
     if (!closure.find("libgcc_s.so.1", libDirs, "loaded by glibc at run time (thread cancellation); no ELF names it"))
-      issues.add("(build host)", "libgcc_s.so.1", "is missing on the build host: run 'apt-get install libgcc-s1'");
+      issues.add("(build host)", "libgcc_s.so.1", `is missing on the build host: run 'apt-get install ${debianPackage("libgcc_s.so.1")}'`);
 
   // kernel modules
   const wanted: [string, string][] = [
@@ -299,7 +298,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   const files: PlanFile[] = [];
   const gen = (p: string, content: string | Buffer, mode: number, reason: string) => {
     const b = Buffer.from(content);
-    files.push({ path: p, type: "file", mode, content: b, sha256: sha(b), size: b.length, reason });
+    files.push({ path: p, type: "file", mode, content: b, sha256: sha256(b), size: b.length, reason });
   };
   for (const f of renderInitFiles(init)) gen(f.path, f.content, f.mode, f.path === "/init" ? "netboot init (generated)" : "netboot DHCP script (generated)");
   if (m.glusterVolfile) gen(VOLFILE_PATH, m.glusterVolfile, 0o644, "the client volfile");
@@ -319,7 +318,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
     else if (e.type === "dir") files.push({ path: e.path, type: "dir", mode: e.mode, sha256: "", size: 0, reason: e.reason });
     else {
       const b = bfs.read(e.source);
-      files.push({ path: e.path, type: "file", mode: e.mode & 0o755, source: e.source, sha256: sha(b), size: b.length, reason: e.reason });
+      files.push({ path: e.path, type: "file", mode: e.mode & 0o755, source: e.source, sha256: sha256(b), size: b.length, reason: e.reason });
     }
   }
   const entries: ManifestEntry[] = files.map((f) => ({
@@ -328,7 +327,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   }));
   const manifest = renderManifest(entries);
   gen(MANIFEST_PATH, manifest, 0o644, "this manifest");
-  const initrdDigest = sha(JSON.stringify({ v: BUILDER_VERSION, compression: m.compression, manifest }));
+  const initrdDigest = sha256(JSON.stringify({ v: BUILDER_VERSION, compression: m.compression, manifest }));
   return { kernelVersion, kernelPath, kernelSha256, modulesDir, files, manifest, init, compression: m.compression, initrdDigest, image, fs: bfs, kernel: kernelBytes! };
 }
 
@@ -338,7 +337,7 @@ export function cpioEntries(plan: Plan): CpioEntry[] {
     switch (f.type) {
       case "file": {
         const data = f.content ?? plan.fs.read(f.source!);
-        if (f.source && sha(data) !== f.sha256) throw new Error(`${f.source} changed on the build host while building; run again`);
+        if (f.source && sha256(data) !== f.sha256) throw new Error(`${f.source} changed on the build host while building; run again`);
         return { path: f.path, type: "file", mode: f.mode, data };
       }
       case "dir":

@@ -5,7 +5,7 @@
  * sorted), so the build host (over the image source) and the publish host (over the copy on the volume) compute
  * the same value the same way: what is on the volume is compared with what should be there, file by file.
  */
-import { createHash } from "crypto";
+import { sha256 } from "../drift/digest";
 import { pipe } from "./initramfs";
 
 /** argv: the folder, then the tree's paths relative to it (`./usr/share`). Exit status non-zero: a path is missing. */
@@ -19,7 +19,7 @@ export const TREE_LISTING_SCRIPT = [
 export const treeArgs = (paths: string[]): string[] => paths.map((p) => `.${p}`);
 
 export function treeDigestOf(listing: string | Buffer): string {
-  return createHash("sha256").update(listing).digest("hex");
+  return sha256(listing);
 }
 
 /** Digest of the hybrid paths of a local root folder (the image source on the build host). */

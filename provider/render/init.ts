@@ -15,6 +15,7 @@
  * `netboot.debug` (trace), `netboot.rootsize=`.
  */
 import type { BootMode, Handoff, ImageTransport, OnFailure } from "../schema-enums";
+import { shq } from "../util/shell";
 import { RenderedFile } from "./types";
 
 export interface InitConfig {
@@ -42,10 +43,6 @@ export const INIT_PATH = "/init";
 export const UDHCPC_SCRIPT = "/etc/netboot/udhcpc.script";
 const NET = "/run/netboot/net";
 
-/** A value as one single-quoted shell word (the model rejects quotes already; this is belt and braces). */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * Why a GlusterFS mount did not come up, as one line for the node's failure message: the bricks the client has

@@ -7,6 +7,8 @@
  * then `umount` and the temp folder removed, also when the work failed. Writes through the returned
  * transport are the host transport's writes (temp file + fsync + rename), so they are atomic on the volume.
  */
+import { debianPackage } from "../util/debian";
+import { sleep } from "../util/wait";
 import { LocalTransport } from "./local";
 import { Confine, ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
 
@@ -65,7 +67,6 @@ function must(r: ExecResult, host: Transport, what: string): string {
   return r.stdout.trim();
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What a mounted network file system offers to the work function. */
 export interface Mounted {
@@ -80,9 +81,9 @@ export interface Mounted {
  * (the glusterfs log tail, mount.nfs's message) when the mount does not come up within `timeoutMs`.
  */
 export async function withNetworkFs<T>(host: Transport, spec: NetworkFs, work: (m: Mounted) => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
-  const tool = spec.kind === "glusterfs" ? ["glusterfs", "glusterfs-client"] : ["mount.nfs", "nfs-common"];
-  const has = await host.exec(["sh", "-c", `command -v ${tool[0]} || test -x /sbin/${tool[0]} || test -x /usr/sbin/${tool[0]}`]);
-  if (has.code !== 0) throw new TransportError(host.description, "mount", spec.kind, `${tool[0]} is not installed on this host: run 'apt-get install ${tool[1]}'`);
+  const tool = spec.kind === "glusterfs" ? "glusterfs" : "mount.nfs";
+  const has = await host.exec(["sh", "-c", `command -v ${tool} || test -x /sbin/${tool} || test -x /usr/sbin/${tool}`]);
+  if (has.code !== 0) throw new TransportError(host.description, "mount", spec.kind, `${tool} is not installed on this host: run 'apt-get install ${debianPackage(tool)}'`);
   // the kernel side: FUSE for the glusterfs client, an NFSv4 client for nfs (loaded on demand when it is a module)
   const kernel = spec.kind === "glusterfs"
     ? await host.exec(["sh", "-c", "test -c /dev/fuse || modprobe -q fuse 2>/dev/null; test -c /dev/fuse"])

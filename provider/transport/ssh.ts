@@ -26,6 +26,7 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { shq } from "../util/shell";
 import { Confine, confinedWalk, ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
 
 /** Folders a walk made (`+PATH` lines), outermost first. */
@@ -41,10 +42,6 @@ export interface SshTarget {
   hostKey: string;
 }
 
-/** Single-quotes a word for a POSIX shell (the remote login shell parses the command line ssh sends). */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Host key algorithms the client may accept for a pinned key of this type. */
 export function hostKeyAlgorithms(keyType: string): string {

@@ -21,6 +21,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { debianPackage } from "../../provider/util/debian";
 import { numberFlag, parseCli, usageError } from "../_cli";
 import { LabContract, LabNode, parseContract, selectNodes, serverAddresses } from "./contract";
 import { dnsmasqFacts, nginxFacts } from "./configs";
@@ -31,11 +32,6 @@ const REPO = path.resolve(__dirname, "..", "..", "..");
 const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 const IPXE_ROM = "/usr/lib/ipxe/qemu/efi-virtio.rom";
-const PKG: Record<string, string> = {
-  ip: "iproute2", ss: "iproute2", nsenter: "util-linux", dnsmasq: "dnsmasq", nginx: "nginx-light", glusterfsd: "glusterfs-server",
-  glusterfs: "glusterfs-client", "qemu-system-x86_64": "qemu-system-x86", pulumi: "(run scripts/lab.sh: it puts the toolchain on PATH)",
-  [OVMF_CODE]: "ovmf", [OVMF_VARS]: "ovmf", [IPXE_ROM]: "ipxe-qemu",
-};
 
 interface Options {
   example: string;
@@ -102,10 +98,10 @@ function preflight(c: LabContract, nodes: LabNode[]): string[] {
   const errors: string[] = [];
   if (process.getuid && process.getuid() !== 0) errors.push("the lab needs root (network namespaces, tap devices, FUSE, daemons)");
   for (const t of ["ip", "ss", "nsenter", "dnsmasq", "nginx", "qemu-system-x86_64", ...(c.volumes.length ? ["glusterfsd", "glusterfs"] : [])])
-    if (!which(t)) errors.push(`${t} is not installed: apt-get install -y ${PKG[t]} (or bash scripts/deps.sh)`);
+    if (!which(t)) errors.push(`${t} is not installed: apt-get install -y ${debianPackage(t)} (or bash scripts/deps.sh)`);
   const files: [string, string][] = [[IPXE_ROM, "the iPXE ROM of virtio-net"]];
   if (nodes.some((n) => n.firmware === "efi-x86_64")) files.push([OVMF_CODE, "UEFI firmware"], [OVMF_VARS, "UEFI variables template"]);
-  for (const [f, what] of files) if (!fs.existsSync(f)) errors.push(`${f} (${what}) is missing: apt-get install -y ${PKG[f]}`);
+  for (const [f, what] of files) if (!fs.existsSync(f)) errors.push(`${f} (${what}) is missing: apt-get install -y ${debianPackage(f)}`);
   const rendered: [string, string][] = [[c.server.dnsmasqConfig, "lab.server.dnsmasqConfig"], [c.server.nginxMainConfig, "lab.server.nginxMainConfig"]];
   for (const v of c.volumes) {
     rendered.push([v.clientVolfile, `volume ${v.name} client volfile`]);

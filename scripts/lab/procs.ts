@@ -9,7 +9,8 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { pidAlive, sleep } from "../../provider/util/wait";
+import { pidAlive, sleep } from "../../provider/util/wait";
 
 export function run(argv: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): { code: number; out: string } {
   const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", input: opts.input, timeout: opts.timeoutMs ?? 60_000 });
@@ -19,14 +20,6 @@ export function run(argv: string[], opts: { allowFail?: boolean; input?: string;
   return { code, out };
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function cmdline(pid: number): string | undefined {
   try {

@@ -27,7 +27,7 @@ test("the --check mode fails on a stale file", () => {
   fs.mkdirSync(path.join(copy, "scripts"));
   fs.mkdirSync(path.join(copy, "schema"));
   fs.mkdirSync(path.join(copy, "docs"));
-  fs.copyFileSync(path.join(REPO, "scripts/gen-docs.js"), path.join(copy, "scripts/gen-docs.js"));
+  for (const f of ["gen-docs.js", "_checkFlag.js"]) fs.copyFileSync(path.join(REPO, "scripts", f), path.join(copy, "scripts", f));
   for (const f of ["schema.json", "cluster.schema.json"]) fs.copyFileSync(path.join(REPO, "schema", f), path.join(copy, "schema", f));
   fs.writeFileSync(path.join(copy, "docs/reference.md"), fs.readFileSync(path.join(REPO, "docs/reference.md"), "utf8").replace("Where the server runs.", "Where it runs."));
   const r = spawnSync("node", [path.join(copy, "scripts/gen-docs.js"), "--check"], { encoding: "utf8" });

@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { debianPackage } from "../../provider/util/debian";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -14,34 +15,13 @@ export function toolchainBin(): string {
   return out.trim().split("\n").pop()!;
 }
 
-const DEBIAN_PACKAGE: Record<string, string> = {
-  dnsmasq: "dnsmasq",
-  nginx: "nginx-light",
-  glusterd: "glusterfs-server",
-  glusterfsd: "glusterfs-server",
-  glusterfs: "glusterfs-client",
-  gluster: "glusterfs-server",
-  "qemu-system-x86_64": "qemu-system-x86",
-  busybox: "busybox-static",
-  cpio: "cpio",
-  zstd: "zstd",
-  xz: "xz-utils",
-  ip: "iproute2",
-  readelf: "binutils",
-  depmod: "kmod",
-  sshd: "openssh-server",
-  "ganesha.nfsd": "nfs-ganesha",
-  kexec: "kexec-tools",
-  "mount.nfs": "nfs-common",
-};
-
 /** Fails with an install hint when a command is missing. */
 export function requireTool(cmd: string): string {
   for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/sbin"])) {
     const p = path.join(dir, cmd);
     if (fs.existsSync(p)) return p;
   }
-  const pkg = DEBIAN_PACKAGE[cmd] ?? cmd;
+  const pkg = debianPackage(cmd);
   throw new Error(`${cmd} is not installed: run 'apt-get install -y ${pkg}' (or 'bash scripts/deps.sh', which installs everything the tests use)`);
 }
 

@@ -6,6 +6,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { pidAlive, sleep } from "../../provider/util/wait";
 import { requireTool, sh } from "./env";
 
 export function run(argv: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): { code: number; out: string; err: string } {
@@ -15,14 +16,6 @@ export function run(argv: string[], opts: { allowFail?: boolean; input?: string;
   return { code, out: r.stdout ?? "", err: r.stderr ?? "" };
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function readPid(file: string): number | undefined {
   try {
@@ -44,16 +37,8 @@ export async function killPid(pid: number | undefined, graceMs = 3000): Promise<
   while (Date.now() < until2 && pidAlive(pid)) await sleep(50);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 20000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (cond()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+// The one waiting helper (provider/util/wait.ts), re-exported for the helpers and tests that import it from here.
+export { pidAlive, sleep, waitFor } from "../../provider/util/wait";
 
 /** A network namespace with lo up and a veth pair inside it; `ip` is on the first end. */
 export class Netns {

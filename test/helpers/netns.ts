@@ -76,14 +76,3 @@ export class Lab {
   }
 }
 
-export function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (pred()) resolve();
-      else if (Date.now() > until) reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-      else setTimeout(tick, 100);
-    };
-    tick();
-  });
-}

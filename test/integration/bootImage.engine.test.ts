@@ -3,11 +3,11 @@
  * up builds and publishes kernel + initramfs with hashed names; a second preview is empty (unchanged inputs
  * never rebuild); adding an xlator to the volfile shows in preview as that file added to the initramfs;
  * a tampered published initramfs shows on refresh and up repairs it; a volfile naming an xlator the build
- * host lacks is tested on the plan (test/build/plan.test.ts); destroy removes what was published.
+ * host lacks is tested on the plan (test/build/plan.tool.test.ts); destroy removes what was published.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { sha256 } from "../../provider/drift/digest";
 import * as netboot from "../../sdk/nodejs";
 import { changed, testStack, TestStack } from "../helpers/engine";
 import { sh, tmpDir } from "../helpers/env";
@@ -16,7 +16,6 @@ jest.setTimeout(600_000);
 
 const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
 const FIX = path.join(__dirname, "..", "build", "fixtures");
-const sha = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
 
 describe("netboot:index:BootImage through the real engine", () => {
   const dir = tmpDir("bootimage-engine");
@@ -55,9 +54,9 @@ describe("netboot:index:BootImage through the real engine", () => {
     if (!o.initrdUrl) throw new Error(JSON.stringify(o) + t.log.join(""));
     const initrd = path.join(imagesDir, path.basename(o.initrdUrl.value));
     const data = fs.readFileSync(initrd);
-    expect(o.sha.value).toBe(sha(data));
+    expect(o.sha.value).toBe(sha256(data));
     expect(o.size.value).toBe(data.length);
-    expect(path.basename(initrd)).toBe(`initrd-${sha(data).slice(0, 12)}.img`);
+    expect(path.basename(initrd)).toBe(`initrd-${sha256(data).slice(0, 12)}.img`);
     expect(o.initrdUrl.value).toBe(`http://10.89.42.1/images/img1/${path.basename(initrd)}`);
     expect(fs.readFileSync(path.join(imagesDir, path.basename(o.kernelUrl.value)))).toEqual(fs.readFileSync(`/boot/vmlinuz-${KVER}`));
     expect(o.boot.value).toEqual({ kernelUrl: o.kernelUrl.value, initrdUrl: o.initrdUrl.value, args: o.args.value });

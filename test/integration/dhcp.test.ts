@@ -8,8 +8,9 @@ import { Issues } from "../../provider/model/errors";
 import { buildNodeGroupModel, buildPxeServerModel, PxeServerModel, serverInfo } from "../../provider/model/pxe";
 import { renderDnsmasq } from "../../provider/render/dnsmasq";
 import { renderDhcpHosts } from "../../provider/render/hosts";
+import { waitFor } from "../../provider/util/wait";
 import { requireTool, REPO, tmpDir } from "../helpers/env";
-import { Lab, waitFor } from "../helpers/netns";
+import { Lab } from "../helpers/netns";
 
 jest.setTimeout(120_000);
 
@@ -73,7 +74,7 @@ describe("dnsmasq answers as rendered (authoritative mode)", () => {
       { name: "c01", macs: ["52:54:00:66:00:01"], ip: "10.66.0.11" },
       { name: "c02", macs: ["52:54:00:66:00:02"], ip: "10.66.0.12" },
     ]);
-    await waitFor(() => fs.existsSync(srv.pidFile), 5000, "dnsmasq pid file");
+    await waitFor("dnsmasq pid file", () => fs.existsSync(srv.pidFile), 5000);
   });
   afterAll(() => lab.cleanup());
 
@@ -137,7 +138,7 @@ describe("static mode serves known nodes only", () => {
     const srv = serve(lab, s, model(root, { subnet: "10.67.0.0/24", serverIp: "10.67.0.1", dhcpMode: "static" }), root, [
       { name: "k01", macs: ["52:54:00:67:00:01"], ip: "10.67.0.11" },
     ]);
-    await waitFor(() => fs.existsSync(srv.pidFile), 5000, "dnsmasq pid file");
+    await waitFor("dnsmasq pid file", () => fs.existsSync(srv.pidFile), 5000);
   });
   afterAll(() => lab.cleanup());
 
@@ -168,7 +169,7 @@ describe("proxy mode beside the site's DHCP server", () => {
     fs.writeFileSync(siteConf, `port=0\ninterface=nbd0\nbind-interfaces\ndhcp-range=10.68.0.100,10.68.0.150,255.255.255.0,1h\ndhcp-leasefile=${root}/site.leases\npid-file=${root}/site.pid\n`);
     lab.start(site, [requireTool("dnsmasq"), "-k", "-C", siteConf, "--log-facility=-"], path.join(root, "site.log"));
     const srv = serve(lab, pxe, model(root, { subnet: "10.68.0.0/24", serverIp: "10.68.0.5", dhcpMode: "proxy" }), root, []);
-    await waitFor(() => fs.existsSync(srv.pidFile) && fs.existsSync(`${root}/site.pid`), 5000, "both dnsmasq pid files");
+    await waitFor("both dnsmasq pid files", () => fs.existsSync(srv.pidFile) && fs.existsSync(`${root}/site.pid`), 5000);
   });
   afterAll(() => lab.cleanup());
 

@@ -3,9 +3,9 @@
  * (no changes) -> hand edit -> refresh reports drift -> up repairs -> delete by hand -> up recreates ->
  * destroy leaves nothing behind.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { sha256 } from "../../provider/drift/digest";
 import * as netboot from "../../sdk/nodejs";
 import { changed, testStack, TestStack } from "../helpers/engine";
 import { tmpDir } from "../helpers/env";
@@ -30,7 +30,7 @@ describe("netboot:index:File through the real Pulumi engine", () => {
     expect(fs.readFileSync(file, "utf8")).toBe("greeting = hello\n");
     expect(fs.statSync(file).mode & 0o777).toBe(0o640);
     expect(up.outputs.fullPath.value).toBe(file);
-    expect(up.outputs.sha256.value).toBe(crypto.createHash("sha256").update("greeting = hello\n").digest("hex"));
+    expect(up.outputs.sha256.value).toBe(sha256("greeting = hello\n"));
     // no temp files left beside it
     expect(fs.readdirSync(path.dirname(file))).toEqual(["hello.conf"]);
   });

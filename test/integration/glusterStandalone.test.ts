@@ -8,6 +8,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { sha256 } from "../../provider/drift/digest";
 import * as netboot from "../../sdk/nodejs";
 import { changed, testStack, TestStack } from "../helpers/engine";
 import { requireRoot, tmpDir } from "../helpers/env";
@@ -69,7 +70,7 @@ describe("GlusterVolume standalone: engine and real I/O", () => {
       const o = up.outputs[v.vol].value;
       outputs[v.vol] = o;
       expect(o.client).toBe(path.join(root, `etc/netboot/gluster/${v.vol}/${v.vol}.tcp-fuse.vol`));
-      expect(crypto.createHash("sha256").update(fs.readFileSync(o.client)).digest("hex")).toBe(o.sha);
+      expect(sha256(fs.readFileSync(o.client))).toBe(o.sha);
       for (const b of o.bricks) expect(fs.existsSync(b.volfile)).toBe(true);
       expect(o.xlators).toContain(v.layout === "disperse" ? "cluster/disperse" : "cluster/replicate");
     }

@@ -7,10 +7,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { waitFor } from "../../provider/util/wait";
 import * as netboot from "../../sdk/nodejs";
 import { changed, cliProject, testStack, TestStack } from "../helpers/engine";
 import { REPO, requireTool, tmpDir } from "../helpers/env";
-import { Lab, waitFor } from "../helpers/netns";
+import { Lab } from "../helpers/netns";
 
 jest.setTimeout(300_000);
 
@@ -111,7 +112,7 @@ describe("PxeServer + NodeGroup through the engine, with dnsmasq serving the res
     lab.link(s, "nbs0", "10.70.0.1/24", cli, "nbc0", undefined);
     lab.run(cli, "ip route add default dev nbc0");
     lab.start(s, [requireTool("dnsmasq"), "-k", "-C", path.join(root, "etc/dnsmasq.d/netboot-pxe.conf"), "--log-facility=-"], path.join(root, "dnsmasq.log"));
-    await waitFor(() => fs.existsSync(pidFile), 5000, "dnsmasq pid file");
+    await waitFor("dnsmasq pid file", () => fs.existsSync(pidFile), 5000);
     const pid = fs.readFileSync(pidFile, "utf8").trim();
     const ack = dhcp("52:54:00:70:00:02").find((r) => r.type === "ack");
     expect([ack.yiaddr, ack.options["12"]]).toEqual(["10.70.0.12", "c02"]);

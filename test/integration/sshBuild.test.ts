@@ -4,12 +4,12 @@
  * initramfs whether built from this machine or through the host's mirror. The mirror is checked on every run:
  * a kernel that changes on the build host shows in preview and up publishes it.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as netboot from "../../sdk/nodejs";
 import { buildInitrd } from "../../provider/build/initramfs";
+import { sha256 } from "../../provider/drift/digest";
 import { changed, testStack, TestStack } from "../helpers/engine";
 import { tmpDir } from "../helpers/env";
 import { KVER, makeImage, testPlan } from "../helpers/osImage";
@@ -69,8 +69,8 @@ describe("BootImage built on an SSH build host", () => {
     expect(out.join("")).toMatch(/kernelSha256/);
     const up = await t.stack.up();
     const published = path.join(dir, "target/srv/http", new URL(up.outputs.kernelUrl.value).pathname);
-    const want = crypto.createHash("sha256").update(fs.readFileSync(kernel)).digest("hex");
-    expect(crypto.createHash("sha256").update(fs.readFileSync(published)).digest("hex")).toBe(want);
+    const want = sha256(fs.readFileSync(kernel));
+    expect(sha256(fs.readFileSync(published))).toBe(want);
     expect(path.basename(published)).toContain(want.slice(0, 12));
   });
 });

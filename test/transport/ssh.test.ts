@@ -2,7 +2,8 @@
 import { Issues } from "../../provider/model/errors";
 import { isSecret } from "../../provider/values";
 import { hostKey, normalizeHost, protectHost } from "../../provider/model/host";
-import { connectionFailure, fingerprint, fsCause, shq, walkCause } from "../../provider/transport/ssh";
+import { connectionFailure, fingerprint, fsCause, walkCause } from "../../provider/transport/ssh";
+import { shq } from "../../provider/util/shell";
 import { confinedWalk } from "../../provider/transport/transport";
 
 const target = { host: "10.91.0.11", port: 22, user: "root", privateKey: "k", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPinned" };

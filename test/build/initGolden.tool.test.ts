@@ -1,6 +1,6 @@
 /**
  * Golden files of the initramfs /init renderer: test/golden/init/<case>/input.json -> init, udhcpc.script.
- * `UPDATE_GOLDEN=1 npx jest test/build/initGolden.test.ts` rewrites them. Each rendered init must also parse
+ * `UPDATE_GOLDEN=1 npx jest test/build/initGolden.tool.test.ts` rewrites them. Each rendered init must also parse
  * with `busybox sh -n`.
  */
 import { spawnSync } from "child_process";
