@@ -1,5 +1,4 @@
 /** The provider: dispatch only (eks `cmd/provider/index.ts`). Unknown tokens are explicit errors. */
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "./context";

@@ -19,6 +19,7 @@ export const SHOW_MAX = 120;
  * Characters a terminal would act on or hide: C0 and C1 controls, DEL, the line and paragraph separators and
  * the bidirectional overrides (which can make a value read as something else).
  */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point: they are shown escaped
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0" };
 

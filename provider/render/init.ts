@@ -192,7 +192,7 @@ step() { echo "netboot: $*"; }
 fail() {
   echo "netboot: FAILED: $*"
   # the daemon's last distinct warnings and errors, not its whole chatter
-  [ -n "$ON_FAIL_LOG" ] && [ -f "$ON_FAIL_LOG" ] && sed 's/^\[[^]]*\] //' "$ON_FAIL_LOG" | grep '^[EWC] ' | uniq | tail -n 5
+  [ -n "$ON_FAIL_LOG" ] && [ -f "$ON_FAIL_LOG" ] && sed 's/^\\[[^]]*\\] //' "$ON_FAIL_LOG" | grep '^[EWC] ' | uniq | tail -n 5
   ${rescue}
 }
 wait_for() { # what seconds condition [command that says why, for the failure line]

@@ -26,7 +26,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
 import { diffFields, diffNodes } from "../drift/nodes";
-import { formatIssue, Issues, modeString, ValidationError } from "../model/errors";
+import { Issues, modeString, ValidationError } from "../model/errors";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
 import { hostsDirFile } from "../render/hosts";
 import { renderNodeGroup } from "../render/nodeGroup";

@@ -146,7 +146,7 @@ export class LocalTransport implements Transport {
     const at = (n: string) => `/proc/self/fd/${dir.fd}/${n}`;
     const tmpName = `.${name}.netboot-${randomBytes(4).toString("hex")}.tmp`;
     let fh: fs.promises.FileHandle | undefined;
-    let owner = "";
+    let owner: string;
     try {
       fh = await fs.promises.open(at(tmpName), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, opts.mode);
       await fh.writeFile(data);
