@@ -41,6 +41,17 @@ export function journalPath(urn: string): string {
   return `${JOURNAL_DIR}/${createHash("sha256").update(urn).digest("hex").slice(0, 32)}.json`;
 }
 
+/**
+ * The nonce state holds when the host had no writable journal folder (an unprivileged SSH login, a read-only
+ * /var/lib): the apply went ahead without the journal, with a warning, and diff falls back to trusting state.
+ */
+export const JOURNAL_OFF = "off";
+
+/** Errors that mean "no journal here" rather than "the host is in trouble". */
+function unwritable(e: unknown): boolean {
+  return /permission denied|read-only file system|operation not permitted/i.test(String((e as Error)?.message ?? e));
+}
+
 export function newNonce(): string {
   return randomBytes(12).toString("hex");
 }
@@ -90,6 +101,7 @@ export async function readEntry(t: Transport, urn: string): Promise<JournalEntry
  * engine's state holds (outputs of the last apply it recorded).
  */
 export function distrust(entry: JournalEntry | undefined, stateNonce: string | undefined): string | undefined {
+  if (stateNonce === JOURNAL_OFF) return undefined; // the host gave no place for a journal: state is all there is
   if (!stateNonce) return "state predates the journal (written by an older netboot): re-applying once";
   if (!entry) return "no journal entry on the host: an earlier delete or destroy was interrupted after it removed files";
   switch (entry.state) {
@@ -122,7 +134,14 @@ export function journaled(
     if (!host) return run();
     const t = transport(host);
     const nonce = newNonce();
-    await beginApply(t, urn, nonce);
+    try {
+      await beginApply(t, urn, nonce);
+    } catch (e) {
+      if (!unwritable(e)) throw e;
+      report(urn, `netboot: warning: no intent journal on ${t.description} (${JOURNAL_DIR} is not writable): an interrupted apply will need \`pulumi refresh\``);
+      const r = await run();
+      return { ...r, outs: { ...r.outs, journal: JOURNAL_OFF } };
+    }
     const r = await run();
     await endApply(t, urn, nonce);
     return { ...r, outs: { ...r.outs, journal: nonce } };
@@ -150,6 +169,7 @@ export function journaled(
       const host = hostOf(props);
       if (!host) return h.delete(id, urn, props);
       const t = transport(host);
+      if (props?.journal === JOURNAL_OFF) return h.delete(id, urn, props);
       await beginDelete(t, urn);
       await h.delete(id, urn, props);
       await endDelete(t, urn);

@@ -1,4 +1,4 @@
-import { beginApply, beginDelete, distrust, endApply, endDelete, JOURNAL_DIR, journalPath, newNonce, readEntry } from "../../provider/resources/journal";
+import { beginApply, beginDelete, distrust, endApply, endDelete, JOURNAL_DIR, JOURNAL_OFF, journaled, journalPath, newNonce, readEntry } from "../../provider/resources/journal";
 import { MemoryTransport } from "../../provider/transport";
 
 const URN = "urn:pulumi:test::p::netboot:index:FileSet::files";
@@ -42,5 +42,50 @@ describe("intent journal", () => {
     expect(journalPath(URN)).toMatch(new RegExp(`^${JOURNAL_DIR}/[0-9a-f]{32}\\.json$`));
     expect(journalPath(URN)).toBe(journalPath(URN));
     expect(journalPath(URN + "2")).not.toBe(journalPath(URN));
+  });
+});
+
+describe("journaled(): the rule around a handler", () => {
+  const host = { root: "/t" };
+  const inner = {
+    check: async (_u: string, _o: any, n: any) => ({ inputs: n }),
+    diff: async () => ({ changes: false, detailedDiff: {} }),
+    create: async (_u: string, inputs: any) => ({ id: "x", outs: { ...inputs } }),
+    read: async (id: string, _u: string, props: any) => ({ id, props }),
+    update: async (_i: string, _u: string, _o: any, news: any) => ({ outs: { ...news } }),
+    delete: async () => undefined,
+  };
+
+  test("a finished create is trusted; a host whose journal was lost is not", async () => {
+    const t = new MemoryTransport();
+    const h = journaled(inner, () => t, (p) => p?.host);
+    const { outs } = await h.create(URN, { host });
+    expect(outs.journal).toMatch(/^[0-9a-f]{24}$/);
+    expect((await h.diff("x", URN, outs, { host })).changes).toBe(false);
+    await t.remove(journalPath(URN));
+    const d = await h.diff("x", URN, outs, { host });
+    expect(d.changes).toBe(true);
+    expect(d.detailedDiff).toHaveProperty("journal");
+  });
+
+  test("a host without a writable journal folder: the apply goes on with a warning, and state is trusted", async () => {
+    const t = new MemoryTransport();
+    t.failOn = { op: "write", path: journalPath(URN), error: "permission denied" };
+    const said: string[] = [];
+    const h = journaled(inner, () => t, (p) => p?.host, (_u, m) => said.push(m));
+    const { outs } = await h.create(URN, { host });
+    expect(outs.journal).toBe(JOURNAL_OFF);
+    expect(said.join("\n")).toMatch(/no intent journal on memory .* not writable/);
+    expect((await h.diff("x", URN, outs, { host })).changes).toBe(false);
+    await h.delete("x", URN, outs);
+  });
+
+  test("any other failure to write the journal stops the apply before anything is written", async () => {
+    const t = new MemoryTransport();
+    t.failOn = { op: "write", path: journalPath(URN), error: "connection lost" };
+    let ran = false;
+    const h = journaled({ ...inner, create: async (u: string, i: any) => ((ran = true), inner.create(u, i)) }, () => t, (p) => p?.host);
+    await expect(h.create(URN, { host })).rejects.toThrow(/connection lost/);
+    expect(ran).toBe(false);
   });
 });
