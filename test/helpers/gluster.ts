@@ -6,7 +6,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { pidAlive, sleep } from "../../provider/util/wait";
+import { pidAlive, sleep, waitFor } from "../../provider/util/wait";
 import { requireTool, sh } from "./env";
 
 export function run(argv: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): { code: number; out: string; err: string } {

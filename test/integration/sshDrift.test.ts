@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import * as netboot from "../../sdk/nodejs";
 import { changed, testStack, TestStack } from "../helpers/engine";
 import { tmpDir } from "../helpers/env";
 import { SshHost, SshLab } from "../helpers/sshHosts";
@@ -28,14 +28,12 @@ describe("drift of types, owners, folders and strays over SSH", () => {
   const program = async () => {
     const files: Record<string, any> = { [`${hostsDir()}/g1`]: { content: "52:54:00:73:00:01,10.73.0.11,n1,infinite\n", mode: "0644" } };
     for (const s of scripts) files[`${ipxe()}/${s}`] = { content: `#!ipxe\necho ${s}\n`, mode: "0644" };
-    // Registered by token: `exclusiveDirs` is newer than the generated SDK (regenerated when the branches meet).
-    const set = new pulumi.CustomResource("netboot:index:FileSet", "srv", {
+    const set = new netboot.FileSet("srv", {
       host: { ssh: h.ssh() }, files,
       dirs: [`${base}/srv/netboot`, ipxe(), `${base}/srv/netboot/run`],
       exclusiveDirs: [hostsDir()],
-      manifest: undefined,
     });
-    return { manifest: (set as any).manifest };
+    return { manifest: set.manifest };
   };
 
   const refreshFinds = async () => {
