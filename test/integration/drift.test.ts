@@ -89,7 +89,8 @@ describe("drift of types, owners, folders and strays through the engine", () => 
   });
 
   test("an owner change is drift: up writes the file again with netboot's owner", async () => {
-    const leases = path.join(hostsDir, "compute");
+    // A FileSet's file (the PxeServer's dnsmasq config). NodeGroupFiles (the leases) does not keep owners yet.
+    const leases = path.join(root, "etc/dnsmasq.d/netboot-pxe.conf");
     const before = fs.statSync(leases);
     fs.chownSync(leases, 4242, 4242);
     expect(await refreshFinds()).toEqual({ update: 1 });
