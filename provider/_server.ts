@@ -30,6 +30,7 @@ const KIND: Record<string, number> = {
 export function installDetailedDiff(
   diff: (id: string, urn: string, olds: any, news: any, oldInputs?: any) => Promise<DiffResultWithDetail>,
   read?: (id: string, urn: string, props: any, inputs?: any) => Promise<{ id?: string; props?: any; inputs?: any }>,
+  constructs?: PendingConstructs,
 ): void {
   const Server = pulumiGrpc().Server.prototype as any;
   const original = Server.addService;
@@ -63,7 +64,7 @@ export function installDetailedDiff(
         }
       };
     }
-    if (impl && typeof impl.construct === "function") trackConstructs(impl);
+    if (constructs && impl && typeof impl.construct === "function") constructs.track(impl);
     if (impl && read && typeof impl.read === "function") {
       impl.read = async (call: any, callback: any) => {
         try {
@@ -83,32 +84,34 @@ export function installDetailedDiff(
   };
 }
 
-/** Constructs the engine is waiting for, by label (`netboot:index:PxeServer "pxe"`): the answer to give. */
-const pendingConstructs = new Map<symbol, { label: string; answer: (err: unknown) => void }>();
-
 /**
- * Wraps the `construct` RPC handler so constructs still in flight when the run fails can be answered with a
- * clear error (answerPendingConstructs) instead of being cut off when the engine shuts the provider down,
- * which the CLI shows as `grpc: the client connection is closing`. The first answer wins; the SDK server's own
- * later answer to the same call is dropped.
+ * The constructs the engine is waiting for, with the answer to give each (`netboot:index:PxeServer "pxe"`).
+ * One per provider process, held by the ProviderContext. `track` wraps the `construct` RPC handler so
+ * constructs still in flight when the run fails can be answered with a clear error (`answerAll`) instead of
+ * being cut off when the engine shuts the provider down, which the CLI shows as `grpc: the client connection
+ * is closing`. The first answer wins; the SDK server's own later answer to the same call is dropped.
  */
-function trackConstructs(impl: any): void {
-  const original = impl.construct.bind(impl);
-  impl.construct = (call: any, callback: (err: unknown, resp: unknown) => void) => {
-    const id = Symbol("construct");
-    let answered = false;
-    const once = (err: unknown, resp: unknown) => {
-      if (answered) return;
-      answered = true;
-      pendingConstructs.delete(id);
-      callback(err, resp);
-    };
-    pendingConstructs.set(id, { label: `${call.request.getType()} "${call.request.getName()}"`, answer: (err) => once(err, undefined) });
-    return original(call, once);
-  };
-}
+export class PendingConstructs {
+  private readonly pending = new Map<symbol, { label: string; answer: (err: unknown) => void }>();
 
-/** Fails every construct still in flight with `message(label)` (see trackConstructs). */
-export function answerPendingConstructs(message: (label: string) => string): void {
-  for (const { label, answer } of [...pendingConstructs.values()]) answer(new Error(message(label)));
+  track(impl: any): void {
+    const original = impl.construct.bind(impl);
+    impl.construct = (call: any, callback: (err: unknown, resp: unknown) => void) => {
+      const id = Symbol("construct");
+      let answered = false;
+      const once = (err: unknown, resp: unknown) => {
+        if (answered) return;
+        answered = true;
+        this.pending.delete(id);
+        callback(err, resp);
+      };
+      this.pending.set(id, { label: `${call.request.getType()} "${call.request.getName()}"`, answer: (err) => once(err, undefined) });
+      return original(call, once);
+    };
+  }
+
+  /** Fails every construct still in flight with `message(label)`. */
+  answerAll(message: (label: string) => string): void {
+    for (const { label, answer } of [...this.pending.values()]) answer(new Error(message(label)));
+  }
 }

@@ -7,7 +7,8 @@
  * - transports: one per host and credentials (a changed key or pin opens a new connection), shared by every
  *   resource of the process; `close()` ends them (SSH master connections and their temp folders).
  * - claims: the MACs, IPs and names of this stack's node groups, per server; hostsDirs: other stacks' claims,
- *   read once per server.
+ *   read once per server; owners: the host paths each resource of this stack writes; barrier: failures held
+ *   until the run is quiet, so every resource's errors are reported.
  * - buildHosts: the mirror and the one-plan-at-a-time queue of each remote build host.
  * - inventorySchema: the Cluster inventory schema, compiled once.
  * - progress and trace: what long steps tell the engine; NETBOOT_TRACE's per-call timings.
@@ -22,6 +23,9 @@ import { planImage, planInitramfs } from "./build/plan";
 import { localTreeDigest } from "./build/tree";
 import { InventorySchema } from "./inventory/parse";
 import { ClaimsRegistry } from "./model/claimsRegistry";
+import { PathOwners } from "./model/ownership";
+import { FailureBarrier } from "./barrier";
+import { PendingConstructs } from "./_server";
 import { hostKey } from "./model/host";
 import { EngineProgress, ProgressSink } from "./progress";
 import { HostsDirClaims } from "./resources/hostsDir";
@@ -63,6 +67,14 @@ export function openTransport(host: Host): Transport {
 
 export class ProviderContext {
   readonly claims = new ClaimsRegistry();
+  /** Host paths claimed by this stack's resources at check: two resources never own one path. */
+  readonly owners = new PathOwners();
+  /** Failures wait for the other checks of the run, so all are reported (see barrier.ts). */
+  /** Constructs the engine waits for: answered, not cut off, when the run stops at errors (see _server.ts). */
+  readonly constructs = new PendingConstructs();
+  readonly barrier = new FailureBarrier(() =>
+    this.constructs.answerAll((label) => `${label}: not constructed: this run stops at the errors of other resources (reported with them); nothing of it was written`),
+  );
   readonly hostsDirs: HostsDirClaims;
   readonly buildHosts = new BuildHosts();
   readonly inventorySchema = new InventorySchema();

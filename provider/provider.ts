@@ -6,9 +6,7 @@ import { fromPulumi } from "./_grpc";
 import { ComponentCheck, componentChecks, ComponentConstructor, components, customResources } from "./registry";
 import { describeUrn, ResourceHandler } from "./resources/handler";
 import { formatIssue, Issues, ValidationError } from "./model/errors";
-import { PathOwners } from "./model/ownership";
-import { FailureBarrier, Stopper } from "./barrier";
-import { answerPendingConstructs } from "./_server";
+import { Stopper } from "./barrier";
 import { PACKAGE_VERSION } from "./version";
 
 /**
@@ -58,13 +56,6 @@ export class NetbootProvider implements provider.Provider {
   private readonly outputNames: Record<string, string[]>;
   private readonly handlers: Record<string, ResourceHandler>;
   private readonly components: Record<string, ComponentConstructor>;
-  /** Paths claimed by this stack's resources (the ctx branch moves this into the ProviderContext). */
-  readonly owners = new PathOwners();
-  /** Failures wait for the other checks of the run, so all are reported (see barrier.ts). */
-  readonly barrier = new FailureBarrier(() =>
-    answerPendingConstructs((label) => `${label}: not constructed: this run stops at the errors of other resources (reported with them); nothing of it was written`),
-  );
-
   constructor(private readonly ctx: ProviderContext, readonly version: string, readonly schema: string) {
     const spec = JSON.parse(schema);
     this.outputNames = Object.fromEntries(
@@ -89,12 +80,12 @@ export class NetbootProvider implements provider.Provider {
     return this.traced("check", urn, async () => {
       if (typeOf(urn) === REFUSAL) {
         // the resource a refused construct registers so the run stops cleanly (barrier.ts)
-        await this.barrier.failCheckLater();
+        await this.ctx.barrier.failCheckLater();
         return { inputs: news, failures: [{ property: "", reason: String(news.reason ?? "invalid arguments; nothing was written") }] };
       }
-      const r = await this.barrier.run(() => this.checkOwned(urn, olds, news));
+      const r = await this.ctx.barrier.run(() => this.checkOwned(urn, olds, news));
       if (!r.failures?.length) return r;
-      await this.barrier.failCheckLater();
+      await this.ctx.barrier.failCheckLater();
       // No property: the engine would print that input's raw value; each reason names field and value already.
       return { ...r, failures: r.failures.map((f) => ({ property: "", reason: f.reason })) };
     });
@@ -106,7 +97,7 @@ export class NetbootProvider implements provider.Provider {
     const r = await h.check(urn, olds, news);
     const owned = h.ownedPaths && !r.failures?.length ? h.ownedPaths(r.inputs) : undefined;
     if (!owned) return r;
-    const failures = this.owners.claim(urn, owned).map((c) => ({
+    const failures = this.ctx.owners.claim(urn, owned).map((c) => ({
       property: c.field,
       reason: formatIssue({
         resource: describeUrn(urn), field: c.field, value: c.path,
@@ -133,7 +124,7 @@ export class NetbootProvider implements provider.Provider {
 
   async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
     if (type === STOP) {
-      this.barrier.sacrificed();
+      this.ctx.barrier.sacrificed();
       throw new Error("the run stops: this program has invalid resources (each listed here, under its name); nothing was written");
     }
     const ctor = this.components[type];
@@ -173,7 +164,7 @@ export class NetbootProvider implements provider.Provider {
     const check = (componentChecks as Record<string, ComponentCheck | undefined>)[type];
     if (!check) return;
     const issues = new Issues(`${type} "${name}"`);
-    await this.barrier.run(async () => {
+    await this.ctx.barrier.run(async () => {
       const { known, unknown } = await knownInputs(inputs);
       // With unknown inputs (a preview on a fresh stack), the check runs on the known ones; its issues about the
       // unknown ones (missing, wrong type) are dropped. The component checks again once everything is known.
@@ -182,7 +173,7 @@ export class NetbootProvider implements provider.Provider {
       for (const i of all.list) if (!unknown.has(i.field.split(/[.[]/)[0])) issues.list.push(i);
     });
     if (issues.ok) return;
-    await this.barrier.failConstructLater(stopperFor(options));
+    await this.ctx.barrier.failConstructLater(stopperFor(options));
     // A plain message, not InputPropertiesError: with property errors the engine prints each property's raw
     // value (newlines, NUL and 100,000 characters as they are); formatIssue shows it escaped and cut.
     throw new Error(new ValidationError(issues.list).message);

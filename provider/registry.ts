@@ -19,7 +19,6 @@ import { BootImage, checkBootImage } from "./components/bootImage";
 import { checkCluster, Cluster } from "./components/cluster";
 import { Issues } from "./model/errors";
 import { nodeGroupFilesHandler, nodeGroupFilesDeps } from "./resources/nodeGroupFiles";
-import { extraCustomResources } from "./resources/extra";
 import { initramfsHandler } from "./resources/initramfs";
 import { networkImageHandler } from "./resources/networkImage";
 
@@ -50,7 +49,6 @@ export function customResources(ctx: ProviderContext): Record<CustomResourceToke
     "netboot:index:GlusterManagedVolume": glusterManagedHandler(ctx),
     "netboot:index:Initramfs": j(initramfsHandler(ctx), own),
     "netboot:index:NetworkImage": networkImageHandler(ctx),
-    ...extraCustomResources(ctx),
   };
 }
 

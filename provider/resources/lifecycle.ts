@@ -22,7 +22,7 @@
  */
 import * as path from "path";
 import { sha256 } from "../drift/digest";
-import { Change, FileState, FolderState } from "../drift/diff";
+import { Change, FolderState } from "../drift/diff";
 import { DetailedDiffKind } from "./handler";
 import { modeString } from "../model/errors";
 import { FileCheck, Signal } from "../schema-types";
@@ -149,16 +149,6 @@ export async function observeAll(t: Transport, paths: string[], folders?: Record
  * made. A file in its place is an error: its content is not netboot's to throw away. Outermost first, so a
  * symlinked parent is replaced before its children are looked at. Returns the folders repaired.
  */
-/** The manifest (path -> hash and mode) of what should be on the host. Pure. */
-export function desiredStates(desired: DesiredFile[]): Record<string, FileState> {
-  return Object.fromEntries(desired.map((d) => [d.path, { sha256: sha256(d.content), mode: modeString(d.mode) }]));
-}
-
-/** The manifest of what was found (a missing file is `undefined`; a folder or symlink has its `type`). */
-export function observedStates(observed: Map<string, ObservedFile | undefined>): Record<string, FileState | undefined> {
-  return Object.fromEntries([...observed].map(([p, o]) => [p, o && { sha256: o.sha256, mode: o.mode, ...(o.type !== "file" ? { type: o.type } : {}) }]));
-}
-
 /** A drift change as the engine's detailed diff kind (mode, owner and type changes are updates of the file). */
 export function changeKind(c: Pick<Change<unknown>, "kind">): DetailedDiffKind {
   switch (c.kind) {
