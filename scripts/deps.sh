@@ -23,6 +23,9 @@ PKGS=(
   file binutils      # readelf for the library closure
   python3-venv       # the Python example (test/integration/languages.test.ts): a venv with pulumi from PyPI
   dracut-core dracut-network # initramfs benchmark baseline (bench/initramfs); install with --no-install-recommends
+  mmdebstrap         # OsImage: Debian node images built from packages
+  systemd-container  # systemd-nspawn: systemd machines for the lab's servers and image checks
+  uidmap             # mmdebstrap's unshare mode (newuidmap) when not run as root
 )
 missing=()
 for p in "${PKGS[@]}"; do
