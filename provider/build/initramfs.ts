@@ -88,13 +88,15 @@ export async function buildInitrd(plan: Plan, opts: { noCache?: boolean } = {}):
 
 /**
  * The OS image as a tarball busybox tar can read: a tarball source as it is; a folder packed reproducibly
- * (GNU tar sorted by name, owner 0, fixed mtime, gzip -n), without the hybrid paths.
+ * (GNU tar sorted by name, fixed mtime, gzip -n), without the hybrid paths. Owners are kept as numbers: a real
+ * distribution's root has files of other users and groups (`/etc/shadow` of group shadow, `/var/log/journal`
+ * of systemd-journal), and the node's busybox tar restores them as root.
  */
 export async function buildImage(img: ImagePlan): Promise<{ data: Buffer; cached: boolean }> {
   if (img.kind === "tarball") return { data: fs.readFileSync(img.source), cached: true };
   return cached(`image-${img.digest}`, async () => {
     const excludes = img.exclude.map((p) => `--exclude=.${p}`);
-    const tar = await pipe(["tar", "--sort=name", `--mtime=@${FIXED_MTIME}`, "--owner=0", "--group=0", "--numeric-owner", "--format=gnu", ...excludes, "-C", img.source, "-cf", "-", "."], undefined);
+    const tar = await pipe(["tar", "--sort=name", `--mtime=@${FIXED_MTIME}`, "--numeric-owner", "--format=gnu", ...excludes, "-C", img.source, "-cf", "-", "."], undefined);
     return pipe(["gzip", "-n", "-6", "-c"], tar);
   });
 }

@@ -109,12 +109,14 @@ export function folderDigest(root: string, exclude: string[] = []): string {
       const r = rel ? `${rel}/${n}` : n;
       if (exclude.includes("/" + r)) continue;
       const st = fs.lstatSync(path.join(root, r));
-      if (st.isSymbolicLink()) h.update(`l ${r} ${fs.readlinkSync(path.join(root, r))}\n`);
+      // owners are part of the image: the tarball keeps them (a changed owner is a changed image)
+      const own = `${st.uid}:${st.gid}`;
+      if (st.isSymbolicLink()) h.update(`l ${r} ${own} ${fs.readlinkSync(path.join(root, r))}\n`);
       else if (st.isDirectory()) {
-        h.update(`d ${r} ${(st.mode & 0o7777).toString(8)}\n`);
+        h.update(`d ${r} ${(st.mode & 0o7777).toString(8)} ${own}\n`);
         walk(r);
-      } else if (st.isFile()) h.update(`f ${r} ${(st.mode & 0o7777).toString(8)} ${sha256(fs.readFileSync(path.join(root, r)))}\n`);
-      else h.update(`o ${r} ${st.mode.toString(8)} ${st.rdev}\n`);
+      } else if (st.isFile()) h.update(`f ${r} ${(st.mode & 0o7777).toString(8)} ${own} ${sha256(fs.readFileSync(path.join(root, r)))}\n`);
+      else h.update(`o ${r} ${st.mode.toString(8)} ${own} ${st.rdev}\n`);
     }
   };
   walk("");

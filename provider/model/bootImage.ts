@@ -111,8 +111,11 @@ export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, o
     for (const [i, p] of ((Array.isArray(a.hybridPaths) ? a.hybridPaths : []) as unknown[]).entries()) {
       if (!checkAbsPath(issues, `hybridPaths[${i}]`, p)) continue;
       const n = path.posix.normalize(p as string).replace(/\/$/, "");
-      if (n === "" || ["/", "/proc", "/sys", "/dev", "/run", "/etc", "/sbin", "/bin", "/lib", "/usr"].includes(n))
-        issues.add(`hybridPaths[${i}]`, p, "must be a folder the image can live without in RAM (not /, /etc, /usr, /bin, /sbin, /lib or a kernel file system)");
+      // /usr may stay on the network: it is bind-mounted before the hand-off, as systemd requires of a separate
+      // /usr. /etc must be in RAM (the init writes the node's name there); /bin, /sbin and /lib are links into /usr
+      // on a merged-/usr image, and a bind mount over a link fails.
+      if (n === "" || ["/", "/proc", "/sys", "/dev", "/run", "/etc", "/sbin", "/bin", "/lib", "/lib64"].includes(n))
+        issues.add(`hybridPaths[${i}]`, p, "must be a folder the image can live without in RAM (not /, /etc, /bin, /sbin, /lib (list /usr instead) or a kernel file system)");
       else hybridPaths.push(n);
     }
   } else if (Array.isArray(a.hybridPaths) && a.hybridPaths.length) issues.add("hybridPaths", a.hybridPaths, "is only used with mode hybrid");

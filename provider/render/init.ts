@@ -92,7 +92,9 @@ function mountTransport(c: InitConfig): string {
       return [
         `step "mounting glusterfs volume (${c.volfile})"`,
         `mkdir -p ${NET} /var/log/glusterfs /var/lib/glusterd /var/run/gluster`,
-        `/usr/sbin/glusterfs -f ${shq(c.volfile!)} -l /run/netboot/glusterfs.log -p /run/netboot/glusterfs.pid ${NET} || fail "glusterfs mount of ${c.volfile} (log: /run/netboot/glusterfs.log)"`,
+        // argv[0] starts with "@": systemd's mark of a root storage daemon, which systemd-shutdown does not kill
+        // (https://systemd.io/ROOT_STORAGE_DAEMONS/), so hybrid paths keep their server until they are unmounted.
+        `(exec -a @glusterfs /usr/sbin/glusterfs -f ${shq(c.volfile!)} -l /run/netboot/glusterfs.log -p /run/netboot/glusterfs.pid ${NET}) || fail "glusterfs mount of ${c.volfile} (log: /run/netboot/glusterfs.log)"`,
         `ON_FAIL_LOG=/run/netboot/glusterfs.log`,
         GLUSTER_WHY,
         `wait_for "glusterfs mount" 30 'grep -q " ${NET} fuse" /proc/mounts && [ -e ${NET}/${c.imagePath!.replace(/^\//, "")}/. ]' "gluster_why ${shq(c.volfile!)} /run/netboot/glusterfs.log"`,
@@ -143,6 +145,25 @@ function hybrid(c: InitConfig): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * What the image needs from the initramfs before its own init runs:
+ * - the node's name in /etc/hostname (from `netboot.node=`), so systemd names the node before any unit starts;
+ * - the resolver settings DHCP gave (unless the image links /etc/resolv.conf elsewhere, e.g. to resolved);
+ * - a DHCP client that keeps the lease: busybox and the udhcpc script are copied into /run/netboot (the /run
+ *   tmpfs moves into the new root, the initramfs is freed by switch_root) and udhcpc runs on from there,
+ *   renewing without ever removing the address, which the kernel keeps (no lifetime) while a hybrid path or
+ *   the glusterfs client depends on it. An image that runs its own DHCP client on the boot NIC replaces it.
+ */
+function prepareRoot(): string {
+  return [
+    `if [ -n "$NODE" ]; then hostname "$NODE"; [ -d /newroot/etc ] && echo "$NODE" > /newroot/etc/hostname; fi`,
+    `[ -L /newroot/etc/resolv.conf ] || cp /etc/resolv.conf /newroot/etc/resolv.conf 2>/dev/null`,
+    `mkdir -p /run/netboot/bin && cp /bin/busybox /run/netboot/bin/busybox && /run/netboot/bin/busybox --install -s /run/netboot/bin`,
+    `sed '1s,.*,#!/run/netboot/bin/sh,' ${UDHCPC_SCRIPT} > /run/netboot/bin/udhcpc.script && chmod 0755 /run/netboot/bin/udhcpc.script`,
+    `PATH=/run/netboot/bin /run/netboot/bin/udhcpc -i "$IF" -r "$(cat /run/netboot/ip)" -s /run/netboot/bin/udhcpc.script -p /run/netboot/udhcpc.pid >/run/netboot/udhcpc-keeper.log 2>&1 || step "warning: no DHCP client keeps the lease of $IF (log: /run/netboot/udhcpc-keeper.log)"`,
+  ].join("\n");
+}
+
 function handoff(c: InitConfig): string {
   const release = c.transport !== "http" && c.mode === "ram" ? `umount ${NET} 2>/dev/null\n` : "";
   switch (c.handoff) {
@@ -150,6 +171,7 @@ function handoff(c: InitConfig): string {
       return [
         release.trimEnd(),
         `[ -L /newroot/sbin/init ] || [ -x /newroot/sbin/init ] || fail "the image has no /sbin/init"`,
+        prepareRoot(),
         `step "switching root to the image's /sbin/init"`,
         `for d in dev proc sys run; do mkdir -p /newroot/$d; mount --move /$d /newroot/$d; done`,
         `exec switch_root /newroot /sbin/init "$@"`,
@@ -262,12 +284,18 @@ case "$1" in
     ip link set "$interface" up
     ;;
   bound|renew)
-    ip addr flush dev "$interface"
-    ip addr add "$ip/\${mask:-24}" dev "$interface"
-    for r in $router; do ip route add default via "$r" dev "$interface"; break; done
-    : > /etc/resolv.conf
-    [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
-    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    # a renewal of the same address changes nothing: flushing it would cut the network file system's connections
+    if ! ip -4 addr show dev "$interface" | grep -q " $ip/"; then
+      ip addr flush dev "$interface"
+      ip addr add "$ip/\${mask:-24}" dev "$interface"
+    fi
+    for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
+    # never through a link: an image whose resolv.conf belongs to a resolver daemon keeps it
+    if [ ! -L /etc/resolv.conf ]; then
+      : > /etc/resolv.conf
+      [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+      for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+    fi
     echo "$ip" > /run/netboot/ip
     ;;
 esac

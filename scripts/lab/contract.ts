@@ -31,6 +31,8 @@ export interface LabContract {
   nodes: LabNode[];
   /** the line (prefix) the OS image prints when the node is up */
   upMarker: string;
+  /** each VM's memory (MB); a real distribution unpacked into RAM needs more than the busybox image's 512 */
+  nodeMemoryMb: number;
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -153,13 +155,15 @@ export function parseContract(outputs: Record<string, unknown>): { contract?: La
   }
   if (nodes.length === 0) p.add("nodes", lab.nodes, "must list the nodes (NodeGroup `nodeTable` entries, plus `firmware`)");
   if (typeof lab.upMarker !== "string" || lab.upMarker.trim().length < 4) p.add("upMarker", lab.upMarker, "must be the text the image prints when the node is up (4 characters or more)");
+  const mem = lab.nodeMemoryMb ?? 512;
+  if (!Number.isInteger(mem) || mem < 256 || mem > 16384) p.add("nodeMemoryMb", lab.nodeMemoryMb, "must be a whole number of MB from 256 to 16384");
 
   if (p.list.length) return { errors: p.list };
   return {
     contract: {
       targetRoot: lab.targetRoot,
       server: { interface: s.interface, subnet: s.subnet, prefix, serverIp: s.serverIp, dnsmasqConfig: s.dnsmasqConfig, nginxMainConfig: s.nginxMainConfig },
-      volumes, volumeContent: content, nodes, upMarker: lab.upMarker,
+      volumes, volumeContent: content, nodes, upMarker: lab.upMarker, nodeMemoryMb: mem,
     },
     errors: [],
   };

@@ -437,13 +437,16 @@ async function main(): Promise<number> {
       await waitUntil(`FUSE mount of ${v.name}`, () => isMounted(mnt) || proc.exited, 20_000, () => tail(log));
       if (proc.exited) throw new Error(`the glusterfs client of ${v.name} exited${tail(log)}`);
       const dest = path.join(mnt, s.path);
-      let copied = false;
-      for (let i = 0; i < 20 && !copied; i++) {
-        // the first operations may meet "Transport endpoint is not connected" until the client reaches quorum
-        copied = run(["bash", "-c", `mkdir -p "$1" && cp -a "$2"/. "$1"/`, "copy", dest, s.source], { allowFail: true }).code === 0;
-        if (!copied) await sleep(500);
+      // the first operations may meet "Transport endpoint is not connected" until the client reaches quorum
+      let ready = false;
+      for (let i = 0; i < 20 && !ready; i++) {
+        ready = run(["mkdir", "-p", dest], { allowFail: true }).code === 0;
+        if (!ready) await sleep(500);
       }
-      if (!copied) throw new Error(`could not copy ${s.source} onto volume ${v.name}${tail(log)}`);
+      if (!ready) throw new Error(`could not create ${s.path} on volume ${v.name}${tail(log)}`);
+      // once: a real OS image is thousands of files, each a replicated create (minutes, not seconds)
+      const copy = run(["cp", "-a", `${s.source}/.`, `${dest}/`], { allowFail: true, timeoutMs: 30 * 60_000 });
+      if (copy.code !== 0) throw new Error(`could not copy ${s.source} onto volume ${v.name}: ${copy.out.trim().split("\n").slice(-3).join("; ")}${tail(log)}`);
       const files = walk(s.source).length;
       run(["umount", mnt], { allowFail: true });
       await waitUntil(`unmount of ${mnt}`, () => !isMounted(mnt), 10_000);
@@ -457,7 +460,7 @@ async function main(): Promise<number> {
     console.log(`${"node".padEnd(10)} ${"group".padEnd(10)} ${"firmware".padEnd(10)} ${"IP".padEnd(15)} ${"time".padStart(5)}  steps`);
     for (const r of runs) {
       fs.writeFileSync(r.console, "");
-      r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out), path.join(out, `${r.node.name}.qemu.log`));
+      r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out, c.nodeMemoryMb), path.join(out, `${r.node.name}.qemu.log`));
       r.started = Date.now();
     }
     const accessText = () => (accessLog ? readText(accessLog) : "");
@@ -536,7 +539,7 @@ async function main(): Promise<number> {
   }
 }
 
-function qemuArgv(r: NodeRun, out: string): string[] {
+function qemuArgv(r: NodeRun, out: string, memoryMb: number): string[] {
   const fw: string[] = [];
   if (r.node.firmware === "efi-x86_64") {
     const vars = path.join(out, "OVMF_VARS", `${r.node.name}.fd`);
@@ -547,7 +550,7 @@ function qemuArgv(r: NodeRun, out: string): string[] {
     // graphics=off: SeaBIOS mirrors the screen (and so iPXE's messages) to the serial console
     fw.push("-M", "pc,graphics=off");
   }
-  return ["qemu-system-x86_64", "-name", r.node.name, ...fw, "-m", "512", "-smp", "1", "-accel", "tcg",
+  return ["qemu-system-x86_64", "-name", r.node.name, ...fw, "-m", String(memoryMb), "-smp", "1", "-accel", "tcg",
     "-display", "none", "-monitor", "none", "-no-reboot", "-serial", `file:${r.console}`,
     "-netdev", `tap,id=n0,ifname=${r.tap},script=no,downscript=no`,
     // QEMU's default ROM for virtio-net-pci is ipxe-qemu's efi-virtio.rom (BIOS and UEFI iPXE in one file).

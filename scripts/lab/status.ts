@@ -98,8 +98,12 @@ export function observe(node: LabNode, src: { console: string; dnsmasq: string; 
     // The image must name the node it booted on: a wrong host name or address is a failed boot.
     const host = /\bhost=(\S+)/.exec(marker)?.[1];
     const mip = /\bip=(\S+)/.exec(marker)?.[1];
+    // an image with systemd reports `systemctl is-system-running`: anything but running (degraded) is a failure
+    const state = /\bstate=(\S+)/.exec(marker)?.[1];
+    const failed = /\bfailed=(\S+)/.exec(marker)?.[1];
     if (host !== undefined && host !== node.name) failure = `the image says host=${host}, expected ${node.name}`;
     else if (mip !== undefined && mip !== node.ip) failure = `the image says ip=${mip}, expected ${node.ip}`;
+    else if (state !== undefined && state !== "running") failure = `systemd is ${state}${failed && failed !== "none" ? `; failed units: ${failed.split(",").join(", ")}` : ""}`;
     else failure = undefined; // a retried step that ended up fine
   }
   return { step, leasedIp, failure, marker };

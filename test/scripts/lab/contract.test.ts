@@ -39,6 +39,7 @@ test("every problem is reported at once, each with its field and value", () => {
   o.lab.nodes[1].firmware = "efi-arm64";
   o.lab.nodes[0].ip = "10.90.0.255";
   o.lab.upMarker = "";
+  o.lab.nodeMemoryMb = 100;
   expect(parseContract(o).errors).toEqual([
     'lab.server.interface: "this-name-is-far-too-long" must be an interface name (1-15 of A-Z a-z 0-9 _ . -)',
     'lab.server.serverIp: "10.91.0.1" is not a host address of 10.90.0.0/24: the lab puts every server and node on one bridge in that subnet',
@@ -48,6 +49,7 @@ test("every problem is reported at once, each with its field and value", () => {
     'lab.nodes[1].mac: "52:54:00:90:00:11" is also the MAC of nodes[0].mac',
     'lab.nodes[1].firmware: "efi-arm64" is not one the lab can boot (bios, efi-x86_64: SeaBIOS or OVMF on x86_64)',
     'lab.upMarker: "" must be the text the image prints when the node is up (4 characters or more)',
+    "lab.nodeMemoryMb: 100 must be a whole number of MB from 256 to 16384",
   ]);
 });
 

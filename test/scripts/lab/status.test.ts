@@ -53,6 +53,15 @@ describe("observe", () => {
     expect(observe(node, s, MARK).failure).toBe("the image says ip=10.90.0.99, expected 10.90.0.21");
   });
 
+  test("a systemd image that is not `running` (degraded, starting) is a failed boot naming its failed units", () => {
+    const s = { console: `${MARK} host=hyb1 ip=10.90.0.21 state=degraded failed=ssh.service,e2scrub_reap.service\n`, dnsmasq: ack, access: "" };
+    expect(observe(node, s, MARK).failure).toBe("systemd is degraded; failed units: ssh.service, e2scrub_reap.service");
+    s.console = `${MARK} host=hyb1 ip=10.90.0.21 state=starting failed=none\n`;
+    expect(observe(node, s, MARK).failure).toBe("systemd is starting");
+    s.console = `${MARK} host=hyb1 ip=10.90.0.21 state=running failed=none\n`;
+    expect(observe(node, s, MARK)).toMatchObject({ step: "up", failure: undefined });
+  });
+
   test("a lease other than the static one is reported", () => {
     expect(observe(node, { console: "", dnsmasq: ack.replace("10.90.0.21 52", "10.90.0.200 52"), access: "" }, MARK).failure)
       .toBe("dnsmasq gave 10.90.0.200, not the node's static address 10.90.0.21");
