@@ -23,6 +23,9 @@ export interface LabServer {
   dnsmasqConfig: string;
   nginxMainConfig: string;
 }
+/** A command run over SSH on each node of `groups` once it is up; it passes when it exits 0 (and prints `expect`). */
+export interface LabCheck { name: string; groups: string[]; command: string; expect?: string }
+export interface LabSsh { user: string; privateKeyFile: string }
 export interface LabContract {
   targetRoot: string;
   server: LabServer;
@@ -33,6 +36,11 @@ export interface LabContract {
   upMarker: string;
   /** each VM's memory (MB); a real distribution unpacked into RAM needs more than the busybox image's 512 */
   nodeMemoryMb: number;
+  /** how the lab logs in to the nodes (from the namespace, as the server would) for `checks` and `reboot` */
+  ssh?: LabSsh;
+  checks: LabCheck[];
+  /** groups whose nodes are rebooted from inside (`systemctl reboot` over SSH) once up, and must come up again */
+  reboot: string[];
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -158,12 +166,37 @@ export function parseContract(outputs: Record<string, unknown>): { contract?: La
   const mem = lab.nodeMemoryMb ?? 512;
   if (!Number.isInteger(mem) || mem < 256 || mem > 16384) p.add("nodeMemoryMb", lab.nodeMemoryMb, "must be a whole number of MB from 256 to 16384");
 
+  let ssh: LabSsh | undefined;
+  if (lab.ssh !== undefined) {
+    if (typeof lab.ssh?.user !== "string" || !NAME.test(lab.ssh.user)) p.add("ssh.user", lab.ssh?.user, "must be a user name");
+    absPath(p, "ssh.privateKeyFile", lab.ssh?.privateKeyFile);
+    ssh = { user: lab.ssh?.user, privateKeyFile: lab.ssh?.privateKeyFile };
+  }
+  const groups = [...new Set(nodes.map((n) => n.group))];
+  const knownGroups = (field: string, v: unknown) => {
+    if (!Array.isArray(v) || v.some((g) => !groups.includes(g))) p.add(field, v, `must list groups of lab.nodes (${groups.join(", ")})`);
+  };
+  const checks: LabCheck[] = [];
+  for (const [i, ch] of (Array.isArray(lab.checks) ? lab.checks : []).entries()) {
+    const f = `checks[${i}]`;
+    if (typeof ch?.name !== "string" || !ch.name.trim()) p.add(`${f}.name`, ch?.name, "must name the check");
+    if (typeof ch?.command !== "string" || !ch.command.trim()) p.add(`${f}.command`, ch?.command, "must be a shell command run on the node");
+    if (ch?.expect !== undefined && typeof ch.expect !== "string") p.add(`${f}.expect`, ch.expect, "must be text the command prints");
+    knownGroups(`${f}.groups`, ch?.groups);
+    checks.push({ name: ch?.name, groups: ch?.groups, command: ch?.command, expect: ch?.expect });
+  }
+  if (lab.checks !== undefined && !Array.isArray(lab.checks)) p.add("checks", lab.checks, "must be a list");
+  const reboot: string[] = lab.reboot ?? [];
+  knownGroups("reboot", reboot);
+  if ((checks.length || reboot.length) && !ssh) p.add("ssh", lab.ssh, "is needed by checks and reboot (the lab logs in to the nodes): { user, privateKeyFile }");
+
   if (p.list.length) return { errors: p.list };
   return {
     contract: {
       targetRoot: lab.targetRoot,
       server: { interface: s.interface, subnet: s.subnet, prefix, serverIp: s.serverIp, dnsmasqConfig: s.dnsmasqConfig, nginxMainConfig: s.nginxMainConfig },
       volumes, volumeContent: content, nodes, upMarker: lab.upMarker, nodeMemoryMb: mem,
+      ssh, checks, reboot,
     },
     errors: [],
   };

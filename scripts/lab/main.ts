@@ -18,12 +18,12 @@
  *    and removes the namespace, every process it started (by pid) and every file the daemons made in the
  *    target root; also on Ctrl-C, SIGTERM and errors. Exit code 1 when a node failed.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { debianPackage } from "../../provider/util/debian";
 import { numberFlag, parseCli, usageError } from "../_cli";
-import { LabContract, LabNode, parseContract, selectNodes, serverAddresses } from "./contract";
+import { LabCheck, LabContract, LabNode, LabSsh, parseContract, selectNodes, serverAddresses } from "./contract";
 import { dnsmasqFacts, nginxFacts } from "./configs";
 import { Proc, Procs, run, sleep } from "./procs";
 import { lastLines, observe, Observation, Step, STEPS } from "./status";
@@ -207,6 +207,49 @@ interface NodeRun {
   done: boolean;
   failedAt?: Step;
   failure?: string;
+  /** after the first up: the contract's checks over SSH, then (for reboot groups) a reboot from inside */
+  phase: "boot" | "checking" | "rebooting";
+  /** where the current boot's console text starts (after a reboot, the second boot is judged on its own) */
+  consoleFrom: number;
+  checks: { name: string; ok: boolean; out: string }[];
+  rebootedAt?: number;
+  rebootUpAfterS?: number;
+}
+
+/** One command on a node over SSH, from the lab's namespace (where the servers are). */
+function sshRun(procs: Procs, ssh: LabSsh, ip: string, command: string, timeoutMs: number): Promise<{ code: number; out: string }> {
+  const argv = procs.inNs(["ssh", "-i", ssh.privateKeyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `${ssh.user}@${ip}`, command]);
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 255, out: out.trim() });
+    });
+  });
+}
+
+/**
+ * The contract's checks on a node that is up, in order; the first that fails fails the node. sshd may still be
+ * starting when the image reports up, so a refused connection (ssh exit 255) is retried for a while.
+ */
+async function runChecks(procs: Procs, ssh: LabSsh, r: NodeRun, checks: LabCheck[]): Promise<string | undefined> {
+  for (const ch of checks) {
+    let res = { code: 255, out: "" };
+    for (let i = 0; i < 12 && res.code === 255; i++) {
+      res = await sshRun(procs, ssh, r.node.ip, ch.command, 120_000);
+      if (res.code === 255) await sleep(5000);
+    }
+    const ok = res.code === 0 && (ch.expect === undefined || res.out.includes(ch.expect));
+    r.checks.push({ name: ch.name, ok, out: res.out.split("\n").slice(-3).join(" | ") });
+    console.log(`lab: ${r.node.name}: check "${ch.name}" ${ok ? "passed" : "FAILED"}: ${res.out.split("\n").slice(-1)[0] ?? ""}`);
+    if (!ok) return `check "${ch.name}" failed (exit ${res.code}${ch.expect !== undefined && res.code === 0 ? `, expected "${ch.expect}"` : ""}): ${res.out.split("\n").slice(-2).join(" | ") || "no output"}`;
+  }
+  return undefined;
 }
 
 const fmtS = (s?: number) => (s === undefined ? "-" : s.toFixed(1));
@@ -216,7 +259,9 @@ function stepLine(r: NodeRun, now: number): string {
   const parts = STEPS.slice(0, idx).map((s) => s);
   let tail: string;
   if (r.failedAt) tail = `FAILED at ${r.failedAt}: ${r.failure}`;
-  else if (r.obs.step === "up") tail = `up (${fmtS(r.upAfterS)} s)`;
+  else if (r.phase === "checking") tail = `up (${fmtS(r.upAfterS)} s) > checks...`;
+  else if (r.phase === "rebooting") tail = r.done ? `up (${fmtS(r.upAfterS)} s) > reboot > up again (${fmtS(r.rebootUpAfterS)} s)` : `up (${fmtS(r.upAfterS)} s) > reboot: ${r.obs.step}...`;
+  else if (r.obs.step === "up") tail = `up (${fmtS(r.upAfterS)} s)${r.checks.length ? ` > ${r.checks.length} checks passed` : ""}`;
   else tail = `${r.obs.step}...`;
   const t = r.started ? `${Math.round(((r.endedAt ?? now) - r.started) / 1000)}s`.padStart(5) : "     ";
   const ip = r.obs.leasedIp ?? r.node.ip;
@@ -356,6 +401,7 @@ async function main(): Promise<number> {
 
   const runs: NodeRun[] = sel.nodes.map((node, i) => ({
     node, tap: `nbltap${i}`, console: path.join(out, `${node.name}.console.log`), obs: { step: "DHCP" }, done: false,
+    phase: "boot", consoleFrom: 0, checks: [],
   }));
 
   let cleaning: Promise<void> | undefined;
@@ -460,7 +506,7 @@ async function main(): Promise<number> {
     console.log(`${"node".padEnd(10)} ${"group".padEnd(10)} ${"firmware".padEnd(10)} ${"IP".padEnd(15)} ${"time".padStart(5)}  steps`);
     for (const r of runs) {
       fs.writeFileSync(r.console, "");
-      r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out, c.nodeMemoryMb), path.join(out, `${r.node.name}.qemu.log`));
+      r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out, c.nodeMemoryMb, c.reboot.includes(r.node.group)), path.join(out, `${r.node.name}.qemu.log`));
       r.started = Date.now();
     }
     const accessText = () => (accessLog ? readText(accessLog) : "");
@@ -481,10 +527,35 @@ async function main(): Promise<number> {
       watchDaemons();
       const dns = readText(dnsLog);
       const acc = accessText();
-      for (const r of runs.filter((x) => !x.done)) {
-        r.obs = observe(r.node, { console: readText(r.console), dnsmasq: dns, access: acc }, c.upMarker);
-        const elapsedS = (Date.now() - r.started!) / 1000;
-        if (r.obs.step === "up" && !r.obs.failure) {
+      for (const r of runs.filter((x) => !x.done && x.phase !== "checking")) {
+        const text = readText(r.console);
+        r.obs = observe(r.node, { console: text.slice(r.consoleFrom), dnsmasq: dns, access: acc }, c.upMarker);
+        const elapsedS = (Date.now() - (r.rebootedAt ?? r.started!)) / 1000;
+        const checks = c.checks.filter((ch) => ch.groups.includes(r.node.group));
+        if (r.obs.step === "up" && !r.obs.failure && r.phase === "rebooting") {
+          r.rebootUpAfterS = elapsedS;
+          r.done = true;
+        } else if (r.obs.step === "up" && !r.obs.failure && (checks.length || c.reboot.includes(r.node.group))) {
+          r.upAfterS = elapsedS;
+          r.phase = "checking";
+          void (async () => {
+            const failed = await runChecks(procs, c.ssh!, r, checks);
+            if (failed) {
+              [r.failedAt, r.failure, r.done, r.endedAt] = ["up", failed, true, Date.now()];
+              await procs.stop(r.proc!, 2000);
+            } else if (c.reboot.includes(r.node.group)) {
+              // the next boot is judged on the console text that follows
+              r.consoleFrom = readText(r.console).length;
+              r.rebootedAt = Date.now();
+              r.phase = "rebooting";
+              console.log(`lab: ${r.node.name}: rebooting it from inside (systemctl reboot)`);
+              await sshRun(procs, c.ssh!, r.node.ip, "systemctl reboot", 20_000);
+            } else {
+              [r.done, r.endedAt] = [true, Date.now()];
+              await procs.stop(r.proc!, 2000);
+            }
+          })();
+        } else if (r.obs.step === "up" && !r.obs.failure) {
           r.upAfterS = elapsedS;
           r.done = true;
         } else if (r.obs.failure) {
@@ -522,6 +593,7 @@ async function main(): Promise<number> {
       secondsToUp: r.upAfterS === undefined ? null : Number(r.upAfterS.toFixed(1)),
       result: r.failedAt ? `failed at ${r.failedAt}: ${r.failure!.split("\n")[0]}` : "up",
       marker: r.obs.marker ?? null, console: r.console,
+      checks: r.checks, secondsToUpAfterReboot: r.rebootUpAfterS === undefined ? null : Number(r.rebootUpAfterS.toFixed(1)),
     }));
     fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows, daemonsExited: daemonExits }, null, 2) + "\n");
     console.log("\n" + table(rows));
@@ -539,7 +611,7 @@ async function main(): Promise<number> {
   }
 }
 
-function qemuArgv(r: NodeRun, out: string, memoryMb: number): string[] {
+function qemuArgv(r: NodeRun, out: string, memoryMb: number, mayReboot: boolean): string[] {
   const fw: string[] = [];
   if (r.node.firmware === "efi-x86_64") {
     const vars = path.join(out, "OVMF_VARS", `${r.node.name}.fd`);
@@ -551,7 +623,8 @@ function qemuArgv(r: NodeRun, out: string, memoryMb: number): string[] {
     fw.push("-M", "pc,graphics=off");
   }
   return ["qemu-system-x86_64", "-name", r.node.name, ...fw, "-m", String(memoryMb), "-smp", "1", "-accel", "tcg",
-    "-display", "none", "-monitor", "none", "-no-reboot", "-serial", `file:${r.console}`,
+    // -no-reboot: a node that reboots stops the VM (judged as stopped), unless the lab reboots it on purpose
+    "-display", "none", "-monitor", "none", ...(mayReboot ? [] : ["-no-reboot"]), "-serial", `file:${r.console}`,
     "-netdev", `tap,id=n0,ifname=${r.tap},script=no,downscript=no`,
     // QEMU's default ROM for virtio-net-pci is ipxe-qemu's efi-virtio.rom (BIOS and UEFI iPXE in one file).
     // Naming it with romfile= makes SeaBIOS skip it ("No bootable device"), so it is left to the default.
