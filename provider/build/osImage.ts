@@ -101,8 +101,8 @@ WantedBy=ssh.service
  */
 export const STATELESS_HOOKS: readonly string[] = [
   'rm -f "$1"/etc/ssh/ssh_host_*',
-  'printf "localhost\\n" > "$1/etc/hostname"',
-  'rm -f "$1/etc/resolv.conf" && : > "$1/etc/resolv.conf"',
+  'rm -f "$1/etc/hostname" && printf "localhost\\n" > "$1/etc/hostname" && chmod 0644 "$1/etc/hostname"',
+  'rm -f "$1/etc/resolv.conf" && : > "$1/etc/resolv.conf" && chmod 0644 "$1/etc/resolv.conf"',
   `if [ -e "$1/lib/systemd/system/ssh.service" ]; then printf %s ${shq(SSH_KEYGEN_UNIT)} > "$1/etc/systemd/system/netboot-ssh-keygen.service" && mkdir -p "$1/etc/systemd/system/ssh.service.wants" && ln -sf ../netboot-ssh-keygen.service "$1/etc/systemd/system/ssh.service.wants/netboot-ssh-keygen.service"; fi`,
 ];
 

@@ -35,7 +35,8 @@ export interface BuiltOsImage {
   cached: boolean;
 }
 
-export const osImageCacheDir = (): string => path.join(cacheDir(), "osimages");
+/** NETBOOT_OSIMAGE_CACHE moves the images alone (a test clears them and keeps the downloaded packages). */
+export const osImageCacheDir = (): string => process.env.NETBOOT_OSIMAGE_CACHE || path.join(cacheDir(), "osimages");
 export const aptArchiveCache = (): string => path.join(cacheDir(), "apt-archives");
 
 /** The tools an OsImage of this kind runs (tar is essential on Debian, but a missing one is named too). */
