@@ -96,6 +96,7 @@ WantedBy=ssh.service
  *   node its own at boot (per-node persistent keys come later from overlays);
  * - mmdebstrap copies the build machine's /etc/hostname and /etc/resolv.conf into the root: the node's are
  *   written by the initramfs, so the image has `localhost` and an empty resolv.conf, never the build host's;
+ * - (the unit goes in as printf's format, its newlines as `\n`: one line, so mmdebstrap's log of the hook is too)
  * - /etc/machine-id stays empty (mmdebstrap's default): systemd then makes a transient one per boot, as a
  *   stateless node wants.
  */
@@ -103,7 +104,7 @@ export const STATELESS_HOOKS: readonly string[] = [
   'rm -f "$1"/etc/ssh/ssh_host_*',
   'rm -f "$1/etc/hostname" && printf "localhost\\n" > "$1/etc/hostname" && chmod 0644 "$1/etc/hostname"',
   'rm -f "$1/etc/resolv.conf" && : > "$1/etc/resolv.conf" && chmod 0644 "$1/etc/resolv.conf"',
-  `if [ -e "$1/lib/systemd/system/ssh.service" ]; then printf %s ${shq(SSH_KEYGEN_UNIT)} > "$1/etc/systemd/system/netboot-ssh-keygen.service" && mkdir -p "$1/etc/systemd/system/ssh.service.wants" && ln -sf ../netboot-ssh-keygen.service "$1/etc/systemd/system/ssh.service.wants/netboot-ssh-keygen.service"; fi`,
+  `if [ -e "$1/lib/systemd/system/ssh.service" ]; then printf ${shq(SSH_KEYGEN_UNIT.replace(/\n/g, "\\n"))} > "$1/etc/systemd/system/netboot-ssh-keygen.service" && mkdir -p "$1/etc/systemd/system/ssh.service.wants" && ln -sf ../netboot-ssh-keygen.service "$1/etc/systemd/system/ssh.service.wants/netboot-ssh-keygen.service"; fi`,
 ];
 
 /** Documentation, manual pages and translations: a node never reads them, and they are a third of minbase. */

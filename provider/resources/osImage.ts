@@ -28,7 +28,8 @@ import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } 
 import { hasUnknown } from "../values";
 
 const SOURCE_KEYS = ["debian", "oci", "folder", "tarball"] as const;
-const sourceOf = (p: Record<string, unknown>) => Object.fromEntries(SOURCE_KEYS.map((k) => [k, p[k]]));
+/** The source inputs that are set (the engine's struct has no `undefined`). */
+const sourceOf = (p: Record<string, unknown>) => Object.fromEntries(SOURCE_KEYS.filter((k) => p[k] !== undefined && p[k] !== null).map((k) => [k, p[k]]));
 
 interface Planned {
   model: OsImageModel;
