@@ -19,6 +19,7 @@ import { aptArchiveCache, machineMirror } from "../../provider/build/osImageBuil
 import { Issues } from "../../provider/model/errors";
 import { buildOsImageModel, DebianModel } from "../../provider/model/osImage";
 import { osImageHandler } from "../../provider/resources/osImage";
+import { OsImageOutputs } from "../../provider/schema-types";
 import { parseCli } from "../../scripts/_cli";
 
 parseCli("bench:osimage", "usage: npm run bench:osimage", {});
@@ -54,25 +55,25 @@ async function main() {
     fs.rmSync(plainRoot, { recursive: true, force: true });
 
     const h = osImageHandler(new ProviderContext({ progress: { report: () => undefined } }));
-    let outs: any;
+    let outs = {} as OsImageOutputs;
     const first = await secs(async () => {
       const c = await h.check(URN, undefined, INPUTS);
       if (c.failures?.length) throw new Error(JSON.stringify(c.failures));
       outs = (await h.create(URN, c.inputs)).outs;
     });
-    if (outs.lastBuild.cached !== "false") throw new Error("the first build was served from a cache");
+    if (outs.lastBuild?.cached !== "false") throw new Error("the first build was served from a cache");
     let changes: boolean | undefined;
     const unchanged = await secs(async () => {
       const c = await h.check(URN, outs, INPUTS);
       changes = (await h.diff("id", URN, outs, c.inputs)).changes;
     });
     if (changes) throw new Error("unchanged inputs gave a change");
-    let hit: any;
+    let hit = {} as OsImageOutputs;
     const cacheHit = await secs(async () => {
       const c = await h.check(URN, undefined, INPUTS);
       hit = (await h.create(URN, c.inputs)).outs;
     });
-    if (hit.lastBuild.cached !== "true" || hit.digest !== outs.digest) throw new Error("the second create was not a cache hit of the same digest");
+    if (hit.lastBuild?.cached !== "true" || hit.digest !== outs.digest) throw new Error("the second create was not a cache hit of the same digest");
 
     const row = (name: string, s: number) => `| ${name} | ${s.toFixed(2)} s | ${(s / plain).toFixed(3)} |`;
     console.log(`OsImage build, bookworm minbase + ${INPUTS.debian.packages.join(", ")} (${mb} MB root, ${Object.keys(outs.packages).length} packages), ${os.cpus().length} CPUs`);

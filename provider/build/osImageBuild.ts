@@ -278,7 +278,7 @@ async function importOci(source: string, target: string, say: (l: string) => voi
     try {
       layers = fs.existsSync(path.join(layout, "index.json")) ? ociLayers(readJson) : dockerSaveLayers(readJson("manifest.json"));
     } catch (e) {
-      if (e instanceof OciError || (e as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`oci.path ${source}: not an OCI image layout or docker save archive: ${(e as Error).message}`);
+      if (e instanceof OciError || (e as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`oci.path ${source}: not an OCI image layout or docker save archive: ${(e as Error).message}`, { cause: e });
       throw e;
     }
     for (const [i, rel] of layers.entries()) {

@@ -90,9 +90,10 @@ describe("netboot:index:OsImage with mmdebstrap through the real engine", () => 
     // the OsImage alone: the BootImage's Initramfs re-reads its image source on refresh and fails while it is gone
     await t.stack.refresh({ target: ["urn:pulumi:test::netboot-osimage::netboot:index:OsImage::node"] });
     const out: string[] = [];
-    const pre = await t.stack.preview({ diff: true, onOutput: (s) => out.push(s) });
-    expect(pre.changeSummary.update).toBe(1);
-    expect(out.join("")).toMatch(/digest/);
+    const pre = await t.stack.preview({ onOutput: (s) => out.push(s) });
+    // the OsImage, and the BootImage's children that read its rootPath (unknown in a preview until it is rebuilt)
+    expect(pre.changeSummary.update).toBeGreaterThanOrEqual(1);
+    expect(out.join("")).toMatch(/netboot:index:OsImage node[^\n]*\[diff: ~digest\]/);
     await t.stack.up();
     const again = await outputs();
     expect(again.lastBuild.cached).toBe("false");
