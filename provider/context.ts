@@ -13,7 +13,8 @@
  * - inventorySchema: the Cluster inventory schema, compiled once.
  * - progress and trace: what long steps tell the engine; NETBOOT_TRACE's per-call timings.
  * - tools: the steps that need real programs or the kernel (planning and building an initramfs, packing an OS
- *   image, mounting a network file system). Unit tests replace them; the integration tests run the real ones.
+ *   image, mounting a network file system, building an OsImage). Unit tests replace them; the integration
+ *   tests run the real ones.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -21,6 +22,7 @@ import { BuildHosts } from "./build/buildFs";
 import { buildImage, buildInitrd } from "./build/initramfs";
 import { planImage, planInitramfs } from "./build/plan";
 import { localTreeDigest } from "./build/tree";
+import { osImageTools, OsImageTools } from "./build/osImageBuild";
 import { InventorySchema } from "./inventory/parse";
 import { ClaimsRegistry } from "./model/claimsRegistry";
 import { PathOwners } from "./model/ownership";
@@ -41,9 +43,10 @@ export interface Tools {
   buildImage: typeof buildImage;
   treeDigest: typeof localTreeDigest;
   withNetworkFs: typeof withNetworkFs;
+  osImage: OsImageTools;
 }
 
-export const realTools: Readonly<Tools> = { planInitramfs, planImage, buildInitrd, buildImage, treeDigest: localTreeDigest, withNetworkFs };
+export const realTools: Readonly<Tools> = { planInitramfs, planImage, buildInitrd, buildImage, treeDigest: localTreeDigest, withNetworkFs, osImage: osImageTools };
 
 export interface ContextOptions {
   /** Opens the transport of a host (called once per host and credentials). Default: `openTransport`. */

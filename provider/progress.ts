@@ -9,8 +9,11 @@
 import { pulumiGrpc } from "./_grpc";
 
 export interface ProgressSink {
-  /** Reports one step of a long operation on `urn` (`netboot: mounting the volume...`). */
-  report(urn: string | undefined, message: string): void;
+  /**
+   * Reports one step of a long operation on `urn` (`netboot: mounting the volume...`). `keep`: a result worth
+   * reading after the run (which packages a rebuilt OS image changed): kept in the update's diagnostics.
+   */
+  report(urn: string | undefined, message: string, opts?: { keep?: boolean }): void;
 }
 
 export class EngineProgress implements ProgressSink {
@@ -29,7 +32,7 @@ export class EngineProgress implements ProgressSink {
     }
   }
 
-  report(urn: string | undefined, message: string): void {
+  report(urn: string | undefined, message: string, opts: { keep?: boolean } = {}): void {
     if (this.toStderr) process.stderr.write(`${message}\n`);
     if (!this.client || !this.proto || !urn) return;
     try {
@@ -37,7 +40,7 @@ export class EngineProgress implements ProgressSink {
       req.setSeverity(this.proto.LogSeverity.INFO);
       req.setMessage(message);
       req.setUrn(urn);
-      req.setEphemeral(true);
+      req.setEphemeral(!opts.keep);
       this.client.log(req, () => undefined);
     } catch {
       // see the constructor

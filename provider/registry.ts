@@ -21,6 +21,7 @@ import { Issues } from "./model/errors";
 import { nodeGroupFilesHandler, nodeGroupFilesDeps } from "./resources/nodeGroupFiles";
 import { initramfsHandler } from "./resources/initramfs";
 import { networkImageHandler } from "./resources/networkImage";
+import { osImageHandler } from "./resources/osImage";
 
 export type ComponentConstructor = (name: string, inputs: pulumi.Inputs, opts: pulumi.ComponentResourceOptions) => pulumi.ComponentResource;
 
@@ -49,6 +50,8 @@ export function customResources(ctx: ProviderContext): Record<CustomResourceToke
     "netboot:index:GlusterManagedVolume": glusterManagedHandler(ctx),
     "netboot:index:Initramfs": j(initramfsHandler(ctx), own),
     "netboot:index:NetworkImage": networkImageHandler(ctx),
+    // builds only on this machine's cache (never a host's files), so it needs no journal
+    "netboot:index:OsImage": osImageHandler(ctx),
   };
 }
 

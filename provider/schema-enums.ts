@@ -22,6 +22,44 @@ export type Compression =
 /** Every value of Compression, in schema order. */
 export const COMPRESSION_VALUES: readonly Compression[] = ["gzip", "xz", "zstd"] as const;
 
+/** A Debian suite mmdebstrap builds from (codename or archive name). */
+export type DebianSuite =
+    /** Debian 11. */
+    | "bullseye"
+    /** Debian 12. */
+    | "bookworm"
+    /** Debian 13. */
+    | "trixie"
+    /** Debian 14 (testing while it is not released). */
+    | "forky"
+    /** unstable. */
+    | "sid"
+    /** The archive name (moves with releases: the digest does not see the move). */
+    | "oldstable"
+    /** The archive name (moves with releases: the digest does not see the move). */
+    | "stable"
+    /** The archive name. */
+    | "testing"
+    /** The archive name (sid). */
+    | "unstable";
+/** Every value of DebianSuite, in schema order. */
+export const DEBIAN_SUITE_VALUES: readonly DebianSuite[] = ["bullseye", "bookworm", "trixie", "forky", "sid", "oldstable", "stable", "testing", "unstable"] as const;
+
+/** mmdebstrap's `--variant`: which packages besides the listed ones the image gets. */
+export type DebianVariant =
+    /** Essential:yes packages only. */
+    | "essential"
+    /** essential and apt (default). */
+    | "minbase"
+    /** Priority:required packages. */
+    | "required"
+    /** required and Priority:important. */
+    | "important"
+    /** important and Priority:standard. */
+    | "standard";
+/** Every value of DebianVariant, in schema order. */
+export const DEBIAN_VARIANT_VALUES: readonly DebianVariant[] = ["essential", "minbase", "required", "important", "standard"] as const;
+
 /** How dnsmasq answers DHCP on the boot network. */
 export type DhcpMode =
     /** A dynamic range for unknown machines plus static leases for the nodes. */

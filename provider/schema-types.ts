@@ -3,7 +3,7 @@
 /* eslint-disable */
 import * as pulumi from "@pulumi/pulumi";
 export * from "./schema-enums";
-import type { BootMode, Compression, DhcpMode, Firmware, GlusterLayout, GlusterMode, Handoff, ImageTransport, OnFailure, SignalName, SignalOn } from "./schema-enums";
+import type { BootMode, Compression, DebianSuite, DebianVariant, DhcpMode, Firmware, GlusterLayout, GlusterMode, Handoff, ImageTransport, OnFailure, SignalName, SignalOn } from "./schema-enums";
 
 /** The boot program served to each firmware (DHCP option 93). A firmware left out gets no answer, and nodes declaring it are refused. */
 export interface BootFiles {
@@ -302,6 +302,94 @@ export interface NodeInfoInputs {
     readonly macs: pulumi.Input<pulumi.Input<string>[]>;
     readonly ip: pulumi.Input<string>;
     readonly bootUrl: pulumi.Input<string>;
+}
+
+/** A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi. */
+export interface OsImageDebian {
+    /** The suite, e.g. `bookworm`. */
+    readonly suite: DebianSuite;
+    /** mmdebstrap's variant (default `minbase`). */
+    readonly variant?: DebianVariant;
+    /** Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`. */
+    readonly packages?: string[];
+    /** Archive components (default `[main]`). */
+    readonly components?: string[];
+    /** The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list). */
+    readonly mirror?: string;
+    /** Files written into the image after the packages (before `customize`). */
+    readonly files?: OsImageFile[];
+    /** Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build). */
+    readonly customize?: string[];
+    /** SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest. */
+    readonly sourceDateEpoch?: number;
+}
+
+export interface OsImageDebianInputs {
+    /** The suite, e.g. `bookworm`. */
+    readonly suite: pulumi.Input<DebianSuite>;
+    /** mmdebstrap's variant (default `minbase`). */
+    readonly variant?: pulumi.Input<DebianVariant>;
+    /** Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`. */
+    readonly packages?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Archive components (default `[main]`). */
+    readonly components?: pulumi.Input<pulumi.Input<string>[]>;
+    /** The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list). */
+    readonly mirror?: pulumi.Input<string>;
+    /** Files written into the image after the packages (before `customize`). */
+    readonly files?: pulumi.Input<pulumi.Input<OsImageFileInputs>[]>;
+    /** Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build). */
+    readonly customize?: pulumi.Input<pulumi.Input<string>[]>;
+    /** SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest. */
+    readonly sourceDateEpoch?: pulumi.Input<number>;
+}
+
+/** A file written into a Debian OsImage after its packages are installed. */
+export interface OsImageFile {
+    /** Absolute path inside the image (no `..`); missing folders are made (0755). */
+    readonly path: string;
+    /** Text content. */
+    readonly content: string;
+    /** Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root. */
+    readonly mode?: string;
+}
+
+export interface OsImageFileInputs {
+    /** Absolute path inside the image (no `..`); missing folders are made (0755). */
+    readonly path: pulumi.Input<string>;
+    /** Text content. */
+    readonly content: pulumi.Input<string>;
+    /** Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root. */
+    readonly mode?: pulumi.Input<string>;
+}
+
+/** An OCI image imported from the machine running pulumi (the layers are read directly, with tar). */
+export interface OsImageOci {
+    /** An OCI image layout folder (index.json, blobs/) or a `docker save` archive. */
+    readonly path: string;
+}
+
+export interface OsImageOciInputs {
+    /** An OCI image layout folder (index.json, blobs/) or a `docker save` archive. */
+    readonly path: pulumi.Input<string>;
+}
+
+/** A package that changed between two builds of an OsImage. */
+export interface OsImagePackageChange {
+    /** The package (`name` or `name:arch` for foreign architectures). */
+    readonly name: string;
+    /** Version before (empty: added). */
+    readonly before: string;
+    /** Version after (empty: removed). */
+    readonly after: string;
+}
+
+export interface OsImagePackageChangeInputs {
+    /** The package (`name` or `name:arch` for foreign architectures). */
+    readonly name: pulumi.Input<string>;
+    /** Version before (empty: added). */
+    readonly before: pulumi.Input<string>;
+    /** Version after (empty: removed). */
+    readonly after: pulumi.Input<string>;
 }
 
 /** What a NodeGroup needs to know about its PxeServer. */
@@ -810,6 +898,52 @@ export interface NodeGroupFilesOutputs {
     readonly lastApply?: { [key: string]: string };
 }
 
+/** Inputs of netboot:index:OsImage as the provider receives them. */
+export interface OsImageInputs {
+    /** Build the image from Debian packages with mmdebstrap. */
+    readonly debian?: OsImageDebian;
+    /** Import an OCI image layout or a `docker save` archive. */
+    readonly oci?: OsImageOci;
+    /** Use a root folder on this machine as it is (the image is the folder; it is digested, not copied). */
+    readonly folder?: string;
+    /** Unpack a root tarball on this machine (tar, optionally compressed). */
+    readonly tarball?: string;
+}
+
+/** Outputs (state) of netboot:index:OsImage. */
+export interface OsImageOutputs {
+    /** Build the image from Debian packages with mmdebstrap. */
+    readonly debian?: OsImageDebian;
+    /** Import an OCI image layout or a `docker save` archive. */
+    readonly oci?: OsImageOci;
+    /** Use a root folder on this machine as it is (the image is the folder; it is digested, not copied). */
+    readonly folder?: string;
+    /** Unpack a root tarball on this machine (tar, optionally compressed). */
+    readonly tarball?: string;
+    /** `sha256:` of the inputs (for debian: suite, variant, packages, components, mirror, files, customize, epoch; otherwise the source's content): names the cache entry; unchanged, nothing is rebuilt. */
+    readonly inputDigest: string;
+    /** `sha256:` of the built root's content: every path with its type, mode, owner, size, link target and the sha256 of every file. */
+    readonly digest: string;
+    /** The root's digest as the last read found it (empty: the root is gone); differs from `digest` when the root drifted, and `up` rebuilds it. */
+    readonly observedDigest: string;
+    /** The root folder on this machine (`~/.cache/netboot/osimages/<input12>/root`; for folder, the folder): give it to BootImage's `imageSource`. */
+    readonly rootPath: string;
+    /** Installed Debian packages (from the image's /var/lib/dpkg/status): name -> version. */
+    readonly packages: { [key: string]: string };
+    /** What the last rebuild changed, sorted by name (empty on the first build). */
+    readonly packageChanges: OsImagePackageChange[];
+    /** Bytes of the regular files in the root. */
+    readonly size: number;
+    /** The kernel the image holds (`/boot/vmlinuz-V` with `/lib/modules/V`); empty when it holds none. */
+    readonly kernelVersion: string;
+    /** Path of that kernel on this machine (for BootImage's `kernelPath`); empty when none. */
+    readonly kernelPath: string;
+    /** Its modules tree on this machine (for BootImage's `modulesDir`); empty when none. */
+    readonly modulesDir: string;
+    /** What the last apply did: `cached` (true/false) and `ms`. */
+    readonly lastBuild?: { [key: string]: string };
+}
+
 /** Arguments of netboot:index:PxeServer. */
 export interface PxeServerArgs {
     /** Where the server runs. */
@@ -868,4 +1002,5 @@ export type CustomResourceToken =
     | "netboot:index:GlusterManagedVolume"
     | "netboot:index:Initramfs"
     | "netboot:index:NetworkImage"
-    | "netboot:index:NodeGroupFiles";
+    | "netboot:index:NodeGroupFiles"
+    | "netboot:index:OsImage";

@@ -58,7 +58,7 @@ export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageAr
   // volfile not rendered yet) that check cannot run, so the image source is checked here instead.
   if (partial && a.buildHost === undefined && typeof a.imageSource === "string" && a.imageSource.startsWith("/"))
     checkImageSource({ imageSource: a.imageSource, handoff: a.handoff === "kexec" ? "kexec" : "switch_root", hybridPaths: a.mode === "hybrid" && Array.isArray(a.hybridPaths) ? a.hybridPaths.filter((p): p is string => typeof p === "string") : [] }, issues);
-  return buildBootImageModel(name, rest, issues);
+  return buildBootImageModel(name, rest, issues, { partial });
 }
 
 /**

@@ -54,9 +54,10 @@ export type SpecLike = { [K in keyof BootImageSpec]?: unknown };
  * Builds the model from a boot image's spec (the BootImage arguments without `server` and the publish/build
  * hosts, which are its own business); every problem goes to `issues`. With `parse: false` the volfile is taken
  * as it is (no graph, no xlators): for a resource that only mounts the volume (NetworkImage), whose volfile the
- * Initramfs check parses.
+ * Initramfs check parses. With `partial: true` (some inputs unknown, so absent from `a`), rules that need a field
+ * that may be among the unknown ones wait for the full check.
  */
-export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, opts: { parse?: boolean } = {}): BootImageModel | undefined {
+export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, opts: { parse?: boolean; partial?: boolean } = {}): BootImageModel | undefined {
   if (!isSafeName(name)) issues.add("name", name, "must be a lower-case DNS label (it names published files)");
   const transport = oneOf(issues, "transport", a.transport, IMAGE_TRANSPORT_VALUES);
   const mode = oneOf(issues, "mode", a.mode, BOOT_MODE_VALUES, "ram");
@@ -64,7 +65,9 @@ export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, o
   const compression = oneOf(issues, "compression", a.compression, COMPRESSION_VALUES, "zstd");
   const onFailure = oneOf(issues, "onFailure", a.onFailure, ON_FAILURE_VALUES, "shell");
 
-  if (a.kernelVersion === undefined && a.kernelPath === undefined) issues.add("kernelVersion", undefined, "give kernelVersion (e.g. 6.1.0-56-amd64) or kernelPath");
+  // partial: some inputs are still unknown (a fresh stack's preview, kernelPath from an OsImage not built yet)
+  // and missing here; the either-or rule waits for the check that sees them all
+  if (a.kernelVersion === undefined && a.kernelPath === undefined && !opts.partial) issues.add("kernelVersion", undefined, "give kernelVersion (e.g. 6.1.0-56-amd64) or kernelPath");
   if (a.kernelVersion !== undefined && !(typeof a.kernelVersion === "string" && /^[A-Za-z0-9._+-]{1,64}$/.test(a.kernelVersion)))
     issues.add("kernelVersion", a.kernelVersion, "must be a kernel release such as 6.1.0-56-amd64");
   if (a.kernelPath !== undefined) checkAbsPath(issues, "kernelPath", a.kernelPath);

@@ -55,6 +55,11 @@ export type NodeGroupFiles = import("./nodeGroupFiles").NodeGroupFiles;
 export const NodeGroupFiles: typeof import("./nodeGroupFiles").NodeGroupFiles = null as any;
 utilities.lazyLoad(exports, ["NodeGroupFiles"], () => require("./nodeGroupFiles"));
 
+export { OsImageArgs } from "./osImage";
+export type OsImage = import("./osImage").OsImage;
+export const OsImage: typeof import("./osImage").OsImage = null as any;
+utilities.lazyLoad(exports, ["OsImage"], () => require("./osImage"));
+
 export { ProviderArgs } from "./provider";
 export type Provider = import("./provider").Provider;
 export const Provider: typeof import("./provider").Provider = null as any;
@@ -100,6 +105,8 @@ const _module = {
                 return new NodeGroup(name, <any>undefined, { urn })
             case "netboot:index:NodeGroupFiles":
                 return new NodeGroupFiles(name, <any>undefined, { urn })
+            case "netboot:index:OsImage":
+                return new OsImage(name, <any>undefined, { urn })
             case "netboot:index:PxeServer":
                 return new PxeServer(name, <any>undefined, { urn })
             default:

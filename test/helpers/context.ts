@@ -29,6 +29,7 @@ export function testContext(opts: { transports?: Record<string, Transport>; tool
     buildImage: missing("buildImage"),
     treeDigest: missing("treeDigest"),
     withNetworkFs: missing("withNetworkFs"),
+    osImage: { build: missing("osImage.build"), observe: missing("osImage.observe"), missingTools: missing("osImage.missingTools"), machineMirror: missing("osImage.machineMirror"), sourceContent: missing("osImage.sourceContent") },
     ...opts.tools,
   };
   const ctx = new ProviderContext({

@@ -41,6 +41,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &NodeGroup{}
 	case "netboot:index:NodeGroupFiles":
 		r = &NodeGroupFiles{}
+	case "netboot:index:OsImage":
+		r = &OsImage{}
 	case "netboot:index:PxeServer":
 		r = &PxeServer{}
 	default:

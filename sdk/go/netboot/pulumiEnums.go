@@ -349,6 +349,372 @@ func (in *compressionPtr) ToCompressionPtrOutputWithContext(ctx context.Context)
 	return pulumi.ToOutputWithContext(ctx, in).(CompressionPtrOutput)
 }
 
+// A Debian suite mmdebstrap builds from (codename or archive name).
+type DebianSuite string
+
+const (
+	// Debian 11.
+	DebianSuiteBullseye = DebianSuite("bullseye")
+	// Debian 12.
+	DebianSuiteBookworm = DebianSuite("bookworm")
+	// Debian 13.
+	DebianSuiteTrixie = DebianSuite("trixie")
+	// Debian 14 (testing while it is not released).
+	DebianSuiteForky = DebianSuite("forky")
+	// unstable.
+	DebianSuiteSid = DebianSuite("sid")
+	// The archive name (moves with releases: the digest does not see the move).
+	DebianSuiteOldstable = DebianSuite("oldstable")
+	// The archive name (moves with releases: the digest does not see the move).
+	DebianSuiteStable = DebianSuite("stable")
+	// The archive name.
+	DebianSuiteTesting = DebianSuite("testing")
+	// The archive name (sid).
+	DebianSuiteUnstable = DebianSuite("unstable")
+)
+
+func (DebianSuite) ElementType() reflect.Type {
+	return reflect.TypeOf((*DebianSuite)(nil)).Elem()
+}
+
+func (e DebianSuite) ToDebianSuiteOutput() DebianSuiteOutput {
+	return pulumi.ToOutput(e).(DebianSuiteOutput)
+}
+
+func (e DebianSuite) ToDebianSuiteOutputWithContext(ctx context.Context) DebianSuiteOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(DebianSuiteOutput)
+}
+
+func (e DebianSuite) ToDebianSuitePtrOutput() DebianSuitePtrOutput {
+	return e.ToDebianSuitePtrOutputWithContext(context.Background())
+}
+
+func (e DebianSuite) ToDebianSuitePtrOutputWithContext(ctx context.Context) DebianSuitePtrOutput {
+	return DebianSuite(e).ToDebianSuiteOutputWithContext(ctx).ToDebianSuitePtrOutputWithContext(ctx)
+}
+
+func (e DebianSuite) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DebianSuite) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DebianSuite) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e DebianSuite) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type DebianSuiteOutput struct{ *pulumi.OutputState }
+
+func (DebianSuiteOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*DebianSuite)(nil)).Elem()
+}
+
+func (o DebianSuiteOutput) ToDebianSuiteOutput() DebianSuiteOutput {
+	return o
+}
+
+func (o DebianSuiteOutput) ToDebianSuiteOutputWithContext(ctx context.Context) DebianSuiteOutput {
+	return o
+}
+
+func (o DebianSuiteOutput) ToDebianSuitePtrOutput() DebianSuitePtrOutput {
+	return o.ToDebianSuitePtrOutputWithContext(context.Background())
+}
+
+func (o DebianSuiteOutput) ToDebianSuitePtrOutputWithContext(ctx context.Context) DebianSuitePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v DebianSuite) *DebianSuite {
+		return &v
+	}).(DebianSuitePtrOutput)
+}
+
+func (o DebianSuiteOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o DebianSuiteOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DebianSuite) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o DebianSuiteOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DebianSuiteOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DebianSuite) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type DebianSuitePtrOutput struct{ *pulumi.OutputState }
+
+func (DebianSuitePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**DebianSuite)(nil)).Elem()
+}
+
+func (o DebianSuitePtrOutput) ToDebianSuitePtrOutput() DebianSuitePtrOutput {
+	return o
+}
+
+func (o DebianSuitePtrOutput) ToDebianSuitePtrOutputWithContext(ctx context.Context) DebianSuitePtrOutput {
+	return o
+}
+
+func (o DebianSuitePtrOutput) Elem() DebianSuiteOutput {
+	return o.ApplyT(func(v *DebianSuite) DebianSuite {
+		if v != nil {
+			return *v
+		}
+		var ret DebianSuite
+		return ret
+	}).(DebianSuiteOutput)
+}
+
+func (o DebianSuitePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DebianSuitePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *DebianSuite) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// DebianSuiteInput is an input type that accepts values of the DebianSuite enum
+// A concrete instance of `DebianSuiteInput` can be one of the following:
+//
+//	DebianSuiteBullseye
+//	DebianSuiteBookworm
+//	DebianSuiteTrixie
+//	DebianSuiteForky
+//	DebianSuiteSid
+//	DebianSuiteOldstable
+//	DebianSuiteStable
+//	DebianSuiteTesting
+//	DebianSuiteUnstable
+type DebianSuiteInput interface {
+	pulumi.Input
+
+	ToDebianSuiteOutput() DebianSuiteOutput
+	ToDebianSuiteOutputWithContext(context.Context) DebianSuiteOutput
+}
+
+var debianSuitePtrType = reflect.TypeOf((**DebianSuite)(nil)).Elem()
+
+type DebianSuitePtrInput interface {
+	pulumi.Input
+
+	ToDebianSuitePtrOutput() DebianSuitePtrOutput
+	ToDebianSuitePtrOutputWithContext(context.Context) DebianSuitePtrOutput
+}
+
+type debianSuitePtr string
+
+func DebianSuitePtr(v string) DebianSuitePtrInput {
+	return (*debianSuitePtr)(&v)
+}
+
+func (*debianSuitePtr) ElementType() reflect.Type {
+	return debianSuitePtrType
+}
+
+func (in *debianSuitePtr) ToDebianSuitePtrOutput() DebianSuitePtrOutput {
+	return pulumi.ToOutput(in).(DebianSuitePtrOutput)
+}
+
+func (in *debianSuitePtr) ToDebianSuitePtrOutputWithContext(ctx context.Context) DebianSuitePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(DebianSuitePtrOutput)
+}
+
+// mmdebstrap's `--variant`: which packages besides the listed ones the image gets.
+type DebianVariant string
+
+const (
+	// Essential:yes packages only.
+	DebianVariantEssential = DebianVariant("essential")
+	// essential and apt (default).
+	DebianVariantMinbase = DebianVariant("minbase")
+	// Priority:required packages.
+	DebianVariantRequired = DebianVariant("required")
+	// required and Priority:important.
+	DebianVariantImportant = DebianVariant("important")
+	// important and Priority:standard.
+	DebianVariantStandard = DebianVariant("standard")
+)
+
+func (DebianVariant) ElementType() reflect.Type {
+	return reflect.TypeOf((*DebianVariant)(nil)).Elem()
+}
+
+func (e DebianVariant) ToDebianVariantOutput() DebianVariantOutput {
+	return pulumi.ToOutput(e).(DebianVariantOutput)
+}
+
+func (e DebianVariant) ToDebianVariantOutputWithContext(ctx context.Context) DebianVariantOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(DebianVariantOutput)
+}
+
+func (e DebianVariant) ToDebianVariantPtrOutput() DebianVariantPtrOutput {
+	return e.ToDebianVariantPtrOutputWithContext(context.Background())
+}
+
+func (e DebianVariant) ToDebianVariantPtrOutputWithContext(ctx context.Context) DebianVariantPtrOutput {
+	return DebianVariant(e).ToDebianVariantOutputWithContext(ctx).ToDebianVariantPtrOutputWithContext(ctx)
+}
+
+func (e DebianVariant) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DebianVariant) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DebianVariant) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e DebianVariant) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type DebianVariantOutput struct{ *pulumi.OutputState }
+
+func (DebianVariantOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*DebianVariant)(nil)).Elem()
+}
+
+func (o DebianVariantOutput) ToDebianVariantOutput() DebianVariantOutput {
+	return o
+}
+
+func (o DebianVariantOutput) ToDebianVariantOutputWithContext(ctx context.Context) DebianVariantOutput {
+	return o
+}
+
+func (o DebianVariantOutput) ToDebianVariantPtrOutput() DebianVariantPtrOutput {
+	return o.ToDebianVariantPtrOutputWithContext(context.Background())
+}
+
+func (o DebianVariantOutput) ToDebianVariantPtrOutputWithContext(ctx context.Context) DebianVariantPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v DebianVariant) *DebianVariant {
+		return &v
+	}).(DebianVariantPtrOutput)
+}
+
+func (o DebianVariantOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o DebianVariantOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DebianVariant) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o DebianVariantOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DebianVariantOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DebianVariant) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type DebianVariantPtrOutput struct{ *pulumi.OutputState }
+
+func (DebianVariantPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**DebianVariant)(nil)).Elem()
+}
+
+func (o DebianVariantPtrOutput) ToDebianVariantPtrOutput() DebianVariantPtrOutput {
+	return o
+}
+
+func (o DebianVariantPtrOutput) ToDebianVariantPtrOutputWithContext(ctx context.Context) DebianVariantPtrOutput {
+	return o
+}
+
+func (o DebianVariantPtrOutput) Elem() DebianVariantOutput {
+	return o.ApplyT(func(v *DebianVariant) DebianVariant {
+		if v != nil {
+			return *v
+		}
+		var ret DebianVariant
+		return ret
+	}).(DebianVariantOutput)
+}
+
+func (o DebianVariantPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DebianVariantPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *DebianVariant) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// DebianVariantInput is an input type that accepts values of the DebianVariant enum
+// A concrete instance of `DebianVariantInput` can be one of the following:
+//
+//	DebianVariantEssential
+//	DebianVariantMinbase
+//	DebianVariantRequired
+//	DebianVariantImportant
+//	DebianVariantStandard
+type DebianVariantInput interface {
+	pulumi.Input
+
+	ToDebianVariantOutput() DebianVariantOutput
+	ToDebianVariantOutputWithContext(context.Context) DebianVariantOutput
+}
+
+var debianVariantPtrType = reflect.TypeOf((**DebianVariant)(nil)).Elem()
+
+type DebianVariantPtrInput interface {
+	pulumi.Input
+
+	ToDebianVariantPtrOutput() DebianVariantPtrOutput
+	ToDebianVariantPtrOutputWithContext(context.Context) DebianVariantPtrOutput
+}
+
+type debianVariantPtr string
+
+func DebianVariantPtr(v string) DebianVariantPtrInput {
+	return (*debianVariantPtr)(&v)
+}
+
+func (*debianVariantPtr) ElementType() reflect.Type {
+	return debianVariantPtrType
+}
+
+func (in *debianVariantPtr) ToDebianVariantPtrOutput() DebianVariantPtrOutput {
+	return pulumi.ToOutput(in).(DebianVariantPtrOutput)
+}
+
+func (in *debianVariantPtr) ToDebianVariantPtrOutputWithContext(ctx context.Context) DebianVariantPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(DebianVariantPtrOutput)
+}
+
 // How dnsmasq answers DHCP on the boot network.
 type DhcpMode string
 
@@ -1902,6 +2268,10 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*BootModePtrInput)(nil)).Elem(), BootMode("ram"))
 	pulumi.RegisterInputType(reflect.TypeOf((*CompressionInput)(nil)).Elem(), Compression("gzip"))
 	pulumi.RegisterInputType(reflect.TypeOf((*CompressionPtrInput)(nil)).Elem(), Compression("gzip"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DebianSuiteInput)(nil)).Elem(), DebianSuite("bullseye"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DebianSuitePtrInput)(nil)).Elem(), DebianSuite("bullseye"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DebianVariantInput)(nil)).Elem(), DebianVariant("essential"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DebianVariantPtrInput)(nil)).Elem(), DebianVariant("essential"))
 	pulumi.RegisterInputType(reflect.TypeOf((*DhcpModeInput)(nil)).Elem(), DhcpMode("authoritative"))
 	pulumi.RegisterInputType(reflect.TypeOf((*DhcpModePtrInput)(nil)).Elem(), DhcpMode("authoritative"))
 	pulumi.RegisterInputType(reflect.TypeOf((*FirmwareInput)(nil)).Elem(), Firmware("bios"))
@@ -1924,6 +2294,10 @@ func init() {
 	pulumi.RegisterOutputType(BootModePtrOutput{})
 	pulumi.RegisterOutputType(CompressionOutput{})
 	pulumi.RegisterOutputType(CompressionPtrOutput{})
+	pulumi.RegisterOutputType(DebianSuiteOutput{})
+	pulumi.RegisterOutputType(DebianSuitePtrOutput{})
+	pulumi.RegisterOutputType(DebianVariantOutput{})
+	pulumi.RegisterOutputType(DebianVariantPtrOutput{})
 	pulumi.RegisterOutputType(DhcpModeOutput{})
 	pulumi.RegisterOutputType(DhcpModePtrOutput{})
 	pulumi.RegisterOutputType(FirmwareOutput{})

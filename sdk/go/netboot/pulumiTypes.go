@@ -1677,6 +1677,597 @@ func (o NodeInfoArrayOutput) Index(i pulumi.IntInput) NodeInfoOutput {
 	}).(NodeInfoOutput)
 }
 
+// A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+type OsImageDebian struct {
+	// Archive components (default `[main]`).
+	Components []string `pulumi:"components"`
+	// Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+	Customize []string `pulumi:"customize"`
+	// Files written into the image after the packages (before `customize`).
+	Files []OsImageFile `pulumi:"files"`
+	// The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+	Mirror *string `pulumi:"mirror"`
+	// Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+	Packages []string `pulumi:"packages"`
+	// SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+	SourceDateEpoch *int `pulumi:"sourceDateEpoch"`
+	// The suite, e.g. `bookworm`.
+	Suite DebianSuite `pulumi:"suite"`
+	// mmdebstrap's variant (default `minbase`).
+	Variant *DebianVariant `pulumi:"variant"`
+}
+
+// OsImageDebianInput is an input type that accepts OsImageDebianArgs and OsImageDebianOutput values.
+// You can construct a concrete instance of `OsImageDebianInput` via:
+//
+//	OsImageDebianArgs{...}
+type OsImageDebianInput interface {
+	pulumi.Input
+
+	ToOsImageDebianOutput() OsImageDebianOutput
+	ToOsImageDebianOutputWithContext(context.Context) OsImageDebianOutput
+}
+
+// A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+type OsImageDebianArgs struct {
+	// Archive components (default `[main]`).
+	Components pulumi.StringArrayInput `pulumi:"components"`
+	// Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+	Customize pulumi.StringArrayInput `pulumi:"customize"`
+	// Files written into the image after the packages (before `customize`).
+	Files OsImageFileArrayInput `pulumi:"files"`
+	// The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+	Mirror pulumi.StringPtrInput `pulumi:"mirror"`
+	// Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+	Packages pulumi.StringArrayInput `pulumi:"packages"`
+	// SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+	SourceDateEpoch pulumi.IntPtrInput `pulumi:"sourceDateEpoch"`
+	// The suite, e.g. `bookworm`.
+	Suite DebianSuiteInput `pulumi:"suite"`
+	// mmdebstrap's variant (default `minbase`).
+	Variant DebianVariantPtrInput `pulumi:"variant"`
+}
+
+func (OsImageDebianArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*OsImageDebian)(nil)).Elem()
+}
+
+func (i OsImageDebianArgs) ToOsImageDebianOutput() OsImageDebianOutput {
+	return i.ToOsImageDebianOutputWithContext(context.Background())
+}
+
+func (i OsImageDebianArgs) ToOsImageDebianOutputWithContext(ctx context.Context) OsImageDebianOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageDebianOutput)
+}
+
+func (i OsImageDebianArgs) ToOsImageDebianPtrOutput() OsImageDebianPtrOutput {
+	return i.ToOsImageDebianPtrOutputWithContext(context.Background())
+}
+
+func (i OsImageDebianArgs) ToOsImageDebianPtrOutputWithContext(ctx context.Context) OsImageDebianPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageDebianOutput).ToOsImageDebianPtrOutputWithContext(ctx)
+}
+
+// OsImageDebianPtrInput is an input type that accepts OsImageDebianArgs, OsImageDebianPtr and OsImageDebianPtrOutput values.
+// You can construct a concrete instance of `OsImageDebianPtrInput` via:
+//
+//	        OsImageDebianArgs{...}
+//
+//	or:
+//
+//	        nil
+type OsImageDebianPtrInput interface {
+	pulumi.Input
+
+	ToOsImageDebianPtrOutput() OsImageDebianPtrOutput
+	ToOsImageDebianPtrOutputWithContext(context.Context) OsImageDebianPtrOutput
+}
+
+type osImageDebianPtrType OsImageDebianArgs
+
+func OsImageDebianPtr(v *OsImageDebianArgs) OsImageDebianPtrInput {
+	return (*osImageDebianPtrType)(v)
+}
+
+func (*osImageDebianPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**OsImageDebian)(nil)).Elem()
+}
+
+func (i *osImageDebianPtrType) ToOsImageDebianPtrOutput() OsImageDebianPtrOutput {
+	return i.ToOsImageDebianPtrOutputWithContext(context.Background())
+}
+
+func (i *osImageDebianPtrType) ToOsImageDebianPtrOutputWithContext(ctx context.Context) OsImageDebianPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageDebianPtrOutput)
+}
+
+// A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+type OsImageDebianOutput struct{ *pulumi.OutputState }
+
+func (OsImageDebianOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OsImageDebian)(nil)).Elem()
+}
+
+func (o OsImageDebianOutput) ToOsImageDebianOutput() OsImageDebianOutput {
+	return o
+}
+
+func (o OsImageDebianOutput) ToOsImageDebianOutputWithContext(ctx context.Context) OsImageDebianOutput {
+	return o
+}
+
+func (o OsImageDebianOutput) ToOsImageDebianPtrOutput() OsImageDebianPtrOutput {
+	return o.ToOsImageDebianPtrOutputWithContext(context.Background())
+}
+
+func (o OsImageDebianOutput) ToOsImageDebianPtrOutputWithContext(ctx context.Context) OsImageDebianPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v OsImageDebian) *OsImageDebian {
+		return &v
+	}).(OsImageDebianPtrOutput)
+}
+
+// Archive components (default `[main]`).
+func (o OsImageDebianOutput) Components() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v OsImageDebian) []string { return v.Components }).(pulumi.StringArrayOutput)
+}
+
+// Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+func (o OsImageDebianOutput) Customize() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v OsImageDebian) []string { return v.Customize }).(pulumi.StringArrayOutput)
+}
+
+// Files written into the image after the packages (before `customize`).
+func (o OsImageDebianOutput) Files() OsImageFileArrayOutput {
+	return o.ApplyT(func(v OsImageDebian) []OsImageFile { return v.Files }).(OsImageFileArrayOutput)
+}
+
+// The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+func (o OsImageDebianOutput) Mirror() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v OsImageDebian) *string { return v.Mirror }).(pulumi.StringPtrOutput)
+}
+
+// Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+func (o OsImageDebianOutput) Packages() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v OsImageDebian) []string { return v.Packages }).(pulumi.StringArrayOutput)
+}
+
+// SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+func (o OsImageDebianOutput) SourceDateEpoch() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v OsImageDebian) *int { return v.SourceDateEpoch }).(pulumi.IntPtrOutput)
+}
+
+// The suite, e.g. `bookworm`.
+func (o OsImageDebianOutput) Suite() DebianSuiteOutput {
+	return o.ApplyT(func(v OsImageDebian) DebianSuite { return v.Suite }).(DebianSuiteOutput)
+}
+
+// mmdebstrap's variant (default `minbase`).
+func (o OsImageDebianOutput) Variant() DebianVariantPtrOutput {
+	return o.ApplyT(func(v OsImageDebian) *DebianVariant { return v.Variant }).(DebianVariantPtrOutput)
+}
+
+type OsImageDebianPtrOutput struct{ *pulumi.OutputState }
+
+func (OsImageDebianPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**OsImageDebian)(nil)).Elem()
+}
+
+func (o OsImageDebianPtrOutput) ToOsImageDebianPtrOutput() OsImageDebianPtrOutput {
+	return o
+}
+
+func (o OsImageDebianPtrOutput) ToOsImageDebianPtrOutputWithContext(ctx context.Context) OsImageDebianPtrOutput {
+	return o
+}
+
+func (o OsImageDebianPtrOutput) Elem() OsImageDebianOutput {
+	return o.ApplyT(func(v *OsImageDebian) OsImageDebian {
+		if v != nil {
+			return *v
+		}
+		var ret OsImageDebian
+		return ret
+	}).(OsImageDebianOutput)
+}
+
+// Archive components (default `[main]`).
+func (o OsImageDebianPtrOutput) Components() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *OsImageDebian) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Components
+	}).(pulumi.StringArrayOutput)
+}
+
+// Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+func (o OsImageDebianPtrOutput) Customize() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *OsImageDebian) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Customize
+	}).(pulumi.StringArrayOutput)
+}
+
+// Files written into the image after the packages (before `customize`).
+func (o OsImageDebianPtrOutput) Files() OsImageFileArrayOutput {
+	return o.ApplyT(func(v *OsImageDebian) []OsImageFile {
+		if v == nil {
+			return nil
+		}
+		return v.Files
+	}).(OsImageFileArrayOutput)
+}
+
+// The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+func (o OsImageDebianPtrOutput) Mirror() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *OsImageDebian) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Mirror
+	}).(pulumi.StringPtrOutput)
+}
+
+// Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+func (o OsImageDebianPtrOutput) Packages() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *OsImageDebian) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Packages
+	}).(pulumi.StringArrayOutput)
+}
+
+// SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+func (o OsImageDebianPtrOutput) SourceDateEpoch() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *OsImageDebian) *int {
+		if v == nil {
+			return nil
+		}
+		return v.SourceDateEpoch
+	}).(pulumi.IntPtrOutput)
+}
+
+// The suite, e.g. `bookworm`.
+func (o OsImageDebianPtrOutput) Suite() DebianSuitePtrOutput {
+	return o.ApplyT(func(v *OsImageDebian) *DebianSuite {
+		if v == nil {
+			return nil
+		}
+		return &v.Suite
+	}).(DebianSuitePtrOutput)
+}
+
+// mmdebstrap's variant (default `minbase`).
+func (o OsImageDebianPtrOutput) Variant() DebianVariantPtrOutput {
+	return o.ApplyT(func(v *OsImageDebian) *DebianVariant {
+		if v == nil {
+			return nil
+		}
+		return v.Variant
+	}).(DebianVariantPtrOutput)
+}
+
+// A file written into a Debian OsImage after its packages are installed.
+type OsImageFile struct {
+	// Text content.
+	Content string `pulumi:"content"`
+	// Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+	Mode *string `pulumi:"mode"`
+	// Absolute path inside the image (no `..`); missing folders are made (0755).
+	Path string `pulumi:"path"`
+}
+
+// OsImageFileInput is an input type that accepts OsImageFileArgs and OsImageFileOutput values.
+// You can construct a concrete instance of `OsImageFileInput` via:
+//
+//	OsImageFileArgs{...}
+type OsImageFileInput interface {
+	pulumi.Input
+
+	ToOsImageFileOutput() OsImageFileOutput
+	ToOsImageFileOutputWithContext(context.Context) OsImageFileOutput
+}
+
+// A file written into a Debian OsImage after its packages are installed.
+type OsImageFileArgs struct {
+	// Text content.
+	Content pulumi.StringInput `pulumi:"content"`
+	// Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+	Mode pulumi.StringPtrInput `pulumi:"mode"`
+	// Absolute path inside the image (no `..`); missing folders are made (0755).
+	Path pulumi.StringInput `pulumi:"path"`
+}
+
+func (OsImageFileArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*OsImageFile)(nil)).Elem()
+}
+
+func (i OsImageFileArgs) ToOsImageFileOutput() OsImageFileOutput {
+	return i.ToOsImageFileOutputWithContext(context.Background())
+}
+
+func (i OsImageFileArgs) ToOsImageFileOutputWithContext(ctx context.Context) OsImageFileOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageFileOutput)
+}
+
+// OsImageFileArrayInput is an input type that accepts OsImageFileArray and OsImageFileArrayOutput values.
+// You can construct a concrete instance of `OsImageFileArrayInput` via:
+//
+//	OsImageFileArray{ OsImageFileArgs{...} }
+type OsImageFileArrayInput interface {
+	pulumi.Input
+
+	ToOsImageFileArrayOutput() OsImageFileArrayOutput
+	ToOsImageFileArrayOutputWithContext(context.Context) OsImageFileArrayOutput
+}
+
+type OsImageFileArray []OsImageFileInput
+
+func (OsImageFileArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OsImageFile)(nil)).Elem()
+}
+
+func (i OsImageFileArray) ToOsImageFileArrayOutput() OsImageFileArrayOutput {
+	return i.ToOsImageFileArrayOutputWithContext(context.Background())
+}
+
+func (i OsImageFileArray) ToOsImageFileArrayOutputWithContext(ctx context.Context) OsImageFileArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageFileArrayOutput)
+}
+
+// A file written into a Debian OsImage after its packages are installed.
+type OsImageFileOutput struct{ *pulumi.OutputState }
+
+func (OsImageFileOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OsImageFile)(nil)).Elem()
+}
+
+func (o OsImageFileOutput) ToOsImageFileOutput() OsImageFileOutput {
+	return o
+}
+
+func (o OsImageFileOutput) ToOsImageFileOutputWithContext(ctx context.Context) OsImageFileOutput {
+	return o
+}
+
+// Text content.
+func (o OsImageFileOutput) Content() pulumi.StringOutput {
+	return o.ApplyT(func(v OsImageFile) string { return v.Content }).(pulumi.StringOutput)
+}
+
+// Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+func (o OsImageFileOutput) Mode() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v OsImageFile) *string { return v.Mode }).(pulumi.StringPtrOutput)
+}
+
+// Absolute path inside the image (no `..`); missing folders are made (0755).
+func (o OsImageFileOutput) Path() pulumi.StringOutput {
+	return o.ApplyT(func(v OsImageFile) string { return v.Path }).(pulumi.StringOutput)
+}
+
+type OsImageFileArrayOutput struct{ *pulumi.OutputState }
+
+func (OsImageFileArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OsImageFile)(nil)).Elem()
+}
+
+func (o OsImageFileArrayOutput) ToOsImageFileArrayOutput() OsImageFileArrayOutput {
+	return o
+}
+
+func (o OsImageFileArrayOutput) ToOsImageFileArrayOutputWithContext(ctx context.Context) OsImageFileArrayOutput {
+	return o
+}
+
+func (o OsImageFileArrayOutput) Index(i pulumi.IntInput) OsImageFileOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) OsImageFile {
+		return vs[0].([]OsImageFile)[vs[1].(int)]
+	}).(OsImageFileOutput)
+}
+
+// An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+type OsImageOci struct {
+	// An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+	Path string `pulumi:"path"`
+}
+
+// OsImageOciInput is an input type that accepts OsImageOciArgs and OsImageOciOutput values.
+// You can construct a concrete instance of `OsImageOciInput` via:
+//
+//	OsImageOciArgs{...}
+type OsImageOciInput interface {
+	pulumi.Input
+
+	ToOsImageOciOutput() OsImageOciOutput
+	ToOsImageOciOutputWithContext(context.Context) OsImageOciOutput
+}
+
+// An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+type OsImageOciArgs struct {
+	// An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+	Path pulumi.StringInput `pulumi:"path"`
+}
+
+func (OsImageOciArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*OsImageOci)(nil)).Elem()
+}
+
+func (i OsImageOciArgs) ToOsImageOciOutput() OsImageOciOutput {
+	return i.ToOsImageOciOutputWithContext(context.Background())
+}
+
+func (i OsImageOciArgs) ToOsImageOciOutputWithContext(ctx context.Context) OsImageOciOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageOciOutput)
+}
+
+func (i OsImageOciArgs) ToOsImageOciPtrOutput() OsImageOciPtrOutput {
+	return i.ToOsImageOciPtrOutputWithContext(context.Background())
+}
+
+func (i OsImageOciArgs) ToOsImageOciPtrOutputWithContext(ctx context.Context) OsImageOciPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageOciOutput).ToOsImageOciPtrOutputWithContext(ctx)
+}
+
+// OsImageOciPtrInput is an input type that accepts OsImageOciArgs, OsImageOciPtr and OsImageOciPtrOutput values.
+// You can construct a concrete instance of `OsImageOciPtrInput` via:
+//
+//	        OsImageOciArgs{...}
+//
+//	or:
+//
+//	        nil
+type OsImageOciPtrInput interface {
+	pulumi.Input
+
+	ToOsImageOciPtrOutput() OsImageOciPtrOutput
+	ToOsImageOciPtrOutputWithContext(context.Context) OsImageOciPtrOutput
+}
+
+type osImageOciPtrType OsImageOciArgs
+
+func OsImageOciPtr(v *OsImageOciArgs) OsImageOciPtrInput {
+	return (*osImageOciPtrType)(v)
+}
+
+func (*osImageOciPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**OsImageOci)(nil)).Elem()
+}
+
+func (i *osImageOciPtrType) ToOsImageOciPtrOutput() OsImageOciPtrOutput {
+	return i.ToOsImageOciPtrOutputWithContext(context.Background())
+}
+
+func (i *osImageOciPtrType) ToOsImageOciPtrOutputWithContext(ctx context.Context) OsImageOciPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OsImageOciPtrOutput)
+}
+
+// An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+type OsImageOciOutput struct{ *pulumi.OutputState }
+
+func (OsImageOciOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OsImageOci)(nil)).Elem()
+}
+
+func (o OsImageOciOutput) ToOsImageOciOutput() OsImageOciOutput {
+	return o
+}
+
+func (o OsImageOciOutput) ToOsImageOciOutputWithContext(ctx context.Context) OsImageOciOutput {
+	return o
+}
+
+func (o OsImageOciOutput) ToOsImageOciPtrOutput() OsImageOciPtrOutput {
+	return o.ToOsImageOciPtrOutputWithContext(context.Background())
+}
+
+func (o OsImageOciOutput) ToOsImageOciPtrOutputWithContext(ctx context.Context) OsImageOciPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v OsImageOci) *OsImageOci {
+		return &v
+	}).(OsImageOciPtrOutput)
+}
+
+// An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+func (o OsImageOciOutput) Path() pulumi.StringOutput {
+	return o.ApplyT(func(v OsImageOci) string { return v.Path }).(pulumi.StringOutput)
+}
+
+type OsImageOciPtrOutput struct{ *pulumi.OutputState }
+
+func (OsImageOciPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**OsImageOci)(nil)).Elem()
+}
+
+func (o OsImageOciPtrOutput) ToOsImageOciPtrOutput() OsImageOciPtrOutput {
+	return o
+}
+
+func (o OsImageOciPtrOutput) ToOsImageOciPtrOutputWithContext(ctx context.Context) OsImageOciPtrOutput {
+	return o
+}
+
+func (o OsImageOciPtrOutput) Elem() OsImageOciOutput {
+	return o.ApplyT(func(v *OsImageOci) OsImageOci {
+		if v != nil {
+			return *v
+		}
+		var ret OsImageOci
+		return ret
+	}).(OsImageOciOutput)
+}
+
+// An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+func (o OsImageOciPtrOutput) Path() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *OsImageOci) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Path
+	}).(pulumi.StringPtrOutput)
+}
+
+// A package that changed between two builds of an OsImage.
+type OsImagePackageChange struct {
+	// Version after (empty: removed).
+	After string `pulumi:"after"`
+	// Version before (empty: added).
+	Before string `pulumi:"before"`
+	// The package (`name` or `name:arch` for foreign architectures).
+	Name string `pulumi:"name"`
+}
+
+// A package that changed between two builds of an OsImage.
+type OsImagePackageChangeOutput struct{ *pulumi.OutputState }
+
+func (OsImagePackageChangeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OsImagePackageChange)(nil)).Elem()
+}
+
+func (o OsImagePackageChangeOutput) ToOsImagePackageChangeOutput() OsImagePackageChangeOutput {
+	return o
+}
+
+func (o OsImagePackageChangeOutput) ToOsImagePackageChangeOutputWithContext(ctx context.Context) OsImagePackageChangeOutput {
+	return o
+}
+
+// Version after (empty: removed).
+func (o OsImagePackageChangeOutput) After() pulumi.StringOutput {
+	return o.ApplyT(func(v OsImagePackageChange) string { return v.After }).(pulumi.StringOutput)
+}
+
+// Version before (empty: added).
+func (o OsImagePackageChangeOutput) Before() pulumi.StringOutput {
+	return o.ApplyT(func(v OsImagePackageChange) string { return v.Before }).(pulumi.StringOutput)
+}
+
+// The package (`name` or `name:arch` for foreign architectures).
+func (o OsImagePackageChangeOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v OsImagePackageChange) string { return v.Name }).(pulumi.StringOutput)
+}
+
+type OsImagePackageChangeArrayOutput struct{ *pulumi.OutputState }
+
+func (OsImagePackageChangeArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OsImagePackageChange)(nil)).Elem()
+}
+
+func (o OsImagePackageChangeArrayOutput) ToOsImagePackageChangeArrayOutput() OsImagePackageChangeArrayOutput {
+	return o
+}
+
+func (o OsImagePackageChangeArrayOutput) ToOsImagePackageChangeArrayOutputWithContext(ctx context.Context) OsImagePackageChangeArrayOutput {
+	return o
+}
+
+func (o OsImagePackageChangeArrayOutput) Index(i pulumi.IntInput) OsImagePackageChangeOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) OsImagePackageChange {
+		return vs[0].([]OsImagePackageChange)[vs[1].(int)]
+	}).(OsImagePackageChangeOutput)
+}
+
 // What a NodeGroup needs to know about its PxeServer.
 type PxeServerInfo struct {
 	// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
@@ -2303,6 +2894,12 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*HostPtrInput)(nil)).Elem(), HostArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeInput)(nil)).Elem(), NodeArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeArrayInput)(nil)).Elem(), NodeArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OsImageDebianInput)(nil)).Elem(), OsImageDebianArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OsImageDebianPtrInput)(nil)).Elem(), OsImageDebianArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OsImageFileInput)(nil)).Elem(), OsImageFileArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OsImageFileArrayInput)(nil)).Elem(), OsImageFileArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OsImageOciInput)(nil)).Elem(), OsImageOciArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OsImageOciPtrInput)(nil)).Elem(), OsImageOciArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PxeServerInfoInput)(nil)).Elem(), PxeServerInfoArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalInput)(nil)).Elem(), SignalArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalPtrInput)(nil)).Elem(), SignalArgs{})
@@ -2331,6 +2928,14 @@ func init() {
 	pulumi.RegisterOutputType(NodeArrayOutput{})
 	pulumi.RegisterOutputType(NodeInfoOutput{})
 	pulumi.RegisterOutputType(NodeInfoArrayOutput{})
+	pulumi.RegisterOutputType(OsImageDebianOutput{})
+	pulumi.RegisterOutputType(OsImageDebianPtrOutput{})
+	pulumi.RegisterOutputType(OsImageFileOutput{})
+	pulumi.RegisterOutputType(OsImageFileArrayOutput{})
+	pulumi.RegisterOutputType(OsImageOciOutput{})
+	pulumi.RegisterOutputType(OsImageOciPtrOutput{})
+	pulumi.RegisterOutputType(OsImagePackageChangeOutput{})
+	pulumi.RegisterOutputType(OsImagePackageChangeArrayOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoMapOutput{})
 	pulumi.RegisterOutputType(SignalOutput{})

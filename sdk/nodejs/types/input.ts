@@ -260,6 +260,72 @@ export interface NodeArgs {
 }
 
 /**
+ * A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+ */
+export interface OsImageDebianArgs {
+    /**
+     * Archive components (default `[main]`).
+     */
+    components?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+     */
+    customize?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Files written into the image after the packages (before `customize`).
+     */
+    files?: pulumi.Input<pulumi.Input<inputs.OsImageFileArgs>[] | undefined>;
+    /**
+     * The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+     */
+    mirror?: pulumi.Input<string | undefined>;
+    /**
+     * Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+     */
+    packages?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+     */
+    sourceDateEpoch?: pulumi.Input<number | undefined>;
+    /**
+     * The suite, e.g. `bookworm`.
+     */
+    suite: pulumi.Input<enums.DebianSuite>;
+    /**
+     * mmdebstrap's variant (default `minbase`).
+     */
+    variant?: pulumi.Input<enums.DebianVariant | undefined>;
+}
+
+/**
+ * A file written into a Debian OsImage after its packages are installed.
+ */
+export interface OsImageFileArgs {
+    /**
+     * Text content.
+     */
+    content: pulumi.Input<string>;
+    /**
+     * Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+     */
+    mode?: pulumi.Input<string | undefined>;
+    /**
+     * Absolute path inside the image (no `..`); missing folders are made (0755).
+     */
+    path: pulumi.Input<string>;
+}
+
+/**
+ * An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+ */
+export interface OsImageOciArgs {
+    /**
+     * An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+     */
+    path: pulumi.Input<string>;
+}
+
+/**
  * What a NodeGroup needs to know about its PxeServer.
  */
 export interface PxeServerInfoArgs {

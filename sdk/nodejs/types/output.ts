@@ -194,6 +194,90 @@ export interface NodeInfo {
 }
 
 /**
+ * A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+ */
+export interface OsImageDebian {
+    /**
+     * Archive components (default `[main]`).
+     */
+    components?: string[];
+    /**
+     * Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+     */
+    customize?: string[];
+    /**
+     * Files written into the image after the packages (before `customize`).
+     */
+    files?: outputs.OsImageFile[];
+    /**
+     * The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+     */
+    mirror?: string;
+    /**
+     * Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+     */
+    packages?: string[];
+    /**
+     * SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+     */
+    sourceDateEpoch?: number;
+    /**
+     * The suite, e.g. `bookworm`.
+     */
+    suite: enums.DebianSuite;
+    /**
+     * mmdebstrap's variant (default `minbase`).
+     */
+    variant?: enums.DebianVariant;
+}
+
+/**
+ * A file written into a Debian OsImage after its packages are installed.
+ */
+export interface OsImageFile {
+    /**
+     * Text content.
+     */
+    content: string;
+    /**
+     * Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+     */
+    mode?: string;
+    /**
+     * Absolute path inside the image (no `..`); missing folders are made (0755).
+     */
+    path: string;
+}
+
+/**
+ * An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+ */
+export interface OsImageOci {
+    /**
+     * An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+     */
+    path: string;
+}
+
+/**
+ * A package that changed between two builds of an OsImage.
+ */
+export interface OsImagePackageChange {
+    /**
+     * Version after (empty: removed).
+     */
+    after: string;
+    /**
+     * Version before (empty: added).
+     */
+    before: string;
+    /**
+     * The package (`name` or `name:arch` for foreign architectures).
+     */
+    name: string;
+}
+
+/**
  * What a NodeGroup needs to know about its PxeServer.
  */
 export interface PxeServerInfo {

@@ -17,6 +17,7 @@ from .initramfs import *
 from .network_image import *
 from .node_group import *
 from .node_group_files import *
+from .os_image import *
 from .provider import *
 from .pxe_server import *
 from ._inputs import *
@@ -39,6 +40,7 @@ _utilities.register(
    "netboot:index:NetworkImage": "NetworkImage",
    "netboot:index:NodeGroup": "NodeGroup",
    "netboot:index:NodeGroupFiles": "NodeGroupFiles",
+   "netboot:index:OsImage": "OsImage",
    "netboot:index:PxeServer": "PxeServer"
   }
  }

@@ -9,6 +9,8 @@ from enum import Enum
 __all__ = [
     'BootMode',
     'Compression',
+    'DebianSuite',
+    'DebianVariant',
     'DhcpMode',
     'Firmware',
     'GlusterLayout',
@@ -52,6 +54,76 @@ class Compression(_builtins.str, Enum):
     ZSTD = "zstd"
     """
     zstd (default).
+    """
+
+
+@pulumi.type_token("netboot:index:DebianSuite")
+class DebianSuite(_builtins.str, Enum):
+    """
+    A Debian suite mmdebstrap builds from (codename or archive name).
+    """
+    BULLSEYE = "bullseye"
+    """
+    Debian 11.
+    """
+    BOOKWORM = "bookworm"
+    """
+    Debian 12.
+    """
+    TRIXIE = "trixie"
+    """
+    Debian 13.
+    """
+    FORKY = "forky"
+    """
+    Debian 14 (testing while it is not released).
+    """
+    SID = "sid"
+    """
+    unstable.
+    """
+    OLDSTABLE = "oldstable"
+    """
+    The archive name (moves with releases: the digest does not see the move).
+    """
+    STABLE = "stable"
+    """
+    The archive name (moves with releases: the digest does not see the move).
+    """
+    TESTING = "testing"
+    """
+    The archive name.
+    """
+    UNSTABLE = "unstable"
+    """
+    The archive name (sid).
+    """
+
+
+@pulumi.type_token("netboot:index:DebianVariant")
+class DebianVariant(_builtins.str, Enum):
+    """
+    mmdebstrap's `--variant`: which packages besides the listed ones the image gets.
+    """
+    ESSENTIAL = "essential"
+    """
+    Essential:yes packages only.
+    """
+    MINBASE = "minbase"
+    """
+    essential and apt (default).
+    """
+    REQUIRED = "required"
+    """
+    Priority:required packages.
+    """
+    IMPORTANT = "important"
+    """
+    required and Priority:important.
+    """
+    STANDARD = "standard"
+    """
+    important and Priority:standard.
     """
 
 

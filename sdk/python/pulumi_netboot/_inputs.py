@@ -36,6 +36,12 @@ __all__ = [
     'HostArgsDict',
     'NodeArgs',
     'NodeArgsDict',
+    'OsImageDebianArgs',
+    'OsImageDebianArgsDict',
+    'OsImageFileArgs',
+    'OsImageFileArgsDict',
+    'OsImageOciArgs',
+    'OsImageOciArgsDict',
     'PxeServerInfoArgs',
     'PxeServerInfoArgsDict',
     'SignalArgs',
@@ -1143,6 +1149,284 @@ class NodeArgs:
     @kernel_args.setter
     def kernel_args(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "kernel_args", value)
+
+
+class OsImageDebianArgsDict(TypedDict):
+    """
+    A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+    """
+    suite: pulumi.Input['DebianSuite']
+    """
+    The suite, e.g. `bookworm`.
+    """
+    components: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Archive components (default `[main]`).
+    """
+    customize: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+    """
+    files: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['OsImageFileArgsDict']]]]]
+    """
+    Files written into the image after the packages (before `customize`).
+    """
+    mirror: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+    """
+    packages: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+    """
+    source_date_epoch: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+    """
+    variant: NotRequired[pulumi.Input[Optional['DebianVariant']]]
+    """
+    mmdebstrap's variant (default `minbase`).
+    """
+
+@pulumi.input_type
+class OsImageDebianArgs:
+    def __init__(__self__, *,
+                 suite: pulumi.Input['DebianSuite'],
+                 components: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 customize: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 files: pulumi.Input[Optional[Sequence[pulumi.Input['OsImageFileArgs']]]] = None,
+                 mirror: pulumi.Input[Optional[_builtins.str]] = None,
+                 packages: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 source_date_epoch: pulumi.Input[Optional[_builtins.int]] = None,
+                 variant: pulumi.Input[Optional['DebianVariant']] = None):
+        """
+        A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+
+        :param pulumi.Input['DebianSuite'] suite: The suite, e.g. `bookworm`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] components: Archive components (default `[main]`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] customize: Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+        :param pulumi.Input[Sequence[pulumi.Input['OsImageFileArgs']]] files: Files written into the image after the packages (before `customize`).
+        :param pulumi.Input[_builtins.str] mirror: The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] packages: Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+        :param pulumi.Input[_builtins.int] source_date_epoch: SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+        :param pulumi.Input['DebianVariant'] variant: mmdebstrap's variant (default `minbase`).
+        """
+        pulumi.set(__self__, "suite", suite)
+        if components is not None:
+            pulumi.set(__self__, "components", components)
+        if customize is not None:
+            pulumi.set(__self__, "customize", customize)
+        if files is not None:
+            pulumi.set(__self__, "files", files)
+        if mirror is not None:
+            pulumi.set(__self__, "mirror", mirror)
+        if packages is not None:
+            pulumi.set(__self__, "packages", packages)
+        if source_date_epoch is not None:
+            pulumi.set(__self__, "source_date_epoch", source_date_epoch)
+        if variant is not None:
+            pulumi.set(__self__, "variant", variant)
+
+    @_builtins.property
+    @pulumi.getter
+    def suite(self) -> pulumi.Input['DebianSuite']:
+        """
+        The suite, e.g. `bookworm`.
+        """
+        return pulumi.get(self, "suite")
+
+    @suite.setter
+    def suite(self, value: pulumi.Input['DebianSuite']):
+        pulumi.set(self, "suite", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def components(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Archive components (default `[main]`).
+        """
+        return pulumi.get(self, "components")
+
+    @components.setter
+    def components(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "components", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def customize(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+        """
+        return pulumi.get(self, "customize")
+
+    @customize.setter
+    def customize(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "customize", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def files(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['OsImageFileArgs']]]]:
+        """
+        Files written into the image after the packages (before `customize`).
+        """
+        return pulumi.get(self, "files")
+
+    @files.setter
+    def files(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['OsImageFileArgs']]]]):
+        pulumi.set(self, "files", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def mirror(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+        """
+        return pulumi.get(self, "mirror")
+
+    @mirror.setter
+    def mirror(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mirror", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def packages(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+        """
+        return pulumi.get(self, "packages")
+
+    @packages.setter
+    def packages(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "packages", value)
+
+    @_builtins.property
+    @pulumi.getter(name="sourceDateEpoch")
+    def source_date_epoch(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+        """
+        return pulumi.get(self, "source_date_epoch")
+
+    @source_date_epoch.setter
+    def source_date_epoch(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "source_date_epoch", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def variant(self) -> pulumi.Input[Optional['DebianVariant']]:
+        """
+        mmdebstrap's variant (default `minbase`).
+        """
+        return pulumi.get(self, "variant")
+
+    @variant.setter
+    def variant(self, value: pulumi.Input[Optional['DebianVariant']]):
+        pulumi.set(self, "variant", value)
+
+
+class OsImageFileArgsDict(TypedDict):
+    """
+    A file written into a Debian OsImage after its packages are installed.
+    """
+    content: pulumi.Input[_builtins.str]
+    """
+    Text content.
+    """
+    path: pulumi.Input[_builtins.str]
+    """
+    Absolute path inside the image (no `..`); missing folders are made (0755).
+    """
+    mode: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+    """
+
+@pulumi.input_type
+class OsImageFileArgs:
+    def __init__(__self__, *,
+                 content: pulumi.Input[_builtins.str],
+                 path: pulumi.Input[_builtins.str],
+                 mode: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A file written into a Debian OsImage after its packages are installed.
+
+        :param pulumi.Input[_builtins.str] content: Text content.
+        :param pulumi.Input[_builtins.str] path: Absolute path inside the image (no `..`); missing folders are made (0755).
+        :param pulumi.Input[_builtins.str] mode: Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+        """
+        pulumi.set(__self__, "content", content)
+        pulumi.set(__self__, "path", path)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+
+    @_builtins.property
+    @pulumi.getter
+    def content(self) -> pulumi.Input[_builtins.str]:
+        """
+        Text content.
+        """
+        return pulumi.get(self, "content")
+
+    @content.setter
+    def content(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "content", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> pulumi.Input[_builtins.str]:
+        """
+        Absolute path inside the image (no `..`); missing folders are made (0755).
+        """
+        return pulumi.get(self, "path")
+
+    @path.setter
+    def path(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "path", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def mode(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+        """
+        return pulumi.get(self, "mode")
+
+    @mode.setter
+    def mode(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mode", value)
+
+
+class OsImageOciArgsDict(TypedDict):
+    """
+    An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+    """
+    path: pulumi.Input[_builtins.str]
+    """
+    An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+    """
+
+@pulumi.input_type
+class OsImageOciArgs:
+    def __init__(__self__, *,
+                 path: pulumi.Input[_builtins.str]):
+        """
+        An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+
+        :param pulumi.Input[_builtins.str] path: An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+        """
+        pulumi.set(__self__, "path", path)
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> pulumi.Input[_builtins.str]:
+        """
+        An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+        """
+        return pulumi.get(self, "path")
+
+    @path.setter
+    def path(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "path", value)
 
 
 class PxeServerInfoArgsDict(TypedDict):

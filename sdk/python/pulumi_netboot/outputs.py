@@ -25,6 +25,10 @@ __all__ = [
     'FileSpec',
     'Host',
     'NodeInfo',
+    'OsImageDebian',
+    'OsImageFile',
+    'OsImageOci',
+    'OsImagePackageChange',
     'PxeServerInfo',
     'Signal',
     'SshConnection',
@@ -649,6 +653,244 @@ class NodeInfo(dict):
     @_builtins.property
     @pulumi.getter
     def name(self) -> _builtins.str:
+        return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class OsImageDebian(dict):
+    """
+    A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "sourceDateEpoch":
+            suggest = "source_date_epoch"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in OsImageDebian. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        OsImageDebian.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        OsImageDebian.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 suite: 'DebianSuite',
+                 components: Optional[Sequence[_builtins.str]] = None,
+                 customize: Optional[Sequence[_builtins.str]] = None,
+                 files: Optional[Sequence['outputs.OsImageFile']] = None,
+                 mirror: Optional[_builtins.str] = None,
+                 packages: Optional[Sequence[_builtins.str]] = None,
+                 source_date_epoch: Optional[_builtins.int] = None,
+                 variant: Optional['DebianVariant'] = None):
+        """
+        A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
+
+        :param 'DebianSuite' suite: The suite, e.g. `bookworm`.
+        :param Sequence[_builtins.str] components: Archive components (default `[main]`).
+        :param Sequence[_builtins.str] customize: Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+        :param Sequence['OsImageFile'] files: Files written into the image after the packages (before `customize`).
+        :param _builtins.str mirror: The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+        :param Sequence[_builtins.str] packages: Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+        :param _builtins.int source_date_epoch: SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+        :param 'DebianVariant' variant: mmdebstrap's variant (default `minbase`).
+        """
+        pulumi.set(__self__, "suite", suite)
+        if components is not None:
+            pulumi.set(__self__, "components", components)
+        if customize is not None:
+            pulumi.set(__self__, "customize", customize)
+        if files is not None:
+            pulumi.set(__self__, "files", files)
+        if mirror is not None:
+            pulumi.set(__self__, "mirror", mirror)
+        if packages is not None:
+            pulumi.set(__self__, "packages", packages)
+        if source_date_epoch is not None:
+            pulumi.set(__self__, "source_date_epoch", source_date_epoch)
+        if variant is not None:
+            pulumi.set(__self__, "variant", variant)
+
+    @_builtins.property
+    @pulumi.getter
+    def suite(self) -> 'DebianSuite':
+        """
+        The suite, e.g. `bookworm`.
+        """
+        return pulumi.get(self, "suite")
+
+    @_builtins.property
+    @pulumi.getter
+    def components(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Archive components (default `[main]`).
+        """
+        return pulumi.get(self, "components")
+
+    @_builtins.property
+    @pulumi.getter
+    def customize(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Shell commands run in the image's chroot after the files (`sh -c`, one per entry, in order; a failing command fails the build).
+        """
+        return pulumi.get(self, "customize")
+
+    @_builtins.property
+    @pulumi.getter
+    def files(self) -> Optional[Sequence['outputs.OsImageFile']]:
+        """
+        Files written into the image after the packages (before `customize`).
+        """
+        return pulumi.get(self, "files")
+
+    @_builtins.property
+    @pulumi.getter
+    def mirror(self) -> Optional[_builtins.str]:
+        """
+        The Debian mirror (http, https or file URL). Default: this machine's configured Debian mirror (/etc/apt/sources.list.d/*.sources, then /etc/apt/sources.list).
+        """
+        return pulumi.get(self, "mirror")
+
+    @_builtins.property
+    @pulumi.getter
+    def packages(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Packages to install besides the variant's (`name` or `name=version`), e.g. `systemd-sysv`, `openssh-server`, `linux-image-amd64`.
+        """
+        return pulumi.get(self, "packages")
+
+    @_builtins.property
+    @pulumi.getter(name="sourceDateEpoch")
+    def source_date_epoch(self) -> Optional[_builtins.int]:
+        """
+        SOURCE_DATE_EPOCH of the build (default 1700000000): timestamps inside the image, so the same inputs give the same digest.
+        """
+        return pulumi.get(self, "source_date_epoch")
+
+    @_builtins.property
+    @pulumi.getter
+    def variant(self) -> Optional['DebianVariant']:
+        """
+        mmdebstrap's variant (default `minbase`).
+        """
+        return pulumi.get(self, "variant")
+
+
+@pulumi.output_type
+class OsImageFile(dict):
+    """
+    A file written into a Debian OsImage after its packages are installed.
+    """
+    def __init__(__self__, *,
+                 content: _builtins.str,
+                 path: _builtins.str,
+                 mode: Optional[_builtins.str] = None):
+        """
+        A file written into a Debian OsImage after its packages are installed.
+
+        :param _builtins.str content: Text content.
+        :param _builtins.str path: Absolute path inside the image (no `..`); missing folders are made (0755).
+        :param _builtins.str mode: Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+        """
+        pulumi.set(__self__, "content", content)
+        pulumi.set(__self__, "path", path)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+
+    @_builtins.property
+    @pulumi.getter
+    def content(self) -> _builtins.str:
+        """
+        Text content.
+        """
+        return pulumi.get(self, "content")
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> _builtins.str:
+        """
+        Absolute path inside the image (no `..`); missing folders are made (0755).
+        """
+        return pulumi.get(self, "path")
+
+    @_builtins.property
+    @pulumi.getter
+    def mode(self) -> Optional[_builtins.str]:
+        """
+        Octal permission bits, e.g. `0644` (default) or `0755`. Owner root:root.
+        """
+        return pulumi.get(self, "mode")
+
+
+@pulumi.output_type
+class OsImageOci(dict):
+    """
+    An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+    """
+    def __init__(__self__, *,
+                 path: _builtins.str):
+        """
+        An OCI image imported from the machine running pulumi (the layers are read directly, with tar).
+
+        :param _builtins.str path: An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+        """
+        pulumi.set(__self__, "path", path)
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> _builtins.str:
+        """
+        An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
+        """
+        return pulumi.get(self, "path")
+
+
+@pulumi.output_type
+class OsImagePackageChange(dict):
+    """
+    A package that changed between two builds of an OsImage.
+    """
+    def __init__(__self__, *,
+                 after: _builtins.str,
+                 before: _builtins.str,
+                 name: _builtins.str):
+        """
+        A package that changed between two builds of an OsImage.
+
+        :param _builtins.str after: Version after (empty: removed).
+        :param _builtins.str before: Version before (empty: added).
+        :param _builtins.str name: The package (`name` or `name:arch` for foreign architectures).
+        """
+        pulumi.set(__self__, "after", after)
+        pulumi.set(__self__, "before", before)
+        pulumi.set(__self__, "name", name)
+
+    @_builtins.property
+    @pulumi.getter
+    def after(self) -> _builtins.str:
+        """
+        Version after (empty: removed).
+        """
+        return pulumi.get(self, "after")
+
+    @_builtins.property
+    @pulumi.getter
+    def before(self) -> _builtins.str:
+        """
+        Version before (empty: added).
+        """
+        return pulumi.get(self, "before")
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        The package (`name` or `name:arch` for foreign architectures).
+        """
         return pulumi.get(self, "name")
 
 

@@ -38,6 +38,78 @@ export const Compression = {
  */
 export type Compression = (typeof Compression)[keyof typeof Compression];
 
+export const DebianSuite = {
+    /**
+     * Debian 11.
+     */
+    Bullseye: "bullseye",
+    /**
+     * Debian 12.
+     */
+    Bookworm: "bookworm",
+    /**
+     * Debian 13.
+     */
+    Trixie: "trixie",
+    /**
+     * Debian 14 (testing while it is not released).
+     */
+    Forky: "forky",
+    /**
+     * unstable.
+     */
+    Sid: "sid",
+    /**
+     * The archive name (moves with releases: the digest does not see the move).
+     */
+    Oldstable: "oldstable",
+    /**
+     * The archive name (moves with releases: the digest does not see the move).
+     */
+    Stable: "stable",
+    /**
+     * The archive name.
+     */
+    Testing: "testing",
+    /**
+     * The archive name (sid).
+     */
+    Unstable: "unstable",
+} as const;
+
+/**
+ * A Debian suite mmdebstrap builds from (codename or archive name).
+ */
+export type DebianSuite = (typeof DebianSuite)[keyof typeof DebianSuite];
+
+export const DebianVariant = {
+    /**
+     * Essential:yes packages only.
+     */
+    Essential: "essential",
+    /**
+     * essential and apt (default).
+     */
+    Minbase: "minbase",
+    /**
+     * Priority:required packages.
+     */
+    Required: "required",
+    /**
+     * required and Priority:important.
+     */
+    Important: "important",
+    /**
+     * important and Priority:standard.
+     */
+    Standard: "standard",
+} as const;
+
+/**
+ * mmdebstrap's `--variant`: which packages besides the listed ones the image gets.
+ */
+export type DebianVariant = (typeof DebianVariant)[keyof typeof DebianVariant];
+
 export const DhcpMode = {
     /**
      * A dynamic range for unknown machines plus static leases for the nodes.
