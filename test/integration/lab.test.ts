@@ -6,44 +6,16 @@
  * marker; the hybrid node reads a file that only GlusterFS serves -> the lab leaves no namespace, process, mount
  * or file behind -> `pulumi destroy` leaves the target root empty.
  */
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { REPO, requireRoot, requireTool, sh, tmpDir, toolchainBin } from "../helpers/env";
+import { LabRun, pidsMentioning, runLab as runLabScript, tree } from "../helpers/lab";
 
 jest.setTimeout(600_000);
 
 const EXAMPLE = path.join(REPO, "examples/stateless-gluster");
 const STACK = `labtest${process.pid}`;
-
-/** Every path below `dir`, relative, sorted. */
-function tree(dir: string): string[] {
-  const out: string[] = [];
-  const rec = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      out.push(path.relative(dir, p));
-      if (e.isDirectory()) rec(p);
-    }
-  };
-  if (fs.existsSync(dir)) rec(dir);
-  return out.sort();
-}
-
-/** pids whose command line mentions `needle` (to prove the lab left none of its processes behind). */
-function pidsMentioning(needle: string): number[] {
-  const out: number[] = [];
-  for (const d of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${d}/cmdline`, "utf8").includes(needle)) out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 describe("the lab boots examples/stateless-gluster end to end", () => {
   const state = tmpDir("lab-state");
@@ -53,29 +25,12 @@ describe("the lab boots examples/stateless-gluster end to end", () => {
   let env: Record<string, string>;
   let stack: Stack | undefined;
   let labPid: number | undefined;
-  let lab: { code: number | null; stdout: string; stderr: string; seconds: number } | undefined;
+  let lab: LabRun | undefined;
   let afterUp: string[] = [];
 
-  /** `npm run lab`'s script on the example (lab.sh execs node: its pid is the lab's). */
-  function runLab(args: string[], onOut?: (stdout: string, pid: number) => void): Promise<{ code: number | null; stdout: string; stderr: string; seconds: number }> {
-    const t0 = Date.now();
-    return new Promise((resolve) => {
-      const child = spawn("bash", [path.join(REPO, "scripts/lab.sh"), EXAMPLE, "--stack", STACK, "--out", out, ...args],
-        { cwd: REPO, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-      labPid = child.pid;
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => {
-        stdout += d;
-        onOut?.(stdout, child.pid!);
-      });
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("exit", (code, sig) => {
-        labPid = undefined;
-        resolve({ code: code ?? (sig ? -1 : null), stdout, stderr, seconds: (Date.now() - t0) / 1000 });
-      });
-    });
-  }
+  /** `npm run lab`'s script on the example; its pid is kept for the cleanup. */
+  const runLab = (args: string[], onOut?: (stdout: string, pid: number) => void): Promise<LabRun> =>
+    runLabScript(EXAMPLE, STACK, out, env, args, { onStart: (pid) => (labPid = pid), onOut });
 
   /** Nothing of a lab run is left: its namespace, processes, mounts, and files in the target root. */
   function expectNothingLeft(stdout: string): void {
