@@ -120,7 +120,7 @@ export async function runPlan(t: Transport, unit: string, commands: string[][]):
     if (r.code !== 0) {
       // `systemctl` names the failed job; the unit's own log says why.
       const status = await t.exec(["journalctl", "--no-pager", "-n", "20", "-u", unit]);
-      throw new TransportError(t.description, c.slice(1).join(" "), unit, `${(r.stderr + r.stdout).trim()}${status.code === 0 ? `\n${status.stdout.trim()}` : ""}`);
+      throw new TransportError(t.description, `systemctl ${c.slice(1).filter((a) => a !== unit).join(" ")}`, unit, `${(r.stderr + r.stdout).trim()}${status.code === 0 ? `\n${status.stdout.trim()}` : ""}`);
     }
   }
 }

@@ -10,7 +10,9 @@
  * no systemd or D-Bus, and nspawn otherwise asks the host's bus for a scope), and a tmpfs on
  * /run/systemd/nspawn in a private mount namespace (nspawn refuses to clean its propagation folder on a /run that
  * is not a tmpfs: "Attempted to remove disk file system under /run/systemd/nspawn/propagate/..."); the tmpfs
- * exists only for nspawn, through `unshare -m`.
+ * exists only for nspawn, through `unshare -m`. nspawn drops CAP_NET_ADMIN and CAP_NET_RAW from a machine that
+ * does not get a private network of its own making; dnsmasq's DHCP needs both ("process is missing required
+ * capability NET_ADMIN"), so they are given back (the namespace is the test's).
  *
  * The machine's files are a plain folder (`dir`): the test reads /etc there directly. `stop()` powers the
  * machine off by nspawn's pid (SIGTERM: an orderly shutdown), then removes the namespaces and the folder.
@@ -68,7 +70,7 @@ export class SystemdMachine {
     const log = fs.openSync(path.join(this.dir, "nspawn.log"), "a");
     const boot = [
       "mkdir -p /run/systemd/nspawn && mount -t tmpfs nbm-nspawn /run/systemd/nspawn",
-      `exec systemd-nspawn --boot --keep-unit --register=no --machine=${this.ns} --directory='${this.root}' --network-namespace-path=/run/netns/${this.ns} --console=passive`,
+      `exec systemd-nspawn --boot --keep-unit --register=no --machine=${this.ns} --directory='${this.root}' --network-namespace-path=/run/netns/${this.ns} --capability=CAP_NET_ADMIN,CAP_NET_RAW --console=passive`,
     ].join(" && ");
     // unshare execs sh, which execs nspawn: the child's pid is nspawn's.
     this.nspawn = spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", boot], { stdio: ["ignore", log, log] });
