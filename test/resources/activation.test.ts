@@ -85,7 +85,7 @@ function systemdHost() {
 
 const webArgs = (conf: string) => ({
   host: { ssh: SSH, systemd: true },
-  files: { [CONF]: { content: `# netboot: PxeServer "pxe"\n${conf}`, mode: "0644" }, [SCRIPT]: { content: "#!ipxe\n", mode: "0644" } },
+  files: { [CONF]: { content: `# Rendered by netboot for PxeServer "pxe". Do not edit.\n${conf}`, mode: "0644" }, [SCRIPT]: { content: "#!ipxe\n", mode: "0644" } },
   checks: [{ path: CONF, command: ["nginx", "-t"] }],
   signal: { systemdUnit: "nginx", on: "change", paths: [CONF], activation: "shared" },
 });
@@ -131,7 +131,7 @@ test("shared nginx started by netboot but serving another server's block: destro
   const { host, units, h } = systemdHost();
   units.set("nginx", { enabled: false, active: false });
   const created = await h.create(URN, (await h.check(URN, {}, webArgs("server { listen 80; }\n"))).inputs);
-  host.files.set("/etc/nginx/conf.d/netboot-other.conf", { data: Buffer.from('# netboot: PxeServer "other"\nserver {}\n'), mode: 0o644 });
+  host.files.set("/etc/nginx/conf.d/netboot-other.conf", { data: Buffer.from('# Rendered by netboot for PxeServer "other". Do not edit.\nserver {}\n'), mode: 0o644 });
   host.execLog.length = 0;
   await h.delete("id", URN, created.outs);
   expect(systemctl(host)).toEqual([["systemctl", "try-reload-or-restart", "nginx"]]);
