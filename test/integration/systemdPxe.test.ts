@@ -34,6 +34,7 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
   let before: { etc: string; units: string };
   let portB = 80;
   let domainA: string | undefined;
+  let nodes = [{ name: "n1", macs: [NODE_MAC], ip: `${NET[0]}.11` }, { name: "n2", macs: ["52:54:00:93:01:12"], ip: `${NET[0]}.12` }];
   const out: string[] = [];
   const log = (s: string) => out.push(s);
 
@@ -49,7 +50,7 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
       dynamicRange: { start: `${NET[1]}.200`, end: `${NET[1]}.250` }, baseDir: "/srv/netboot/b", httpPort: portB,
     });
     new netboot.NodeGroup("rack", {
-      server: a.info, nodes: [{ name: "n1", macs: [NODE_MAC], ip: `${NET[0]}.11` }],
+      server: a.info, nodes,
       boot: { kernelUrl: pulumi.interpolate`${a.httpBaseUrl}images/vmlinuz`, initrdUrl: pulumi.interpolate`${a.httpBaseUrl}images/initrd.img` },
     });
     return { confA: a.dnsmasqConfig, confB: b.dnsmasqConfig };
@@ -129,6 +130,18 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
     expect(mainPid("nginx")).toBe(pids.nginx);
     // a reload replaces nginx's workers: the same workers mean no reload
     expect(workers()).toBe(nginxWorkers);
+  });
+
+  test("a node removed: the group reloads that server's dnsmasq@ instance through systemd (SIGHUP, same pid), which forgets it", async () => {
+    const pid = mainPid("dnsmasq@netboot-pxe-a");
+    expect(dhcp(0, "52:54:00:93:01:12").find((r) => r.type === "ack").yiaddr).toBe(`${NET[0]}.12`);
+    nodes = nodes.filter((n) => n.name !== "n2");
+    await t.stack.up({ onOutput: log });
+    const state = (await t.stack.exportStack()).deployment;
+    const files = state.resources.find((r: any) => r.urn.endsWith("::rack-files"));
+    expect(files.outputs.lastApply.signalled).toBe("systemctl reload-or-restart dnsmasq@netboot-pxe-a");
+    expect(mainPid("dnsmasq@netboot-pxe-a")).toBe(pid);
+    expect(dhcp(0, "52:54:00:93:01:12").find((r) => r.type === "ack").yiaddr).not.toBe(`${NET[0]}.12`);
   });
 
   test("a configuration nginx refuses (nginx -t on everything it loads) is not loaded: the old server block is back and nginx serves on", async () => {
