@@ -129,3 +129,25 @@ export async function runPlan(t: Transport, unit: string, commands: string[][]):
 export function describePlan(commands: string[][]): string {
   return commands.length ? commands.map((c) => c.join(" ")).join("; ") : "not needed";
 }
+
+/**
+ * One apply at a time per host and shared unit (the provider context holds one). Two PxeServers' nginx blocks go
+ * to one nginx: if their applies overlapped, one server's `nginx -t` could pass on the other's unchecked block,
+ * and a reload (Debian's nginx reload is a signal, which nginx answers by keeping its old configuration when the
+ * new one is bad) would report success without loading anything. Another stack's provider on the same host is
+ * not covered: it is another process.
+ */
+export class UnitQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.tails.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = next.then(() => undefined, () => undefined);
+    this.tails.set(key, tail);
+    // Forget a key once nothing waits behind it, so the map does not grow with every host and unit seen.
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}

@@ -236,6 +236,10 @@ async function netbootFilesIn(t: Transport, folders: string[]): Promise<boolean>
 export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
   const buildHost = () => ctx.transport({});
 
+  /** Applies and destroys that check and tell a shared unit (nginx) run one at a time per host and unit. */
+  const sharedUnit = <T>(host: Host, s: Signal | undefined, fn: () => Promise<T>): Promise<T> =>
+    host.systemd && s?.systemdUnit && s.activation === "shared" ? ctx.units.run(`${hostKey(host)} ${s.systemdUnit}`, fn) : fn();
+
   async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
     const host = inputs.host;
     const t = ctx.transport(host);
@@ -250,10 +254,10 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
     const made: string[] = [];
     for (const d of [...(inputs.dirs ?? []), ...exclusive]) made.push(...(await t.mkdirp(d, 0o755, { within: withinFor(d, owned) })));
     const straysRemoved = await removeStrays(t, await findStrays(t, exclusive, want.map((d) => d.path), await observeFolders(t, exclusive)), exclusive);
-    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd, {
+    const report = await sharedUnit(host, inputs.signal, () => applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd, {
       owned,
       owners: olds?.owners,
-    });
+    }));
     const observed = new Map<string, Seen>(
       want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: modeString(d.mode), sha256: sha256(d.content), source: d.source, owner: report.owners[d.path] }]),
     );
@@ -355,12 +359,15 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
       }
       // An activated unit (activation.ts): netboot's own is stopped before its files go (its ExecStop may read
       // them); a shared one is told, or stopped if this set started it and nothing of netboot's is left for it.
-      const facts = { unit: s.systemdUnit, activation: s.activation, restart: !!s.restart, startedByNetboot: (props.started ?? []).includes(s.systemdUnit) };
-      await runPlan(t, s.systemdUnit, destroyPlan({ ...facts, othersLeft: false, removedAny: false, unitFilesRemoved: false }).before);
-      const removed = await removeFiles(t, paths, props.createdDirs ?? []);
-      const told = s.paths?.length ? removed.filter((p) => s.paths!.includes(p)) : removed;
-      const othersLeft = await netbootFilesIn(t, [...new Set((s.paths?.length ? s.paths : paths).map((p) => path.posix.dirname(p)))]);
-      await runPlan(t, s.systemdUnit, destroyPlan({ ...facts, othersLeft, removedAny: told.length > 0, unitFilesRemoved: removed.some(isUnitFile) }).after);
+      const unit = s.systemdUnit;
+      const facts = { unit, activation: s.activation, restart: !!s.restart, startedByNetboot: (props.started ?? []).includes(unit) };
+      await sharedUnit(props.host, s, async () => {
+        await runPlan(t, unit, destroyPlan({ ...facts, othersLeft: false, removedAny: false, unitFilesRemoved: false }).before);
+        const removed = await removeFiles(t, paths, props.createdDirs ?? []);
+        const told = s.paths?.length ? removed.filter((p) => s.paths!.includes(p)) : removed;
+        const othersLeft = await netbootFilesIn(t, [...new Set((s.paths?.length ? s.paths : paths).map((p) => path.posix.dirname(p)))]);
+        await runPlan(t, unit, destroyPlan({ ...facts, othersLeft, removedAny: told.length > 0, unitFilesRemoved: removed.some(isUnitFile) }).after);
+      });
     },
   };
 }

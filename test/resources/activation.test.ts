@@ -172,3 +172,31 @@ test("check: an activation needs a unit, and must be one of the Activation value
   const r = await h.check(URN, {}, { host: { ssh: SSH, systemd: true }, files: {}, signal: { activation: "always" } });
   expect(r.failures!.map((f) => f.property)).toEqual(["signal.activation", "signal.activation"]);
 });
+
+test("UnitQueue: runs of one key one at a time, in order, a failure does not block the next; other keys do not wait", async () => {
+  const { UnitQueue } = await import("../../provider/resources/activation");
+  const q = new UnitQueue();
+  const events: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const first = q.run("h nginx", async () => {
+    events.push("a start");
+    await gate;
+    events.push("a end");
+    throw new Error("a failed");
+  });
+  const second = q.run("h nginx", async () => {
+    events.push("b");
+    return 2;
+  });
+  const other = await q.run("h dnsmasq@x", async () => {
+    events.push("other");
+    return 3;
+  });
+  expect(other).toBe(3);
+  expect(events).toEqual(["a start", "other"]);
+  release();
+  await expect(first).rejects.toThrow("a failed");
+  expect(await second).toBe(2);
+  expect(events).toEqual(["a start", "other", "a end", "b"]);
+});
