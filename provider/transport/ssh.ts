@@ -370,7 +370,8 @@ export class SshTransport implements Transport {
   async removeDirIfEmpty(dir: string, opts: Confine = {}): Promise<boolean> {
     const full = this.fullPath(dir);
     if (full === "/") return false;
-    const r = await this.script("rmdir", dir, RMDIR, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)]);
+    // 3: a folder on the way is gone (another resource pruned a shared parent first): nothing to remove.
+    const r = await this.script("rmdir", dir, RMDIR, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)], undefined, [0, 3]);
     return r.stdout.toString().trim() === "removed";
   }
 

@@ -6,6 +6,7 @@
 # Prints the root's path on the last line. Needs root, mmdebstrap (apt-get install mmdebstrap).
 set -eu
 PACKAGES=systemd-sysv,dnsmasq,nginx-light,openssh-server,iproute2,procps
+MIRROR=http://deb.debian.org/debian
 CACHE="${HOME}/.cache/netboot"
 key=$(sha256sum "$0" | cut -c1-16)
 out="$CACHE/systemd-roots/debian12-$key"
@@ -22,7 +23,7 @@ mmdebstrap --variant=apt --include="$PACKAGES" \
   --customize-hook="sync-out /var/cache/apt/archives $CACHE/apt-archives" \
   --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb' \
   --customize-hook='echo netboot-machine > "$1"/etc/hostname' \
-  bookworm "$tmp" >&2
+  bookworm "$tmp" "$MIRROR" </dev/null >&2
 touch "$tmp/.complete"
 mv "$tmp" "$out"
 trap - EXIT
