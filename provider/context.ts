@@ -10,6 +10,7 @@
  *   read once per server; owners: the host paths each resource of this stack writes; barrier: failures held
  *   until the run is quiet, so every resource's errors are reported.
  * - buildHosts: the mirror and the one-plan-at-a-time queue of each remote build host.
+ * - units: one apply at a time per host and shared systemd unit (resources/activation.ts `UnitQueue`).
  * - inventorySchema: the Cluster inventory schema, compiled once.
  * - progress and trace: what long steps tell the engine; NETBOOT_TRACE's per-call timings.
  * - tools: the steps that need real programs or the kernel (planning and building an initramfs, packing an OS
@@ -31,6 +32,7 @@ import { PendingConstructs } from "./_server";
 import { hostKey } from "./model/host";
 import { EngineProgress, ProgressSink } from "./progress";
 import { HostsDirClaims } from "./resources/hostsDir";
+import { UnitQueue } from "./resources/activation";
 import { Host } from "./schema-types";
 import { LocalTransport, SshTransport, Transport } from "./transport";
 import { withNetworkFs } from "./transport/netfs";
@@ -80,6 +82,7 @@ export class ProviderContext {
   );
   readonly hostsDirs: HostsDirClaims;
   readonly buildHosts = new BuildHosts();
+  readonly units = new UnitQueue();
   readonly inventorySchema = new InventorySchema();
   readonly progress: ProgressSink;
   readonly tools: Tools;

@@ -2,6 +2,15 @@
 // Run `npm run gen` after changing the schema.
 /* eslint-disable */
 
+/** How a FileSet activates its systemd unit (docs/pxe.md, systemd activation). */
+export type Activation =
+    /** netboot's own unit (a template instance such as `dnsmasq@netboot-pxe`): `up` enables and starts it, `destroy` stops and disables it before removing its files. */
+    | "own"
+    /** The distribution's unit, shared with others (nginx): `up` enables and starts it when it is not, and records that it did; `destroy` reloads it, and stops and disables it only when `up` started it and no other netboot file is left in the folders of this set's files. */
+    | "shared";
+/** Every value of Activation, in schema order. */
+export const ACTIVATION_VALUES: readonly Activation[] = ["own", "shared"] as const;
+
 /** Where the booted system's root lives. */
 export type BootMode =
     /** The whole OS image is unpacked into RAM. */

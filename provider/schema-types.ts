@@ -3,7 +3,7 @@
 /* eslint-disable */
 import * as pulumi from "@pulumi/pulumi";
 export * from "./schema-enums";
-import type { BootMode, Compression, DebianSuite, DebianVariant, DhcpMode, Firmware, GlusterLayout, GlusterMode, Handoff, ImageTransport, OnFailure, SignalName, SignalOn } from "./schema-enums";
+import type { Activation, BootMode, Compression, DebianSuite, DebianVariant, DhcpMode, Firmware, GlusterLayout, GlusterMode, Handoff, ImageTransport, OnFailure, SignalName, SignalOn } from "./schema-enums";
 
 /** The boot program served to each firmware (DHCP option 93). A firmware left out gets no answer, and nodes declaring it are refused. */
 export interface BootFiles {
@@ -175,18 +175,18 @@ export interface DynamicRangeInputs {
     readonly leaseTime?: pulumi.Input<string>;
 }
 
-/** A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path. */
+/** A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one). */
 export interface FileCheck {
     /** The file (a key of `files`) this check validates. */
     readonly path: string;
-    /** argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`. */
+    /** argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`. */
     readonly command: string[];
 }
 
 export interface FileCheckInputs {
     /** The file (a key of `files`) this check validates. */
     readonly path: pulumi.Input<string>;
-    /** argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`. */
+    /** argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`. */
     readonly command: pulumi.Input<pulumi.Input<string>[]>;
 }
 
@@ -447,6 +447,8 @@ export interface Signal {
     readonly restart?: boolean;
     /** Only changes to these files need the signal (default: every file of the set). */
     readonly paths?: string[];
+    /** With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted). */
+    readonly activation?: Activation;
 }
 
 export interface SignalInputs {
@@ -462,6 +464,8 @@ export interface SignalInputs {
     readonly restart?: pulumi.Input<boolean>;
     /** Only changes to these files need the signal (default: every file of the set). */
     readonly paths?: pulumi.Input<pulumi.Input<string>[]>;
+    /** With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted). */
+    readonly activation?: pulumi.Input<Activation>;
 }
 
 /** An SSH connection to a remote host. */
@@ -644,6 +648,8 @@ export interface FileSetOutputs {
     readonly owners?: { [key: string]: string };
     /** Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small. */
     readonly written?: { [key: string]: string };
+    /** systemd units this set enabled or started (`signal.activation`): what `destroy` may stop and disable again. */
+    readonly started?: string[];
 }
 
 /** Inputs of netboot:index:GlusterManagedVolume as the provider receives them. */
@@ -967,7 +973,7 @@ export interface PxeServerArgs {
     readonly httpPort?: pulumi.Input<number>;
     /** Where netboot keeps the server's files on the host (default `/srv/netboot`). */
     readonly baseDir?: pulumi.Input<string>;
-    /** systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd. */
+    /** systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups. */
     readonly dnsmasqUnit?: pulumi.Input<string>;
 }
 

@@ -5,7 +5,7 @@ import * as schema from "../schema-types";
 import { buildPxeServerModel, full, PxeServerModel, serverInfo } from "../model/pxe";
 import { Issues } from "../model/errors";
 import { normalizeHost } from "../model/host";
-import { renderDnsmasq, proxyBiosBasename } from "../render/dnsmasq";
+import { dnsmasqInstanceCheck, renderDnsmasq, renderDnsmasqDefaults, proxyBiosBasename } from "../render/dnsmasq";
 import { renderNginx, renderNginxMain } from "../render/nginx";
 import { renderBootScript } from "../render/ipxe";
 import { asFiles, FileSet } from "../resources/clients";
@@ -41,20 +41,26 @@ export class PxeServer extends schema.PxeServer {
         if (m.mode === "proxy" && m.bootFiles.bios) files[`${m.paths.tftpRoot}/${proxyBiosBasename(m.bootFiles.bios)}.0`] = { source: m.binaries[m.bootFiles.bios], mode: "0644" };
         return files;
       }),
-      signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" as const } : {})),
-      // The server owns its folders; node groups and boot images write into them.
-      dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), path.posix.dirname(m.paths.nginxConf), m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.etcHostsDir, m.paths.runDir]),
+      // systemd hosts: the distribution's nginx (a shared unit) loads the server block from conf.d; `nginx -t`
+      // checks everything it will load with the new block in place before the reload (docs/pxe.md).
+      checks: model.apply((m) => (m.systemd ? [{ path: m.paths.nginxConf, command: ["nginx", "-t"] }] : [])),
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" as const, paths: [m.paths.nginxConf], activation: "shared" as const } : {})),
+      // The server owns its folders; node groups and boot images write into them. On a systemd host nginx's
+      // conf.d is the distribution's folder: written into, never owned (destroy must not remove it).
+      dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), ...(m.systemd ? [] : [path.posix.dirname(m.paths.nginxConf)]), m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.etcHostsDir, m.paths.runDir]),
       // dnsmasq serves every file in its hostsdir as leases: only node groups' files (netboot headers) belong there.
       exclusiveDirs: model.apply((m) => [m.paths.hostsDir]),
     }, { parent: this });
 
-    // dnsmasq's config goes live only after `dnsmasq --test` accepts the staged file.
+    // dnsmasq's config goes live only after `dnsmasq --test` accepts the staged file. On a systemd host the
+    // config is the whole configuration of the server's own dnsmasq@ instance, checked with the unit's arguments.
     new FileSet(`${name}-dnsmasq`, {
       host: model.host,
-      files: model.apply((m) => asFiles([renderDnsmasq(m)])),
-      checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: ["dnsmasq", "--test", "-C", "{}"] }]),
-      // dnsmasq rereads its main config only when restarted (SIGHUP rereads hosts files only).
-      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change" as const, restart: true } : {})),
+      files: model.apply((m) => asFiles(m.dnsmasqInstance ? [renderDnsmasq(m), renderDnsmasqDefaults(m)] : [renderDnsmasq(m)])),
+      checks: model.apply((m) => [{ path: m.paths.dnsmasqConf, command: m.dnsmasqInstance ? dnsmasqInstanceCheck("{}") : ["dnsmasq", "--test", "-C", "{}"] }]),
+      // dnsmasq rereads its main config only when restarted (SIGHUP rereads hosts files only). The instance is
+      // netboot's own: up enables and starts it, destroy stops and disables it.
+      signal: model.apply((m) => (m.systemd ? { systemdUnit: m.dnsmasqUnit, on: "change" as const, restart: true, activation: "own" as const } : {})),
     }, { parent: this, dependsOn: [web] });
 
     this.info = model.apply(serverInfo);

@@ -63,10 +63,21 @@ export interface PxeServerModel {
     leaseFile: string;
     dnsmasqConf: string;
     nginxConf: string;
+    /** systemd hosts: the instance's environment file, read by Debian's dnsmasq@.service helper */
+    dnsmasqDefaults?: string;
   };
   dnsmasqUnit: string;
+  /** systemd hosts: the instance of Debian's dnsmasq@.service that serves this server (`netboot-<name>`) */
+  dnsmasqInstance?: string;
   systemd: boolean;
 }
+
+/**
+ * Debian's `dnsmasq@.service` runs `/usr/share/dnsmasq/systemd-helper exec <instance>`, which reads
+ * `/etc/default/dnsmasq.<instance>` and passes `-x /run/dnsmasq/dnsmasq.<instance>.pid`. The instance name
+ * therefore names a file: a DNS-label-like name keeps it one plain file name.
+ */
+const DNSMASQ_INSTANCE_UNIT = /^dnsmasq@([a-z0-9][a-z0-9-]{0,62})(\.service)?$/;
 
 export function full(m: { prefix: string }, p: string): string {
   return m.prefix ? path.posix.join(m.prefix, p) : p;
@@ -140,8 +151,17 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
   if (!Number.isInteger(httpPort) || httpPort < 1 || httpPort > 65535) issues.add("httpPort", httpPort, "must be a TCP port 1-65535");
   const base = args.baseDir ?? "/srv/netboot";
   checkAbsPath(issues, "baseDir", base);
-  const dnsmasqUnit = args.dnsmasqUnit ?? "dnsmasq";
+  const systemd = !!host.systemd;
+  // With systemd every server is its own instance of Debian's template unit, with its own config outside
+  // /etc/dnsmasq.d (docs/pxe.md): the host's dnsmasq.service and its folder stay the distribution's, and two
+  // servers on one host never share a folder (each has its own `port=0`, which dnsmasq refuses twice).
+  const dnsmasqUnit = args.dnsmasqUnit ?? (systemd ? `dnsmasq@netboot-${name}` : "dnsmasq");
   checkUnitName(issues, "dnsmasqUnit", dnsmasqUnit);
+  const instance = systemd ? DNSMASQ_INSTANCE_UNIT.exec(dnsmasqUnit)?.[1] : undefined;
+  if (systemd && !instance)
+    issues.add("dnsmasqUnit", dnsmasqUnit, `with systemd: true, netboot runs its own instance of Debian's dnsmasq@.service: give \`dnsmasq@<instance>\` (lower-case letters, digits, \`-\`) or leave it unset (dnsmasq@netboot-${name})`);
+  if (systemd && host.root !== undefined && !host.ssh)
+    issues.add("host.systemd", true, "activates units of the host's own systemd: give `ssh` or `{}` (this machine), not a local folder (`root`)");
 
   if (!issues.ok || !subnet || serverN === undefined) return undefined;
   const prefix = host.ssh || !host.root ? "" : host.root;
@@ -168,13 +188,18 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
       hostsDir: `${base}/dhcp-hosts.d`,
       etcHostsDir: `${base}/hosts.d`,
       runDir: `${base}/run`,
-      pidFile: `${base}/run/dnsmasq-${name}.pid`,
+      // The unit's helper passes `-x` with this pid file; a `pid-file=` line in the config would override it and
+      // systemd would wait for a pid file that never comes (Type=forking, PIDFile=).
+      pidFile: instance ? `/run/dnsmasq/dnsmasq.${instance}.pid` : `${base}/run/dnsmasq-${name}.pid`,
       leaseFile: `${base}/run/dnsmasq-${name}.leases`,
-      dnsmasqConf: `/etc/dnsmasq.d/netboot-${name}.conf`,
+      dnsmasqConf: instance ? `/etc/netboot/dnsmasq/${instance}.conf` : `/etc/dnsmasq.d/netboot-${name}.conf`,
+      // Debian's nginx.conf includes conf.d/*.conf: the server block goes where the stock nginx loads it.
       nginxConf: `/etc/nginx/conf.d/netboot-${name}.conf`,
+      ...(instance ? { dnsmasqDefaults: `/etc/default/dnsmasq.${instance}` } : {}),
     },
     dnsmasqUnit,
-    systemd: !!host.systemd,
+    ...(instance ? { dnsmasqInstance: instance } : {}),
+    systemd,
   };
 }
 

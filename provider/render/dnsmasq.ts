@@ -32,7 +32,9 @@ export function renderDnsmasq(m: PxeServerModel): RenderedFile {
   L.push(header("#", `PxeServer "${m.name}" (${m.mode} DHCP on ${m.interface}, ${m.subnetText})`).trimEnd());
   L.push("", "# DHCP and TFTP only: no DNS.", "port=0");
   L.push(`interface=${m.interface}`, "bind-interfaces", "log-dhcp");
-  L.push(`pid-file=${P(m.paths.pidFile)}`, `dhcp-leasefile=${P(m.paths.leaseFile)}`);
+  // Under systemd the unit passes the pid file (`-x`); a `pid-file=` line would override it (model/pxe.ts).
+  if (!m.dnsmasqInstance) L.push(`pid-file=${P(m.paths.pidFile)}`);
+  L.push(`dhcp-leasefile=${P(m.paths.leaseFile)}`);
   L.push("");
   switch (m.mode) {
     case "authoritative":
@@ -89,4 +91,36 @@ export function renderDnsmasq(m: PxeServerModel): RenderedFile {
     }
   }
   return { path: m.paths.dnsmasqConf, mode: 0o644, content: L.join("\n") + "\n" };
+}
+
+/**
+ * What the instance's unit adds to the config file, as `/usr/share/dnsmasq/systemd-helper checkconfig` passes
+ * it (init-system-common: `dnsmasq --test ${CONFIG_DIR:+ -7 ..} ${DNSMASQ_OPTS}`, and it appends
+ * `--local-service` to DNSMASQ_OPTS). `--conf-file` replaces /etc/dnsmasq.conf, so the config file is the whole
+ * configuration; CONFIG_DIR stays unset, so /etc/dnsmasq.d is not read.
+ */
+export function dnsmasqInstanceOpts(conf: string): string[] {
+  return [`--conf-file=${conf}`];
+}
+
+/** The unit's own check of the whole configuration, on `conf` (the staged file: `{}`). */
+export function dnsmasqInstanceCheck(conf: string): string[] {
+  return ["dnsmasq", "--test", ...dnsmasqInstanceOpts(conf), "--local-service"];
+}
+
+/**
+ * `/etc/default/dnsmasq.<instance>`, sourced by Debian's helper for `dnsmasq@<instance>.service`.
+ *
+ * DNSMASQ_EXCEPT=lo: the helper's start-resolvconf registers `nameserver 127.0.0.1` with resolvconf unless `lo`
+ * is excluded, and this dnsmasq serves no DNS (`port=0`): the host's name resolution would break. `-I lo` on the
+ * command line is harmless next to `interface=` and `bind-interfaces`. IGNORE_RESOLVCONF keeps `-r` away.
+ */
+export function renderDnsmasqDefaults(m: PxeServerModel): RenderedFile {
+  if (!m.dnsmasqInstance || !m.paths.dnsmasqDefaults) throw new Error(`PxeServer "${m.name}": dnsmasq defaults exist only for systemd hosts`);
+  const content =
+    header("#", `PxeServer "${m.name}" (${m.dnsmasqUnit}: read by /usr/share/dnsmasq/systemd-helper)`) +
+    `DNSMASQ_OPTS="${dnsmasqInstanceOpts(m.paths.dnsmasqConf).join(" ")}"\n` +
+    `DNSMASQ_EXCEPT=lo\n` +
+    `IGNORE_RESOLVCONF=yes\n`;
+  return { path: m.paths.dnsmasqDefaults, mode: 0o644, content };
 }

@@ -11,6 +11,7 @@
  * what is replaced and what is refused). Retry and idempotence rules: lifecycle.ts.
  */
 import { randomUUID } from "crypto";
+import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
@@ -18,11 +19,12 @@ import { diffManifests, diffValues, FileState, folderDrift, FolderState, strays 
 import { checkAbsPath, checkFilePath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
 import { checkUnitName } from "../model/daemon";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
-import { FileCheck, FileSetInputs, FileSetOutputs, Host, Signal, SIGNAL_NAME_VALUES, SIGNAL_ON_VALUES } from "../schema-types";
+import { ACTIVATION_VALUES, FileCheck, FileSetInputs, FileSetOutputs, Host, Signal, SIGNAL_NAME_VALUES, SIGNAL_ON_VALUES } from "../schema-types";
 import { oneOf } from "../model/enums";
 import { renderedByNetboot } from "../render/types";
 import { Transport, TransportError } from "../transport/transport";
-import { applyFiles, changeKind, confinedFolders, DesiredFile, observeAll, observeFolders, removeFiles, maybeSignal, repairFolders, withinFor } from "./lifecycle";
+import { applyFiles, changeKind, confinedFolders, DesiredFile, isUnitFile, observeAll, observeFolders, removeFiles, maybeSignal, repairFolders, withinFor } from "./lifecycle";
+import { destroyPlan, runPlan } from "./activation";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "../values";
 
@@ -86,6 +88,10 @@ export async function checkFileSet(resource: string, news: any, buildHost: Trans
     if (s.systemdUnit !== undefined) checkUnitName(issues, "signal.systemdUnit", s.systemdUnit);
     for (const [i, p] of (Array.isArray(s.paths) ? s.paths : []).entries()) if (p !== UNKNOWN) checkFilePath(issues, `signal.paths[${i}]`, p);
     if (s.restart !== undefined && typeof s.restart !== "boolean") issues.add("signal.restart", s.restart, "must be true or false");
+    if (s.activation !== undefined) {
+      oneOf(issues, "signal.activation", s.activation, ACTIVATION_VALUES);
+      if (s.systemdUnit === undefined) issues.add("signal.activation", s.activation, "needs signal.systemdUnit: the unit to enable and start");
+    }
   }
   return { inputs: { ...news, host }, issues };
 }
@@ -216,8 +222,23 @@ function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen |
   return { ...inputs, host, files, manifest, written, createdDirs, ...found, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
 }
 
+/** Whether any of these folders still holds a file with a netboot header (another server's config, say). */
+async function netbootFilesIn(t: Transport, folders: string[]): Promise<boolean> {
+  for (const d of folders)
+    for (const n of (await t.list(d)) ?? []) {
+      const p = `${d === "/" ? "" : d}/${n}`;
+      const st = await t.stat(p);
+      if (st?.type === "file" && renderedByNetboot(((await t.get(p)) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) return true;
+    }
+  return false;
+}
+
 export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
   const buildHost = () => ctx.transport({});
+
+  /** Applies and destroys that check and tell a shared unit (nginx) run one at a time per host and unit. */
+  const sharedUnit = <T>(host: Host, s: Signal | undefined, fn: () => Promise<T>): Promise<T> =>
+    host.systemd && s?.systemdUnit && s.activation === "shared" ? ctx.units.run(`${hostKey(host)} ${s.systemdUnit}`, fn) : fn();
 
   async function apply(inputs: FileSetInputs, olds: FileSetOutputs | undefined): Promise<FileSetOutputs> {
     const host = inputs.host;
@@ -233,17 +254,18 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
     const made: string[] = [];
     for (const d of [...(inputs.dirs ?? []), ...exclusive]) made.push(...(await t.mkdirp(d, 0o755, { within: withinFor(d, owned) })));
     const straysRemoved = await removeStrays(t, await findStrays(t, exclusive, want.map((d) => d.path), await observeFolders(t, exclusive)), exclusive);
-    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd, {
+    const report = await sharedUnit(host, inputs.signal, () => applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd, {
       owned,
       owners: olds?.owners,
-    });
+    }));
     const observed = new Map<string, Seen>(
       want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: modeString(d.mode), sha256: sha256(d.content), source: d.source, owner: report.owners[d.path] }]),
     );
     const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...made, ...report.createdDirs, ...(inputs.dirs ?? []), ...exclusive])].sort();
     const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));
     const written = Object.fromEntries([...observed].map(([p, o]) => [p, o.sha256]));
-    return outputs(inputs, host, observed, secrets, createdDirs, written, { dirDrift: {}, strays: {}, owners: report.owners }, {
+    const started = [...new Set([...(olds?.started ?? []), ...report.started])].sort();
+    const outs = outputs(inputs, host, observed, secrets, createdDirs, written, { dirDrift: {}, strays: {}, owners: report.owners }, {
       written: String(report.written.length),
       repaired: String(repaired.length + report.repaired.length),
       straysRemoved: String(straysRemoved.length),
@@ -252,6 +274,7 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
       removed: String(report.removed.length),
       signalled: report.signalled,
     });
+    return started.length ? { ...outs, started } : outs;
   }
 
   return {
@@ -327,8 +350,24 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
 
     async delete(_id, _urn, props: FileSetOutputs) {
       const t = ctx.transport(props.host);
-      const removed = await removeFiles(t, Object.keys(props.manifest ?? {}), props.createdDirs ?? []);
-      await maybeSignal(t, props.signal, { written: [], changed: [], removed }, !!props.host.systemd);
+      const s = props.signal;
+      const paths = Object.keys(props.manifest ?? {});
+      if (!(props.host.systemd && s?.systemdUnit && s.activation)) {
+        const removed = await removeFiles(t, paths, props.createdDirs ?? []);
+        await maybeSignal(t, s, { written: [], changed: [], removed }, !!props.host.systemd);
+        return;
+      }
+      // An activated unit (activation.ts): netboot's own is stopped before its files go (its ExecStop may read
+      // them); a shared one is told, or stopped if this set started it and nothing of netboot's is left for it.
+      const unit = s.systemdUnit;
+      const facts = { unit, activation: s.activation, restart: !!s.restart, startedByNetboot: (props.started ?? []).includes(unit) };
+      await sharedUnit(props.host, s, async () => {
+        await runPlan(t, unit, destroyPlan({ ...facts, othersLeft: false, removedAny: false, unitFilesRemoved: false }).before);
+        const removed = await removeFiles(t, paths, props.createdDirs ?? []);
+        const told = s.paths?.length ? removed.filter((p) => s.paths!.includes(p)) : removed;
+        const othersLeft = await netbootFilesIn(t, [...new Set((s.paths?.length ? s.paths : paths).map((p) => path.posix.dirname(p)))]);
+        await runPlan(t, unit, destroyPlan({ ...facts, othersLeft, removedAny: told.length > 0, unitFilesRemoved: removed.some(isUnitFile) }).after);
+      });
     },
   };
 }

@@ -4,7 +4,14 @@
  *
  *   desired (pure: path, bytes, mode) -> observe (what is on the host) -> diff (drift/diff.ts: sorted changes
  *   with path, before, after) -> apply what differs, atomically, each file checked by its real consumer first
- *   -> signal or activate the daemon -> remove only what this resource wrote before.
+ *   -> signal or activate the daemon (activation.ts) -> remove only what this resource wrote before.
+ *
+ * Checks come in two kinds. A check whose command names the staged file (`{}`) runs before the staged file is
+ * renamed over the live one (`dnsmasq --test -C {}`: the file is the whole configuration). A check without `{}`
+ * tests the whole configuration the daemon will load (`nginx -t` reads nginx.conf and everything it includes):
+ * the new file is put in place, the check runs, and on failure the old file is put back (or the new one removed)
+ * before the error is raised. The daemon is told only after every check passed, so a refused file was never
+ * loaded and the old configuration keeps serving.
  *
  * The intent journal (journal.ts) wraps every handler built on it, so an interrupted apply is never taken
  * for a finished one.
@@ -27,6 +34,7 @@ import { DetailedDiffKind } from "./handler";
 import { modeString } from "../model/errors";
 import { FileCheck, Signal } from "../schema-types";
 import { Transport, TransportError } from "../transport";
+import { applyPlan, describePlan, runPlan, unitState } from "./activation";
 import { confinedWalk, EntryType, FileStat, ownerString } from "../transport/transport";
 
 export interface DesiredFile {
@@ -59,6 +67,8 @@ export interface ApplyReport {
   removed: string[];
   createdDirs: string[];
   signalled: string;
+  /** systemd units this apply enabled or started (activation.ts) */
+  started: string[];
   /** path -> owner (`uid:gid`) of each file as written */
   owners: Record<string, string>;
   /** folders and entries that were in the way and were replaced (symlinks, empty folders) */
@@ -194,7 +204,7 @@ export async function applyFiles(
   systemd = false,
   ctx: ApplyContext = {},
 ): Promise<ApplyReport> {
-  const report: ApplyReport = { written: [], changed: [], unchanged: [], removed: [], createdDirs: [], signalled: "", owners: {}, repaired: [] };
+  const report: ApplyReport = { written: [], changed: [], unchanged: [], removed: [], createdDirs: [], signalled: "", started: [], owners: {}, repaired: [] };
   const owned = ctx.owned ?? [];
   const paths = desired.map((d) => d.path);
   report.repaired.push(...(await repairFolders(t, await observeFolders(t, confinedFolders(t, paths, owned)), owned)));
@@ -208,6 +218,8 @@ export async function applyFiles(
     report.repaired.push(p);
     current.set(p, undefined);
   }
+  const staged = checks.filter((c) => c.command.some((a) => a.includes("{}")));
+  const inPlace = checks.filter((c) => !staged.includes(c));
   const checked = new Set(checks.map((c) => c.path));
   // Files with a check go first: a failing check stops the apply before anything else is written.
   const order = [...desired].sort((a, b) => Number(checked.has(b.path)) - Number(checked.has(a.path)) || (a.path < b.path ? -1 : 1));
@@ -222,7 +234,7 @@ export async function applyFiles(
     return !same;
   });
   const writeOne = async (d: DesiredFile) => {
-    const myChecks = checks.filter((c) => c.path === d.path);
+    const myChecks = staged.filter((c) => c.path === d.path);
     const res = await t.put(d.path, d.content, {
       mode: d.mode,
       within: withinFor(d.path, owned),
@@ -244,38 +256,71 @@ export async function applyFiles(
     report.createdDirs.push(...res.createdDirs);
   };
   const firstChecked = toWrite.filter((d) => checked.has(d.path));
-  for (const d of firstChecked) await writeOne(d);
+  for (const d of firstChecked) {
+    await writeOne(d);
+    await checkInPlace(t, d, current.get(d.path), inPlace, withinFor(d.path, owned));
+  }
   await mapLimit(toWrite.filter((d) => !checked.has(d.path)), writeOne);
 
   const keep = new Set(desired.map((d) => d.path));
   for (const p of previousPaths) if (!keep.has(p) && (await t.remove(p, { within: withinFor(p, owned) }))) report.removed.push(p);
 
-  report.signalled = await maybeSignal(t, signal, report, systemd);
+  const told = await maybeSignal(t, signal, report, systemd);
+  report.signalled = told.done;
+  report.started = told.started;
   report.written.sort();
   report.createdDirs.sort();
   report.repaired.sort();
   return report;
 }
 
-/** Tells the daemon, if its files changed in a way it needs to hear about. Returns what was done. */
-export async function maybeSignal(t: Transport, signal: Signal | undefined, r: Pick<ApplyReport, "written" | "changed" | "removed">, systemd: boolean): Promise<string> {
-  if (!signal) return "";
+/**
+ * Runs the checks of `d` that test the whole configuration with the new file in place (no `{}`). On failure the
+ * file found before is put back as it was (bytes and mode), or the new file removed if there was none, and the
+ * error names the check and its output: the daemon has not been told, so it still serves the old configuration.
+ */
+async function checkInPlace(t: Transport, d: DesiredFile, before: ObservedFile | undefined, checks: FileCheck[], within: string | undefined): Promise<void> {
+  for (const c of checks.filter((x) => x.path === d.path)) {
+    const r = await t.exec(c.command);
+    if (r.code === 0) continue;
+    if (before?.type === "file") await t.put(d.path, before.data, { mode: parseInt(before.mode, 8), within });
+    else await t.remove(d.path, { within });
+    throw new TransportError(t.description, "check", d.path,
+      `\`${c.command.join(" ")}\` rejected the configuration with the new file in place (exit ${r.code}); the old file is back and the daemon was not told:\n${(r.stderr + r.stdout).trim()}`);
+  }
+}
+
+/** Files whose change systemd must reread (`daemon-reload`): unit files. */
+export function isUnitFile(p: string): boolean {
+  return /^\/(etc|run|usr\/lib|lib)\/systemd\/system\/[^/]+$/.test(p);
+}
+
+/**
+ * Tells the daemon, if its files changed in a way it needs to hear about; on a systemd host, activates its unit
+ * (activation.ts). Returns what was done and the units this call enabled or started.
+ */
+export async function maybeSignal(t: Transport, signal: Signal | undefined, r: Pick<ApplyReport, "written" | "changed" | "removed">, systemd: boolean): Promise<{ done: string; started: string[] }> {
+  if (!signal) return { done: "", started: [] };
   const only = signal.paths?.length ? new Set(signal.paths) : undefined;
   const pick = (l: string[]) => (only ? l.filter((p) => only.has(p)) : l);
   const needed = signal.on === "change" ? pick(r.written).length + pick(r.removed).length > 0 : pick(r.removed).length + pick(r.changed).length > 0;
-  if (!needed) return "not needed";
   if (systemd && signal.systemdUnit) {
-    const verb = signal.restart ? "restart" : "reload-or-restart";
-    const res = await t.exec(["systemctl", verb, signal.systemdUnit]);
-    if (res.code !== 0) throw new TransportError(t.description, verb, signal.systemdUnit, res.stderr.trim());
-    return `${signal.restart ? "restarted" : "reloaded"} ${signal.systemdUnit}`;
+    const unit = signal.systemdUnit;
+    const unitFilesChanged = [...r.written, ...r.removed].some(isUnitFile);
+    // Without an activation and nothing to tell, systemd is not even asked (hosts that only reload).
+    if (!signal.activation && !needed && !unitFilesChanged) return { done: "not needed", started: [] };
+    const state = signal.activation ? await unitState(t, unit) : { enabled: true, active: true };
+    const plan = applyPlan({ unit, activation: signal.activation, restart: !!signal.restart, needed, unitFilesChanged, state });
+    await runPlan(t, unit, plan.commands);
+    return { done: describePlan(plan.commands), started: plan.started ? [unit] : [] };
   }
-  if (!signal.pidFile) return "no daemon to tell";
+  if (!needed) return { done: "not needed", started: [] };
+  if (!signal.pidFile) return { done: "no daemon to tell", started: [] };
   const pidText = (await t.get(signal.pidFile))?.toString().trim();
-  if (!pidText || !/^\d+$/.test(pidText)) return "not running";
+  if (!pidText || !/^\d+$/.test(pidText)) return { done: "not running", started: [] };
   const sig = signal.signal ?? "HUP";
   const res = await t.exec(["kill", "-s", sig, pidText]);
-  return res.code === 0 ? `sent SIG${sig} to ${pidText}` : "not running";
+  return { done: res.code === 0 ? `sent SIG${sig} to ${pidText}` : "not running", started: [] };
 }
 
 /** Removes what we wrote, then the folders we created if they are empty (innermost first). */

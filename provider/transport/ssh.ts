@@ -128,7 +128,8 @@ const WALK = String.raw`walk() {
     e=$(mkdir -m "$m" -- "$l" 2>&1) && { echo "+$l"; continue; }
     [ -d "$l" ] || { echo "netboot: mkdir $l: $e" >&2; exit 7; }
   done
-  cd -P -- "$l" || exit 1
+  # A folder that went away since the test above (another resource pruned it) is missing (3), not a failure.
+  cd -P -- "$l" || { [ -d "$l" ] || [ "$m" != - ] || exit 3; exit 1; }
   [ "$l" = / ] && l=
   for c do
     p=$(pwd -P); [ "$p" = / ] && p=
@@ -138,7 +139,7 @@ const WALK = String.raw`walk() {
       e=$(mkdir -m "$m" -- "$c" 2>&1) && echo "+$l/$c" || { [ -d "$c" ] || { echo "netboot: mkdir $l/$c: $e" >&2; exit 7; }; }
     fi
     [ -d "$c" ] || { echo "netboot: not a folder $l/$c" >&2; exit 5; }
-    cd -P -- "./$c" || exit 1
+    cd -P -- "./$c" || { [ -d "./$c" ] || [ "$m" != - ] || exit 3; exit 1; }
     [ "$(pwd -P)" = "$p/$c" ] || { echo "netboot: symlink $l/$c -> $(pwd -P)" >&2; exit 4; }
     l=$l/$c
   done
@@ -369,7 +370,8 @@ export class SshTransport implements Transport {
   async removeDirIfEmpty(dir: string, opts: Confine = {}): Promise<boolean> {
     const full = this.fullPath(dir);
     if (full === "/") return false;
-    const r = await this.script("rmdir", dir, RMDIR, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)]);
+    // 3: a folder on the way is gone (another resource pruned a shared parent first): nothing to remove.
+    const r = await this.script("rmdir", dir, RMDIR, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)], undefined, [0, 3]);
     return r.stdout.toString().trim() === "removed";
   }
 

@@ -73,6 +73,10 @@ export class FileSet extends pulumi.CustomResource {
     declare public /*out*/ readonly owners: pulumi.Output<{[key: string]: string} | undefined>;
     declare public readonly signal: pulumi.Output<outputs.Signal | undefined>;
     /**
+     * systemd units this set enabled or started (`signal.activation`): what `destroy` may stop and disable again.
+     */
+    declare public /*out*/ readonly started: pulumi.Output<string[] | undefined>;
+    /**
      * Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them.
      */
     declare public /*out*/ readonly strays: pulumi.Output<{[key: string]: string} | undefined>;
@@ -109,6 +113,7 @@ export class FileSet extends pulumi.CustomResource {
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["owners"] = undefined /*out*/;
+            resourceInputs["started"] = undefined /*out*/;
             resourceInputs["strays"] = undefined /*out*/;
             resourceInputs["written"] = undefined /*out*/;
         } else {
@@ -123,6 +128,7 @@ export class FileSet extends pulumi.CustomResource {
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["owners"] = undefined /*out*/;
             resourceInputs["signal"] = undefined /*out*/;
+            resourceInputs["started"] = undefined /*out*/;
             resourceInputs["strays"] = undefined /*out*/;
             resourceInputs["written"] = undefined /*out*/;
         }

@@ -118,7 +118,7 @@ export interface PxeServerArgs {
      */
     dhcpMode: pulumi.Input<enums.DhcpMode>;
     /**
-     * systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
+     * systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
      */
     dnsmasqUnit?: pulumi.Input<string | undefined>;
     /**

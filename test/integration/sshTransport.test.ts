@@ -59,6 +59,8 @@ describe("SshTransport against real sshd", () => {
     expect(await t.remove(`${dir}/blob.bin`)).toBe(true);
     expect(await t.remove(`${dir}/blob.bin`)).toBe(false);
     expect(await t.removeDirIfEmpty(dir)).toBe(false);
+    // A folder whose parent is already gone (another resource pruned a shared parent first) is nothing to remove.
+    expect(await t.removeDirIfEmpty(`${dir}/gone/child`)).toBe(false);
   });
 
   test("a check that rejects the staged file leaves the live file as it was, and no temp file", async () => {

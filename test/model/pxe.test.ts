@@ -145,3 +145,40 @@ describe("NodeGroup validation", () => {
     ]);
   });
 });
+
+describe("PxeServer on a systemd host (docs/pxe.md, systemd activation)", () => {
+  const build = (args: any, host: any) => {
+    const issues = new Issues('netboot:index:PxeServer "pxe"');
+    const m = buildPxeServerModel("pxe", args, host, issues);
+    return { m, messages: issues.list.map((i) => `${i.field}=${JSON.stringify(i.value)}: ${i.message}`) };
+  };
+  const ssh = { ssh: { host: "head" }, systemd: true };
+
+  test("is its own dnsmasq@netboot-<name> instance: config outside /etc/dnsmasq.d, the unit's pid file", () => {
+    const { m, messages } = build(goodServer, ssh);
+    expect(messages).toEqual([]);
+    expect([m!.dnsmasqUnit, m!.dnsmasqInstance, m!.paths.dnsmasqConf, m!.paths.dnsmasqDefaults, m!.paths.pidFile]).toEqual([
+      "dnsmasq@netboot-pxe", "netboot-pxe", "/etc/netboot/dnsmasq/netboot-pxe.conf", "/etc/default/dnsmasq.netboot-pxe", "/run/dnsmasq/dnsmasq.netboot-pxe.pid",
+    ]);
+    expect(serverInfo(m!)).toMatchObject({ dnsmasqUnit: "dnsmasq@netboot-pxe", pidFile: "/run/dnsmasq/dnsmasq.netboot-pxe.pid" });
+  });
+
+  test("a given dnsmasq@ instance is used as given", () => {
+    const { m } = build({ ...goodServer, dnsmasqUnit: "dnsmasq@boot-net.service" }, ssh);
+    expect([m!.dnsmasqInstance, m!.paths.dnsmasqDefaults]).toEqual(["boot-net", "/etc/default/dnsmasq.boot-net"]);
+  });
+
+  test("refused, all at once: the distribution's plain dnsmasq unit, and systemd on a local folder", () => {
+    const { m, messages } = build({ ...goodServer, dnsmasqUnit: "dnsmasq" }, { root: "/t", systemd: true });
+    expect(m).toBeUndefined();
+    expect(messages).toEqual([
+      expect.stringMatching(/^dnsmasqUnit="dnsmasq": with systemd: true, netboot runs its own instance of Debian's dnsmasq@\.service: give `dnsmasq@<instance>`/),
+      expect.stringMatching(/^host\.systemd=true: activates units of the host's own systemd: give `ssh` or `\{\}`/),
+    ]);
+  });
+
+  test("without systemd nothing changes: the config in /etc/dnsmasq.d with its pid-file", () => {
+    const { m } = build(goodServer, { root: "/t" });
+    expect([m!.dnsmasqUnit, m!.dnsmasqInstance, m!.paths.dnsmasqConf, m!.paths.pidFile]).toEqual(["dnsmasq", undefined, "/etc/dnsmasq.d/netboot-pxe.conf", "/srv/netboot/run/dnsmasq-pxe.pid"]);
+  });
+});

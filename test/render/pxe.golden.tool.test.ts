@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Issues } from "../../provider/model/errors";
 import { buildNodeGroupModel, buildPxeServerModel, serverInfo } from "../../provider/model/pxe";
-import { renderDnsmasq } from "../../provider/render/dnsmasq";
+import { dnsmasqInstanceCheck, renderDnsmasq, renderDnsmasqDefaults } from "../../provider/render/dnsmasq";
 import { renderDhcpHosts, renderEtcHosts } from "../../provider/render/hosts";
 import { renderBootScript, renderGroupScript, renderNodeScripts } from "../../provider/render/ipxe";
 import { renderNginx, renderNginxMain } from "../../provider/render/nginx";
@@ -16,7 +16,7 @@ function renderCase(input: any): RenderedFile[] {
   const issues = new Issues("test");
   const m = buildPxeServerModel(input.server.name, input.server, input.server.host, issues);
   expect(issues.list).toEqual([]);
-  const files = [renderDnsmasq(m!), renderNginx(m!), renderNginxMain(m!), renderBootScript(m!)];
+  const files = [renderDnsmasq(m!), ...(m!.dnsmasqInstance ? [renderDnsmasqDefaults(m!)] : []), renderNginx(m!), renderNginxMain(m!), renderBootScript(m!)];
   for (const g of input.groups) {
     const gi = new Issues("test");
     const gm = buildNodeGroupModel(g.name, { ...g, server: serverInfo(m!) }, gi);
@@ -37,12 +37,15 @@ describe.each(goldenCases("pxe"))("PXE renderers, case $name", ({ dir, input }) 
     expect(renderCase(input)).toEqual(files);
   });
 
-  test("the dnsmasq config passes `dnsmasq --test`", () => {
+  test("the dnsmasq config passes `dnsmasq --test` (systemd hosts: with the dnsmasq@ unit's arguments)", () => {
     const dnsmasq = requireTool("dnsmasq");
     const d = tmpDir("dnsmasq-test");
     const conf = path.join(d, "dnsmasq.conf");
-    fs.writeFileSync(conf, files.find((f) => f.path.startsWith("/etc/dnsmasq.d/"))!.content);
-    const r = spawnSync(dnsmasq, ["--test", "-C", conf], { encoding: "utf8" });
+    const issues = new Issues("test");
+    const m = buildPxeServerModel(input.server.name, input.server, input.server.host, issues)!;
+    fs.writeFileSync(conf, files.find((f) => f.path === m.paths.dnsmasqConf)!.content);
+    const argv = m.dnsmasqInstance ? dnsmasqInstanceCheck(conf) : ["dnsmasq", "--test", "-C", conf];
+    const r = spawnSync(dnsmasq, argv.slice(1), { encoding: "utf8" });
     expect(`${r.status} ${r.stderr.trim()}`).toBe("0 dnsmasq: syntax check OK.");
   });
 });

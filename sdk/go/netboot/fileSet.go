@@ -35,6 +35,8 @@ type FileSet struct {
 	// Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
 	Owners pulumi.StringMapOutput `pulumi:"owners"`
 	Signal SignalPtrOutput        `pulumi:"signal"`
+	// systemd units this set enabled or started (`signal.activation`): what `destroy` may stop and disable again.
+	Started pulumi.StringArrayOutput `pulumi:"started"`
 	// Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them.
 	Strays pulumi.StringMapOutput `pulumi:"strays"`
 	// Path -> sha256 of what the last apply wrote. `files` holds a file's content only when what was found differs from this (drift), so state stays small.
@@ -198,6 +200,11 @@ func (o FileSetOutput) Owners() pulumi.StringMapOutput {
 
 func (o FileSetOutput) Signal() SignalPtrOutput {
 	return o.ApplyT(func(v *FileSet) SignalPtrOutput { return v.Signal }).(SignalPtrOutput)
+}
+
+// systemd units this set enabled or started (`signal.activation`): what `destroy` may stop and disable again.
+func (o FileSetOutput) Started() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *FileSet) pulumi.StringArrayOutput { return v.Started }).(pulumi.StringArrayOutput)
 }
 
 // Entries of `exclusiveDirs` no netboot resource accounts for, path -> type (`file`, `dir`, `symlink`). Empty after `up`, which removes them.

@@ -10,6 +10,174 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+// How a FileSet activates its systemd unit (docs/pxe.md, systemd activation).
+type Activation string
+
+const (
+	// netboot's own unit (a template instance such as `dnsmasq@netboot-pxe`): `up` enables and starts it, `destroy` stops and disables it before removing its files.
+	ActivationOwn = Activation("own")
+	// The distribution's unit, shared with others (nginx): `up` enables and starts it when it is not, and records that it did; `destroy` reloads it, and stops and disables it only when `up` started it and no other netboot file is left in the folders of this set's files.
+	ActivationShared = Activation("shared")
+)
+
+func (Activation) ElementType() reflect.Type {
+	return reflect.TypeOf((*Activation)(nil)).Elem()
+}
+
+func (e Activation) ToActivationOutput() ActivationOutput {
+	return pulumi.ToOutput(e).(ActivationOutput)
+}
+
+func (e Activation) ToActivationOutputWithContext(ctx context.Context) ActivationOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(ActivationOutput)
+}
+
+func (e Activation) ToActivationPtrOutput() ActivationPtrOutput {
+	return e.ToActivationPtrOutputWithContext(context.Background())
+}
+
+func (e Activation) ToActivationPtrOutputWithContext(ctx context.Context) ActivationPtrOutput {
+	return Activation(e).ToActivationOutputWithContext(ctx).ToActivationPtrOutputWithContext(ctx)
+}
+
+func (e Activation) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Activation) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e Activation) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e Activation) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type ActivationOutput struct{ *pulumi.OutputState }
+
+func (ActivationOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Activation)(nil)).Elem()
+}
+
+func (o ActivationOutput) ToActivationOutput() ActivationOutput {
+	return o
+}
+
+func (o ActivationOutput) ToActivationOutputWithContext(ctx context.Context) ActivationOutput {
+	return o
+}
+
+func (o ActivationOutput) ToActivationPtrOutput() ActivationPtrOutput {
+	return o.ToActivationPtrOutputWithContext(context.Background())
+}
+
+func (o ActivationOutput) ToActivationPtrOutputWithContext(ctx context.Context) ActivationPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Activation) *Activation {
+		return &v
+	}).(ActivationPtrOutput)
+}
+
+func (o ActivationOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o ActivationOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Activation) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o ActivationOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o ActivationOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e Activation) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type ActivationPtrOutput struct{ *pulumi.OutputState }
+
+func (ActivationPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Activation)(nil)).Elem()
+}
+
+func (o ActivationPtrOutput) ToActivationPtrOutput() ActivationPtrOutput {
+	return o
+}
+
+func (o ActivationPtrOutput) ToActivationPtrOutputWithContext(ctx context.Context) ActivationPtrOutput {
+	return o
+}
+
+func (o ActivationPtrOutput) Elem() ActivationOutput {
+	return o.ApplyT(func(v *Activation) Activation {
+		if v != nil {
+			return *v
+		}
+		var ret Activation
+		return ret
+	}).(ActivationOutput)
+}
+
+func (o ActivationPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o ActivationPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *Activation) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// ActivationInput is an input type that accepts values of the Activation enum
+// A concrete instance of `ActivationInput` can be one of the following:
+//
+//	ActivationOwn
+//	ActivationShared
+type ActivationInput interface {
+	pulumi.Input
+
+	ToActivationOutput() ActivationOutput
+	ToActivationOutputWithContext(context.Context) ActivationOutput
+}
+
+var activationPtrType = reflect.TypeOf((**Activation)(nil)).Elem()
+
+type ActivationPtrInput interface {
+	pulumi.Input
+
+	ToActivationPtrOutput() ActivationPtrOutput
+	ToActivationPtrOutputWithContext(context.Context) ActivationPtrOutput
+}
+
+type activationPtr string
+
+func ActivationPtr(v string) ActivationPtrInput {
+	return (*activationPtr)(&v)
+}
+
+func (*activationPtr) ElementType() reflect.Type {
+	return activationPtrType
+}
+
+func (in *activationPtr) ToActivationPtrOutput() ActivationPtrOutput {
+	return pulumi.ToOutput(in).(ActivationPtrOutput)
+}
+
+func (in *activationPtr) ToActivationPtrOutputWithContext(ctx context.Context) ActivationPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(ActivationPtrOutput)
+}
+
 // Where the booted system's root lives.
 type BootMode string
 
@@ -2264,6 +2432,8 @@ func (in *signalOnPtr) ToSignalOnPtrOutputWithContext(ctx context.Context) Signa
 }
 
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*ActivationInput)(nil)).Elem(), Activation("own"))
+	pulumi.RegisterInputType(reflect.TypeOf((*ActivationPtrInput)(nil)).Elem(), Activation("own"))
 	pulumi.RegisterInputType(reflect.TypeOf((*BootModeInput)(nil)).Elem(), BootMode("ram"))
 	pulumi.RegisterInputType(reflect.TypeOf((*BootModePtrInput)(nil)).Elem(), BootMode("ram"))
 	pulumi.RegisterInputType(reflect.TypeOf((*CompressionInput)(nil)).Elem(), Compression("gzip"))
@@ -2290,6 +2460,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalNamePtrInput)(nil)).Elem(), SignalName("HUP"))
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalOnInput)(nil)).Elem(), SignalOn("removal"))
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalOnPtrInput)(nil)).Elem(), SignalOn("removal"))
+	pulumi.RegisterOutputType(ActivationOutput{})
+	pulumi.RegisterOutputType(ActivationPtrOutput{})
 	pulumi.RegisterOutputType(BootModeOutput{})
 	pulumi.RegisterOutputType(BootModePtrOutput{})
 	pulumi.RegisterOutputType(CompressionOutput{})

@@ -864,9 +864,9 @@ func (o DynamicRangePtrOutput) Start() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+// A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
 type FileCheck struct {
-	// argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+	// argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
 	Command []string `pulumi:"command"`
 	// The file (a key of `files`) this check validates.
 	Path string `pulumi:"path"`
@@ -883,9 +883,9 @@ type FileCheckInput interface {
 	ToFileCheckOutputWithContext(context.Context) FileCheckOutput
 }
 
-// A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+// A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
 type FileCheckArgs struct {
-	// argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+	// argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
 	Command pulumi.StringArrayInput `pulumi:"command"`
 	// The file (a key of `files`) this check validates.
 	Path pulumi.StringInput `pulumi:"path"`
@@ -928,7 +928,7 @@ func (i FileCheckArray) ToFileCheckArrayOutputWithContext(ctx context.Context) F
 	return pulumi.ToOutputWithContext(ctx, i).(FileCheckArrayOutput)
 }
 
-// A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+// A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
 type FileCheckOutput struct{ *pulumi.OutputState }
 
 func (FileCheckOutput) ElementType() reflect.Type {
@@ -943,7 +943,7 @@ func (o FileCheckOutput) ToFileCheckOutputWithContext(ctx context.Context) FileC
 	return o
 }
 
-// argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+// argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
 func (o FileCheckOutput) Command() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v FileCheck) []string { return v.Command }).(pulumi.StringArrayOutput)
 }
@@ -2426,6 +2426,8 @@ func (o PxeServerInfoMapOutput) MapIndex(k pulumi.StringInput) PxeServerInfoOutp
 
 // How to tell a running daemon that its files changed.
 type Signal struct {
+	// With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+	Activation *Activation `pulumi:"activation"`
 	// When to tell the daemon (default `removal`).
 	On *SignalOn `pulumi:"on"`
 	// Only changes to these files need the signal (default: every file of the set).
@@ -2453,6 +2455,8 @@ type SignalInput interface {
 
 // How to tell a running daemon that its files changed.
 type SignalArgs struct {
+	// With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+	Activation ActivationPtrInput `pulumi:"activation"`
 	// When to tell the daemon (default `removal`).
 	On SignalOnPtrInput `pulumi:"on"`
 	// Only changes to these files need the signal (default: every file of the set).
@@ -2545,6 +2549,11 @@ func (o SignalOutput) ToSignalPtrOutputWithContext(ctx context.Context) SignalPt
 	}).(SignalPtrOutput)
 }
 
+// With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+func (o SignalOutput) Activation() ActivationPtrOutput {
+	return o.ApplyT(func(v Signal) *Activation { return v.Activation }).(ActivationPtrOutput)
+}
+
 // When to tell the daemon (default `removal`).
 func (o SignalOutput) On() SignalOnPtrOutput {
 	return o.ApplyT(func(v Signal) *SignalOn { return v.On }).(SignalOnPtrOutput)
@@ -2597,6 +2606,16 @@ func (o SignalPtrOutput) Elem() SignalOutput {
 		var ret Signal
 		return ret
 	}).(SignalOutput)
+}
+
+// With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+func (o SignalPtrOutput) Activation() ActivationPtrOutput {
+	return o.ApplyT(func(v *Signal) *Activation {
+		if v == nil {
+			return nil
+		}
+		return v.Activation
+	}).(ActivationPtrOutput)
 }
 
 // When to tell the daemon (default `removal`).

@@ -66,7 +66,7 @@ type pxeServerArgs struct {
 	BootFiles *BootFiles `pulumi:"bootFiles"`
 	// How dnsmasq answers DHCP.
 	DhcpMode DhcpMode `pulumi:"dhcpMode"`
-	// systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
+	// systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
 	DnsmasqUnit *string `pulumi:"dnsmasqUnit"`
 	// DNS domain of the nodes (optional).
 	Domain *string `pulumi:"domain"`
@@ -93,7 +93,7 @@ type PxeServerArgs struct {
 	BootFiles BootFilesPtrInput
 	// How dnsmasq answers DHCP.
 	DhcpMode DhcpModeInput
-	// systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
+	// systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
 	DnsmasqUnit pulumi.StringPtrInput
 	// DNS domain of the nodes (optional).
 	Domain pulumi.StringPtrInput

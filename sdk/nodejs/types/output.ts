@@ -123,11 +123,11 @@ export interface BrickEndpoint {
 }
 
 /**
- * A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+ * A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
  */
 export interface FileCheck {
     /**
-     * argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+     * argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
      */
     command: string[];
     /**
@@ -312,6 +312,10 @@ export interface PxeServerInfo {
  * How to tell a running daemon that its files changed.
  */
 export interface Signal {
+    /**
+     * With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+     */
+    activation?: enums.Activation;
     /**
      * When to tell the daemon (default `removal`).
      */

@@ -7,6 +7,7 @@ import pulumi
 from enum import Enum
 
 __all__ = [
+    'Activation',
     'BootMode',
     'Compression',
     'DebianSuite',
@@ -21,6 +22,21 @@ __all__ = [
     'SignalName',
     'SignalOn',
 ]
+
+
+@pulumi.type_token("netboot:index:Activation")
+class Activation(_builtins.str, Enum):
+    """
+    How a FileSet activates its systemd unit (docs/pxe.md, systemd activation).
+    """
+    OWN = "own"
+    """
+    netboot's own unit (a template instance such as `dnsmasq@netboot-pxe`): `up` enables and starts it, `destroy` stops and disables it before removing its files.
+    """
+    SHARED = "shared"
+    """
+    The distribution's unit, shared with others (nginx): `up` enables and starts it when it is not, and records that it did; `destroy` reloads it, and stops and disables it only when `up` started it and no other netboot file is left in the folders of this set's files.
+    """
 
 
 @pulumi.type_token("netboot:index:BootMode")

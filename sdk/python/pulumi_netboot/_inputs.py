@@ -711,11 +711,11 @@ class DynamicRangeArgs:
 
 class FileCheckArgsDict(TypedDict):
     """
-    A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+    A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
     """
     command: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]
     """
-    argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+    argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
     """
     path: pulumi.Input[_builtins.str]
     """
@@ -728,9 +728,9 @@ class FileCheckArgs:
                  command: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  path: pulumi.Input[_builtins.str]):
         """
-        A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+        A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
 
-        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] command: argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] command: argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
         :param pulumi.Input[_builtins.str] path: The file (a key of `files`) this check validates.
         """
         pulumi.set(__self__, "command", command)
@@ -740,7 +740,7 @@ class FileCheckArgs:
     @pulumi.getter
     def command(self) -> pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]:
         """
-        argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+        argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
         """
         return pulumi.get(self, "command")
 
@@ -1634,6 +1634,10 @@ class SignalArgsDict(TypedDict):
     """
     How to tell a running daemon that its files changed.
     """
+    activation: NotRequired[pulumi.Input[Optional['Activation']]]
+    """
+    With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+    """
     on: NotRequired[pulumi.Input[Optional['SignalOn']]]
     """
     When to tell the daemon (default `removal`).
@@ -1662,6 +1666,7 @@ class SignalArgsDict(TypedDict):
 @pulumi.input_type
 class SignalArgs:
     def __init__(__self__, *,
+                 activation: pulumi.Input[Optional['Activation']] = None,
                  on: pulumi.Input[Optional['SignalOn']] = None,
                  paths: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  pid_file: pulumi.Input[Optional[_builtins.str]] = None,
@@ -1671,6 +1676,7 @@ class SignalArgs:
         """
         How to tell a running daemon that its files changed.
 
+        :param pulumi.Input['Activation'] activation: With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
         :param pulumi.Input['SignalOn'] on: When to tell the daemon (default `removal`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] paths: Only changes to these files need the signal (default: every file of the set).
         :param pulumi.Input[_builtins.str] pid_file: Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
@@ -1678,6 +1684,8 @@ class SignalArgs:
         :param pulumi.Input['SignalName'] signal: Signal to send (default `HUP`).
         :param pulumi.Input[_builtins.str] systemd_unit: When the host has systemd: the unit to reload instead.
         """
+        if activation is not None:
+            pulumi.set(__self__, "activation", activation)
         if on is not None:
             pulumi.set(__self__, "on", on)
         if paths is not None:
@@ -1690,6 +1698,18 @@ class SignalArgs:
             pulumi.set(__self__, "signal", signal)
         if systemd_unit is not None:
             pulumi.set(__self__, "systemd_unit", systemd_unit)
+
+    @_builtins.property
+    @pulumi.getter
+    def activation(self) -> pulumi.Input[Optional['Activation']]:
+        """
+        With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+        """
+        return pulumi.get(self, "activation")
+
+    @activation.setter
+    def activation(self, value: pulumi.Input[Optional['Activation']]):
+        pulumi.set(self, "activation", value)
 
     @_builtins.property
     @pulumi.getter

@@ -186,6 +186,7 @@ class FileSet(pulumi.CustomResource):
             __props__.__dict__["last_apply"] = None
             __props__.__dict__["manifest"] = None
             __props__.__dict__["owners"] = None
+            __props__.__dict__["started"] = None
             __props__.__dict__["strays"] = None
             __props__.__dict__["written"] = None
         super(FileSet, __self__).__init__(
@@ -221,6 +222,7 @@ class FileSet(pulumi.CustomResource):
         __props__.__dict__["manifest"] = None
         __props__.__dict__["owners"] = None
         __props__.__dict__["signal"] = None
+        __props__.__dict__["started"] = None
         __props__.__dict__["strays"] = None
         __props__.__dict__["written"] = None
         return FileSet(resource_name, opts=opts, __props__=__props__)
@@ -303,6 +305,14 @@ class FileSet(pulumi.CustomResource):
     @pulumi.getter
     def signal(self) -> pulumi.Output[Optional['outputs.Signal']]:
         return pulumi.get(self, "signal")
+
+    @_builtins.property
+    @pulumi.getter
+    def started(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        systemd units this set enabled or started (`signal.activation`): what `destroy` may stop and disable again.
+        """
+        return pulumi.get(self, "started")
 
     @_builtins.property
     @pulumi.getter

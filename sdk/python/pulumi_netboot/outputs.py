@@ -429,15 +429,15 @@ class BrickEndpoint(dict):
 @pulumi.output_type
 class FileCheck(dict):
     """
-    A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+    A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
     """
     def __init__(__self__, *,
                  command: Sequence[_builtins.str],
                  path: _builtins.str):
         """
-        A command that validates a staged file before it replaces the live one. `{}` in an argument is replaced by the staged file's full path.
+        A command that validates a file before it goes live. `{}` in an argument is replaced by the staged file's full path, and the check runs before the staged file replaces the live one. A command without `{}` checks the whole configuration the daemon will load (`nginx -t`): it runs with the new file in place, before the daemon is told, and a failure puts the old file back (the daemon never saw the new one).
 
-        :param Sequence[_builtins.str] command: argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+        :param Sequence[_builtins.str] command: argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
         :param _builtins.str path: The file (a key of `files`) this check validates.
         """
         pulumi.set(__self__, "command", command)
@@ -447,7 +447,7 @@ class FileCheck(dict):
     @pulumi.getter
     def command(self) -> Sequence[_builtins.str]:
         """
-        argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]`.
+        argv of the check, e.g. `["dnsmasq", "--test", "-C", "{}"]` or `["nginx", "-t"]`.
         """
         return pulumi.get(self, "command")
 
@@ -1074,6 +1074,7 @@ class Signal(dict):
         return super().get(key, default)
 
     def __init__(__self__, *,
+                 activation: Optional['Activation'] = None,
                  on: Optional['SignalOn'] = None,
                  paths: Optional[Sequence[_builtins.str]] = None,
                  pid_file: Optional[_builtins.str] = None,
@@ -1083,6 +1084,7 @@ class Signal(dict):
         """
         How to tell a running daemon that its files changed.
 
+        :param 'Activation' activation: With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
         :param 'SignalOn' on: When to tell the daemon (default `removal`).
         :param Sequence[_builtins.str] paths: Only changes to these files need the signal (default: every file of the set).
         :param _builtins.str pid_file: Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told.
@@ -1090,6 +1092,8 @@ class Signal(dict):
         :param 'SignalName' signal: Signal to send (default `HUP`).
         :param _builtins.str systemd_unit: When the host has systemd: the unit to reload instead.
         """
+        if activation is not None:
+            pulumi.set(__self__, "activation", activation)
         if on is not None:
             pulumi.set(__self__, "on", on)
         if paths is not None:
@@ -1102,6 +1106,14 @@ class Signal(dict):
             pulumi.set(__self__, "signal", signal)
         if systemd_unit is not None:
             pulumi.set(__self__, "systemd_unit", systemd_unit)
+
+    @_builtins.property
+    @pulumi.getter
+    def activation(self) -> Optional['Activation']:
+        """
+        With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
+        """
+        return pulumi.get(self, "activation")
 
     @_builtins.property
     @pulumi.getter

@@ -43,7 +43,7 @@ class PxeServerArgs:
         :param pulumi.Input[_builtins.str] server_ip: This server's address on the boot network.
         :param pulumi.Input[_builtins.str] subnet: The boot network, CIDR, e.g. `10.0.0.0/24`.
         :param pulumi.Input[_builtins.str] base_dir: Where netboot keeps the server's files on the host (default `/srv/netboot`).
-        :param pulumi.Input[_builtins.str] dnsmasq_unit: systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
+        :param pulumi.Input[_builtins.str] dnsmasq_unit: systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
         :param pulumi.Input[_builtins.str] domain: DNS domain of the nodes (optional).
         :param pulumi.Input['DynamicRangeArgs'] dynamic_range: Addresses handed to unknown machines (authoritative mode only).
         :param pulumi.Input[_builtins.int] http_port: nginx port (default 80).
@@ -154,7 +154,7 @@ class PxeServerArgs:
     @pulumi.getter(name="dnsmasqUnit")
     def dnsmasq_unit(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
+        systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
         """
         return pulumi.get(self, "dnsmasq_unit")
 
@@ -237,7 +237,7 @@ class PxeServer(pulumi.ComponentResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] base_dir: Where netboot keeps the server's files on the host (default `/srv/netboot`).
         :param pulumi.Input['DhcpMode'] dhcp_mode: How dnsmasq answers DHCP.
-        :param pulumi.Input[_builtins.str] dnsmasq_unit: systemd unit of dnsmasq (default `dnsmasq`), used when the host has systemd.
+        :param pulumi.Input[_builtins.str] dnsmasq_unit: systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
         :param pulumi.Input[_builtins.str] domain: DNS domain of the nodes (optional).
         :param pulumi.Input[Union['DynamicRangeArgs', 'DynamicRangeArgsDict']] dynamic_range: Addresses handed to unknown machines (authoritative mode only).
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] host: Where the server runs.

@@ -2,6 +2,22 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 
+export const Activation = {
+    /**
+     * netboot's own unit (a template instance such as `dnsmasq@netboot-pxe`): `up` enables and starts it, `destroy` stops and disables it before removing its files.
+     */
+    Own: "own",
+    /**
+     * The distribution's unit, shared with others (nginx): `up` enables and starts it when it is not, and records that it did; `destroy` reloads it, and stops and disables it only when `up` started it and no other netboot file is left in the folders of this set's files.
+     */
+    Shared: "shared",
+} as const;
+
+/**
+ * How a FileSet activates its systemd unit (docs/pxe.md, systemd activation).
+ */
+export type Activation = (typeof Activation)[keyof typeof Activation];
+
 export const BootMode = {
     /**
      * The whole OS image is unpacked into RAM.
