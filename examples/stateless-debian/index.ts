@@ -128,6 +128,10 @@ export const lab = {
   checks: [
     { name: "systemd is running", groups: ["ram", "hybrid"], command: "systemctl is-system-running", expect: "running" },
     { name: "the hostname is the node's", groups: ["ram", "hybrid"], command: "hostname", expect: "deb-" },
+    // the DHCP client the initramfs left running keeps the lease under systemd
+    { name: "the DHCP keeper runs", groups: ["ram", "hybrid"], command: `kill -0 "$(cat /run/netboot/udhcpc.pid)" && echo "dhcp keeper running"`, expect: "dhcp keeper running" },
+    // started as @glusterfs: systemd's root storage daemon mark, so shutdown leaves it to serve /usr to the end
+    { name: "glusterfs is a root storage daemon", groups: ["hybrid"], command: `tr "\\0" " " < /proc/"$(cat /run/netboot/glusterfs.pid)"/cmdline`, expect: "@glusterfs -f /etc/netboot/client.vol" },
     { name: "a file the server wrote on the volume", groups: ["hybrid"], command: `cat ${LAB_FILE}`, expect: LAB_FILE_CONTENT },
     // ld.so maps dpkg and its libraries (PROT_EXEC) from /usr: on GlusterFS here, so this is mmap through FUSE
     { name: "mmap of /usr through FUSE", groups: ["hybrid"], command: `t=$(findmnt -n -o FSTYPE --target /usr/bin/dpkg); /lib64/ld-linux-x86-64.so.2 --list /usr/bin/dpkg >/dev/null && echo "mapped from $t"`, expect: "mapped from fuse.glusterfs" },

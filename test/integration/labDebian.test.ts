@@ -85,8 +85,9 @@ describe("the lab boots a real Debian (examples/stateless-debian) in RAM and hyb
       expect(n.marker).toMatch(new RegExp(`host=${n.node} ip=${n.ip.replace(/\./g, "\\.")} state=running failed=none`));
       expect(n.checks.every((c: any) => c.ok)).toBe(true);
     }
-    expect(ram.checks.map((c: any) => c.name)).toEqual(["systemd is running", "the hostname is the node's"]);
-    expect(hyb.checks.map((c: any) => c.name)).toEqual(["systemd is running", "the hostname is the node's", "a file the server wrote on the volume", "mmap of /usr through FUSE", "dpkg --verify on the hybrid /usr"]);
+    expect(ram.checks.map((c: any) => c.name)).toEqual(["systemd is running", "the hostname is the node's", "the DHCP keeper runs"]);
+    expect(hyb.checks.map((c: any) => c.name)).toEqual(["systemd is running", "the hostname is the node's", "the DHCP keeper runs", "glusterfs is a root storage daemon",
+      "a file the server wrote on the volume", "mmap of /usr through FUSE", "dpkg --verify on the hybrid /usr"]);
     expect(ram.marker).toMatch(/usr=root/);
     expect(hyb.marker).toMatch(/usr=fuse\.glusterfs/);
     expect(hyb.secondsToUpAfterReboot).toBeGreaterThan(5);
