@@ -260,7 +260,12 @@ function stepLine(r: NodeRun, now: number): string {
   let tail: string;
   if (r.failedAt) tail = `FAILED at ${r.failedAt}: ${r.failure}`;
   else if (r.phase === "checking") tail = `up (${fmtS(r.upAfterS)} s) > checks...`;
-  else if (r.phase === "rebooting") tail = r.done ? `up (${fmtS(r.upAfterS)} s) > reboot > up again (${fmtS(r.rebootUpAfterS)} s)` : `up (${fmtS(r.upAfterS)} s) > reboot: ${r.obs.step}...`;
+  else if (r.phase === "rebooting") {
+    // the first boot, then the second one's steps
+    const first = `${STEPS.slice(0, -1).join(" > ")} > up (${fmtS(r.upAfterS)} s) > reboot`;
+    tail = r.done ? `${first} > up again (${fmtS(r.rebootUpAfterS)} s)` : `${first} > ${[...parts, `${r.obs.step}...`].join(" > ")}`;
+    parts.length = 0;
+  }
   else if (r.obs.step === "up") tail = `up (${fmtS(r.upAfterS)} s)${r.checks.length ? ` > ${r.checks.length} checks passed` : ""}`;
   else tail = `${r.obs.step}...`;
   const t = r.started ? `${Math.round(((r.endedAt ?? now) - r.started) / 1000)}s`.padStart(5) : "     ";
