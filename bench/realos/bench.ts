@@ -58,6 +58,8 @@ const du = (p: string) => Number(spawnSync("du", ["-sb", p], { encoding: "utf8" 
 
 function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-bench-realos-"));
+  // dnsmasq and nginx drop privileges: they must reach the target root below it
+  fs.chmodSync(work, 0o755);
   try {
     const deb = labRun("examples/stateless-debian", [], work);
     const bb = labRun("examples/stateless-gluster", ["--nodes", "ram1,hyb1"], work);
@@ -92,8 +94,11 @@ function main() {
     console.log(`| RAM tarball (the whole image, gzip) | ${mb(ramTar)} | 1.00 |`);
     console.log(`| hybrid RAM tarball (the root without /usr, gzip) | ${mb(hybTar)} | ${(hybTar / ramTar).toFixed(3)} |`);
     console.log(`\nlab runs: stateless-debian ${deb.seconds.toFixed(0)} s, stateless-gluster ${bb.seconds.toFixed(0)} s`);
-  } finally {
     fs.rmSync(work, { recursive: true, force: true });
+  } catch (e) {
+    // the consoles and daemon logs say why a node did not come up
+    console.error(`bench:realos: failed; the lab's logs are kept in ${work}/*/out`);
+    throw e;
   }
 }
 
