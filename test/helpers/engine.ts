@@ -5,6 +5,7 @@
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { LocalWorkspace, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { REPO, tmpDir, toolchainBin } from "./env";
 
@@ -24,6 +25,23 @@ function prepareEnv(): void {
   if (!fs.existsSync(path.join(REPO, "dist/provider/index.js")))
     throw new Error("the provider is not built: run 'npm run build' (npm test does it)");
   envReady = true;
+}
+
+/**
+ * When an `up` of an inline program fails on purpose (a construct or a check refused), the engine stops and every
+ * output of the program's components rejects with "resource monitor shut down". The engine has already reported
+ * the real error, and the up's promise rejects with it; but under jest the rejections of the outputs' internal
+ * value, `isKnown` and `isSecret` promises reach jest's unhandled-rejection handler (the Pulumi runtime's own handler is
+ * registered on jest's sandboxed `process`) and fail the suite after its tests passed. Mark them handled.
+ */
+export function settleOutputs(...resources: pulumi.Resource[]): void {
+  for (const r of resources) {
+    for (const v of Object.values(r)) {
+      if (!pulumi.Output.isInstance(v)) continue;
+      const o = v as any;
+      for (const p of [o.isKnown, o.isSecret, typeof o.promise === "function" ? o.promise(true) : undefined]) if (p && typeof p.catch === "function") p.catch(() => undefined);
+    }
+  }
 }
 
 export async function testStack(name: string, program: PulumiFn): Promise<TestStack> {

@@ -57,6 +57,10 @@ export class SystemdMachine {
     this.privateKey = fs.readFileSync(key, "utf8");
     fs.mkdirSync(path.join(this.root, "root/.ssh"), { recursive: true, mode: 0o700 });
     fs.copyFileSync(key + ".pub", path.join(this.root, "root/.ssh/authorized_keys"));
+    // the provider opens several sessions at once (a resource's steps in parallel): sshd's default MaxStartups
+    // (10:30:100) drops some of them under load ("kex_exchange_identification: Connection closed"), as SshLab's hosts
+    fs.mkdirSync(path.join(this.root, "etc/ssh/sshd_config.d"), { recursive: true });
+    fs.writeFileSync(path.join(this.root, "etc/ssh/sshd_config.d/netboot-test.conf"), "MaxStartups 50\n");
     this.hostKey = fs.readFileSync(path.join(this.root, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
 
     for (const n of [this.ns, ...this.clientNs]) sh(`ip netns del ${n} 2>/dev/null; ip netns add ${n} && ip -n ${n} link set lo up`);

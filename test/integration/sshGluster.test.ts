@@ -10,25 +10,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as netboot from "../../sdk/nodejs";
 import { parseVolumeInfoXml } from "../../provider/resources/glusterManaged";
-import { changed, testStack, TestStack } from "../helpers/engine";
+import { changed, settleOutputs, testStack, TestStack } from "../helpers/engine";
 import { sh } from "../helpers/env";
 import { SshHost, SshLab } from "../helpers/sshHosts";
 
 jest.setTimeout(300_000);
-
-/**
- * When a remote component's construct fails (here: the brick host down), the engine stops and every output of
- * the component rejects with "resource monitor shut down". The engine has already reported the real error, and
- * the up's promise rejects with it; but in an inline program under jest the rejections of the outputs' internal
- * `isKnown`/`isSecret` promises reach jest's unhandled-rejection handler (the Pulumi runtime's own handler is
- * registered on jest's sandboxed `process`) and fail the suite. Mark them handled.
- */
-function settleOutputs(r: pulumi.Resource): void {
-  for (const v of Object.values(r)) {
-    if (!pulumi.Output.isInstance(v)) continue;
-    for (const p of [(v as any).isKnown, (v as any).isSecret]) if (p && typeof p.catch === "function") p.catch(() => undefined);
-  }
-}
 
 describe("GlusterVolume managed across three SSH hosts", () => {
   let lab: SshLab;

@@ -16,9 +16,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import * as netboot from "../../sdk/nodejs";
-import { changed, testStack, TestStack } from "../helpers/engine";
+import { changed, cliProject, CliProject, TestStack } from "../helpers/engine";
 import { REPO } from "../helpers/env";
 import { SystemdMachine } from "../helpers/systemdMachine";
 
@@ -38,23 +38,39 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
   const out: string[] = [];
   const log = (s: string) => out.push(s);
 
-  const program = async () => {
-    const ssh = m.ssh();
-    const host = { ssh: { ...ssh, privateKey: pulumi.secret(ssh.privateKey) }, systemd: true };
-    const a = new netboot.PxeServer("pxe-a", {
-      host, interface: "nbs0", subnet: `${NET[0]}.0/24`, serverIp: `${NET[0]}.1`, dhcpMode: "authoritative",
-      dynamicRange: { start: `${NET[0]}.200`, end: `${NET[0]}.250` }, baseDir: "/srv/netboot/a", domain: domainA,
+  // The program runs in its own process (a Pulumi.yaml project, through the CLI and the language host), as a
+  // user's does: one up is refused on purpose (nginx -t), and an inline program's refused registrations would
+  // reach jest as unhandled rejections. Its variables travel as stack config (sync()).
+  const program = `import * as pulumi from "@pulumi/pulumi";
+import * as netboot from ${JSON.stringify(path.join(REPO, "sdk/nodejs"))};
+const c = new pulumi.Config();
+const host = { ssh: { ...c.requireObject<any>("ssh"), privateKey: c.requireSecret("privateKey") }, systemd: true };
+const a = new netboot.PxeServer("pxe-a", {
+  host, interface: "nbs0", subnet: "${NET[0]}.0/24", serverIp: "${NET[0]}.1", dhcpMode: "authoritative",
+  dynamicRange: { start: "${NET[0]}.200", end: "${NET[0]}.250" }, baseDir: "/srv/netboot/a", domain: c.get("domainA"),
+});
+const b = new netboot.PxeServer("pxe-b", {
+  host, interface: "nbs1", subnet: "${NET[1]}.0/24", serverIp: "${NET[1]}.1", dhcpMode: "authoritative",
+  dynamicRange: { start: "${NET[1]}.200", end: "${NET[1]}.250" }, baseDir: "/srv/netboot/b", httpPort: c.requireNumber("portB"),
+});
+new netboot.NodeGroup("rack", {
+  server: a.info, nodes: c.requireObject<any[]>("nodes"),
+  boot: { kernelUrl: pulumi.interpolate\`\${a.httpBaseUrl}images/vmlinuz\`, initrdUrl: pulumi.interpolate\`\${a.httpBaseUrl}images/initrd.img\` },
+});
+export const confA = a.dnsmasqConfig;
+export const confB = b.dnsmasqConfig;
+`;
+  let project: CliProject;
+  const sync = async () => {
+    const { privateKey, ...ssh } = m.ssh();
+    await t.stack.setAllConfig({
+      ssh: { value: JSON.stringify(ssh) }, privateKey: { value: privateKey, secret: true },
+      portB: { value: String(portB) }, nodes: { value: JSON.stringify(nodes) },
     });
-    const b = new netboot.PxeServer("pxe-b", {
-      host, interface: "nbs1", subnet: `${NET[1]}.0/24`, serverIp: `${NET[1]}.1`, dhcpMode: "authoritative",
-      dynamicRange: { start: `${NET[1]}.200`, end: `${NET[1]}.250` }, baseDir: "/srv/netboot/b", httpPort: portB,
-    });
-    new netboot.NodeGroup("rack", {
-      server: a.info, nodes,
-      boot: { kernelUrl: pulumi.interpolate`${a.httpBaseUrl}images/vmlinuz`, initrdUrl: pulumi.interpolate`${a.httpBaseUrl}images/initrd.img` },
-    });
-    return { confA: a.dnsmasqConfig, confB: b.dnsmasqConfig };
+    if (domainA === undefined) await t.stack.removeConfig("domainA").catch(() => undefined);
+    else await t.stack.setConfig("domainA", { value: domainA });
   };
+  const up = async () => (await sync(), t.stack.up({ onOutput: log }));
 
   const unit = (u: string) => m.exec(`echo $(systemctl is-enabled ${u}) $(systemctl is-active ${u})`, true).out.trim();
   const mainPid = (u: string) => m.exec(`systemctl show -p MainPID --value ${u}`).out.trim();
@@ -72,18 +88,26 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
   beforeAll(async () => {
     m = await new SystemdMachine("pxe", NET.map((n) => `${n}.1`)).start();
     before = m.snapshot();
-    t = await testStack("systemd-pxe", program);
+    project = cliProject("systemd-pxe", program);
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: "test", workDir: project.dir }, {
+      envVars: {
+        PULUMI_BACKEND_URL: `file://${path.join(project.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "netboot-tests-only",
+        PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_HOME: project.home,
+      },
+    });
+    t = { stack, dir: project.dir, log: out, destroy: async () => { await stack.destroy({ onOutput: log }); await stack.workspace.removeStack("test"); } };
   }, 900_000);
 
   afterAll(async () => {
     if (t) await t.destroy().catch(() => undefined);
+    project?.remove();
     if (m) await m.stop();
   }, 180_000);
 
   test("up enables and starts each server's own dnsmasq@ instance (the unit's pid file, no pid-file= line) and leaves nginx serving", async () => {
-    const up = await t.stack.up({ onOutput: log });
-    expect(up.summary.result).toBe("succeeded");
-    expect([up.outputs.confA.value, up.outputs.confB.value]).toEqual(["/etc/netboot/dnsmasq/netboot-pxe-a.conf", "/etc/netboot/dnsmasq/netboot-pxe-b.conf"]);
+    const up1 = await up();
+    expect(up1.summary.result).toBe("succeeded");
+    expect([up1.outputs.confA.value, up1.outputs.confB.value]).toEqual(["/etc/netboot/dnsmasq/netboot-pxe-a.conf", "/etc/netboot/dnsmasq/netboot-pxe-b.conf"]);
     for (const s of ["pxe-a", "pxe-b"]) {
       expect(unit(`dnsmasq@netboot-${s}`)).toBe("enabled active");
       // systemd found the pid file the helper's -x names: the config did not move it.
@@ -115,6 +139,7 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
   });
 
   test("preview after up reports no changes", async () => {
+    await sync();
     expect(changed((await t.stack.preview({ expectNoChanges: true })).changeSummary)).toEqual({});
   });
 
@@ -123,7 +148,7 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
     const workers = () => m.exec(`ps -o pid= --ppid ${mainPid("nginx")} | sort`).out;
     const nginxWorkers = workers();
     domainA = "cluster.test";
-    await t.stack.up({ onOutput: log });
+    await up();
     expect(mainPid("dnsmasq@netboot-pxe-a")).not.toBe(pids.a);
     expect(unit("dnsmasq@netboot-pxe-a")).toBe("enabled active");
     expect(mainPid("dnsmasq@netboot-pxe-b")).toBe(pids.b);
@@ -136,7 +161,7 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
     const pid = mainPid("dnsmasq@netboot-pxe-a");
     expect(dhcp(0, "52:54:00:93:01:12").find((r) => r.type === "ack").yiaddr).toBe(`${NET[0]}.12`);
     nodes = nodes.filter((n) => n.name !== "n2");
-    await t.stack.up({ onOutput: log });
+    await up();
     const state = (await t.stack.exportStack()).deployment;
     const files = state.resources.find((r: any) => r.urn.endsWith("::rack-files"));
     expect(files.outputs.lastApply.signalled).toBe("systemctl reload-or-restart dnsmasq@netboot-pxe-a");
@@ -151,14 +176,14 @@ describe("PxeServer on a systemd machine (nspawn), Debian's units", () => {
     // An admin's broken file next to netboot's: nginx -t checks the whole configuration, so it is refused too.
     fs.writeFileSync(path.join(m.root, "etc/nginx/conf.d/zz-broken.conf"), "this is not nginx;\n");
     portB = 8080;
-    await expect(t.stack.up({ onOutput: log })).rejects.toThrow(/nginx -t/);
+    await expect(up()).rejects.toThrow(/nginx -t/);
     expect(fs.readFileSync(conf, "utf8")).toBe(old);
     expect(fs.readdirSync(path.dirname(conf)).filter((f) => f.includes(".netboot-"))).toEqual([]);
     expect(mainPid("nginx")).toBe(nginxPid);
     expect(http(1, `http://${NET[1]}.1/ipxe/boot.ipxe`).status).toBe(200);
     // With the admin's file gone, the same program goes through and nginx serves on the new port.
     fs.rmSync(path.join(m.root, "etc/nginx/conf.d/zz-broken.conf"));
-    await t.stack.up({ onOutput: log });
+    await up();
     expect(http(1, `http://${NET[1]}.1:8080/ipxe/boot.ipxe`).status).toBe(200);
     // port 80 is Debian's default site again (nginx.conf's sites-enabled/default), which has no boot script
     expect(http(1, `http://${NET[1]}.1/ipxe/boot.ipxe`).status).toBe(404);
