@@ -156,8 +156,8 @@ function hybrid(c: InitConfig): string {
  * - the resolver settings DHCP gave (unless the image links /etc/resolv.conf elsewhere, e.g. to resolved);
  * - a DHCP client that keeps the lease: busybox and the udhcpc script are copied into /run/netboot (the /run
  *   tmpfs moves into the new root, the initramfs is freed by switch_root) and udhcpc runs on from there,
- *   renewing without ever removing the address, which the kernel keeps (no lifetime) while a hybrid path or
- *   the glusterfs client depends on it. An image that runs its own DHCP client on the boot NIC replaces it.
+ *   renewing without ever removing the address (not even at its start, when udhcpc deconfigures: NETBOOT_KEEP),
+ *   which the kernel keeps (no lifetime) while a hybrid path or the glusterfs client depends on it. An image that runs its own DHCP client on the boot NIC replaces it.
  */
 function prepareRoot(): string {
   return [
@@ -165,7 +165,7 @@ function prepareRoot(): string {
     `[ -L /newroot/etc/resolv.conf ] || cp /etc/resolv.conf /newroot/etc/resolv.conf 2>/dev/null`,
     `mkdir -p /run/netboot/bin && cp /bin/busybox /run/netboot/bin/busybox && /run/netboot/bin/busybox --install -s /run/netboot/bin`,
     `sed '1s,.*,#!/run/netboot/bin/sh,' ${UDHCPC_SCRIPT} > /run/netboot/bin/udhcpc.script && chmod 0755 /run/netboot/bin/udhcpc.script`,
-    `PATH=/run/netboot/bin /run/netboot/bin/udhcpc -i "$IF" -r "$(cat /run/netboot/ip)" -s /run/netboot/bin/udhcpc.script -p /run/netboot/udhcpc.pid >/run/netboot/udhcpc-keeper.log 2>&1 || step "warning: no DHCP client keeps the lease of $IF (log: /run/netboot/udhcpc-keeper.log)"`,
+    `NETBOOT_KEEP=1 PATH=/run/netboot/bin /run/netboot/bin/udhcpc -i "$IF" -r "$(cat /run/netboot/ip)" -s /run/netboot/bin/udhcpc.script -p /run/netboot/udhcpc.pid >/run/netboot/udhcpc-keeper.log 2>&1 || step "warning: no DHCP client keeps the lease of $IF (log: /run/netboot/udhcpc-keeper.log)"`,
   ].join("\n");
 }
 
@@ -285,6 +285,8 @@ export function renderUdhcpcScript(): string {
 # udhcpc only configures the interface through this script (generated; do not edit)
 case "$1" in
   deconfig)
+    # the keeper left running for the booted OS (NETBOOT_KEEP=1) starts with a deconfig too: the address in use stays
+    [ -n "$NETBOOT_KEEP" ] && exit 0
     ip addr flush dev "$interface"
     ip link set "$interface" up
     ;;

@@ -68,20 +68,27 @@ describe("the DHCP keeper renews the node's lease past the lease time without dr
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  test("the keeper (udhcpc -r <ip>, as /init starts it) gets the lease, renews it at T1, and the address stays throughout", async () => {
+  test("the keeper (NETBOOT_KEEP=1 udhcpc -r <ip>, as /init starts it) gets the lease, renews it at T1, and the address stays throughout, its start included", async () => {
     const acks = () => (fs.readFileSync(dnsLog, "utf8").match(new RegExp(`DHCPACK\\(nbs0\\) ${IP.replace(/\./g, "\\.")} ${MAC}`, "g")) ?? []).length;
     const before = acks();
-    lab.run(cli, `${requireTool("busybox")} udhcpc -i nbc0 -r ${IP} -s ${script} -p ${path.join(root, "keeper.pid")}`);
-    // it went to the background with the lease (the same address)
-    expect(fs.readFileSync(path.join(root, "keeper.pid"), "utf8").trim()).toMatch(/^\d+$/);
+    const pidFile = path.join(root, "keeper.pid");
+    // sampled from before it starts: udhcpc begins with a deconfig, which must not take the address away
     let missing = 0;
     let samples = 0;
+    let started = false;
     const until = Date.now() + 80_000;
+    setTimeout(() => {
+      lab.start(cli, ["env", "NETBOOT_KEEP=1", requireTool("busybox"), "udhcpc", "-i", "nbc0", "-r", IP, "-s", script, "-p", pidFile], path.join(root, "keeper.log"));
+      started = true;
+    }, 1000);
     while (Date.now() < until) {
       samples++;
       if (!lab.run(cli, "ip -4 -o addr show dev nbc0").out.includes(` ${IP}/24 `)) missing++;
       await new Promise((r) => setTimeout(r, 200));
     }
+    expect(started).toBe(true);
+    // it went to the background with the lease (the same address)
+    expect(fs.readFileSync(pidFile, "utf8").trim()).toMatch(/^\d+$/);
     // the keeper's own lease plus at least one renewal (T1 = 60 s of the 2 minute lease)
     expect(acks() - before).toBeGreaterThanOrEqual(2);
     expect(fs.readFileSync(dnsLog, "utf8")).toMatch(new RegExp(`DHCPREQUEST\\(nbs0\\) ${IP.replace(/\./g, "\\.")} ${MAC}`));
