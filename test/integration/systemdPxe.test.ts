@@ -17,7 +17,6 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import * as netboot from "../../sdk/nodejs";
 import { changed, cliProject, CliProject, TestStack } from "../helpers/engine";
 import { REPO } from "../helpers/env";
 import { SystemdMachine } from "../helpers/systemdMachine";
