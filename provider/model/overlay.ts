@@ -66,6 +66,9 @@ export interface NodeFacts {
 /** The cpio overlay caps what one node's archive may hold: it is fetched into RAM by the initramfs. */
 export const OVERLAY_MAX_BYTES = 16 * 1024 * 1024;
 
+/** A property bag from the engine, not yet validated. */
+type Bag = Record<string, unknown>;
+
 const TAG_KEY = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 /** `{{ name }}`, `{{tags.rack}}`: an identifier, dots between parts. Anything else after `{{` is an error. */
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\s*\}\}/y;
@@ -209,12 +212,13 @@ function parseFiles(issues: Issues, field: string, raw: unknown): OverlayFile[] 
   }
   const out: OverlayFile[] = [];
   const seen = new Map<string, string>();
-  raw.forEach((f: any, i: number) => {
+  raw.forEach((item: unknown, i: number) => {
     const ff = `${field}[${i}]`;
-    if (!f || typeof f !== "object") {
-      issues.add(ff, f, "must be a file: { path, content, mode?, owner?, template?, secret? }");
+    if (!item || typeof item !== "object") {
+      issues.add(ff, item, "must be a file: { path, content, mode?, owner?, template?, secret? }");
       return;
     }
+    const f = item as Bag & { path: string; content: string };
     let ok = checkFilePath(issues, `${ff}.path`, f.path);
     if (ok && seen.has(f.path)) {
       issues.add(`${ff}.path`, f.path, `is also given by ${seen.get(f.path)}`);
@@ -263,8 +267,9 @@ function parseHostEntries(issues: Issues, field: string, raw: unknown): HostEntr
     return [];
   }
   const out: HostEntry[] = [];
-  raw.forEach((e: any, i: number) => {
+  raw.forEach((item: unknown, i: number) => {
     const f = `${field}[${i}]`;
+    const e = (item ?? {}) as { ip?: unknown; names?: unknown[] };
     let ok = true;
     if (parseIPv4(e?.ip) === undefined) {
       issues.add(`${f}.ip`, e?.ip, "is not an IPv4 address");
@@ -281,7 +286,7 @@ function parseHostEntries(issues: Issues, field: string, raw: unknown): HostEntr
           ok = false;
         }
       });
-    if (ok) out.push({ ip: e.ip, names: [...e.names] });
+    if (ok) out.push({ ip: e.ip as string, names: [...(e.names as string[])] });
   });
   return out;
 }
@@ -305,8 +310,8 @@ function bool(issues: Issues, field: string, v: unknown, dflt: boolean): boolean
 }
 
 /** The group's overlay (`overlay` of a NodeGroup); an absent overlay is the built-ins' defaults. */
-export function buildGroupOverlay(issues: Issues, field: string, raw: any): GroupOverlayModel {
-  const o = raw ?? {};
+export function buildGroupOverlay(issues: Issues, field: string, raw: unknown): GroupOverlayModel {
+  const o = (raw ?? {}) as Bag;
   if (typeof o !== "object" || Array.isArray(o)) {
     issues.add(field, raw, "must be an overlay: { files?, hostname?, hosts?, extraHosts?, authorizedKeys?, tags?, hostKeys?, rotateHostKeys? }");
     return { files: [], hostname: true, hosts: true, extraHosts: [], authorizedKeys: [], tags: {}, hostKeys: false, rotateHostKeys: 0 };
@@ -318,7 +323,8 @@ export function buildGroupOverlay(issues: Issues, field: string, raw: any): Grou
   }
   let rotate = 0;
   if (o.rotateHostKeys !== undefined) {
-    if (!Number.isInteger(o.rotateHostKeys) || o.rotateHostKeys < 0) issues.add(`${field}.rotateHostKeys`, o.rotateHostKeys, "must be a whole number >= 0 (change it to rotate every node's host keys)");
+    if (typeof o.rotateHostKeys !== "number" || !Number.isInteger(o.rotateHostKeys) || o.rotateHostKeys < 0)
+      issues.add(`${field}.rotateHostKeys`, o.rotateHostKeys, "must be a whole number >= 0 (change it to rotate every node's host keys)");
     else rotate = o.rotateHostKeys;
   }
   return {
@@ -334,7 +340,7 @@ export function buildGroupOverlay(issues: Issues, field: string, raw: any): Grou
 }
 
 /** A node's own overlay (`nodes[i].overlay`) and tags (`nodes[i].tags`). */
-export function buildNodeOverlay(issues: Issues, field: string, overlay: any, tags: unknown): NodeOverlayModel {
+export function buildNodeOverlay(issues: Issues, field: string, overlay: unknown, tags: unknown): NodeOverlayModel {
   if (overlay !== undefined && overlay !== null && (typeof overlay !== "object" || Array.isArray(overlay))) issues.add(`${field}.overlay`, overlay, "must be an overlay: { files }");
-  return { files: parseFiles(issues, `${field}.overlay.files`, overlay?.files), tags: parseTags(issues, `${field}.tags`, tags) };
+  return { files: parseFiles(issues, `${field}.overlay.files`, (overlay as Bag | undefined)?.files), tags: parseTags(issues, `${field}.tags`, tags) };
 }
