@@ -1,12 +1,13 @@
 /**
  * Every file of one node group, in path order: its static leases (dhcp-hostsdir), its iPXE script, one iPXE
- * script per node MAC, its /etc/hosts fragment and, for a group with an overlay, one archive per node. Pure: the NodeGroupFiles resource renders these in the
+ * script per node MAC, its /etc/hosts fragment and, for a group with an overlay, one archive per node and the
+ * nginx rules that serve each archive to its own node only. Pure: the NodeGroupFiles resource renders these in the
  * provider from the node list, so the engine never carries file contents.
  */
 import { NodeGroupModel } from "../model/pxe";
 import { renderDhcpHosts, renderEtcHosts } from "./hosts";
 import { renderGroupScript, renderNodeScripts } from "./ipxe";
-import { HostKey, renderGroupOverlays } from "./overlay";
+import { HostKey, renderGroupOverlays, renderOverlayAccess } from "./overlay";
 import { RenderedFile } from "./types";
 
 /**
@@ -17,5 +18,6 @@ export function renderNodeGroup(g: NodeGroupModel, hostKeys: Record<string, Host
   const overlays = renderGroupOverlays(g, hostKeys);
   const archives: RenderedFile[] = overlays.map((o) => ({ path: o.path, mode: 0o644, content: o.archive.bytes.toString("utf8"), secret: o.archive.secret }));
   const pins = new Map(overlays.map((o) => [o.node, { url: o.url, sha256: o.archive.sha256 }]));
-  return [renderDhcpHosts(g), renderGroupScript(g), ...renderNodeScripts(g, pins), renderEtcHosts(g), ...archives].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const access = g.overlay ? [renderOverlayAccess(g, overlays)] : [];
+  return [renderDhcpHosts(g), renderGroupScript(g), ...renderNodeScripts(g, pins), renderEtcHosts(g), ...archives, ...access].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -9,10 +9,11 @@
  * then the group's files, then the node's own files.
  */
 import { createHash } from "crypto";
+import * as path from "path";
 import { NodeGroupModel, nodeFacts } from "../model/pxe";
 import { GroupOverlayModel, HostEntry, NodeFacts, NodeOverlayModel, OverlayFile, parseTemplate, renderTemplate } from "../model/overlay";
 import { CpioEntry, writeCpio } from "./cpio";
-import { header } from "./types";
+import { header, RenderedFile } from "./types";
 
 /** A node's SSH host key as kept in state: the OpenSSH private key file and the `.pub` line. */
 export interface HostKey {
@@ -166,4 +167,34 @@ export function renderGroupOverlays(g: NodeGroupModel, hostKeys: Record<string, 
     const rel = overlayPath(g.name, n.name, archive.sha256);
     return { node: n.name, files, archive, path: `${g.server.httpRoot}/${rel}`, url: `${g.server.httpBaseUrl}${rel}` };
   });
+}
+
+/**
+ * The folder of the server's overlay access rules: one file per NodeGroup, included by the PxeServer's nginx
+ * server block (render/nginx.ts). Beside the hostsdir, in the server's own folder, like the hosts fragments.
+ */
+export function overlayAccessDir(server: { hostsDir: string }): string {
+  return `${path.posix.dirname(server.hostsDir)}/nginx-overlays.d`;
+}
+
+export function overlayAccessFile(server: { hostsDir: string }, group: string): string {
+  return `${overlayAccessDir(server)}/${group}.conf`;
+}
+
+/**
+ * nginx access rules for a group's archives: each one exactly (`location =`, which nginx matches before any
+ * prefix) for its node's static address only; the server block's `location ^~ /overlays/` refuses the rest.
+ * nginx matches the normalized URI (slashes merged, `.` and `..` and %-escapes resolved), so no other
+ * spelling of the path reaches the file.
+ */
+export function renderOverlayAccess(g: NodeGroupModel, overlays: NodeOverlay[]): RenderedFile {
+  const ipOf = new Map(g.nodes.map((n) => [n.name, n.ip]));
+  const lines = [header("#", `NodeGroup "${g.name}" (overlay access: each node's archive to its own address only)`).trimEnd()];
+  for (const o of overlays) lines.push(`location = /${overlayPath(g.name, o.node, o.archive.sha256)} { allow ${ipOf.get(o.node)}; deny all; }`);
+  return { path: overlayAccessFile(g.server, g.name), mode: 0o644, content: lines.join("\n") + "\n" };
+}
+
+/** Where a standalone nginx of the server keeps its pid (render/nginx.ts renderNginxMain), for a reload. */
+export function nginxPidFile(server: { hostsDir: string; name: string }): string {
+  return `${path.posix.dirname(server.hostsDir)}/run/nginx-${server.name}.pid`;
 }

@@ -30,7 +30,7 @@ import { Issues, modeString, ValidationError } from "../model/errors";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
 import { hostsDirFile } from "../render/hosts";
 import { renderNodeGroup } from "../render/nodeGroup";
-import { HostKey, openSshEd25519, renderGroupOverlays } from "../render/overlay";
+import { HostKey, nginxPidFile, openSshEd25519, overlayAccessFile, renderGroupOverlays } from "../render/overlay";
 import { RenderedFile } from "../render/types";
 import { FileSpec, Host, NodeGroupFilesInputs, NodeGroupFilesOutputs, PxeServerInfo, Signal } from "../schema-types";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
@@ -124,6 +124,15 @@ function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: st
   return { pidFile: server.pidFile, systemdUnit: server.dnsmasqUnit, on: "removal", paths: [leases] };
 }
 
+/**
+ * nginx rereads the group's overlay access rules on a reload: with systemd the distribution's unit, otherwise the
+ * standalone nginx of the server (SIGHUP through its pid file; not running is not an error). Only when the
+ * rules file was written or removed, so a group without overlay changes never touches nginx.
+ */
+function nginxSignalOf(server: { hostsDir: string; name: string }, access: string): Signal {
+  return { pidFile: nginxPidFile(server), systemdUnit: "nginx", on: "change", paths: [access] };
+}
+
 const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
 
 /** The inputs that are the resource's own, as handed back by read(). */
@@ -150,7 +159,12 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
     const keys = keysFor(g, olds);
     const rendered = renderNodeGroup(g, keys);
     const want: DesiredFile[] = rendered.map((f) => ({ path: f.path, content: f.content, mode: f.mode, secret: !!f.secret }));
-    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), [], signalOf(g.server, hostsDirFile(g)), !!host.systemd);
+    const access = overlayAccessFile(g.server, g.name);
+    // With systemd the whole configuration is checked with the new rules in place (`nginx -t`), as PxeServer
+    // checks its server block; a refusal puts the old file back and fails the update before nginx reloads.
+    const checks = host.systemd && g.overlay ? [{ path: access, command: ["nginx", "-t"] }] : [];
+    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g)), !!host.systemd);
+    const nginx = await maybeSignal(t, nginxSignalOf(g.server, access), report, !!host.systemd);
     // Outputs keep the group and server (delete needs them) but not the node list: diff and read get the
     // inputs from the engine (see _server.ts), so the nodes are not carried twice.
     return {
@@ -165,6 +179,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         unchanged: String(report.unchanged.length),
         removed: String(report.removed.length),
         signalled: report.signalled,
+        ...(g.overlay || nginx.done !== "not needed" ? { nginx: nginx.done } : {}),
       },
       ...(keys ? { hostKeys: secret(keys) as Outputs["hostKeys"], hostKeysGeneration: g.overlay!.rotateHostKeys } : {}),
       ...(g.overlay ? { overlays: Object.fromEntries(renderGroupOverlays(g, keys).map((o) => [o.node, o.url])) } : {}),
@@ -285,6 +300,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const server = reveal<PxeServerInfo | undefined>(props.server);
       const signal = server ? signalOf(server, `${server.hostsDir}/${props.group}`) : props.signal;
       await maybeSignal(t, signal, { written: [], changed: [], removed }, !!reveal<Host>(host).systemd);
+      if (server) await maybeSignal(t, nginxSignalOf(server, overlayAccessFile(server, props.group)), { written: [], changed: [], removed }, !!reveal<Host>(host).systemd);
     },
   };
 }

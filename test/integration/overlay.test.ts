@@ -3,7 +3,9 @@
  * root, pinned by sha256 in the node's iPXE script; host keys generated once and kept across `up`s and an image
  * change, new only when rotateHostKeys changes; secrets (host keys, a munge key) never in `pulumi stack
  * export`, engine output or a diff; one node's file change rewrites only that node's archive; a template
- * variable typo fails at preview naming the file and the variable.
+ * variable typo fails at preview naming the file and the variable. Access: the PxeServer's nginx, run in a
+ * network namespace with the rendered configuration, serves each node's archive to that node's address and
+ * refuses it (403) to the other node's.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -12,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as netboot from "../../sdk/nodejs";
 import { readCpio } from "../../provider/render/cpio";
 import { cliProject, testStack, TestStack } from "../helpers/engine";
+import { Lab } from "../helpers/netns";
 import { REPO, requireTool, tmpDir } from "../helpers/env";
 
 jest.setTimeout(300_000);
@@ -136,6 +139,46 @@ describe("overlays through the engine", () => {
     expect(hostKey("c02")).toBe(before.c02.files["etc/ssh/ssh_host_ed25519_key.pub"].data);
     expect(fs.readdirSync(overlays)).toHaveLength(2);
     expect(out.join("")).not.toContain(MUNGE);
+  });
+
+  test("nginx serves a node's archive to its own address only (403 to the other node's)", async () => {
+    requireTool("nginx");
+    requireTool("curl");
+    const lab = new Lab("nbov");
+    try {
+      const srv = lab.ns("srv");
+      const a = lab.ns("a");
+      const b = lab.ns("b");
+      lab.bridge(srv, [[srv, "eth0", "10.73.0.1/24"], [a, "eth0", "10.73.0.11/24"], [b, "eth0", "10.73.0.12/24"]]);
+      const conf = path.join(root, "srv/netboot/nginx.conf");
+      const pidFile = path.join(root, "srv/netboot/run/nginx-pxe.pid");
+      lab.start(srv, ["nginx", "-c", conf, "-g", "daemon off;"], path.join(tmpDir("overlay-nginx"), "nginx.log"));
+      // nginx writes its pid file once it listens; no time limit is asserted, the test's own timeout applies
+      while (!fs.existsSync(pidFile)) await new Promise((r) => setTimeout(r, 100));
+      const p = published();
+      const get = (ns: string, file: string) => ` ${lab.run(ns, `curl -s -o /dev/null -w '%{http_code}' http://10.73.0.1/overlays/compute/${file}`, true).out.trim()} `;
+      expect(get(a, p.c01.file)).toMatch(/ 200 /);
+      expect(get(b, p.c01.file)).toMatch(/ 403 /);
+      expect(get(b, p.c02.file)).toMatch(/ 200 /);
+      expect(get(a, p.c02.file)).toMatch(/ 403 /);
+      // a name of no archive below /overlays/ is refused too, not a 404 that tells names apart
+      expect(get(a, "c01-000000000000.cpio")).toMatch(/ 403 /);
+      // a new archive after an up: the provider reloads this nginx through its pid file, the rule follows
+      c02Motd = "c02 motd v3\n";
+      await up();
+      const q = published();
+      expect(q.c02.file).not.toBe(p.c02.file);
+      let status = "";
+      // the reload is asynchronous in nginx: its workers take the new rules once they restart
+      for (let i = 0; i < 100 && !/ 200 /.test(status); i++) {
+        status = get(b, q.c02.file);
+        if (!/ 200 /.test(status)) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toMatch(/ 200 /);
+      expect(get(a, q.c02.file)).toMatch(/ 403 /);
+    } finally {
+      await lab.cleanup();
+    }
   });
 
   test("rotateHostKeys gives every node a new key, still secret", async () => {
