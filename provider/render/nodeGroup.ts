@@ -7,15 +7,14 @@
 import { NodeGroupModel } from "../model/pxe";
 import { renderDhcpHosts, renderEtcHosts } from "./hosts";
 import { renderGroupScript, renderNodeScripts } from "./ipxe";
-import { HostKey, renderGroupOverlays, renderOverlayAccess } from "./overlay";
+import { HostKey, NodeOverlay, renderGroupOverlays, renderOverlayAccess } from "./overlay";
 import { RenderedFile } from "./types";
 
 /**
  * An archive is carried as a string: it is valid UTF-8 (ASCII headers, NUL padding, UTF-8 file contents),
  * so its string hashes and writes as exactly the archive's bytes.
  */
-export function renderNodeGroup(g: NodeGroupModel, hostKeys: Record<string, HostKey[]> = {}): RenderedFile[] {
-  const overlays = renderGroupOverlays(g, hostKeys);
+export function renderNodeGroup(g: NodeGroupModel, hostKeys: Record<string, HostKey[]> = {}, overlays: NodeOverlay[] = renderGroupOverlays(g, hostKeys)): RenderedFile[] {
   const archives: RenderedFile[] = overlays.map((o) => ({ path: o.path, mode: 0o644, content: o.archive.bytes.toString("utf8"), secret: o.archive.secret }));
   const pins = new Map(overlays.map((o) => [o.node, { url: o.url, sha256: o.archive.sha256 }]));
   const access = g.overlay ? [renderOverlayAccess(g, overlays)] : [];

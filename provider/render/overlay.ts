@@ -28,6 +28,8 @@ export interface OverlayInput {
   own?: NodeOverlayModel;
   /** /etc/hosts lines after localhost: the server, the group's nodes, the extra hosts (clusterHosts()). */
   hosts: HostEntry[];
+  /** renderEtcHosts(group, hosts), when the caller renders it once for the whole group. */
+  etcHosts?: string;
   hostKeys?: HostKey[];
 }
 
@@ -60,8 +62,9 @@ export function clusterHosts(server: { serverIp: string; name: string }, nodes: 
   return [{ ip: server.serverIp, names: named(server.name) }, ...nodes.map((n) => ({ ip: n.ip, names: named(n.name) })), ...extra];
 }
 
-export function renderEtcHosts(node: NodeFacts, hosts: HostEntry[]): string {
-  const lines = [header("#", `NodeGroup "${node.group}" node "${node.name}" (overlay)`).trimEnd(), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
+/** The same for every node of a group (no node name in it), so a group renders it once, not once per node. */
+export function renderEtcHosts(group: string, hosts: HostEntry[]): string {
+  const lines = [header("#", `NodeGroup "${group}" (overlay)`).trimEnd(), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
   for (const h of hosts) lines.push(`${h.ip}\t${h.names.join(" ")}`);
   return lines.join("\n") + "\n";
 }
@@ -70,7 +73,7 @@ function builtins(i: OverlayInput): OverlayEntry[] {
   const out: OverlayEntry[] = [];
   const file = (path: string, content: string, mode = 0o644, secret = false) => out.push({ path, mode, uid: 0, gid: 0, content, secret });
   if (i.group.hostname) file("/etc/hostname", `${i.node.name}\n`);
-  if (i.group.hosts) file("/etc/hosts", renderEtcHosts(i.node, i.hosts));
+  if (i.group.hosts) file("/etc/hosts", i.etcHosts ?? renderEtcHosts(i.node.group, i.hosts));
   if (i.group.authorizedKeys.length > 0) file("/root/.ssh/authorized_keys", i.group.authorizedKeys.join("\n") + "\n", 0o600);
   for (const k of i.hostKeys ?? []) {
     file(`/etc/ssh/ssh_host_${k.type}_key`, k.privateKey, 0o600, true);
@@ -161,8 +164,9 @@ export function renderGroupOverlays(g: NodeGroupModel, hostKeys: Record<string, 
   const o = g.overlay;
   if (!o) return [];
   const hosts = clusterHosts(g.server, g.nodes, g.domain, o.extraHosts);
+  const etcHosts = o.hosts ? renderEtcHosts(g.name, hosts) : undefined;
   return g.nodes.map((n) => {
-    const files = renderOverlayFiles({ node: nodeFacts(g, n), group: o, own: n.overlay, hosts, hostKeys: o.hostKeys ? hostKeys[n.name] : undefined });
+    const files = renderOverlayFiles({ node: nodeFacts(g, n), group: o, own: n.overlay, hosts, etcHosts, hostKeys: o.hostKeys ? hostKeys[n.name] : undefined });
     const archive = renderOverlayArchive(files);
     const rel = overlayPath(g.name, n.name, archive.sha256);
     return { node: n.name, files, archive, path: `${g.server.httpRoot}/${rel}`, url: `${g.server.httpBaseUrl}${rel}` };

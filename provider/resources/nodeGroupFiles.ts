@@ -18,8 +18,15 @@
  *   inputs, so `preview --diff` shows the hand edit as a line diff against what will be written.
  * - delete: removes only the files in the manifest (what this resource wrote), then the folders it created.
  *
+ * - overlays (a group with `overlay`, docs/overlays.md): one archive per node under `<httpRoot>/overlays/<group>/`,
+ *   named by its hash and pinned in the node's iPXE script, and the group's nginx access rules; nginx is reloaded
+ *   only when those rules change. SSH host keys are generated in create/update for nodes that have none in the
+ *   outputs (`hostKeys`, a secret) and kept from then on; diff and read render with the keys of the outputs.
+ *
  * Retry rules are fileCommon's: an interrupted apply leaves every file old or new, and the next apply compares
- * with the host, not with state, so rerunning converges. Deleting files that are already gone is a no-op.
+ * with the host, not with state, so rerunning converges. Deleting files that are already gone is a no-op. An
+ * apply that fails after generating host keys records none: the next apply generates new ones and rewrites
+ * those nodes' archives (a node that booted in between sees a new key once).
  */
 import { generateKeyPairSync, randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
@@ -157,7 +164,8 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
     const host = g.server.host;
     const t = deps.transport(host);
     const keys = keysFor(g, olds);
-    const rendered = renderNodeGroup(g, keys);
+    const overlays = renderGroupOverlays(g, keys);
+    const rendered = renderNodeGroup(g, keys, overlays);
     const want: DesiredFile[] = rendered.map((f) => ({ path: f.path, content: f.content, mode: f.mode, secret: !!f.secret }));
     const access = overlayAccessFile(g.server, g.name);
     // With systemd the whole configuration is checked with the new rules in place (`nginx -t`), as PxeServer
@@ -182,7 +190,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         ...(g.overlay || nginx.done !== "not needed" ? { nginx: nginx.done } : {}),
       },
       ...(keys ? { hostKeys: secret(keys) as Outputs["hostKeys"], hostKeysGeneration: g.overlay!.rotateHostKeys } : {}),
-      ...(g.overlay ? { overlays: Object.fromEntries(renderGroupOverlays(g, keys).map((o) => [o.node, o.url])) } : {}),
+      ...(g.overlay ? { overlays: Object.fromEntries(overlays.map((o) => [o.node, o.url])) } : {}),
     };
   }
 
