@@ -256,7 +256,9 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       // changes only because an input changed is already named by that input.
       const keys = hostKeysOf(olds);
       const expected = manifestOf(renderNodeGroup(modelOf(news), keys));
-      const previous = old ? manifestOf(renderNodeGroup(modelOf(old), keys)) : {};
+      // Unchanged inputs render the same files: a preview of 50 unchanged groups renders each group once, not twice.
+      const sameInputs = !!old && inputChanges.length === 0;
+      const previous = sameInputs ? expected : old ? manifestOf(renderNodeGroup(modelOf(old), keys)) : {};
       const observed = observedManifest(olds);
       for (const c of diffManifests(expected, observed)) {
         if (sameState(previous[c.path], observed[c.path])) continue;
