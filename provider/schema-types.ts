@@ -240,6 +240,45 @@ export interface GlusterTlsInputs {
     readonly ca: pulumi.Input<string>;
 }
 
+/** Files laid over every node's root of a NodeGroup at boot, and the built-ins (docs/overlays.md). */
+export interface GroupOverlay {
+    /** Files for every node of the group (a node's own file at the same path wins). */
+    readonly files?: OverlayFile[];
+    /** Write `/etc/hostname` with the node's name (default true). */
+    readonly hostname?: boolean;
+    /** Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). */
+    readonly hosts?: boolean;
+    /** More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`). */
+    readonly extraHosts?: HostEntry[];
+    /** Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder). */
+    readonly authorizedKeys?: string[];
+    /** Template variables `tags.<key>` for every node (a node's own tags win). */
+    readonly tags?: { [key: string]: string };
+    /** Give each node its own SSH host key (ed25519), generated once and kept in state as a secret. */
+    readonly hostKeys?: boolean;
+    /** Change this number to generate new host keys for every node of the group. */
+    readonly rotateHostKeys?: number;
+}
+
+export interface GroupOverlayInputs {
+    /** Files for every node of the group (a node's own file at the same path wins). */
+    readonly files?: pulumi.Input<pulumi.Input<OverlayFileInputs>[]>;
+    /** Write `/etc/hostname` with the node's name (default true). */
+    readonly hostname?: pulumi.Input<boolean>;
+    /** Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). */
+    readonly hosts?: pulumi.Input<boolean>;
+    /** More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`). */
+    readonly extraHosts?: pulumi.Input<pulumi.Input<HostEntryInputs>[]>;
+    /** Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder). */
+    readonly authorizedKeys?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Template variables `tags.<key>` for every node (a node's own tags win). */
+    readonly tags?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
+    /** Give each node its own SSH host key (ed25519), generated once and kept in state as a secret. */
+    readonly hostKeys?: pulumi.Input<boolean>;
+    /** Change this number to generate new host keys for every node of the group. */
+    readonly rotateHostKeys?: pulumi.Input<number>;
+}
+
 /** Where netboot puts files and runs commands. With only `root`, the host is this machine and every path is written below `root` (a local target folder). With `ssh`, the host is a remote machine reached over SSH. */
 export interface Host {
     /** Local target folder. Every absolute path netboot writes lands below it, and rendered configs name the full path, so the real daemons can use them in place. Defaults to `./target` in the quickstart. */
@@ -259,6 +298,21 @@ export interface HostInputs {
     readonly systemd?: pulumi.Input<boolean>;
 }
 
+/** One /etc/hosts line. */
+export interface HostEntry {
+    /** IPv4 address. */
+    readonly ip: string;
+    /** Host names, canonical first. */
+    readonly names: string[];
+}
+
+export interface HostEntryInputs {
+    /** IPv4 address. */
+    readonly ip: pulumi.Input<string>;
+    /** Host names, canonical first. */
+    readonly names: pulumi.Input<pulumi.Input<string>[]>;
+}
+
 /** A machine in a node group. */
 export interface Node {
     /** Host name (a DNS label). */
@@ -271,6 +325,10 @@ export interface Node {
     readonly firmware?: Firmware;
     /** Extra kernel arguments for this node only. */
     readonly kernelArgs?: string;
+    /** The node's template variables `tags.<key>` (needs the group's `overlay`). */
+    readonly tags?: { [key: string]: string };
+    /** The node's own overlay files (needs the group's `overlay`). */
+    readonly overlay?: NodeOverlay;
 }
 
 export interface NodeInputs {
@@ -284,6 +342,10 @@ export interface NodeInputs {
     readonly firmware?: pulumi.Input<Firmware>;
     /** Extra kernel arguments for this node only. */
     readonly kernelArgs?: pulumi.Input<string>;
+    /** The node's template variables `tags.<key>` (needs the group's `overlay`). */
+    readonly tags?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
+    /** The node's own overlay files (needs the group's `overlay`). */
+    readonly overlay?: pulumi.Input<NodeOverlayInputs>;
 }
 
 export interface NodeInfo {
@@ -302,6 +364,17 @@ export interface NodeInfoInputs {
     readonly macs: pulumi.Input<pulumi.Input<string>[]>;
     readonly ip: pulumi.Input<string>;
     readonly bootUrl: pulumi.Input<string>;
+}
+
+/** A node's own overlay files. */
+export interface NodeOverlay {
+    /** Files for this node only. */
+    readonly files?: OverlayFile[];
+}
+
+export interface NodeOverlayInputs {
+    /** Files for this node only. */
+    readonly files?: pulumi.Input<pulumi.Input<OverlayFileInputs>[]>;
 }
 
 /** A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi. */
@@ -390,6 +463,37 @@ export interface OsImagePackageChangeInputs {
     readonly before: pulumi.Input<string>;
     /** Version after (empty: removed). */
     readonly after: pulumi.Input<string>;
+}
+
+/** One file of a node overlay, laid over the node's root at boot (docs/overlays.md). */
+export interface OverlayFile {
+    /** Absolute path on the node, without `..`. */
+    readonly path: string;
+    /** Text content (wrap it in `pulumi.secret()` and set `secret` for keys). */
+    readonly content: string;
+    /** Octal permission bits; default `0644`, or `0600` for a secret. */
+    readonly mode?: string;
+    /** Numeric owner `uid:gid`; default `0:0`. */
+    readonly owner?: string;
+    /** Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview. */
+    readonly template?: boolean;
+    /** The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only. */
+    readonly secret?: boolean;
+}
+
+export interface OverlayFileInputs {
+    /** Absolute path on the node, without `..`. */
+    readonly path: pulumi.Input<string>;
+    /** Text content (wrap it in `pulumi.secret()` and set `secret` for keys). */
+    readonly content: pulumi.Input<string>;
+    /** Octal permission bits; default `0644`, or `0600` for a secret. */
+    readonly mode?: pulumi.Input<string>;
+    /** Numeric owner `uid:gid`; default `0:0`. */
+    readonly owner?: pulumi.Input<string>;
+    /** Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview. */
+    readonly template?: pulumi.Input<boolean>;
+    /** The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only. */
+    readonly secret?: pulumi.Input<boolean>;
 }
 
 /** What a NodeGroup needs to know about its PxeServer. */
@@ -493,6 +597,25 @@ export interface SshConnectionInputs {
     readonly privateKey: pulumi.Input<string>;
     /** The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. */
     readonly hostKey: pulumi.Input<string>;
+}
+
+/** An SSH host key in OpenSSH's formats. */
+export interface SshHostKey {
+    /** Key type (`ed25519`). */
+    readonly type: string;
+    /** The private key file (OpenSSH format). */
+    readonly privateKey: string;
+    /** The `.pub` line. */
+    readonly publicKey: string;
+}
+
+export interface SshHostKeyInputs {
+    /** Key type (`ed25519`). */
+    readonly type: pulumi.Input<string>;
+    /** The private key file (OpenSSH format). */
+    readonly privateKey: pulumi.Input<string>;
+    /** The `.pub` line. */
+    readonly publicKey: pulumi.Input<string>;
 }
 
 /** Arguments of netboot:index:BootImage. */
@@ -861,6 +984,8 @@ export interface NodeGroupArgs {
     readonly nodes: pulumi.Input<pulumi.Input<NodeInputs>[]>;
     /** What the group boots. */
     readonly boot: pulumi.Input<BootTargetInputs>;
+    /** Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md). */
+    readonly overlay?: pulumi.Input<GroupOverlayInputs>;
 }
 
 /** A group of nodes served by one PxeServer: static leases in the server's dhcp-hostsdir (adding nodes needs no dnsmasq restart; removals signal it), one iPXE script per group and per node, an /etc/hosts fragment. */
@@ -886,6 +1011,8 @@ export interface NodeGroupFilesInputs {
     readonly nodes: Node[];
     /** What the group boots. */
     readonly boot: BootTarget;
+    /** Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md). */
+    readonly overlay?: GroupOverlay;
 }
 
 /** Outputs (state) of netboot:index:NodeGroupFiles. */
@@ -902,6 +1029,12 @@ export interface NodeGroupFilesOutputs {
     readonly createdDirs: string[];
     /** What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled. */
     readonly lastApply?: { [key: string]: string };
+    /** Node -> its SSH host keys, generated once (kept across updates and image changes; new ones when `rotateHostKeys` changes). */
+    readonly hostKeys?: { [key: string]: SshHostKey[] };
+    /** The `rotateHostKeys` the host keys were generated for. */
+    readonly hostKeysGeneration?: number;
+    /** Node -> URL of its overlay archive (named by its sha256). */
+    readonly overlays?: { [key: string]: string };
 }
 
 /** Inputs of netboot:index:OsImage as the provider receives them. */

@@ -180,9 +180,12 @@ const group = entry(inputs("NodeGroup"), {
         ip: def("ipv4"),
         firmware: {},
         kernelArgs: {},
+        tags: {},
+        overlay: {},
       },
     },
   },
+  overlay: {},
 }, ["nodes"], "group");
 
 const section = (what, ref) => ({

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as netboot from "../../sdk/nodejs";
-import { IMAGE_VERSION, LAB_FILE, LAB_FILE_CONTENT, makeRootfs, makeVolumeContent, UP_MARKER } from "./rootfs";
+import { IMAGE_VERSION, LAB_FILE, LAB_FILE_CONTENT, makeRootfs, makeVolumeContent, OVERLAY_FILE, UP_MARKER } from "./rootfs";
 
 const config = new pulumi.Config();
 const targetRoot = path.resolve(__dirname, config.get("targetRoot") ?? "target");
@@ -101,9 +101,18 @@ const nodes = {
   ],
 };
 
+// Each node's overlay (docs/overlays.md): its hostname, an /etc/hosts that names every node of both groups (the
+// other group's through extraHosts) and a templated file; the image's /sbin/init prints the file and resolves
+// the other group's first node by name (rootfs.ts).
+const overlayOf = (others: { name: string; ip: string }[]) => ({
+  tags: { rack: "lab-rack-1" },
+  extraHosts: others.map((n) => ({ ip: n.ip, names: [n.name] })),
+  files: [{ path: OVERLAY_FILE, content: "overlay of {{ name }} (group {{ group }}, {{ ip }}) in {{ tags.rack }}\n", template: true }],
+});
+
 // dependsOn: written into the PXE server's folders, so removed before the server removes them (see above).
-const ram = new netboot.NodeGroup("ram", { server: pxe.info, nodes: nodes.ram, boot: ramImage.boot }, { dependsOn: [pxe] });
-const hybrid = new netboot.NodeGroup("hybrid", { server: pxe.info, nodes: nodes.hybrid, boot: hybridImage.boot }, { dependsOn: [pxe] });
+const ram = new netboot.NodeGroup("ram", { server: pxe.info, nodes: nodes.ram, boot: ramImage.boot, overlay: overlayOf(nodes.hybrid) }, { dependsOn: [pxe] });
+const hybrid = new netboot.NodeGroup("hybrid", { server: pxe.info, nodes: nodes.hybrid, boot: hybridImage.boot, overlay: overlayOf(nodes.ram) }, { dependsOn: [pxe] });
 
 const firmwareOf = Object.fromEntries([...nodes.ram, ...nodes.hybrid].map((n) => [n.name, n.firmware ?? "bios"]));
 

@@ -19,6 +19,8 @@ export const IMAGE_VERSION = "stateless-gluster-v1";
 /** The file the hybrid group reads from GlusterFS (it is left out of the hybrid group's RAM tarball). */
 export const LAB_FILE = "/usr/share/lab/hello.txt";
 export const LAB_FILE_CONTENT = "hello from the GlusterFS volume of the stateless-gluster example";
+/** Laid over the root at boot by the node's overlay (index.ts), not part of the image. */
+export const OVERLAY_FILE = "/etc/lab-overlay";
 
 const INIT = `#!/bin/sh
 # /sbin/init of the stateless-gluster example image (made by examples/stateless-gluster/rootfs.ts)
@@ -38,6 +40,9 @@ ROOTFS=$($B awk '$2 == "/" { t = $3 } END { print t }' /proc/mounts)
 LABFS=$($B awk '$2 == "/usr/share/lab" { t = $3 } END { print t }' /proc/mounts)
 echo "${IMAGE_VERSION}: pid $$, root on $ROOTFS, /usr/share/lab on \${LABFS:-the root}"
 if [ -f ${LAB_FILE} ]; then echo "LAB-FILE (\${LABFS:-$ROOTFS}): $($B cat ${LAB_FILE})"; else echo "LAB-FILE: missing"; fi
+if [ -f ${OVERLAY_FILE} ]; then echo "OVERLAY-FILE: $($B cat ${OVERLAY_FILE})"; else echo "OVERLAY-FILE: missing"; fi
+# names resolve from the overlay's /etc/hosts (busybox's libc reads it): the other group's first node
+for n in ram1 hyb1; do [ "$n" = "$NODE" ] || echo "RESOLVES: $($B ping -c 1 -W 1 $n 2>&1 | $B head -n 1)"; done
 echo "${UP_MARKER} host=$($B hostname) ip=$IP group=$GROUP image=${IMAGE_VERSION}"
 $B sync
 $B poweroff -f

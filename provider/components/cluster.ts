@@ -45,7 +45,7 @@ export class Cluster extends schema.Cluster {
             ...(g.boot?.kernelUrl ? { kernelUrl: resolveUrl(base, g.boot.kernelUrl) } : {}),
             ...(g.boot?.initrdUrl ? { initrdUrl: resolveUrl(base, g.boot.initrdUrl) } : {}),
           }));
-      return new NodeGroup(ctx, g.name, { server: server.info, nodes: g.nodes, boot }, { parent: this });
+      return new NodeGroup(ctx, g.name, { server: server.info, nodes: g.nodes, boot, ...(g.overlay ? { overlay: g.overlay } : {}) }, { parent: this });
     });
 
     this.nodeTable = pulumi.all(groups.map((g) => g.nodeTable)).apply((t) => t.flat());

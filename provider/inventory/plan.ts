@@ -4,7 +4,7 @@
  * a server's `info` and an image's `boot`, or a boot target of their own).
  */
 import * as path from "path";
-import { Inventory, InventoryHost, InventoryImage, InventoryNode, InventoryServer, InventoryVolume } from "./types";
+import { Inventory, InventoryGroup, InventoryHost, InventoryImage, InventoryNode, InventoryServer, InventoryVolume } from "./types";
 import { serverOf } from "./parse";
 
 /** A host before the SSH key is read: `privateKeyFile` names a file on the machine running the deployment. */
@@ -42,7 +42,8 @@ export interface GroupPlan {
   image?: string;
   /** A boot target of the group's own. URLs without a scheme are relative to the server's HTTP root. */
   boot?: { kernelUrl?: string; initrdUrl?: string; args?: string; localDisk?: boolean };
-  nodes: { name: string; macs: string[]; ip: string; firmware?: InventoryNode["firmware"]; kernelArgs?: string }[];
+  nodes: { name: string; macs: string[]; ip: string; firmware?: InventoryNode["firmware"]; kernelArgs?: string; tags?: InventoryNode["tags"]; overlay?: InventoryNode["overlay"] }[];
+  overlay?: InventoryGroup["overlay"];
 }
 
 export interface ClusterPlan {
@@ -77,6 +78,7 @@ export function planCluster(inv: Inventory, baseDir: string): ClusterPlan {
       server: serverOf(inv, g)!,
       ...(g.image ? { image: g.image } : {}),
       ...(g.boot ? { boot: g.boot } : {}),
+      ...(g.overlay ? { overlay: g.overlay } : {}),
       nodes: g.nodes.map(({ mac, macs, ...rest }) => ({ ...rest, name: rest.name, ip: rest.ip, macs: mac !== undefined ? [mac] : macs! })),
     })),
   };

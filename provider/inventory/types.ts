@@ -71,6 +71,31 @@ export interface InventoryNode {
   ip: string;
   firmware?: Firmware;
   kernelArgs?: string;
+  /** The node's template variables and own overlay files (docs/overlays.md); need the group's `overlay`. */
+  tags?: Record<string, string>;
+  overlay?: { files?: InventoryOverlayFile[] };
+}
+
+/** A file of an overlay (the schema's OverlayFile). */
+export interface InventoryOverlayFile {
+  path: string;
+  content: string;
+  mode?: string;
+  owner?: string;
+  template?: boolean;
+  secret?: boolean;
+}
+
+/** A group's overlay (the schema's GroupOverlay). */
+export interface InventoryGroupOverlay {
+  files?: InventoryOverlayFile[];
+  hostname?: boolean;
+  hosts?: boolean;
+  extraHosts?: { ip: string; names: string[] }[];
+  authorizedKeys?: string[];
+  tags?: Record<string, string>;
+  hostKeys?: boolean;
+  rotateHostKeys?: number;
 }
 
 export interface InventoryGroup {
@@ -78,6 +103,8 @@ export interface InventoryGroup {
   image?: string;
   boot?: { kernelUrl?: string; initrdUrl?: string; args?: string; localDisk?: boolean };
   nodes: InventoryNode[];
+  /** Per-node configuration laid over the image at boot (docs/overlays.md). */
+  overlay?: InventoryGroupOverlay;
 }
 
 export interface Inventory {

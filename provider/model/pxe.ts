@@ -7,6 +7,7 @@ import { BootFiles, BootTarget, DynamicRange, Host, Node, PxeServerInfo } from "
 import { DHCP_MODE_VALUES, DhcpMode, Firmware, FIRMWARE_VALUES } from "../schema-enums";
 import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { listValues } from "./enums";
+import { buildGroupOverlay, buildNodeOverlay, checkTemplates, GroupOverlayModel, NodeFacts, NodeOverlayModel } from "./overlay";
 import { checkUnitName } from "./daemon";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
 
@@ -229,6 +230,8 @@ export interface NodeModel {
   ip: string;
   firmware?: Firmware;
   kernelArgs?: string;
+  /** The node's own overlay files and tags; set only when the group has an overlay. */
+  overlay?: NodeOverlayModel;
 }
 
 export interface NodeGroupModel {
@@ -238,6 +241,13 @@ export interface NodeGroupModel {
   nodes: NodeModel[];
   boot: { kind: "kernel"; kernelUrl: string; initrdUrl: string; args: string } | { kind: "localDisk" };
   domain?: string;
+  /** The group's overlay; without one no archive is rendered and the boot scripts are as before. */
+  overlay?: GroupOverlayModel;
+}
+
+/** The facts a node's overlay templates see (model/overlay.ts TEMPLATE_VARIABLES). */
+export function nodeFacts(g: Pick<NodeGroupModel, "name" | "server" | "domain" | "overlay">, n: NodeModel): NodeFacts {
+  return { name: n.name, group: g.name, ip: n.ip, macs: n.macs, domain: g.domain, serverIp: g.server.serverIp, serverName: g.server.name, tags: { ...g.overlay?.tags, ...n.overlay?.tags } };
 }
 
 /** A claim on a MAC, IP or host name, by a group. */
@@ -315,7 +325,17 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
       else if (!(server.firmwares ?? []).includes(n.firmware)) issues.add(`${f}.firmware`, n.firmware, `server ${server.name} has no boot file for this firmware`);
     }
     if (n?.kernelArgs !== undefined) checkSafe(issues, `${f}.kernelArgs`, n.kernelArgs, { semicolons: false, max: KERNEL_ARGS_MAX });
-    if (ok) nodes.push({ name: n.name, macs, ip: n.ip, firmware: n.firmware as Firmware | undefined, kernelArgs: n.kernelArgs });
+    const raw = n as Node & { overlay?: unknown; tags?: unknown };
+    let overlay: NodeOverlayModel | undefined;
+    if (args.overlay !== undefined && args.overlay !== null) overlay = buildNodeOverlay(issues, f, raw?.overlay, raw?.tags);
+    else if (raw?.overlay !== undefined || raw?.tags !== undefined)
+      issues.add(raw?.overlay !== undefined ? `${f}.overlay` : `${f}.tags`, undefined, "the group has no `overlay`: give the NodeGroup one (`overlay: {}` for the built-ins) to deliver node overlays");
+    if (ok) nodes.push({ name: n.name, macs, ip: n.ip, firmware: n.firmware as Firmware | undefined, kernelArgs: n.kernelArgs, overlay });
+  }
+  const overlay = args.overlay !== undefined && args.overlay !== null ? buildGroupOverlay(issues, "overlay", args.overlay) : undefined;
+  if (overlay) {
+    const facts = { name, server, overlay };
+    checkTemplates(issues, overlay, nodes.map((n) => ({ facts: nodeFacts(facts, n), overlay: n.overlay })));
   }
   const b = (args.boot ?? {}) as BootTarget;
   let boot: NodeGroupModel["boot"] | undefined;
@@ -328,9 +348,11 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
     if (b.args !== undefined) checkSafe(issues, "boot.args", b.args, { semicolons: false, max: KERNEL_ARGS_MAX });
     if (k && r) boot = { kind: "kernel", kernelUrl: b.kernelUrl!, initrdUrl: b.initrdUrl!, args: b.args ?? "" };
   }
+  // The initramfs fetches the overlay; a group that boots its local disk has no netboot initramfs to do it.
+  if (overlay && boot?.kind === "localDisk") issues.add("overlay", undefined, "a group that boots from its local disk gets no overlay (the netboot initramfs lays it over the root)");
   if (!issues.ok || !boot) return undefined;
   const host = server.host;
-  return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot };
+  return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot, ...(overlay ? { overlay } : {}) };
 }
 
 /** Claims of a group, for conflict checks across groups and stacks. */

@@ -3,14 +3,14 @@
  * Documentation/driver-api/early-userspace/buffer-format.rst).
  *
  * Reproducible by construction: entries are sorted by path bytes (so parents come before children), every
- * owner is uid/gid 0, every mtime is the same fixed value, inodes are numbered 1.. in output order, nlink is 1
+ * owner is uid/gid 0 unless an entry names its own (a node overlay's files may belong to a service user), every mtime is the same fixed value, inodes are numbered 1.. in output order, nlink is 1
  * for non-directories (2 for directories), device numbers are 0 (except a character device's own) and modes keep only the type and permission
  * bits. Missing parent directories are added (mode 0755). The same entries give the same bytes.
  */
 
 export type CpioEntry =
-  | { path: string; type: "file"; mode: number; data: Buffer }
-  | { path: string; type: "dir"; mode: number }
+  | { path: string; type: "file"; mode: number; data: Buffer; uid?: number; gid?: number }
+  | { path: string; type: "dir"; mode: number; uid?: number; gid?: number }
   | { path: string; type: "symlink"; target: string }
   | { path: string; type: "chardev"; mode: number; major: number; minor: number };
 
@@ -35,13 +35,13 @@ function pad4(n: number): number {
   return (4 - (n % 4)) % 4;
 }
 
-function header(f: { ino: number; mode: number; nlink: number; mtime: number; size: number; nameSize: number; rdev: [number, number] }): string {
-  return "070701" + [f.ino, f.mode, 0, 0, f.nlink, f.mtime, f.size, 0, 0, f.rdev[0], f.rdev[1], f.nameSize, 0].map(hex8).join("");
+function header(f: { ino: number; mode: number; nlink: number; mtime: number; size: number; nameSize: number; rdev: [number, number]; owner: [number, number] }): string {
+  return "070701" + [f.ino, f.mode, f.owner[0], f.owner[1], f.nlink, f.mtime, f.size, 0, 0, f.rdev[0], f.rdev[1], f.nameSize, 0].map(hex8).join("");
 }
 
-function record(name: string, ino: number, mode: number, nlink: number, mtime: number, data: Buffer, rdev: [number, number] = [0, 0]): Buffer[] {
+function record(name: string, ino: number, mode: number, nlink: number, mtime: number, data: Buffer, rdev: [number, number] = [0, 0], owner: [number, number] = [0, 0]): Buffer[] {
   const nameBuf = Buffer.from(name + "\0", "utf8");
-  const head = Buffer.from(header({ ino, mode, nlink, mtime, size: data.length, nameSize: nameBuf.length, rdev }), "ascii");
+  const head = Buffer.from(header({ ino, mode, nlink, mtime, size: data.length, nameSize: nameBuf.length, rdev, owner }), "ascii");
   return [head, nameBuf, Buffer.alloc(pad4(head.length + nameBuf.length)), data, Buffer.alloc(pad4(data.length))];
 }
 
@@ -80,10 +80,10 @@ export function writeCpio(entries: CpioEntry[], mtime = 0): Buffer {
     ino++;
     switch (e.type) {
       case "file":
-        parts.push(...record(name, ino, S_IFREG | (e.mode & 0o7777), 1, mtime, e.data));
+        parts.push(...record(name, ino, S_IFREG | (e.mode & 0o7777), 1, mtime, e.data, [0, 0], [e.uid ?? 0, e.gid ?? 0]));
         break;
       case "dir":
-        parts.push(...record(name, ino, S_IFDIR | (e.mode & 0o7777), 2, mtime, Buffer.alloc(0)));
+        parts.push(...record(name, ino, S_IFDIR | (e.mode & 0o7777), 2, mtime, Buffer.alloc(0), [0, 0], [e.uid ?? 0, e.gid ?? 0]));
         break;
       case "symlink":
         parts.push(...record(name, ino, S_IFLNK | 0o777, 1, mtime, Buffer.from(e.target, "utf8")));

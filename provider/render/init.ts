@@ -9,7 +9,9 @@
  *   4. mount the transport: glusterfs (FUSE client from the baked volfile), nfs, or nothing (http)
  *   5. unpack the OS image into a tmpfs at /newroot (tarball from the network FS, or streamed with wget)
  *   6. hybrid: bind the listed paths from the image tree on the network FS over /newroot
- *   7. hand off: switch_root to the image's /sbin/init, or kexec its own kernel
+ *   7. the node's overlay (`netboot.overlay=URL netboot.overlay.sha256=HEX`, from its iPXE script): fetched,
+ *      checked against the hash, unpacked over /newroot (owners and modes kept), then deleted from /run
+ *   8. hand off: switch_root to the image's /sbin/init, or kexec its own kernel
  * Kernel command line overrides: `netboot.image=` (http: the image URL; glusterfs/nfs: the tarball's name in
  * imagePath, default image.tar.gz), `netboot.root=` (hybrid: the tree's folder name in imagePath, default root),
  * `netboot.debug` (trace), `netboot.rootsize=`.
@@ -169,6 +171,41 @@ function prepareRoot(): string {
   ].join("\n");
 }
 
+/**
+ * The node's overlay (render/overlay.ts: a newc archive of its hostname, /etc/hosts, keys and files), as shell
+ * functions. `overlay_fetch` downloads it to /run/netboot and checks its sha256 against the one the node's boot
+ * script pinned; `overlay_apply DIR [HYBRID_PATHS...]` unpacks it over DIR with busybox cpio (-u: an overlay
+ * file replaces the image's, whatever its time; run as root, cpio keeps the archive's owners and modes) and
+ * removes the archive, which may hold secrets and sits in the /run that moves into the new root. A file below
+ * a hybrid path would be written into the tree every node shares, so such an archive is refused. Any failure is
+ * one `netboot: FAILED: overlay ...` line: the node never boots with half its configuration.
+ * Exported for the test that runs it with busybox against a real HTTP server.
+ */
+export const OVERLAY_FNS = `overlay_fetch() {
+  [ -n "$OVERLAY_URL" ] || return 0
+  [ -n "$OVERLAY_SHA" ] || fail "overlay $OVERLAY_URL: no netboot.overlay.sha256= on the kernel command line"
+  step "overlay: fetching $OVERLAY_URL"
+  rm -f /run/netboot/overlay.cpio
+  wget -q -O /run/netboot/overlay.cpio "$OVERLAY_URL" || fail "overlay $OVERLAY_URL: download failed (missing, refused to this address, or unreachable)"
+  got=$(sha256sum /run/netboot/overlay.cpio | cut -d' ' -f1)
+  [ "$got" = "$OVERLAY_SHA" ] || { rm -f /run/netboot/overlay.cpio; fail "overlay $OVERLAY_URL: sha256 $got is not the $OVERLAY_SHA its boot script pins"; }
+}
+overlay_apply() { # dir [hybrid paths...]
+  [ -n "$OVERLAY_URL" ] || return 0
+  dir=$1; shift
+  for p in "$@"; do
+    p=\${p#/}
+    if cpio -t < /run/netboot/overlay.cpio 2>/dev/null | grep -q -e "^$p/" -e "^$p$"; then
+      rm -f /run/netboot/overlay.cpio
+      fail "overlay $OVERLAY_URL: has files below the hybrid path /$p, which every node shares"
+    fi
+  done
+  n=$(cpio -t < /run/netboot/overlay.cpio 2>/dev/null | wc -l)
+  (cd "$dir" && cpio -i -d -u < /run/netboot/overlay.cpio 2>/dev/null) || { rm -f /run/netboot/overlay.cpio; fail "overlay $OVERLAY_URL: unpacking into $dir"; }
+  rm -f /run/netboot/overlay.cpio
+  step "overlay: $n entries laid over the root"
+}`;
+
 function handoff(c: InitConfig): string {
   const release = c.transport !== "http" && c.mode === "ram" ? `umount ${NET} 2>/dev/null\n` : "";
   switch (c.handoff) {
@@ -177,6 +214,8 @@ function handoff(c: InitConfig): string {
         release.trimEnd(),
         `[ -L /newroot/sbin/init ] || [ -x /newroot/sbin/init ] || fail "the image has no /sbin/init"`,
         prepareRoot(),
+        // After prepareRoot: the overlay's /etc/hostname or resolv.conf wins over the ones made from DHCP.
+        `overlay_apply /newroot${c.mode === "hybrid" ? " " + c.hybridPaths.map(shq).join(" ") : ""}`,
         `step "switching root to the image's /sbin/init"`,
         `for d in dev proc sys run; do mkdir -p /newroot/$d; mount --move /$d /newroot/$d; done`,
         `exec switch_root /newroot /sbin/init "$@"`,
@@ -185,6 +224,9 @@ function handoff(c: InitConfig): string {
       return [
         `K=/newroot/vmlinuz; I=/newroot/initrd.img`,
         `[ -e $K ] || fail "kexec: the image has no /vmlinuz"`,
+        // The overlay would be lost with this kernel's RAM: it was fetched and checked (so a node whose overlay is
+        // refused stops here), and the command line handed on names it for the image's own netboot initramfs.
+        `rm -f /run/netboot/overlay.cpio`,
         `step "kexec into the image's kernel"`,
         // -a: kexec_file_load first (the only one Secure Boot lockdown allows, for a signed kernel), else kexec_load
         `if [ -e $I ]; then kexec -a -l $K --initrd=$I --command-line="$(cat /proc/cmdline)"; else kexec -a -l $K --command-line="$(cat /proc/cmdline)"; fi || fail "kexec -l $K (see the kernel messages above)"`,
@@ -222,6 +264,7 @@ fail() {
   [ -n "$ON_FAIL_LOG" ] && [ -f "$ON_FAIL_LOG" ] && sed 's/^\\[[^]]*\\] //' "$ON_FAIL_LOG" | grep '^[EWC] ' | uniq | tail -n 5
   ${rescue}
 }
+${OVERLAY_FNS}
 wait_for() { # what seconds condition [command that says why, for the failure line]
   n=0
   while ! eval "$3"; do
@@ -242,6 +285,8 @@ for x in $(cat /proc/cmdline); do
     netboot.root=*) ROOT_DIR=\${x#netboot.root=} ;;
     netboot.rootsize=*) ROOTSIZE=\${x#netboot.rootsize=} ;;
     netboot.node=*) NODE=\${x#netboot.node=} ;;
+    netboot.overlay=*) OVERLAY_URL=\${x#netboot.overlay=} ;;
+    netboot.overlay.sha256=*) OVERLAY_SHA=\${x#netboot.overlay.sha256=} ;;
     netboot.debug) set -x ;;
   esac
 done
@@ -276,7 +321,8 @@ step "unpacking the OS image into RAM"
 mount -t tmpfs -o size=$ROOTSIZE,mode=0755 rootfs /newroot || fail "tmpfs for the root"
 set -o pipefail
 ${unpack(c)}
-${hybrid(c)}${handoff(c)}
+${hybrid(c)}overlay_fetch
+${handoff(c)}
 `;
 }
 

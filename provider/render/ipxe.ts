@@ -44,15 +44,21 @@ export function renderGroupScript(g: NodeGroupModel): RenderedFile {
   return { path: `${g.server.httpRoot}/ipxe/${groupScriptName(g.name)}`, mode: 0o644, content: L.join("\n") + "\n" };
 }
 
-export function renderNodeScripts(g: NodeGroupModel): RenderedFile[] {
+/**
+ * `overlays` maps a node to its published overlay: the node's kernel arguments then name the archive and its
+ * sha256, which the initramfs checks before it lays the files over the root (render/init.ts).
+ */
+export function renderNodeScripts(g: NodeGroupModel, overlays: ReadonlyMap<string, { url: string; sha256: string }> = new Map()): RenderedFile[] {
   const out: RenderedFile[] = [];
   for (const n of g.nodes) {
+    const o = overlays.get(n.name);
+    const args = [n.kernelArgs, o && `netboot.overlay=${o.url} netboot.overlay.sha256=${o.sha256}`].filter(Boolean).join(" ");
     for (const mac of n.macs) {
       const content =
         "#!ipxe\n" +
         `# node ${n.name} (${mac}) of NodeGroup "${g.name}"; rendered by netboot\n` +
         `set netboot-node ${n.name}\n` +
-        `set netboot-args ${n.kernelArgs ?? ""}\n` +
+        `set netboot-args ${args}\n` +
         `chain --autofree ${g.server.httpBaseUrl}ipxe/${groupScriptName(g.name)}\n`;
       out.push({ path: `${g.server.httpRoot}/ipxe/${nodeScriptName(mac)}`, mode: 0o644, content });
     }

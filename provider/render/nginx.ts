@@ -17,6 +17,12 @@ export function renderNginx(m: PxeServerModel): RenderedFile {
     `    location / {\n` +
     `        try_files $uri =404;\n` +
     `    }\n` +
+    // Node overlays may hold secrets: each NodeGroup's file allows each archive to its node's address only
+    // (exact locations, matched first); any other request below /overlays/ is refused.
+    `    location ^~ /overlays/ {\n` +
+    `        deny all;\n` +
+    `    }\n` +
+    `    include ${P(m.paths.base)}/nginx-overlays.d/*.conf;\n` +
     `}\n`;
   return { path: m.paths.nginxConf, mode: 0o644, content };
 }

@@ -4,6 +4,8 @@ export interface RenderedFile {
   path: string;
   mode: number;
   content: string;
+  /** The content holds a secret (a node overlay with keys): never shown in outputs or diffs. */
+  secret?: boolean;
 }
 
 /** Header for rendered text files; `comment` is the file format's comment leader. */

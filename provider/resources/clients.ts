@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PACKAGE_VERSION } from "../version";
-import { BootTargetInputs, FileCheck, FileSpec, Host, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
+import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
 
 export interface FileSetArgs {
   host: pulumi.Input<Host>;
@@ -38,6 +38,7 @@ export interface NodeGroupFilesArgs {
   server: pulumi.Input<PxeServerInfoInputs>;
   nodes: pulumi.Input<pulumi.Input<NodeInputs>[]>;
   boot: pulumi.Input<BootTargetInputs>;
+  overlay?: pulumi.Input<GroupOverlayInputs>;
 }
 
 /**
@@ -47,7 +48,9 @@ export interface NodeGroupFilesArgs {
 export class NodeGroupFiles extends pulumi.CustomResource {
   declare readonly manifest: pulumi.Output<Record<string, string>>;
   constructor(name: string, args: NodeGroupFilesArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super("netboot:index:NodeGroupFiles", name, { ...args, manifest: undefined }, childOpts(opts));
+    // The host keys the provider generates are secret in state whatever the SDK asks for (it returns them
+    // wrapped); naming them here too keeps them secret should the wrapper ever be lost.
+    super("netboot:index:NodeGroupFiles", name, { ...args, manifest: undefined }, childOpts({ ...opts, additionalSecretOutputs: ["hostKeys"] }));
   }
 }
 

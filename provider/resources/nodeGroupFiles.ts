@@ -18,10 +18,17 @@
  *   inputs, so `preview --diff` shows the hand edit as a line diff against what will be written.
  * - delete: removes only the files in the manifest (what this resource wrote), then the folders it created.
  *
+ * - overlays (a group with `overlay`, docs/overlays.md): one archive per node under `<httpRoot>/overlays/<group>/`,
+ *   named by its hash and pinned in the node's iPXE script, and the group's nginx access rules; nginx is reloaded
+ *   only when those rules change. SSH host keys are generated in create/update for nodes that have none in the
+ *   outputs (`hostKeys`, a secret) and kept from then on; diff and read render with the keys of the outputs.
+ *
  * Retry rules are fileCommon's: an interrupted apply leaves every file old or new, and the next apply compares
- * with the host, not with state, so rerunning converges. Deleting files that are already gone is a no-op.
+ * with the host, not with state, so rerunning converges. Deleting files that are already gone is a no-op. An
+ * apply that fails after generating host keys records none: the next apply generates new ones and rewrites
+ * those nodes' archives (a node that booted in between sees a new key once).
  */
-import { randomUUID } from "crypto";
+import { generateKeyPairSync, randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
@@ -30,6 +37,7 @@ import { Issues, modeString, ValidationError } from "../model/errors";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
 import { hostsDirFile } from "../render/hosts";
 import { renderNodeGroup } from "../render/nodeGroup";
+import { HostKey, nginxPidFile, openSshEd25519, overlayAccessFile, renderGroupOverlays } from "../render/overlay";
 import { RenderedFile } from "../render/types";
 import { FileSpec, Host, NodeGroupFilesInputs, NodeGroupFilesOutputs, PxeServerInfo, Signal } from "../schema-types";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
@@ -73,11 +81,38 @@ const fileKey = (p: string) => `files["${p}"]`;
 const resourceName = (group: unknown) => `netboot:index:NodeGroup "${group}"`;
 
 /** The model of validated inputs (state or checked inputs); a failure here means state was written by hand. */
-function modelOf(inputs: Pick<Inputs, "group" | "server" | "nodes" | "boot">): NodeGroupModel {
+function modelOf(inputs: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay">): NodeGroupModel {
   const issues = new Issues(resourceName(inputs.group));
-  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: reveal(inputs.nodes), boot: reveal(inputs.boot) }, issues);
+  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: reveal(inputs.nodes), boot: reveal(inputs.boot), overlay: reveal(inputs.overlay) }, issues);
   if (!g) throw new ValidationError(issues.list);
   return g;
+}
+
+/**
+ * A fresh ed25519 host key in OpenSSH's formats. The only randomness of this resource: it runs when a node has
+ * no key in state yet (or the group's rotateHostKeys changed), never on a plain update, so keys survive every
+ * `up` and any change of image.
+ */
+function newHostKey(node: string): HostKey {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  // PKCS#8 and SPKI DER of ed25519 end in the 32-byte seed and the 32-byte public key (RFC 8410).
+  const seed = privateKey.export({ format: "der", type: "pkcs8" }).subarray(-32);
+  const pub = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  return { type: "ed25519", ...openSshEd25519(seed, pub, `root@${node}`) };
+}
+
+/** The host keys the group's nodes have in state (outputs), as plain values. */
+function hostKeysOf(olds: Partial<Outputs> | undefined): Record<string, HostKey[]> {
+  return (reveal<Record<string, HostKey[]> | undefined>(olds?.hostKeys) ?? {}) as Record<string, HostKey[]>;
+}
+
+/** Keys for every node of a group with `hostKeys`: kept from state, new for new nodes, all new on rotation. */
+function keysFor(g: NodeGroupModel, olds: Partial<Outputs> | undefined): Record<string, HostKey[]> | undefined {
+  if (!g.overlay?.hostKeys) return undefined;
+  const rotated = (olds?.hostKeysGeneration ?? 0) !== g.overlay.rotateHostKeys;
+  const kept = rotated ? {} : hostKeysOf(olds);
+  // Only nodes of the group keep keys: a removed node's key leaves state with it.
+  return Object.fromEntries(g.nodes.map((n) => [n.name, kept[n.name]?.length ? kept[n.name] : [newHostKey(n.name)]]));
 }
 
 function manifestOf(files: RenderedFile[]): Record<string, FileState> {
@@ -96,26 +131,48 @@ function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: st
   return { pidFile: server.pidFile, systemdUnit: server.dnsmasqUnit, on: "removal", paths: [leases] };
 }
 
+/**
+ * nginx rereads the group's overlay access rules on a reload: with systemd the distribution's unit, otherwise the
+ * standalone nginx of the server (SIGHUP through its pid file; not running is not an error). Only when the
+ * rules file was written or removed, so a group without overlay changes never touches nginx.
+ */
+function nginxSignalOf(server: { hostsDir: string; name: string }, access: string): Signal {
+  return { pidFile: nginxPidFile(server), systemdUnit: "nginx", on: "change", paths: [access] };
+}
+
 const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
 
 /** The inputs that are the resource's own, as handed back by read(). */
-function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot">) {
-  return { group: i.group, server: i.server, nodes: i.nodes, boot: i.boot };
+function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay">) {
+  return { group: i.group, server: i.server, nodes: i.nodes, boot: i.boot, ...(i.overlay !== undefined ? { overlay: i.overlay } : {}) };
 }
 
 /** Found content of drifted files is as secret as the inputs it was rendered from. */
-function secretInputs(i: Pick<Inputs, "nodes" | "boot">): boolean {
-  return isSecret(i.nodes) || isSecret(i.boot);
+function secretInputs(i: Pick<Inputs, "nodes" | "boot" | "overlay">): boolean {
+  return isSecret(i.nodes) || isSecret(i.boot) || isSecret(i.overlay);
 }
+
+/**
+ * An overlay archive's content is never put in outputs: it may hold host keys and other secrets, and it is an
+ * archive, not text a line diff helps with. Its path and hash say which node's overlay drifted.
+ */
+const isArchive = (g: NodeGroupModel, p: string) => !!g.overlay && p.startsWith(`${g.server.httpRoot}/overlays/`);
 
 export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler {
   async function apply(inputs: Inputs, olds: Outputs | undefined): Promise<Outputs> {
     const g = modelOf(inputs);
     const host = g.server.host;
     const t = deps.transport(host);
-    const rendered = renderNodeGroup(g);
-    const want: DesiredFile[] = rendered.map((f) => ({ path: f.path, content: f.content, mode: f.mode, secret: false }));
-    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), [], signalOf(g.server, hostsDirFile(g)), !!host.systemd);
+    const keys = keysFor(g, olds);
+    const overlays = renderGroupOverlays(g, keys);
+    const rendered = renderNodeGroup(g, keys, overlays);
+    const want: DesiredFile[] = rendered.map((f) => ({ path: f.path, content: f.content, mode: f.mode, secret: !!f.secret }));
+    const access = overlayAccessFile(g.server, g.name);
+    // With systemd the whole configuration is checked with the new rules in place (`nginx -t`), as PxeServer
+    // checks its server block; a refusal puts the old file back and fails the update before nginx reloads.
+    const checks = host.systemd && g.overlay ? [{ path: access, command: ["nginx", "-t"] }] : [];
+    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g)), !!host.systemd);
+    const nginx = await maybeSignal(t, nginxSignalOf(g.server, access), report, !!host.systemd);
     // Outputs keep the group and server (delete needs them) but not the node list: diff and read get the
     // inputs from the engine (see _server.ts), so the nodes are not carried twice.
     return {
@@ -130,7 +187,10 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         unchanged: String(report.unchanged.length),
         removed: String(report.removed.length),
         signalled: report.signalled,
+        ...(g.overlay || nginx.done !== "not needed" ? { nginx: nginx.done } : {}),
       },
+      ...(keys ? { hostKeys: secret(keys) as Outputs["hostKeys"], hostKeysGeneration: g.overlay!.rotateHostKeys } : {}),
+      ...(g.overlay ? { overlays: Object.fromEntries(overlays.map((o) => [o.node, o.url])) } : {}),
     };
   }
 
@@ -140,7 +200,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const inputs: Inputs = { ...own(news) };
       if (typeof news.group !== "string") issues.add("group", news.group, "must be the node group's name");
       // With a value still unknown (preview of a program that computes it) the group is checked at `up`.
-      else if (!hasUnknown(news.server) && !hasUnknown(news.nodes) && !hasUnknown(news.boot)) {
+      else if (!hasUnknown(news.server) && !hasUnknown(news.nodes) && !hasUnknown(news.boot) && !hasUnknown(news.overlay)) {
         const server = reveal<any>(news.server);
         let checked = server;
         if (server && typeof server === "object") {
@@ -149,7 +209,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
           checked = { ...server, host };
           inputs.server = { ...server, host: protectHost(host) };
         }
-        const g = buildNodeGroupModel(news.group, { server: checked, nodes: reveal(news.nodes), boot: reveal(news.boot) }, issues);
+        const g = buildNodeGroupModel(news.group, { server: checked, nodes: reveal(news.nodes), boot: reveal(news.boot), overlay: reveal(news.overlay) }, issues);
         if (g) {
           const mine = claimsOf(g);
           const sameStack = deps.registerClaims(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
@@ -158,8 +218,8 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
           const drifted = new Set(Array.isArray(olds?.drifted) ? olds!.drifted : []);
           if (issues.ok && drifted.size > 0) {
             const files: Record<string, FileSpec> = {};
-            for (const f of renderNodeGroup(g))
-              if (drifted.has(f.path)) files[f.path] = { content: secretInputs(news) ? (secret(f.content) as string) : f.content, mode: modeString(f.mode) };
+            for (const f of renderNodeGroup(g, hostKeysOf(olds as Partial<Outputs>)))
+              if (drifted.has(f.path) && !isArchive(g, f.path)) files[f.path] = { content: secretInputs(news) ? (secret(f.content) as string) : f.content, mode: modeString(f.mode) };
             inputs.files = files;
           }
         }
@@ -175,7 +235,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const oldHost = olds.server?.host ?? olds.host;
       if (hasUnknown(news.server) || !oldHost || hostKey(oldHost) !== hostKey(reveal<any>(news.server).host))
         return { changes: true, replaces: ["server"], detailedDiff: { "server.host": { kind: "update-replace", inputDiff: true } } };
-      const unknown = (["nodes", "boot"] as const).filter((k) => hasUnknown(news[k]));
+      const unknown = (["nodes", "boot", "overlay"] as const).filter((k) => hasUnknown(news[k]));
       if (unknown.length > 0) return { changes: true, detailedDiff: Object.fromEntries(unknown.map((k) => [k, { kind: "update" as const }])) };
 
       // The inputs that changed, by path; the engine shows their old and new values from the inputs.
@@ -186,6 +246,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
             ...(old.group !== news.group ? [{ path: "group", kind: "update" as const }] : []),
             ...diffFields("server", reveal(old.server), reveal(news.server)),
             ...diffFields("boot", reveal(old.boot), reveal(news.boot)),
+            ...diffFields("overlay", reveal(old.overlay), reveal(news.overlay)),
             ...diffNodes("nodes", reveal(old.nodes), reveal(news.nodes)),
           ]
         : [{ path: "nodes", kind: "update" as const }];
@@ -193,8 +254,11 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
 
       // The files that drifted: found (manifest) differs from what the old inputs render to. A file that
       // changes only because an input changed is already named by that input.
-      const expected = manifestOf(renderNodeGroup(modelOf(news)));
-      const previous = old ? manifestOf(renderNodeGroup(modelOf(old))) : {};
+      const keys = hostKeysOf(olds);
+      const expected = manifestOf(renderNodeGroup(modelOf(news), keys));
+      // Unchanged inputs render the same files: a preview of 50 unchanged groups renders each group once, not twice.
+      const sameInputs = !!old && inputChanges.length === 0;
+      const previous = sameInputs ? expected : old ? manifestOf(renderNodeGroup(modelOf(old), keys)) : {};
       const observed = observedManifest(olds);
       for (const c of diffManifests(expected, observed)) {
         if (sameState(previous[c.path], observed[c.path])) continue;
@@ -218,7 +282,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         return { id, props: { ...props, manifest: Object.fromEntries([...found].map(([p, o]) => [p, o?.sha256 ?? ""])) } };
       }
       const g = modelOf(inputs);
-      const expected = manifestOf(renderNodeGroup(g));
+      const expected = manifestOf(renderNodeGroup(g, hostKeysOf(props)));
       const paths = Object.keys(props.manifest ?? {});
       const found = await observeAll(deps.transport(g.server.host), paths);
       const manifest: Record<string, string> = {};
@@ -231,7 +295,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         if (o && want && sameState({ sha256: o.sha256, mode: o.mode }, want)) continue;
         // Gone, edited, or a mode change; a file no longer rendered but still there counts too (up removes it).
         drifted.push(p);
-        if (!o) continue;
+        if (!o || isArchive(g, p)) continue;
         const text = o.data.toString("utf8");
         const content = secretInputs(inputs) ? (secret(text) as string) : text;
         files[p] = { mode: o.mode, sha256: o.sha256, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
@@ -246,6 +310,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const server = reveal<PxeServerInfo | undefined>(props.server);
       const signal = server ? signalOf(server, `${server.hostsDir}/${props.group}`) : props.signal;
       await maybeSignal(t, signal, { written: [], changed: [], removed }, !!reveal<Host>(host).systemd);
+      if (server) await maybeSignal(t, nginxSignalOf(server, overlayAccessFile(server, props.group)), { written: [], changed: [], removed }, !!reveal<Host>(host).systemd);
     },
   };
 }

@@ -60,6 +60,7 @@ export class NodeGroup extends pulumi.ComponentResource {
             }
             resourceInputs["boot"] = args?.boot;
             resourceInputs["nodes"] = args?.nodes;
+            resourceInputs["overlay"] = args?.overlay;
             resourceInputs["server"] = args?.server;
             resourceInputs["hostsFile"] = undefined /*out*/;
             resourceInputs["nodeTable"] = undefined /*out*/;
@@ -83,6 +84,10 @@ export interface NodeGroupArgs {
      */
     boot: pulumi.Input<inputs.BootTargetArgs>;
     nodes: pulumi.Input<pulumi.Input<inputs.NodeArgs>[]>;
+    /**
+     * Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+     */
+    overlay?: pulumi.Input<inputs.GroupOverlayArgs | undefined>;
     /**
      * The PxeServer's `info` output.
      */

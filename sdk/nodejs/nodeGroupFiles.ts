@@ -50,6 +50,14 @@ export class NodeGroupFiles extends pulumi.CustomResource {
      */
     declare public readonly group: pulumi.Output<string>;
     /**
+     * Node -> its SSH host keys, generated once (kept across updates and image changes; new ones when `rotateHostKeys` changes).
+     */
+    declare public /*out*/ readonly hostKeys: pulumi.Output<{[key: string]: outputs.SshHostKey[]} | undefined>;
+    /**
+     * The `rotateHostKeys` the host keys were generated for.
+     */
+    declare public /*out*/ readonly hostKeysGeneration: pulumi.Output<number | undefined>;
+    /**
      * What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled.
      */
     declare public /*out*/ readonly lastApply: pulumi.Output<{[key: string]: string} | undefined>;
@@ -57,6 +65,10 @@ export class NodeGroupFiles extends pulumi.CustomResource {
      * Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
      */
     declare public /*out*/ readonly manifest: pulumi.Output<{[key: string]: string}>;
+    /**
+     * Node -> URL of its overlay archive (named by its sha256).
+     */
+    declare public /*out*/ readonly overlays: pulumi.Output<{[key: string]: string} | undefined>;
     /**
      * The PxeServer's `info` output.
      */
@@ -88,20 +100,29 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["boot"] = args?.boot;
             resourceInputs["group"] = args?.group;
             resourceInputs["nodes"] = args?.nodes;
+            resourceInputs["overlay"] = args?.overlay;
             resourceInputs["server"] = args?.server;
             resourceInputs["createdDirs"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
+            resourceInputs["hostKeys"] = undefined /*out*/;
+            resourceInputs["hostKeysGeneration"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
+            resourceInputs["overlays"] = undefined /*out*/;
         } else {
             resourceInputs["createdDirs"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["group"] = undefined /*out*/;
+            resourceInputs["hostKeys"] = undefined /*out*/;
+            resourceInputs["hostKeysGeneration"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
+            resourceInputs["overlays"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
+        const secretOpts = { additionalSecretOutputs: ["hostKeys"] };
+        opts = pulumi.mergeOptions(opts, secretOpts);
         super(NodeGroupFiles.__pulumiType, name, resourceInputs, opts);
     }
 }
@@ -122,6 +143,10 @@ export interface NodeGroupFilesArgs {
      * The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
      */
     nodes: pulumi.Input<pulumi.Input<inputs.NodeArgs>[]>;
+    /**
+     * Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+     */
+    overlay?: pulumi.Input<inputs.GroupOverlayArgs | undefined>;
     /**
      * The PxeServer's `info` output.
      */

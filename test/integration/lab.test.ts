@@ -124,6 +124,13 @@ describe("the lab boots examples/stateless-gluster end to end", () => {
     expect(ram1).toMatch(/STATELESS-GLUSTER-UP host=ram1 ip=10\.90\.0\.11 group=ram image=stateless-gluster-v1/);
     expect(hyb1).toMatch(/STATELESS-GLUSTER-UP host=hyb1 ip=10\.90\.0\.21 group=hybrid image=stateless-gluster-v1/);
     expect(ram1).toMatch(/stateless-gluster-v1: pid 1, root on tmpfs, \/usr\/share\/lab on the root/);
+    // the node's overlay (docs/overlays.md): fetched by the initramfs, verified, laid over the root; its
+    // templated file names the node, and its /etc/hosts resolves the other group's node by name
+    for (const con of [ram1, hyb1]) expect(con).toMatch(/netboot: overlay: \d+ entries laid over the root/);
+    expect(ram1).toMatch(/OVERLAY-FILE: overlay of ram1 \(group ram, 10\.90\.0\.11\) in lab-rack-1/);
+    expect(hyb1).toMatch(/OVERLAY-FILE: overlay of hyb1 \(group hybrid, 10\.90\.0\.21\) in lab-rack-1/);
+    expect(ram1).toMatch(/RESOLVES: PING hyb1 \(10\.90\.0\.21\)/);
+    expect(hyb1).toMatch(/RESOLVES: PING ram1 \(10\.90\.0\.11\)/);
     // hybrid: /usr/share/lab is the GlusterFS FUSE mount, and the file is read from it
     expect(hyb1).toMatch(/netboot: hybrid: \/usr\/share\/lab stay on glusterfs/);
     expect(hyb1).toMatch(/LAB-FILE \(fuse\.glusterfs\): hello from the GlusterFS volume of the stateless-gluster example/);

@@ -53,6 +53,8 @@ type nodeGroupArgs struct {
 	// What the group boots.
 	Boot  BootTarget `pulumi:"boot"`
 	Nodes []Node     `pulumi:"nodes"`
+	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+	Overlay *GroupOverlay `pulumi:"overlay"`
 	// The PxeServer's `info` output.
 	Server PxeServerInfo `pulumi:"server"`
 }
@@ -62,6 +64,8 @@ type NodeGroupArgs struct {
 	// What the group boots.
 	Boot  BootTargetInput
 	Nodes NodeArrayInput
+	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+	Overlay GroupOverlayPtrInput
 	// The PxeServer's `info` output.
 	Server PxeServerInfoInput
 }

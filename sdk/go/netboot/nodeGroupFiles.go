@@ -22,10 +22,16 @@ type NodeGroupFiles struct {
 	Files FileSpecMapOutput `pulumi:"files"`
 	// The node group's name (names its leases file and iPXE script).
 	Group pulumi.StringOutput `pulumi:"group"`
+	// Node -> its SSH host keys, generated once (kept across updates and image changes; new ones when `rotateHostKeys` changes).
+	HostKeys SshHostKeyArrayMapOutput `pulumi:"hostKeys"`
+	// The `rotateHostKeys` the host keys were generated for.
+	HostKeysGeneration pulumi.IntPtrOutput `pulumi:"hostKeysGeneration"`
 	// What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled.
 	LastApply pulumi.StringMapOutput `pulumi:"lastApply"`
 	// Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
 	Manifest pulumi.StringMapOutput `pulumi:"manifest"`
+	// Node -> URL of its overlay archive (named by its sha256).
+	Overlays pulumi.StringMapOutput `pulumi:"overlays"`
 	// The PxeServer's `info` output.
 	Server PxeServerInfoOutput `pulumi:"server"`
 }
@@ -49,6 +55,10 @@ func NewNodeGroupFiles(ctx *pulumi.Context,
 	if args.Server == nil {
 		return nil, errors.New("invalid value for required argument 'Server'")
 	}
+	secrets := pulumi.AdditionalSecretOutputs([]string{
+		"hostKeys",
+	})
+	opts = append(opts, secrets)
 	opts = internal.PkgResourceDefaultOpts(opts)
 	var resource NodeGroupFiles
 	err := ctx.RegisterResource("netboot:index:NodeGroupFiles", name, args, &resource, opts...)
@@ -88,6 +98,8 @@ type nodeGroupFilesArgs struct {
 	Group string `pulumi:"group"`
 	// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
 	Nodes []Node `pulumi:"nodes"`
+	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+	Overlay *GroupOverlay `pulumi:"overlay"`
 	// The PxeServer's `info` output.
 	Server PxeServerInfo `pulumi:"server"`
 }
@@ -100,6 +112,8 @@ type NodeGroupFilesArgs struct {
 	Group pulumi.StringInput
 	// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
 	Nodes NodeArrayInput
+	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+	Overlay GroupOverlayPtrInput
 	// The PxeServer's `info` output.
 	Server PxeServerInfoInput
 }
@@ -156,6 +170,16 @@ func (o NodeGroupFilesOutput) Group() pulumi.StringOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringOutput { return v.Group }).(pulumi.StringOutput)
 }
 
+// Node -> its SSH host keys, generated once (kept across updates and image changes; new ones when `rotateHostKeys` changes).
+func (o NodeGroupFilesOutput) HostKeys() SshHostKeyArrayMapOutput {
+	return o.ApplyT(func(v *NodeGroupFiles) SshHostKeyArrayMapOutput { return v.HostKeys }).(SshHostKeyArrayMapOutput)
+}
+
+// The `rotateHostKeys` the host keys were generated for.
+func (o NodeGroupFilesOutput) HostKeysGeneration() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *NodeGroupFiles) pulumi.IntPtrOutput { return v.HostKeysGeneration }).(pulumi.IntPtrOutput)
+}
+
 // What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled.
 func (o NodeGroupFilesOutput) LastApply() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.LastApply }).(pulumi.StringMapOutput)
@@ -164,6 +188,11 @@ func (o NodeGroupFilesOutput) LastApply() pulumi.StringMapOutput {
 // Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
 func (o NodeGroupFilesOutput) Manifest() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.Manifest }).(pulumi.StringMapOutput)
+}
+
+// Node -> URL of its overlay archive (named by its sha256).
+func (o NodeGroupFilesOutput) Overlays() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.Overlays }).(pulumi.StringMapOutput)
 }
 
 // The PxeServer's `info` output.

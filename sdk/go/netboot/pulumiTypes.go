@@ -1296,6 +1296,279 @@ func (o GlusterTlsPtrOutput) Key() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+// Files laid over every node's root of a NodeGroup at boot, and the built-ins (docs/overlays.md).
+type GroupOverlay struct {
+	// Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+	AuthorizedKeys []string `pulumi:"authorizedKeys"`
+	// More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+	ExtraHosts []HostEntry `pulumi:"extraHosts"`
+	// Files for every node of the group (a node's own file at the same path wins).
+	Files []OverlayFile `pulumi:"files"`
+	// Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+	HostKeys *bool `pulumi:"hostKeys"`
+	// Write `/etc/hostname` with the node's name (default true).
+	Hostname *bool `pulumi:"hostname"`
+	// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+	Hosts *bool `pulumi:"hosts"`
+	// Change this number to generate new host keys for every node of the group.
+	RotateHostKeys *int `pulumi:"rotateHostKeys"`
+	// Template variables `tags.<key>` for every node (a node's own tags win).
+	Tags map[string]string `pulumi:"tags"`
+}
+
+// GroupOverlayInput is an input type that accepts GroupOverlayArgs and GroupOverlayOutput values.
+// You can construct a concrete instance of `GroupOverlayInput` via:
+//
+//	GroupOverlayArgs{...}
+type GroupOverlayInput interface {
+	pulumi.Input
+
+	ToGroupOverlayOutput() GroupOverlayOutput
+	ToGroupOverlayOutputWithContext(context.Context) GroupOverlayOutput
+}
+
+// Files laid over every node's root of a NodeGroup at boot, and the built-ins (docs/overlays.md).
+type GroupOverlayArgs struct {
+	// Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+	AuthorizedKeys pulumi.StringArrayInput `pulumi:"authorizedKeys"`
+	// More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+	ExtraHosts HostEntryArrayInput `pulumi:"extraHosts"`
+	// Files for every node of the group (a node's own file at the same path wins).
+	Files OverlayFileArrayInput `pulumi:"files"`
+	// Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+	HostKeys pulumi.BoolPtrInput `pulumi:"hostKeys"`
+	// Write `/etc/hostname` with the node's name (default true).
+	Hostname pulumi.BoolPtrInput `pulumi:"hostname"`
+	// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+	Hosts pulumi.BoolPtrInput `pulumi:"hosts"`
+	// Change this number to generate new host keys for every node of the group.
+	RotateHostKeys pulumi.IntPtrInput `pulumi:"rotateHostKeys"`
+	// Template variables `tags.<key>` for every node (a node's own tags win).
+	Tags pulumi.StringMapInput `pulumi:"tags"`
+}
+
+func (GroupOverlayArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*GroupOverlay)(nil)).Elem()
+}
+
+func (i GroupOverlayArgs) ToGroupOverlayOutput() GroupOverlayOutput {
+	return i.ToGroupOverlayOutputWithContext(context.Background())
+}
+
+func (i GroupOverlayArgs) ToGroupOverlayOutputWithContext(ctx context.Context) GroupOverlayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(GroupOverlayOutput)
+}
+
+func (i GroupOverlayArgs) ToGroupOverlayPtrOutput() GroupOverlayPtrOutput {
+	return i.ToGroupOverlayPtrOutputWithContext(context.Background())
+}
+
+func (i GroupOverlayArgs) ToGroupOverlayPtrOutputWithContext(ctx context.Context) GroupOverlayPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(GroupOverlayOutput).ToGroupOverlayPtrOutputWithContext(ctx)
+}
+
+// GroupOverlayPtrInput is an input type that accepts GroupOverlayArgs, GroupOverlayPtr and GroupOverlayPtrOutput values.
+// You can construct a concrete instance of `GroupOverlayPtrInput` via:
+//
+//	        GroupOverlayArgs{...}
+//
+//	or:
+//
+//	        nil
+type GroupOverlayPtrInput interface {
+	pulumi.Input
+
+	ToGroupOverlayPtrOutput() GroupOverlayPtrOutput
+	ToGroupOverlayPtrOutputWithContext(context.Context) GroupOverlayPtrOutput
+}
+
+type groupOverlayPtrType GroupOverlayArgs
+
+func GroupOverlayPtr(v *GroupOverlayArgs) GroupOverlayPtrInput {
+	return (*groupOverlayPtrType)(v)
+}
+
+func (*groupOverlayPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**GroupOverlay)(nil)).Elem()
+}
+
+func (i *groupOverlayPtrType) ToGroupOverlayPtrOutput() GroupOverlayPtrOutput {
+	return i.ToGroupOverlayPtrOutputWithContext(context.Background())
+}
+
+func (i *groupOverlayPtrType) ToGroupOverlayPtrOutputWithContext(ctx context.Context) GroupOverlayPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(GroupOverlayPtrOutput)
+}
+
+// Files laid over every node's root of a NodeGroup at boot, and the built-ins (docs/overlays.md).
+type GroupOverlayOutput struct{ *pulumi.OutputState }
+
+func (GroupOverlayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*GroupOverlay)(nil)).Elem()
+}
+
+func (o GroupOverlayOutput) ToGroupOverlayOutput() GroupOverlayOutput {
+	return o
+}
+
+func (o GroupOverlayOutput) ToGroupOverlayOutputWithContext(ctx context.Context) GroupOverlayOutput {
+	return o
+}
+
+func (o GroupOverlayOutput) ToGroupOverlayPtrOutput() GroupOverlayPtrOutput {
+	return o.ToGroupOverlayPtrOutputWithContext(context.Background())
+}
+
+func (o GroupOverlayOutput) ToGroupOverlayPtrOutputWithContext(ctx context.Context) GroupOverlayPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v GroupOverlay) *GroupOverlay {
+		return &v
+	}).(GroupOverlayPtrOutput)
+}
+
+// Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+func (o GroupOverlayOutput) AuthorizedKeys() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v GroupOverlay) []string { return v.AuthorizedKeys }).(pulumi.StringArrayOutput)
+}
+
+// More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+func (o GroupOverlayOutput) ExtraHosts() HostEntryArrayOutput {
+	return o.ApplyT(func(v GroupOverlay) []HostEntry { return v.ExtraHosts }).(HostEntryArrayOutput)
+}
+
+// Files for every node of the group (a node's own file at the same path wins).
+func (o GroupOverlayOutput) Files() OverlayFileArrayOutput {
+	return o.ApplyT(func(v GroupOverlay) []OverlayFile { return v.Files }).(OverlayFileArrayOutput)
+}
+
+// Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+func (o GroupOverlayOutput) HostKeys() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v GroupOverlay) *bool { return v.HostKeys }).(pulumi.BoolPtrOutput)
+}
+
+// Write `/etc/hostname` with the node's name (default true).
+func (o GroupOverlayOutput) Hostname() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v GroupOverlay) *bool { return v.Hostname }).(pulumi.BoolPtrOutput)
+}
+
+// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+func (o GroupOverlayOutput) Hosts() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v GroupOverlay) *bool { return v.Hosts }).(pulumi.BoolPtrOutput)
+}
+
+// Change this number to generate new host keys for every node of the group.
+func (o GroupOverlayOutput) RotateHostKeys() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v GroupOverlay) *int { return v.RotateHostKeys }).(pulumi.IntPtrOutput)
+}
+
+// Template variables `tags.<key>` for every node (a node's own tags win).
+func (o GroupOverlayOutput) Tags() pulumi.StringMapOutput {
+	return o.ApplyT(func(v GroupOverlay) map[string]string { return v.Tags }).(pulumi.StringMapOutput)
+}
+
+type GroupOverlayPtrOutput struct{ *pulumi.OutputState }
+
+func (GroupOverlayPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**GroupOverlay)(nil)).Elem()
+}
+
+func (o GroupOverlayPtrOutput) ToGroupOverlayPtrOutput() GroupOverlayPtrOutput {
+	return o
+}
+
+func (o GroupOverlayPtrOutput) ToGroupOverlayPtrOutputWithContext(ctx context.Context) GroupOverlayPtrOutput {
+	return o
+}
+
+func (o GroupOverlayPtrOutput) Elem() GroupOverlayOutput {
+	return o.ApplyT(func(v *GroupOverlay) GroupOverlay {
+		if v != nil {
+			return *v
+		}
+		var ret GroupOverlay
+		return ret
+	}).(GroupOverlayOutput)
+}
+
+// Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+func (o GroupOverlayPtrOutput) AuthorizedKeys() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *GroupOverlay) []string {
+		if v == nil {
+			return nil
+		}
+		return v.AuthorizedKeys
+	}).(pulumi.StringArrayOutput)
+}
+
+// More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+func (o GroupOverlayPtrOutput) ExtraHosts() HostEntryArrayOutput {
+	return o.ApplyT(func(v *GroupOverlay) []HostEntry {
+		if v == nil {
+			return nil
+		}
+		return v.ExtraHosts
+	}).(HostEntryArrayOutput)
+}
+
+// Files for every node of the group (a node's own file at the same path wins).
+func (o GroupOverlayPtrOutput) Files() OverlayFileArrayOutput {
+	return o.ApplyT(func(v *GroupOverlay) []OverlayFile {
+		if v == nil {
+			return nil
+		}
+		return v.Files
+	}).(OverlayFileArrayOutput)
+}
+
+// Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+func (o GroupOverlayPtrOutput) HostKeys() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *GroupOverlay) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.HostKeys
+	}).(pulumi.BoolPtrOutput)
+}
+
+// Write `/etc/hostname` with the node's name (default true).
+func (o GroupOverlayPtrOutput) Hostname() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *GroupOverlay) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.Hostname
+	}).(pulumi.BoolPtrOutput)
+}
+
+// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+func (o GroupOverlayPtrOutput) Hosts() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *GroupOverlay) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.Hosts
+	}).(pulumi.BoolPtrOutput)
+}
+
+// Change this number to generate new host keys for every node of the group.
+func (o GroupOverlayPtrOutput) RotateHostKeys() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *GroupOverlay) *int {
+		if v == nil {
+			return nil
+		}
+		return v.RotateHostKeys
+	}).(pulumi.IntPtrOutput)
+}
+
+// Template variables `tags.<key>` for every node (a node's own tags win).
+func (o GroupOverlayPtrOutput) Tags() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *GroupOverlay) map[string]string {
+		if v == nil {
+			return nil
+		}
+		return v.Tags
+	}).(pulumi.StringMapOutput)
+}
+
 // Where netboot puts files and runs commands. With only `root`, the host is this machine and every path is written below `root` (a local target folder). With `ssh`, the host is a remote machine reached over SSH.
 type Host struct {
 	// Local target folder. Every absolute path netboot writes lands below it, and rendered configs name the full path, so the real daemons can use them in place. Defaults to `./target` in the quickstart.
@@ -1474,6 +1747,115 @@ func (o HostPtrOutput) Systemd() pulumi.BoolPtrOutput {
 	}).(pulumi.BoolPtrOutput)
 }
 
+// One /etc/hosts line.
+type HostEntry struct {
+	// IPv4 address.
+	Ip string `pulumi:"ip"`
+	// Host names, canonical first.
+	Names []string `pulumi:"names"`
+}
+
+// HostEntryInput is an input type that accepts HostEntryArgs and HostEntryOutput values.
+// You can construct a concrete instance of `HostEntryInput` via:
+//
+//	HostEntryArgs{...}
+type HostEntryInput interface {
+	pulumi.Input
+
+	ToHostEntryOutput() HostEntryOutput
+	ToHostEntryOutputWithContext(context.Context) HostEntryOutput
+}
+
+// One /etc/hosts line.
+type HostEntryArgs struct {
+	// IPv4 address.
+	Ip pulumi.StringInput `pulumi:"ip"`
+	// Host names, canonical first.
+	Names pulumi.StringArrayInput `pulumi:"names"`
+}
+
+func (HostEntryArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*HostEntry)(nil)).Elem()
+}
+
+func (i HostEntryArgs) ToHostEntryOutput() HostEntryOutput {
+	return i.ToHostEntryOutputWithContext(context.Background())
+}
+
+func (i HostEntryArgs) ToHostEntryOutputWithContext(ctx context.Context) HostEntryOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(HostEntryOutput)
+}
+
+// HostEntryArrayInput is an input type that accepts HostEntryArray and HostEntryArrayOutput values.
+// You can construct a concrete instance of `HostEntryArrayInput` via:
+//
+//	HostEntryArray{ HostEntryArgs{...} }
+type HostEntryArrayInput interface {
+	pulumi.Input
+
+	ToHostEntryArrayOutput() HostEntryArrayOutput
+	ToHostEntryArrayOutputWithContext(context.Context) HostEntryArrayOutput
+}
+
+type HostEntryArray []HostEntryInput
+
+func (HostEntryArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]HostEntry)(nil)).Elem()
+}
+
+func (i HostEntryArray) ToHostEntryArrayOutput() HostEntryArrayOutput {
+	return i.ToHostEntryArrayOutputWithContext(context.Background())
+}
+
+func (i HostEntryArray) ToHostEntryArrayOutputWithContext(ctx context.Context) HostEntryArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(HostEntryArrayOutput)
+}
+
+// One /etc/hosts line.
+type HostEntryOutput struct{ *pulumi.OutputState }
+
+func (HostEntryOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*HostEntry)(nil)).Elem()
+}
+
+func (o HostEntryOutput) ToHostEntryOutput() HostEntryOutput {
+	return o
+}
+
+func (o HostEntryOutput) ToHostEntryOutputWithContext(ctx context.Context) HostEntryOutput {
+	return o
+}
+
+// IPv4 address.
+func (o HostEntryOutput) Ip() pulumi.StringOutput {
+	return o.ApplyT(func(v HostEntry) string { return v.Ip }).(pulumi.StringOutput)
+}
+
+// Host names, canonical first.
+func (o HostEntryOutput) Names() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v HostEntry) []string { return v.Names }).(pulumi.StringArrayOutput)
+}
+
+type HostEntryArrayOutput struct{ *pulumi.OutputState }
+
+func (HostEntryArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]HostEntry)(nil)).Elem()
+}
+
+func (o HostEntryArrayOutput) ToHostEntryArrayOutput() HostEntryArrayOutput {
+	return o
+}
+
+func (o HostEntryArrayOutput) ToHostEntryArrayOutputWithContext(ctx context.Context) HostEntryArrayOutput {
+	return o
+}
+
+func (o HostEntryArrayOutput) Index(i pulumi.IntInput) HostEntryOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) HostEntry {
+		return vs[0].([]HostEntry)[vs[1].(int)]
+	}).(HostEntryOutput)
+}
+
 // A machine in a node group.
 type Node struct {
 	// The node's firmware: documents the node and checks the server has a boot file for it.
@@ -1486,6 +1868,10 @@ type Node struct {
 	Macs []string `pulumi:"macs"`
 	// Host name (a DNS label).
 	Name string `pulumi:"name"`
+	// The node's own overlay files (needs the group's `overlay`).
+	Overlay *NodeOverlay `pulumi:"overlay"`
+	// The node's template variables `tags.<key>` (needs the group's `overlay`).
+	Tags map[string]string `pulumi:"tags"`
 }
 
 // NodeInput is an input type that accepts NodeArgs and NodeOutput values.
@@ -1511,6 +1897,10 @@ type NodeArgs struct {
 	Macs pulumi.StringArrayInput `pulumi:"macs"`
 	// Host name (a DNS label).
 	Name pulumi.StringInput `pulumi:"name"`
+	// The node's own overlay files (needs the group's `overlay`).
+	Overlay NodeOverlayPtrInput `pulumi:"overlay"`
+	// The node's template variables `tags.<key>` (needs the group's `overlay`).
+	Tags pulumi.StringMapInput `pulumi:"tags"`
 }
 
 func (NodeArgs) ElementType() reflect.Type {
@@ -1588,6 +1978,16 @@ func (o NodeOutput) Macs() pulumi.StringArrayOutput {
 // Host name (a DNS label).
 func (o NodeOutput) Name() pulumi.StringOutput {
 	return o.ApplyT(func(v Node) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// The node's own overlay files (needs the group's `overlay`).
+func (o NodeOutput) Overlay() NodeOverlayPtrOutput {
+	return o.ApplyT(func(v Node) *NodeOverlay { return v.Overlay }).(NodeOverlayPtrOutput)
+}
+
+// The node's template variables `tags.<key>` (needs the group's `overlay`).
+func (o NodeOutput) Tags() pulumi.StringMapOutput {
+	return o.ApplyT(func(v Node) map[string]string { return v.Tags }).(pulumi.StringMapOutput)
 }
 
 type NodeArrayOutput struct{ *pulumi.OutputState }
@@ -1675,6 +2075,146 @@ func (o NodeInfoArrayOutput) Index(i pulumi.IntInput) NodeInfoOutput {
 	return pulumi.All(o, i).ApplyT(func(vs []interface{}) NodeInfo {
 		return vs[0].([]NodeInfo)[vs[1].(int)]
 	}).(NodeInfoOutput)
+}
+
+// A node's own overlay files.
+type NodeOverlay struct {
+	// Files for this node only.
+	Files []OverlayFile `pulumi:"files"`
+}
+
+// NodeOverlayInput is an input type that accepts NodeOverlayArgs and NodeOverlayOutput values.
+// You can construct a concrete instance of `NodeOverlayInput` via:
+//
+//	NodeOverlayArgs{...}
+type NodeOverlayInput interface {
+	pulumi.Input
+
+	ToNodeOverlayOutput() NodeOverlayOutput
+	ToNodeOverlayOutputWithContext(context.Context) NodeOverlayOutput
+}
+
+// A node's own overlay files.
+type NodeOverlayArgs struct {
+	// Files for this node only.
+	Files OverlayFileArrayInput `pulumi:"files"`
+}
+
+func (NodeOverlayArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NodeOverlay)(nil)).Elem()
+}
+
+func (i NodeOverlayArgs) ToNodeOverlayOutput() NodeOverlayOutput {
+	return i.ToNodeOverlayOutputWithContext(context.Background())
+}
+
+func (i NodeOverlayArgs) ToNodeOverlayOutputWithContext(ctx context.Context) NodeOverlayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NodeOverlayOutput)
+}
+
+func (i NodeOverlayArgs) ToNodeOverlayPtrOutput() NodeOverlayPtrOutput {
+	return i.ToNodeOverlayPtrOutputWithContext(context.Background())
+}
+
+func (i NodeOverlayArgs) ToNodeOverlayPtrOutputWithContext(ctx context.Context) NodeOverlayPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NodeOverlayOutput).ToNodeOverlayPtrOutputWithContext(ctx)
+}
+
+// NodeOverlayPtrInput is an input type that accepts NodeOverlayArgs, NodeOverlayPtr and NodeOverlayPtrOutput values.
+// You can construct a concrete instance of `NodeOverlayPtrInput` via:
+//
+//	        NodeOverlayArgs{...}
+//
+//	or:
+//
+//	        nil
+type NodeOverlayPtrInput interface {
+	pulumi.Input
+
+	ToNodeOverlayPtrOutput() NodeOverlayPtrOutput
+	ToNodeOverlayPtrOutputWithContext(context.Context) NodeOverlayPtrOutput
+}
+
+type nodeOverlayPtrType NodeOverlayArgs
+
+func NodeOverlayPtr(v *NodeOverlayArgs) NodeOverlayPtrInput {
+	return (*nodeOverlayPtrType)(v)
+}
+
+func (*nodeOverlayPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**NodeOverlay)(nil)).Elem()
+}
+
+func (i *nodeOverlayPtrType) ToNodeOverlayPtrOutput() NodeOverlayPtrOutput {
+	return i.ToNodeOverlayPtrOutputWithContext(context.Background())
+}
+
+func (i *nodeOverlayPtrType) ToNodeOverlayPtrOutputWithContext(ctx context.Context) NodeOverlayPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NodeOverlayPtrOutput)
+}
+
+// A node's own overlay files.
+type NodeOverlayOutput struct{ *pulumi.OutputState }
+
+func (NodeOverlayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NodeOverlay)(nil)).Elem()
+}
+
+func (o NodeOverlayOutput) ToNodeOverlayOutput() NodeOverlayOutput {
+	return o
+}
+
+func (o NodeOverlayOutput) ToNodeOverlayOutputWithContext(ctx context.Context) NodeOverlayOutput {
+	return o
+}
+
+func (o NodeOverlayOutput) ToNodeOverlayPtrOutput() NodeOverlayPtrOutput {
+	return o.ToNodeOverlayPtrOutputWithContext(context.Background())
+}
+
+func (o NodeOverlayOutput) ToNodeOverlayPtrOutputWithContext(ctx context.Context) NodeOverlayPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v NodeOverlay) *NodeOverlay {
+		return &v
+	}).(NodeOverlayPtrOutput)
+}
+
+// Files for this node only.
+func (o NodeOverlayOutput) Files() OverlayFileArrayOutput {
+	return o.ApplyT(func(v NodeOverlay) []OverlayFile { return v.Files }).(OverlayFileArrayOutput)
+}
+
+type NodeOverlayPtrOutput struct{ *pulumi.OutputState }
+
+func (NodeOverlayPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**NodeOverlay)(nil)).Elem()
+}
+
+func (o NodeOverlayPtrOutput) ToNodeOverlayPtrOutput() NodeOverlayPtrOutput {
+	return o
+}
+
+func (o NodeOverlayPtrOutput) ToNodeOverlayPtrOutputWithContext(ctx context.Context) NodeOverlayPtrOutput {
+	return o
+}
+
+func (o NodeOverlayPtrOutput) Elem() NodeOverlayOutput {
+	return o.ApplyT(func(v *NodeOverlay) NodeOverlay {
+		if v != nil {
+			return *v
+		}
+		var ret NodeOverlay
+		return ret
+	}).(NodeOverlayOutput)
+}
+
+// Files for this node only.
+func (o NodeOverlayPtrOutput) Files() OverlayFileArrayOutput {
+	return o.ApplyT(func(v *NodeOverlay) []OverlayFile {
+		if v == nil {
+			return nil
+		}
+		return v.Files
+	}).(OverlayFileArrayOutput)
 }
 
 // A Debian root built with mmdebstrap (Debian package `mmdebstrap`) on the machine running pulumi.
@@ -2266,6 +2806,151 @@ func (o OsImagePackageChangeArrayOutput) Index(i pulumi.IntInput) OsImagePackage
 	return pulumi.All(o, i).ApplyT(func(vs []interface{}) OsImagePackageChange {
 		return vs[0].([]OsImagePackageChange)[vs[1].(int)]
 	}).(OsImagePackageChangeOutput)
+}
+
+// One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+type OverlayFile struct {
+	// Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+	Content string `pulumi:"content"`
+	// Octal permission bits; default `0644`, or `0600` for a secret.
+	Mode *string `pulumi:"mode"`
+	// Numeric owner `uid:gid`; default `0:0`.
+	Owner *string `pulumi:"owner"`
+	// Absolute path on the node, without `..`.
+	Path string `pulumi:"path"`
+	// The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+	Secret *bool `pulumi:"secret"`
+	// Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+	Template *bool `pulumi:"template"`
+}
+
+// OverlayFileInput is an input type that accepts OverlayFileArgs and OverlayFileOutput values.
+// You can construct a concrete instance of `OverlayFileInput` via:
+//
+//	OverlayFileArgs{...}
+type OverlayFileInput interface {
+	pulumi.Input
+
+	ToOverlayFileOutput() OverlayFileOutput
+	ToOverlayFileOutputWithContext(context.Context) OverlayFileOutput
+}
+
+// One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+type OverlayFileArgs struct {
+	// Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+	Content pulumi.StringInput `pulumi:"content"`
+	// Octal permission bits; default `0644`, or `0600` for a secret.
+	Mode pulumi.StringPtrInput `pulumi:"mode"`
+	// Numeric owner `uid:gid`; default `0:0`.
+	Owner pulumi.StringPtrInput `pulumi:"owner"`
+	// Absolute path on the node, without `..`.
+	Path pulumi.StringInput `pulumi:"path"`
+	// The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+	Secret pulumi.BoolPtrInput `pulumi:"secret"`
+	// Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+	Template pulumi.BoolPtrInput `pulumi:"template"`
+}
+
+func (OverlayFileArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverlayFile)(nil)).Elem()
+}
+
+func (i OverlayFileArgs) ToOverlayFileOutput() OverlayFileOutput {
+	return i.ToOverlayFileOutputWithContext(context.Background())
+}
+
+func (i OverlayFileArgs) ToOverlayFileOutputWithContext(ctx context.Context) OverlayFileOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverlayFileOutput)
+}
+
+// OverlayFileArrayInput is an input type that accepts OverlayFileArray and OverlayFileArrayOutput values.
+// You can construct a concrete instance of `OverlayFileArrayInput` via:
+//
+//	OverlayFileArray{ OverlayFileArgs{...} }
+type OverlayFileArrayInput interface {
+	pulumi.Input
+
+	ToOverlayFileArrayOutput() OverlayFileArrayOutput
+	ToOverlayFileArrayOutputWithContext(context.Context) OverlayFileArrayOutput
+}
+
+type OverlayFileArray []OverlayFileInput
+
+func (OverlayFileArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OverlayFile)(nil)).Elem()
+}
+
+func (i OverlayFileArray) ToOverlayFileArrayOutput() OverlayFileArrayOutput {
+	return i.ToOverlayFileArrayOutputWithContext(context.Background())
+}
+
+func (i OverlayFileArray) ToOverlayFileArrayOutputWithContext(ctx context.Context) OverlayFileArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(OverlayFileArrayOutput)
+}
+
+// One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+type OverlayFileOutput struct{ *pulumi.OutputState }
+
+func (OverlayFileOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*OverlayFile)(nil)).Elem()
+}
+
+func (o OverlayFileOutput) ToOverlayFileOutput() OverlayFileOutput {
+	return o
+}
+
+func (o OverlayFileOutput) ToOverlayFileOutputWithContext(ctx context.Context) OverlayFileOutput {
+	return o
+}
+
+// Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+func (o OverlayFileOutput) Content() pulumi.StringOutput {
+	return o.ApplyT(func(v OverlayFile) string { return v.Content }).(pulumi.StringOutput)
+}
+
+// Octal permission bits; default `0644`, or `0600` for a secret.
+func (o OverlayFileOutput) Mode() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v OverlayFile) *string { return v.Mode }).(pulumi.StringPtrOutput)
+}
+
+// Numeric owner `uid:gid`; default `0:0`.
+func (o OverlayFileOutput) Owner() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v OverlayFile) *string { return v.Owner }).(pulumi.StringPtrOutput)
+}
+
+// Absolute path on the node, without `..`.
+func (o OverlayFileOutput) Path() pulumi.StringOutput {
+	return o.ApplyT(func(v OverlayFile) string { return v.Path }).(pulumi.StringOutput)
+}
+
+// The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+func (o OverlayFileOutput) Secret() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v OverlayFile) *bool { return v.Secret }).(pulumi.BoolPtrOutput)
+}
+
+// Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+func (o OverlayFileOutput) Template() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v OverlayFile) *bool { return v.Template }).(pulumi.BoolPtrOutput)
+}
+
+type OverlayFileArrayOutput struct{ *pulumi.OutputState }
+
+func (OverlayFileArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]OverlayFile)(nil)).Elem()
+}
+
+func (o OverlayFileArrayOutput) ToOverlayFileArrayOutput() OverlayFileArrayOutput {
+	return o
+}
+
+func (o OverlayFileArrayOutput) ToOverlayFileArrayOutputWithContext(ctx context.Context) OverlayFileArrayOutput {
+	return o
+}
+
+func (o OverlayFileArrayOutput) Index(i pulumi.IntInput) OverlayFileOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) OverlayFile {
+		return vs[0].([]OverlayFile)[vs[1].(int)]
+	}).(OverlayFileOutput)
 }
 
 // What a NodeGroup needs to know about its PxeServer.
@@ -2894,6 +3579,86 @@ func (o SshConnectionPtrOutput) User() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+// An SSH host key in OpenSSH's formats.
+type SshHostKey struct {
+	// The private key file (OpenSSH format).
+	PrivateKey string `pulumi:"privateKey"`
+	// The `.pub` line.
+	PublicKey string `pulumi:"publicKey"`
+	// Key type (`ed25519`).
+	Type string `pulumi:"type"`
+}
+
+// An SSH host key in OpenSSH's formats.
+type SshHostKeyOutput struct{ *pulumi.OutputState }
+
+func (SshHostKeyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*SshHostKey)(nil)).Elem()
+}
+
+func (o SshHostKeyOutput) ToSshHostKeyOutput() SshHostKeyOutput {
+	return o
+}
+
+func (o SshHostKeyOutput) ToSshHostKeyOutputWithContext(ctx context.Context) SshHostKeyOutput {
+	return o
+}
+
+// The private key file (OpenSSH format).
+func (o SshHostKeyOutput) PrivateKey() pulumi.StringOutput {
+	return o.ApplyT(func(v SshHostKey) string { return v.PrivateKey }).(pulumi.StringOutput)
+}
+
+// The `.pub` line.
+func (o SshHostKeyOutput) PublicKey() pulumi.StringOutput {
+	return o.ApplyT(func(v SshHostKey) string { return v.PublicKey }).(pulumi.StringOutput)
+}
+
+// Key type (`ed25519`).
+func (o SshHostKeyOutput) Type() pulumi.StringOutput {
+	return o.ApplyT(func(v SshHostKey) string { return v.Type }).(pulumi.StringOutput)
+}
+
+type SshHostKeyArrayOutput struct{ *pulumi.OutputState }
+
+func (SshHostKeyArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]SshHostKey)(nil)).Elem()
+}
+
+func (o SshHostKeyArrayOutput) ToSshHostKeyArrayOutput() SshHostKeyArrayOutput {
+	return o
+}
+
+func (o SshHostKeyArrayOutput) ToSshHostKeyArrayOutputWithContext(ctx context.Context) SshHostKeyArrayOutput {
+	return o
+}
+
+func (o SshHostKeyArrayOutput) Index(i pulumi.IntInput) SshHostKeyOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) SshHostKey {
+		return vs[0].([]SshHostKey)[vs[1].(int)]
+	}).(SshHostKeyOutput)
+}
+
+type SshHostKeyArrayMapOutput struct{ *pulumi.OutputState }
+
+func (SshHostKeyArrayMapOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string][]SshHostKey)(nil)).Elem()
+}
+
+func (o SshHostKeyArrayMapOutput) ToSshHostKeyArrayMapOutput() SshHostKeyArrayMapOutput {
+	return o
+}
+
+func (o SshHostKeyArrayMapOutput) ToSshHostKeyArrayMapOutputWithContext(ctx context.Context) SshHostKeyArrayMapOutput {
+	return o
+}
+
+func (o SshHostKeyArrayMapOutput) MapIndex(k pulumi.StringInput) SshHostKeyArrayOutput {
+	return pulumi.All(o, k).ApplyT(func(vs []interface{}) []SshHostKey {
+		return vs[0].(map[string][]SshHostKey)[vs[1].(string)]
+	}).(SshHostKeyArrayOutput)
+}
+
 func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*BootFilesInput)(nil)).Elem(), BootFilesArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*BootFilesPtrInput)(nil)).Elem(), BootFilesArgs{})
@@ -2909,16 +3674,24 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*FileSpecMapInput)(nil)).Elem(), FileSpecMap{})
 	pulumi.RegisterInputType(reflect.TypeOf((*GlusterTlsInput)(nil)).Elem(), GlusterTlsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*GlusterTlsPtrInput)(nil)).Elem(), GlusterTlsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*GroupOverlayInput)(nil)).Elem(), GroupOverlayArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*GroupOverlayPtrInput)(nil)).Elem(), GroupOverlayArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HostInput)(nil)).Elem(), HostArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HostPtrInput)(nil)).Elem(), HostArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*HostEntryInput)(nil)).Elem(), HostEntryArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*HostEntryArrayInput)(nil)).Elem(), HostEntryArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeInput)(nil)).Elem(), NodeArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeArrayInput)(nil)).Elem(), NodeArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NodeOverlayInput)(nil)).Elem(), NodeOverlayArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NodeOverlayPtrInput)(nil)).Elem(), NodeOverlayArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OsImageDebianInput)(nil)).Elem(), OsImageDebianArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OsImageDebianPtrInput)(nil)).Elem(), OsImageDebianArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OsImageFileInput)(nil)).Elem(), OsImageFileArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OsImageFileArrayInput)(nil)).Elem(), OsImageFileArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OsImageOciInput)(nil)).Elem(), OsImageOciArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OsImageOciPtrInput)(nil)).Elem(), OsImageOciArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverlayFileInput)(nil)).Elem(), OverlayFileArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*OverlayFileArrayInput)(nil)).Elem(), OverlayFileArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PxeServerInfoInput)(nil)).Elem(), PxeServerInfoArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalInput)(nil)).Elem(), SignalArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalPtrInput)(nil)).Elem(), SignalArgs{})
@@ -2941,12 +3714,18 @@ func init() {
 	pulumi.RegisterOutputType(FileSpecMapOutput{})
 	pulumi.RegisterOutputType(GlusterTlsOutput{})
 	pulumi.RegisterOutputType(GlusterTlsPtrOutput{})
+	pulumi.RegisterOutputType(GroupOverlayOutput{})
+	pulumi.RegisterOutputType(GroupOverlayPtrOutput{})
 	pulumi.RegisterOutputType(HostOutput{})
 	pulumi.RegisterOutputType(HostPtrOutput{})
+	pulumi.RegisterOutputType(HostEntryOutput{})
+	pulumi.RegisterOutputType(HostEntryArrayOutput{})
 	pulumi.RegisterOutputType(NodeOutput{})
 	pulumi.RegisterOutputType(NodeArrayOutput{})
 	pulumi.RegisterOutputType(NodeInfoOutput{})
 	pulumi.RegisterOutputType(NodeInfoArrayOutput{})
+	pulumi.RegisterOutputType(NodeOverlayOutput{})
+	pulumi.RegisterOutputType(NodeOverlayPtrOutput{})
 	pulumi.RegisterOutputType(OsImageDebianOutput{})
 	pulumi.RegisterOutputType(OsImageDebianPtrOutput{})
 	pulumi.RegisterOutputType(OsImageFileOutput{})
@@ -2955,10 +3734,15 @@ func init() {
 	pulumi.RegisterOutputType(OsImageOciPtrOutput{})
 	pulumi.RegisterOutputType(OsImagePackageChangeOutput{})
 	pulumi.RegisterOutputType(OsImagePackageChangeArrayOutput{})
+	pulumi.RegisterOutputType(OverlayFileOutput{})
+	pulumi.RegisterOutputType(OverlayFileArrayOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoMapOutput{})
 	pulumi.RegisterOutputType(SignalOutput{})
 	pulumi.RegisterOutputType(SignalPtrOutput{})
 	pulumi.RegisterOutputType(SshConnectionOutput{})
 	pulumi.RegisterOutputType(SshConnectionPtrOutput{})
+	pulumi.RegisterOutputType(SshHostKeyOutput{})
+	pulumi.RegisterOutputType(SshHostKeyArrayOutput{})
+	pulumi.RegisterOutputType(SshHostKeyArrayMapOutput{})
 }

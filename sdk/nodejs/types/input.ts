@@ -216,6 +216,44 @@ export interface GlusterTlsArgs {
 }
 
 /**
+ * Files laid over every node's root of a NodeGroup at boot, and the built-ins (docs/overlays.md).
+ */
+export interface GroupOverlayArgs {
+    /**
+     * Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+     */
+    authorizedKeys?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+     */
+    extraHosts?: pulumi.Input<pulumi.Input<inputs.HostEntryArgs>[] | undefined>;
+    /**
+     * Files for every node of the group (a node's own file at the same path wins).
+     */
+    files?: pulumi.Input<pulumi.Input<inputs.OverlayFileArgs>[] | undefined>;
+    /**
+     * Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+     */
+    hostKeys?: pulumi.Input<boolean | undefined>;
+    /**
+     * Write `/etc/hostname` with the node's name (default true).
+     */
+    hostname?: pulumi.Input<boolean | undefined>;
+    /**
+     * Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+     */
+    hosts?: pulumi.Input<boolean | undefined>;
+    /**
+     * Change this number to generate new host keys for every node of the group.
+     */
+    rotateHostKeys?: pulumi.Input<number | undefined>;
+    /**
+     * Template variables `tags.<key>` for every node (a node's own tags win).
+     */
+    tags?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+}
+
+/**
  * Where netboot puts files and runs commands. With only `root`, the host is this machine and every path is written below `root` (a local target folder). With `ssh`, the host is a remote machine reached over SSH.
  */
 export interface HostArgs {
@@ -231,6 +269,20 @@ export interface HostArgs {
      * Activate services through systemd (`systemctl reload-or-restart`). When false (the default for local folders), activation is left to the user or done by signalling the daemon's pid file.
      */
     systemd?: pulumi.Input<boolean | undefined>;
+}
+
+/**
+ * One /etc/hosts line.
+ */
+export interface HostEntryArgs {
+    /**
+     * IPv4 address.
+     */
+    ip: pulumi.Input<string>;
+    /**
+     * Host names, canonical first.
+     */
+    names: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /**
@@ -257,6 +309,24 @@ export interface NodeArgs {
      * Host name (a DNS label).
      */
     name: pulumi.Input<string>;
+    /**
+     * The node's own overlay files (needs the group's `overlay`).
+     */
+    overlay?: pulumi.Input<inputs.NodeOverlayArgs | undefined>;
+    /**
+     * The node's template variables `tags.<key>` (needs the group's `overlay`).
+     */
+    tags?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+}
+
+/**
+ * A node's own overlay files.
+ */
+export interface NodeOverlayArgs {
+    /**
+     * Files for this node only.
+     */
+    files?: pulumi.Input<pulumi.Input<inputs.OverlayFileArgs>[] | undefined>;
 }
 
 /**
@@ -323,6 +393,36 @@ export interface OsImageOciArgs {
      * An OCI image layout folder (index.json, blobs/) or a `docker save` archive.
      */
     path: pulumi.Input<string>;
+}
+
+/**
+ * One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+ */
+export interface OverlayFileArgs {
+    /**
+     * Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+     */
+    content: pulumi.Input<string>;
+    /**
+     * Octal permission bits; default `0644`, or `0600` for a secret.
+     */
+    mode?: pulumi.Input<string | undefined>;
+    /**
+     * Numeric owner `uid:gid`; default `0:0`.
+     */
+    owner?: pulumi.Input<string | undefined>;
+    /**
+     * Absolute path on the node, without `..`.
+     */
+    path: pulumi.Input<string>;
+    /**
+     * The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+     */
+    secret?: pulumi.Input<boolean | undefined>;
+    /**
+     * Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+     */
+    template?: pulumi.Input<boolean | undefined>;
 }
 
 /**
@@ -415,3 +515,4 @@ export interface SshConnectionArgs {
      */
     user?: pulumi.Input<string | undefined>;
 }
+

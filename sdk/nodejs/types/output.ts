@@ -368,3 +368,21 @@ export interface SshConnection {
     user?: string;
 }
 
+/**
+ * An SSH host key in OpenSSH's formats.
+ */
+export interface SshHostKey {
+    /**
+     * The private key file (OpenSSH format).
+     */
+    privateKey: string;
+    /**
+     * The `.pub` line.
+     */
+    publicKey: string;
+    /**
+     * Key type (`ed25519`).
+     */
+    type: string;
+}
+

@@ -32,16 +32,24 @@ __all__ = [
     'FileSpecArgsDict',
     'GlusterTlsArgs',
     'GlusterTlsArgsDict',
+    'GroupOverlayArgs',
+    'GroupOverlayArgsDict',
     'HostArgs',
     'HostArgsDict',
+    'HostEntryArgs',
+    'HostEntryArgsDict',
     'NodeArgs',
     'NodeArgsDict',
+    'NodeOverlayArgs',
+    'NodeOverlayArgsDict',
     'OsImageDebianArgs',
     'OsImageDebianArgsDict',
     'OsImageFileArgs',
     'OsImageFileArgsDict',
     'OsImageOciArgs',
     'OsImageOciArgsDict',
+    'OverlayFileArgs',
+    'OverlayFileArgsDict',
     'PxeServerInfoArgs',
     'PxeServerInfoArgsDict',
     'SignalArgs',
@@ -966,6 +974,180 @@ class GlusterTlsArgs:
         pulumi.set(self, "key", value)
 
 
+class GroupOverlayArgsDict(TypedDict):
+    """
+    Files laid over every node's root of a NodeGroup at boot, and the built-ins (docs/overlays.md).
+    """
+    authorized_keys: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+    """
+    extra_hosts: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['HostEntryArgsDict']]]]]
+    """
+    More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+    """
+    files: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgsDict']]]]]
+    """
+    Files for every node of the group (a node's own file at the same path wins).
+    """
+    host_keys: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+    """
+    hostname: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Write `/etc/hostname` with the node's name (default true).
+    """
+    hosts: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+    """
+    rotate_host_keys: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Change this number to generate new host keys for every node of the group.
+    """
+    tags: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    Template variables `tags.<key>` for every node (a node's own tags win).
+    """
+
+@pulumi.input_type
+class GroupOverlayArgs:
+    def __init__(__self__, *,
+                 authorized_keys: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 extra_hosts: pulumi.Input[Optional[Sequence[pulumi.Input['HostEntryArgs']]]] = None,
+                 files: pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]] = None,
+                 host_keys: pulumi.Input[Optional[_builtins.bool]] = None,
+                 hostname: pulumi.Input[Optional[_builtins.bool]] = None,
+                 hosts: pulumi.Input[Optional[_builtins.bool]] = None,
+                 rotate_host_keys: pulumi.Input[Optional[_builtins.int]] = None,
+                 tags: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None):
+        """
+        Files laid over every node's root of a NodeGroup at boot, and the built-ins (docs/overlays.md).
+
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] authorized_keys: Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+        :param pulumi.Input[Sequence[pulumi.Input['HostEntryArgs']]] extra_hosts: More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+        :param pulumi.Input[Sequence[pulumi.Input['OverlayFileArgs']]] files: Files for every node of the group (a node's own file at the same path wins).
+        :param pulumi.Input[_builtins.bool] host_keys: Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+        :param pulumi.Input[_builtins.bool] hostname: Write `/etc/hostname` with the node's name (default true).
+        :param pulumi.Input[_builtins.bool] hosts: Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+        :param pulumi.Input[_builtins.int] rotate_host_keys: Change this number to generate new host keys for every node of the group.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Template variables `tags.<key>` for every node (a node's own tags win).
+        """
+        if authorized_keys is not None:
+            pulumi.set(__self__, "authorized_keys", authorized_keys)
+        if extra_hosts is not None:
+            pulumi.set(__self__, "extra_hosts", extra_hosts)
+        if files is not None:
+            pulumi.set(__self__, "files", files)
+        if host_keys is not None:
+            pulumi.set(__self__, "host_keys", host_keys)
+        if hostname is not None:
+            pulumi.set(__self__, "hostname", hostname)
+        if hosts is not None:
+            pulumi.set(__self__, "hosts", hosts)
+        if rotate_host_keys is not None:
+            pulumi.set(__self__, "rotate_host_keys", rotate_host_keys)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
+
+    @_builtins.property
+    @pulumi.getter(name="authorizedKeys")
+    def authorized_keys(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder).
+        """
+        return pulumi.get(self, "authorized_keys")
+
+    @authorized_keys.setter
+    def authorized_keys(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "authorized_keys", value)
+
+    @_builtins.property
+    @pulumi.getter(name="extraHosts")
+    def extra_hosts(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['HostEntryArgs']]]]:
+        """
+        More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`).
+        """
+        return pulumi.get(self, "extra_hosts")
+
+    @extra_hosts.setter
+    def extra_hosts(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['HostEntryArgs']]]]):
+        pulumi.set(self, "extra_hosts", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def files(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]]:
+        """
+        Files for every node of the group (a node's own file at the same path wins).
+        """
+        return pulumi.get(self, "files")
+
+    @files.setter
+    def files(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]]):
+        pulumi.set(self, "files", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostKeys")
+    def host_keys(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
+        """
+        return pulumi.get(self, "host_keys")
+
+    @host_keys.setter
+    def host_keys(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "host_keys", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def hostname(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Write `/etc/hostname` with the node's name (default true).
+        """
+        return pulumi.get(self, "hostname")
+
+    @hostname.setter
+    def hostname(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "hostname", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def hosts(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+        """
+        return pulumi.get(self, "hosts")
+
+    @hosts.setter
+    def hosts(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "hosts", value)
+
+    @_builtins.property
+    @pulumi.getter(name="rotateHostKeys")
+    def rotate_host_keys(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Change this number to generate new host keys for every node of the group.
+        """
+        return pulumi.get(self, "rotate_host_keys")
+
+    @rotate_host_keys.setter
+    def rotate_host_keys(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "rotate_host_keys", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        Template variables `tags.<key>` for every node (a node's own tags win).
+        """
+        return pulumi.get(self, "tags")
+
+    @tags.setter
+    def tags(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "tags", value)
+
+
 class HostArgsDict(TypedDict):
     """
     Where netboot puts files and runs commands. With only `root`, the host is this machine and every path is written below `root` (a local target folder). With `ssh`, the host is a remote machine reached over SSH.
@@ -1040,6 +1222,58 @@ class HostArgs:
         pulumi.set(self, "systemd", value)
 
 
+class HostEntryArgsDict(TypedDict):
+    """
+    One /etc/hosts line.
+    """
+    ip: pulumi.Input[_builtins.str]
+    """
+    IPv4 address.
+    """
+    names: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]
+    """
+    Host names, canonical first.
+    """
+
+@pulumi.input_type
+class HostEntryArgs:
+    def __init__(__self__, *,
+                 ip: pulumi.Input[_builtins.str],
+                 names: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]):
+        """
+        One /etc/hosts line.
+
+        :param pulumi.Input[_builtins.str] ip: IPv4 address.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] names: Host names, canonical first.
+        """
+        pulumi.set(__self__, "ip", ip)
+        pulumi.set(__self__, "names", names)
+
+    @_builtins.property
+    @pulumi.getter
+    def ip(self) -> pulumi.Input[_builtins.str]:
+        """
+        IPv4 address.
+        """
+        return pulumi.get(self, "ip")
+
+    @ip.setter
+    def ip(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "ip", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def names(self) -> pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]:
+        """
+        Host names, canonical first.
+        """
+        return pulumi.get(self, "names")
+
+    @names.setter
+    def names(self, value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]):
+        pulumi.set(self, "names", value)
+
+
 class NodeArgsDict(TypedDict):
     """
     A machine in a node group.
@@ -1064,6 +1298,14 @@ class NodeArgsDict(TypedDict):
     """
     Extra kernel arguments for this node only.
     """
+    overlay: NotRequired[pulumi.Input[Optional['NodeOverlayArgsDict']]]
+    """
+    The node's own overlay files (needs the group's `overlay`).
+    """
+    tags: NotRequired[pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]]
+    """
+    The node's template variables `tags.<key>` (needs the group's `overlay`).
+    """
 
 @pulumi.input_type
 class NodeArgs:
@@ -1072,7 +1314,9 @@ class NodeArgs:
                  macs: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  name: pulumi.Input[_builtins.str],
                  firmware: pulumi.Input[Optional['Firmware']] = None,
-                 kernel_args: pulumi.Input[Optional[_builtins.str]] = None):
+                 kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
+                 overlay: pulumi.Input[Optional['NodeOverlayArgs']] = None,
+                 tags: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None):
         """
         A machine in a node group.
 
@@ -1081,6 +1325,8 @@ class NodeArgs:
         :param pulumi.Input[_builtins.str] name: Host name (a DNS label).
         :param pulumi.Input['Firmware'] firmware: The node's firmware: documents the node and checks the server has a boot file for it.
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments for this node only.
+        :param pulumi.Input['NodeOverlayArgs'] overlay: The node's own overlay files (needs the group's `overlay`).
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: The node's template variables `tags.<key>` (needs the group's `overlay`).
         """
         pulumi.set(__self__, "ip", ip)
         pulumi.set(__self__, "macs", macs)
@@ -1089,6 +1335,10 @@ class NodeArgs:
             pulumi.set(__self__, "firmware", firmware)
         if kernel_args is not None:
             pulumi.set(__self__, "kernel_args", kernel_args)
+        if overlay is not None:
+            pulumi.set(__self__, "overlay", overlay)
+        if tags is not None:
+            pulumi.set(__self__, "tags", tags)
 
     @_builtins.property
     @pulumi.getter
@@ -1149,6 +1399,64 @@ class NodeArgs:
     @kernel_args.setter
     def kernel_args(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "kernel_args", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def overlay(self) -> pulumi.Input[Optional['NodeOverlayArgs']]:
+        """
+        The node's own overlay files (needs the group's `overlay`).
+        """
+        return pulumi.get(self, "overlay")
+
+    @overlay.setter
+    def overlay(self, value: pulumi.Input[Optional['NodeOverlayArgs']]):
+        pulumi.set(self, "overlay", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def tags(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
+        """
+        The node's template variables `tags.<key>` (needs the group's `overlay`).
+        """
+        return pulumi.get(self, "tags")
+
+    @tags.setter
+    def tags(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "tags", value)
+
+
+class NodeOverlayArgsDict(TypedDict):
+    """
+    A node's own overlay files.
+    """
+    files: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgsDict']]]]]
+    """
+    Files for this node only.
+    """
+
+@pulumi.input_type
+class NodeOverlayArgs:
+    def __init__(__self__, *,
+                 files: pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]] = None):
+        """
+        A node's own overlay files.
+
+        :param pulumi.Input[Sequence[pulumi.Input['OverlayFileArgs']]] files: Files for this node only.
+        """
+        if files is not None:
+            pulumi.set(__self__, "files", files)
+
+    @_builtins.property
+    @pulumi.getter
+    def files(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]]:
+        """
+        Files for this node only.
+        """
+        return pulumi.get(self, "files")
+
+    @files.setter
+    def files(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]]):
+        pulumi.set(self, "files", value)
 
 
 class OsImageDebianArgsDict(TypedDict):
@@ -1427,6 +1735,138 @@ class OsImageOciArgs:
     @path.setter
     def path(self, value: pulumi.Input[_builtins.str]):
         pulumi.set(self, "path", value)
+
+
+class OverlayFileArgsDict(TypedDict):
+    """
+    One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+    """
+    content: pulumi.Input[_builtins.str]
+    """
+    Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+    """
+    path: pulumi.Input[_builtins.str]
+    """
+    Absolute path on the node, without `..`.
+    """
+    mode: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Octal permission bits; default `0644`, or `0600` for a secret.
+    """
+    owner: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Numeric owner `uid:gid`; default `0:0`.
+    """
+    secret: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+    """
+    template: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+    """
+
+@pulumi.input_type
+class OverlayFileArgs:
+    def __init__(__self__, *,
+                 content: pulumi.Input[_builtins.str],
+                 path: pulumi.Input[_builtins.str],
+                 mode: pulumi.Input[Optional[_builtins.str]] = None,
+                 owner: pulumi.Input[Optional[_builtins.str]] = None,
+                 secret: pulumi.Input[Optional[_builtins.bool]] = None,
+                 template: pulumi.Input[Optional[_builtins.bool]] = None):
+        """
+        One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+
+        :param pulumi.Input[_builtins.str] content: Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+        :param pulumi.Input[_builtins.str] path: Absolute path on the node, without `..`.
+        :param pulumi.Input[_builtins.str] mode: Octal permission bits; default `0644`, or `0600` for a secret.
+        :param pulumi.Input[_builtins.str] owner: Numeric owner `uid:gid`; default `0:0`.
+        :param pulumi.Input[_builtins.bool] secret: The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+        :param pulumi.Input[_builtins.bool] template: Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+        """
+        pulumi.set(__self__, "content", content)
+        pulumi.set(__self__, "path", path)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+        if owner is not None:
+            pulumi.set(__self__, "owner", owner)
+        if secret is not None:
+            pulumi.set(__self__, "secret", secret)
+        if template is not None:
+            pulumi.set(__self__, "template", template)
+
+    @_builtins.property
+    @pulumi.getter
+    def content(self) -> pulumi.Input[_builtins.str]:
+        """
+        Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+        """
+        return pulumi.get(self, "content")
+
+    @content.setter
+    def content(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "content", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> pulumi.Input[_builtins.str]:
+        """
+        Absolute path on the node, without `..`.
+        """
+        return pulumi.get(self, "path")
+
+    @path.setter
+    def path(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "path", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def mode(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Octal permission bits; default `0644`, or `0600` for a secret.
+        """
+        return pulumi.get(self, "mode")
+
+    @mode.setter
+    def mode(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "mode", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def owner(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Numeric owner `uid:gid`; default `0:0`.
+        """
+        return pulumi.get(self, "owner")
+
+    @owner.setter
+    def owner(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "owner", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def secret(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+        """
+        return pulumi.get(self, "secret")
+
+    @secret.setter
+    def secret(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "secret", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def template(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+        """
+        return pulumi.get(self, "template")
+
+    @template.setter
+    def template(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "template", value)
 
 
 class PxeServerInfoArgsDict(TypedDict):

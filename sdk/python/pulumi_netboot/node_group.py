@@ -24,16 +24,20 @@ class NodeGroupArgs:
     def __init__(__self__, *,
                  boot: pulumi.Input['BootTargetArgs'],
                  nodes: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]],
-                 server: pulumi.Input['PxeServerInfoArgs']):
+                 server: pulumi.Input['PxeServerInfoArgs'],
+                 overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None):
         """
         The set of arguments for constructing a NodeGroup resource.
 
         :param pulumi.Input['BootTargetArgs'] boot: What the group boots.
         :param pulumi.Input['PxeServerInfoArgs'] server: The PxeServer's `info` output.
+        :param pulumi.Input['GroupOverlayArgs'] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         """
         pulumi.set(__self__, "boot", boot)
         pulumi.set(__self__, "nodes", nodes)
         pulumi.set(__self__, "server", server)
+        if overlay is not None:
+            pulumi.set(__self__, "overlay", overlay)
 
     @_builtins.property
     @pulumi.getter
@@ -68,6 +72,18 @@ class NodeGroupArgs:
     def server(self, value: pulumi.Input['PxeServerInfoArgs']):
         pulumi.set(self, "server", value)
 
+    @_builtins.property
+    @pulumi.getter
+    def overlay(self) -> pulumi.Input[Optional['GroupOverlayArgs']]:
+        """
+        Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+        """
+        return pulumi.get(self, "overlay")
+
+    @overlay.setter
+    def overlay(self, value: pulumi.Input[Optional['GroupOverlayArgs']]):
+        pulumi.set(self, "overlay", value)
+
 
 @pulumi.type_token("netboot:index:NodeGroup")
 class NodeGroup(pulumi.ComponentResource):
@@ -77,6 +93,7 @@ class NodeGroup(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
+                 overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  __props__=None):
         """
@@ -85,6 +102,7 @@ class NodeGroup(pulumi.ComponentResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['BootTargetArgs', 'BootTargetArgsDict']] boot: What the group boots.
+        :param pulumi.Input[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: The PxeServer's `info` output.
         """
         ...
@@ -113,6 +131,7 @@ class NodeGroup(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
+                 overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -131,6 +150,7 @@ class NodeGroup(pulumi.ComponentResource):
             if nodes is None and not opts.urn:
                 raise TypeError("Missing required property 'nodes'")
             __props__.__dict__["nodes"] = nodes
+            __props__.__dict__["overlay"] = overlay
             if server is None and not opts.urn:
                 raise TypeError("Missing required property 'server'")
             __props__.__dict__["server"] = server

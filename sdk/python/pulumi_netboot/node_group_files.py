@@ -25,7 +25,8 @@ class NodeGroupFilesArgs:
                  boot: pulumi.Input['BootTargetArgs'],
                  group: pulumi.Input[_builtins.str],
                  nodes: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]],
-                 server: pulumi.Input['PxeServerInfoArgs']):
+                 server: pulumi.Input['PxeServerInfoArgs'],
+                 overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None):
         """
         The set of arguments for constructing a NodeGroupFiles resource.
 
@@ -33,11 +34,14 @@ class NodeGroupFilesArgs:
         :param pulumi.Input[_builtins.str] group: The node group's name (names its leases file and iPXE script).
         :param pulumi.Input[Sequence[pulumi.Input['NodeArgs']]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
         :param pulumi.Input['PxeServerInfoArgs'] server: The PxeServer's `info` output.
+        :param pulumi.Input['GroupOverlayArgs'] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         """
         pulumi.set(__self__, "boot", boot)
         pulumi.set(__self__, "group", group)
         pulumi.set(__self__, "nodes", nodes)
         pulumi.set(__self__, "server", server)
+        if overlay is not None:
+            pulumi.set(__self__, "overlay", overlay)
 
     @_builtins.property
     @pulumi.getter
@@ -87,6 +91,18 @@ class NodeGroupFilesArgs:
     def server(self, value: pulumi.Input['PxeServerInfoArgs']):
         pulumi.set(self, "server", value)
 
+    @_builtins.property
+    @pulumi.getter
+    def overlay(self) -> pulumi.Input[Optional['GroupOverlayArgs']]:
+        """
+        Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+        """
+        return pulumi.get(self, "overlay")
+
+    @overlay.setter
+    def overlay(self, value: pulumi.Input[Optional['GroupOverlayArgs']]):
+        pulumi.set(self, "overlay", value)
+
 
 @pulumi.type_token("netboot:index:NodeGroupFiles")
 class NodeGroupFiles(pulumi.CustomResource):
@@ -97,6 +113,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
+                 overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  __props__=None):
         """
@@ -107,6 +124,7 @@ class NodeGroupFiles(pulumi.CustomResource):
         :param pulumi.Input[Union['BootTargetArgs', 'BootTargetArgsDict']] boot: What the group boots.
         :param pulumi.Input[_builtins.str] group: The node group's name (names its leases file and iPXE script).
         :param pulumi.Input[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
+        :param pulumi.Input[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: The PxeServer's `info` output.
         """
         ...
@@ -136,6 +154,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
+                 overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -155,13 +174,19 @@ class NodeGroupFiles(pulumi.CustomResource):
             if nodes is None and not opts.urn:
                 raise TypeError("Missing required property 'nodes'")
             __props__.__dict__["nodes"] = nodes
+            __props__.__dict__["overlay"] = overlay
             if server is None and not opts.urn:
                 raise TypeError("Missing required property 'server'")
             __props__.__dict__["server"] = server
             __props__.__dict__["created_dirs"] = None
             __props__.__dict__["files"] = None
+            __props__.__dict__["host_keys"] = None
+            __props__.__dict__["host_keys_generation"] = None
             __props__.__dict__["last_apply"] = None
             __props__.__dict__["manifest"] = None
+            __props__.__dict__["overlays"] = None
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["hostKeys"])
+        opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         super(NodeGroupFiles, __self__).__init__(
             'netboot:index:NodeGroupFiles',
             resource_name,
@@ -187,8 +212,11 @@ class NodeGroupFiles(pulumi.CustomResource):
         __props__.__dict__["created_dirs"] = None
         __props__.__dict__["files"] = None
         __props__.__dict__["group"] = None
+        __props__.__dict__["host_keys"] = None
+        __props__.__dict__["host_keys_generation"] = None
         __props__.__dict__["last_apply"] = None
         __props__.__dict__["manifest"] = None
+        __props__.__dict__["overlays"] = None
         __props__.__dict__["server"] = None
         return NodeGroupFiles(resource_name, opts=opts, __props__=__props__)
 
@@ -217,6 +245,22 @@ class NodeGroupFiles(pulumi.CustomResource):
         return pulumi.get(self, "group")
 
     @_builtins.property
+    @pulumi.getter(name="hostKeys")
+    def host_keys(self) -> pulumi.Output[Optional[Mapping[str, Sequence['outputs.SshHostKey']]]]:
+        """
+        Node -> its SSH host keys, generated once (kept across updates and image changes; new ones when `rotateHostKeys` changes).
+        """
+        return pulumi.get(self, "host_keys")
+
+    @_builtins.property
+    @pulumi.getter(name="hostKeysGeneration")
+    def host_keys_generation(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        The `rotateHostKeys` the host keys were generated for.
+        """
+        return pulumi.get(self, "host_keys_generation")
+
+    @_builtins.property
     @pulumi.getter(name="lastApply")
     def last_apply(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
         """
@@ -231,6 +275,14 @@ class NodeGroupFiles(pulumi.CustomResource):
         Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
         """
         return pulumi.get(self, "manifest")
+
+    @_builtins.property
+    @pulumi.getter
+    def overlays(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Node -> URL of its overlay archive (named by its sha256).
+        """
+        return pulumi.get(self, "overlays")
 
     @_builtins.property
     @pulumi.getter

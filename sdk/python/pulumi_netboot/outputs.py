@@ -32,6 +32,7 @@ __all__ = [
     'PxeServerInfo',
     'Signal',
     'SshConnection',
+    'SshHostKey',
 ]
 
 @pulumi.output_type
@@ -1250,5 +1251,69 @@ class SshConnection(dict):
         User name (default root).
         """
         return pulumi.get(self, "user")
+
+
+@pulumi.output_type
+class SshHostKey(dict):
+    """
+    An SSH host key in OpenSSH's formats.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "privateKey":
+            suggest = "private_key"
+        elif key == "publicKey":
+            suggest = "public_key"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in SshHostKey. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        SshHostKey.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        SshHostKey.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 private_key: _builtins.str,
+                 public_key: _builtins.str,
+                 type: _builtins.str):
+        """
+        An SSH host key in OpenSSH's formats.
+
+        :param _builtins.str private_key: The private key file (OpenSSH format).
+        :param _builtins.str public_key: The `.pub` line.
+        :param _builtins.str type: Key type (`ed25519`).
+        """
+        pulumi.set(__self__, "private_key", private_key)
+        pulumi.set(__self__, "public_key", public_key)
+        pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter(name="privateKey")
+    def private_key(self) -> _builtins.str:
+        """
+        The private key file (OpenSSH format).
+        """
+        return pulumi.get(self, "private_key")
+
+    @_builtins.property
+    @pulumi.getter(name="publicKey")
+    def public_key(self) -> _builtins.str:
+        """
+        The `.pub` line.
+        """
+        return pulumi.get(self, "public_key")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> _builtins.str:
+        """
+        Key type (`ed25519`).
+        """
+        return pulumi.get(self, "type")
 
 
