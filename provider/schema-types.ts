@@ -109,6 +109,8 @@ export interface BootTarget {
     readonly args?: string;
     /** Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware). */
     readonly localDisk?: boolean;
+    /** Files every node booting this target gets under its group's overlay (a BootImage's `overlay`). */
+    readonly overlay?: NodeOverlay;
 }
 
 export interface BootTargetInputs {
@@ -120,6 +122,8 @@ export interface BootTargetInputs {
     readonly args?: pulumi.Input<string>;
     /** Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware). */
     readonly localDisk?: pulumi.Input<boolean>;
+    /** Files every node booting this target gets under its group's overlay (a BootImage's `overlay`). */
+    readonly overlay?: pulumi.Input<NodeOverlayInputs>;
 }
 
 /** A GlusterFS brick. */
@@ -246,10 +250,12 @@ export interface GroupOverlay {
     readonly files?: OverlayFile[];
     /** Write `/etc/hostname` with the node's name (default true). */
     readonly hostname?: boolean;
-    /** Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). */
+    /** Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers. */
     readonly hosts?: boolean;
     /** More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`). */
     readonly extraHosts?: HostEntry[];
+    /** Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone). */
+    readonly resolver?: Resolver;
     /** Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder). */
     readonly authorizedKeys?: string[];
     /** Template variables `tags.<key>` for every node (a node's own tags win). */
@@ -265,10 +271,12 @@ export interface GroupOverlayInputs {
     readonly files?: pulumi.Input<pulumi.Input<OverlayFileInputs>[]>;
     /** Write `/etc/hostname` with the node's name (default true). */
     readonly hostname?: pulumi.Input<boolean>;
-    /** Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). */
+    /** Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers. */
     readonly hosts?: pulumi.Input<boolean>;
     /** More /etc/hosts lines, such as other groups' nodes (from their `nodeTable`). */
     readonly extraHosts?: pulumi.Input<pulumi.Input<HostEntryInputs>[]>;
+    /** Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone). */
+    readonly resolver?: pulumi.Input<ResolverInputs>;
     /** Lines of `/root/.ssh/authorized_keys` (0600 in a 0700 folder). */
     readonly authorizedKeys?: pulumi.Input<pulumi.Input<string>[]>;
     /** Template variables `tags.<key>` for every node (a node's own tags win). */
@@ -355,6 +363,8 @@ export interface NodeInfo {
     readonly macs: string[];
     readonly ip: string;
     readonly bootUrl: string;
+    /** The node's SSH host public key (`ssh-ed25519 AAAA... name`) when its group's overlay has `hostKeys`: a line for known_hosts (prefix it with the node's address). */
+    readonly hostKey?: string;
 }
 
 export interface NodeInfoInputs {
@@ -364,16 +374,18 @@ export interface NodeInfoInputs {
     readonly macs: pulumi.Input<pulumi.Input<string>[]>;
     readonly ip: pulumi.Input<string>;
     readonly bootUrl: pulumi.Input<string>;
+    /** The node's SSH host public key (`ssh-ed25519 AAAA... name`) when its group's overlay has `hostKeys`: a line for known_hosts (prefix it with the node's address). */
+    readonly hostKey?: pulumi.Input<string>;
 }
 
-/** A node's own overlay files. */
+/** Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image. */
 export interface NodeOverlay {
-    /** Files for this node only. */
+    /** Files laid over the root (of this node, or of every node that boots the image). */
     readonly files?: OverlayFile[];
 }
 
 export interface NodeOverlayInputs {
-    /** Files for this node only. */
+    /** Files laid over the root (of this node, or of every node that boots the image). */
     readonly files?: pulumi.Input<pulumi.Input<OverlayFileInputs>[]>;
 }
 
@@ -537,6 +549,21 @@ export interface PxeServerInfoInputs {
     readonly dnsmasqUnit?: pulumi.Input<string>;
 }
 
+/** A node's resolver settings (`/etc/resolv.conf`). */
+export interface Resolver {
+    /** IPv4 addresses of name servers, in order (at most 3, as glibc reads). */
+    readonly nameservers: string[];
+    /** Search domains, in order (at most 6). */
+    readonly search?: string[];
+}
+
+export interface ResolverInputs {
+    /** IPv4 addresses of name servers, in order (at most 3, as glibc reads). */
+    readonly nameservers: pulumi.Input<pulumi.Input<string>[]>;
+    /** Search domains, in order (at most 6). */
+    readonly search?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
 /** How to tell a running daemon that its files changed. */
 export interface Signal {
     /** Full path of the daemon's pid file on the host. A missing file or dead process is not an error: nothing is running to be told. */
@@ -658,6 +685,8 @@ export interface BootImageArgs {
     readonly publishImage?: pulumi.Input<boolean>;
     /** The build host: where the kernel, its modules, busybox, the glusterfs client and their libraries are read (the packages that must match your nodes). Default: this machine. An SSH host works too: netboot mirrors exactly the files the build reads (in ~/.cache/netboot/buildhosts) and checks them again on every run, so an upgraded package there is a change. The OS image source is always read on this machine. */
     readonly buildHost?: pulumi.Input<HostInputs>;
+    /** Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md). */
+    readonly overlay?: pulumi.Input<NodeOverlayInputs>;
 }
 
 /** A stateless boot image: kernel plus a volfile-driven, reproducible initramfs that brings the node up from GlusterFS, NFS or HTTP into RAM (or hybrid), published to the PxeServer's HTTP root. */
@@ -1035,6 +1064,8 @@ export interface NodeGroupFilesOutputs {
     readonly hostKeysGeneration?: number;
     /** Node -> URL of its overlay archive (named by its sha256). */
     readonly overlays?: { [key: string]: string };
+    /** Node -> its SSH host public key line (`ssh-ed25519 AAAA... node`), not secret: for known_hosts. */
+    readonly hostPublicKeys?: { [key: string]: string };
 }
 
 /** Inputs of netboot:index:OsImage as the provider receives them. */

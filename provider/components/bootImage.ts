@@ -4,6 +4,7 @@ import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
 import { BootImageModel, buildBootImageModel } from "../model/bootImage";
 import { Issues } from "../model/errors";
+import { parseOverlayFiles } from "../model/overlay";
 import { normalizeHost } from "../model/host";
 import { validated } from "./_validate";
 import { checkImageSource } from "../build/plan";
@@ -52,7 +53,13 @@ export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageAr
     const b = normalizeHost(issues, "buildHost", a.buildHost);
     if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
   }
-  const { server: _s, publishHost: _p, publishImage: _i, buildHost: _b, ...rest } = a;
+  // The image's overlay is checked here (its templates' variables by each NodeGroup, which knows the nodes)
+  // and only carried in `boot`: no part of the initramfs or the image depends on it.
+  if (a.overlay !== undefined && a.overlay !== null) {
+    if (typeof a.overlay !== "object" || Array.isArray(a.overlay)) issues.add("overlay", a.overlay, "must be an overlay: { files }");
+    else parseOverlayFiles(issues, "overlay.files", (a.overlay as { files?: unknown }).files);
+  }
+  const { server: _s, publishHost: _p, publishImage: _i, buildHost: _b, overlay: _o, ...rest } = a;
   // The image source is on this machine unless a build host is given. Its Initramfs child checks it with the
   // build host's other facts, all at once; but while some inputs are unknown (a fresh stack's preview, with a
   // volfile not rendered yet) that check cannot run, so the image source is checked here instead.
@@ -71,7 +78,7 @@ export class BootImage extends schema.BootImage {
     super(name, args, opts);
     const model = validated(ctx, `netboot:index:BootImage "${name}"`, args, (a, issues) => checkBootImage(name, a, issues));
     const server = pulumi.output(args.server);
-    const { server: _s, publishHost, publishImage, buildHost, ...spec } = args;
+    const { server: _s, publishHost, publishImage, buildHost, overlay, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists
     const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)) as schema.BootImageSpec);
     const built = new Initramfs(`${name}-initramfs`, {
@@ -96,7 +103,7 @@ export class BootImage extends schema.BootImage {
     this.initrdSha256 = built.initrdSha256;
     this.initrdSize = built.initrdSize;
     this.manifest = built.manifest;
-    this.boot = pulumi.all([built.kernelUrl, built.initrdUrl, bootArgs]).apply(([kernelUrl, initrdUrl, a]) => ({ kernelUrl, initrdUrl, args: a }));
+    this.boot = pulumi.all([built.kernelUrl, built.initrdUrl, bootArgs, pulumi.output(overlay)]).apply(([kernelUrl, initrdUrl, a, o]) => ({ kernelUrl, initrdUrl, args: a, ...(o ? { overlay: o } : {}) }));
     this.registerOutputs({
       kernelUrl: this.kernelUrl, initrdUrl: this.initrdUrl, imageUrl: this.imageUrl, args: this.args,
       initrdSha256: this.initrdSha256, initrdSize: this.initrdSize, manifest: this.manifest, boot: this.boot,

@@ -36,7 +36,7 @@ export class NodeGroup extends schema.NodeGroup {
     });
 
     const server = pulumi.output(args.server);
-    this.nodeTable = pulumi.all([server, pulumi.output(args.nodes), files.manifest]).apply(([s, nodes]) => nodeTable(name, s, nodes));
+    this.nodeTable = pulumi.all([server, pulumi.output(args.nodes), files.hostPublicKeys, files.manifest]).apply(([s, nodes, keys]) => nodeTable(name, s, nodes, keys ?? {}));
     this.hostsFile = server.apply((s) => hostPath(s.host, `${s.hostsDir}/${name}`));
     this.scriptUrl = server.apply((s) => `${s.httpBaseUrl}ipxe/${groupScriptName(name)}`);
     this.registerOutputs({ nodeTable: this.nodeTable, hostsFile: this.hostsFile, scriptUrl: this.scriptUrl });
@@ -44,9 +44,10 @@ export class NodeGroup extends schema.NodeGroup {
 }
 
 /** The node table from the (already checked: it resolves after the files are written) node list. */
-function nodeTable(group: string, s: schema.PxeServerInfo, nodes: schema.Node[]): schema.NodeInfo[] {
+function nodeTable(group: string, s: schema.PxeServerInfo, nodes: schema.Node[], hostKeys: Record<string, string>): schema.NodeInfo[] {
   return nodes.map((n) => {
     const macs = n.macs.map((m) => normalizeMac(m) ?? m);
-    return { name: n.name, group, mac: macs[0], macs, ip: n.ip, bootUrl: `${s.httpBaseUrl}ipxe/${nodeScriptName(macs[0])}` };
+    const key = hostKeys[n.name];
+    return { name: n.name, group, mac: macs[0], macs, ip: n.ip, bootUrl: `${s.httpBaseUrl}ipxe/${nodeScriptName(macs[0])}`, ...(key ? { hostKey: key } : {}) };
   });
 }

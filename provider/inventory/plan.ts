@@ -4,7 +4,7 @@
  * a server's `info` and an image's `boot`, or a boot target of their own).
  */
 import * as path from "path";
-import { Inventory, InventoryGroup, InventoryHost, InventoryImage, InventoryNode, InventoryServer, InventoryVolume } from "./types";
+import { Inventory, InventoryGroup, InventoryGroupOverlay, InventoryHost, InventoryImage, InventoryNode, InventoryServer, InventoryVolume } from "./types";
 import { serverOf } from "./parse";
 
 /** A host before the SSH key is read: `privateKeyFile` names a file on the machine running the deployment. */
@@ -78,10 +78,31 @@ export function planCluster(inv: Inventory, baseDir: string): ClusterPlan {
       server: serverOf(inv, g)!,
       ...(g.image ? { image: g.image } : {}),
       ...(g.boot ? { boot: g.boot } : {}),
-      ...(g.overlay ? { overlay: g.overlay } : {}),
+      ...(g.overlay ? { overlay: withClusterHosts(inv, name, g.overlay) } : {}),
       nodes: g.nodes.map(({ mac, macs, ...rest }) => ({ ...rest, name: rest.name, ip: rest.ip, macs: mac !== undefined ? [mac] : macs! })),
     })),
   };
+}
+
+/**
+ * A group's /etc/hosts covers the whole cluster: NodeGroup itself lists its server and its own nodes, and the
+ * inventory, which alone sees every group, adds the other groups' nodes and the other servers (each named as its
+ * server's domain names it) before the group's own `extraHosts`. The overlay's `hosts: false` turns it all off.
+ * The names of other groups come from the inventory's text, not from outputs, so no group waits for another.
+ */
+export function withClusterHosts(inv: Inventory, group: string, overlay: InventoryGroupOverlay): InventoryGroupOverlay {
+  if (overlay.hosts === false) return overlay;
+  const named = (n: string, domain: string | undefined) => (domain ? [`${n}.${domain}`, n] : [n]);
+  const own = serverOf(inv, inv.groups![group])!;
+  const extra: { ip: string; names: string[] }[] = [];
+  for (const [name, s] of Object.entries(inv.servers ?? {}).sort(([a], [b]) => a.localeCompare(b)))
+    if (name !== own) extra.push({ ip: s.serverIp, names: named(name, s.domain) });
+  for (const [name, g] of Object.entries(inv.groups ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    if (name === group) continue;
+    const domain = inv.servers?.[serverOf(inv, g)!]?.domain;
+    for (const n of g.nodes) extra.push({ ip: n.ip, names: named(n.name, domain) });
+  }
+  return { ...overlay, extraHosts: [...extra, ...(overlay.extraHosts ?? [])] };
 }
 
 /** A group's boot URL: absolute URLs stay, others are relative to the server's HTTP base URL. */

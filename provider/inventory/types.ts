@@ -62,6 +62,8 @@ export interface InventoryImage {
   kernelArgs?: string;
   /** glusterfs/nfs: publish the OS image onto the volume or export (default true) */
   publishImage?: boolean;
+  /** Files for every node that boots the image (docs/overlays.md). */
+  overlay?: { files?: InventoryOverlayFile[] };
 }
 
 export interface InventoryNode {
@@ -92,6 +94,7 @@ export interface InventoryGroupOverlay {
   hostname?: boolean;
   hosts?: boolean;
   extraHosts?: { ip: string; names: string[] }[];
+  resolver?: { nameservers: string[]; search?: string[] };
   authorizedKeys?: string[];
   tags?: Record<string, string>;
   hostKeys?: boolean;

@@ -27,11 +27,15 @@ export interface HostEntry {
 
 export interface GroupOverlayModel {
   files: OverlayFile[];
+  /** The files of the image the group boots (its boot target's `overlay`, a BootImage's): under the group's. */
+  imageFiles: OverlayFile[];
   /** `/etc/hostname` with the node's name (default on). */
   hostname: boolean;
   /** `/etc/hosts` with the server, the group's nodes and `extraHosts` (default on). */
   hosts: boolean;
   extraHosts: HostEntry[];
+  /** `/etc/resolv.conf` instead of DHCP's (none: DHCP's, kept up to date by the keeper). */
+  resolver?: Resolver;
   /** `/root/.ssh/authorized_keys` lines (none: no file). */
   authorizedKeys: string[];
   /** Tags every node of the group has (a node's own tags win). */
@@ -40,6 +44,11 @@ export interface GroupOverlayModel {
   hostKeys: boolean;
   /** Change (e.g. increase) to generate new host keys for every node. */
   rotateHostKeys: number;
+}
+
+export interface Resolver {
+  nameservers: string[];
+  search: string[];
 }
 
 export interface NodeOverlayModel {
@@ -176,7 +185,7 @@ export function checkTemplates(issues: Issues, group: GroupOverlayModel, nodes: 
     return p;
   };
   for (const { facts, overlay } of nodes) {
-    for (const f of [...group.files, ...(overlay?.files ?? [])]) {
+    for (const f of [...group.imageFiles, ...group.files, ...(overlay?.files ?? [])]) {
       if (!f.template) continue;
       for (const part of partsOf(f)) {
         if (part.kind !== "var" || variableOf(facts, part.name) !== undefined) continue;
@@ -204,7 +213,8 @@ function parseOwner(issues: Issues, field: string, v: unknown): [number, number]
   return [Number(m[1]), Number(m[2])];
 }
 
-function parseFiles(issues: Issues, field: string, raw: unknown): OverlayFile[] {
+/** A list of overlay files (`files` of a group, a node or a BootImage), every problem reported. */
+export function parseOverlayFiles(issues: Issues, field: string, raw: unknown): OverlayFile[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
     issues.add(field, raw, "must be a list of files");
@@ -291,6 +301,31 @@ function parseHostEntries(issues: Issues, field: string, raw: unknown): HostEntr
   return out;
 }
 
+/** glibc reads at most 3 name servers (MAXNS) and 6 search domains (MAXDNSRCH); more would be dropped silently. */
+function parseResolver(issues: Issues, field: string, raw: unknown): Resolver | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const r = raw as { nameservers?: unknown; search?: unknown };
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    issues.add(field, raw, "must be a resolver: { nameservers, search? }");
+    return undefined;
+  }
+  const out: Resolver = { nameservers: [], search: [] };
+  if (!Array.isArray(r.nameservers) || r.nameservers.length === 0 || r.nameservers.length > 3)
+    issues.add(`${field}.nameservers`, r.nameservers, "must list 1 to 3 IPv4 addresses (glibc reads 3)");
+  if (Array.isArray(r.nameservers))
+    r.nameservers.forEach((a: unknown, i: number) => {
+      if (parseIPv4(a) === undefined) issues.add(`${field}.nameservers[${i}]`, a, "is not an IPv4 address");
+      else out.nameservers.push(a as string);
+    });
+  if (r.search !== undefined && (!Array.isArray(r.search) || r.search.length > 6)) issues.add(`${field}.search`, r.search, "must list at most 6 domains (glibc reads 6)");
+  if (Array.isArray(r.search))
+    r.search.forEach((d: unknown, i: number) => {
+      if (typeof d !== "string" || !d.split(".").every(isHostname)) issues.add(`${field}.search[${i}]`, d, "must be a DNS domain such as cluster.local");
+      else out.search.push(d);
+    });
+  return out;
+}
+
 /** An `authorized_keys` line: a key type and base64 blob, optionally options before and a comment after. */
 function checkAuthorizedKey(issues: Issues, field: string, v: unknown): boolean {
   if (typeof v !== "string" || /[\r\n\0]/.test(v) || !/(^|\s)(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)\s+[A-Za-z0-9+/]+={0,2}(\s|$)/.test(v)) {
@@ -309,12 +344,15 @@ function bool(issues: Issues, field: string, v: unknown, dflt: boolean): boolean
   return v;
 }
 
-/** The group's overlay (`overlay` of a NodeGroup); an absent overlay is the built-ins' defaults. */
+/**
+ * The group's overlay (`overlay` of a NodeGroup); an absent overlay is the built-ins' defaults. The image's
+ * files (`imageFiles`) come from the boot target and are set by the NodeGroup model.
+ */
 export function buildGroupOverlay(issues: Issues, field: string, raw: unknown): GroupOverlayModel {
   const o = (raw ?? {}) as Bag;
   if (typeof o !== "object" || Array.isArray(o)) {
-    issues.add(field, raw, "must be an overlay: { files?, hostname?, hosts?, extraHosts?, authorizedKeys?, tags?, hostKeys?, rotateHostKeys? }");
-    return { files: [], hostname: true, hosts: true, extraHosts: [], authorizedKeys: [], tags: {}, hostKeys: false, rotateHostKeys: 0 };
+    issues.add(field, raw, "must be an overlay: { files?, hostname?, hosts?, extraHosts?, resolver?, authorizedKeys?, tags?, hostKeys?, rotateHostKeys? }");
+    return { files: [], imageFiles: [], hostname: true, hosts: true, extraHosts: [], authorizedKeys: [], tags: {}, hostKeys: false, rotateHostKeys: 0 };
   }
   const keys: string[] = [];
   if (o.authorizedKeys !== undefined) {
@@ -328,10 +366,12 @@ export function buildGroupOverlay(issues: Issues, field: string, raw: unknown): 
     else rotate = o.rotateHostKeys;
   }
   return {
-    files: parseFiles(issues, `${field}.files`, o.files),
+    files: parseOverlayFiles(issues, `${field}.files`, o.files),
+    imageFiles: [],
     hostname: bool(issues, `${field}.hostname`, o.hostname, true),
     hosts: bool(issues, `${field}.hosts`, o.hosts, true),
     extraHosts: parseHostEntries(issues, `${field}.extraHosts`, o.extraHosts),
+    ...(o.resolver !== undefined ? { resolver: parseResolver(issues, `${field}.resolver`, o.resolver) } : {}),
     authorizedKeys: keys,
     tags: parseTags(issues, `${field}.tags`, o.tags),
     hostKeys: bool(issues, `${field}.hostKeys`, o.hostKeys, false),
@@ -342,5 +382,5 @@ export function buildGroupOverlay(issues: Issues, field: string, raw: unknown): 
 /** A node's own overlay (`nodes[i].overlay`) and tags (`nodes[i].tags`). */
 export function buildNodeOverlay(issues: Issues, field: string, overlay: unknown, tags: unknown): NodeOverlayModel {
   if (overlay !== undefined && overlay !== null && (typeof overlay !== "object" || Array.isArray(overlay))) issues.add(`${field}.overlay`, overlay, "must be an overlay: { files }");
-  return { files: parseFiles(issues, `${field}.overlay.files`, (overlay as Bag | undefined)?.files), tags: parseTags(issues, `${field}.tags`, tags) };
+  return { files: parseOverlayFiles(issues, `${field}.overlay.files`, (overlay as Bag | undefined)?.files), tags: parseTags(issues, `${field}.tags`, tags) };
 }

@@ -7,7 +7,7 @@ import { BootFiles, BootTarget, DynamicRange, Host, Node, PxeServerInfo } from "
 import { DHCP_MODE_VALUES, DhcpMode, Firmware, FIRMWARE_VALUES } from "../schema-enums";
 import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { listValues } from "./enums";
-import { buildGroupOverlay, buildNodeOverlay, checkTemplates, GroupOverlayModel, NodeFacts, NodeOverlayModel } from "./overlay";
+import { buildGroupOverlay, buildNodeOverlay, checkTemplates, GroupOverlayModel, NodeFacts, NodeOverlayModel, parseOverlayFiles } from "./overlay";
 import { checkUnitName } from "./daemon";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
 
@@ -332,12 +332,16 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
       issues.add(raw?.overlay !== undefined ? `${f}.overlay` : `${f}.tags`, undefined, "the group has no `overlay`: give the NodeGroup one (`overlay: {}` for the built-ins) to deliver node overlays");
     if (ok) nodes.push({ name: n.name, macs, ip: n.ip, firmware: n.firmware as Firmware | undefined, kernelArgs: n.kernelArgs, overlay });
   }
-  const overlay = args.overlay !== undefined && args.overlay !== null ? buildGroupOverlay(issues, "overlay", args.overlay) : undefined;
+  const b = (args.boot ?? {}) as BootTarget;
+  // A BootImage's overlay reaches its groups in `boot`: a group without an overlay of its own still delivers it,
+  // with the built-ins' defaults.
+  const imageFiles = b.overlay !== undefined && b.overlay !== null ? parseOverlayFiles(issues, "boot.overlay.files", (b.overlay as { files?: unknown }).files) : [];
+  const overlay = args.overlay !== undefined && args.overlay !== null ? buildGroupOverlay(issues, "overlay", args.overlay) : imageFiles.length > 0 ? buildGroupOverlay(issues, "overlay", {}) : undefined;
   if (overlay) {
+    overlay.imageFiles = imageFiles;
     const facts = { name, server, overlay };
     checkTemplates(issues, overlay, nodes.map((n) => ({ facts: nodeFacts(facts, n), overlay: n.overlay })));
   }
-  const b = (args.boot ?? {}) as BootTarget;
   let boot: NodeGroupModel["boot"] | undefined;
   if (b.localDisk) {
     if (b.kernelUrl || b.initrdUrl) issues.add("boot", b, "give either localDisk or kernelUrl/initrdUrl, not both");
@@ -349,7 +353,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
     if (k && r) boot = { kind: "kernel", kernelUrl: b.kernelUrl!, initrdUrl: b.initrdUrl!, args: b.args ?? "" };
   }
   // The initramfs fetches the overlay; a group that boots its local disk has no netboot initramfs to do it.
-  if (overlay && boot?.kind === "localDisk") issues.add("overlay", undefined, "a group that boots from its local disk gets no overlay (the netboot initramfs lays it over the root)");
+  if (overlay && boot?.kind === "localDisk") issues.add(args.overlay ? "overlay" : "boot.overlay", undefined, "a group that boots from its local disk gets no overlay (the netboot initramfs lays it over the root)");
   if (!issues.ok || !boot) return undefined;
   const host = server.host;
   return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot, ...(overlay ? { overlay } : {}) };

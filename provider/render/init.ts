@@ -175,8 +175,8 @@ function prepareRoot(): string {
  * The node's overlay (render/overlay.ts: a newc archive of its hostname, /etc/hosts, keys and files), as shell
  * functions. `overlay_fetch` downloads it to /run/netboot and checks its sha256 against the one the node's boot
  * script pinned; `overlay_apply DIR [HYBRID_PATHS...]` unpacks it over DIR with busybox cpio (-u: an overlay
- * file replaces the image's, whatever its time; run as root, cpio keeps the archive's owners and modes) and
- * removes the archive, which may hold secrets and sits in the /run that moves into the new root. A file below
+ * file replaces the image's, whatever its time; run as root, cpio keeps the archive's owners and modes), marks
+ * an overlay's own /etc/resolv.conf for the DHCP keeper (which then leaves it as it is) and removes the archive, which may hold secrets and sits in the /run that moves into the new root. A file below
  * a hybrid path would be written into the tree every node shares, so such an archive is refused. Any failure is
  * one `netboot: FAILED: overlay ...` line: the node never boots with half its configuration.
  * Exported for the test that runs it with busybox against a real HTTP server.
@@ -202,6 +202,8 @@ overlay_apply() { # dir [hybrid paths...]
   done
   n=$(cpio -t < /run/netboot/overlay.cpio 2>/dev/null | wc -l)
   (cd "$dir" && cpio -i -d -u < /run/netboot/overlay.cpio 2>/dev/null) || { rm -f /run/netboot/overlay.cpio; fail "overlay $OVERLAY_URL: unpacking into $dir"; }
+  # the overlay's resolver settings are the admin's: the DHCP keeper must not write DHCP's over them on renewal
+  if cpio -t < /run/netboot/overlay.cpio 2>/dev/null | grep -qx etc/resolv.conf; then : > /run/netboot/resolv.conf.overlay; fi
   rm -f /run/netboot/overlay.cpio
   step "overlay: $n entries laid over the root"
 }`;
@@ -343,8 +345,8 @@ case "$1" in
       ip addr add "$ip/\${mask:-24}" dev "$interface"
     fi
     for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
-    # never through a link: an image whose resolv.conf belongs to a resolver daemon keeps it
-    if [ ! -L /etc/resolv.conf ]; then
+    # never through a link (an image whose resolv.conf belongs to a resolver daemon keeps it), nor over the overlay's
+    if [ ! -L /etc/resolv.conf ] && [ ! -e /run/netboot/resolv.conf.overlay ]; then
       : > /etc/resolv.conf
       [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
       for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done

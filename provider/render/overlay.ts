@@ -5,13 +5,13 @@
  * header field (the name, the time) to keep out of the bytes. The archive is named and verified by its
  * sha256, so the node's boot script pins exactly the bytes it was rendered with.
  *
- * Layers, later ones win at the same path: the built-ins (hostname, /etc/hosts, authorized_keys, host keys),
- * then the group's files, then the node's own files.
+ * Layers, later ones win at the same path: the built-ins (hostname, /etc/hosts, resolv.conf, authorized_keys, host keys),
+ * then the image's files (a BootImage's overlay), then the group's files, then the node's own files.
  */
 import { createHash } from "crypto";
 import * as path from "path";
 import { NodeGroupModel, nodeFacts } from "../model/pxe";
-import { GroupOverlayModel, HostEntry, NodeFacts, NodeOverlayModel, OverlayFile, parseTemplate, renderTemplate } from "../model/overlay";
+import { GroupOverlayModel, HostEntry, NodeFacts, NodeOverlayModel, OverlayFile, parseTemplate, renderTemplate, Resolver } from "../model/overlay";
 import { CpioEntry, writeCpio } from "./cpio";
 import { header, RenderedFile } from "./types";
 
@@ -69,11 +69,17 @@ export function renderEtcHosts(group: string, hosts: HostEntry[]): string {
   return lines.join("\n") + "\n";
 }
 
+/** The resolver built-in: the same for every node of a group. */
+export function renderResolvConf(r: Resolver): string {
+  return [...(r.search.length ? [`search ${r.search.join(" ")}`] : []), ...r.nameservers.map((n) => `nameserver ${n}`)].join("\n") + "\n";
+}
+
 function builtins(i: OverlayInput): OverlayEntry[] {
   const out: OverlayEntry[] = [];
   const file = (path: string, content: string, mode = 0o644, secret = false) => out.push({ path, mode, uid: 0, gid: 0, content, secret });
   if (i.group.hostname) file("/etc/hostname", `${i.node.name}\n`);
   if (i.group.hosts) file("/etc/hosts", i.etcHosts ?? renderEtcHosts(i.node.group, i.hosts));
+  if (i.group.resolver) file("/etc/resolv.conf", renderResolvConf(i.group.resolver));
   if (i.group.authorizedKeys.length > 0) file("/root/.ssh/authorized_keys", i.group.authorizedKeys.join("\n") + "\n", 0o600);
   for (const k of i.hostKeys ?? []) {
     file(`/etc/ssh/ssh_host_${k.type}_key`, k.privateKey, 0o600, true);
@@ -91,6 +97,7 @@ function userFile(f: OverlayFile, node: NodeFacts): OverlayEntry {
 export function renderOverlayFiles(i: OverlayInput): OverlayEntry[] {
   const byPath = new Map<string, OverlayEntry>();
   for (const e of builtins(i)) byPath.set(e.path, e);
+  for (const f of i.group.imageFiles) byPath.set(f.path, userFile(f, i.node));
   for (const f of i.group.files) byPath.set(f.path, userFile(f, i.node));
   for (const f of i.own?.files ?? []) byPath.set(f.path, userFile(f, i.node));
   return [...byPath.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));

@@ -42,15 +42,17 @@ export interface NodeGroupFilesArgs {
 }
 
 /**
- * Only `manifest` is read back (the node table waits for it): every property named here costs the SDK four
- * promises with a captured stack trace per resource, and the other outputs stay in state all the same.
+ * Only `manifest` and the public host keys are read back (the node table waits for them): every property named
+ * here costs the SDK four promises with a captured stack trace per resource, and the other outputs stay in state
+ * all the same.
  */
 export class NodeGroupFiles extends pulumi.CustomResource {
   declare readonly manifest: pulumi.Output<Record<string, string>>;
+  declare readonly hostPublicKeys: pulumi.Output<Record<string, string> | undefined>;
   constructor(name: string, args: NodeGroupFilesArgs, opts: pulumi.CustomResourceOptions = {}) {
     // The host keys the provider generates are secret in state whatever the SDK asks for (it returns them
     // wrapped); naming them here too keeps them secret should the wrapper ever be lost.
-    super("netboot:index:NodeGroupFiles", name, { ...args, manifest: undefined }, childOpts({ ...opts, additionalSecretOutputs: ["hostKeys"] }));
+    super("netboot:index:NodeGroupFiles", name, { ...args, manifest: undefined, hostPublicKeys: undefined }, childOpts({ ...opts, additionalSecretOutputs: ["hostKeys"] }));
   }
 }
 

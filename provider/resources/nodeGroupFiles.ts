@@ -189,7 +189,11 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         signalled: report.signalled,
         ...(g.overlay || nginx.done !== "not needed" ? { nginx: nginx.done } : {}),
       },
-      ...(keys ? { hostKeys: secret(keys) as Outputs["hostKeys"], hostKeysGeneration: g.overlay!.rotateHostKeys } : {}),
+      ...(keys ? {
+        hostKeys: secret(keys) as Outputs["hostKeys"],
+        hostKeysGeneration: g.overlay!.rotateHostKeys,
+        hostPublicKeys: Object.fromEntries(Object.entries(keys).map(([n, ks]) => [n, ks[0].publicKey.trim()])),
+      } : {}),
       ...(g.overlay ? { overlays: Object.fromEntries(overlays.map((o) => [o.node, o.url])) } : {}),
     };
   }

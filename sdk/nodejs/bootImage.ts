@@ -86,6 +86,7 @@ export class BootImage extends pulumi.ComponentResource {
             resourceInputs["modulesDir"] = args?.modulesDir;
             resourceInputs["nfsExport"] = args?.nfsExport;
             resourceInputs["onFailure"] = args?.onFailure;
+            resourceInputs["overlay"] = args?.overlay;
             resourceInputs["publishHost"] = args?.publishHost;
             resourceInputs["publishImage"] = args?.publishImage;
             resourceInputs["server"] = args?.server;
@@ -181,6 +182,10 @@ export interface BootImageArgs {
      * What a failed boot does (default `shell`).
      */
     onFailure?: pulumi.Input<enums.OnFailure | undefined>;
+    /**
+     * Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
+     */
+    overlay?: pulumi.Input<inputs.NodeOverlayArgs | undefined>;
     /**
      * glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
      */

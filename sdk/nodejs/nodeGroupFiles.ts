@@ -58,6 +58,10 @@ export class NodeGroupFiles extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly hostKeysGeneration: pulumi.Output<number | undefined>;
     /**
+     * Node -> its SSH host public key line (`ssh-ed25519 AAAA... node`), not secret: for known_hosts.
+     */
+    declare public /*out*/ readonly hostPublicKeys: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
      * What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled.
      */
     declare public /*out*/ readonly lastApply: pulumi.Output<{[key: string]: string} | undefined>;
@@ -106,6 +110,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["hostKeys"] = undefined /*out*/;
             resourceInputs["hostKeysGeneration"] = undefined /*out*/;
+            resourceInputs["hostPublicKeys"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["overlays"] = undefined /*out*/;
@@ -115,6 +120,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["group"] = undefined /*out*/;
             resourceInputs["hostKeys"] = undefined /*out*/;
             resourceInputs["hostKeysGeneration"] = undefined /*out*/;
+            resourceInputs["hostPublicKeys"] = undefined /*out*/;
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["overlays"] = undefined /*out*/;

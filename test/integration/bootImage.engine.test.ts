@@ -23,6 +23,7 @@ describe("netboot:index:BootImage through the real engine", () => {
   const image = path.join(dir, "image");
   const baseVol = fs.readFileSync(path.join(FIX, "client.vol"), "utf8").replace(/@HOST@/g, "10.89.42.1").replace(/@PORT@/g, "24902").replace(/@BRICK@/g, "/srv/brick");
   let volfile = baseVol;
+  let overlay: netboot.types.input.NodeOverlayArgs | undefined;
   let t: TestStack;
   const imagesDir = path.join(root, "srv/http/images/img1");
 
@@ -38,6 +39,7 @@ describe("netboot:index:BootImage through the real engine", () => {
         glusterVolfile: volfile,
         compression: "gzip",
         publishImage: false, // the volume is not reachable here; bootImage.publish.test.ts publishes to a real brick
+        ...(overlay ? { overlay } : {}),
       });
       return { initrdUrl: img.initrdUrl, kernelUrl: img.kernelUrl, sha: img.initrdSha256, size: img.initrdSize, args: img.args, manifest: img.manifest, boot: img.boot };
     });
@@ -101,6 +103,17 @@ describe("netboot:index:BootImage through the real engine", () => {
     await t.stack.up();
     expect(fs.readFileSync(f)).toEqual(good);
     expect(changed((await t.stack.preview()).changeSummary)).toEqual({});
+  });
+
+  test("an overlay on the image rebuilds nothing: only `boot` changes, and carries the files to the groups", async () => {
+    const before = fs.readdirSync(imagesDir).sort();
+    overlay = { files: [{ path: "/etc/image-release", content: "img1\n" }] };
+    const ops: string[] = [];
+    await t.stack.preview({ onEvent: (e) => { const m = e.resourcePreEvent?.metadata; if (m && m.op !== "same") ops.push(`${m.op} ${m.type}`); } });
+    expect(ops.filter((o) => !o.endsWith("netboot:index:BootImage"))).toEqual([]);
+    const up = await t.stack.up();
+    expect(up.outputs.boot.value.overlay).toEqual({ files: [{ path: "/etc/image-release", content: "img1\n" }] });
+    expect(fs.readdirSync(imagesDir).sort()).toEqual(before);
   });
 
   test("destroy removes what was published", async () => {

@@ -86,7 +86,7 @@ describe("overlays through the engine", () => {
     if (t) await t.destroy();
   });
 
-  test("each node has an archive with its hostname, /etc/hosts, templated file, secret and host key; its iPXE script pins it", () => {
+  test("each node has an archive with its hostname, /etc/hosts, templated file, secret and host key; its iPXE script pins it; the node table has the public keys", async () => {
     const p = published();
     expect(Object.keys(p)).toEqual(["c01", "c02"]);
     const c01 = p.c01.files;
@@ -106,6 +106,10 @@ describe("overlays through the engine", () => {
     const script = fs.readFileSync(path.join(root, "srv/netboot/http/ipxe/node-52-54-00-73-00-01.ipxe"), "utf8");
     const sha = spawnSync("sha256sum", [path.join(overlays, p.c01.file)], { encoding: "utf8" }).stdout.split(" ")[0];
     expect(script).toContain(`netboot.overlay=http://10.73.0.1/overlays/compute/${p.c01.file} netboot.overlay.sha256=${sha}`);
+    // the node table gives each public key (for known_hosts), not as a secret
+    const o = await t.stack.outputs();
+    expect(o.nodes.secret).toBe(false);
+    expect(o.nodes.value.map((n: { name: string; hostKey: string }) => [n.name, n.hostKey])).toEqual([["c01", hostKey("c01").trim()], ["c02", hostKey("c02").trim()]]);
   });
 
   test("no secret in stack export or engine output", async () => {

@@ -89,6 +89,22 @@ describe("planCluster", () => {
     expect(plan.groups[1].boot).toEqual({ localDisk: true });
   });
 
+  test("a group's overlay /etc/hosts gets the other servers and every other group's nodes, before its own extraHosts", () => {
+    const inv = loadInventory(read("good.yaml"), "good.yaml");
+    inv.servers!.pxe2 = { ...inv.servers!.pxe, serverIp: "10.72.0.1", subnet: "10.72.0.0/24", domain: "b.example" };
+    inv.defaults = { ...inv.defaults, server: "pxe" };
+    inv.groups!.compute.overlay = { extraHosts: [{ ip: "10.71.0.99", names: ["nas"] }] };
+    inv.groups!.storage.overlay = { hosts: false };
+    const plan = planCluster(inv, "/etc/cluster");
+    expect(plan.groups[0].overlay!.extraHosts).toEqual([
+      { ip: "10.72.0.1", names: ["pxe2.b.example", "pxe2"] },
+      { ip: inv.groups!.storage.nodes[0].ip, names: [inv.groups!.storage.nodes[0].name] },
+      { ip: "10.71.0.99", names: ["nas"] },
+    ]);
+    // /etc/hosts off: nothing added
+    expect(plan.groups[1].overlay).toEqual({ hosts: false });
+  });
+
   test("relative boot URLs are relative to the server's HTTP root", () => {
     expect(resolveUrl("http://10.0.0.1/", "images/vmlinuz")).toBe("http://10.0.0.1/images/vmlinuz");
     expect(resolveUrl("http://10.0.0.1:8080", "/images/vmlinuz")).toBe("http://10.0.0.1:8080/images/vmlinuz");

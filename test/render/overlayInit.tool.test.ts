@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
 import * as path from "path";
-import { OVERLAY_FNS } from "../../provider/render/init";
+import { OVERLAY_FNS, renderUdhcpcScript } from "../../provider/render/init";
 import { renderOverlayArchive } from "../../provider/render/overlay";
 import { requireTool, tmpDir } from "../helpers/env";
 
@@ -18,6 +18,7 @@ const archive = renderOverlayArchive([
   { path: "/etc/munge/munge.key", mode: 0o400, uid: 105, gid: 107, content: "key", secret: true },
   { path: "/root/.ssh/authorized_keys", mode: 0o600, uid: 0, gid: 0, content: "ssh-ed25519 AAAA a@b\n", secret: false },
 ]);
+const withResolver = renderOverlayArchive([{ path: "/etc/resolv.conf", mode: 0o644, uid: 0, gid: 0, content: "nameserver 10.0.0.53\n", secret: false }]);
 const shared = renderOverlayArchive([{ path: "/usr/share/x", mode: 0o644, uid: 0, gid: 0, content: "x", secret: false }]);
 
 let server: http.Server;
@@ -29,6 +30,7 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     if (req.url === "/a.cpio") res.end(archive.bytes);
     else if (req.url === "/shared.cpio") res.end(shared.bytes);
+    else if (req.url === "/resolver.cpio") res.end(withResolver.bytes);
     else {
       res.statusCode = 403;
       res.end("forbidden");
@@ -39,8 +41,11 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-/** Runs fetch + apply as the init does, in a fresh mount namespace; returns exit code and output. */
-function run(root: string, url: string, sha: string, hybrid: string[] = []): Promise<{ code: number; out: string }> {
+/**
+ * Runs fetch + apply as the init does, in a fresh mount namespace; returns exit code and output. `after` runs
+ * next in the same mount namespace.
+ */
+function run(root: string, url: string, sha: string, hybrid: string[] = [], after = ""): Promise<{ code: number; out: string }> {
   const script = `mount -t tmpfs tmpfs /run && mkdir -p /run/netboot
 step() { echo "netboot: $*"; }
 fail() { echo "netboot: FAILED: $*"; exit 1; }
@@ -49,6 +54,7 @@ OVERLAY_URL='${url}'; OVERLAY_SHA='${sha}'
 overlay_fetch
 overlay_apply '${root}' ${hybrid.join(" ")}
 [ -e /run/netboot/overlay.cpio ] && echo "archive left behind"
+${after}
 exit 0`;
   return new Promise((resolve) => {
     const p = spawn("unshare", ["-m", "--propagation", "private", "busybox", "sh", "-c", script], { stdio: ["ignore", "pipe", "pipe"] });
@@ -105,4 +111,30 @@ test("an overlay with files below a hybrid path is refused (the tree is every no
   expect(r.out).toContain("netboot: FAILED: overlay");
   expect(r.out).toContain("below the hybrid path /usr");
   expect(fs.readdirSync(root)).toEqual([]);
+});
+
+/**
+ * The DHCP keeper renewing the lease on the booted node, whose /etc is the new root's (a tmpfs stands in for it),
+ * in a network namespace of its own: the script's `ip` commands touch none of this machine's interfaces.
+ */
+const renew = (root: string) => {
+  const script = path.join(tmpDir("ov-udhcpc"), "udhcpc.script");
+  fs.writeFileSync(script, renderUdhcpcScript(), { mode: 0o755 });
+  return `mount -t tmpfs tmpfs /etc && cp '${root}/etc/resolv.conf' /etc/resolv.conf
+interface=nbt0 ip=10.0.0.11 mask=24 dns=10.0.0.1 domain=dhcp.example NETBOOT_KEEP=1 unshare -n busybox sh '${script}' renew >/dev/null 2>&1
+echo "resolv: $(cat /etc/resolv.conf | tr '\\n' ' ')"`;
+};
+
+test("an overlay's resolv.conf is the admin's: the DHCP keeper's renewal leaves it; without one it writes DHCP's", async () => {
+  const root = tmpDir("ov-root");
+  const r = await run(root, `${base}/resolver.cpio`, withResolver.sha256, [], renew(root));
+  expect(r.out).not.toContain("FAILED");
+  expect(r.out).toContain("resolv: nameserver 10.0.0.53 ");
+
+  const plain = tmpDir("ov-root");
+  fs.mkdirSync(path.join(plain, "etc"));
+  fs.writeFileSync(path.join(plain, "etc/resolv.conf"), "nameserver 10.0.0.53\n");
+  const r2 = await run(plain, `${base}/a.cpio`, archive.sha256, [], renew(plain));
+  expect(r2.out).not.toContain("FAILED");
+  expect(r2.out).toContain("resolv: search dhcp.example nameserver 10.0.0.1 ");
 });

@@ -89,6 +89,8 @@ type bootImageArgs struct {
 	NfsExport *string `pulumi:"nfsExport"`
 	// What a failed boot does (default `shell`).
 	OnFailure *OnFailure `pulumi:"onFailure"`
+	// Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
+	Overlay *NodeOverlay `pulumi:"overlay"`
 	// glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
 	PublishHost *Host `pulumi:"publishHost"`
 	// glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
@@ -131,6 +133,8 @@ type BootImageArgs struct {
 	NfsExport pulumi.StringPtrInput
 	// What a failed boot does (default `shell`).
 	OnFailure OnFailurePtrInput
+	// Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
+	Overlay NodeOverlayPtrInput
 	// glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
 	PublishHost HostPtrInput
 	// glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.

@@ -26,6 +26,8 @@ type NodeGroupFiles struct {
 	HostKeys SshHostKeyArrayMapOutput `pulumi:"hostKeys"`
 	// The `rotateHostKeys` the host keys were generated for.
 	HostKeysGeneration pulumi.IntPtrOutput `pulumi:"hostKeysGeneration"`
+	// Node -> its SSH host public key line (`ssh-ed25519 AAAA... node`), not secret: for known_hosts.
+	HostPublicKeys pulumi.StringMapOutput `pulumi:"hostPublicKeys"`
 	// What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled.
 	LastApply pulumi.StringMapOutput `pulumi:"lastApply"`
 	// Path -> sha256 of every file this resource wrote, as found at the last apply or refresh (empty string: missing). Hashes only: the files are rendered again from `nodes`.
@@ -178,6 +180,11 @@ func (o NodeGroupFilesOutput) HostKeys() SshHostKeyArrayMapOutput {
 // The `rotateHostKeys` the host keys were generated for.
 func (o NodeGroupFilesOutput) HostKeysGeneration() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.IntPtrOutput { return v.HostKeysGeneration }).(pulumi.IntPtrOutput)
+}
+
+// Node -> its SSH host public key line (`ssh-ed25519 AAAA... node`), not secret: for known_hosts.
+func (o NodeGroupFilesOutput) HostPublicKeys() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.HostPublicKeys }).(pulumi.StringMapOutput)
 }
 
 // What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled.

@@ -420,6 +420,8 @@ type BootTarget struct {
 	KernelUrl *string `pulumi:"kernelUrl"`
 	// Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
 	LocalDisk *bool `pulumi:"localDisk"`
+	// Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+	Overlay *NodeOverlay `pulumi:"overlay"`
 }
 
 // BootTargetInput is an input type that accepts BootTargetArgs and BootTargetOutput values.
@@ -443,6 +445,8 @@ type BootTargetArgs struct {
 	KernelUrl pulumi.StringPtrInput `pulumi:"kernelUrl"`
 	// Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
 	LocalDisk pulumi.BoolPtrInput `pulumi:"localDisk"`
+	// Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+	Overlay NodeOverlayPtrInput `pulumi:"overlay"`
 }
 
 func (BootTargetArgs) ElementType() reflect.Type {
@@ -490,6 +494,11 @@ func (o BootTargetOutput) KernelUrl() pulumi.StringPtrOutput {
 // Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
 func (o BootTargetOutput) LocalDisk() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v BootTarget) *bool { return v.LocalDisk }).(pulumi.BoolPtrOutput)
+}
+
+// Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+func (o BootTargetOutput) Overlay() NodeOverlayPtrOutput {
+	return o.ApplyT(func(v BootTarget) *NodeOverlay { return v.Overlay }).(NodeOverlayPtrOutput)
 }
 
 type BootTargetMapOutput struct{ *pulumi.OutputState }
@@ -1308,8 +1317,10 @@ type GroupOverlay struct {
 	HostKeys *bool `pulumi:"hostKeys"`
 	// Write `/etc/hostname` with the node's name (default true).
 	Hostname *bool `pulumi:"hostname"`
-	// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+	// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
 	Hosts *bool `pulumi:"hosts"`
+	// Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
+	Resolver *Resolver `pulumi:"resolver"`
 	// Change this number to generate new host keys for every node of the group.
 	RotateHostKeys *int `pulumi:"rotateHostKeys"`
 	// Template variables `tags.<key>` for every node (a node's own tags win).
@@ -1339,8 +1350,10 @@ type GroupOverlayArgs struct {
 	HostKeys pulumi.BoolPtrInput `pulumi:"hostKeys"`
 	// Write `/etc/hostname` with the node's name (default true).
 	Hostname pulumi.BoolPtrInput `pulumi:"hostname"`
-	// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+	// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
 	Hosts pulumi.BoolPtrInput `pulumi:"hosts"`
+	// Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
+	Resolver ResolverPtrInput `pulumi:"resolver"`
 	// Change this number to generate new host keys for every node of the group.
 	RotateHostKeys pulumi.IntPtrInput `pulumi:"rotateHostKeys"`
 	// Template variables `tags.<key>` for every node (a node's own tags win).
@@ -1450,9 +1463,14 @@ func (o GroupOverlayOutput) Hostname() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v GroupOverlay) *bool { return v.Hostname }).(pulumi.BoolPtrOutput)
 }
 
-// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
 func (o GroupOverlayOutput) Hosts() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v GroupOverlay) *bool { return v.Hosts }).(pulumi.BoolPtrOutput)
+}
+
+// Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
+func (o GroupOverlayOutput) Resolver() ResolverPtrOutput {
+	return o.ApplyT(func(v GroupOverlay) *Resolver { return v.Resolver }).(ResolverPtrOutput)
 }
 
 // Change this number to generate new host keys for every node of the group.
@@ -1539,7 +1557,7 @@ func (o GroupOverlayPtrOutput) Hostname() pulumi.BoolPtrOutput {
 	}).(pulumi.BoolPtrOutput)
 }
 
-// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+// Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
 func (o GroupOverlayPtrOutput) Hosts() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *GroupOverlay) *bool {
 		if v == nil {
@@ -1547,6 +1565,16 @@ func (o GroupOverlayPtrOutput) Hosts() pulumi.BoolPtrOutput {
 		}
 		return v.Hosts
 	}).(pulumi.BoolPtrOutput)
+}
+
+// Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
+func (o GroupOverlayPtrOutput) Resolver() ResolverPtrOutput {
+	return o.ApplyT(func(v *GroupOverlay) *Resolver {
+		if v == nil {
+			return nil
+		}
+		return v.Resolver
+	}).(ResolverPtrOutput)
 }
 
 // Change this number to generate new host keys for every node of the group.
@@ -2011,8 +2039,10 @@ func (o NodeArrayOutput) Index(i pulumi.IntInput) NodeOutput {
 }
 
 type NodeInfo struct {
-	BootUrl string   `pulumi:"bootUrl"`
-	Group   string   `pulumi:"group"`
+	BootUrl string `pulumi:"bootUrl"`
+	Group   string `pulumi:"group"`
+	// The node's SSH host public key (`ssh-ed25519 AAAA... name`) when its group's overlay has `hostKeys`: a line for known_hosts (prefix it with the node's address).
+	HostKey *string  `pulumi:"hostKey"`
 	Ip      string   `pulumi:"ip"`
 	Mac     string   `pulumi:"mac"`
 	Macs    []string `pulumi:"macs"`
@@ -2039,6 +2069,11 @@ func (o NodeInfoOutput) BootUrl() pulumi.StringOutput {
 
 func (o NodeInfoOutput) Group() pulumi.StringOutput {
 	return o.ApplyT(func(v NodeInfo) string { return v.Group }).(pulumi.StringOutput)
+}
+
+// The node's SSH host public key (`ssh-ed25519 AAAA... name`) when its group's overlay has `hostKeys`: a line for known_hosts (prefix it with the node's address).
+func (o NodeInfoOutput) HostKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NodeInfo) *string { return v.HostKey }).(pulumi.StringPtrOutput)
 }
 
 func (o NodeInfoOutput) Ip() pulumi.StringOutput {
@@ -2077,9 +2112,9 @@ func (o NodeInfoArrayOutput) Index(i pulumi.IntInput) NodeInfoOutput {
 	}).(NodeInfoOutput)
 }
 
-// A node's own overlay files.
+// Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
 type NodeOverlay struct {
-	// Files for this node only.
+	// Files laid over the root (of this node, or of every node that boots the image).
 	Files []OverlayFile `pulumi:"files"`
 }
 
@@ -2094,9 +2129,9 @@ type NodeOverlayInput interface {
 	ToNodeOverlayOutputWithContext(context.Context) NodeOverlayOutput
 }
 
-// A node's own overlay files.
+// Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
 type NodeOverlayArgs struct {
-	// Files for this node only.
+	// Files laid over the root (of this node, or of every node that boots the image).
 	Files OverlayFileArrayInput `pulumi:"files"`
 }
 
@@ -2153,7 +2188,7 @@ func (i *nodeOverlayPtrType) ToNodeOverlayPtrOutputWithContext(ctx context.Conte
 	return pulumi.ToOutputWithContext(ctx, i).(NodeOverlayPtrOutput)
 }
 
-// A node's own overlay files.
+// Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
 type NodeOverlayOutput struct{ *pulumi.OutputState }
 
 func (NodeOverlayOutput) ElementType() reflect.Type {
@@ -2178,7 +2213,7 @@ func (o NodeOverlayOutput) ToNodeOverlayPtrOutputWithContext(ctx context.Context
 	}).(NodeOverlayPtrOutput)
 }
 
-// Files for this node only.
+// Files laid over the root (of this node, or of every node that boots the image).
 func (o NodeOverlayOutput) Files() OverlayFileArrayOutput {
 	return o.ApplyT(func(v NodeOverlay) []OverlayFile { return v.Files }).(OverlayFileArrayOutput)
 }
@@ -2207,7 +2242,7 @@ func (o NodeOverlayPtrOutput) Elem() NodeOverlayOutput {
 	}).(NodeOverlayOutput)
 }
 
-// Files for this node only.
+// Files laid over the root (of this node, or of every node that boots the image).
 func (o NodeOverlayPtrOutput) Files() OverlayFileArrayOutput {
 	return o.ApplyT(func(v *NodeOverlay) []OverlayFile {
 		if v == nil {
@@ -3109,6 +3144,165 @@ func (o PxeServerInfoMapOutput) MapIndex(k pulumi.StringInput) PxeServerInfoOutp
 	}).(PxeServerInfoOutput)
 }
 
+// A node's resolver settings (`/etc/resolv.conf`).
+type Resolver struct {
+	// IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+	Nameservers []string `pulumi:"nameservers"`
+	// Search domains, in order (at most 6).
+	Search []string `pulumi:"search"`
+}
+
+// ResolverInput is an input type that accepts ResolverArgs and ResolverOutput values.
+// You can construct a concrete instance of `ResolverInput` via:
+//
+//	ResolverArgs{...}
+type ResolverInput interface {
+	pulumi.Input
+
+	ToResolverOutput() ResolverOutput
+	ToResolverOutputWithContext(context.Context) ResolverOutput
+}
+
+// A node's resolver settings (`/etc/resolv.conf`).
+type ResolverArgs struct {
+	// IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+	Nameservers pulumi.StringArrayInput `pulumi:"nameservers"`
+	// Search domains, in order (at most 6).
+	Search pulumi.StringArrayInput `pulumi:"search"`
+}
+
+func (ResolverArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*Resolver)(nil)).Elem()
+}
+
+func (i ResolverArgs) ToResolverOutput() ResolverOutput {
+	return i.ToResolverOutputWithContext(context.Background())
+}
+
+func (i ResolverArgs) ToResolverOutputWithContext(ctx context.Context) ResolverOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ResolverOutput)
+}
+
+func (i ResolverArgs) ToResolverPtrOutput() ResolverPtrOutput {
+	return i.ToResolverPtrOutputWithContext(context.Background())
+}
+
+func (i ResolverArgs) ToResolverPtrOutputWithContext(ctx context.Context) ResolverPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ResolverOutput).ToResolverPtrOutputWithContext(ctx)
+}
+
+// ResolverPtrInput is an input type that accepts ResolverArgs, ResolverPtr and ResolverPtrOutput values.
+// You can construct a concrete instance of `ResolverPtrInput` via:
+//
+//	        ResolverArgs{...}
+//
+//	or:
+//
+//	        nil
+type ResolverPtrInput interface {
+	pulumi.Input
+
+	ToResolverPtrOutput() ResolverPtrOutput
+	ToResolverPtrOutputWithContext(context.Context) ResolverPtrOutput
+}
+
+type resolverPtrType ResolverArgs
+
+func ResolverPtr(v *ResolverArgs) ResolverPtrInput {
+	return (*resolverPtrType)(v)
+}
+
+func (*resolverPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**Resolver)(nil)).Elem()
+}
+
+func (i *resolverPtrType) ToResolverPtrOutput() ResolverPtrOutput {
+	return i.ToResolverPtrOutputWithContext(context.Background())
+}
+
+func (i *resolverPtrType) ToResolverPtrOutputWithContext(ctx context.Context) ResolverPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(ResolverPtrOutput)
+}
+
+// A node's resolver settings (`/etc/resolv.conf`).
+type ResolverOutput struct{ *pulumi.OutputState }
+
+func (ResolverOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*Resolver)(nil)).Elem()
+}
+
+func (o ResolverOutput) ToResolverOutput() ResolverOutput {
+	return o
+}
+
+func (o ResolverOutput) ToResolverOutputWithContext(ctx context.Context) ResolverOutput {
+	return o
+}
+
+func (o ResolverOutput) ToResolverPtrOutput() ResolverPtrOutput {
+	return o.ToResolverPtrOutputWithContext(context.Background())
+}
+
+func (o ResolverOutput) ToResolverPtrOutputWithContext(ctx context.Context) ResolverPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v Resolver) *Resolver {
+		return &v
+	}).(ResolverPtrOutput)
+}
+
+// IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+func (o ResolverOutput) Nameservers() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Resolver) []string { return v.Nameservers }).(pulumi.StringArrayOutput)
+}
+
+// Search domains, in order (at most 6).
+func (o ResolverOutput) Search() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v Resolver) []string { return v.Search }).(pulumi.StringArrayOutput)
+}
+
+type ResolverPtrOutput struct{ *pulumi.OutputState }
+
+func (ResolverPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**Resolver)(nil)).Elem()
+}
+
+func (o ResolverPtrOutput) ToResolverPtrOutput() ResolverPtrOutput {
+	return o
+}
+
+func (o ResolverPtrOutput) ToResolverPtrOutputWithContext(ctx context.Context) ResolverPtrOutput {
+	return o
+}
+
+func (o ResolverPtrOutput) Elem() ResolverOutput {
+	return o.ApplyT(func(v *Resolver) Resolver {
+		if v != nil {
+			return *v
+		}
+		var ret Resolver
+		return ret
+	}).(ResolverOutput)
+}
+
+// IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+func (o ResolverPtrOutput) Nameservers() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *Resolver) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Nameservers
+	}).(pulumi.StringArrayOutput)
+}
+
+// Search domains, in order (at most 6).
+func (o ResolverPtrOutput) Search() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *Resolver) []string {
+		if v == nil {
+			return nil
+		}
+		return v.Search
+	}).(pulumi.StringArrayOutput)
+}
+
 // How to tell a running daemon that its files changed.
 type Signal struct {
 	// With systemd: whether `up` also enables and starts the unit, and what `destroy` does with it (default: neither; the unit is only reloaded or restarted).
@@ -3693,6 +3887,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*OverlayFileInput)(nil)).Elem(), OverlayFileArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OverlayFileArrayInput)(nil)).Elem(), OverlayFileArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PxeServerInfoInput)(nil)).Elem(), PxeServerInfoArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ResolverInput)(nil)).Elem(), ResolverArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*ResolverPtrInput)(nil)).Elem(), ResolverArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalInput)(nil)).Elem(), SignalArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalPtrInput)(nil)).Elem(), SignalArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SshConnectionInput)(nil)).Elem(), SshConnectionArgs{})
@@ -3738,6 +3934,8 @@ func init() {
 	pulumi.RegisterOutputType(OverlayFileArrayOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoMapOutput{})
+	pulumi.RegisterOutputType(ResolverOutput{})
+	pulumi.RegisterOutputType(ResolverPtrOutput{})
 	pulumi.RegisterOutputType(SignalOutput{})
 	pulumi.RegisterOutputType(SignalPtrOutput{})
 	pulumi.RegisterOutputType(SshConnectionOutput{})

@@ -118,6 +118,10 @@ export interface BootTargetArgs {
      * Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
      */
     localDisk?: pulumi.Input<boolean | undefined>;
+    /**
+     * Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+     */
+    overlay?: pulumi.Input<inputs.NodeOverlayArgs | undefined>;
 }
 
 /**
@@ -240,9 +244,13 @@ export interface GroupOverlayArgs {
      */
     hostname?: pulumi.Input<boolean | undefined>;
     /**
-     * Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+     * Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
      */
     hosts?: pulumi.Input<boolean | undefined>;
+    /**
+     * Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
+     */
+    resolver?: pulumi.Input<inputs.ResolverArgs | undefined>;
     /**
      * Change this number to generate new host keys for every node of the group.
      */
@@ -320,11 +328,11 @@ export interface NodeArgs {
 }
 
 /**
- * A node's own overlay files.
+ * Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
  */
 export interface NodeOverlayArgs {
     /**
-     * Files for this node only.
+     * Files laid over the root (of this node, or of every node that boots the image).
      */
     files?: pulumi.Input<pulumi.Input<inputs.OverlayFileArgs>[] | undefined>;
 }
@@ -454,6 +462,20 @@ export interface PxeServerInfoArgs {
     rangeStart?: pulumi.Input<string | undefined>;
     serverIp: pulumi.Input<string>;
     subnet: pulumi.Input<string>;
+}
+
+/**
+ * A node's resolver settings (`/etc/resolv.conf`).
+ */
+export interface ResolverArgs {
+    /**
+     * IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+     */
+    nameservers: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Search domains, in order (at most 6).
+     */
+    search?: pulumi.Input<pulumi.Input<string>[] | undefined>;
 }
 
 /**

@@ -92,6 +92,10 @@ export interface BootTarget {
      * Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
      */
     localDisk?: boolean;
+    /**
+     * Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+     */
+    overlay?: outputs.NodeOverlay;
 }
 
 /**
@@ -187,10 +191,24 @@ export interface Host {
 export interface NodeInfo {
     bootUrl: string;
     group: string;
+    /**
+     * The node's SSH host public key (`ssh-ed25519 AAAA... name`) when its group's overlay has `hostKeys`: a line for known_hosts (prefix it with the node's address).
+     */
+    hostKey?: string;
     ip: string;
     mac: string;
     macs: string[];
     name: string;
+}
+
+/**
+ * Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
+ */
+export interface NodeOverlay {
+    /**
+     * Files laid over the root (of this node, or of every node that boots the image).
+     */
+    files?: outputs.OverlayFile[];
 }
 
 /**
@@ -275,6 +293,36 @@ export interface OsImagePackageChange {
      * The package (`name` or `name:arch` for foreign architectures).
      */
     name: string;
+}
+
+/**
+ * One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+ */
+export interface OverlayFile {
+    /**
+     * Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+     */
+    content: string;
+    /**
+     * Octal permission bits; default `0644`, or `0600` for a secret.
+     */
+    mode?: string;
+    /**
+     * Numeric owner `uid:gid`; default `0:0`.
+     */
+    owner?: string;
+    /**
+     * Absolute path on the node, without `..`.
+     */
+    path: string;
+    /**
+     * The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+     */
+    secret?: boolean;
+    /**
+     * Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+     */
+    template?: boolean;
 }
 
 /**

@@ -52,6 +52,8 @@ __all__ = [
     'OverlayFileArgsDict',
     'PxeServerInfoArgs',
     'PxeServerInfoArgsDict',
+    'ResolverArgs',
+    'ResolverArgsDict',
     'SignalArgs',
     'SignalArgsDict',
     'SshConnectionArgs',
@@ -504,6 +506,10 @@ class BootTargetArgsDict(TypedDict):
     """
     Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
     """
+    overlay: NotRequired[pulumi.Input[Optional['NodeOverlayArgsDict']]]
+    """
+    Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+    """
 
 @pulumi.input_type
 class BootTargetArgs:
@@ -511,7 +517,8 @@ class BootTargetArgs:
                  args: pulumi.Input[Optional[_builtins.str]] = None,
                  initrd_url: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_url: pulumi.Input[Optional[_builtins.str]] = None,
-                 local_disk: pulumi.Input[Optional[_builtins.bool]] = None):
+                 local_disk: pulumi.Input[Optional[_builtins.bool]] = None,
+                 overlay: pulumi.Input[Optional['NodeOverlayArgs']] = None):
         """
         What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk.
 
@@ -519,6 +526,7 @@ class BootTargetArgs:
         :param pulumi.Input[_builtins.str] initrd_url: URL of the initramfs.
         :param pulumi.Input[_builtins.str] kernel_url: URL of the kernel.
         :param pulumi.Input[_builtins.bool] local_disk: Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
+        :param pulumi.Input['NodeOverlayArgs'] overlay: Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
         """
         if args is not None:
             pulumi.set(__self__, "args", args)
@@ -528,6 +536,8 @@ class BootTargetArgs:
             pulumi.set(__self__, "kernel_url", kernel_url)
         if local_disk is not None:
             pulumi.set(__self__, "local_disk", local_disk)
+        if overlay is not None:
+            pulumi.set(__self__, "overlay", overlay)
 
     @_builtins.property
     @pulumi.getter
@@ -576,6 +586,18 @@ class BootTargetArgs:
     @local_disk.setter
     def local_disk(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "local_disk", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def overlay(self) -> pulumi.Input[Optional['NodeOverlayArgs']]:
+        """
+        Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+        """
+        return pulumi.get(self, "overlay")
+
+    @overlay.setter
+    def overlay(self, value: pulumi.Input[Optional['NodeOverlayArgs']]):
+        pulumi.set(self, "overlay", value)
 
 
 class BrickArgsDict(TypedDict):
@@ -1000,7 +1022,11 @@ class GroupOverlayArgsDict(TypedDict):
     """
     hosts: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
     """
-    Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+    Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
+    """
+    resolver: NotRequired[pulumi.Input[Optional['ResolverArgsDict']]]
+    """
+    Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
     """
     rotate_host_keys: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
@@ -1020,6 +1046,7 @@ class GroupOverlayArgs:
                  host_keys: pulumi.Input[Optional[_builtins.bool]] = None,
                  hostname: pulumi.Input[Optional[_builtins.bool]] = None,
                  hosts: pulumi.Input[Optional[_builtins.bool]] = None,
+                 resolver: pulumi.Input[Optional['ResolverArgs']] = None,
                  rotate_host_keys: pulumi.Input[Optional[_builtins.int]] = None,
                  tags: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None):
         """
@@ -1030,7 +1057,8 @@ class GroupOverlayArgs:
         :param pulumi.Input[Sequence[pulumi.Input['OverlayFileArgs']]] files: Files for every node of the group (a node's own file at the same path wins).
         :param pulumi.Input[_builtins.bool] host_keys: Give each node its own SSH host key (ed25519), generated once and kept in state as a secret.
         :param pulumi.Input[_builtins.bool] hostname: Write `/etc/hostname` with the node's name (default true).
-        :param pulumi.Input[_builtins.bool] hosts: Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+        :param pulumi.Input[_builtins.bool] hosts: Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
+        :param pulumi.Input['ResolverArgs'] resolver: Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
         :param pulumi.Input[_builtins.int] rotate_host_keys: Change this number to generate new host keys for every node of the group.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] tags: Template variables `tags.<key>` for every node (a node's own tags win).
         """
@@ -1046,6 +1074,8 @@ class GroupOverlayArgs:
             pulumi.set(__self__, "hostname", hostname)
         if hosts is not None:
             pulumi.set(__self__, "hosts", hosts)
+        if resolver is not None:
+            pulumi.set(__self__, "resolver", resolver)
         if rotate_host_keys is not None:
             pulumi.set(__self__, "rotate_host_keys", rotate_host_keys)
         if tags is not None:
@@ -1115,13 +1145,25 @@ class GroupOverlayArgs:
     @pulumi.getter
     def hosts(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true).
+        Write `/etc/hosts`: localhost, the PXE server, the group's nodes and `extraHosts` (default true). A Cluster adds every other group's nodes and the other servers.
         """
         return pulumi.get(self, "hosts")
 
     @hosts.setter
     def hosts(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "hosts", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def resolver(self) -> pulumi.Input[Optional['ResolverArgs']]:
+        """
+        Write `/etc/resolv.conf` with these settings instead of the ones DHCP gave (the DHCP keeper then leaves it alone).
+        """
+        return pulumi.get(self, "resolver")
+
+    @resolver.setter
+    def resolver(self, value: pulumi.Input[Optional['ResolverArgs']]):
+        pulumi.set(self, "resolver", value)
 
     @_builtins.property
     @pulumi.getter(name="rotateHostKeys")
@@ -1427,11 +1469,11 @@ class NodeArgs:
 
 class NodeOverlayArgsDict(TypedDict):
     """
-    A node's own overlay files.
+    Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
     """
     files: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgsDict']]]]]
     """
-    Files for this node only.
+    Files laid over the root (of this node, or of every node that boots the image).
     """
 
 @pulumi.input_type
@@ -1439,9 +1481,9 @@ class NodeOverlayArgs:
     def __init__(__self__, *,
                  files: pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]] = None):
         """
-        A node's own overlay files.
+        Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
 
-        :param pulumi.Input[Sequence[pulumi.Input['OverlayFileArgs']]] files: Files for this node only.
+        :param pulumi.Input[Sequence[pulumi.Input['OverlayFileArgs']]] files: Files laid over the root (of this node, or of every node that boots the image).
         """
         if files is not None:
             pulumi.set(__self__, "files", files)
@@ -1450,7 +1492,7 @@ class NodeOverlayArgs:
     @pulumi.getter
     def files(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['OverlayFileArgs']]]]:
         """
-        Files for this node only.
+        Files laid over the root (of this node, or of every node that boots the image).
         """
         return pulumi.get(self, "files")
 
@@ -2068,6 +2110,59 @@ class PxeServerInfoArgs:
     @range_start.setter
     def range_start(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "range_start", value)
+
+
+class ResolverArgsDict(TypedDict):
+    """
+    A node's resolver settings (`/etc/resolv.conf`).
+    """
+    nameservers: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]
+    """
+    IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+    """
+    search: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Search domains, in order (at most 6).
+    """
+
+@pulumi.input_type
+class ResolverArgs:
+    def __init__(__self__, *,
+                 nameservers: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
+                 search: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
+        """
+        A node's resolver settings (`/etc/resolv.conf`).
+
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] nameservers: IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] search: Search domains, in order (at most 6).
+        """
+        pulumi.set(__self__, "nameservers", nameservers)
+        if search is not None:
+            pulumi.set(__self__, "search", search)
+
+    @_builtins.property
+    @pulumi.getter
+    def nameservers(self) -> pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]:
+        """
+        IPv4 addresses of name servers, in order (at most 3, as glibc reads).
+        """
+        return pulumi.get(self, "nameservers")
+
+    @nameservers.setter
+    def nameservers(self, value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]):
+        pulumi.set(self, "nameservers", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def search(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Search domains, in order (at most 6).
+        """
+        return pulumi.get(self, "search")
+
+    @search.setter
+    def search(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "search", value)
 
 
 class SignalArgsDict(TypedDict):

@@ -39,6 +39,7 @@ class BootImageArgs:
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
                  on_failure: pulumi.Input[Optional['OnFailure']] = None,
+                 overlay: pulumi.Input[Optional['NodeOverlayArgs']] = None,
                  publish_host: pulumi.Input[Optional['HostArgs']] = None,
                  publish_image: pulumi.Input[Optional[_builtins.bool]] = None):
         """
@@ -61,6 +62,7 @@ class BootImageArgs:
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
         :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
+        :param pulumi.Input['NodeOverlayArgs'] overlay: Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
         :param pulumi.Input['HostArgs'] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
         :param pulumi.Input[_builtins.bool] publish_image: glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
         """
@@ -95,6 +97,8 @@ class BootImageArgs:
             pulumi.set(__self__, "nfs_export", nfs_export)
         if on_failure is not None:
             pulumi.set(__self__, "on_failure", on_failure)
+        if overlay is not None:
+            pulumi.set(__self__, "overlay", overlay)
         if publish_host is not None:
             pulumi.set(__self__, "publish_host", publish_host)
         if publish_image is not None:
@@ -305,6 +309,18 @@ class BootImageArgs:
         pulumi.set(self, "on_failure", value)
 
     @_builtins.property
+    @pulumi.getter
+    def overlay(self) -> pulumi.Input[Optional['NodeOverlayArgs']]:
+        """
+        Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
+        """
+        return pulumi.get(self, "overlay")
+
+    @overlay.setter
+    def overlay(self, value: pulumi.Input[Optional['NodeOverlayArgs']]):
+        pulumi.set(self, "overlay", value)
+
+    @_builtins.property
     @pulumi.getter(name="publishHost")
     def publish_host(self) -> pulumi.Input[Optional['HostArgs']]:
         """
@@ -350,6 +366,7 @@ class BootImage(pulumi.ComponentResource):
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
                  on_failure: pulumi.Input[Optional['OnFailure']] = None,
+                 overlay: pulumi.Input[Optional[Union['NodeOverlayArgs', 'NodeOverlayArgsDict']]] = None,
                  publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  publish_image: pulumi.Input[Optional[_builtins.bool]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
@@ -375,6 +392,7 @@ class BootImage(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
         :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
+        :param pulumi.Input[Union['NodeOverlayArgs', 'NodeOverlayArgsDict']] overlay: Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
         :param pulumi.Input[_builtins.bool] publish_image: glusterfs/nfs: publish the OS image onto the volume or export (default true). false leaves it to you: put `image.tar.gz` (and `root/` in hybrid mode) at imagePath yourself; the kernel arguments then name those defaults.
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: Where kernel and initramfs are published.
@@ -419,6 +437,7 @@ class BootImage(pulumi.ComponentResource):
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
                  on_failure: pulumi.Input[Optional['OnFailure']] = None,
+                 overlay: pulumi.Input[Optional[Union['NodeOverlayArgs', 'NodeOverlayArgsDict']]] = None,
                  publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  publish_image: pulumi.Input[Optional[_builtins.bool]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
@@ -451,6 +470,7 @@ class BootImage(pulumi.ComponentResource):
             __props__.__dict__["modules_dir"] = modules_dir
             __props__.__dict__["nfs_export"] = nfs_export
             __props__.__dict__["on_failure"] = on_failure
+            __props__.__dict__["overlay"] = overlay
             __props__.__dict__["publish_host"] = publish_host
             __props__.__dict__["publish_image"] = publish_image
             if server is None and not opts.urn:

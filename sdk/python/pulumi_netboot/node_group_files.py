@@ -182,6 +182,7 @@ class NodeGroupFiles(pulumi.CustomResource):
             __props__.__dict__["files"] = None
             __props__.__dict__["host_keys"] = None
             __props__.__dict__["host_keys_generation"] = None
+            __props__.__dict__["host_public_keys"] = None
             __props__.__dict__["last_apply"] = None
             __props__.__dict__["manifest"] = None
             __props__.__dict__["overlays"] = None
@@ -214,6 +215,7 @@ class NodeGroupFiles(pulumi.CustomResource):
         __props__.__dict__["group"] = None
         __props__.__dict__["host_keys"] = None
         __props__.__dict__["host_keys_generation"] = None
+        __props__.__dict__["host_public_keys"] = None
         __props__.__dict__["last_apply"] = None
         __props__.__dict__["manifest"] = None
         __props__.__dict__["overlays"] = None
@@ -259,6 +261,14 @@ class NodeGroupFiles(pulumi.CustomResource):
         The `rotateHostKeys` the host keys were generated for.
         """
         return pulumi.get(self, "host_keys_generation")
+
+    @_builtins.property
+    @pulumi.getter(name="hostPublicKeys")
+    def host_public_keys(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Node -> its SSH host public key line (`ssh-ed25519 AAAA... node`), not secret: for known_hosts.
+        """
+        return pulumi.get(self, "host_public_keys")
 
     @_builtins.property
     @pulumi.getter(name="lastApply")

@@ -25,10 +25,12 @@ __all__ = [
     'FileSpec',
     'Host',
     'NodeInfo',
+    'NodeOverlay',
     'OsImageDebian',
     'OsImageFile',
     'OsImageOci',
     'OsImagePackageChange',
+    'OverlayFile',
     'PxeServerInfo',
     'Signal',
     'SshConnection',
@@ -290,7 +292,8 @@ class BootTarget(dict):
                  args: Optional[_builtins.str] = None,
                  initrd_url: Optional[_builtins.str] = None,
                  kernel_url: Optional[_builtins.str] = None,
-                 local_disk: Optional[_builtins.bool] = None):
+                 local_disk: Optional[_builtins.bool] = None,
+                 overlay: Optional['outputs.NodeOverlay'] = None):
         """
         What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk.
 
@@ -298,6 +301,7 @@ class BootTarget(dict):
         :param _builtins.str initrd_url: URL of the initramfs.
         :param _builtins.str kernel_url: URL of the kernel.
         :param _builtins.bool local_disk: Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
+        :param 'NodeOverlay' overlay: Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
         """
         if args is not None:
             pulumi.set(__self__, "args", args)
@@ -307,6 +311,8 @@ class BootTarget(dict):
             pulumi.set(__self__, "kernel_url", kernel_url)
         if local_disk is not None:
             pulumi.set(__self__, "local_disk", local_disk)
+        if overlay is not None:
+            pulumi.set(__self__, "overlay", overlay)
 
     @_builtins.property
     @pulumi.getter
@@ -339,6 +345,14 @@ class BootTarget(dict):
         Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
         """
         return pulumi.get(self, "local_disk")
+
+    @_builtins.property
+    @pulumi.getter
+    def overlay(self) -> Optional['outputs.NodeOverlay']:
+        """
+        Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+        """
+        return pulumi.get(self, "overlay")
 
 
 @pulumi.output_type
@@ -600,6 +614,8 @@ class NodeInfo(dict):
         suggest = None
         if key == "bootUrl":
             suggest = "boot_url"
+        elif key == "hostKey":
+            suggest = "host_key"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in NodeInfo. Access the value via the '{suggest}' property getter instead.")
@@ -618,13 +634,19 @@ class NodeInfo(dict):
                  ip: _builtins.str,
                  mac: _builtins.str,
                  macs: Sequence[_builtins.str],
-                 name: _builtins.str):
+                 name: _builtins.str,
+                 host_key: Optional[_builtins.str] = None):
+        """
+        :param _builtins.str host_key: The node's SSH host public key (`ssh-ed25519 AAAA... name`) when its group's overlay has `hostKeys`: a line for known_hosts (prefix it with the node's address).
+        """
         pulumi.set(__self__, "boot_url", boot_url)
         pulumi.set(__self__, "group", group)
         pulumi.set(__self__, "ip", ip)
         pulumi.set(__self__, "mac", mac)
         pulumi.set(__self__, "macs", macs)
         pulumi.set(__self__, "name", name)
+        if host_key is not None:
+            pulumi.set(__self__, "host_key", host_key)
 
     @_builtins.property
     @pulumi.getter(name="bootUrl")
@@ -655,6 +677,38 @@ class NodeInfo(dict):
     @pulumi.getter
     def name(self) -> _builtins.str:
         return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="hostKey")
+    def host_key(self) -> Optional[_builtins.str]:
+        """
+        The node's SSH host public key (`ssh-ed25519 AAAA... name`) when its group's overlay has `hostKeys`: a line for known_hosts (prefix it with the node's address).
+        """
+        return pulumi.get(self, "host_key")
+
+
+@pulumi.output_type
+class NodeOverlay(dict):
+    """
+    Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
+    """
+    def __init__(__self__, *,
+                 files: Optional[Sequence['outputs.OverlayFile']] = None):
+        """
+        Overlay files: a node's own (`nodes[].overlay`), or a BootImage's for every node of the image.
+
+        :param Sequence['OverlayFile'] files: Files laid over the root (of this node, or of every node that boots the image).
+        """
+        if files is not None:
+            pulumi.set(__self__, "files", files)
+
+    @_builtins.property
+    @pulumi.getter
+    def files(self) -> Optional[Sequence['outputs.OverlayFile']]:
+        """
+        Files laid over the root (of this node, or of every node that boots the image).
+        """
+        return pulumi.get(self, "files")
 
 
 @pulumi.output_type
@@ -893,6 +947,88 @@ class OsImagePackageChange(dict):
         The package (`name` or `name:arch` for foreign architectures).
         """
         return pulumi.get(self, "name")
+
+
+@pulumi.output_type
+class OverlayFile(dict):
+    """
+    One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+    """
+    def __init__(__self__, *,
+                 content: _builtins.str,
+                 path: _builtins.str,
+                 mode: Optional[_builtins.str] = None,
+                 owner: Optional[_builtins.str] = None,
+                 secret: Optional[_builtins.bool] = None,
+                 template: Optional[_builtins.bool] = None):
+        """
+        One file of a node overlay, laid over the node's root at boot (docs/overlays.md).
+
+        :param _builtins.str content: Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+        :param _builtins.str path: Absolute path on the node, without `..`.
+        :param _builtins.str mode: Octal permission bits; default `0644`, or `0600` for a secret.
+        :param _builtins.str owner: Numeric owner `uid:gid`; default `0:0`.
+        :param _builtins.bool secret: The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+        :param _builtins.bool template: Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+        """
+        pulumi.set(__self__, "content", content)
+        pulumi.set(__self__, "path", path)
+        if mode is not None:
+            pulumi.set(__self__, "mode", mode)
+        if owner is not None:
+            pulumi.set(__self__, "owner", owner)
+        if secret is not None:
+            pulumi.set(__self__, "secret", secret)
+        if template is not None:
+            pulumi.set(__self__, "template", template)
+
+    @_builtins.property
+    @pulumi.getter
+    def content(self) -> _builtins.str:
+        """
+        Text content (wrap it in `pulumi.secret()` and set `secret` for keys).
+        """
+        return pulumi.get(self, "content")
+
+    @_builtins.property
+    @pulumi.getter
+    def path(self) -> _builtins.str:
+        """
+        Absolute path on the node, without `..`.
+        """
+        return pulumi.get(self, "path")
+
+    @_builtins.property
+    @pulumi.getter
+    def mode(self) -> Optional[_builtins.str]:
+        """
+        Octal permission bits; default `0644`, or `0600` for a secret.
+        """
+        return pulumi.get(self, "mode")
+
+    @_builtins.property
+    @pulumi.getter
+    def owner(self) -> Optional[_builtins.str]:
+        """
+        Numeric owner `uid:gid`; default `0:0`.
+        """
+        return pulumi.get(self, "owner")
+
+    @_builtins.property
+    @pulumi.getter
+    def secret(self) -> Optional[_builtins.bool]:
+        """
+        The file holds a secret: mode 0600 unless given, and the node's archive is served to that node's address only.
+        """
+        return pulumi.get(self, "secret")
+
+    @_builtins.property
+    @pulumi.getter
+    def template(self) -> Optional[_builtins.bool]:
+        """
+        Render `{{ name }}`, `{{ ip }}`, `{{ tags.rack }}`... with the node's variables; an unknown variable is an error at preview.
+        """
+        return pulumi.get(self, "template")
 
 
 @pulumi.output_type
