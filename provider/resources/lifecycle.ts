@@ -191,6 +191,12 @@ export async function repairFolders(t: Transport, found: Record<string, FolderSt
   return repaired;
 }
 
+async function syncFolders(t: Transport, paths: string[], owned: string[]): Promise<void> {
+  const byDir = new Map<string, string>();
+  for (const p of paths) byDir.set(path.posix.dirname(p), p);
+  for (const [dir, p] of byDir) await t.syncDirs([dir], { within: withinFor(p, owned) });
+}
+
 function substitute(argv: string[], staged: string): string[] {
   return argv.map((a) => a.split("{}").join(staged));
 }
@@ -238,6 +244,8 @@ export async function applyFiles(
     const res = await t.put(d.path, d.content, {
       mode: d.mode,
       within: withinFor(d.path, owned),
+      // checked files are live at once (their check loads them); the rest become durable together, below
+      syncDir: checked.has(d.path),
       validate: myChecks.length
         ? async (staged) => {
             for (const c of myChecks) {
@@ -260,7 +268,11 @@ export async function applyFiles(
     await writeOne(d);
     await checkInPlace(t, d, current.get(d.path), inPlace, withinFor(d.path, owned));
   }
-  await mapLimit(toWrite.filter((d) => !checked.has(d.path)), writeOne);
+  const bulk = toWrite.filter((d) => !checked.has(d.path));
+  await mapLimit(bulk, writeOne);
+  // One fsync per folder instead of one per file (10,000 overlay archives in 50 folders: 50, not 10,000), before
+  // anything is removed, any daemon is told or the engine records the apply.
+  await syncFolders(t, bulk.map((d) => d.path), owned);
 
   const keep = new Set(desired.map((d) => d.path));
   for (const p of previousPaths) if (!keep.has(p) && (await t.remove(p, { within: withinFor(p, owned) }))) report.removed.push(p);

@@ -138,6 +138,15 @@ export class LocalTransport implements Transport {
     return created;
   }
 
+  async syncDirs(dirs: string[], opts: Confine = {}): Promise<void> {
+    for (const d of [...new Set(dirs)].sort()) {
+      const h = await this.openDir("sync", d, d, opts.within);
+      if (!h) continue;
+      await h.sync().catch(() => undefined);
+      await h.close();
+    }
+  }
+
   async put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
     const full = this.fullPath(p);
     const name = path.posix.basename(p);
@@ -158,7 +167,7 @@ export class LocalTransport implements Transport {
       // The check runs in another process: it gets the path by name (it only reads the staged file).
       if (opts.validate) await opts.validate(path.join(path.dirname(full), tmpName));
       await fs.promises.rename(at(tmpName), at(name));
-      await dir.sync().catch(() => undefined);
+      if (opts.syncDir !== false) await dir.sync().catch(() => undefined);
     } catch (e) {
       if (fh) await fh.close().catch(() => undefined);
       await fs.promises.rm(at(tmpName), { force: true }).catch(() => undefined);

@@ -55,6 +55,9 @@ export class MemoryTransport implements Transport {
     }
     return created;
   }
+  /** Memory has nothing to make durable. */
+  async syncDirs(): Promise<void> {}
+
   async put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
     this.check("write", p);
     this.confined("write", p, path.posix.dirname(p));

@@ -41,6 +41,9 @@ export class PrefixTransport implements Transport {
   private confine(): Confine {
     return { within: this.prefix };
   }
+  syncDirs(dirs: string[]): Promise<void> {
+    return this.inner.syncDirs(dirs.map((d) => this.p(d)), this.confine());
+  }
   put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
     return this.inner.put(this.p(p), data, { ...opts, ...this.confine() }).then((r) => ({ ...r, createdDirs: r.createdDirs.map((d) => d.slice(this.prefix.length) || "/") }));
   }

@@ -338,6 +338,9 @@ export class SshTransport implements Transport {
     return made(r.stdout);
   }
 
+  /** Each put's script syncs its folder already (one round trip per file either way). */
+  async syncDirs(): Promise<void> {}
+
   async put(p: string, data: Buffer | string, opts: PutOptions): Promise<PutResult> {
     const full = this.fullPath(p);
     const dir = path.posix.dirname(full);

@@ -59,6 +59,11 @@ export interface PutOptions extends Confine {
    * place. Throwing aborts the write and removes the temp file: the live file is left as it was.
    */
   validate?: (stagedFullPath: string) => Promise<void>;
+  /**
+   * false: the caller makes the rename durable with `syncDirs` once a batch is written (one folder fsync per
+   * folder, not per file). The file's own data is synced before the rename either way.
+   */
+  syncDir?: boolean;
 }
 
 export interface PutResult {
@@ -80,6 +85,11 @@ export interface Transport {
   stat(path: string): Promise<FileStat | undefined>;
   /** Atomic: temp file in the same folder, fsync, chmod, rename. Never leaves a partial file at `path`. */
   put(path: string, data: Buffer | string, opts: PutOptions): Promise<PutResult>;
+  /**
+   * Makes the renames into these folders durable (fsync of each folder), after puts with `syncDir: false`.
+   * A transport whose puts always sync their folder does nothing.
+   */
+  syncDirs(dirs: string[], opts?: Confine): Promise<void>;
   /** Removes a file or a symlink (never what it points to); a missing file is not an error (returns false). */
   remove(path: string, opts?: Confine): Promise<boolean>;
   /** Removes a folder only if it is empty (a symlink is not a folder: false). */

@@ -39,6 +39,29 @@ describe("applyFiles", () => {
     expect(t.files.has("/etc/other")).toBe(false);
   });
 
+  test("a batch's renames are made durable once per folder, after every write and before any removal", async () => {
+    const t = new MemoryTransport();
+    await applyFiles(t, [{ path: "/srv/old", content: "o", mode: 0o644, secret: false }], []);
+    const events: string[] = [];
+    const put = t.put.bind(t);
+    const remove = t.remove.bind(t);
+    t.put = async (p, d, o) => (events.push(`put ${p} syncDir=${o.syncDir}`), put(p, d, o));
+    t.remove = async (p, o) => (events.push(`remove ${p}`), remove(p, o));
+    t.syncDirs = async (dirs) => void events.push(`sync ${dirs.join(",")}`);
+    const files = ["/srv/o/a/1", "/srv/o/a/2", "/srv/o/b/1"].map((path) => ({ path, content: path, mode: 0o644, secret: false }));
+    await applyFiles(t, files, ["/srv/old"]);
+    expect(events.slice(0, 3).sort()).toEqual(["put /srv/o/a/1 syncDir=false", "put /srv/o/a/2 syncDir=false", "put /srv/o/b/1 syncDir=false"]);
+    expect(events.slice(3)).toEqual(["sync /srv/o/a", "sync /srv/o/b", "remove /srv/old"]);
+  });
+
+  test("LocalTransport.syncDirs syncs folders that exist and skips one that does not", async () => {
+    const root = tmpDir("syncdirs");
+    const t = new LocalTransport(root);
+    await t.put("/a/f", "x", { mode: 0o644, syncDir: false });
+    await expect(t.syncDirs(["/a", "/missing"])).resolves.toBeUndefined();
+    expect(fs.readFileSync(`${root}/a/f`, "utf8")).toBe("x");
+  });
+
   test("removals signal the daemon through its pid file; additions alone do not", async () => {
     const t = new MemoryTransport();
     t.files.set("/run/d.pid", { data: Buffer.from("4242\n"), mode: 0o644 });
