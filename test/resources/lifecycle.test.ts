@@ -3,6 +3,7 @@ import { applyFiles, removeFiles } from "../../provider/resources/lifecycle";
 import { LocalTransport } from "../../provider/transport/local";
 import { tmpDir } from "../helpers/env";
 import { MemoryTransport } from "../../provider/transport/memory";
+import { PutOptions, Transport } from "../../provider/transport/transport";
 import { diffManifests, folderDrift, formatChanges, isNetbootTemp, strays } from "../../provider/drift/diff";
 
 describe("applyFiles", () => {
@@ -40,14 +41,15 @@ describe("applyFiles", () => {
   });
 
   test("a batch's renames are made durable once per folder, after every write and before any removal", async () => {
-    const t = new MemoryTransport();
-    await applyFiles(t, [{ path: "/srv/old", content: "o", mode: 0o644, secret: false }], []);
+    const mem = new MemoryTransport();
+    await applyFiles(mem, [{ path: "/srv/old", content: "o", mode: 0o644, secret: false }], []);
     const events: string[] = [];
-    const put = t.put.bind(t);
-    const remove = t.remove.bind(t);
-    t.put = async (p, d, o) => (events.push(`put ${p} syncDir=${o.syncDir}`), put(p, d, o));
-    t.remove = async (p, o) => (events.push(`remove ${p}`), remove(p, o));
-    t.syncDirs = async (dirs) => void events.push(`sync ${dirs.join(",")}`);
+    // the memory transport, with each call recorded
+    const t: Transport = Object.assign(Object.create(mem) as MemoryTransport, {
+      put: async (p: string, d: Buffer | string, o: PutOptions) => (events.push(`put ${p} syncDir=${o.syncDir}`), mem.put(p, d, o)),
+      remove: async (p: string) => (events.push(`remove ${p}`), mem.remove(p)),
+      syncDirs: async (dirs: string[]) => void events.push(`sync ${dirs.join(",")}`),
+    });
     const files = ["/srv/o/a/1", "/srv/o/a/2", "/srv/o/b/1"].map((path) => ({ path, content: path, mode: 0o644, secret: false }));
     await applyFiles(t, files, ["/srv/old"]);
     expect(events.slice(0, 3).sort()).toEqual(["put /srv/o/a/1 syncDir=false", "put /srv/o/a/2 syncDir=false", "put /srv/o/b/1 syncDir=false"]);
