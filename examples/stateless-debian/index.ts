@@ -21,6 +21,9 @@ const targetRoot = path.resolve(__dirname, config.get("targetRoot") ?? "target")
 const buildDir = path.resolve(__dirname, config.get("buildDir") ?? "build");
 const host = { root: targetRoot };
 
+// Every node's /etc/motd, from its BootImage's overlay (a template over the node's variables).
+const MOTD = "{{ name }} ({{ group }}): Debian 12, booted stateless by netboot from {{ serverName }}\n";
+
 // The lab network (inside the lab's own network namespace).
 const SUBNET = "10.91.0.0/24";
 const SERVER_IP = "10.91.0.1";
@@ -32,14 +35,17 @@ const kernelVersion = config.get("kernelVersion") ??
   fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop();
 if (!kernelVersion) throw new Error("no kernel with modules on the build host: run 'apt-get install -y linux-image-amd64'");
 
-// The lab logs in to the nodes (root, this key) for its checks and the reboot; made once, kept in the build folder.
+// The lab logs in to the nodes (root, this key, given by the overlays) for its checks and the reboot; made once,
+// kept in the build folder.
 const labKey = path.join(buildDir, "lab_ed25519");
 if (!fs.existsSync(labKey)) {
   fs.mkdirSync(buildDir, { recursive: true });
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "netboot-lab", "-f", labKey]);
 }
 
-// The node OS image: Debian 12 with systemd, udev and sshd, built with mmdebstrap (docs/os-images.md).
+// The node OS image: Debian 12 with systemd, udev and sshd, built with mmdebstrap (docs/os-images.md). It holds no
+// key and nothing of a node: logins and identity come with each node's overlay, so the image's inputs stay the
+// same and its build is cached (~/.cache/netboot/osimages) across stacks and lab runs.
 const os = new netboot.OsImage("debian", {
   debian: {
     suite: "bookworm",
@@ -47,7 +53,6 @@ const os = new netboot.OsImage("debian", {
     files: [
       { path: "/usr/local/sbin/netboot-lab-report", content: REPORT_SCRIPT, mode: "0755" },
       { path: "/etc/systemd/system/netboot-lab-report.service", content: REPORT_UNIT },
-      { path: "/root/.ssh/authorized_keys", content: fs.readFileSync(labKey + ".pub", "utf8"), mode: "0600" },
     ],
     customize: ["systemctl enable netboot-lab-report.service"],
   },
@@ -89,6 +94,8 @@ const bootImage = (name: "ram" | "hybrid") => new netboot.BootImage(name, {
   mode: name,
   ...(name === "hybrid" ? { hybridPaths: images.hybrid.hybridPaths } : {}),
   onFailure: "reboot",
+  // a file every node of the image gets (docs/overlays.md): changing it rebuilds nothing, only the nodes' overlays
+  overlay: { files: [{ path: "/etc/motd", content: MOTD, template: true }] },
   publishImage: false, // the lab copies the image onto the volume once it has started the bricks (docs/lab.md)
 }, { dependsOn: [pxe] });
 const ramImage = bootImage("ram");
@@ -101,8 +108,15 @@ const nodes = {
   ram: [{ name: "deb-ram1", macs: ["52:54:00:91:00:11"], ip: "10.91.0.11" }],
   hybrid: [{ name: "deb-hyb1", macs: ["52:54:00:91:00:21"], ip: "10.91.0.21" }],
 };
-const ram = new netboot.NodeGroup("ram", { server: pxe.info, nodes: nodes.ram, boot: ramImage.boot }, { dependsOn: [pxe] });
-const hybrid = new netboot.NodeGroup("hybrid", { server: pxe.info, nodes: nodes.hybrid, boot: hybridImage.boot }, { dependsOn: [pxe] });
+// Each node's identity, laid over the image at boot (docs/overlays.md): its own SSH host key (kept in state, the
+// same on every boot), the lab's login key, and an /etc/hosts that also names the other group's node.
+const overlay = (other: Array<{ name: string; ip: string }>) => ({
+  hostKeys: true,
+  authorizedKeys: [fs.readFileSync(labKey + ".pub", "utf8").trim()],
+  extraHosts: other.map((n) => ({ ip: n.ip, names: [`${n.name}.lab.internal`, n.name] })),
+});
+const ram = new netboot.NodeGroup("ram", { server: pxe.info, nodes: nodes.ram, boot: ramImage.boot, overlay: overlay(nodes.hybrid) }, { dependsOn: [pxe] });
+const hybrid = new netboot.NodeGroup("hybrid", { server: pxe.info, nodes: nodes.hybrid, boot: hybridImage.boot, overlay: overlay(nodes.ram) }, { dependsOn: [pxe] });
 
 export const initrdSize = { ram: ramImage.initrdSize, hybrid: hybridImage.initrdSize };
 export const image = { digest: os.digest, size: os.size, packages: os.packages.apply((p) => Object.keys(p).length) };
@@ -128,6 +142,10 @@ export const lab = {
   checks: [
     { name: "systemd is running", groups: ["ram", "hybrid"], command: "systemctl is-system-running", expect: "running" },
     { name: "the hostname is the node's", groups: ["ram", "hybrid"], command: "hostname", expect: "deb-" },
+    // the overlays: the image's file (a template), /etc/hosts naming the other group's node
+    { name: "the image's overlay file", groups: ["ram", "hybrid"], command: "cat /etc/motd", expect: "booted stateless by netboot" },
+    { name: "the other group's node by name", groups: ["ram"], command: "getent hosts deb-hyb1", expect: "10.91.0.21" },
+    { name: "the other group's node by name", groups: ["hybrid"], command: "getent hosts deb-ram1", expect: "10.91.0.11" },
     // the DHCP client the initramfs left running keeps the lease under systemd
     { name: "the DHCP keeper runs", groups: ["ram", "hybrid"], command: `kill -0 "$(cat /run/netboot/udhcpc.pid)" && echo "dhcp keeper running"`, expect: "dhcp keeper running" },
     // started as @glusterfs: systemd's root storage daemon mark, so shutdown leaves it to serve /usr to the end

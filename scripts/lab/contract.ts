@@ -13,7 +13,8 @@ export const FIRMWARES: Firmware[] = ["bios", "efi-x86_64"];
 export interface LabBrick { host: string; port: number; path: string; volfile: string }
 export interface LabVolume { name: string; clientVolfile: string; bricks: LabBrick[] }
 export interface LabContent { volume: string; source: string; path: string }
-export interface LabNode { name: string; group: string; mac: string; ip: string; firmware: Firmware }
+/** `hostKey`: the node's SSH host public key from state (its NodeGroup's overlay `hostKeys`), checked by the lab. */
+export interface LabNode { name: string; group: string; mac: string; ip: string; firmware: Firmware; hostKey?: string }
 export interface LabServer {
   interface: string;
   subnet: string;
@@ -47,6 +48,7 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+const HOST_KEY = /^ssh-ed25519 [A-Za-z0-9+/]+={0,2}( [^\n]*)?$/;
 
 export function ipToInt(ip: string): number {
   return ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
@@ -159,7 +161,8 @@ export function parseContract(outputs: Record<string, unknown>): { contract?: La
     if (inNet(`${f}.ip`, n?.ip)) claim("IP", n.ip, `${f}.ip`);
     const fw = n?.firmware ?? "bios";
     if (!FIRMWARES.includes(fw)) p.add(`${f}.firmware`, fw, `is not one the lab can boot (${FIRMWARES.join(", ")}: SeaBIOS or OVMF on x86_64)`);
-    nodes.push({ name: n?.name, group: n?.group, mac, ip: n?.ip, firmware: fw });
+    if (n?.hostKey !== undefined && !HOST_KEY.test(String(n.hostKey))) p.add(`${f}.hostKey`, n.hostKey, "must be an SSH public key line such as \"ssh-ed25519 AAAA... name\"");
+    nodes.push({ name: n?.name, group: n?.group, mac, ip: n?.ip, firmware: fw, ...(typeof n?.hostKey === "string" ? { hostKey: n.hostKey } : {}) });
   }
   if (nodes.length === 0) p.add("nodes", lab.nodes, "must list the nodes (NodeGroup `nodeTable` entries, plus `firmware`)");
   if (typeof lab.upMarker !== "string" || lab.upMarker.trim().length < 4) p.add("upMarker", lab.upMarker, "must be the text the image prints when the node is up (4 characters or more)");

@@ -216,10 +216,16 @@ interface NodeRun {
   rebootUpAfterS?: number;
 }
 
-/** One command on a node over SSH, from the lab's namespace (where the servers are). */
-function sshRun(procs: Procs, ssh: LabSsh, ip: string, command: string, timeoutMs: number): Promise<{ code: number; out: string }> {
-  const argv = procs.inNs(["ssh", "-i", ssh.privateKeyFile, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-    "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `${ssh.user}@${ip}`, command]);
+/**
+ * One command on a node over SSH, from the lab's namespace (where the servers are). With `knownHosts` (a node
+ * whose host key is in state) the key is pinned: ssh refuses a node that presents any other.
+ */
+function sshRun(procs: Procs, ssh: LabSsh, ip: string, command: string, timeoutMs: number, knownHosts?: string): Promise<{ code: number; out: string }> {
+  const hostKeyOpts = knownHosts ? ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`] : ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
+  return runIn(procs.inNs(["ssh", "-i", ssh.privateKeyFile, "-o", "BatchMode=yes", ...hostKeyOpts, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `${ssh.user}@${ip}`, command]), timeoutMs);
+}
+
+function runIn(argv: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -237,11 +243,15 @@ function sshRun(procs: Procs, ssh: LabSsh, ip: string, command: string, timeoutM
  * The contract's checks on a node that is up, in order; the first that fails fails the node. sshd may still be
  * starting when the image reports up, so a refused connection (ssh exit 255) is retried for a while.
  */
-async function runChecks(procs: Procs, ssh: LabSsh, r: NodeRun, checks: LabCheck[]): Promise<string | undefined> {
+async function runChecks(procs: Procs, ssh: LabSsh, r: NodeRun, checks: LabCheck[], knownHosts?: string): Promise<string | undefined> {
+  if (r.node.hostKey) {
+    const failed = await checkHostKey(procs, r);
+    if (failed) return failed;
+  }
   for (const ch of checks) {
     let res = { code: 255, out: "" };
     for (let i = 0; i < 12 && res.code === 255; i++) {
-      res = await sshRun(procs, ssh, r.node.ip, ch.command, 120_000);
+      res = await sshRun(procs, ssh, r.node.ip, ch.command, 120_000, knownHosts);
       if (res.code === 255) await sleep(5000);
     }
     const ok = res.code === 0 && (ch.expect === undefined || res.out.includes(ch.expect));
@@ -250,6 +260,34 @@ async function runChecks(procs: Procs, ssh: LabSsh, r: NodeRun, checks: LabCheck
     if (!ok) return `check "${ch.name}" failed (exit ${res.code}${ch.expect !== undefined && res.code === 0 ? `, expected "${ch.expect}"` : ""}): ${res.out.split("\n").slice(-2).join(" | ") || "no output"}`;
   }
   return undefined;
+}
+
+/**
+ * The node's sshd presents the host key in state (delivered by its overlay), as `ssh-keyscan` from the servers'
+ * network sees it: the check an admin makes before trusting a stateless node's key. Retried while sshd starts.
+ */
+async function checkHostKey(procs: Procs, r: NodeRun, name = "the host key is the one in state (ssh-keyscan)"): Promise<string | undefined> {
+  const [type, blob] = r.node.hostKey!.split(" ");
+  let seen = "";
+  for (let i = 0; i < 12 && !seen; i++) {
+    const res = await runIn(procs.inNs(["ssh-keyscan", "-T", "10", "-t", type.replace(/^ssh-/, ""), r.node.ip]), 30_000);
+    seen = res.out.split("\n").find((l) => l.startsWith(`${r.node.ip} ${type} `)) ?? "";
+    if (!seen) await sleep(5000);
+  }
+  const got = seen.split(" ")[2] ?? "";
+  const ok = got === blob;
+  r.checks.push({ name, ok, out: seen || "no key" });
+  console.log(`lab: ${r.node.name}: check "${name}" ${ok ? "passed" : "FAILED"}: ${type} ${got ? got.slice(0, 24) + "..." : "none"}`);
+  return ok ? undefined : `check "${name}" failed: the node presents ${got ? `${type} ${got}` : "no key"}, state has ${type} ${blob}`;
+}
+
+/** known_hosts for the nodes whose host keys are in state (the lab's SSH then pins them). */
+function writeKnownHosts(out: string, nodes: LabNode[]): string | undefined {
+  const lines = nodes.filter((n) => n.hostKey).map((n) => `${n.ip} ${n.hostKey!.split(" ").slice(0, 2).join(" ")}`);
+  if (lines.length === 0) return undefined;
+  const file = path.join(out, "known_hosts");
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  return file;
 }
 
 const fmtS = (s?: number) => (s === undefined ? "-" : s.toFixed(1));
@@ -404,6 +442,7 @@ async function main(): Promise<number> {
   for (const d of ngMain.tempDirs) guard.watch(path.dirname(d));
   procs.targetState = () => guard.state();
 
+  const knownHosts = writeKnownHosts(out, sel.nodes);
   const runs: NodeRun[] = sel.nodes.map((node, i) => ({
     node, tap: `nbltap${i}`, console: path.join(out, `${node.name}.console.log`), obs: { step: "DHCP" }, done: false,
     phase: "boot", consoleFrom: 0, checks: [],
@@ -539,12 +578,21 @@ async function main(): Promise<number> {
         const checks = c.checks.filter((ch) => ch.groups.includes(r.node.group));
         if (r.obs.step === "up" && !r.obs.failure && r.phase === "rebooting") {
           r.rebootUpAfterS = elapsedS;
-          r.done = true;
-        } else if (r.obs.step === "up" && !r.obs.failure && (checks.length || c.reboot.includes(r.node.group))) {
+          if (!r.node.hostKey) r.done = true;
+          else {
+            // a stateless node keeps its identity: the overlay gives it the same key on every boot
+            r.phase = "checking";
+            void checkHostKey(procs, r, "the host key is the same after the reboot (ssh-keyscan)").then(async (failed) => {
+              if (failed) [r.failedAt, r.failure] = ["up", failed];
+              [r.done, r.endedAt] = [true, Date.now()];
+              await procs.stop(r.proc!, 2000);
+            });
+          }
+        } else if (r.obs.step === "up" && !r.obs.failure && (checks.length || c.reboot.includes(r.node.group) || r.node.hostKey)) {
           r.upAfterS = elapsedS;
           r.phase = "checking";
           void (async () => {
-            const failed = await runChecks(procs, c.ssh!, r, checks);
+            const failed = await runChecks(procs, c.ssh!, r, checks, knownHosts);
             if (failed) {
               [r.failedAt, r.failure, r.done, r.endedAt] = ["up", failed, true, Date.now()];
               await procs.stop(r.proc!, 2000);
@@ -554,7 +602,7 @@ async function main(): Promise<number> {
               r.rebootedAt = Date.now();
               r.phase = "rebooting";
               console.log(`lab: ${r.node.name}: rebooting it from inside (systemctl reboot)`);
-              await sshRun(procs, c.ssh!, r.node.ip, "systemctl reboot", 20_000);
+              await sshRun(procs, c.ssh!, r.node.ip, "systemctl reboot", 20_000, knownHosts);
             } else {
               [r.done, r.endedAt] = [true, Date.now()];
               await procs.stop(r.proc!, 2000);

@@ -85,9 +85,18 @@ describe("the lab boots a real Debian (examples/stateless-debian) in RAM and hyb
       expect(n.marker).toMatch(new RegExp(`host=${n.node} ip=${n.ip.replace(/\./g, "\\.")} state=running failed=none`));
       expect(n.checks.every((c: any) => c.ok)).toBe(true);
     }
-    expect(ram.checks.map((c: any) => c.name)).toEqual(["systemd is running", "the hostname is the node's", "the DHCP keeper runs"]);
-    expect(hyb.checks.map((c: any) => c.name)).toEqual(["systemd is running", "the hostname is the node's", "the DHCP keeper runs", "glusterfs is a root storage daemon",
-      "a file the server wrote on the volume", "mmap of /usr through FUSE", "dpkg --verify on the hybrid /usr"]);
+    const key = "the host key is the one in state (ssh-keyscan)";
+    const common = ["systemd is running", "the hostname is the node's", "the image's overlay file", "the other group's node by name"];
+    expect(ram.checks.map((c: any) => c.name)).toEqual([key, ...common, "the DHCP keeper runs"]);
+    expect(hyb.checks.map((c: any) => c.name)).toEqual([key, ...common, "the DHCP keeper runs", "glusterfs is a root storage daemon",
+      "a file the server wrote on the volume", "mmap of /usr through FUSE", "dpkg --verify on the hybrid /usr", "the host key is the same after the reboot (ssh-keyscan)"]);
+    // each node presented its own key, the one its overlay carries and the stack's node table shows
+    const table = (await stack!.outputs()).lab.value.nodes as Array<{ name: string; hostKey: string }>;
+    for (const n of result.nodes) {
+      const inState = table.find((t) => t.name === n.node)!.hostKey.split(" ")[1];
+      expect(n.checks[0].out.split(" ")[2]).toBe(inState);
+    }
+    expect(table[0].hostKey).not.toBe(table[1].hostKey);
     expect(ram.marker).toMatch(/usr=root/);
     expect(hyb.marker).toMatch(/usr=fuse\.glusterfs/);
     expect(hyb.secondsToUpAfterReboot).toBeGreaterThan(5);

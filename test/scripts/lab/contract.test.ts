@@ -82,3 +82,13 @@ test("the final table has node, group, IP, seconds to up and result", () => {
     "hyb1  hybrid  10.90.0.21  -              failed at kernel: HTTP 404 for /x",
   ].join("\n"));
 });
+
+test("a node's host key from state is kept for the lab's check; a malformed one is an error naming the node's field", () => {
+  const o: any = good();
+  o.lab.nodes[0].hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBVtsKvV2fEp3bcf0QvdN7qXs3W0FoVbjaNdt6L1G6oG ram1";
+  const { contract, errors } = parseContract(o);
+  expect(errors).toEqual([]);
+  expect(contract!.nodes.map((n) => n.hostKey)).toEqual([o.lab.nodes[0].hostKey, undefined]);
+  o.lab.nodes[1].hostKey = "ssh-ed25519 !not-base64";
+  expect(parseContract(o).errors).toEqual(['lab.nodes[1].hostKey: "ssh-ed25519 !not-base64" must be an SSH public key line such as "ssh-ed25519 AAAA... name"']);
+});
