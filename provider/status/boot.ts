@@ -286,7 +286,8 @@ export function nodeBoot(node: NodeRef, log: DnsmasqLog, access: AccessEntry[]):
         enter("iPXE", ev.t);
         if (e.ip) boot.leasedIp = e.ip;
         if (boot.failure?.startsWith("dnsmasq")) delete boot.failure;
-      } else if (e.kind === "NAK" || e.note) boot.failure = `dnsmasq: DHCP${e.kind}${e.note ? ` ${e.note}` : ""}`;
+      }
+      if (e.kind === "NAK" || e.note) boot.failure = `dnsmasq: DHCP${e.kind}${e.note ? ` ${e.note}` : ""}`;
     } else if (ev.src === "tftp") {
       enter("iPXE", ev.t);
     } else {
