@@ -18,12 +18,13 @@
  * after the firmware's lease is the same boot). Renewals by the running node's DHCP client change nothing.
  */
 
+import { STAGE_PATH } from "../model/pxe";
+
 export type Stage = "DHCP" | "iPXE" | "kernel" | "initramfs" | "image" | "up";
 export const STAGES: readonly Stage[] = ["DHCP", "iPXE", "kernel", "initramfs", "image", "up"];
 export const stageIndex = (s: Stage) => STAGES.indexOf(s);
 
-/** The URL path below a PxeServer's httpBaseUrl that nodes request to mark a stage (nginx answers 204). */
-export const STAGE_PATH = "netboot/stage/";
+export { STAGE_PATH };
 
 // ------------------------------------------------------------------ dnsmasq
 
