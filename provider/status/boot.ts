@@ -257,8 +257,19 @@ export function nodeBoot(node: NodeRef, log: DnsmasqLog, access: AccessEntry[]):
   const ips = new Set([node.ip, ...log.dhcp.filter((e) => macs.has(e.mac) && e.kind === "ACK" && e.ip).map((e) => e.ip!)]);
   for (const e of log.tftp) if (ips.has(e.ip)) evs.push({ t: e.time, order: order++, src: "tftp", e });
   for (const e of access) if (ips.has(e.ip)) evs.push({ t: e.time ?? Number.MAX_SAFE_INTEGER, order: order++, src: "http", e });
-  // Stable: the same second keeps each log's order, DHCP before HTTP (a lease comes before what it enables).
-  evs.sort((a, b) => a.t - b.t || a.order - b.order);
+  // The logs count whole seconds and a fast boot does several stages in one: within a second, events go in
+  // the order of the stages they mean (the initramfs's DHCP after the kernel's download), then each log's order.
+  const rank = (ev: Ev): number => {
+    if (ev.src === "tftp") return 1;
+    if (ev.src === "dhcp") return firmwareClass(ev.e) === "os" ? 3 : ev.e.kind === "ACK" ? 1 : 0;
+    const p = pathOf(ev.e.path);
+    if (p.endsWith(`/${STAGE_PATH}image`)) return 4;
+    if (p.endsWith(`/${STAGE_PATH}up`)) return 5;
+    if (/\/ipxe\/(boot|node-[^/]*)\.ipxe$/.test(p)) return 1;
+    if (/\/overlays\//.test(p) || /\/image-[0-9a-f]{12}\.tar\.(gz|xz)$/.test(p)) return 3;
+    return 2;
+  };
+  evs.sort((a, b) => a.t - b.t || rank(a) - rank(b) || a.order - b.order);
 
   let boot: NodeBoot | undefined;
   let lastSeen: number | undefined;

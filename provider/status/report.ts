@@ -60,12 +60,13 @@ export function inventoryFromDeployment(exported: unknown): { inventory: Invento
     const o = r?.outputs ?? {};
     if (r?.type === "netboot:index:PxeServer") {
       const info = o.info ?? {};
-      if (!str(info.name) || !str(info.httpRoot) || !str(o.dnsmasqConfig) || !str(o.nginxConfig) || typeof info.host !== "object") {
-        errors.push(`${r.urn}: outputs info (name, host, httpRoot), dnsmasqConfig and nginxConfig are missing (run \`pulumi up\` first)`);
+      // the component's httpRoot, dnsmasqConfig and nginxConfig are full paths (info's are host paths)
+      if (!str(info.name) || typeof info.host !== "object" || !str(o.httpRoot) || !str(o.dnsmasqConfig) || !str(o.nginxConfig)) {
+        errors.push(`${r.urn}: outputs info (name, host), httpRoot, dnsmasqConfig and nginxConfig are missing (run \`pulumi up\` first)`);
         continue;
       }
       servers.push({
-        name: info.name, host: info.host, httpRoot: info.httpRoot, dnsmasqConfig: o.dnsmasqConfig, nginxConfig: o.nginxConfig,
+        name: info.name, host: info.host, httpRoot: o.httpRoot, dnsmasqConfig: o.dnsmasqConfig, nginxConfig: o.nginxConfig,
         ...(str(info.dnsmasqUnit) ? { dnsmasqUnit: info.dnsmasqUnit } : {}), ...(str(r.inputs?.interface) ? { interface: r.inputs.interface } : {}),
       });
     } else if (r?.type === "netboot:index:NodeGroup") {

@@ -70,6 +70,16 @@ describe("dnsmasq's log", () => {
   });
 });
 
+test("stages within one logged second keep their order (the initramfs's DHCP after the kernel's download)", () => {
+  const log = parseDnsmasqLog([
+    "2026-12-02T05:18:02Z h dnsmasq-dhcp[1]: 5 vendor class: udhcp 1.36.1",
+    "2026-12-02T05:18:02Z h dnsmasq-dhcp[1]: 5 DHCPDISCOVER(nbs0) 52:54:00:00:00:05 ",
+    "2026-12-02T05:18:01Z h dnsmasq-dhcp[1]: 4 DHCPACK(nbs0) 10.0.0.5 52:54:00:00:00:05 n1",
+  ].join("\n"), { now: 0 });
+  const access = parseAccessLog(`10.0.0.5 - - [02/Dec/2026:05:18:02 +0000] "GET /ipxe/group-g.ipxe HTTP/1.1" 200 1 "-" "iPXE"\n`);
+  expect(nodeBoot({ name: "n1", group: "g", macs: ["52:54:00:00:00:05"], ip: "10.0.0.5" }, log, access)).toMatchObject({ stage: "initramfs" });
+});
+
 test("lease files: IPv4 lines, `*` as no name, DHCPv6 lines skipped", () => {
   expect(parseLeases("0 52:54:00:AA:00:01 10.0.0.9 * *\nduid 00:01:00:01\n1796229600 52:54:00:80:00:01 10.80.0.11 c1 01:52\n")).toEqual([
     { expires: 0, mac: "52:54:00:aa:00:01", ip: "10.0.0.9" },
@@ -111,7 +121,7 @@ describe("the stack's state", () => {
     deployment: {
       resources: [
         { urn: "urn:pulumi:dev::p::netboot:index:NodeGroup::compute", type: "netboot:index:NodeGroup", inputs: { server: info }, outputs: { nodeTable: [{ name: "c1", group: "compute", mac: "52:54:00:70:00:01", macs: ["52:54:00:70:00:01", "52:54:00:70:00:0A"], ip: "10.70.0.11" }] } },
-        { urn: "urn:pulumi:dev::p::netboot:index:PxeServer::pxe", type: "netboot:index:PxeServer", inputs: { interface: "nbs0" }, outputs: { info, dnsmasqConfig: "/etc/netboot/dnsmasq/netboot-pxe.conf", nginxConfig: "/etc/nginx/conf.d/netboot-pxe.conf" } },
+        { urn: "urn:pulumi:dev::p::netboot:index:PxeServer::pxe", type: "netboot:index:PxeServer", inputs: { interface: "nbs0" }, outputs: { info, httpRoot: "/srv/netboot/http", dnsmasqConfig: "/etc/netboot/dnsmasq/netboot-pxe.conf", nginxConfig: "/etc/nginx/conf.d/netboot-pxe.conf" } },
       ],
     },
   };
@@ -131,7 +141,7 @@ describe("the stack's state", () => {
       { urn: "urn:pulumi:dev::p::netboot:index:NodeGroup::g", type: "netboot:index:NodeGroup", inputs: { server: { name: "zz" } }, outputs: { nodeTable: [] } },
     ] } };
     expect(inventoryFromDeployment(bad).errors).toEqual([
-      "urn:pulumi:dev::p::netboot:index:PxeServer::a: outputs info (name, host, httpRoot), dnsmasqConfig and nginxConfig are missing (run `pulumi up` first)",
+      "urn:pulumi:dev::p::netboot:index:PxeServer::a: outputs info (name, host), httpRoot, dnsmasqConfig and nginxConfig are missing (run `pulumi up` first)",
       "NodeGroup \"g\": its server \"zz\" is not a PxeServer of this stack",
     ]);
     expect(() => reveal({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:abc" })).toThrow(/--show-secrets/);
