@@ -17,6 +17,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { openTransport } from "../provider/context";
+import { Host } from "../provider/schema-types";
 import { collect } from "../provider/status/collect";
 import { buildReport, formatJson, formatPrometheus, formatTable, inventoryFromDeployment } from "../provider/status/report";
 import { parseCli, usageError } from "./_cli";
@@ -83,7 +84,7 @@ export async function runStatus(o: StatusOptions, deployment: unknown, now = Mat
   if (errors.length) throw new Error(`the state of stack ${o.stack} cannot be read:\n  ${errors.join("\n  ")}`);
   for (const s of Object.keys(o.dnsmasqLogs)) if (!inventory.servers.some((x) => x.name === s)) throw new Error(`--dnsmasq-log: the stack has no PxeServer "${s}" (it has ${inventory.servers.map((x) => x.name).join(", ") || "none"})`);
   // A local target folder's configs name full paths already: they are read on this machine as they are.
-  const data = await collect(inventory, (h) => openTransport(h.ssh ? { ssh: h.ssh } as any : {}), { dnsmasqLogs: o.dnsmasqLogs, now });
+  const data = await collect(inventory, (h) => openTransport((h.ssh ? { ssh: h.ssh } : {}) as Host), { dnsmasqLogs: o.dnsmasqLogs, now });
   return buildReport(o.stack, inventory, data, now);
 }
 

@@ -51,15 +51,16 @@ export async function collectServer(s: ServerRef, groups: string[], t: Transport
   const files = dnsmasqFiles(conf);
   const iface = files.interface ?? s.interface;
   const logFile = o.dnsmasqLogs?.[s.name] ?? files.logFile;
+  // A systemd server runs its own dnsmasq instance (model/pxe.ts): the unit's journal holds only its lines.
+  const own = s.host.systemd === true && !!s.dnsmasqUnit;
   let logText = "";
   let source: string;
   if (logFile) {
     source = `file:${logFile}`;
     logText = await text(t, logFile, "dnsmasq log", warnings);
   } else {
-    // A systemd server runs its own instance: its journal holds exactly its lines. Elsewhere the journal's
-    // dnsmasq lines may be several servers': only DHCP on this server's interface is kept (TFTP lines name none).
-    const own = s.host.systemd && s.dnsmasqUnit;
+    // Elsewhere the journal's dnsmasq lines may be several servers': only DHCP on this server's interface is
+    // kept (TFTP lines name none).
     const argv = own ? ["journalctl", "--no-pager", "-q", "-o", "short-iso", "-u", s.dnsmasqUnit!] : ["journalctl", "--no-pager", "-q", "-o", "short-iso", "-t", "dnsmasq-dhcp", "-t", "dnsmasq-tftp"];
     source = own ? `journal:${s.dnsmasqUnit}` : "journal:dnsmasq-dhcp";
     const r = await t.exec(argv).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message }));
@@ -67,7 +68,7 @@ export async function collectServer(s: ServerRef, groups: string[], t: Transport
     else logText = r.stdout;
   }
   const log = parseDnsmasqLog(logText, { now: o.now, utcOffsetMinutes: await utcOffset(t) });
-  if (!logFile && !(s.host.systemd && s.dnsmasqUnit) && iface) log.dhcp = log.dhcp.filter((e) => e.iface === iface);
+  if (!logFile && !own && iface) log.dhcp = log.dhcp.filter((e) => e.iface === iface);
   const leases = files.leaseFile ? parseLeases(await text(t, files.leaseFile, "lease file", warnings)) : [];
   if (!files.leaseFile && conf) warnings.push(`${s.dnsmasqConfig} names no dhcp-leasefile`);
   const nginx = await text(t, s.nginxConfig, "nginx config", warnings);

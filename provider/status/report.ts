@@ -12,7 +12,7 @@ import { AccessEntry, DnsmasqLog, Lease, nodeBoot, NodeBoot, NodeRef, Stage, STA
 export interface ServerRef {
   name: string;
   /** netboot's Host value (`{root}`, `{}` or `{ssh: ...}`, `systemd`) */
-  host: { root?: string; ssh?: Record<string, unknown>; systemd?: boolean };
+  host: { root?: string; ssh?: unknown; systemd?: unknown };
   interface?: string;
   httpRoot: string;
   dnsmasqConfig: string;
@@ -48,39 +48,45 @@ export function reveal(v: unknown): unknown {
  * Every PxeServer and NodeGroup of a deployment (`pulumi stack export`), from their components' outputs and a
  * NodeGroup's `server` input, sorted by name. Every problem at once, each naming the resource's URN.
  */
+/** A JSON object's fields, or none: the state is read defensively, every missing field is a named error. */
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
+const str = (x: unknown): x is string => typeof x === "string" && x !== "";
+
 export function inventoryFromDeployment(exported: unknown): { inventory: Inventory; errors: string[] } {
   const errors: string[] = [];
-  const d = reveal(exported) as any;
-  const resources: any[] = d?.deployment?.resources ?? d?.resources ?? [];
+  const d = obj(reveal(exported));
+  const resources = obj(d.deployment).resources ?? d.resources ?? [];
   if (!Array.isArray(resources)) errors.push("the stack export has no resources list");
   const servers: ServerRef[] = [];
   const groups: GroupRef[] = [];
-  const str = (x: unknown): x is string => typeof x === "string" && x !== "";
-  for (const r of Array.isArray(resources) ? resources : []) {
-    const o = r?.outputs ?? {};
-    if (r?.type === "netboot:index:PxeServer") {
-      const info = o.info ?? {};
+  for (const r of (Array.isArray(resources) ? resources : []).map(obj)) {
+    const o = obj(r.outputs);
+    const inputs = obj(r.inputs);
+    if (r.type === "netboot:index:PxeServer") {
+      const info = obj(o.info);
       // the component's httpRoot, dnsmasqConfig and nginxConfig are full paths (info's are host paths)
       if (!str(info.name) || typeof info.host !== "object" || !str(o.httpRoot) || !str(o.dnsmasqConfig) || !str(o.nginxConfig)) {
         errors.push(`${r.urn}: outputs info (name, host), httpRoot, dnsmasqConfig and nginxConfig are missing (run \`pulumi up\` first)`);
         continue;
       }
       servers.push({
-        name: info.name, host: info.host, httpRoot: o.httpRoot, dnsmasqConfig: o.dnsmasqConfig, nginxConfig: o.nginxConfig,
-        ...(str(info.dnsmasqUnit) ? { dnsmasqUnit: info.dnsmasqUnit } : {}), ...(str(r.inputs?.interface) ? { interface: r.inputs.interface } : {}),
+        name: info.name, host: obj(info.host), httpRoot: o.httpRoot, dnsmasqConfig: o.dnsmasqConfig, nginxConfig: o.nginxConfig,
+        ...(str(info.dnsmasqUnit) ? { dnsmasqUnit: info.dnsmasqUnit } : {}), ...(str(inputs.interface) ? { interface: inputs.interface } : {}),
       });
-    } else if (r?.type === "netboot:index:NodeGroup") {
-      const server = r.inputs?.server?.name;
+    } else if (r.type === "netboot:index:NodeGroup") {
+      const server = obj(inputs.server).name;
       const table = o.nodeTable;
       if (!str(server) || !Array.isArray(table)) {
         errors.push(`${r.urn}: the input server (a PxeServer's info) or the output nodeTable is missing (run \`pulumi up\` first)`);
         continue;
       }
-      const name = String(r.urn).split("::").pop()!;
-      const nodes = table
-        .filter((n: any) => str(n?.name) && str(n?.ip))
-        .map((n: any) => ({ name: n.name, ip: n.ip, macs: (Array.isArray(n.macs) ? n.macs : [n.mac]).filter(str).map((m: string) => m.toLowerCase()) }));
-      groups.push({ name: table.find((n: any) => str(n?.group))?.group ?? name, server, nodes });
+      const rows = table.map(obj);
+      const nodes = rows
+        .filter((n) => str(n.name) && str(n.ip))
+        .map((n) => ({ name: n.name as string, ip: n.ip as string, macs: (Array.isArray(n.macs) ? n.macs : [n.mac]).filter(str).map((m) => m.toLowerCase()) }));
+      const group = rows.map((n) => n.group).find(str) ?? String(r.urn).split("::").pop()!;
+      groups.push({ name: group, server, nodes });
     }
   }
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);

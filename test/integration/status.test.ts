@@ -67,9 +67,11 @@ describe("npm run status over real dnsmasq and nginx", () => {
     for (const f of ["dnsmasq-pxe.pid", "nginx-pxe.pid"]) while (!fs.existsSync(path.join(root, "srv/netboot/run", f))) await new Promise((r) => setTimeout(r, 100));
   });
 
+  const promDir = tmpDir("status-prom");
   afterAll(async () => {
     await lab.cleanup();
     await t?.destroy();
+    for (const d of [root, promDir]) fs.rmSync(d, { recursive: true, force: true });
   });
 
   const dhcp = (mac: string, flags: string, timeout = 2000) => {
@@ -102,7 +104,7 @@ describe("npm run status over real dnsmasq and nginx", () => {
     // address for about 3 s before it offers it: the client listens longer)
     expect(dhcp(STRANGER, "--arch 7 --vendor PXEClient:Arch:00007:UNDI:003016", 8000).find((r) => r.type === "ack")?.yiaddr).toMatch(/^10\.78\.0\.2\d\d$/);
 
-    const prom = path.join(tmpDir("status-prom"), "netboot.prom");
+    const prom = path.join(promDir, "netboot.prom");
     fs.writeFileSync(prom, "old\n");
     const r = status(["--json", "--prometheus", prom]);
     expect([r.code, r.err]).toEqual([0, ""]);
