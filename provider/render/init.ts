@@ -206,6 +206,11 @@ overlay_apply() { # dir [hybrid paths...]
   step "overlay: $n entries laid over the root"
 }`;
 
+/** The `image` stage mark names what the node unpacked: the tarball (and the hybrid tree), plain names. */
+function markImage(c: InitConfig): string {
+  return `mark "image?image=\${IMAGE_FILE##*/}${c.mode === "hybrid" ? "&root=$ROOT_DIR" : ""}"`;
+}
+
 function handoff(c: InitConfig): string {
   const release = c.transport !== "http" && c.mode === "ram" ? `umount ${NET} 2>/dev/null\n` : "";
   switch (c.handoff) {
@@ -216,7 +221,7 @@ function handoff(c: InitConfig): string {
         prepareRoot(),
         // After prepareRoot: the overlay's /etc/hostname or resolv.conf wins over the ones made from DHCP.
         `overlay_apply /newroot${c.mode === "hybrid" ? " " + c.hybridPaths.map(shq).join(" ") : ""}`,
-        `mark image`,
+        markImage(c),
         `step "switching root to the image's /sbin/init"`,
         `for d in dev proc sys run; do mkdir -p /newroot/$d; mount --move /$d /newroot/$d; done`,
         `exec switch_root /newroot /sbin/init "$@"`,
@@ -232,7 +237,7 @@ function handoff(c: InitConfig): string {
         // -a: kexec_file_load first (the only one Secure Boot lockdown allows, for a signed kernel), else kexec_load
         `if [ -e $I ]; then kexec -a -l $K --initrd=$I --command-line="$(cat /proc/cmdline)"; else kexec -a -l $K --command-line="$(cat /proc/cmdline)"; fi || fail "kexec -l $K (see the kernel messages above)"`,
         release.trimEnd(),
-        `mark image`,
+        markImage(c),
         `kexec -e || fail "kexec -e"`,
       ].filter(Boolean).join("\n");
     default: {

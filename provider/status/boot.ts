@@ -207,11 +207,15 @@ export interface NodeRef {
 /** The boot files a node fetched, and whether they are the group's current ones. */
 export interface BootedImage {
   /** the initrd's URL path as fetched (`/images/compute/initrd-0123456789ab.img`) */
-  initrd: string;
+  initrd?: string;
   /** the content hash in the name netboot publishes it under (`initrd-<sha12>.img`), when it has one */
   generation?: string;
   /** the group's script names this initrd now; false: the node booted an older (or other) generation */
   current?: boolean;
+  /** the OS image the initramfs unpacked (`image-<sha12>.tar.gz`), as its `image` stage mark names it */
+  osImage?: string;
+  /** hybrid mode: the tree on the network file system (`root-<sha12>`) */
+  root?: string;
 }
 
 export interface NodeBoot {
@@ -311,14 +315,22 @@ export function nodeBoot(node: NodeRef, log: DnsmasqLog, access: AccessEntry[]):
         if (!boot.failure) boot.failure = `HTTP ${e.status} for ${p}`;
         continue;
       }
-      if (p.endsWith(`/${STAGE_PATH}image`)) enter("image", ev.t);
+      if (p.endsWith(`/${STAGE_PATH}image`)) {
+        enter("image", ev.t);
+        // `?image=<file>[&root=<tree>]` from the initramfs (render/init.ts): plain names, taken only when they are
+        const q = new URLSearchParams(/\?(.*)$/.exec(e.path)?.[1] ?? "");
+        const name = (k: string) => (/^[A-Za-z0-9._-]{1,128}$/.test(q.get(k) ?? "") ? q.get(k)! : undefined);
+        const osImage = name("image");
+        const root = name("root");
+        if (osImage || root) boot!.image = { ...boot!.image, ...(osImage ? { osImage } : {}), ...(root ? { root } : {}) };
+      }
       else if (p.endsWith(`/${STAGE_PATH}up`)) enter("up", ev.t);
       else if (/\/ipxe\/(boot|node-[^/]*)\.ipxe$/.test(p)) enter("iPXE", ev.t);
       else if (/\/ipxe\/group-[^/]*\.ipxe$/.test(p) || p === node.kernelPath) enter("kernel", ev.t);
       else if (p === node.initrdPath || /\/initrd-[0-9a-f]{12}\.img$/.test(p)) {
         enter("kernel", ev.t);
         const gen = /initrd-([0-9a-f]{12})\.img$/.exec(p)?.[1];
-        boot!.image = { initrd: p, ...(gen ? { generation: gen } : {}), ...(node.initrdPath ? { current: p === node.initrdPath } : {}) };
+        boot!.image = { ...boot!.image, initrd: p, ...(gen ? { generation: gen } : {}), ...(node.initrdPath ? { current: p === node.initrdPath } : {}) };
       } else if (/\/overlays\//.test(p) || /\/image-[0-9a-f]{12}\.tar\.(gz|xz)$/.test(p)) enter("initramfs", ev.t);
     }
   }

@@ -182,7 +182,9 @@ export function formatTable(r: StatusReport): string {
   const rows = [["NODE", "GROUP", "IP", "STAGE", "SINCE", "BOOT", "IMAGE", "NOTE"]];
   for (const n of r.nodes) {
     const seen = n.stages[n.stage] !== undefined;
-    const image = n.image ? `${n.image.generation ?? n.image.initrd}${n.image.current === false ? " (old)" : ""}` : "-";
+    // the image the node unpacked, by its content hash when netboot named it; else the initrd it fetched
+    const os = n.image?.osImage && (/^image-([0-9a-f]{12})\./.exec(n.image.osImage)?.[1] ?? n.image.osImage);
+    const image = n.image ? `${os ?? n.image.generation ?? n.image.initrd ?? "-"}${n.image.current === false ? " (old)" : ""}` : "-";
     rows.push([n.name, n.group, n.leasedIp ?? n.ip, seen ? n.stage : "-", when(n.stages[n.stage]), n.bootSeconds === undefined ? "-" : `${n.bootSeconds}s`, image, n.failure ?? (seen ? "" : "never seen")]);
   }
   let out = `stack ${r.stack} at ${when(r.generatedAt)}\n` + table(rows);

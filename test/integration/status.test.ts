@@ -99,7 +99,7 @@ describe("npm run status over real dnsmasq and nginx", () => {
     for (const p of ["ipxe/boot.ipxe", `ipxe/node-${N1.replace(/:/g, "-")}.ipxe`, "ipxe/group-compute.ipxe", `images/compute/vmlinuz-6.1-${GEN}`, `images/compute/initrd-${GEN}.img`]) expect([p, get(p)]).toEqual([p, "200"]);
     // the initramfs's udhcpc, then its mark just before the hand-off
     expect(dhcp(N1, "--vendor 'udhcp 1.36.1'").some((r) => r.type === "ack")).toBe(true);
-    expect(get("netboot/stage/image")).toBe("204");
+    expect(get(`netboot/stage/image?image=image-${GEN}.tar.gz`)).toBe("204");
     // a machine no NodeGroup has: authoritative mode leases it an address from the range (dnsmasq pings the
     // address for about 3 s before it offers it: the client listens longer)
     expect(dhcp(STRANGER, "--arch 7 --vendor PXEClient:Arch:00007:UNDI:003016", 8000).find((r) => r.type === "ack")?.yiaddr).toMatch(/^10\.78\.0\.2\d\d$/);
@@ -116,7 +116,7 @@ describe("npm run status over real dnsmasq and nginx", () => {
     const n1 = rep.nodes.find((n: any) => n.name === "n1");
     expect(n1).toMatchObject({
       group: "compute", server: "pxe", ip: "10.78.0.5", stage: "image", leasedIp: "10.78.0.5",
-      image: { initrd: `/images/compute/initrd-${GEN}.img`, generation: GEN, current: true },
+      image: { initrd: `/images/compute/initrd-${GEN}.img`, generation: GEN, current: true, osImage: `image-${GEN}.tar.gz` },
     });
     expect(n1.failure).toBeUndefined();
     expect(n1.stages).toEqual({
@@ -124,7 +124,7 @@ describe("npm run status over real dnsmasq and nginx", () => {
       iPXE: iso(logged.find((e) => e.kind === "ACK")!.time),
       kernel: iso(access.find((e) => e.path === "/ipxe/group-compute.ipxe")!.time!),
       initramfs: iso(logged.find((e) => e.vendorClass === "udhcp 1.36.1")!.time),
-      image: iso(access.find((e) => e.path === "/netboot/stage/image")!.time!),
+      image: iso(access.find((e) => e.path.startsWith("/netboot/stage/image?"))!.time!),
     });
     expect(rep.nodes.find((n: any) => n.name === "n2")).toMatchObject({ stage: "DHCP", stages: {} });
     expect(rep.unknownMacs).toEqual([expect.objectContaining({ mac: STRANGER, servers: ["pxe"], leasedIp: expect.stringMatching(/^10\.78\.0\.2\d\d$/), vendorClass: "PXEClient:Arch:00007:UNDI:003016" })]);
@@ -134,8 +134,8 @@ describe("npm run status over real dnsmasq and nginx", () => {
     const text = fs.readFileSync(prom, "utf8");
     expect(fs.readdirSync(path.dirname(prom))).toEqual(["netboot.prom"]);
     const sample = (m: string) => new RegExp(`^${m.replace(/[{}]/g, "\\$&")} (\\d+)$`, "m").exec(text)?.[1];
-    expect(sample(`netboot_node_stage_timestamp_seconds{node="n1",group="compute",stage="image"}`)).toBe(String(access.find((e) => e.path === "/netboot/stage/image")!.time));
-    expect(sample(`netboot_node_boot_seconds{node="n1",group="compute",stage="image"}`)).toBe(String(access.find((e) => e.path === "/netboot/stage/image")!.time! - logged[0].time));
+    expect(sample(`netboot_node_stage_timestamp_seconds{node="n1",group="compute",stage="image"}`)).toBe(String(access.find((e) => e.path.startsWith("/netboot/stage/image?"))!.time));
+    expect(sample(`netboot_node_boot_seconds{node="n1",group="compute",stage="image"}`)).toBe(String(access.find((e) => e.path.startsWith("/netboot/stage/image?"))!.time! - logged[0].time));
     expect(sample(`netboot_node_stage{node="n1",group="compute",stage="image"}`)).toBe("1");
     expect(sample(`netboot_node_boot_failed{node="n1",group="compute"}`)).toBe("0");
     expect(text).not.toMatch(/node="n2"/);

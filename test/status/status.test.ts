@@ -148,6 +148,18 @@ describe("the stack's state", () => {
   });
 });
 
+test("a node that booted another initrd than its group names now is marked (old); the image mark names what it unpacked", () => {
+  const access = parseAccessLog([
+    `10.0.0.5 - - [02/Dec/2026:05:00:01 +0000] "GET /images/g/initrd-aaaaaaaaaaaa.img HTTP/1.1" 200 1 "-" "iPXE"`,
+    `10.0.0.5 - - [02/Dec/2026:05:00:09 +0000] "GET /netboot/stage/image?image=image-0123456789ab.tar.gz&root=../x HTTP/1.1" 204 0 "-" "Wget"`,
+  ].join("\n"));
+  const data: ServerData = { server: "p", dnsmasqSource: "file:/x", log: { dhcp: [], tftp: [] }, leases: [], access, groupFiles: { g: { initrdPath: "/images/g/initrd-cccccccccccc.img" } }, warnings: [] };
+  const r = buildReport("s", { servers: [], groups: [{ name: "g", server: "p", nodes: [{ name: "n1", macs: [], ip: "10.0.0.5" }] }] }, [data], 1796188800);
+  // a value that is not a plain name (`../x`) is not taken
+  expect(r.nodes[0].image).toEqual({ initrd: "/images/g/initrd-aaaaaaaaaaaa.img", generation: "aaaaaaaaaaaa", current: false, osImage: "image-0123456789ab.tar.gz" });
+  expect(formatTable(r)).toMatch(/^n1 +g +10\.0\.0\.5 +image .* 0123456789ab \(old\)$/m);
+});
+
 test("Prometheus label values are escaped", () => {
   const r = buildReport("s", { servers: [], groups: [{ name: "g\"x", server: "p", nodes: [{ name: "a\\b", macs: ["52:54:00:00:00:01"], ip: "10.0.0.1" }] }] }, [{
     server: "p", dnsmasqSource: "file:/x", leases: [], access: [], groupFiles: {}, warnings: [],
