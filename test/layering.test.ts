@@ -16,6 +16,8 @@ const ALLOWED: Record<string, string[]> = {
   drift: ["util"],
   model: ["drift", "schema-types", "schema-enums", "values", "util"],
   render: ["model", "drift", "schema-types", "schema-enums", "values", "util"],
+  // the status view: pure readers over model facts, and the transport to reach the servers (no resources)
+  status: ["model", "transport", "util"],
 };
 
 function importsOf(file: string): string[] {

@@ -80,6 +80,13 @@ export interface PxeServerModel {
  */
 const DNSMASQ_INSTANCE_UNIT = /^dnsmasq@([a-z0-9][a-z0-9-]{0,62})(\.service)?$/;
 
+/**
+ * Below a PxeServer's httpBaseUrl: a node requests `<stage>` here to mark a boot stage the servers cannot see
+ * otherwise (the initramfs's hand-off: `image`; the image's own `up`). nginx answers 204 and logs it; `npm run
+ * status` reads the access log (docs/status.md).
+ */
+export const STAGE_PATH = "netboot/stage/";
+
 export function full(m: { prefix: string }, p: string): string {
   return m.prefix ? path.posix.join(m.prefix, p) : p;
 }

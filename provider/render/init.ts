@@ -208,6 +208,11 @@ overlay_apply() { # dir [hybrid paths...]
   step "overlay: $n entries laid over the root"
 }`;
 
+/** The `image` stage mark names what the node unpacked: the tarball (and the hybrid tree), plain names. */
+function markImage(c: InitConfig): string {
+  return `mark "image?image=\${IMAGE_FILE##*/}${c.mode === "hybrid" ? "&root=$ROOT_DIR" : ""}"`;
+}
+
 function handoff(c: InitConfig): string {
   const release = c.transport !== "http" && c.mode === "ram" ? `umount ${NET} 2>/dev/null\n` : "";
   switch (c.handoff) {
@@ -218,6 +223,7 @@ function handoff(c: InitConfig): string {
         prepareRoot(),
         // After prepareRoot: the overlay's /etc/hostname or resolv.conf wins over the ones made from DHCP.
         `overlay_apply /newroot${c.mode === "hybrid" ? " " + c.hybridPaths.map(shq).join(" ") : ""}`,
+        markImage(c),
         `step "switching root to the image's /sbin/init"`,
         `for d in dev proc sys run; do mkdir -p /newroot/$d; mount --move /$d /newroot/$d; done`,
         `exec switch_root /newroot /sbin/init "$@"`,
@@ -233,6 +239,7 @@ function handoff(c: InitConfig): string {
         // -a: kexec_file_load first (the only one Secure Boot lockdown allows, for a signed kernel), else kexec_load
         `if [ -e $I ]; then kexec -a -l $K --initrd=$I --command-line="$(cat /proc/cmdline)"; else kexec -a -l $K --command-line="$(cat /proc/cmdline)"; fi || fail "kexec -l $K (see the kernel messages above)"`,
         release.trimEnd(),
+        markImage(c),
         `kexec -e || fail "kexec -e"`,
       ].filter(Boolean).join("\n");
     default: {
@@ -260,6 +267,8 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mkdir -p /run/netboot
 
 step() { echo "netboot: $*"; }
+# One request to the PxeServer's nginx, which logs it: how \`npm run status\` sees the hand-off. Never fails the boot.
+mark() { [ -n "$STAGE_URL" ] && wget -q -T 5 -O /dev/null "$STAGE_URL$1" 2>/dev/null; true; }
 fail() {
   echo "netboot: FAILED: $*"
   # the daemon's last distinct warnings and errors, not its whole chatter
@@ -289,6 +298,7 @@ for x in $(cat /proc/cmdline); do
     netboot.node=*) NODE=\${x#netboot.node=} ;;
     netboot.overlay=*) OVERLAY_URL=\${x#netboot.overlay=} ;;
     netboot.overlay.sha256=*) OVERLAY_SHA=\${x#netboot.overlay.sha256=} ;;
+    netboot.stage=*) STAGE_URL=\${x#netboot.stage=} ;;
     netboot.debug) set -x ;;
   esac
 done

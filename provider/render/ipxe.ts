@@ -3,7 +3,7 @@
  * `${mac:hexhyp}`; the node script sets its own arguments and chains to its group's script, which boots.
  * An unknown MAC or a failed boot prints a distinct line and retries: the chain never loops back to DHCP.
  */
-import { full, NodeGroupModel, PxeServerModel } from "../model/pxe";
+import { full, NodeGroupModel, PxeServerModel, STAGE_PATH } from "../model/pxe";
 import { header, RenderedFile } from "./types";
 
 export const nodeScriptName = (mac: string) => `node-${mac.replace(/:/g, "-")}.ipxe`;
@@ -29,7 +29,8 @@ export function renderGroupScript(g: NodeGroupModel): RenderedFile {
     L.push(`echo netboot: \${netboot-node} (group ${g.name}) boots from its local disk`);
     L.push("sanboot --no-describe --drive 0x80 || exit");
   } else {
-    const args = [`initrd=initrd.img`, `BOOTIF=01-\${mac:hexhyp}`, `netboot.node=\${netboot-node}`, `netboot.group=${g.name}`, g.boot.args, "${netboot-args}"]
+    // netboot.stage=: where the initramfs marks its hand-off, seen in the server's access log (docs/status.md)
+    const args = [`initrd=initrd.img`, `BOOTIF=01-\${mac:hexhyp}`, `netboot.node=\${netboot-node}`, `netboot.group=${g.name}`, `netboot.stage=${g.server.httpBaseUrl}${STAGE_PATH}`, g.boot.args, "${netboot-args}"]
       .filter(Boolean)
       .join(" ");
     L.push(`echo netboot: \${netboot-node} (group ${g.name}) loads its kernel`);

@@ -1,5 +1,5 @@
 /** nginx server block for a PxeServer's HTTP root (kernels, initramfs, images, iPXE scripts). */
-import { full, PxeServerModel } from "../model/pxe";
+import { full, PxeServerModel, STAGE_PATH } from "../model/pxe";
 import { header, RenderedFile } from "./types";
 
 export function renderNginx(m: PxeServerModel): RenderedFile {
@@ -19,6 +19,10 @@ export function renderNginx(m: PxeServerModel): RenderedFile {
     `    }\n` +
     // Node overlays may hold secrets: each NodeGroup's file allows each archive to its node's address only
     // (exact locations, matched first); any other request below /overlays/ is refused.
+    // Stage marks (docs/status.md): a node requests /netboot/stage/<stage>; the access log is the record.
+    `    location ^~ /${STAGE_PATH} {\n` +
+    `        return 204;\n` +
+    `    }\n` +
     `    location ^~ /overlays/ {\n` +
     `        deny all;\n` +
     `    }\n` +

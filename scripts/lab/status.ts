@@ -1,17 +1,20 @@
 /**
- * Where a node's boot is, from what the lab can see: dnsmasq's log (DHCP), nginx's access log (what iPXE
- * fetched, by the node's address) and the node's serial console (kernel, netboot's initramfs lines, the
- * image's marker). Pure: texts in, observation out.
+ * Where a node's boot is, from what the lab can see: the servers' own records (dnsmasq's log, nginx's access
+ * log), read by the same code as `npm run status` (provider/status/boot.ts), and the node's serial console
+ * (kernel, netboot's initramfs lines, the image's marker). Pure: texts in, observation out.
  *
  *   DHCP -> iPXE -> kernel -> initramfs -> image -> up
  *
  * With SeaBIOS, iPXE prints to the VGA screen only, so the early steps come from the daemons' logs; with OVMF,
  * iPXE also prints to the serial console.
  */
+import { AccessEntry, leaseOf, nodeBoot, parseAccessLog, parseDnsmasqLog, Stage, STAGES, stageIndex } from "../../provider/status/boot";
 import { LabNode } from "./contract";
 
-export type Step = "DHCP" | "iPXE" | "kernel" | "initramfs" | "image" | "up";
-export const STEPS: Step[] = ["DHCP", "iPXE", "kernel", "initramfs", "image", "up"];
+export type Step = Stage;
+export const STEPS: Step[] = [...STAGES];
+export { leaseOf, parseAccessLog };
+export type { AccessEntry };
 
 export interface Observation {
   /** the step in progress (or "up") */
@@ -35,25 +38,7 @@ export function lastLines(text: string, n: number): string[] {
   return cleanConsole(text).split("\n").map((l) => l.trimEnd()).filter((l) => l.trim()).slice(-n);
 }
 
-export interface AccessEntry { ip: string; method: string; path: string; status: number }
-
-/** nginx's default `combined` format: `IP - user [time] "GET /path HTTP/1.1" status bytes "ref" "agent"`. */
-export function parseAccessLog(text: string): AccessEntry[] {
-  const out: AccessEntry[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^(\S+) \S+ \S+ \[[^\]]*\] "(\S+) (\S+)[^"]*" (\d{3}) /.exec(line);
-    if (m) out.push({ ip: m[1], method: m[2], path: m[3], status: Number(m[4]) });
-  }
-  return out;
-}
-
-/** The first address dnsmasq acknowledged for `mac` (`DHCPACK(iface) IP MAC [name]`). */
-export function leaseOf(dnsmasqLog: string, mac: string): string | undefined {
-  const re = new RegExp(`DHCPACK\\([^)]*\\) (\\d+\\.\\d+\\.\\d+\\.\\d+) ${mac.replace(/:/g, ":")}\\b`, "i");
-  return re.exec(dnsmasqLog)?.[1];
-}
-
-const at = (s: Step) => STEPS.indexOf(s);
+const at = stageIndex;
 
 /** Reads every source and returns the furthest step reached, and a failure when one is visible. */
 export function observe(node: LabNode, src: { console: string; dnsmasq: string; access: string }, upMarker: string): Observation {
@@ -62,16 +47,13 @@ export function observe(node: LabNode, src: { console: string; dnsmasq: string; 
     if (at(s) > at(step)) step = s;
   };
   const con = cleanConsole(src.console);
-  const leasedIp = leaseOf(src.dnsmasq, node.mac) ?? (new RegExp(`Configuring \\(net\\d+ ${node.mac}\\)[. ]*ok`, "i").test(con) ? node.ip : undefined);
+  // The servers' view of the node's last boot: DHCP, iPXE's fetches, netboot's stage marks, HTTP errors.
+  const servers = nodeBoot({ name: node.name, group: node.group, macs: [node.mac], ip: node.ip }, parseDnsmasqLog(src.dnsmasq, { now: Date.now() / 1000 }), parseAccessLog(src.access));
+  const leasedIp = servers.leasedIp ?? leaseOf(src.dnsmasq, node.mac) ?? (new RegExp(`Configuring \\(net\\d+ ${node.mac}\\)[. ]*ok`, "i").test(con) ? node.ip : undefined);
   if (leasedIp) advance("iPXE");
-  let failure: string | undefined;
+  advance(servers.stage);
+  let failure: string | undefined = servers.failure?.startsWith("HTTP") ? servers.failure : undefined;
 
-  const ip = leasedIp ?? node.ip;
-  for (const e of parseAccessLog(src.access)) {
-    if (e.ip !== ip) continue;
-    if (/\/group-[^/]*\.ipxe$/.test(e.path) && e.status === 200) advance("kernel");
-    if (e.status >= 400 && !failure) failure = `HTTP ${e.status} for ${e.path}`;
-  }
   if (/loads its kernel/.test(con) || /^Linux version /m.test(con) || /\] Linux version /.test(con)) advance("kernel");
   if (/netboot: boot image \S+ starting/.test(con)) advance("initramfs");
   if (/netboot: switching root|netboot: kexec into/.test(con)) advance("image");

@@ -70,8 +70,8 @@ describe("observe", () => {
 
 test("parseAccessLog reads nginx's combined format", () => {
   expect(parseAccessLog(get("/a b") + "garbage\n" + get("/x", 404))).toEqual([
-    { ip: "10.90.0.21", method: "GET", path: "/a", status: 200 },
-    { ip: "10.90.0.21", method: "GET", path: "/x", status: 404 },
+    { ip: "10.90.0.21", method: "GET", path: "/a", status: 200, time: 1795773681 },
+    { ip: "10.90.0.21", method: "GET", path: "/x", status: 404, time: 1795773681 },
   ]);
 });
 
