@@ -527,6 +527,8 @@ export interface PxeServerInfo {
     /** Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode). */
     readonly firmwares: string[];
     readonly dnsmasqUnit?: string;
+    /** The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable. */
+    readonly domain?: string;
 }
 
 export interface PxeServerInfoInputs {
@@ -547,6 +549,8 @@ export interface PxeServerInfoInputs {
     /** Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode). */
     readonly firmwares: pulumi.Input<pulumi.Input<string>[]>;
     readonly dnsmasqUnit?: pulumi.Input<string>;
+    /** The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable. */
+    readonly domain?: pulumi.Input<string>;
 }
 
 /** A node's resolver settings (`/etc/resolv.conf`). */

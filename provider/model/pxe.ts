@@ -226,6 +226,7 @@ export function serverInfo(m: PxeServerModel): PxeServerInfo {
     pidFile: m.paths.pidFile,
     firmwares: (Object.keys(m.bootFiles) as Firmware[]).sort(),
     dnsmasqUnit: m.dnsmasqUnit,
+    ...(m.domain ? { domain: m.domain } : {}),
   };
 }
 
@@ -281,6 +282,8 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
     issues.add("server", server, "must be a PxeServer's `info` output");
     return undefined;
   }
+  // the domain lands in overlays' /etc/hosts: only a PxeServer's checked domain, never text of another shape
+  if (server.domain !== undefined && !isDomain(server.domain)) issues.add("server.domain", server.domain, "must be a DNS domain such as cluster.local");
   const subnet = parseCidr(server.subnet);
   const rs = parseIPv4(server.rangeStart);
   const re = parseIPv4(server.rangeEnd);
@@ -346,7 +349,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
   const overlay = args.overlay !== undefined && args.overlay !== null ? buildGroupOverlay(issues, "overlay", args.overlay) : imageFiles.length > 0 ? buildGroupOverlay(issues, "overlay", {}) : undefined;
   if (overlay) {
     overlay.imageFiles = imageFiles;
-    const facts = { name, server, overlay };
+    const facts = { name, server, overlay, domain: server.domain };
     checkTemplates(issues, overlay, nodes.map((n) => ({ facts: nodeFacts(facts, n), overlay: n.overlay })));
   }
   let boot: NodeGroupModel["boot"] | undefined;
@@ -363,7 +366,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
   if (overlay && boot?.kind === "localDisk") issues.add(args.overlay ? "overlay" : "boot.overlay", undefined, "a group that boots from its local disk gets no overlay (the netboot initramfs lays it over the root)");
   if (!issues.ok || !boot) return undefined;
   const host = server.host;
-  return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot, ...(overlay ? { overlay } : {}) };
+  return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot, ...(server.domain ? { domain: server.domain } : {}), ...(overlay ? { overlay } : {}) };
 }
 
 /** Claims of a group, for conflict checks across groups and stacks. */

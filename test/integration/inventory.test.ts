@@ -10,6 +10,7 @@ import * as path from "path";
 import * as netboot from "../../sdk/nodejs";
 import { changed, cliProject, testStack, TestStack } from "../helpers/engine";
 import { REPO, tmpDir } from "../helpers/env";
+import { readCpio } from "../../provider/render/cpio";
 
 jest.setTimeout(300_000);
 
@@ -166,5 +167,56 @@ groups:
     expect(changed((await t.stack.preview({ expectNoChanges: true })).changeSummary)).toEqual({});
     await t.destroy();
     expect(walk(path.join(dir, "target"))).toEqual([]);
+  });
+});
+
+describe("Cluster overlays: every group's /etc/hosts names the whole cluster", () => {
+  const dir = tmpDir("inventory-overlays");
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const yaml = (gpuNodes: string) => `version: 1
+defaults:
+  host: { root: ./target }
+servers:
+  pxe:
+    interface: nbi2
+    subnet: 10.74.2.0/24
+    serverIp: 10.74.2.1
+    dhcpMode: static
+    domain: lab.example
+groups:
+  compute:
+    boot: { kernelUrl: images/vmlinuz, initrdUrl: images/initrd.img }
+    overlay: { extraHosts: [{ ip: 10.74.2.250, names: [nas] }] }
+    nodes:
+      - { name: c01, mac: "52:54:00:74:02:01", ip: 10.74.2.11 }
+  gpu:
+    boot: { kernelUrl: images/vmlinuz, initrdUrl: images/initrd.img }
+    overlay: {}
+    nodes:
+${gpuNodes}`;
+  const hostsOf = (node: string) => {
+    const d = path.join(dir, "target/srv/netboot/http/overlays");
+    const group = fs.readdirSync(d).find((g) => fs.readdirSync(path.join(d, g)).some((f) => f.startsWith(`${node}-`)))!;
+    const file = fs.readdirSync(path.join(d, group)).find((f) => f.startsWith(`${node}-`))!;
+    return readCpio(fs.readFileSync(path.join(d, group, file))).find((e) => e.name === "etc/hosts")!.data.toString();
+  };
+
+  test("each group's archives list the other group's nodes (named with the domain), then its own extraHosts; a node added to one group updates the other's", async () => {
+    fs.writeFileSync(path.join(dir, "cluster.yaml"), yaml(`      - { name: g01, mac: "52:54:00:74:02:21", ip: 10.74.2.21 }\n`));
+    const t = await testStack("inventory-overlays", async () => {
+      const c = new netboot.Cluster("ov", { inventoryPath: path.join(dir, "cluster.yaml") });
+      return { nodes: c.nodeTable };
+    });
+    expect((await t.stack.up()).summary.result).toBe("succeeded");
+    expect(hostsOf("c01")).toMatch(/\n10\.74\.2\.1\tpxe\.lab\.example pxe\n10\.74\.2\.11\tc01\.lab\.example c01\n10\.74\.2\.21\tg01\.lab\.example g01\n10\.74\.2\.250\tnas\n$/);
+    expect(hostsOf("g01")).toMatch(/\n10\.74\.2\.21\tg01\.lab\.example g01\n10\.74\.2\.11\tc01\.lab\.example c01\n$/);
+
+    fs.writeFileSync(path.join(dir, "cluster.yaml"), yaml(`      - { name: g01, mac: "52:54:00:74:02:21", ip: 10.74.2.21 }\n      - { name: g02, mac: "52:54:00:74:02:22", ip: 10.74.2.22 }\n`));
+    const updated: string[] = [];
+    await t.stack.preview({ onEvent: (e) => { const m = e.resourcePreEvent?.metadata; if (m && m.op === "update" && m.type === "netboot:index:NodeGroupFiles") updated.push(m.urn.split("::").pop()!); } });
+    expect(updated.sort()).toEqual(["compute-files", "gpu-files"]);
+    await t.stack.up();
+    expect(hostsOf("c01")).toContain("10.74.2.22\tg02.lab.example g02\n");
+    await t.destroy();
   });
 });

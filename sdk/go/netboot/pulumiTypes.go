@@ -2993,6 +2993,8 @@ type PxeServerInfo struct {
 	// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
 	DhcpMode    string  `pulumi:"dhcpMode"`
 	DnsmasqUnit *string `pulumi:"dnsmasqUnit"`
+	// The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+	Domain *string `pulumi:"domain"`
 	// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
 	Firmwares []string `pulumi:"firmwares"`
 	Host      Host     `pulumi:"host"`
@@ -3025,6 +3027,8 @@ type PxeServerInfoArgs struct {
 	// The server's DhcpMode value. A string, not the enum: this object is an output passed back in as an input, which Pulumi YAML cannot do with an enum-typed field.
 	DhcpMode    pulumi.StringInput    `pulumi:"dhcpMode"`
 	DnsmasqUnit pulumi.StringPtrInput `pulumi:"dnsmasqUnit"`
+	// The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+	Domain pulumi.StringPtrInput `pulumi:"domain"`
 	// Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
 	Firmwares pulumi.StringArrayInput `pulumi:"firmwares"`
 	Host      HostInput               `pulumi:"host"`
@@ -3075,6 +3079,11 @@ func (o PxeServerInfoOutput) DhcpMode() pulumi.StringOutput {
 
 func (o PxeServerInfoOutput) DnsmasqUnit() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v PxeServerInfo) *string { return v.DnsmasqUnit }).(pulumi.StringPtrOutput)
+}
+
+// The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+func (o PxeServerInfoOutput) Domain() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v PxeServerInfo) *string { return v.Domain }).(pulumi.StringPtrOutput)
 }
 
 // Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).

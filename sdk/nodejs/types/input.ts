@@ -443,6 +443,10 @@ export interface PxeServerInfoArgs {
     dhcpMode: pulumi.Input<string>;
     dnsmasqUnit?: pulumi.Input<string | undefined>;
     /**
+     * The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+     */
+    domain?: pulumi.Input<string | undefined>;
+    /**
      * Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
      */
     firmwares: pulumi.Input<pulumi.Input<string>[]>;

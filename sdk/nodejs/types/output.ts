@@ -335,6 +335,10 @@ export interface PxeServerInfo {
     dhcpMode: string;
     dnsmasqUnit?: string;
     /**
+     * The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+     */
+    domain?: string;
+    /**
      * Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
      */
     firmwares: string[];

@@ -1938,6 +1938,10 @@ class PxeServerInfoArgsDict(TypedDict):
     server_ip: pulumi.Input[_builtins.str]
     subnet: pulumi.Input[_builtins.str]
     dnsmasq_unit: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    domain: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+    """
     range_end: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     range_start: NotRequired[pulumi.Input[Optional[_builtins.str]]]
 
@@ -1955,6 +1959,7 @@ class PxeServerInfoArgs:
                  server_ip: pulumi.Input[_builtins.str],
                  subnet: pulumi.Input[_builtins.str],
                  dnsmasq_unit: pulumi.Input[Optional[_builtins.str]] = None,
+                 domain: pulumi.Input[Optional[_builtins.str]] = None,
                  range_end: pulumi.Input[Optional[_builtins.str]] = None,
                  range_start: pulumi.Input[Optional[_builtins.str]] = None):
         """
@@ -1964,6 +1969,7 @@ class PxeServerInfoArgs:
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] firmwares: Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         :param pulumi.Input[_builtins.str] hosts_dir: Full path of dnsmasq's dhcp-hostsdir on the host.
         :param pulumi.Input[_builtins.str] http_root: Full path of the HTTP document root on the host.
+        :param pulumi.Input[_builtins.str] domain: The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
         """
         pulumi.set(__self__, "dhcp_mode", dhcp_mode)
         pulumi.set(__self__, "firmwares", firmwares)
@@ -1977,6 +1983,8 @@ class PxeServerInfoArgs:
         pulumi.set(__self__, "subnet", subnet)
         if dnsmasq_unit is not None:
             pulumi.set(__self__, "dnsmasq_unit", dnsmasq_unit)
+        if domain is not None:
+            pulumi.set(__self__, "domain", domain)
         if range_end is not None:
             pulumi.set(__self__, "range_end", range_end)
         if range_start is not None:
@@ -2092,6 +2100,18 @@ class PxeServerInfoArgs:
     @dnsmasq_unit.setter
     def dnsmasq_unit(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "dnsmasq_unit", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def domain(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+        """
+        return pulumi.get(self, "domain")
+
+    @domain.setter
+    def domain(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "domain", value)
 
     @_builtins.property
     @pulumi.getter(name="rangeEnd")

@@ -1081,6 +1081,7 @@ class PxeServerInfo(dict):
                  server_ip: _builtins.str,
                  subnet: _builtins.str,
                  dnsmasq_unit: Optional[_builtins.str] = None,
+                 domain: Optional[_builtins.str] = None,
                  range_end: Optional[_builtins.str] = None,
                  range_start: Optional[_builtins.str] = None):
         """
@@ -1090,6 +1091,7 @@ class PxeServerInfo(dict):
         :param Sequence[_builtins.str] firmwares: Firmwares that have a boot file (Firmware values; strings for the reason given at dhcpMode).
         :param _builtins.str hosts_dir: Full path of dnsmasq's dhcp-hostsdir on the host.
         :param _builtins.str http_root: Full path of the HTTP document root on the host.
+        :param _builtins.str domain: The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
         """
         pulumi.set(__self__, "dhcp_mode", dhcp_mode)
         pulumi.set(__self__, "firmwares", firmwares)
@@ -1103,6 +1105,8 @@ class PxeServerInfo(dict):
         pulumi.set(__self__, "subnet", subnet)
         if dnsmasq_unit is not None:
             pulumi.set(__self__, "dnsmasq_unit", dnsmasq_unit)
+        if domain is not None:
+            pulumi.set(__self__, "domain", domain)
         if range_end is not None:
             pulumi.set(__self__, "range_end", range_end)
         if range_start is not None:
@@ -1174,6 +1178,14 @@ class PxeServerInfo(dict):
     @pulumi.getter(name="dnsmasqUnit")
     def dnsmasq_unit(self) -> Optional[_builtins.str]:
         return pulumi.get(self, "dnsmasq_unit")
+
+    @_builtins.property
+    @pulumi.getter
+    def domain(self) -> Optional[_builtins.str]:
+        """
+        The server's DNS domain (`domain`), if any: node names in overlays' /etc/hosts and the `{{ domain }}` template variable.
+        """
+        return pulumi.get(self, "domain")
 
     @_builtins.property
     @pulumi.getter(name="rangeEnd")
