@@ -31,7 +31,7 @@ const privateKey = config.requireSecret("privateKey");
 const subnet = config.get("subnet") ?? "10.97.0.0/24";
 const serverIp = config.get("serverIp") ?? head.host;
 const bootInterface = config.get("bootInterface") ?? "nb0";
-const brickDir = config.get("brickDir") ?? "/srv/gluster/images";
+const brickDir = config.get("brickDir") ?? "/srv/brick-images";
 const nodes = config.getObject<Node[]>("nodes") ?? [{ name: "node1", macs: ["52:54:00:97:00:11"], ip: "10.97.0.11" }];
 const buildDir = path.resolve(__dirname, config.get("buildDir") ?? "build");
 if (storage.length !== 3) throw new Error(`config storage: ${storage.length} servers given; the replica-3 volume needs exactly three`);

@@ -4,6 +4,9 @@
 #   pxe      dnsmasq, nginx-light                     (a PXE server alone: test/integration/systemdPxe.test.ts)
 #   head     dnsmasq, nginx-light, glusterfs-client   (the head node: PXE, and the publish host of the OS image)
 #   storage  glusterfs-server                         (a storage server: glusterd and its bricks)
+# Debian's glusterfs-server installs glusterd.service disabled; a storage server of a site runs it (netboot's
+# managed volumes need a running glusterd, as the admin's `systemctl enable --now glusterd` leaves it), so the
+# storage root has it enabled. Everything else is the packages' own defaults.
 # Usage: machineRoot.sh PROFILE. The root is cached under ~/.cache/netboot/systemd-roots/, keyed by this
 # script's bytes and the profile (the package lists and options are the inputs), and .deb files are shared through
 # ~/.cache/netboot/apt-archives (mmdebstrap's sync-in/sync-out hooks), so a rebuild downloads nothing new.
@@ -11,10 +14,11 @@
 set -eu
 profile="${1:-}"
 BASE=systemd-sysv,openssh-server,iproute2,procps
+ENABLE=
 case "$profile" in
   pxe) PACKAGES=$BASE,dnsmasq,nginx-light ;;
   head) PACKAGES=$BASE,dnsmasq,nginx-light,glusterfs-client ;;
-  storage) PACKAGES=$BASE,glusterfs-server ;;
+  storage) PACKAGES=$BASE,glusterfs-server; ENABLE=glusterd.service ;;
   *) echo "usage: $0 pxe|head|storage (got '${profile}')" >&2; exit 2 ;;
 esac
 MIRROR=http://deb.debian.org/debian
@@ -34,6 +38,7 @@ mmdebstrap --variant=apt --include="$PACKAGES" \
   --customize-hook="sync-out /var/cache/apt/archives $CACHE/apt-archives" \
   --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb' \
   --customize-hook="echo netboot-$profile > \"\$1\"/etc/hostname" \
+  --customize-hook="[ -z '$ENABLE' ] || chroot \"\$1\" systemctl enable $ENABLE" \
   bookworm "$tmp" "$MIRROR" </dev/null >&2
 touch "$tmp/.complete"
 mv "$tmp" "$out"

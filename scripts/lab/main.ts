@@ -85,6 +85,13 @@ function pulumi(o: Options, args: string[], opts: { show?: boolean; input?: stri
   return r.stdout ?? "";
 }
 
+/** `key.a`, `key[0].b`, ... with their values: how `pulumi config set --path` spells each leaf of a value. */
+export function configLeaves(key: string, v: unknown): [string, string | number | boolean][] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => configLeaves(`${key}[${i}]`, x));
+  if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => configLeaves(`${key}.${k}`, x));
+  return [[key, v as string | number | boolean]];
+}
+
 function readOutputs(o: Options): Record<string, unknown> {
   const text = pulumi(o, ["stack", "output", "--json", "--show-secrets"]);
   return JSON.parse(text || "{}");
@@ -452,7 +459,16 @@ async function main(): Promise<number> {
       const cfg = ml.config();
       for (const [k, v] of Object.entries(cfg)) {
         if (k === "privateKey") pulumi({ ...o, stack }, ["config", "set", "--secret", k], { input: String(v) });
-        else if (v !== undefined) pulumi({ ...o, stack }, ["config", "set", k, typeof v === "string" ? v : JSON.stringify(v)]);
+        else if (typeof v === "string") pulumi({ ...o, stack }, ["config", "set", k, v]);
+        else if (v !== undefined) {
+          // structured config (the project declares objects and lists): one `--path` per leaf, numbers as int
+          try {
+            pulumi({ ...o, stack }, ["config", "rm", k]);
+          } catch {
+            /* not set yet */
+          }
+          for (const [p, leaf] of configLeaves(k, v)) pulumi({ ...o, stack }, ["config", "set", "--path", p, String(leaf), ...(typeof leaf === "number" ? ["--type", "int"] : [])]);
+        }
       }
     }
     console.log(`lab: pulumi up in ${o.example} (stack ${stack})`);
