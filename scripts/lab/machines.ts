@@ -124,8 +124,9 @@ export class Machine {
       if (Date.now() > until) throw new Error(`machine ${this.name}: sshd did not listen within ${timeoutMs / 1000} s`);
       await sleep(250);
     }
-    let state = "";
-    while (!/^(running|degraded)/.test(state = this.exec("systemctl is-system-running", true).out.trim())) {
+    for (;;) {
+      const state = this.exec("systemctl is-system-running", true).out.trim();
+      if (/^(running|degraded)/.test(state)) return;
       if (gone()) throw failed();
       if (Date.now() > until) throw new Error(`machine ${this.name}: systemd is still "${state}" after ${timeoutMs / 1000} s`);
       await sleep(500);
