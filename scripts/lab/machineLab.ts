@@ -104,6 +104,36 @@ export class MachineLab {
     return !!this.ledger && this.ledger.machines.length === this.spec.machines.length && [...this.machines.values()].every((m) => m.alive());
   }
 
+  /** Machines of the ledger whose folder is there but whose nspawn is not running (powered off, `powerOff`). */
+  stopped(): string[] {
+    if (!this.ledger) return [];
+    return [...this.machines.values()].filter((m) => !m.alive() && fs.existsSync(path.join(m.root, "etc"))).map((m) => m.name);
+  }
+
+  /** True when every machine is either running or powered off with its folder kept: `powerOn` brings it back. */
+  intact(): boolean {
+    return !!this.ledger && this.ledger.machines.length === this.spec.machines.length && [...this.machines.values()].every((m) => m.alive() || this.stopped().includes(m.name));
+  }
+
+  /** Powers one machine off in order (SIGTERM to nspawn), keeping its folder, network and ledger entry. */
+  async powerOff(name: string): Promise<void> {
+    await this.machine(name).stop(false);
+    this.save();
+  }
+
+  /** Boots the powered-off machines again on their own roots (the state `pulumi up` left on them is kept). */
+  async powerOn(log: (s: string) => void): Promise<string[]> {
+    const names = this.stopped();
+    for (const n of names) this.machine(n).boot({ binds: ["/dev/fuse"], detached: true });
+    this.save();
+    for (const n of names) {
+      await this.machine(n).waitBooted();
+      log(`machine ${n}: powered on again (systemd ${this.machine(n).exec("systemctl is-system-running", true).out.trim()})`);
+    }
+    this.save();
+    return names;
+  }
+
   private save(): void {
     if (!this.ledger) return;
     this.ledger.machines = this.ledger.machines.map((s) => ({ ...s, ...this.machines.get(s.name)!.state() }));

@@ -31,7 +31,8 @@ import { pidAlive, run, sleep, startTime, stopPid } from "./procs";
 export type MachineProfile = "pxe" | "head" | "storage";
 export const MACHINE_PROFILES: MachineProfile[] = ["pxe", "head", "storage"];
 
-const SCRIPT = path.resolve(__dirname, "..", "..", "..", "scripts/lab/machineRoot.sh");
+// beside this file when run from source (ts-jest), three folders up from dist/scripts/lab when built
+const SCRIPT = [path.join(__dirname, "machineRoot.sh"), path.resolve(__dirname, "..", "..", "..", "scripts/lab/machineRoot.sh")].find((p) => fs.existsSync(p)) ?? "scripts/lab/machineRoot.sh";
 
 /** Builds (or takes from the cache) the root of a profile; returns its folder. Minutes the first time. */
 export function machineRoot(profile: MachineProfile): string {

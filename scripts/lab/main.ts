@@ -45,15 +45,17 @@ interface Options {
   destroy: boolean;
   /** machines mode: `pulumi destroy`, compare the machines with before `up`, stop them */
   down: boolean;
+  /** machines mode: the machine powered off once a node reaches the kernel step (a fault the cluster must ride out) */
+  poweroff?: string;
 }
 
-const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--down] [--stack NAME] [--timeout SECONDS] [--out DIR]";
+const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--down] [--poweroff MACHINE] [--stack NAME] [--timeout SECONDS] [--out DIR]";
 
 export function labOptions(argv: string[]): Options {
   const { values: v, positionals } = parseCli("lab", USAGE, {
     options: {
       groups: { type: "string", multiple: true }, nodes: { type: "string", multiple: true }, stack: { type: "string" },
-      out: { type: "string" }, timeout: { type: "string" }, up: { type: "boolean" }, destroy: { type: "boolean" }, down: { type: "boolean" },
+      out: { type: "string" }, timeout: { type: "string" }, up: { type: "boolean" }, destroy: { type: "boolean" }, down: { type: "boolean" }, poweroff: { type: "string" },
     },
     allowPositionals: true,
   }, argv);
@@ -65,11 +67,12 @@ export function labOptions(argv: string[]): Options {
     example: path.resolve(positionals[0]), groups: list(v.groups), nodes: list(v.nodes), stack: v.stack,
     out: v.out === undefined ? undefined : path.resolve(v.out),
     timeoutS: numberFlag("lab", USAGE, "timeout", v.timeout, 300, 10),
-    up: v.up ?? false, destroy: v.destroy ?? false, down: v.down ?? false,
+    up: v.up ?? false, destroy: v.destroy ?? false, down: v.down ?? false, poweroff: v.poweroff,
   };
   const machines = fs.existsSync(path.join(o.example, "lab-machines.json"));
   if (o.down && !machines) usageError("lab", USAGE, `--down is for an example with lab machines (lab-machines.json); ${o.example} has none: use --destroy`);
   if (o.down && (o.up || o.destroy)) usageError("lab", USAGE, "--down runs pulumi destroy and stops the machines: give it alone");
+  if (o.poweroff !== undefined && !machines) usageError("lab", USAGE, "--poweroff is for an example with lab machines (lab-machines.json)");
   if (o.destroy && machines) usageError("lab", USAGE, "with lab machines, --down destroys the stack and then stops the machines");
   if (!fs.existsSync(path.join(o.example, "Pulumi.yaml"))) usageError("lab", USAGE, `${o.example} has no Pulumi.yaml`);
   return o;
@@ -377,6 +380,8 @@ function archivePreviousRun(out: string): string | undefined {
  * printed and kept in machines-diff.json); the machines are stopped either way.
  */
 async function down(o: Options, ml: MachineLab): Promise<number> {
+  // a machine powered off by a fault is powered on first: destroy must reach it, and it is compared too
+  if (!ml.running() && ml.intact()) await ml.powerOn((l) => console.log(`lab: ${l}`));
   if (!ml.running()) {
     console.log("lab: the lab machines are not running; nothing to destroy on them");
     await ml.stop();
@@ -433,8 +438,19 @@ async function main(): Promise<number> {
       return EXIT.usage;
     }
     ml = new MachineLab(out, spec.spec);
+    if (o.poweroff !== undefined && !spec.spec.machines.some((m) => m.name === o.poweroff)) {
+      console.error(`lab: --poweroff: no machine "${o.poweroff}" in ${specFile} (${spec.spec.machines.map((m) => m.name).join(", ")})`);
+      return EXIT.usage;
+    }
     if (o.down) return down(o, ml);
-    if (!ml.running()) {
+    if (!ml.running() && ml.intact() && ml.stopped().length) {
+      // a machine powered off (a fault, --poweroff): --up boots it again on its own root, and `pulumi up` converges
+      if (!o.up) {
+        console.error(`lab: lab machine(s) ${ml.stopped().join(", ")} of ${o.example} are powered off: --up powers them on again`);
+        return EXIT.usage;
+      }
+      await ml.powerOn((l) => console.log(`lab: ${l}`));
+    } else if (!ml.running()) {
       if (!o.up) {
         console.error(`lab: the lab machines of ${o.example} are not running: start them (and set them up) with --up`);
         return EXIT.usage;
@@ -653,8 +669,21 @@ async function main(): Promise<number> {
         console.log(`lab: DAEMON EXITED: ${e.daemon} (pid ${e.pid}, exit ${e.exitCode ?? "by signal"}) ${e.afterS} s into the boot`);
       }
     };
+    // --poweroff: one machine goes down while the nodes boot (once the first asks for its kernel: the
+    // initramfs then mounts the volume with that machine's brick gone or going)
+    const faults: { machine: string; afterS: number; node: string }[] = [];
+    const fault = () => {
+      if (!ml || !o.poweroff || faults.length) return;
+      const r = runs.find((x) => STEPS.indexOf(x.obs.step) >= STEPS.indexOf("kernel"));
+      if (!r) return;
+      const f = { machine: o.poweroff, afterS: Number(((Date.now() - bootStart) / 1000).toFixed(1)), node: r.node.name };
+      faults.push(f);
+      console.log(`lab: FAULT: powering machine ${f.machine} off (${r.node.name} is at ${r.obs.step}, ${f.afterS} s into the boot)`);
+      void ml.powerOff(f.machine).then(() => console.log(`lab: machine ${f.machine} is off`));
+    };
     while (runs.some((r) => !r.done) && !interrupted) {
       watchDaemons();
+      fault();
       const dns = dnsText();
       const acc = accessText();
       for (const r of runs.filter((x) => !x.done && x.phase !== "checking")) {
@@ -725,7 +754,7 @@ async function main(): Promise<number> {
       marker: r.obs.marker ?? null, console: r.console,
       checks: r.checks, secondsToUpAfterReboot: r.rebootUpAfterS === undefined ? null : Number(r.rebootUpAfterS.toFixed(1)),
     }));
-    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows, daemonsExited: daemonExits }, null, 2) + "\n");
+    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows, daemonsExited: daemonExits, faults }, null, 2) + "\n");
     console.log("\n" + table(rows));
     for (const e of daemonExits) console.log(`daemon exited during the run: ${e.daemon} (pid ${e.pid}, exit ${e.exitCode ?? "by signal"}) after ${e.afterS} s`);
     return rows.every((r) => r.result === "up") ? EXIT.up : EXIT.nodeFailed;
