@@ -6,7 +6,9 @@
  * BootImage that publishes the Debian OS image onto the volume through the head machine. Then one VM boots
  * Debian from them to `running` and passes the checks over SSH. The lab starts no daemon and copies no file:
  * what serves the node is the machines' own units. `--down` runs `pulumi destroy`, finds every machine's /etc
- * and units as they were before `up`, and stops the machines.
+ * and units as they were before `up`, and stops the machines. Between the two, the storage fault of point 3: a
+ * storage machine powered off while the node boots (the node still comes up on the other two replicas), and a
+ * later `--up` with the machine back converges.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -15,7 +17,7 @@ import { Machine, MachineState } from "../../scripts/lab/machines";
 import { REPO, requireRoot, requireTool, tmpDir, toolchainBin } from "../helpers/env";
 import { LabRun, runLab } from "../helpers/lab";
 
-jest.setTimeout(1_200_000);
+jest.setTimeout(1_500_000);
 
 const EXAMPLE = path.join(REPO, "examples/cluster-systemd");
 const STACK = `labprod${process.pid}`;
@@ -86,6 +88,32 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
     // the lab ran no daemon of its own: its ledger of processes is gone, and it kept no dnsmasq/nginx/brick logs of its own
     expect(fs.existsSync(path.join(out, "lab.json"))).toBe(false);
     expect(fs.readdirSync(out).filter((f) => /^(brick-|client-|nginx\.log)/.test(f))).toEqual([]);
+  });
+
+  test("a storage machine powered off while the node boots (--poweroff stor3): replica 3 keeps serving and the node comes up", async () => {
+    const run = await runLab(EXAMPLE, STACK, out, env, ["--poweroff", "stor3", "--timeout", "900"], { onStart: (pid) => (labPid = pid) });
+    if (run.code !== 0) console.log(run.stdout + run.stderr);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(fs.readFileSync(path.join(out, "result.json"), "utf8"));
+    expect(result.faults).toEqual([expect.objectContaining({ machine: "stor3", node: "node1" })]);
+    expect(result.nodes[0].result).toBe("up");
+    expect(result.nodes[0].marker).toMatch(/host=node1 ip=10\.97\.0\.11 state=running/);
+    expect(machine("stor3").alive()).toBe(false);
+    // the volume ran on two of its three bricks
+    expect(machine("stor1").exec("gluster volume status images").out.split("\n").filter((l) => /^Brick .* Y\s+\d+\s*$/.test(l)).length).toBe(2);
+    console.log(`labProd: node1 up after ${result.nodes[0].secondsToUp} s with stor3 powered off ${result.faults[0].afterS} s into the boot`);
+  });
+
+  test("a later --up with the machine back converges: stor3 boots on its own root, pulumi up succeeds, all three bricks serve, no changes left", async () => {
+    const run = await runLab(EXAMPLE, STACK, out, env, ["--up", "--timeout", "900"], { onStart: (pid) => (labPid = pid) });
+    if (run.code !== 0) console.log(run.stdout + run.stderr);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/lab: machine stor3: powered on again/);
+    expect(machine("stor3").alive()).toBe(true);
+    expect(machine("stor1").exec("gluster volume status images").out.split("\n").filter((l) => /^Brick .* Y\s+\d+\s*$/.test(l)).length).toBe(3);
+    const stack = await LocalWorkspace.selectStack({ stackName: STACK, workDir: EXAMPLE }, { envVars: env });
+    const pre = await stack.preview({ expectNoChanges: true });
+    expect(Object.entries(pre.changeSummary).filter(([k, n]) => k !== "same" && n)).toEqual([]);
   });
 
   test("--down: pulumi destroy leaves every machine's /etc and units as before up; then the machines are stopped", async () => {
