@@ -637,12 +637,15 @@ async function main(): Promise<number> {
     const disp = new Display(!!process.stdout.isTTY);
     console.log(`lab: booting ${runs.length} node(s) in QEMU (TCG): ${runs.map((r) => r.node.name).join(", ")}`);
     console.log(`${"node".padEnd(10)} ${"group".padEnd(10)} ${"firmware".padEnd(10)} ${"IP".padEnd(15)} ${"time".padStart(5)}  steps`);
+    // machines mode: the head's journal and access log outlive a run (its daemons are not the run's), so only
+    // what follows this point counts; the second before it too, as journalctl's --since has whole seconds
+    const logsFrom = { at: Math.floor(Date.now() / 1000) - 1, access: accessLog && pxeMachine ? readText(accessLog).length : 0 };
     for (const r of runs) {
       fs.writeFileSync(r.console, "");
       r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out, c.nodeMemoryMb, c.reboot.includes(r.node.group)), path.join(out, `${r.node.name}.qemu.log`));
       r.started = Date.now();
     }
-    const accessText = () => (accessLog ? readText(accessLog) : "");
+    const accessText = () => (accessLog ? readText(accessLog).slice(logsFrom.access) : "");
     // machines mode: dnsmasq logs to the PXE machine's journal; read (and kept in dnsmasq.log) every 2 s
     let journal = "";
     let journalAt = 0;
@@ -650,7 +653,7 @@ async function main(): Promise<number> {
       if (!pxeMachine) return readText(dnsLog);
       if (Date.now() - journalAt > 2000) {
         journalAt = Date.now();
-        journal = pxeMachine.exec(`journalctl -u ${c.machines!.dnsmasqUnit} -o short --no-pager`, true).out;
+        journal = pxeMachine.exec(`journalctl -u ${c.machines!.dnsmasqUnit} --since @${logsFrom.at} -o short --no-pager`, true).out;
         fs.writeFileSync(dnsLog, journal);
       }
       return journal;

@@ -42,6 +42,8 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_HOME: path.join(state, ".home"),
     };
+    // the Automation API (the convergence preview, the clean-up) runs `pulumi` from this process's PATH
+    process.env.PATH = env.PATH;
   });
 
   afterAll(async () => {
