@@ -83,8 +83,10 @@ export class BootImage extends schema.BootImage {
     const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)) as schema.BootImageSpec);
     const built = new Initramfs(`${name}-initramfs`, {
       host: server.host as pulumi.Output<schema.Host>,
-      httpRoot: server.httpRoot,
-      httpBaseUrl: server.httpBaseUrl,
+      // An SSH server's `info` is secret as a whole (its host holds the private key); its folder and URL are
+      // not, and the Initramfs checks them as plain strings (the host stays secret).
+      httpRoot: pulumi.unsecret(server.httpRoot),
+      httpBaseUrl: pulumi.unsecret(server.httpBaseUrl),
       name,
       spec: checkedSpec,
       ...(buildHost !== undefined ? { buildHost: pulumi.output(buildHost) as pulumi.Output<schema.Host> } : {}),

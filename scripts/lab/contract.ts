@@ -27,8 +27,22 @@ export interface LabServer {
 /** A command run over SSH on each node of `groups` once it is up; it passes when it exits 0 (and prints `expect`). */
 export interface LabCheck { name: string; groups: string[]; command: string; expect?: string }
 export interface LabSsh { user: string; privateKeyFile: string }
+/**
+ * Machines mode: the servers are real systemd machines the lab started (lab-machines.json) and `pulumi up`
+ * set up over SSH; the lab reads the PXE machine's logs instead of running daemons.
+ */
+export interface LabMachines {
+  /** the machine (lab-machines.json name) that runs the PxeServer */
+  pxeMachine: string;
+  /** its dnsmasq unit (PxeServer `info.dnsmasqUnit`): the lab reads DHCP from its journal */
+  dnsmasqUnit: string;
+  /** nginx's access log of the PxeServer's block, a path on that machine */
+  accessLog: string;
+}
 export interface LabContract {
+  /** daemons mode: the local target root (machines mode: "") */
   targetRoot: string;
+  machines?: LabMachines;
   server: LabServer;
   volumes: LabVolume[];
   volumeContent: LabContent[];
@@ -88,13 +102,24 @@ export function parseContract(outputs: Record<string, unknown>): { contract?: La
   if (!lab || typeof lab !== "object") {
     return { errors: ["the stack has no `lab` output: run `pulumi up` in the example first, and export `lab` as docs/lab.md describes"] };
   }
-  absPath(p, "targetRoot", lab.targetRoot);
-  const s = lab.server ?? {};
-  if (!IFNAME.test(String(s.interface ?? ""))) p.add("server.interface", s.interface, "must be an interface name (1-15 of A-Z a-z 0-9 _ . -)");
+  const inMachines = lab.machines !== undefined;
+  let machines: LabMachines | undefined;
+  if (inMachines) {
+    const mc = lab.machines ?? {};
+    if (!NAME.test(String(mc.pxeMachine ?? ""))) p.add("machines.pxeMachine", mc.pxeMachine, "must name the machine of lab-machines.json that runs the PxeServer");
+    if (!/^[A-Za-z0-9@_.:-]+$/.test(String(mc.dnsmasqUnit ?? ""))) p.add("machines.dnsmasqUnit", mc.dnsmasqUnit, "must be the PxeServer's dnsmasq unit (info.dnsmasqUnit)");
+    absPath(p, "machines.accessLog", mc.accessLog);
+    for (const k of ["server", "targetRoot", "volumes", "volumeContent"]) if (lab[k] !== undefined) p.add(k, lab[k], "is for the daemons mode: with machines, `pulumi up` set the servers up and the lab starts no daemon and copies nothing");
+    machines = { pxeMachine: mc.pxeMachine, dnsmasqUnit: mc.dnsmasqUnit, accessLog: mc.accessLog };
+  } else absPath(p, "targetRoot", lab.targetRoot);
+  // machines mode: the boot network's facts are in `machines` (interface, subnet, serverIp)
+  const s = (inMachines ? lab.machines : lab.server) ?? {};
+  const sf = inMachines ? "machines" : "server";
+  if (!IFNAME.test(String(s.interface ?? ""))) p.add(`${sf}.interface`, s.interface, "must be an interface name (1-15 of A-Z a-z 0-9 _ . -)");
   const m = /^([\d.]+)\/(\d{1,2})$/.exec(String(s.subnet ?? ""));
   let prefix = 0;
   let net = "";
-  if (!m || !IPV4.test(m[1]) || Number(m[2]) < 8 || Number(m[2]) > 30) p.add("server.subnet", s.subnet, "must be an IPv4 network such as 10.90.0.0/24 (/8 to /30)");
+  if (!m || !IPV4.test(m[1]) || Number(m[2]) < 8 || Number(m[2]) > 30) p.add(`${sf}.subnet`, s.subnet, "must be an IPv4 network such as 10.90.0.0/24 (/8 to /30)");
   else [net, prefix] = [m[1], Number(m[2])];
   const inNet = (field: string, ip: unknown): boolean => {
     if (typeof ip !== "string" || !IPV4.test(ip)) {
@@ -107,9 +132,11 @@ export function parseContract(outputs: Record<string, unknown>): { contract?: La
     }
     return true;
   };
-  inNet("server.serverIp", s.serverIp);
+  inNet(`${sf}.serverIp`, s.serverIp);
+  if (!inMachines) {
   absPath(p, "server.dnsmasqConfig", s.dnsmasqConfig);
   absPath(p, "server.nginxMainConfig", s.nginxMainConfig);
+  }
 
   const volumes: LabVolume[] = [];
   const ports = new Map<string, string>();
@@ -196,8 +223,9 @@ export function parseContract(outputs: Record<string, unknown>): { contract?: La
   if (p.list.length) return { errors: p.list };
   return {
     contract: {
-      targetRoot: lab.targetRoot,
-      server: { interface: s.interface, subnet: s.subnet, prefix, serverIp: s.serverIp, dnsmasqConfig: s.dnsmasqConfig, nginxMainConfig: s.nginxMainConfig },
+      targetRoot: inMachines ? "" : lab.targetRoot,
+      machines,
+      server: { interface: s.interface, subnet: s.subnet, prefix, serverIp: s.serverIp, dnsmasqConfig: s.dnsmasqConfig ?? "", nginxMainConfig: s.nginxMainConfig ?? "" },
       volumes, volumeContent: content, nodes, upMarker: lab.upMarker, nodeMemoryMb: mem,
       ssh, checks, reboot,
     },

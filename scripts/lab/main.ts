@@ -25,6 +25,7 @@ import { debianPackage } from "../../provider/util/debian";
 import { numberFlag, parseCli, usageError } from "../_cli";
 import { LabCheck, LabContract, LabNode, LabSsh, parseContract, selectNodes, serverAddresses } from "./contract";
 import { dnsmasqFacts, nginxFacts } from "./configs";
+import { BRIDGE, MachineLab, parseMachineSpec } from "./machineLab";
 import { Proc, Procs, run, sleep } from "./procs";
 import { lastLines, observe, Observation, Step, STEPS } from "./status";
 
@@ -42,15 +43,19 @@ interface Options {
   out?: string;
   up: boolean;
   destroy: boolean;
+  /** machines mode: `pulumi destroy`, compare the machines with before `up`, stop them */
+  down: boolean;
+  /** machines mode: the machine powered off once a node reaches the kernel step (a fault the cluster must ride out) */
+  poweroff?: string;
 }
 
-const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--stack NAME] [--timeout SECONDS] [--out DIR]";
+const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--down] [--poweroff MACHINE] [--stack NAME] [--timeout SECONDS] [--out DIR]";
 
 export function labOptions(argv: string[]): Options {
   const { values: v, positionals } = parseCli("lab", USAGE, {
     options: {
       groups: { type: "string", multiple: true }, nodes: { type: "string", multiple: true }, stack: { type: "string" },
-      out: { type: "string" }, timeout: { type: "string" }, up: { type: "boolean" }, destroy: { type: "boolean" },
+      out: { type: "string" }, timeout: { type: "string" }, up: { type: "boolean" }, destroy: { type: "boolean" }, down: { type: "boolean" }, poweroff: { type: "string" },
     },
     allowPositionals: true,
   }, argv);
@@ -62,20 +67,32 @@ export function labOptions(argv: string[]): Options {
     example: path.resolve(positionals[0]), groups: list(v.groups), nodes: list(v.nodes), stack: v.stack,
     out: v.out === undefined ? undefined : path.resolve(v.out),
     timeoutS: numberFlag("lab", USAGE, "timeout", v.timeout, 300, 10),
-    up: v.up ?? false, destroy: v.destroy ?? false,
+    up: v.up ?? false, destroy: v.destroy ?? false, down: v.down ?? false, poweroff: v.poweroff,
   };
+  const machines = fs.existsSync(path.join(o.example, "lab-machines.json"));
+  if (o.down && !machines) usageError("lab", USAGE, `--down is for an example with lab machines (lab-machines.json); ${o.example} has none: use --destroy`);
+  if (o.down && (o.up || o.destroy)) usageError("lab", USAGE, "--down runs pulumi destroy and stops the machines: give it alone");
+  if (o.poweroff !== undefined && !machines) usageError("lab", USAGE, "--poweroff is for an example with lab machines (lab-machines.json)");
+  if (o.destroy && machines) usageError("lab", USAGE, "with lab machines, --down destroys the stack and then stops the machines");
   if (!fs.existsSync(path.join(o.example, "Pulumi.yaml"))) usageError("lab", USAGE, `${o.example} has no Pulumi.yaml`);
   return o;
 }
 
 // ------------------------------------------------------------------ the engine
 
-function pulumi(o: Options, args: string[], opts: { show?: boolean } = {}): string {
+function pulumi(o: Options, args: string[], opts: { show?: boolean; input?: string } = {}): string {
   const argv = ["pulumi", ...args, ...(o.stack ? ["--stack", o.stack] : []), "--non-interactive"];
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: o.example, encoding: "utf8", stdio: opts.show ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 1 << 28 });
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: o.example, encoding: "utf8", input: opts.input, stdio: opts.show ? ["ignore", "inherit", "inherit"] : "pipe", maxBuffer: 1 << 28 });
   if (r.error) throw new Error(`could not run pulumi: ${r.error.message} (run the lab through scripts/lab.sh or npm run lab, which put the engine on PATH)`);
   if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${r.status})${opts.show ? "" : `:\n${(r.stderr || r.stdout || "").trim()}`}`);
   return r.stdout ?? "";
+}
+
+/** `key.a`, `key[0].b`, ... with their values: how `pulumi config set --path` spells each leaf of a value. */
+export function configLeaves(key: string, v: unknown): [string, string | number | boolean][] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => configLeaves(`${key}[${i}]`, x));
+  if (v && typeof v === "object") return Object.entries(v).flatMap(([k, x]) => configLeaves(`${key}.${k}`, x));
+  return [[key, v as string | number | boolean]];
 }
 
 function readOutputs(o: Options): Record<string, unknown> {
@@ -97,11 +114,14 @@ function which(cmd: string): string | undefined {
 function preflight(c: LabContract, nodes: LabNode[]): string[] {
   const errors: string[] = [];
   if (process.getuid && process.getuid() !== 0) errors.push("the lab needs root (network namespaces, tap devices, FUSE, daemons)");
-  for (const t of ["ip", "ss", "nsenter", "dnsmasq", "nginx", "qemu-system-x86_64", ...(c.volumes.length ? ["glusterfsd", "glusterfs"] : [])])
+  const daemons = c.machines ? [] : ["dnsmasq", "nginx", ...(c.volumes.length ? ["glusterfsd", "glusterfs"] : [])];
+  for (const t of ["ip", "ss", "nsenter", "qemu-system-x86_64", ...daemons])
     if (!which(t)) errors.push(`${t} is not installed: apt-get install -y ${debianPackage(t)} (or bash scripts/deps.sh)`);
   const files: [string, string][] = [[IPXE_ROM, "the iPXE ROM of virtio-net"]];
   if (nodes.some((n) => n.firmware === "efi-x86_64")) files.push([OVMF_CODE, "UEFI firmware"], [OVMF_VARS, "UEFI variables template"]);
   for (const [f, what] of files) if (!fs.existsSync(f)) errors.push(`${f} (${what}) is missing: apt-get install -y ${debianPackage(f)}`);
+  // machines mode: `pulumi up` set the servers up; there is nothing rendered here to check
+  if (c.machines) return errors;
   const rendered: [string, string][] = [[c.server.dnsmasqConfig, "lab.server.dnsmasqConfig"], [c.server.nginxMainConfig, "lab.server.nginxMainConfig"]];
   for (const v of c.volumes) {
     rendered.push([v.clientVolfile, `volume ${v.name} client volfile`]);
@@ -220,9 +240,9 @@ interface NodeRun {
  * One command on a node over SSH, from the lab's namespace (where the servers are). With `knownHosts` (a node
  * whose host key is in state) the key is pinned: ssh refuses a node that presents any other.
  */
-function sshRun(procs: Procs, ssh: LabSsh, ip: string, command: string, timeoutMs: number, knownHosts?: string): Promise<{ code: number; out: string }> {
+function sshRun(where: (argv: string[]) => string[], ssh: LabSsh, ip: string, command: string, timeoutMs: number, knownHosts?: string): Promise<{ code: number; out: string }> {
   const hostKeyOpts = knownHosts ? ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`] : ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"];
-  return runIn(procs.inNs(["ssh", "-i", ssh.privateKeyFile, "-o", "BatchMode=yes", ...hostKeyOpts, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `${ssh.user}@${ip}`, command]), timeoutMs);
+  return runIn(where(["ssh", "-i", ssh.privateKeyFile, "-o", "BatchMode=yes", ...hostKeyOpts, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", `${ssh.user}@${ip}`, command]), timeoutMs);
 }
 
 function runIn(argv: string[], timeoutMs: number): Promise<{ code: number; out: string }> {
@@ -243,15 +263,15 @@ function runIn(argv: string[], timeoutMs: number): Promise<{ code: number; out: 
  * The contract's checks on a node that is up, in order; the first that fails fails the node. sshd may still be
  * starting when the image reports up, so a refused connection (ssh exit 255) is retried for a while.
  */
-async function runChecks(procs: Procs, ssh: LabSsh, r: NodeRun, checks: LabCheck[], knownHosts?: string): Promise<string | undefined> {
+async function runChecks(where: (argv: string[]) => string[], ssh: LabSsh, r: NodeRun, checks: LabCheck[], knownHosts?: string): Promise<string | undefined> {
   if (r.node.hostKey) {
-    const failed = await checkHostKey(procs, r);
+    const failed = await checkHostKey(where, r);
     if (failed) return failed;
   }
   for (const ch of checks) {
     let res = { code: 255, out: "" };
     for (let i = 0; i < 12 && res.code === 255; i++) {
-      res = await sshRun(procs, ssh, r.node.ip, ch.command, 120_000, knownHosts);
+      res = await sshRun(where, ssh, r.node.ip, ch.command, 120_000, knownHosts);
       if (res.code === 255) await sleep(5000);
     }
     const ok = res.code === 0 && (ch.expect === undefined || res.out.includes(ch.expect));
@@ -266,11 +286,11 @@ async function runChecks(procs: Procs, ssh: LabSsh, r: NodeRun, checks: LabCheck
  * The node's sshd presents the host key in state (delivered by its overlay), as `ssh-keyscan` from the servers'
  * network sees it: the check an admin makes before trusting a stateless node's key. Retried while sshd starts.
  */
-async function checkHostKey(procs: Procs, r: NodeRun, name = "the host key is the one in state (ssh-keyscan)"): Promise<string | undefined> {
+async function checkHostKey(where: (argv: string[]) => string[], r: NodeRun, name = "the host key is the one in state (ssh-keyscan)"): Promise<string | undefined> {
   const [type, blob] = r.node.hostKey!.split(" ");
   let seen = "";
   for (let i = 0; i < 12 && !seen; i++) {
-    const res = await runIn(procs.inNs(["ssh-keyscan", "-T", "10", "-t", type.replace(/^ssh-/, ""), r.node.ip]), 30_000);
+    const res = await runIn(where(["ssh-keyscan", "-T", "10", "-t", type.replace(/^ssh-/, ""), r.node.ip]), 30_000);
     seen = res.out.split("\n").find((l) => l.startsWith(`${r.node.ip} ${type} `)) ?? "";
     if (!seen) await sleep(5000);
   }
@@ -369,9 +389,10 @@ let interrupted: NodeJS.Signals | undefined;
 /**
  * Exit codes, so a script can tell a cluster that did not boot from a lab that could not start:
  * 0 every node up; 1 a node failed; 2 bad usage or stack outputs (nothing started); 3 set-up failed
- * (pulumi up, a daemon, the network, the volume: no node was judged); 128+N interrupted by signal N.
+ * (pulumi up, a daemon, the network, the volume: no node was judged); 4 `--down` left a machine changed;
+ * 128+N interrupted by signal N.
  */
-export const EXIT = { up: 0, nodeFailed: 1, usage: 2, setupFailed: 3 } as const;
+export const EXIT = { up: 0, nodeFailed: 1, usage: 2, setupFailed: 3, notRestored: 4 } as const;
 
 /** A daemon of the lab (dnsmasq, nginx, a brick) that exited while the nodes were booting. */
 interface DaemonExit { daemon: string; pid: number; exitCode: number | null; afterS: number }
@@ -380,7 +401,7 @@ interface DaemonExit { daemon: string; pid: number; exitCode: number | null; aft
 const KEEP_RUNS = 10;
 
 function archivePreviousRun(out: string): string | undefined {
-  const files = fs.readdirSync(out).filter((f) => /\.(log|fd|json)$/.test(f) && f !== "lab.json");
+  const files = fs.readdirSync(out).filter((f) => /\.(log|fd|json)$/.test(f) && f !== "lab.json" && f !== "machines.json");
   if (!files.length) return undefined;
   const when = fs.existsSync(path.join(out, "result.json")) ? fs.statSync(path.join(out, "result.json")).mtime : new Date();
   const runs = path.join(out, "runs");
@@ -391,6 +412,38 @@ function archivePreviousRun(out: string): string | undefined {
   for (const old of fs.readdirSync(runs).sort().slice(0, -KEEP_RUNS)) fs.rmSync(path.join(runs, old), { recursive: true, force: true });
   return dest;
 }
+/**
+ * `--down` (machines mode): `pulumi destroy`, then each machine's /etc and units compared with what they were
+ * before the first `up`, then the machines stopped. Exit 4 when a machine is not as it was (the differences are
+ * printed and kept in machines-diff.json); the machines are stopped either way.
+ */
+async function down(o: Options, ml: MachineLab): Promise<number> {
+  // a machine powered off by a fault is powered on first: destroy must reach it, and it is compared too
+  if (!ml.running() && ml.intact()) await ml.powerOn((l) => console.log(`lab: ${l}`));
+  if (!ml.running()) {
+    console.log("lab: the lab machines are not running; nothing to destroy on them");
+    await ml.stop();
+    return EXIT.up;
+  }
+  console.log(`lab: pulumi destroy in ${o.example}`);
+  let destroyed = true;
+  try {
+    pulumi(o, ["destroy", "--yes", "--skip-preview"], { show: true });
+  } catch (e) {
+    destroyed = false;
+    console.error(`lab: ${(e as Error).message}`);
+  }
+  const diffs = ml.compare();
+  fs.writeFileSync(path.join(ml.out, "machines-diff.json"), JSON.stringify(diffs, null, 2) + "\n");
+  const changed = Object.entries(diffs).filter(([, d]) => d.length);
+  for (const [name, d] of changed) console.log(`lab: machine ${name} is not as it was before up:\n  ${d.slice(0, 40).join("\n  ")}`);
+  if (!changed.length) console.log(`lab: every machine's /etc and units are as they were before up (${Object.keys(diffs).join(", ")})`);
+  await ml.stop();
+  console.log("lab: stopped the machines, removed their folders and namespaces");
+  if (!destroyed) return EXIT.setupFailed;
+  return changed.length ? EXIT.notRestored : EXIT.up;
+}
+
 const signalExit = (sig: NodeJS.Signals) => 128 + (sig === "SIGINT" ? 2 : sig === "SIGHUP" ? 1 : 15);
 
 async function main(): Promise<number> {
@@ -400,6 +453,50 @@ async function main(): Promise<number> {
   fs.mkdirSync(out, { recursive: true });
   const procs = new Procs(out);
   for (const line of await procs.reclaim((st) => TargetGuard.restore(st as GuardState).sweep(() => undefined))) console.log(`lab: ${line}`);
+
+  // machines mode (lab-machines.json): the servers are systemd machines that outlive this run (MachineLab)
+  let ml: MachineLab | undefined;
+  const specFile = path.join(o.example, "lab-machines.json");
+  if (fs.existsSync(specFile)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(fs.readFileSync(specFile, "utf8"));
+    } catch (e) {
+      console.error(`lab: ${specFile} is not JSON: ${(e as Error).message}`);
+      return EXIT.usage;
+    }
+    const spec = parseMachineSpec(json);
+    if (!spec.spec) {
+      console.error(`lab: cannot start (nothing was started):\n  ${spec.errors.join("\n  ")}`);
+      return EXIT.usage;
+    }
+    const missing = ["systemd-nspawn", "unshare", "nsenter", "ip", "ssh-keygen", "mmdebstrap"].filter((t) => !which(t));
+    if (missing.length) {
+      console.error(`lab: cannot start (nothing was started):\n  ${missing.map((t) => `${t} is not installed: apt-get install -y ${debianPackage(t)}`).join("\n  ")}`);
+      return EXIT.usage;
+    }
+    ml = new MachineLab(out, spec.spec);
+    if (o.poweroff !== undefined && !spec.spec.machines.some((m) => m.name === o.poweroff)) {
+      console.error(`lab: --poweroff: no machine "${o.poweroff}" in ${specFile} (${spec.spec.machines.map((m) => m.name).join(", ")})`);
+      return EXIT.usage;
+    }
+    if (o.down) return down(o, ml);
+    if (!ml.running() && ml.intact() && ml.stopped().length) {
+      // a machine powered off (a fault, --poweroff): --up boots it again on its own root, and `pulumi up` converges
+      if (!o.up) {
+        console.error(`lab: lab machine(s) ${ml.stopped().join(", ")} of ${o.example} are powered off: --up powers them on again`);
+        return EXIT.usage;
+      }
+      await ml.powerOn((l) => console.log(`lab: ${l}`));
+    } else if (!ml.running()) {
+      if (!o.up) {
+        console.error(`lab: the lab machines of ${o.example} are not running: start them (and set them up) with --up`);
+        return EXIT.usage;
+      }
+      console.log(`lab: starting ${spec.spec.machines.length} systemd machines (${spec.spec.machines.map((m) => `${m.name} ${m.ip}`).join(", ")}); this machine is ${spec.spec.labAddress} on their bridge`);
+      await ml.start((l) => console.log(`lab: ${l}`));
+    } else console.log(`lab: the lab machines are running (${[...ml.machines.keys()].join(", ")})`);
+  }
 
   if (o.up) {
     // the named stack, or the selected one, or a new `dev` stack
@@ -411,6 +508,23 @@ async function main(): Promise<number> {
     }
     const stack = o.stack ?? (current || "dev");
     if (stack !== current) pulumi({ ...o, stack: undefined }, ["stack", "select", stack, "--create"]);
+    if (ml) {
+      // the servers' addresses and host keys, as a site's stack config would hold them (the private key a secret)
+      const cfg = ml.config();
+      for (const [k, v] of Object.entries(cfg)) {
+        if (k === "privateKey") pulumi({ ...o, stack }, ["config", "set", "--secret", k], { input: String(v) });
+        else if (typeof v === "string") pulumi({ ...o, stack }, ["config", "set", k, v]);
+        else if (v !== undefined) {
+          // structured config (the project declares objects and lists): one `--path` per leaf, numbers as int
+          try {
+            pulumi({ ...o, stack }, ["config", "rm", k]);
+          } catch {
+            /* not set yet */
+          }
+          for (const [p, leaf] of configLeaves(k, v)) pulumi({ ...o, stack }, ["config", "set", "--path", p, String(leaf), ...(typeof leaf === "number" ? ["--type", "int"] : [])]);
+        }
+      }
+    }
     console.log(`lab: pulumi up in ${o.example} (stack ${stack})`);
     // --refresh: files changed or removed by hand since the last up are put back, so the lab runs what up renders
     pulumi({ ...o, stack }, ["up", "--yes", "--skip-preview", "--refresh"], { show: true });
@@ -424,6 +538,9 @@ async function main(): Promise<number> {
   const c = parsed.contract;
   const sel = selectNodes(c.nodes, o.groups, o.nodes);
   const errors = [...sel.errors, ...preflight(c, sel.nodes)];
+  if (ml && !c.machines) errors.push(`${o.example} has lab-machines.json, but its \`lab\` output has no \`machines\` (docs/lab.md, machines mode)`);
+  if (!ml && c.machines) errors.push(`the \`lab\` output has \`machines\`, but ${o.example} has no lab-machines.json that says which machines to start`);
+  if (ml && c.machines && !ml.machines.has(c.machines.pxeMachine)) errors.push(`lab.machines.pxeMachine: "${c.machines.pxeMachine}" is no machine of lab-machines.json (${[...ml.machines.keys()].join(", ")})`);
   if (!sel.nodes.length && !sel.errors.length) errors.push("no node chosen");
   if (errors.length) {
     console.error(`lab: cannot start (nothing was started):\n  ${errors.join("\n  ")}`);
@@ -437,7 +554,9 @@ async function main(): Promise<number> {
   const dm = dnsmasqFacts(readText(c.server.dnsmasqConfig));
   const ngMain = nginxFacts(readText(c.server.nginxMainConfig));
   const ngServer = ngMain.includes.filter((i) => !i.endsWith("mime.types")).map((i) => nginxFacts(readText(i)));
-  const accessLog = ngServer.flatMap((s) => s.accessLogs)[0];
+  // machines mode: no rendered file here (the facts above are empty), the PXE machine's own log instead
+  const pxeMachine = c.machines ? ml!.machine(c.machines.pxeMachine) : undefined;
+  const accessLog = pxeMachine ? path.join(pxeMachine.root, c.machines!.accessLog) : ngServer.flatMap((s) => s.accessLogs)[0];
   for (const f of [dm.pidFile, dm.leaseFile, ngMain.pidFile, ngMain.errorLog, accessLog]) if (f) guard.watch(path.dirname(f));
   for (const d of ngMain.tempDirs) guard.watch(path.dirname(d));
   procs.targetState = () => guard.state();
@@ -460,6 +579,8 @@ async function main(): Promise<number> {
     for (const m of mounts) fs.rmSync(m.mnt, { recursive: true, force: true });
     fs.rmSync(path.join(out, "OVMF_VARS"), { recursive: true, force: true });
     for (const f of fs.readdirSync(out)) if (f.endsWith(".pid")) fs.rmSync(path.join(out, f), { force: true });
+    // the machines' namespace stays (until --down): only the taps are the run's
+    if (ml?.ns) for (const r of runs) run(["ip", "-n", ml.ns, "link", "del", r.tap], { allowFail: true });
     guard.sweep((p) => fs.copyFileSync(p, path.join(out, `daemon-${path.basename(p)}`)));
   })());
   const onSignal = (sig: NodeJS.Signals) => {
@@ -474,24 +595,30 @@ async function main(): Promise<number> {
   process.on("SIGHUP", onSignal);
 
   try {
-    // --- network
-    const ns = `nbl${process.pid.toString(36)}`;
+    // --- network: the lab's own namespace and bridge, or (machines mode) the machines' bridge
+    const ns = ml?.ns ?? `nbl${process.pid.toString(36)}`;
+    const br = ml ? BRIDGE : c.server.interface;
+    if (ml) procs.useNamespace(ns);
+    else {
     procs.createNamespace(ns);
-    const br = c.server.interface;
     procs.ip(["link", "add", br, "type", "bridge"]);
     for (const a of serverAddresses(c)) procs.ip(["addr", "add", `${a}/${c.server.prefix}`, "dev", br]);
     procs.ip(["link", "set", br, "up"]);
+    }
     for (const r of runs) {
       procs.ip(["tuntap", "add", "dev", r.tap, "mode", "tap"]);
       procs.ip(["link", "set", r.tap, "master", br]);
       procs.ip(["link", "set", r.tap, "up"]);
     }
-    console.log(`lab: namespace ${ns}, bridge ${br} with ${serverAddresses(c).join(", ")} (/${c.server.prefix}); logs in ${out}`);
+    if (ml) console.log(`lab: the nodes join bridge ${br} of the lab machines (namespace ${ns}); logs in ${out}`);
+    else console.log(`lab: namespace ${ns}, bridge ${br} with ${serverAddresses(c).join(", ")} (/${c.server.prefix}); logs in ${out}`);
 
+    const dnsLog = path.join(out, "dnsmasq.log");
+    // machines mode: `pulumi up` started and set up every daemon and published the image; the lab starts none
+    if (!c.machines) {
     // --- daemons, each checked by its own test mode first
     const t = run(procs.inNs(["dnsmasq", "--test", "-C", c.server.dnsmasqConfig]), { allowFail: true });
     if (t.code !== 0) throw new Error(`dnsmasq --test rejects ${c.server.dnsmasqConfig}:\n${t.out.trim()}`);
-    const dnsLog = path.join(out, "dnsmasq.log");
     procs.start("dnsmasq", ["dnsmasq", "-k", "-C", c.server.dnsmasqConfig, `--log-facility=${dnsLog}`], path.join(out, "dnsmasq.out"));
     const n = run(procs.inNs(["nginx", "-t", "-q", "-c", c.server.nginxMainConfig]), { allowFail: true });
     if (n.code !== 0) throw new Error(`nginx -t rejects ${c.server.nginxMainConfig}:\n${n.out.trim()}`);
@@ -543,17 +670,34 @@ async function main(): Promise<number> {
       await procs.stop(proc);
       console.log(`lab: volume ${v.name}: copied ${files} entries from ${s.source} to ${s.path}`);
     }
+    }
 
     // --- the VMs
     const disp = new Display(!!process.stdout.isTTY);
     console.log(`lab: booting ${runs.length} node(s) in QEMU (TCG): ${runs.map((r) => r.node.name).join(", ")}`);
     console.log(`${"node".padEnd(10)} ${"group".padEnd(10)} ${"firmware".padEnd(10)} ${"IP".padEnd(15)} ${"time".padStart(5)}  steps`);
+    // machines mode: the head's journal and access log outlive a run (its daemons are not the run's), so only
+    // what follows this point counts; the second before it too, as journalctl's --since has whole seconds
+    const logsFrom = { at: Math.floor(Date.now() / 1000) - 1, access: accessLog && pxeMachine ? readText(accessLog).length : 0 };
     for (const r of runs) {
       fs.writeFileSync(r.console, "");
       r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out, c.nodeMemoryMb, c.reboot.includes(r.node.group)), path.join(out, `${r.node.name}.qemu.log`));
       r.started = Date.now();
     }
-    const accessText = () => (accessLog ? readText(accessLog) : "");
+    const accessText = () => (accessLog ? readText(accessLog).slice(logsFrom.access) : "");
+    // machines mode: dnsmasq logs to the PXE machine's journal; read (and kept in dnsmasq.log) every 2 s
+    let journal = "";
+    let journalAt = 0;
+    const dnsText = () => {
+      if (!pxeMachine) return readText(dnsLog);
+      if (Date.now() - journalAt > 2000) {
+        journalAt = Date.now();
+        journal = pxeMachine.exec(`journalctl -u ${c.machines!.dnsmasqUnit} --since @${logsFrom.at} -o short --no-pager`, true).out;
+        fs.writeFileSync(dnsLog, journal);
+      }
+      return journal;
+    };
+    const sshWhere = (argv: string[]) => (ml ? argv : procs.inNs(argv));
     // Daemons are watched while the nodes boot: one that dies is reported where the nodes are (live, in the
     // final table and in result.json), whether or not the nodes survive it (a replica 3 volume should).
     const daemons = procs.procs.filter((p) => !p.exited && !runs.some((r) => r.proc === p));
@@ -567,9 +711,22 @@ async function main(): Promise<number> {
         console.log(`lab: DAEMON EXITED: ${e.daemon} (pid ${e.pid}, exit ${e.exitCode ?? "by signal"}) ${e.afterS} s into the boot`);
       }
     };
+    // --poweroff: one machine goes down while the nodes boot (once the first asks for its kernel: the
+    // initramfs then mounts the volume with that machine's brick gone or going)
+    const faults: { machine: string; afterS: number; node: string }[] = [];
+    const fault = () => {
+      if (!ml || !o.poweroff || faults.length) return;
+      const r = runs.find((x) => STEPS.indexOf(x.obs.step) >= STEPS.indexOf("kernel"));
+      if (!r) return;
+      const f = { machine: o.poweroff, afterS: Number(((Date.now() - bootStart) / 1000).toFixed(1)), node: r.node.name };
+      faults.push(f);
+      console.log(`lab: FAULT: powering machine ${f.machine} off (${r.node.name} is at ${r.obs.step}, ${f.afterS} s into the boot)`);
+      void ml.powerOff(f.machine).then(() => console.log(`lab: machine ${f.machine} is off`));
+    };
     while (runs.some((r) => !r.done) && !interrupted) {
       watchDaemons();
-      const dns = readText(dnsLog);
+      fault();
+      const dns = dnsText();
       const acc = accessText();
       for (const r of runs.filter((x) => !x.done && x.phase !== "checking")) {
         const text = readText(r.console);
@@ -582,7 +739,7 @@ async function main(): Promise<number> {
           else {
             // a stateless node keeps its identity: the overlay gives it the same key on every boot
             r.phase = "checking";
-            void checkHostKey(procs, r, "the host key is the same after the reboot (ssh-keyscan)").then(async (failed) => {
+            void checkHostKey(sshWhere, r, "the host key is the same after the reboot (ssh-keyscan)").then(async (failed) => {
               if (failed) [r.failedAt, r.failure] = ["up", failed];
               [r.done, r.endedAt] = [true, Date.now()];
               await procs.stop(r.proc!, 2000);
@@ -592,7 +749,7 @@ async function main(): Promise<number> {
           r.upAfterS = elapsedS;
           r.phase = "checking";
           void (async () => {
-            const failed = await runChecks(procs, c.ssh!, r, checks, knownHosts);
+            const failed = await runChecks(sshWhere, c.ssh!, r, checks, knownHosts);
             if (failed) {
               [r.failedAt, r.failure, r.done, r.endedAt] = ["up", failed, true, Date.now()];
               await procs.stop(r.proc!, 2000);
@@ -602,7 +759,7 @@ async function main(): Promise<number> {
               r.rebootedAt = Date.now();
               r.phase = "rebooting";
               console.log(`lab: ${r.node.name}: rebooting it from inside (systemctl reboot)`);
-              await sshRun(procs, c.ssh!, r.node.ip, "systemctl reboot", 20_000, knownHosts);
+              await sshRun(sshWhere, c.ssh!, r.node.ip, "systemctl reboot", 20_000, knownHosts);
             } else {
               [r.done, r.endedAt] = [true, Date.now()];
               await procs.stop(r.proc!, 2000);
@@ -648,14 +805,15 @@ async function main(): Promise<number> {
       marker: r.obs.marker ?? null, console: r.console,
       checks: r.checks, secondsToUpAfterReboot: r.rebootUpAfterS === undefined ? null : Number(r.rebootUpAfterS.toFixed(1)),
     }));
-    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows, daemonsExited: daemonExits }, null, 2) + "\n");
+    fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ example: o.example, nodes: rows, daemonsExited: daemonExits, faults }, null, 2) + "\n");
     console.log("\n" + table(rows));
     for (const e of daemonExits) console.log(`daemon exited during the run: ${e.daemon} (pid ${e.pid}, exit ${e.exitCode ?? "by signal"}) after ${e.afterS} s`);
     return rows.every((r) => r.result === "up") ? EXIT.up : EXIT.nodeFailed;
   } finally {
     await cleanup();
     if (!interrupted) {
-      console.log(`lab: stopped every VM and daemon, removed namespace and run files; console logs in ${out}`);
+      if (ml) console.log(`lab: stopped every VM; the lab machines run on (stop them with --down); console logs in ${out}`);
+      else console.log(`lab: stopped every VM and daemon, removed namespace and run files; console logs in ${out}`);
       if (o.destroy) {
         console.log(`lab: pulumi destroy in ${o.example}`);
         pulumi(o, ["destroy", "--yes", "--skip-preview"], { show: true });

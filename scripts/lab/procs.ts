@@ -61,6 +61,8 @@ interface Ledger {
 export class Procs {
   readonly procs: Proc[] = [];
   ns?: string;
+  /** the namespace is the machines' (machines mode): used, never recorded or deleted */
+  private borrowed = false;
   /** returns what to record for undoing changes in the target root (saved with the ledger) */
   targetState?: () => unknown;
   constructor(readonly dir: string) {}
@@ -70,7 +72,7 @@ export class Procs {
   }
 
   private save(): void {
-    const l: Ledger = { owner: process.pid, ownerCmdline: cmdline(process.pid), ownerStarted: startTime(process.pid), ns: this.ns, procs: this.procs.filter((p) => !p.exited).map((p) => ({ name: p.name, pid: p.pid, cmdline: p.argv.join(" "), started: startTime(p.pid) })), target: this.targetState?.() };
+    const l: Ledger = { owner: process.pid, ownerCmdline: cmdline(process.pid), ownerStarted: startTime(process.pid), ns: this.borrowed ? undefined : this.ns, procs: this.procs.filter((p) => !p.exited).map((p) => ({ name: p.name, pid: p.pid, cmdline: p.argv.join(" "), started: startTime(p.pid) })), target: this.targetState?.() };
     fs.writeFileSync(this.ledgerPath, JSON.stringify(l, null, 2) + "\n");
   }
 
@@ -116,6 +118,12 @@ export class Procs {
     this.ip(["link", "set", "lo", "up"]);
   }
 
+  /** Runs in a namespace that outlives the lab run (the machines' bridge, MachineLab): stopAll leaves it. */
+  useNamespace(ns: string): void {
+    this.ns = ns;
+    this.borrowed = true;
+  }
+
   ip(args: string[]): void {
     run(["ip", "-n", this.ns!, ...args]);
   }
@@ -154,7 +162,7 @@ export class Procs {
   /** Stops every process (newest first) and removes the namespace. Idempotent. */
   async stopAll(): Promise<void> {
     for (const p of [...this.procs].reverse()) await this.stop(p);
-    if (this.ns) {
+    if (this.ns && !this.borrowed) {
       run(["ip", "netns", "del", this.ns], { allowFail: true });
       this.ns = undefined;
     }
