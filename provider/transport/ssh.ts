@@ -188,6 +188,15 @@ export function walkCause(stderr: string): string | undefined {
   return undefined;
 }
 
+/** A command's own connection, used only if the master is gone, can neither trust a host nor log in. */
+const NO_FALLBACK = [
+  "-o", "UserKnownHostsFile=/dev/null", "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
+  "-o", "HostKeyAlias=netboot-pinned", "-o", "IdentitiesOnly=yes", "-o", "IdentityFile=/dev/null", "-o", "IdentityAgent=none",
+  "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+];
+/** What that fallback prints: no key is known for the pinned alias. */
+const MUX_FALLBACK = /host key is known for netboot-pinned|Host key verification failed/;
+
 export class SshTransport implements Transport {
   readonly description: string;
   private dir = "";
@@ -279,13 +288,24 @@ export class SshTransport implements Transport {
     return this.connecting;
   }
 
-  /** One command on the host over the master connection. */
+  /**
+   * One command on the host over the master connection. When the master is gone (it died, or its socket is not
+   * accepting yet), ssh falls back to a connection of its own; that fallback is made to fail at once (no known
+   * host key, no identity: it must never connect unpinned), and the command runs again over a new, pinned master.
+   */
   private async run(remote: string, input?: Buffer | string, timeoutMs = 120_000): Promise<Raw> {
+    const r = await this.runOnce(remote, input, timeoutMs);
+    if (r.code !== 255 || !MUX_FALLBACK.test(r.stderr)) return r;
+    fs.rmSync(this.control, { force: true });
+    return this.runOnce(remote, input, timeoutMs);
+  }
+
+  private async runOnce(remote: string, input: Buffer | string | undefined, timeoutMs: number): Promise<Raw> {
     await this.connect();
     await this.slots.take();
     try {
       return await new Promise<Raw>((resolve, reject) => {
-        const child: ChildProcess = spawn("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", "-T", this.target.host, remote], {
+        const child: ChildProcess = spawn("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", ...NO_FALLBACK, "-T", this.target.host, remote], {
           stdio: ["pipe", "pipe", "pipe"],
           timeout: timeoutMs,
         });

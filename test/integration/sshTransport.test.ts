@@ -100,6 +100,19 @@ describe("SshTransport against real sshd", () => {
     expect((await t.exec(["echo", "again"])).stdout).toBe("again\n");
   });
 
+  test("a master that died under its socket: the next command never connects unpinned, it reconnects and runs", async () => {
+    const t = T();
+    await t.exec(["true"]);
+    const dir: string = (t as any).dir;
+    const master = run(["ssh", "-F", "/dev/null", "-o", `ControlPath=${dir}/c`, "-O", "check", "x"], { allowFail: true });
+    const pid = Number(/pid=(\d+)/.exec(master.err)![1]);
+    process.kill(pid, "SIGKILL"); // the socket file stays behind, as after a crash
+    expect(fs.existsSync(`${dir}/c`)).toBe(true);
+    expect((await t.exec(["echo", "still"])).stdout).toBe("still\n");
+    const again = run(["ssh", "-F", "/dev/null", "-o", `ControlPath=${dir}/c`, "-O", "check", "x"], { allowFail: true });
+    expect(Number(/pid=(\d+)/.exec(again.err)?.[1])).not.toBe(pid);
+  });
+
   test("a host key that is not the pinned one fails with a clear error", async () => {
     const other = run(["sh", "-c", `ssh-keygen -q -t ed25519 -N '' -f ${lab.dir}/other && cat ${lab.dir}/other.pub`]).out.trim();
     const t = T({ hostKey: other });
