@@ -4,7 +4,24 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { REPO } from "./env";
+import { REPO, toolchainBin } from "./env";
+
+/**
+ * The engine's environment for a lab test whose state lives in `state` (a file backend, the test-only
+ * passphrase, no plugin downloads). The Automation API runs `pulumi` from this process's PATH, so that is set too.
+ */
+export function labEnv(state: string): Record<string, string> {
+  const env = {
+    PATH: `${toolchainBin()}:${path.join(REPO, "bin")}:${process.env.PATH}`,
+    PULUMI_BACKEND_URL: `file://${state}`,
+    PULUMI_CONFIG_PASSPHRASE: "netboot-tests-only",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_HOME: path.join(state, ".home"),
+  };
+  process.env.PATH = env.PATH;
+  return env;
+}
 
 /** Every path below `dir`, relative, sorted. */
 export function tree(dir: string): string[] {

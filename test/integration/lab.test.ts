@@ -9,8 +9,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { REPO, requireRoot, requireTool, sh, tmpDir, toolchainBin } from "../helpers/env";
-import { LabRun, pidsMentioning, runLab as runLabScript, tree } from "../helpers/lab";
+import { REPO, requireRoot, requireTool, sh, tmpDir } from "../helpers/env";
+import { LabRun, labEnv, pidsMentioning, runLab as runLabScript, tree } from "../helpers/lab";
 
 jest.setTimeout(600_000);
 
@@ -51,15 +51,7 @@ describe("the lab boots examples/stateless-gluster end to end", () => {
   beforeAll(async () => {
     requireRoot("the lab");
     for (const t of ["ip", "ss", "nsenter", "dnsmasq", "nginx", "glusterfsd", "glusterfs", "qemu-system-x86_64", "busybox"]) requireTool(t);
-    env = {
-      PATH: `${toolchainBin()}:${path.join(REPO, "bin")}:${process.env.PATH}`,
-      PULUMI_BACKEND_URL: `file://${state}`,
-      PULUMI_CONFIG_PASSPHRASE: "netboot-tests-only",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_HOME: path.join(state, ".home"),
-    };
-    process.env.PATH = env.PATH;
+    env = labEnv(state);
     stack = await LocalWorkspace.createOrSelectStack({ stackName: STACK, workDir: EXAMPLE }, { envVars: env });
     await stack.setConfig("targetRoot", { value: target });
     await stack.setConfig("buildDir", { value: build });

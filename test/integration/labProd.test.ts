@@ -14,8 +14,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { Machine, MachineState } from "../../scripts/lab/machines";
-import { REPO, requireRoot, requireTool, tmpDir, toolchainBin } from "../helpers/env";
-import { LabRun, runLab } from "../helpers/lab";
+import { REPO, requireRoot, requireTool, tmpDir } from "../helpers/env";
+import { LabRun, labEnv, runLab } from "../helpers/lab";
 
 jest.setTimeout(1_500_000);
 
@@ -34,16 +34,7 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
   beforeAll(() => {
     requireRoot("the lab");
     for (const t of ["ip", "ss", "nsenter", "unshare", "systemd-nspawn", "qemu-system-x86_64", "mmdebstrap", "ssh", "ssh-keygen"]) requireTool(t);
-    env = {
-      PATH: `${toolchainBin()}:${path.join(REPO, "bin")}:${process.env.PATH}`,
-      PULUMI_BACKEND_URL: `file://${state}`,
-      PULUMI_CONFIG_PASSPHRASE: "netboot-tests-only",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_HOME: path.join(state, ".home"),
-    };
-    // the Automation API (the convergence preview, the clean-up) runs `pulumi` from this process's PATH
-    process.env.PATH = env.PATH;
+    env = labEnv(state);
   });
 
   afterAll(async () => {
