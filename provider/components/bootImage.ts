@@ -4,7 +4,7 @@ import { ProviderContext } from "../context";
 import * as schema from "../schema-types";
 import { BootImageModel, buildBootImageModel } from "../model/bootImage";
 import { Issues } from "../model/errors";
-import { parseOverlayFiles } from "../model/overlay";
+import { parseImageOverlay } from "../model/overlay";
 import { normalizeHost } from "../model/host";
 import { validated } from "./_validate";
 import { checkImageSource } from "../build/plan";
@@ -53,12 +53,8 @@ export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageAr
     const b = normalizeHost(issues, "buildHost", a.buildHost);
     if (!b.ssh) issues.add("buildHost", "(local)", "give an SSH host (`{ ssh: {...} }`); leave buildHost out to build on this machine");
   }
-  // The image's overlay is checked here (its templates' variables by each NodeGroup, which knows the nodes)
-  // and only carried in `boot`: no part of the initramfs or the image depends on it.
-  if (a.overlay !== undefined && a.overlay !== null) {
-    if (typeof a.overlay !== "object" || Array.isArray(a.overlay)) issues.add("overlay", a.overlay, "must be an overlay: { files }");
-    else parseOverlayFiles(issues, "overlay.files", (a.overlay as { files?: unknown }).files);
-  }
+  // only carried in `boot`: no part of the initramfs or the image depends on it
+  parseImageOverlay(issues, "overlay", a.overlay);
   const { server: _s, publishHost: _p, publishImage: _i, buildHost: _b, overlay: _o, ...rest } = a;
   // The image source is on this machine unless a build host is given. Its Initramfs child checks it with the
   // build host's other facts, all at once; but while some inputs are unknown (a fresh stack's preview, with a

@@ -379,6 +379,19 @@ export function buildGroupOverlay(issues: Issues, field: string, raw: unknown): 
   };
 }
 
+/**
+ * An image's overlay (a BootImage's `overlay`, and the `boot.overlay` it reaches its groups in): files only. Its
+ * templates' variables are checked by each NodeGroup, which knows the nodes.
+ */
+export function parseImageOverlay(issues: Issues, field: string, raw: unknown): OverlayFile[] {
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    issues.add(field, raw, "must be an overlay: { files }");
+    return [];
+  }
+  return parseOverlayFiles(issues, `${field}.files`, (raw as Bag).files);
+}
+
 /** A node's own overlay (`nodes[i].overlay`) and tags (`nodes[i].tags`). */
 export function buildNodeOverlay(issues: Issues, field: string, overlay: unknown, tags: unknown): NodeOverlayModel {
   if (overlay !== undefined && overlay !== null && (typeof overlay !== "object" || Array.isArray(overlay))) issues.add(`${field}.overlay`, overlay, "must be an overlay: { files }");

@@ -7,7 +7,7 @@ import { BootFiles, BootTarget, DynamicRange, Host, Node, PxeServerInfo } from "
 import { DHCP_MODE_VALUES, DhcpMode, Firmware, FIRMWARE_VALUES } from "../schema-enums";
 import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { listValues } from "./enums";
-import { buildGroupOverlay, buildNodeOverlay, checkTemplates, GroupOverlayModel, NodeFacts, NodeOverlayModel, parseOverlayFiles } from "./overlay";
+import { buildGroupOverlay, buildNodeOverlay, checkTemplates, GroupOverlayModel, NodeFacts, NodeOverlayModel, parseImageOverlay } from "./overlay";
 import { checkUnitName } from "./daemon";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
 
@@ -345,7 +345,7 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
   const b = (args.boot ?? {}) as BootTarget;
   // A BootImage's overlay reaches its groups in `boot`: a group without an overlay of its own still delivers it,
   // with the built-ins' defaults.
-  const imageFiles = b.overlay !== undefined && b.overlay !== null ? parseOverlayFiles(issues, "boot.overlay.files", (b.overlay as { files?: unknown }).files) : [];
+  const imageFiles = parseImageOverlay(issues, "boot.overlay", b.overlay);
   const overlay = args.overlay !== undefined && args.overlay !== null ? buildGroupOverlay(issues, "overlay", args.overlay) : imageFiles.length > 0 ? buildGroupOverlay(issues, "overlay", {}) : undefined;
   if (overlay) {
     overlay.imageFiles = imageFiles;

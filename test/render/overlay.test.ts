@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Issues, modeString } from "../../provider/model/errors";
+import { parseImageOverlay } from "../../provider/model/overlay";
 import { buildNodeGroupModel } from "../../provider/model/pxe";
 import { readCpio } from "../../provider/render/cpio";
 import { renderNodeGroup } from "../../provider/render/nodeGroup";
@@ -77,4 +78,15 @@ describe("overlay archive", () => {
     expect(files.some((f) => f.path.includes("/overlays/"))).toBe(false);
     expect(files.filter((f) => f.content.includes("netboot.overlay"))).toEqual([]);
   });
+});
+
+test("an image's overlay: files only, every problem named under its field", () => {
+  const issues = new Issues("netboot:index:BootImage \"img\"");
+  expect(parseImageOverlay(issues, "overlay", [])).toEqual([]);
+  expect(parseImageOverlay(issues, "overlay", { files: [{ path: "etc/x", content: "x" }] })).toEqual([]);
+  expect(parseImageOverlay(issues, "overlay", undefined)).toEqual([]);
+  expect(issues.list.map((i) => `${i.field}: ${i.message}`)).toEqual([
+    "overlay: must be an overlay: { files }",
+    expect.stringMatching(/^overlay\.files\[0\]\.path: /),
+  ]);
 });
