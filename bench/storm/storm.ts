@@ -272,7 +272,7 @@ export class StormLab {
       if (v.gluster) {
         model = this.glusterModel(v);
         for (const b of model.bricks) {
-          fs.mkdirSync(b.path, { recursive: true });
+          fs.mkdirSync(path.join(b.path, ".glusterfs"), { recursive: true }); // as the brick unit's ExecStartPre does
           const vf = path.join(dir, `brick-${b.index}.vol`);
           fs.writeFileSync(vf, volfileText(brickGraph(model, b)));
           const ns = this.serverNs(b.index + 1);
@@ -313,6 +313,8 @@ export class StormLab {
         const gdir = path.join(dir, `ganesha-${s}`);
         fs.mkdirSync(path.join(gdir, "recovery"), { recursive: true });
         let conf = renderGaneshaConfig({ bindAddr: serverIp(s), recoveryRoot: path.join(gdir, "recovery"), exports: [{ path: v.fsal === "GLUSTER" ? "/" : exportDir, pseudo: "/export" }] });
+        // libnfs (nfs-cp) speaks NFSv4.0; the boot path's kernel client uses 4.1
+        conf = conf.replace("Minor_Versions = 1, 2;", "Minor_Versions = 0, 1, 2;");
         if (v.fsal === "GLUSTER") conf = conf.replace("FSAL { Name = VFS; }", `FSAL { Name = GLUSTER; Hostname = "${serverIp(s)}"; Volume = "${model!.name}"; }`);
         fs.writeFileSync(path.join(gdir, "ganesha.conf"), conf);
         started.push(this.procs.start(this.serverNs(s), ["sh", "-c", `mount -t tmpfs -o mode=0755 ganesha-run /run && exec /usr/bin/ganesha.nfsd -F -f ${gdir}/ganesha.conf -L ${gdir}/ganesha.log -p ${gdir}/ganesha.pid -N NIV_EVENT`], path.join(gdir, "out.log")));
