@@ -49,7 +49,8 @@ export interface NodeResult {
   node: string;
   ok: boolean;
   error?: string;
-  /** ms from the storm's start to: lease, scripts, kernel+initramfs, image */
+  /** ms from the storm's start to: the node's shell running (spawning hundreds of namespaced shells takes a while on two cores), lease, scripts, kernel+initramfs, image */
+  start?: number;
   lease?: number;
   scripts?: number;
   kernel?: number;
@@ -350,9 +351,10 @@ export class StormLab {
       const mac = nodeMac(i).replace(/:/g, "-");
       const node = [
         `set -e`,
+        `echo START ${now}`,
         `ip addr flush dev eth0`,
         // the initramfs's DHCP client: discover every 2 s, up to 20 tries
-        `busybox udhcpc -i eth0 -f -q -n -t 20 -T 2 -s ${script} 2>&1 | grep -c 'sending discover' | sed 's/^/TRIES /' || true`,
+        `busybox udhcpc -i eth0 -f -q -n -t 20 -T 2 -s ${script} 2>&1 | grep -c 'discover' | sed 's/^/TRIES /' || true`,
         `ip -4 -o addr show dev eth0 | grep -q 'inet ' || { echo "ERR no lease"; exit 1; }`,
         `echo LEASE ${now}`,
         `c() { curl -sSf --retry 5 --retry-connrefused --retry-delay 1 "$@"; }`,
@@ -378,7 +380,7 @@ export class StormLab {
         const text = fs.readFileSync(log, "utf8");
         const at = (k: string) => { const m = new RegExp(`^${k} (\\d+)$`, "m").exec(text); return m ? Number(m[1]) : undefined; };
         const sha = /^SHA ([0-9a-f]{64})$/m.exec(text)?.[1];
-        const r: NodeResult = { node: this.nodeName(i), ok: code === 0 && sha === this.imageSha, lease: at("LEASE"), scripts: at("SCRIPTS"), kernel: at("KERNEL"), image: at("IMAGE"), dhcpTries: Number(/^TRIES (\d+)$/m.exec(text)?.[1] ?? 0) };
+        const r: NodeResult = { node: this.nodeName(i), ok: code === 0 && sha === this.imageSha, start: at("START"), lease: at("LEASE"), scripts: at("SCRIPTS"), kernel: at("KERNEL"), image: at("IMAGE"), dhcpTries: Number(/^TRIES (\d+)$/m.exec(text)?.[1] ?? 0) };
         if (!r.ok) r.error = (/^ERR (.*)$/m.exec(text)?.[1] ?? (sha && sha !== this.imageSha ? `image sha256 ${sha}` : code === null ? "timed out" : `exit ${code}`)) + `: ${text.trim().split("\n").slice(-3).join(" | ")}`;
         resolve(r);
       });
