@@ -21,6 +21,7 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { nodeVolfileOf } from "../../provider/model/bootImage";
 import { Issues } from "../../provider/model/errors";
 import { buildGlusterModel, GlusterModel } from "../../provider/model/gluster";
 import { buildNodeGroupModel, buildPxeServerModel, full, PxeServerModel, serverInfo } from "../../provider/model/pxe";
@@ -43,6 +44,8 @@ export interface Variant {
   gluster?: { layout: string; replica?: number; disperse?: number; redundancy?: number; options?: Record<string, string> };
   /** nfs: NFS-Ganesha's FSAL; GLUSTER re-exports this variant's glusterfs volume from every server */
   fsal?: "VFS" | "GLUSTER";
+  /** glusterfs: nodes mount the GlusterVolume's client volfile as glusterd writes it, without netboot's boot defaults */
+  glusterdDefaults?: boolean;
 }
 
 export interface NodeResult {
@@ -283,7 +286,11 @@ export class StormLab {
           await waitFor(`brick ${b.index} of ${v.name}`, 20_000, () => sh(`ip netns exec ${this.serverNs(b.index + 1)} ss -Htln 'sport = :${b.port}'`, true).trim() !== "",
             () => sh(`tail -5 ${path.join(dir, `brick-${b.index}.log`)}`, true));
         const clientVol = path.join(dir, "client.vol");
-        fs.writeFileSync(clientVol, volfileText(clientGraph(model)));
+        const volText = volfileText(clientGraph(model));
+        fs.writeFileSync(clientVol, volText);
+        // what a node mounts: the volfile BootImage bakes into the initramfs (model/bootImage.ts), or glusterd's own
+        const nodeVol = path.join(dir, "node.vol");
+        fs.writeFileSync(nodeVol, v.glusterdDefaults ? volText : nodeVolfileOf(volText));
         // publish through a FUSE mount of the client volfile, from the head (unshaped; set-up, not measured). One
         // shell: `ip netns exec` gives its command a mount namespace of its own, so the mount lives only there.
         const mnt = path.join(dir, "publish");
@@ -298,7 +305,7 @@ export class StormLab {
           return { stop, fetch: (n, dst) => {
             const m = `/tmp/${this.id}-mnt-${n}`;
             // the init's own mount: glusterfs from the volfile, with the init's FUSE cache options
-            return `mkdir -p ${m} && /usr/sbin/glusterfs -f ${clientVol} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid --attribute-timeout=3600 --entry-timeout=3600 ${m} && ` +
+            return `mkdir -p ${m} && /usr/sbin/glusterfs -f ${nodeVol} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid --attribute-timeout=3600 --entry-timeout=3600 ${m} && ` +
               `i=0; until [ -e ${m}/images/image.tar.gz ]; do i=$((i+1)); [ $i -gt 150 ] && echo "no image on the mount" >&2 && exit 1; sleep 0.2; done; ` +
               `cp ${m}/images/image.tar.gz ${dst}; rc=$?; umount ${m}; rmdir ${m}; exit $rc`;
           } };

@@ -16,6 +16,16 @@ import type { BootImageSpec } from "../schema-types";
 
 export type { Compression };
 
+/**
+ * The volfile a node mounts its image volume with (baked into the initramfs): the GlusterVolume's client volfile
+ * with the boot defaults. Every node reads the same image file at once, and glusterd's default read policy
+ * (read-hash-mode 1, by the file's gfid) sends all of them to one brick of each replica set; the nodes' volfile
+ * spreads them (model/gluster.ts, BOOT_READ_HASH_MODE). A read-hash-mode the volume sets itself is kept.
+ */
+export function nodeVolfileOf(clientVolfile: string): string {
+  return withDefaultOption(clientVolfile, "cluster/replicate", "read-hash-mode", BOOT_READ_HASH_MODE);
+}
+
 export interface BootImageModel {
   name: string;
   kernelVersion?: string;
@@ -87,10 +97,7 @@ export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, o
       try {
         volfileGraph = parseVolfile(a.glusterVolfile);
         xlators = xlatorTypes(volfileGraph);
-        // Every node reads the same image file at once: glusterd's default read policy (read-hash-mode 1, by the
-        // file's gfid) sends all of them to one brick of each replica set. The nodes' volfile spreads them
-        // (model/gluster.ts, BOOT_READ_HASH_MODE); a read-hash-mode the volume sets itself is kept.
-        nodeVolfile = withDefaultOption(a.glusterVolfile, "cluster/replicate", "read-hash-mode", BOOT_READ_HASH_MODE);
+        nodeVolfile = nodeVolfileOf(a.glusterVolfile);
         for (const x of xlators)
           if (!/^[a-z0-9_-]+(\/[a-z0-9_-]+)?$/.test(x)) issues.add("glusterVolfile", x, "names an xlator type that is not `category/name`");
       } catch (e) {

@@ -3,15 +3,15 @@
  * node running the node's data path with the real clients) against the real dnsmasq and nginx as netboot renders
  * them and a replica-3 GlusterFS volume of three standalone bricks rendered by netboot, each brick's link shaped
  * with tc. Every node must get its lease, walk the iPXE chain, fetch the kernel and initramfs, and copy the whole
- * image off its own glusterfs FUSE mount with the published sha256. The volume uses netboot's boot default read
- * policy, so the reads must spread over the three bricks: with glusterd's default every client reads from one.
+ * image off its own glusterfs FUSE mount with the published sha256. Nodes mount the volfile BootImage bakes into
+ * the initramfs (nodeVolfileOf: netboot's boot read policy), so the reads must spread over the three bricks: with
+ * glusterd's default every client reads from one (bench/storm, gluster-r3-glusterd).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { kernelVersion, makeImage, makeInitrd } from "../../bench/storm/bench";
 import { requireTools, StormLab, StormResult } from "../../bench/storm/storm";
-import { BOOT_READ_HASH_MODE } from "../../provider/model/gluster";
 
 jest.setTimeout(600_000);
 
@@ -29,7 +29,7 @@ describe("boot storm: 10 nodes at once from a replica-3 GlusterFS volume", () =>
     const initrd = await makeInitrd(work, kver);
     lab = new StormLab({ work, maxNodes: 10, maxServers: 3, mbit: 200, kernel: `/boot/vmlinuz-${kver}`, initrd, image, log: () => undefined });
     await lab.up();
-    const v = { name: "storm-r3", transport: "glusterfs" as const, servers: 3, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": BOOT_READ_HASH_MODE } } };
+    const v = { name: "storm-r3", transport: "glusterfs" as const, servers: 3, gluster: { layout: "replicate", replica: 3 } };
     const h = await lab.startVariant(v);
     try {
       r = await lab.storm(v, 10, h.fetch, 300);
