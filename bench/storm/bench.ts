@@ -24,6 +24,9 @@ export const VARIANTS: Variant[] = [
   { name: "gluster-r3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 } },
   { name: "gluster-2x3-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, glusterdDefaults: true },
   { name: "gluster-2x3", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 } },
+  { name: "gluster-r3-node", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, readByNode: true },
+  { name: "gluster-2x3-node", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, readByNode: true },
+  { name: "gluster-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, shardBlock: "4MB" },
   { name: "gluster-ec42", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 } },
 ];
 

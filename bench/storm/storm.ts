@@ -46,6 +46,10 @@ export interface Variant {
   fsal?: "VFS" | "GLUSTER";
   /** glusterfs: nodes mount the GlusterVolume's client volfile as glusterd writes it, without netboot's boot defaults */
   glusterdDefaults?: boolean;
+  /** glusterfs: a features/shard xlator above distribute (this block size), so one image file spreads over every replica set (an experiment: netboot's GlusterVolume does not render shard yet) */
+  shardBlock?: string;
+  /** glusterfs: each node reads from replica `node % replica` of every set (AFR's read-subvolume-index on the command line) */
+  readByNode?: boolean;
 }
 
 export interface NodeResult {
@@ -286,7 +290,15 @@ export class StormLab {
           await waitFor(`brick ${b.index} of ${v.name}`, 20_000, () => sh(`ip netns exec ${this.serverNs(b.index + 1)} ss -Htln 'sport = :${b.port}'`, true).trim() !== "",
             () => sh(`tail -5 ${path.join(dir, `brick-${b.index}.log`)}`, true));
         const clientVol = path.join(dir, "client.vol");
-        const volText = volfileText(clientGraph(model));
+        let graph = clientGraph(model);
+        if (v.shardBlock) {
+          // shard sits right above distribute, as glusterd places it; every client (the publisher too) must have it
+          const dht = `${model.name}-dht`;
+          const at = graph.findIndex((x) => x.name === dht) + 1;
+          graph = [...graph.slice(0, at), { name: `${model.name}-shard`, type: "features/shard", options: [["shard-block-size", v.shardBlock]], subvolumes: [dht] },
+            ...graph.slice(at).map((x) => (x.subvolumes.includes(dht) ? { ...x, subvolumes: x.subvolumes.map((n) => (n === dht ? `${model!.name}-shard` : n)) } : x))];
+        }
+        const volText = volfileText(graph);
         fs.writeFileSync(clientVol, volText);
         // what a node mounts: the volfile BootImage bakes into the initramfs (model/bootImage.ts), or glusterd's own
         const nodeVol = path.join(dir, "node.vol");
@@ -305,7 +317,8 @@ export class StormLab {
           return { stop, fetch: (n, dst) => {
             const m = `/tmp/${this.id}-mnt-${n}`;
             // the init's own mount: glusterfs from the volfile, with the init's FUSE cache options
-            return `mkdir -p ${m} && /usr/sbin/glusterfs -f ${nodeVol} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid --attribute-timeout=3600 --entry-timeout=3600 ${m} && ` +
+            const pin = v.readByNode ? Array.from({ length: model!.sets }, (_, s) => ` --xlator-option=${model!.name}-replicate-${s}.read-subvolume-index=${n % model!.setSize}`).join("") : "";
+            return `mkdir -p ${m} && /usr/sbin/glusterfs -f ${nodeVol}${pin} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid --attribute-timeout=3600 --entry-timeout=3600 ${m} && ` +
               `i=0; until [ -e ${m}/images/image.tar.gz ]; do i=$((i+1)); [ $i -gt 150 ] && echo "no image on the mount" >&2 && exit 1; sleep 0.2; done; ` +
               `cp ${m}/images/image.tar.gz ${dst}; rc=$?; umount ${m}; rmdir ${m}; exit $rc`;
           } };
