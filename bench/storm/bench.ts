@@ -18,12 +18,12 @@ import { percentile, requireTools, StormLab, StormResult, Variant } from "./stor
 export const VARIANTS: Variant[] = [
   { name: "nfs-master", transport: "nfs", servers: 1, fsal: "VFS" },
   { name: "http", transport: "http", servers: 1 },
-  // glusterd's defaults (read-hash-mode 1), read-hash-mode 2 (gfid and reader pid), netboot's boot default (3)
-  { name: "gluster-r3-glusterd", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, glusterdDefaults: true },
-  { name: "gluster-r3-rh2", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "2" } } },
+  // netboot's defaults (glusterd's: read-hash-mode 1, by gfid), read-hash-mode 2 (gfid and reader pid), 3 (fewest outstanding reads)
   { name: "gluster-r3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 } },
-  { name: "gluster-2x3-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, glusterdDefaults: true },
+  { name: "gluster-r3-rh2", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "2" } } },
+  { name: "gluster-r3-rh3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "3" } } },
   { name: "gluster-2x3", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 } },
+  { name: "gluster-2x3-rh3", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "3" } } },
   { name: "gluster-r3-node", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, readByNode: true },
   { name: "gluster-2x3-node", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, readByNode: true },
   { name: "gluster-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, shardBlock: "4MB" },

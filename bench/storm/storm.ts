@@ -21,7 +21,6 @@ import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { nodeVolfileOf } from "../../provider/model/bootImage";
 import { Issues } from "../../provider/model/errors";
 import { buildGlusterModel, GlusterModel } from "../../provider/model/gluster";
 import { buildNodeGroupModel, buildPxeServerModel, full, PxeServerModel, serverInfo } from "../../provider/model/pxe";
@@ -44,8 +43,6 @@ export interface Variant {
   gluster?: { layout: string; replica?: number; disperse?: number; redundancy?: number; options?: Record<string, string> };
   /** nfs: NFS-Ganesha's FSAL; GLUSTER re-exports this variant's glusterfs volume from every server */
   fsal?: "VFS" | "GLUSTER";
-  /** glusterfs: nodes mount the GlusterVolume's client volfile as glusterd writes it, without netboot's boot defaults */
-  glusterdDefaults?: boolean;
   /** glusterfs: a features/shard xlator above distribute (this block size), so one image file spreads over every replica set (an experiment: netboot's GlusterVolume does not render shard yet) */
   shardBlock?: string;
   /** glusterfs: each node reads from replica `node % replica` of every set (AFR's read-subvolume-index on the command line) */
@@ -300,9 +297,8 @@ export class StormLab {
         }
         const volText = volfileText(graph);
         fs.writeFileSync(clientVol, volText);
-        // what a node mounts: the volfile BootImage bakes into the initramfs (model/bootImage.ts), or glusterd's own
-        const nodeVol = path.join(dir, "node.vol");
-        fs.writeFileSync(nodeVol, v.glusterdDefaults ? volText : nodeVolfileOf(volText));
+        // what a node mounts: the volfile BootImage bakes into the initramfs, which is the GlusterVolume's
+        const nodeVol = clientVol;
         // publish through a FUSE mount of the client volfile, from the head (unshaped; set-up, not measured). One
         // shell: `ip netns exec` gives its command a mount namespace of its own, so the mount lives only there.
         const mnt = path.join(dir, "publish");

@@ -9,7 +9,6 @@ import * as fs from "fs";
 import * as path from "path";
 import { Issues } from "../model/errors";
 import { BootImageModel, DEFAULT_NIC_MODULES } from "../model/bootImage";
-import { BOOT_READ_HASH_MODE } from "../model/gluster";
 import { CpioEntry } from "../render/cpio";
 import { InitConfig, renderInitFiles } from "../render/init";
 import { ManifestEntry, renderManifest } from "../render/manifest";
@@ -304,7 +303,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
     files.push({ path: p, type: "file", mode, content: b, sha256: sha256(b), size: b.length, reason });
   };
   for (const f of renderInitFiles(init)) gen(f.path, f.content, f.mode, f.path === "/init" ? "netboot init (generated)" : "netboot DHCP script (generated)");
-  if (m.glusterVolfile) gen(VOLFILE_PATH, m.nodeVolfile ?? m.glusterVolfile, 0o644, m.nodeVolfile && m.nodeVolfile !== m.glusterVolfile ? `the client volfile, with the boot read policy (read-hash-mode ${BOOT_READ_HASH_MODE})` : "the client volfile");
+  if (m.glusterVolfile) gen(VOLFILE_PATH, m.glusterVolfile, 0o644, "the client volfile");
   for (const d of ["/dev", "/proc", "/sys", "/run", "/tmp", "/newroot", "/etc", "/root", "/var/log", "/var/run"]) files.push({ path: d, type: "dir", mode: d === "/tmp" ? 0o1777 : 0o755, sha256: "", size: 0, reason: "mount point or state folder of /init" });
   files.push({ path: "/dev/console", type: "chardev", mode: 0o600, sha256: "c 5 1", size: 0, reason: "the kernel opens it for init's console" });
 

@@ -7,24 +7,13 @@ import * as path from "path";
 import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { oneOf } from "./enums";
 import { isSafeName, parseIPv4 } from "./net";
-import { BOOT_READ_HASH_MODE } from "./gluster";
-import { parseVolfile, VolfileGraph, VolfileParseError, withDefaultOption, xlatorTypes } from "./volfileParse";
+import { parseVolfile, VolfileGraph, VolfileParseError, xlatorTypes } from "./volfileParse";
 import {
   BOOT_MODE_VALUES, BootMode, Compression, COMPRESSION_VALUES, Handoff, HANDOFF_VALUES, IMAGE_TRANSPORT_VALUES, ImageTransport, ON_FAILURE_VALUES, OnFailure,
 } from "../schema-enums";
 import type { BootImageSpec } from "../schema-types";
 
 export type { Compression };
-
-/**
- * The volfile a node mounts its image volume with (baked into the initramfs): the GlusterVolume's client volfile
- * with the boot defaults. Every node reads the same image file at once, and glusterd's default read policy
- * (read-hash-mode 1, by the file's gfid) sends all of them to one brick of each replica set; the nodes' volfile
- * spreads them (model/gluster.ts, BOOT_READ_HASH_MODE). A read-hash-mode the volume sets itself is kept.
- */
-export function nodeVolfileOf(clientVolfile: string): string {
-  return withDefaultOption(clientVolfile, "cluster/replicate", "read-hash-mode", BOOT_READ_HASH_MODE);
-}
 
 export interface BootImageModel {
   name: string;
@@ -38,8 +27,6 @@ export interface BootImageModel {
   volfileGraph?: VolfileGraph;
   /** xlator types the volfile names (`cluster/replicate`, ...) */
   xlators: string[];
-  /** the volfile the nodes mount with (in the initramfs): glusterVolfile plus the boot defaults (BOOT_READ_HASH_MODE) */
-  nodeVolfile?: string;
   nfsExport?: string;
   /** folder on the network file system holding image.tar.gz (and root/ in hybrid mode) */
   imagePath?: string;
@@ -89,7 +76,6 @@ export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, o
 
   let xlators: string[] = [];
   let volfileGraph: VolfileGraph | undefined;
-  let nodeVolfile: string | undefined;
   const transportOk = transport === a.transport; // an invalid transport is reported once, not as its fallback's errors
   if (transport === "glusterfs" && transportOk) {
     if (typeof a.glusterVolfile !== "string" || !a.glusterVolfile.trim()) issues.add("glusterVolfile", a.glusterVolfile, "is required with transport glusterfs (a GlusterVolume's clientVolfile)");
@@ -97,7 +83,6 @@ export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, o
       try {
         volfileGraph = parseVolfile(a.glusterVolfile);
         xlators = xlatorTypes(volfileGraph);
-        nodeVolfile = nodeVolfileOf(a.glusterVolfile);
         for (const x of xlators)
           if (!/^[a-z0-9_-]+(\/[a-z0-9_-]+)?$/.test(x)) issues.add("glusterVolfile", x, "names an xlator type that is not `category/name`");
       } catch (e) {
@@ -153,7 +138,7 @@ export function buildBootImageModel(name: string, a: SpecLike, issues: Issues, o
   const s = a as BootImageSpec;
   return {
     name, kernelVersion: s.kernelVersion, kernelPath: s.kernelPath, modulesDir: s.modulesDir, imageSource: s.imageSource,
-    transport, glusterVolfile: s.glusterVolfile, volfileGraph, xlators, ...(nodeVolfile ? { nodeVolfile } : {}), nfsExport: s.nfsExport, imagePath, mode, hybridPaths: [...new Set(hybridPaths)].sort(),
+    transport, glusterVolfile: s.glusterVolfile, volfileGraph, xlators, nfsExport: s.nfsExport, imagePath, mode, hybridPaths: [...new Set(hybridPaths)].sort(),
     handoff, modules, compression, onFailure, kernelArgs: kernelArgs as string,
   };
 }

@@ -18,15 +18,6 @@ export type Layout = GlusterLayout;
 
 /** First brick port glusterd hands out (base-port); standalone bricks default to BASE_PORT + index. */
 export const BASE_PORT = 49152;
-
-/**
- * The read policy of replicated volumes in a node's volfile (the initramfs's; model/bootImage.ts). glusterd's
- * default, read-hash-mode 1, picks a file's read child by its gfid: every node of a boot storm reads the one image
- * file from the same brick, and a replica-3 volume serves at a third of its bandwidth. Mode 3 sends each read to
- * the child with the fewest reads outstanding, so one client's reads alternate over the bricks and a storm spreads
- * evenly; measured in bench/storm (docs/scale.md).
- */
-export const BOOT_READ_HASH_MODE = "3";
 export const DEFAULT_STATE_DIR = "/etc/netboot/gluster";
 
 export interface BrickModel {

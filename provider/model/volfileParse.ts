@@ -42,8 +42,6 @@ interface Token {
   kind: TokKind;
   text: string;
   line: number;
-  /** offset just past the token in the text */
-  end: number;
 }
 
 const KEYWORDS: ReadonlySet<string> = new Set(["volume", "type", "option", "subvolumes", "end-volume"]);
@@ -97,7 +95,7 @@ function tokenize(text: string): Token[] {
         s += d;
         i++;
       }
-      toks.push({ kind: "string", text: s, line: start, end: i });
+      toks.push({ kind: "string", text: s, line: start });
       continue;
     }
     if (c === "\\") throw new VolfileParseError("stray backslash outside a quoted string", line);
@@ -107,7 +105,7 @@ function tokenize(text: string): Token[] {
       w += text[i];
       i++;
     }
-    toks.push({ kind: "word", text: w, line, end: i });
+    toks.push({ kind: "word", text: w, line });
   }
   return toks;
 }
@@ -192,26 +190,4 @@ export function xlatorTypes(graph: VolfileGraph): string[] {
 /** The top of the graph: the last volume. */
 export function topVolume(graph: VolfileGraph): VolfileVolume {
   return graph.volumes[graph.volumes.length - 1];
-}
-
-/**
- * The volfile text with `option KEY VALUE` added to every volume of `type` that does not set KEY itself; the rest
- * of the text (comments, order, spacing) is kept byte for byte. The option goes right after the volume's type, the
- * one place every valid volume has. Used for the defaults a consumer of a volfile needs that glusterd's own graph
- * lacks (the boot read policy, model/bootImage.ts). Throws VolfileParseError as parseVolfile does.
- */
-export function withDefaultOption(text: string, type: string, key: string, value: string): string {
-  if (!/^[A-Za-z0-9._/-]+$/.test(key) || !/^[A-Za-z0-9._/-]+$/.test(value)) throw new Error(`withDefaultOption: ${key} ${value} is not a plain word`);
-  const graph = parseVolfile(text);
-  const toks = tokenize(text);
-  const inserts: number[] = [];
-  let vol = 0;
-  for (let p = 0; p < toks.length; p++) {
-    if (!isKeyword(toks[p], "type")) continue;
-    const v = graph.volumes[vol++];
-    if (v.type === type && !(key in v.options)) inserts.push(toks[p + 1].end);
-  }
-  let out = text;
-  for (const at of inserts.reverse()) out = `${out.slice(0, at)}\n    option ${key} ${value}${out.slice(at)}`;
-  return out;
 }

@@ -35,19 +35,6 @@ describe("initramfs build plan", () => {
     expect(p!.manifest).toMatch(/\/etc\/netboot\/client\.vol\tfile\t.*the client volfile/);
   });
 
-  test("a replicated volume's nodes mount with the boot read policy; a policy the volume sets itself is kept", () => {
-    const rep = (extra: string) => `volume r-client-0\n    type protocol/client\n    option remote-host 10.89.43.1\n    option remote-subvolume /b\nend-volume\n` +
-      `volume r-client-1\n    type protocol/client\n    option remote-host 10.89.43.2\n    option remote-subvolume /b\nend-volume\n` +
-      `volume r-replicate-0\n    type cluster/replicate\n${extra}    subvolumes r-client-0 r-client-1\nend-volume\n`;
-    const vol = (args: any) => plan(args).plan!.files.find((f) => f.path === "/etc/netboot/client.vol")!;
-    const dflt = vol({ glusterVolfile: rep("") });
-    expect(dflt.content!.toString()).toContain("    type cluster/replicate\n    option read-hash-mode 3\n");
-    expect(dflt.reason).toMatch(/boot read policy \(read-hash-mode 3\)/);
-    const own = vol({ glusterVolfile: rep("    option read-hash-mode 2\n") });
-    expect(own.content!.toString()).toBe(rep("    option read-hash-mode 2\n"));
-    expect(own.reason).toBe("the client volfile");
-  });
-
   test("the same inputs give the same digest and byte-identical archives; a changed volfile changes both", () => {
     const a = plan({}).plan!;
     const b = plan({}).plan!;

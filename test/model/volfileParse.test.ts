@@ -1,4 +1,4 @@
-import { parseVolfile, xlatorTypes, topVolume, VolfileParseError, withDefaultOption } from "../../provider/model/volfileParse";
+import { parseVolfile, xlatorTypes, topVolume, VolfileParseError } from "../../provider/model/volfileParse";
 
 describe("parseVolfile", () => {
   const text = `
@@ -62,39 +62,5 @@ end-volume
 
   it("names the line of the error", () => {
     expect(() => parseVolfile("volume a\n type x/y\n\n bogus\nend-volume\n")).toThrow(/line 4/);
-  });
-});
-
-describe("withDefaultOption (the boot read policy in a node's volfile)", () => {
-  const vol = [
-    "# a comment stays",
-    "volume v-client-0",
-    "    type protocol/client",
-    "    option remote-host 10.0.0.1",
-    "end-volume",
-    "volume v-client-1",
-    "    type protocol/client",
-    "end-volume",
-    "volume v-replicate-0",
-    "    type cluster/replicate",
-    "    option afr-pending-xattr v-client-0,v-client-1",
-    "    subvolumes v-client-0 v-client-1",
-    "end-volume",
-    "volume v-replicate-1",
-    "    type cluster/replicate option read-hash-mode 0 subvolumes v-client-0 v-client-1 end-volume",
-    "",
-  ].join("\n");
-
-  it("adds the option to each volume of the type that lacks it, and keeps the rest of the text byte for byte", () => {
-    const out = withDefaultOption(vol, "cluster/replicate", "read-hash-mode", "3");
-    expect(out).toBe(vol.replace("    type cluster/replicate\n", "    type cluster/replicate\n    option read-hash-mode 3\n"));
-    const g = parseVolfile(out);
-    expect(g.volumes.map((v) => v.options["read-hash-mode"])).toEqual([undefined, undefined, "3", "0"]);
-  });
-
-  it("leaves a volfile without such a volume as it is, and refuses a value that is not a plain word", () => {
-    const plain = "volume a\n type protocol/client\nend-volume\n";
-    expect(withDefaultOption(plain, "cluster/replicate", "read-hash-mode", "3")).toBe(plain);
-    expect(() => withDefaultOption(plain, "cluster/replicate", "read-hash-mode", "3\nvolume x")).toThrow(/plain word/);
   });
 });
