@@ -19,6 +19,7 @@ PKGS=(
   iproute2           # network namespaces, veth, tap
   kexec-tools        # kexec hand-off
   nfs-ganesha nfs-ganesha-vfs nfs-ganesha-gluster # NFS transport
+  libnfs-utils       # nfs-cp: the boot-storm bench's NFS client (this kernel may have no NFS client)
   openssh-server openssh-client # remote hosts
   file binutils      # readelf for the library closure
   python3-venv       # the Python example (test/integration/languages.test.ts): a venv with pulumi from PyPI

@@ -27,6 +27,7 @@ import { buildNodeGroupModel, buildPxeServerModel, full, PxeServerModel, serverI
 import { renderDnsmasq } from "../../provider/render/dnsmasq";
 import { renderNginx, renderNginxMain } from "../../provider/render/nginx";
 import { renderNodeGroup } from "../../provider/render/nodeGroup";
+import { GLUSTER_CACHE } from "../../provider/render/init";
 import { renderBootScript } from "../../provider/render/ipxe";
 import { brickGraph, clientGraph, volfileText } from "../../provider/render/volfile";
 import { renderGaneshaConfig } from "../../test/helpers/ganesha";
@@ -297,8 +298,6 @@ export class StormLab {
         }
         const volText = volfileText(graph);
         fs.writeFileSync(clientVol, volText);
-        // what a node mounts: the volfile BootImage bakes into the initramfs, which is the GlusterVolume's
-        const nodeVol = clientVol;
         // publish through a FUSE mount of the client volfile, from the head (unshaped; set-up, not measured). One
         // shell: `ip netns exec` gives its command a mount namespace of its own, so the mount lives only there.
         const mnt = path.join(dir, "publish");
@@ -312,9 +311,9 @@ export class StormLab {
         if (v.transport === "glusterfs")
           return { stop, fetch: (n, dst) => {
             const m = `/tmp/${this.id}-mnt-${n}`;
-            // the init's own mount: glusterfs from the volfile, with the init's FUSE cache options
+            // the init's own mount: glusterfs from the volfile BootImage bakes (the GlusterVolume's), the init's cache options
             const pin = v.readByNode ? Array.from({ length: model!.sets }, (_, s) => ` --xlator-option=${model!.name}-replicate-${s}.read-subvolume-index=${n % model!.setSize}`).join("") : "";
-            return `mkdir -p ${m} && /usr/sbin/glusterfs -f ${nodeVol}${pin} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid --attribute-timeout=3600 --entry-timeout=3600 ${m} && ` +
+            return `mkdir -p ${m} && /usr/sbin/glusterfs -f ${clientVol}${pin} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid ${GLUSTER_CACHE} ${m} && ` +
               `i=0; until [ -e ${m}/images/image.tar.gz ]; do i=$((i+1)); [ $i -gt 150 ] && echo "no image on the mount" >&2 && exit 1; sleep 0.2; done; ` +
               `cp ${m}/images/image.tar.gz ${dst}; rc=$?; umount ${m}; rmdir ${m}; exit $rc`;
           } };
