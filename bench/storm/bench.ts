@@ -18,16 +18,20 @@ import { percentile, requireTools, StormLab, StormResult, Variant } from "./stor
 export const VARIANTS: Variant[] = [
   { name: "nfs-master", transport: "nfs", servers: 1, fsal: "VFS" },
   { name: "http", transport: "http", servers: 1 },
-  // netboot's defaults (glusterd's: read-hash-mode 1, by gfid), read-hash-mode 2 (gfid and reader pid), 3 (fewest outstanding reads)
+  // netboot's default: the init's read spread (each node its replica of every set, disperse reads round-robin)
   { name: "gluster-r3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 } },
+  { name: "gluster-2x3", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 } },
+  { name: "gluster-ec42", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 } },
+  // glusterd's defaults (read-hash-mode 1, disperse read-policy gfid-hash), and read policies a volume can set itself
+  { name: "gluster-r3-glusterd", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, glusterdReads: true },
   { name: "gluster-r3-rh2", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "2" } } },
   { name: "gluster-r3-rh3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "3" } } },
-  { name: "gluster-2x3", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 } },
-  { name: "gluster-2x3-rh3", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "3" } } },
-  { name: "gluster-r3-node", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, readByNode: true },
-  { name: "gluster-2x3-node", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, readByNode: true },
+  { name: "gluster-2x3-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, glusterdReads: true },
+  { name: "gluster-ec42-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, glusterdReads: true },
+  // a file lives in one replica set: shard (4 MB pieces above distribute) spreads it over both sets (an experiment)
   { name: "gluster-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, shardBlock: "4MB" },
-  { name: "gluster-ec42", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 } },
+  // the lab artifact that hid the spread for a day: bricks and nodes sharing one hostname (Procs.start)
+  { name: "gluster-r3-samehost", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, sharedHostname: true },
 ];
 
 const USAGE = "usage: npm run bench:storm -- [--nodes 10,50,100,200] [--mbit 100] [--image-mb 16] [--variants a,b] [--timeout S] [--out FILE]";

@@ -29,6 +29,8 @@ import { renderNginx, renderNginxMain } from "../../provider/render/nginx";
 import { renderNodeGroup } from "../../provider/render/nodeGroup";
 import { GLUSTER_CACHE } from "../../provider/render/init";
 import { renderBootScript } from "../../provider/render/ipxe";
+import { isEmptySpread, readSpreadOf, renderReadOptsFn } from "../../provider/model/readSpread";
+import { parseVolfile } from "../../provider/model/volfileParse";
 import { brickGraph, clientGraph, volfileText } from "../../provider/render/volfile";
 import { renderGaneshaConfig } from "../../test/helpers/ganesha";
 
@@ -46,8 +48,10 @@ export interface Variant {
   fsal?: "VFS" | "GLUSTER";
   /** glusterfs: a features/shard xlator above distribute (this block size), so one image file spreads over every replica set (an experiment: netboot's GlusterVolume does not render shard yet) */
   shardBlock?: string;
-  /** glusterfs: each node reads from replica `node % replica` of every set (AFR's read-subvolume-index on the command line) */
-  readByNode?: boolean;
+  /** glusterfs: the client as glusterd leaves it, without the init's read spread (model/readSpread.ts) */
+  glusterdReads?: boolean;
+  /** glusterfs: bricks and nodes keep this machine's one hostname (the lab artifact that pins AFR's reads: Procs.start) */
+  sharedHostname?: boolean;
 }
 
 export interface NodeResult {
@@ -99,9 +103,16 @@ export function requireTools(): void {
 /** A daemon or node process, ended by its own pid. */
 class Procs {
   readonly list: ChildProcess[] = [];
-  start(ns: string, argv: string[], log: string): ChildProcess {
+  /**
+   * `hostname`: the process gets a UTS namespace of its own with that name, as a separate machine has. It matters:
+   * AFR's choose-local (on by default) compares the client's gethostname() with the host in each brick's
+   * pathinfo and pins every read to a brick it takes for local. Processes that share one hostname all look local
+   * to each other, and every node would read from one brick whatever the read policy.
+   */
+  start(ns: string, argv: string[], log: string, hostname?: string): ChildProcess {
     const fd = fs.openSync(log, "a");
-    const p = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", fd, fd] });
+    const uts = hostname ? ["unshare", "--uts", "sh", "-c", `hostname ${hostname} && exec "$@"`, "sh"] : [];
+    const p = spawn("ip", ["netns", "exec", ns, ...uts, ...argv], { stdio: ["ignore", fd, fd] });
     fs.closeSync(fd);
     this.list.push(p);
     return p;
@@ -270,7 +281,7 @@ export class StormLab {
         const conf = path.join(dir, "nginx.conf");
         fs.writeFileSync(conf, `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/nginx.error.log;\nevents { worker_connections 1024; }\n` +
           `http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir}/tmp; server { listen ${serverIp(1)}:80; root ${www}; } }\n`);
-        started.push(this.procs.start(this.serverNs(1), ["/usr/sbin/nginx", "-c", conf, "-g", "daemon off;"], path.join(dir, "nginx.out")));
+        started.push(this.procs.start(this.serverNs(1), ["/usr/sbin/nginx", "-c", conf, "-g", "daemon off;"], path.join(dir, "nginx.out"), "s1"));
         await waitFor("the image's nginx", 10_000, () => sh(`ip netns exec ${this.serverNs(1)} ss -Htln 'sport = :80'`, true).trim() !== "");
         return { stop, fetch: (_n, dst) => `curl -sSf --retry 5 --retry-connrefused -o ${dst} http://${serverIp(1)}/image.tar.gz` };
       }
@@ -282,7 +293,7 @@ export class StormLab {
           const vf = path.join(dir, `brick-${b.index}.vol`);
           fs.writeFileSync(vf, volfileText(brickGraph(model, b)));
           const ns = this.serverNs(b.index + 1);
-          started.push(this.procs.start(ns, ["/usr/sbin/glusterfsd", "-N", "-f", vf, "-l", path.join(dir, `brick-${b.index}.log`), "-p", path.join(dir, `brick-${b.index}.pid`)], path.join(dir, `brick-${b.index}.out`)));
+          started.push(this.procs.start(ns, ["/usr/sbin/glusterfsd", "-N", "-f", vf, "-l", path.join(dir, `brick-${b.index}.log`), "-p", path.join(dir, `brick-${b.index}.pid`)], path.join(dir, `brick-${b.index}.out`), v.sharedHostname ? undefined : `s${b.index + 1}`));
         }
         for (const b of model.bricks)
           await waitFor(`brick ${b.index} of ${v.name}`, 20_000, () => sh(`ip netns exec ${this.serverNs(b.index + 1)} ss -Htln 'sport = :${b.port}'`, true).trim() !== "",
@@ -312,8 +323,10 @@ export class StormLab {
           return { stop, fetch: (n, dst) => {
             const m = `/tmp/${this.id}-mnt-${n}`;
             // the init's own mount: glusterfs from the volfile BootImage bakes (the GlusterVolume's), the init's cache options
-            const pin = v.readByNode ? Array.from({ length: model!.sets }, (_, s) => ` --xlator-option=${model!.name}-replicate-${s}.read-subvolume-index=${n % model!.setSize}`).join("") : "";
-            return `mkdir -p ${m} && /usr/sbin/glusterfs -f ${clientVol}${pin} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid ${GLUSTER_CACHE} ${m} && ` +
+            // and the init's read spread, computed by the init's own shell function from the node's leased address
+            const spread = v.glusterdReads ? undefined : readSpreadOf(parseVolfile(volText));
+            const pin = isEmptySpread(spread) ? "" : ` $(gluster_read_opts "$(ip -4 -o addr show dev eth0 | sed -n 's/.* inet \\([0-9.]*\\).*/\\1/p')")`;
+            return (isEmptySpread(spread) ? "" : `${renderReadOptsFn(spread!)}\n`) + `mkdir -p ${m} && /usr/sbin/glusterfs -f ${clientVol}${pin} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid ${GLUSTER_CACHE} ${m} && ` +
               `i=0; until [ -e ${m}/images/image.tar.gz ]; do i=$((i+1)); [ $i -gt 150 ] && echo "no image on the mount" >&2 && exit 1; sleep 0.2; done; ` +
               `cp ${m}/images/image.tar.gz ${dst}; rc=$?; umount ${m}; rmdir ${m}; exit $rc`;
           } };
@@ -333,7 +346,7 @@ export class StormLab {
         conf = conf.replace("Minor_Versions = 1, 2;", "Minor_Versions = 0, 1, 2;");
         if (v.fsal === "GLUSTER") conf = conf.replace("FSAL { Name = VFS; }", `FSAL { Name = GLUSTER; Hostname = "${serverIp(s)}"; Volume = "${model!.name}"; }`);
         fs.writeFileSync(path.join(gdir, "ganesha.conf"), conf);
-        started.push(this.procs.start(this.serverNs(s), ["sh", "-c", `mount -t tmpfs -o mode=0755 ganesha-run /run && exec /usr/bin/ganesha.nfsd -F -f ${gdir}/ganesha.conf -L ${gdir}/ganesha.log -p ${gdir}/ganesha.pid -N NIV_EVENT`], path.join(gdir, "out.log")));
+        started.push(this.procs.start(this.serverNs(s), ["sh", "-c", `mount -t tmpfs -o mode=0755 ganesha-run /run && exec /usr/bin/ganesha.nfsd -F -f ${gdir}/ganesha.conf -L ${gdir}/ganesha.log -p ${gdir}/ganesha.pid -N NIV_EVENT`], path.join(gdir, "out.log"), `s${s}`));
         await waitFor(`NFS-Ganesha on s${s}`, 60_000, () => sh(`ip netns exec ${this.serverNs(s)} ss -Htln 'sport = :2049'`, true).trim() !== "", () => sh(`tail -5 ${gdir}/ganesha.log`, true));
       }
       return { stop, fetch: (n, dst) => `nfs-cp 'nfs://${heads === 1 ? serverIp(1) : rr(n)}/export/images/image.tar.gz?version=4' ${dst} >/dev/null` };
@@ -388,7 +401,7 @@ export class StormLab {
         `rm -f ${dst}`,
       ].join("\n");
       const log = path.join(dir, `${this.nodeName(i)}.log`);
-      const p = this.procs.start(this.nodeNs(i), ["sh", "-c", node], log);
+      const p = this.procs.start(this.nodeNs(i), ["sh", "-c", node], log, v.sharedHostname ? undefined : this.nodeName(i));
       const timer = setTimeout(() => p.kill("SIGKILL"), timeoutS * 1000);
       p.once("exit", (code) => {
         clearTimeout(timer);

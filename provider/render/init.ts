@@ -17,6 +17,7 @@
  * `netboot.debug` (trace), `netboot.rootsize=`.
  */
 import type { BootMode, Handoff, ImageTransport, OnFailure } from "../schema-enums";
+import { isEmptySpread, ReadSpread, renderReadOptsFn } from "../model/readSpread";
 import { shq } from "../util/shell";
 import { RenderedFile } from "./types";
 
@@ -31,6 +32,8 @@ export interface InitConfig {
   modules: string[];
   /** glusterfs: where the client volfile is inside the initramfs */
   volfile?: string;
+  /** glusterfs: the sets whose reads each node spreads (model/readSpread.ts); none: glusterd's policies */
+  readSpread?: ReadSpread;
   /** nfs: `IP:/export` */
   nfsExport?: string;
   /** glusterfs/nfs: folder on the network FS holding image.tar.gz (and root/ in hybrid mode) */
@@ -101,7 +104,10 @@ function mountTransport(c: InitConfig): string {
         // Long kernel caches for names, attributes and pages: safe because netboot never changes a published
         // generation under a running node (image-<sha>, root-<sha>), and they spare a hybrid node a round trip to
         // the bricks for every lookup of a path it already knows (glusterfs's defaults are 1 s).
-        `(exec -a @glusterfs /usr/sbin/glusterfs -f ${shq(c.volfile!)} -l /run/netboot/glusterfs.log -p /run/netboot/glusterfs.pid ${GLUSTER_CACHE} ${NET}) || fail "glusterfs mount of ${c.volfile} (log: /run/netboot/glusterfs.log)"`,
+        // A boot storm's reads spread over the bricks: this node's replica of every set, disperse reads rotated
+        // (model/readSpread.ts; the options are names and digits, word splitting is what is meant).
+        ...(isEmptySpread(c.readSpread) ? [] : [renderReadOptsFn(c.readSpread!), `READ_OPTS=$(gluster_read_opts "$(cat /run/netboot/ip)")`, `step "glusterfs read spread: $READ_OPTS"`]),
+        `(exec -a @glusterfs /usr/sbin/glusterfs -f ${shq(c.volfile!)} -l /run/netboot/glusterfs.log -p /run/netboot/glusterfs.pid ${GLUSTER_CACHE}${isEmptySpread(c.readSpread) ? "" : " $READ_OPTS"} ${NET}) || fail "glusterfs mount of ${c.volfile} (log: /run/netboot/glusterfs.log)"`,
         `ON_FAIL_LOG=/run/netboot/glusterfs.log`,
         GLUSTER_WHY,
         `wait_for "glusterfs mount" 30 'grep -q " ${NET} fuse" /proc/mounts && [ -e ${NET}/${c.imagePath!.replace(/^\//, "")}/. ]' "gluster_why ${shq(c.volfile!)} /run/netboot/glusterfs.log"`,

@@ -146,7 +146,10 @@ export function clientGraph(m: GlusterModel, opts: { standalone: boolean; full?:
       dhtChildren = [];
       for (let s = 0; s < m.sets; s++) {
         const members = clients.slice(s * m.setSize, (s + 1) * m.setSize);
-        const x: XlatorSpec = { name: `${V}-disperse-${s}`, type: "cluster/disperse", options: [["redundancy", String(m.redundancy)]], subvolumes: members };
+        // glusterd writes a volume-set option before the ones it generates (as on replicate above)
+        const options: Array<[string, string]> = o["disperse.read-policy"] ? [["read-policy", o["disperse.read-policy"]]] : [];
+        options.push(["redundancy", String(m.redundancy)]);
+        const x: XlatorSpec = { name: `${V}-disperse-${s}`, type: "cluster/disperse", options, subvolumes: members };
         g.push(x);
         dhtChildren.push(x.name);
       }

@@ -35,6 +35,17 @@ describe("initramfs build plan", () => {
     expect(p!.manifest).toMatch(/\/etc\/netboot\/client\.vol\tfile\t.*the client volfile/);
   });
 
+  test("a replicated volume's nodes each read from their own replica; a read policy the volume sets itself is kept", () => {
+    const rep = (extra: string) => `volume r-client-0\n    type protocol/client\n    option remote-host 10.89.43.1\n    option remote-subvolume /b\nend-volume\n` +
+      `volume r-client-1\n    type protocol/client\n    option remote-host 10.89.43.2\n    option remote-subvolume /b\nend-volume\n` +
+      `volume r-replicate-0\n    type cluster/replicate\n${extra}    subvolumes r-client-0 r-client-1\nend-volume\n`;
+    const init = (args: any) => plan(args).plan!.files.find((f) => f.path === "/init")!.content!.toString();
+    expect(init({ glusterVolfile: rep("") })).toContain("--xlator-option=r-replicate-0.read-subvolume-index=$((n % 2))");
+    expect(init({ glusterVolfile: rep("    option read-hash-mode 2\n") })).not.toContain("gluster_read_opts");
+    // the volfile itself is baked as the GlusterVolume gave it
+    expect(plan({ glusterVolfile: rep("") }).plan!.files.find((f) => f.path === "/etc/netboot/client.vol")!.content!.toString()).toBe(rep(""));
+  });
+
   test("the same inputs give the same digest and byte-identical archives; a changed volfile changes both", () => {
     const a = plan({}).plan!;
     const b = plan({}).plan!;

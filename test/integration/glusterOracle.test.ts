@@ -96,7 +96,7 @@ const CASES: Case[] = [
   },
   {
     vol: "odisopt", layout: "disperse", bricks: 3, disperse: 3, redundancy: 1,
-    options: { "performance.write-behind": "off", "performance.open-behind": "off", "performance.quick-read": "off", "performance.stat-prefetch": "off", "performance.client-io-threads": "off" },
+    options: { "disperse.read-policy": "round-robin", "performance.write-behind": "off", "performance.open-behind": "off", "performance.quick-read": "off", "performance.stat-prefetch": "off", "performance.client-io-threads": "off" },
   },
 ];
 
