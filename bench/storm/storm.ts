@@ -27,9 +27,9 @@ import { buildNodeGroupModel, buildPxeServerModel, full, PxeServerModel, serverI
 import { renderDnsmasq } from "../../provider/render/dnsmasq";
 import { renderNginx, renderNginxMain } from "../../provider/render/nginx";
 import { renderNodeGroup } from "../../provider/render/nodeGroup";
-import { GLUSTER_CACHE } from "../../provider/render/init";
+import { GLUSTER_CACHE, renderReadOptsFn } from "../../provider/render/init";
 import { renderBootScript } from "../../provider/render/ipxe";
-import { isEmptySpread, readSpreadOf, renderReadOptsFn } from "../../provider/model/readSpread";
+import { isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
 import { parseVolfile } from "../../provider/model/volfileParse";
 import { brickGraph, clientGraph, volfileText } from "../../provider/render/volfile";
 import { renderGaneshaConfig } from "../../test/helpers/ganesha";

@@ -51,21 +51,3 @@ export function readSpreadOf(graph: VolfileGraph): ReadSpread {
 export function isEmptySpread(s: ReadSpread | undefined): boolean {
   return !s || (s.replicate.length === 0 && s.disperse.length === 0);
 }
-
-/**
- * The shell function (busybox ash) that prints a node's glusterfs options for `spread`, given the node's IPv4
- * address: `gluster_read_opts 10.0.1.7`. The init runs it after DHCP; bench/storm runs the same text.
- */
-export function renderReadOptsFn(spread: ReadSpread): string {
-  const opts = [
-    ...spread.replicate.map((r) => `--xlator-option=${r.name}.read-subvolume-index=$((n % ${r.children}))`),
-    ...spread.disperse.map((d) => `--xlator-option=${d}.read-policy=round-robin`),
-  ];
-  return [
-    `gluster_read_opts() { # IPv4 -> the node's read options (docs/scale.md)`,
-    `  d=\${1##*.}; c=\${1%.*}; c=\${c##*.}`,
-    `  n=$(( \${c:-0} * 256 + \${d:-0} ))`,
-    `  echo "${opts.join(" ")}"`,
-    `}`,
-  ].join("\n");
-}

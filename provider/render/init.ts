@@ -17,7 +17,7 @@
  * `netboot.debug` (trace), `netboot.rootsize=`.
  */
 import type { BootMode, Handoff, ImageTransport, OnFailure } from "../schema-enums";
-import { isEmptySpread, ReadSpread, renderReadOptsFn } from "../model/readSpread";
+import { isEmptySpread, ReadSpread } from "../model/readSpread";
 import { shq } from "../util/shell";
 import { RenderedFile } from "./types";
 
@@ -47,6 +47,25 @@ export interface InitConfig {
 export const INIT_PATH = "/init";
 export const UDHCPC_SCRIPT = "/etc/netboot/udhcpc.script";
 const NET = "/run/netboot/net";
+
+/**
+ * The shell function (busybox ash) that prints a node's glusterfs options for `spread`, given the node's IPv4
+ * address: `gluster_read_opts 10.0.1.7`. The init runs it after DHCP; bench/storm runs the same text.
+ */
+export function renderReadOptsFn(spread: ReadSpread): string {
+  const opts = [
+    ...spread.replicate.map((r) => `--xlator-option=${r.name}.read-subvolume-index=$((n % ${r.children}))`),
+    ...spread.disperse.map((d) => `--xlator-option=${d}.read-policy=round-robin`),
+  ];
+  return [
+    `gluster_read_opts() { # IPv4 -> the node's read options (docs/scale.md)`,
+    `  d=\${1##*.}; c=\${1%.*}; c=\${c##*.}`,
+    `  n=$(( \${c:-0} * 256 + \${d:-0} ))`,
+    `  echo "${opts.join(" ")}"`,
+    `}`,
+  ].join("\n");
+}
+
 /** The glusterfs client's FUSE cache options (see mountTransport). */
 export const GLUSTER_CACHE = "--attribute-timeout=3600 --entry-timeout=3600 --negative-timeout=60 --fopen-keep-cache";
 

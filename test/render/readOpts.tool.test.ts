@@ -3,7 +3,7 @@
  * maps each node's address to its replica, and consecutive addresses take consecutive replicas, across a /24.
  */
 import { spawnSync } from "child_process";
-import { renderReadOptsFn } from "../../provider/model/readSpread";
+import { renderReadOptsFn } from "../../provider/render/init";
 
 function run(fn: string, ips: string[]): string[] {
   const r = spawnSync("busybox", ["ash", "-c", `${fn}\nfor ip in ${ips.join(" ")}; do gluster_read_opts "$ip"; done`], { encoding: "utf8" });
