@@ -3,8 +3,8 @@ module netboot.local/examples/go-quickstart
 go 1.25.11
 
 require (
+	github.com/netboot/pulumi-netboot/sdk/go v0.0.0
 	github.com/pulumi/pulumi/sdk/v3 v3.248.0
-	netboot.local/sdk/go v0.0.0
 )
 
 require (
@@ -118,4 +118,4 @@ require (
 	lukechampine.com/frand v1.4.2 // indirect
 )
 
-replace netboot.local/sdk/go => ../../sdk/go
+replace github.com/netboot/pulumi-netboot/sdk/go => ../../sdk/go

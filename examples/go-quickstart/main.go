@@ -6,7 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
-	"netboot.local/sdk/go/netboot"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot"
 )
 
 func main() {

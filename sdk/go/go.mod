@@ -1,4 +1,4 @@
-module netboot.local/sdk/go
+module github.com/netboot/pulumi-netboot/sdk/go
 
 go 1.25.11
 

@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A stateless boot image: kernel plus a volfile-driven, reproducible initramfs that brings the node up from GlusterFS, NFS or HTTP into RAM (or hybrid), published to the PxeServer's HTTP root.

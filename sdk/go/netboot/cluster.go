@@ -7,8 +7,8 @@ import (
 	"context"
 	"reflect"
 
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A whole cluster from an inventory: the YAML format of `schema/cluster.schema.json` (servers, volumes, images, groups and nodes). Builds one PxeServer, GlusterVolume, BootImage and NodeGroup per entry, named as in the inventory. The inventory is checked against its JSON Schema and its cross-references before anything is created; every error names file:line:column and carries a hint.

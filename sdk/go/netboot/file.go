@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions and mode changes; `pulumi up` repairs them. Delete removes only what this resource wrote.

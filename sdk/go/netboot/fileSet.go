@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A set of files on one host, managed as one resource with a manifest of hashes, so the engine's work grows with file sets, not files. Preview and refresh still name each changed file. Optional checks validate staged files with their real consumer before they go live; an optional signal tells the daemon.

@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A GlusterFS volume created and reconciled through glusterd with the `gluster` command (used by GlusterVolume in `managed` mode). `pulumi refresh` reads `gluster volume info --xml`; options changed by hand show as drift and `pulumi up` sets them back.

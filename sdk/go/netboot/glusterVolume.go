@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A GlusterFS volume. `standalone`: netboot renders every brick volfile and the client volfile (graphs identical to glusterd's plus what serving without glusterd needs) and bricks run as `glusterfsd -f`. `managed`: the volume is created and reconciled through glusterd with the `gluster` command.

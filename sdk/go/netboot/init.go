@@ -7,8 +7,8 @@ import (
 	"fmt"
 
 	"github.com/blang/semver"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 type module struct {

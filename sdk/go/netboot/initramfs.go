@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // Builds a reproducible initramfs (and packs the OS image) on the build host and publishes kernel, initramfs and image to an HTTP root. diff() recomputes the input digest from the content of every input, so unchanged inputs never rebuild and preview lists the initramfs files added, removed or changed; read() re-hashes the published files.

@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // Publishes a boot image's OS image onto the GlusterFS volume or NFS export the initramfs mounts: `<imagePath>/image-<sha12>.tar.gz` (the RAM part) and, in hybrid mode, `<imagePath>/root-<sha12>/` (the hybrid paths). Names carry the content hash and go to the kernel command line; one previous generation is kept for running nodes. read() mounts and re-hashes what was published.

@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A group of nodes served by one PxeServer: static leases in the server's dhcp-hostsdir (adding nodes needs no dnsmasq restart; removals signal it), one iPXE script per group and per node, an /etc/hosts fragment.

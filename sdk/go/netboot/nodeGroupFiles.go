@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17].kernelArgs`) and refresh the file that was edited. Created by the NodeGroup component.

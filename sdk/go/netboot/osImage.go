@@ -7,8 +7,8 @@ import (
 	"context"
 	"reflect"
 
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // The node OS image as code: a root folder built from Debian packages (mmdebstrap), imported from an OCI image, or taken from a folder or tarball, on the machine running pulumi. Content-addressed: the output names the image by digest, unchanged inputs never rebuild, preview names the changed input and the update the changed packages. Give `rootPath` (and `kernelPath`, `modulesDir` when the image holds a kernel) to a BootImage. See docs/os-images.md.

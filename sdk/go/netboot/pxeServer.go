@@ -8,8 +8,8 @@ import (
 	"reflect"
 
 	"errors"
+	"github.com/netboot/pulumi-netboot/sdk/go/netboot/internal"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
-	"netboot.local/sdk/go/netboot/internal"
 )
 
 // A PXE boot server: dnsmasq (DHCP in authoritative, static or proxy mode, TFTP for the iPXE binaries) and nginx (HTTP for kernels, initramfs and images), rendered onto a host. Every dnsmasq config passes `dnsmasq --test` before it goes live.
