@@ -109,4 +109,44 @@ describe("examples in other languages", () => {
       expect(read(path.join(target, "srv/netboot/dhcp-hosts.d/compute"))).toContain("52:54:00:78:00:02,10.78.0.12,c02");
     });
   });
+
+  // `pulumi package add <plugin>`: the engine asks the plugin for its schema, the language host generates a local
+  // SDK into sdks/netboot and links it into the program (Link). Node.js is covered outside the repo by
+  // installable.test.ts; here the two other languages, each from an example with its SDK reference removed.
+  const plugin = path.join(REPO, "bin", "pulumi-resource-netboot");
+
+  test("Go: pulumi package add generates sdks/netboot with a go.mod and links it by require + replace", () => {
+    const ex = example("go-quickstart", (dir) => {
+      const mod = path.join(dir, "go.mod");
+      fs.writeFileSync(mod, read(mod).replace(/^.*github\.com\/netboot\/pulumi-netboot\/sdk\/go.*$/gm, ""));
+    });
+    const add = ex.pulumi(["package", "add", plugin]);
+    if (add.code !== 0) throw new Error(add.out);
+    expect(add.out).toContain('import "github.com/netboot/pulumi-netboot/sdk/go/netboot"');
+    expect(read(path.join(ex.dir, "sdks/netboot/go.mod"))).toMatch(/^module github\.com\/netboot\/pulumi-netboot\/sdk\/go$/m);
+    const mod = read(path.join(ex.dir, "go.mod"));
+    expect(mod).toContain("replace github.com/netboot/pulumi-netboot/sdk/go => ./sdks/netboot");
+    const tidy = spawnSync("go", ["mod", "tidy"], { cwd: ex.dir, encoding: "utf8", env: { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod" } });
+    if (tidy.status !== 0) throw new Error(`go mod tidy: ${tidy.stderr}`);
+    timings.goPackageAdd = lifecycle(ex, (target) => {
+      expect(read(path.join(target, "etc/dnsmasq.d/netboot-pxe.conf"))).toContain("interface=nbg0");
+    });
+  });
+
+  test("Python: pulumi package add puts sdks/netboot into requirements.txt; pip installs it from there", () => {
+    const ex = example("python-quickstart", (dir) => {
+      fs.writeFileSync(path.join(dir, "requirements.txt"), "pulumi==3.248.0\n");
+      const venv = spawnSync("python3", ["-m", "venv", path.join(dir, "venv")], { encoding: "utf8" });
+      if (venv.status !== 0) throw new Error(`python3 -m venv failed (apt-get install -y python3-venv): ${venv.stderr}`);
+    });
+    const add = ex.pulumi(["package", "add", plugin]);
+    if (add.code !== 0) throw new Error(add.out);
+    expect(add.out).toContain("import pulumi_netboot as netboot");
+    expect(read(path.join(ex.dir, "requirements.txt"))).toBe("pulumi==3.248.0\n./sdks/netboot\n");
+    const pip = spawnSync(path.join(ex.dir, "venv/bin/pip"), ["install", "-q", "-r", "requirements.txt"], { cwd: ex.dir, encoding: "utf8" });
+    if (pip.status !== 0) throw new Error(`pip install -r requirements.txt: ${pip.stderr}`);
+    timings.pythonPackageAdd = lifecycle(ex, (target) => {
+      expect(read(path.join(target, "etc/dnsmasq.d/netboot-pxe.conf"))).toContain("interface=nbp0");
+    });
+  });
 });

@@ -33,7 +33,8 @@ import (
 //
 //   - GetRequiredPlugins/Packages return nothing: netboot names its plugin in Pulumi.yaml (plugins.providers) or
 //     on PATH, so the engine never downloads one.
-//   - InstallDependencies is a no-op: `npm ci`, the virtualenv and `go mod download` are the project's own steps.
+//   - InstallDependencies is a no-op here: the virtualenv and `go mod download` are the project's own steps. The
+//     Node.js host overrides it with the project's package manager, which `pulumi package add` relies on.
 type Base struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
 	// Engine is the engine's gRPC address: the first non-flag argument, replaced by the handshake's when it has one.
@@ -230,4 +231,54 @@ func GeneratePackage(req *pulumirpc.GeneratePackageRequest, gen Generator) (*pul
 		}
 	}
 	return &pulumirpc.GeneratePackageResponse{}, nil
+}
+
+// Linked is one package of a LinkRequest (`pulumi package add`): the SDK the engine generated for the program.
+type Linked struct {
+	Name string // the Pulumi package name ("netboot")
+	Rel  string // its folder as the engine gave it, relative to Root (what goes into the project's files)
+	Dir  string // the same folder, absolute
+}
+
+// LinkedPackages reads the project root and the packages of a LinkRequest. The engine gives each path relative
+// to the project root; an absolute path is kept as it is.
+func LinkedPackages(req *pulumirpc.LinkRequest) (root string, pkgs []Linked, err error) {
+	info := req.GetInfo()
+	if info == nil || info.RootDirectory == "" {
+		return "", nil, errors.New("link: the request names no project root")
+	}
+	root = info.RootDirectory
+	for _, p := range req.GetPackages() {
+		if p.GetPath() == "" {
+			return "", nil, fmt.Errorf("link: package %q has no path", p.GetPackage().GetName())
+		}
+		dir := p.GetPath()
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(root, dir)
+		}
+		if _, err := os.Stat(dir); err != nil {
+			return "", nil, fmt.Errorf("link: package %q: %w", p.GetPackage().GetName(), err)
+		}
+		pkgs = append(pkgs, Linked{Name: p.GetPackage().GetName(), Rel: p.GetPath(), Dir: dir})
+	}
+	return root, pkgs, nil
+}
+
+// StreamWriter sends what is written to it as one stream of an InstallDependencies response, so `pulumi install`
+// shows the package manager's output as it comes.
+type StreamWriter struct {
+	Srv    pulumirpc.LanguageRuntime_InstallDependenciesServer
+	Stderr bool
+}
+
+func (w StreamWriter) Write(p []byte) (int, error) {
+	b := append([]byte(nil), p...)
+	resp := &pulumirpc.InstallDependenciesResponse{Stdout: b}
+	if w.Stderr {
+		resp = &pulumirpc.InstallDependenciesResponse{Stderr: b}
+	}
+	if err := w.Srv.Send(resp); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

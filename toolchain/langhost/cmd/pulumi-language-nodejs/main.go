@@ -3,10 +3,14 @@
 //   - Run: starts `node <project>/node_modules/@pulumi/pulumi/cmd/run` with the engine's arguments, exactly as
 //     the upstream host does, so Pulumi.yaml projects with `runtime: nodejs` work (TypeScript through ts-node).
 //   - GeneratePackage: `pulumi package gen-sdk --language nodejs` through pkg/v3/codegen/nodejs.
+//   - Link and InstallDependencies: `pulumi package add` (and `pulumi install`) through the SDK's own package
+//     manager support (sdk/v3/nodejs/npm: npm, yarn, pnpm or bun, whichever the project's lock file names), as
+//     the upstream host does: the generated SDK becomes a `file:` dependency in package.json, then is installed.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/pulumi/pulumi/pkg/v3/codegen/nodejs"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
+	"github.com/pulumi/pulumi/sdk/v3/nodejs/npm"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 
 	"netboot.local/langhost/host"
@@ -101,4 +106,64 @@ func (h *nodejsHost) GeneratePackage(ctx context.Context, req *pulumirpc.Generat
 	return host.GeneratePackage(req, func(pkg *schema.Package, loader schema.ReferenceLoader) (map[string][]byte, error) {
 		return nodejs.GeneratePackage("the Pulumi SDK Generator", pkg, req.ExtraFiles, req.LocalDependencies, req.Local, loader)
 	})
+}
+
+// Link adds each generated SDK to the project's package.json as a `file:` dependency under the npm name its own
+// package.json gives (a schema's nodejs packageName, e.g. @netboot/netboot, not the Pulumi package name).
+func (h *nodejsHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
+	root, pkgs, err := host.LinkedPackages(req)
+	if err != nil {
+		return nil, err
+	}
+	pm, err := npm.ResolvePackageManager(npm.AutoPackageManager, root)
+	if err != nil {
+		return nil, err
+	}
+	var instructions string
+	for _, p := range pkgs {
+		data, err := os.ReadFile(filepath.Join(p.Dir, "package.json"))
+		if err != nil {
+			return nil, fmt.Errorf("link %s: the generated SDK has no package.json: %w", p.Name, err)
+		}
+		var manifest struct {
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal(data, &manifest); err != nil || manifest.Name == "" {
+			return nil, fmt.Errorf("link %s: %s names no package", p.Name, filepath.Join(p.Dir, "package.json"))
+		}
+		if err := pm.Link(ctx, root, manifest.Name, p.Rel); err != nil {
+			return nil, err
+		}
+		instructions += fmt.Sprintf("You can then import the SDK in your TypeScript code with:\n\n  import * as %s from \"%s\";\n",
+			identifier(p.Name), manifest.Name)
+	}
+	return &pulumirpc.LinkResponse{ImportInstructions: instructions}, nil
+}
+
+// identifier is a package name as a JavaScript identifier: "netboot" stays, "my-pkg" becomes "my_pkg".
+func identifier(name string) string {
+	out := []rune{}
+	for i, r := range name {
+		ok := r == '_' || r == '$' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9')
+		if !ok {
+			r = '_'
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
+// InstallDependencies runs the project's package manager (`npm install`, or yarn, pnpm, bun by lock file) in the
+// project root, streaming its output to the engine.
+func (h *nodejsHost) InstallDependencies(req *pulumirpc.InstallDependenciesRequest, srv pulumirpc.LanguageRuntime_InstallDependenciesServer) error {
+	root := req.GetInfo().GetRootDirectory()
+	if root == "" {
+		root = req.GetDirectory() //nolint:staticcheck // engines before ProgramInfo send only Directory
+	}
+	if root == "" {
+		return errors.New("install: the request names no project folder")
+	}
+	_, err := npm.Install(srv.Context(), npm.AutoPackageManager, root, false,
+		host.StreamWriter{Srv: srv}, host.StreamWriter{Srv: srv, Stderr: true})
+	return err
 }

@@ -5,6 +5,8 @@
 //     binary. The Pulumi Python SDK itself comes from PyPI (`pip install pulumi==3.248.0`). The interpreter is
 //     `<root>/<virtualenv>/bin/python` when Pulumi.yaml names a `virtualenv` option, else `python3` on PATH.
 //   - GeneratePackage: `pulumi package gen-sdk --language python` through pkg/v3/codegen/python.
+//   - Link: `pulumi package add` puts the generated SDK's folder into requirements.txt, where pip installs it
+//     from (`pip install -r requirements.txt` in the project's virtualenv, the project's own step).
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/pulumi/pulumi/pkg/v3/codegen/python"
 	"github.com/pulumi/pulumi/pkg/v3/codegen/schema"
@@ -99,4 +102,48 @@ func (h *pythonHost) GeneratePackage(ctx context.Context, req *pulumirpc.Generat
 	return host.GeneratePackage(req, func(pkg *schema.Package, loader schema.ReferenceLoader) (map[string][]byte, error) {
 		return python.GeneratePackage("the Pulumi SDK Generator", pkg, req.ExtraFiles, loader)
 	})
+}
+
+func (h *pythonHost) Link(ctx context.Context, req *pulumirpc.LinkRequest) (*pulumirpc.LinkResponse, error) {
+	root, pkgs, err := host.LinkedPackages(req)
+	if err != nil {
+		return nil, err
+	}
+	reqs := filepath.Join(root, "requirements.txt")
+	data, err := os.ReadFile(reqs)
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(data) == 0 {
+		lines = nil
+	}
+	var instructions string
+	for _, p := range pkgs {
+		// A path pip reads as a local project, not as a requirement name: "./sdks/netboot".
+		entry := p.Rel
+		if !filepath.IsAbs(entry) && !strings.HasPrefix(entry, ".") {
+			entry = "./" + entry
+		}
+		present := false
+		for _, l := range lines {
+			if strings.TrimSpace(l) == entry {
+				present = true
+			}
+		}
+		if !present {
+			lines = append(lines, entry)
+		}
+		module := "pulumi_" + strings.ReplaceAll(p.Name, "-", "_")
+		instructions += fmt.Sprintf("Install it into the project's virtualenv with `pip install -r requirements.txt`, "+
+			"then import the SDK in your Python code with:\n\n  import %s as %s\n", module, strings.ReplaceAll(p.Name, "-", "_"))
+	}
+	tmp := reqs + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, reqs); err != nil {
+		return nil, err
+	}
+	return &pulumirpc.LinkResponse{ImportInstructions: instructions}, nil
 }
