@@ -46,6 +46,7 @@ const compute = new netboot.NodeGroup("compute", {
   nodes: [{ name: "c01", macs: ["52:54:00:79:00:01"], ip: "10.79.0.11" }],
 });
 export const nodes = compute.nodeTable;
+export const node = process.version;
 `;
 
 describe("installable: the release artifacts in a project outside this repo", () => {
@@ -128,6 +129,36 @@ describe("installable: the release artifacts in a project outside this repo", ()
     pulumi(["preview", "--expect-no-changes"], app);
     pulumi(["destroy", "--yes"], app);
     expect(walk(path.join(app, "target"))).toEqual([]);
+  });
+
+  // Node.js 20 is what the suite runs on; 22 is the other supported runtime (scripts/node-runtime.sh fetches the
+  // official build from the npm registry). A `node` shim first on PATH records every start and runs Node.js 22,
+  // so the test sees that both the plugin (its launcher runs `node`) and the program ran on it.
+  test("Node.js 22: the installed plugin and the program run on it, up to destroy", () => {
+    const fetched = spawnSync("bash", [path.join(REPO, "scripts/node-runtime.sh"), "22"], { encoding: "utf8" });
+    if (fetched.status !== 0) throw new Error(`bash scripts/node-runtime.sh 22 failed:\n${fetched.stderr}`);
+    const node22 = path.join(fetched.stdout.trim().split("\n").pop()!, "node");
+    const shim = path.join(base, "node22-shim");
+    fs.mkdirSync(shim);
+    const starts = path.join(base, "node22-starts.log");
+    fs.writeFileSync(path.join(shim, "node"), `#!/bin/sh\necho "$*" >> ${starts}\nexec ${node22} "$@"\n`, { mode: 0o755 });
+    const app = path.join(base, "site-infra");
+    expect(fs.existsSync(path.join(app, "node_modules/@netboot/netboot"))).toBe(true); // the project of the test above
+    const saved = env;
+    env = { ...env, PATH: `${shim}:${env.PATH}` };
+    try {
+      pulumi(["stack", "init", "node22"], app);
+      const up = pulumi(["up", "--yes"], app);
+      expect(up).toMatch(/node\s*: "v22\./);
+      const ran = fs.readFileSync(starts, "utf8");
+      expect(ran).toMatch(/dist\/provider\/index\.js/); // the plugin, from PULUMI_HOME/plugins
+      expect(ran).toMatch(/@pulumi\/pulumi\/cmd\/run/); // the program
+      pulumi(["preview", "--expect-no-changes"], app);
+      pulumi(["destroy", "--yes"], app);
+      expect(walk(path.join(app, "target"))).toEqual([]);
+    } finally {
+      env = saved;
+    }
   });
 
   test("pulumi package add: the SDK generated from the installed plugin, linked and installed, then up", () => {
