@@ -13,7 +13,16 @@
 #
 # Prints the bin folder on stdout as its last line (so callers can do: PATH="$(scripts/toolchain.sh | tail -1):$PATH").
 # Progress goes to stderr.
+#
+#   bash scripts/toolchain.sh                  the engine and every language host (what the tests use)
+#   bash scripts/toolchain.sh --only nodejs    the engine and the Node.js host only (the quickstart: a TypeScript
+#                                              program needs no Python, Go or YAML host)
 set -euo pipefail
+ONLY=""
+if [ "${1:-}" = "--only" ]; then
+  ONLY="${2:-}"
+  [ "$ONLY" = nodejs ] || { echo "[toolchain] ERROR: --only takes nodejs (got '${ONLY}')" >&2; exit 2; }
+fi
 
 PULUMI_VERSION="v3.248.0"
 YAML_VERSION="v1.25.0" # github.com/pulumi/pulumi-yaml (pulumi-language-yaml)
@@ -90,6 +99,18 @@ build_langhosts() {
   stamp="$(cd "$src" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
   [ -f "$BIN/.langhost.$stamp" ] && [ -x "$BIN/pulumi-language-nodejs" ] && [ -x "$BIN/pulumi-language-python" ] \
     && [ -x "$BIN/pulumi-language-go" ] && return 0
+  if [ "$ONLY" = nodejs ]; then
+    # The Node.js host alone, with a stamp of its own: a later full run still builds all three.
+    [ -f "$BIN/.langhost-nodejs.$stamp" ] && [ -x "$BIN/pulumi-language-nodejs" ] && return 0
+    log "building pulumi-language-nodejs (netboot's minimal Node.js language host) from $src"
+    ( cd "$src"
+      go build -trimpath -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+        -o "$BIN/pulumi-language-nodejs.tmp" ./cmd/pulumi-language-nodejs >&2 )
+    mv "$BIN/pulumi-language-nodejs.tmp" "$BIN/pulumi-language-nodejs"
+    rm -f "$BIN"/.langhost-nodejs.*; touch "$BIN/.langhost-nodejs.$stamp"
+    log "  Node.js language host ready"
+    return 0
+  fi
   log "building pulumi-language-{nodejs,python,go} (netboot's minimal language hosts) from $src"
   rm -rf "$BIN/.langhost-build"
   ( cd "$src"
@@ -130,8 +151,10 @@ build_yaml_host() {
 start=$(date +%s)
 build_pulumi
 build_langhosts
-install_python_exec
-build_yaml_host
+if [ -z "$ONLY" ]; then
+  install_python_exec
+  build_yaml_host
+fi
 rm -rf "$BUILD"
 # Markers of the pulumi-resource-command attempts older versions of this script made.
 rm -f "$BIN"/.pulumi-resource-command.* "$CACHE/command-build.log"
