@@ -12,8 +12,9 @@ export interface ProgressSink {
   /**
    * Reports one step of a long operation on `urn` (`netboot: mounting the volume...`). `keep`: a result worth
    * reading after the run (which packages a rebuilt OS image changed): kept in the update's diagnostics.
+   * `warning`: shown as a warning (a default the build left out), which `keep` should go with.
    */
-  report(urn: string | undefined, message: string, opts?: { keep?: boolean }): void;
+  report(urn: string | undefined, message: string, opts?: { keep?: boolean; warning?: boolean }): void;
 }
 
 export class EngineProgress implements ProgressSink {
@@ -32,12 +33,12 @@ export class EngineProgress implements ProgressSink {
     }
   }
 
-  report(urn: string | undefined, message: string, opts: { keep?: boolean } = {}): void {
+  report(urn: string | undefined, message: string, opts: { keep?: boolean; warning?: boolean } = {}): void {
     if (this.toStderr) process.stderr.write(`${message}\n`);
     if (!this.client || !this.proto || !urn) return;
     try {
       const req = new this.proto.LogRequest();
-      req.setSeverity(this.proto.LogSeverity.INFO);
+      req.setSeverity(opts.warning ? this.proto.LogSeverity.WARNING : this.proto.LogSeverity.INFO);
       req.setMessage(message);
       req.setUrn(urn);
       req.setEphemeral(!opts.keep);

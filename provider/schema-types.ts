@@ -64,6 +64,8 @@ export interface BootImageSpec {
     readonly onFailure?: OnFailure;
     /** Extra kernel arguments. */
     readonly kernelArgs?: string;
+    /** The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`). */
+    readonly nicModules?: string[];
 }
 
 export interface BootImageSpecInputs {
@@ -97,6 +99,8 @@ export interface BootImageSpecInputs {
     readonly onFailure?: pulumi.Input<OnFailure>;
     /** Extra kernel arguments. */
     readonly kernelArgs?: pulumi.Input<string>;
+    /** The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`). */
+    readonly nicModules?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk. */
@@ -319,6 +323,33 @@ export interface HostEntryInputs {
     readonly ip: pulumi.Input<string>;
     /** Host names, canonical first. */
     readonly names: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** DHCP network options for one node group, over the PxeServer's own (each given field replaces the server's). Sent only to the group's nodes, through a dnsmasq tag their static leases set (`set:nbg-<group>`); not in proxy mode. */
+export interface NetworkOptions {
+    /** Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`). */
+    readonly gateway?: string;
+    /** Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`). */
+    readonly dnsServers?: string[];
+    /** NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony. */
+    readonly ntpServers?: string[];
+    /** DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`. */
+    readonly domainSearch?: string[];
+    /** Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC. */
+    readonly mtu?: number;
+}
+
+export interface NetworkOptionsInputs {
+    /** Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`). */
+    readonly gateway?: pulumi.Input<string>;
+    /** Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`). */
+    readonly dnsServers?: pulumi.Input<pulumi.Input<string>[]>;
+    /** NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony. */
+    readonly ntpServers?: pulumi.Input<pulumi.Input<string>[]>;
+    /** DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`. */
+    readonly domainSearch?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC. */
+    readonly mtu?: pulumi.Input<number>;
 }
 
 /** A machine in a node group. */
@@ -603,31 +634,59 @@ export interface SignalInputs {
     readonly activation?: pulumi.Input<Activation>;
 }
 
-/** An SSH connection to a remote host. */
+/** An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own. */
 export interface SshConnection {
-    /** Host name or address. */
+    /** Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to). */
     readonly host: string;
     /** TCP port (default 22). */
     readonly port?: number;
     /** User name (default root). */
     readonly user?: string;
-    /** PEM private key. Kept secret in state. */
-    readonly privateKey: string;
-    /** The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. */
-    readonly hostKey: string;
+    /** PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`. */
+    readonly privateKey?: string;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent). */
+    readonly password?: string;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out). */
+    readonly privateKeyPassword?: string;
+    /** The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`). */
+    readonly agentSocketPath?: string;
+    /** Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10). */
+    readonly dialErrorLimit?: number;
+    /** Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10). */
+    readonly perDialTimeout?: number;
+    /** The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config). */
+    readonly hostKey?: string;
+    /** A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey. */
+    readonly proxy?: SshProxyConnection;
+    /** Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write. */
+    readonly sudo?: boolean;
 }
 
 export interface SshConnectionInputs {
-    /** Host name or address. */
+    /** Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to). */
     readonly host: pulumi.Input<string>;
     /** TCP port (default 22). */
     readonly port?: pulumi.Input<number>;
     /** User name (default root). */
     readonly user?: pulumi.Input<string>;
-    /** PEM private key. Kept secret in state. */
-    readonly privateKey: pulumi.Input<string>;
-    /** The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. */
-    readonly hostKey: pulumi.Input<string>;
+    /** PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`. */
+    readonly privateKey?: pulumi.Input<string>;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent). */
+    readonly password?: pulumi.Input<string>;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out). */
+    readonly privateKeyPassword?: pulumi.Input<string>;
+    /** The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`). */
+    readonly agentSocketPath?: pulumi.Input<string>;
+    /** Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10). */
+    readonly dialErrorLimit?: pulumi.Input<number>;
+    /** Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10). */
+    readonly perDialTimeout?: pulumi.Input<number>;
+    /** The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config). */
+    readonly hostKey?: pulumi.Input<string>;
+    /** A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey. */
+    readonly proxy?: pulumi.Input<SshProxyConnectionInputs>;
+    /** Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write. */
+    readonly sudo?: pulumi.Input<boolean>;
 }
 
 /** An SSH host key in OpenSSH's formats. */
@@ -647,6 +706,53 @@ export interface SshHostKeyInputs {
     readonly privateKey: pulumi.Input<string>;
     /** The `.pub` line. */
     readonly publicKey: pulumi.Input<string>;
+}
+
+/** A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin). */
+export interface SshProxyConnection {
+    /** The bastion's host name or address. */
+    readonly host: string;
+    /** TCP port (default 22). */
+    readonly port?: number;
+    /** User name on the bastion (default: the connection's user). */
+    readonly user?: string;
+    /** PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`). */
+    readonly privateKey?: string;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent). */
+    readonly password?: string;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out). */
+    readonly privateKeyPassword?: string;
+    /** The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`). */
+    readonly agentSocketPath?: string;
+    /** Connection attempts to the bastion (default 1; -1 is taken as 10). */
+    readonly dialErrorLimit?: number;
+    /** Seconds each connection attempt to the bastion may take (default 10). */
+    readonly perDialTimeout?: number;
+    /** The bastion's public key, pinned like the host's. Required. */
+    readonly hostKey?: string;
+}
+
+export interface SshProxyConnectionInputs {
+    /** The bastion's host name or address. */
+    readonly host: pulumi.Input<string>;
+    /** TCP port (default 22). */
+    readonly port?: pulumi.Input<number>;
+    /** User name on the bastion (default: the connection's user). */
+    readonly user?: pulumi.Input<string>;
+    /** PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`). */
+    readonly privateKey?: pulumi.Input<string>;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent). */
+    readonly password?: pulumi.Input<string>;
+    /** Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out). */
+    readonly privateKeyPassword?: pulumi.Input<string>;
+    /** The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`). */
+    readonly agentSocketPath?: pulumi.Input<string>;
+    /** Connection attempts to the bastion (default 1; -1 is taken as 10). */
+    readonly dialErrorLimit?: pulumi.Input<number>;
+    /** Seconds each connection attempt to the bastion may take (default 10). */
+    readonly perDialTimeout?: pulumi.Input<number>;
+    /** The bastion's public key, pinned like the host's. Required. */
+    readonly hostKey?: pulumi.Input<string>;
 }
 
 /** Arguments of netboot:index:BootImage. */
@@ -691,6 +797,8 @@ export interface BootImageArgs {
     readonly buildHost?: pulumi.Input<HostInputs>;
     /** Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md). */
     readonly overlay?: pulumi.Input<NodeOverlayInputs>;
+    /** The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`). */
+    readonly nicModules?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** A stateless boot image: kernel plus a volfile-driven, reproducible initramfs that brings the node up from GlusterFS, NFS or HTTP into RAM (or hybrid), published to the PxeServer's HTTP root. */
@@ -1019,6 +1127,8 @@ export interface NodeGroupArgs {
     readonly boot: pulumi.Input<BootTargetInputs>;
     /** Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md). */
     readonly overlay?: pulumi.Input<GroupOverlayInputs>;
+    /** DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options). */
+    readonly network?: pulumi.Input<NetworkOptionsInputs>;
 }
 
 /** A group of nodes served by one PxeServer: static leases in the server's dhcp-hostsdir (adding nodes needs no dnsmasq restart; removals signal it), one iPXE script per group and per node, an /etc/hosts fragment. */
@@ -1046,6 +1156,8 @@ export interface NodeGroupFilesInputs {
     readonly boot: BootTarget;
     /** Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md). */
     readonly overlay?: GroupOverlay;
+    /** The group's own DHCP options (NodeGroup `network`). */
+    readonly network?: NetworkOptions;
 }
 
 /** Outputs (state) of netboot:index:NodeGroupFiles. */
@@ -1134,6 +1246,16 @@ export interface PxeServerArgs {
     readonly dynamicRange?: pulumi.Input<DynamicRangeInputs>;
     /** DNS domain of the nodes (optional). */
     readonly domain?: pulumi.Input<string>;
+    /** Default gateway sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`). */
+    readonly gateway?: pulumi.Input<string>;
+    /** Name servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`). */
+    readonly dnsServers?: pulumi.Input<pulumi.Input<string>[]>;
+    /** NTP servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony. */
+    readonly ntpServers?: pulumi.Input<pulumi.Input<string>[]>;
+    /** DNS search domains sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`. */
+    readonly domainSearch?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Interface MTU sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC. */
+    readonly mtu?: pulumi.Input<number>;
     readonly bootFiles?: pulumi.Input<BootFilesInputs>;
     /** Boot file name -> path of the binary on the host that runs the apply. Defaults come from Debian's `ipxe` package (/usr/lib/ipxe). */
     readonly ipxeFiles?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;

@@ -30,7 +30,7 @@ export class NodeGroup extends schema.NodeGroup {
     // One resource per group (the engine's work grows with groups, not nodes) that carries the node list; the
     // provider validates it, checks claims and renders the leases, iPXE scripts and hosts fragment itself
     // (resources/nodeGroupFiles.ts). The alias keeps stacks made when a FileSet held the rendered files.
-    const files = new NodeGroupFiles(`${name}-files`, { group: name, server: args.server, nodes: args.nodes, boot: args.boot, overlay: args.overlay }, {
+    const files = new NodeGroupFiles(`${name}-files`, { group: name, server: args.server, nodes: args.nodes, boot: args.boot, overlay: args.overlay, network: args.network }, {
       parent: this,
       aliases: [{ type: "netboot:index:FileSet" }],
     });

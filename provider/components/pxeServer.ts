@@ -47,7 +47,7 @@ export class PxeServer extends schema.PxeServer {
       signal: model.apply((m) => (m.systemd ? { systemdUnit: "nginx", on: "change" as const, paths: [m.paths.nginxConf], activation: "shared" as const } : {})),
       // The server owns its folders; node groups and boot images write into them. On a systemd host nginx's
       // conf.d is the distribution's folder: written into, never owned (destroy must not remove it).
-      dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), ...(m.systemd ? [] : [path.posix.dirname(m.paths.nginxConf)]), m.paths.base, m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.etcHostsDir, m.paths.runDir]),
+      dirs: model.apply((m) => [path.posix.dirname(m.paths.dnsmasqConf), ...(m.systemd ? [] : [path.posix.dirname(m.paths.nginxConf)]), m.paths.base, ...(m.mode === "proxy" ? [] : [m.paths.optsDir]), m.paths.tftpRoot, m.paths.httpRoot, `${m.paths.httpRoot}/ipxe`, m.paths.etcHostsDir, m.paths.runDir]),
       // dnsmasq serves every file in its hostsdir as leases: only node groups' files (netboot headers) belong there.
       exclusiveDirs: model.apply((m) => [m.paths.hostsDir]),
     }, { parent: this });

@@ -10,6 +10,7 @@ import { listValues } from "./enums";
 import { buildGroupOverlay, buildNodeOverlay, checkTemplates, GroupOverlayModel, NodeFacts, NodeOverlayModel, parseImageOverlay } from "./overlay";
 import { checkUnitName } from "./daemon";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
+import { hasNetworkOptions, NETWORK_OPTION_FIELDS, NetworkOptions, parseNetworkOptions } from "./netOptions";
 
 export type { DhcpMode, Firmware };
 
@@ -47,6 +48,8 @@ export interface PxeServerModel {
   mode: DhcpMode;
   range?: { start: string; end: string; startN: number; endN: number; leaseTime: string };
   domain?: string;
+  /** DHCP options every client of the server gets (model/netOptions.ts); the router defaults to `serverIp`. */
+  network: NetworkOptions;
   /** firmware -> boot file name (only firmwares that have one) */
   bootFiles: Partial<Record<Firmware, string>>;
   /** boot file name -> source path on the build host */
@@ -58,6 +61,8 @@ export interface PxeServerModel {
     tftpRoot: string;
     httpRoot: string;
     hostsDir: string;
+    /** dnsmasq's dhcp-optsdir: one file per node group with network options (render/hosts.ts) */
+    optsDir: string;
     etcHostsDir: string;
     runDir: string;
     pidFile: string;
@@ -126,6 +131,10 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
     if (s !== undefined && e !== undefined) range = { start: r.start, end: r.end, startN: s, endN: e, leaseTime: lt };
   }
   if (args.domain !== undefined && !isDomain(args.domain)) issues.add("domain", args.domain, "must be a DNS domain such as cluster.local");
+  const network = parseNetworkOptions(issues, "", args, subnet, args.subnet);
+  if (mode === "proxy")
+    for (const k of NETWORK_OPTION_FIELDS)
+      if (args[k] !== undefined) issues.add(k, args[k], "a proxy DHCP server sends only boot information: the site's DHCP server sends the network options");
 
   const given = (args.bootFiles ?? {}) as BootFiles;
   const bootFiles: Partial<Record<Firmware, string>> = {};
@@ -185,6 +194,7 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
     mode,
     range,
     domain: args.domain,
+    network,
     bootFiles,
     binaries,
     httpPort,
@@ -194,6 +204,7 @@ export function buildPxeServerModel(name: string, args: any, host: Host, issues:
       tftpRoot: `${base}/tftp`,
       httpRoot: `${base}/http`,
       hostsDir: `${base}/dhcp-hosts.d`,
+      optsDir: `${base}/dhcp-opts.d`,
       etcHostsDir: `${base}/hosts.d`,
       runDir: `${base}/run`,
       // The unit's helper passes `-x` with this pid file; a `pid-file=` line in the config would override it and
@@ -251,6 +262,8 @@ export interface NodeGroupModel {
   domain?: string;
   /** The group's overlay; without one no archive is rendered and the boot scripts are as before. */
   overlay?: GroupOverlayModel;
+  /** The group's own DHCP options, over the server's (only fields given); absent: the group sets no tag. */
+  network?: NetworkOptions;
 }
 
 /** The facts a node's overlay templates see (model/overlay.ts TEMPLATE_VARIABLES). */
@@ -364,9 +377,19 @@ export function buildNodeGroupModel(name: string, args: any, issues: Issues): No
   }
   // The initramfs fetches the overlay; a group that boots its local disk has no netboot initramfs to do it.
   if (overlay && boot?.kind === "localDisk") issues.add(args.overlay ? "overlay" : "boot.overlay", undefined, "a group that boots from its local disk gets no overlay (the netboot initramfs lays it over the root)");
+  let network: NetworkOptions | undefined;
+  if (args.network !== undefined && args.network !== null) {
+    if (typeof args.network !== "object" || Array.isArray(args.network)) issues.add("network", args.network, "must be an object of network options (gateway, dnsServers, ntpServers, domainSearch, mtu)");
+    else {
+      network = parseNetworkOptions(issues, "network.", args.network, subnet, server.subnet);
+      if (server.dhcpMode === "proxy" && hasNetworkOptions(network))
+        issues.add("network", args.network, `server ${server.name} is a proxy DHCP server, which sends only boot information: the site's DHCP server sends the network options`);
+      if (!hasNetworkOptions(network)) network = undefined;
+    }
+  }
   if (!issues.ok || !boot) return undefined;
   const host = server.host;
-  return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot, ...(server.domain ? { domain: server.domain } : {}), ...(overlay ? { overlay } : {}) };
+  return { name, server, prefix: host.ssh || !host.root ? "" : host.root, nodes, boot, ...(server.domain ? { domain: server.domain } : {}), ...(overlay ? { overlay } : {}), ...(network ? { network } : {}) };
 }
 
 /** Claims of a group, for conflict checks across groups and stacks. */

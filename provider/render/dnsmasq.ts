@@ -10,6 +10,7 @@
  */
 import { FIRMWARE_ARCH, FIRMWARES, Firmware, full, PxeServerModel } from "../model/pxe";
 import { formatIPv4 } from "../model/net";
+import { dhcpOptionSpecs } from "../model/netOptions";
 import { header, RenderedFile } from "./types";
 
 /** proxyDHCP client system architecture names (dnsmasq `pxe-service` CSA) per option-93 value. */
@@ -58,7 +59,12 @@ export function renderDnsmasq(m: PxeServerModel): RenderedFile {
   }
   L.push(`dhcp-hostsdir=${P(m.paths.hostsDir)}`);
   if (m.domain) L.push(`domain=${m.domain}`);
-  if (m.mode !== "proxy") L.push(`dhcp-option=option:router,${m.serverIp}`);
+  if (m.mode !== "proxy") {
+    // Node groups' own options (model/netOptions.ts): read like the hostsdir, new files without a restart.
+    L.push(`dhcp-optsdir=${P(m.paths.optsDir)}`);
+    L.push("", "# Network options for every client; a node group's own (tag:nbg-<group>) win for its nodes.");
+    for (const o of dhcpOptionSpecs({ gateway: m.serverIp, ...m.network })) L.push(`dhcp-option=${o}`);
+  }
   L.push("", "# TFTP serves only the iPXE binaries; kernels and images go over HTTP.");
   L.push("enable-tftp", `tftp-root=${P(m.paths.tftpRoot)}`);
   L.push("", "# Firmware from DHCP option 93 (client architecture).");

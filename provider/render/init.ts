@@ -46,6 +46,11 @@ export interface InitConfig {
 
 export const INIT_PATH = "/init";
 export const UDHCPC_SCRIPT = "/etc/netboot/udhcpc.script";
+/**
+ * Options udhcpc asks for beyond its defaults (subnet, router, dns, hostname, domain, broadcast): dnsmasq sends
+ * only what a client asks for, so a PxeServer's or group's MTU, NTP servers and search domains need these.
+ */
+export const UDHCPC_OPTS = "-O mtu -O ntpsrv -O search";
 const NET = "/run/netboot/net";
 
 /**
@@ -181,6 +186,7 @@ function hybrid(c: InitConfig): string {
  * What the image needs from the initramfs before its own init runs:
  * - the node's name in /etc/hostname (from `netboot.node=`), so systemd names the node before any unit starts;
  * - the resolver settings DHCP gave (unless the image links /etc/resolv.conf elsewhere, e.g. to resolved);
+ * - DHCP's NTP servers, for systemd-timesyncd or chrony when the image has them;
  * - a DHCP client that keeps the lease: busybox and the udhcpc script are copied into /run/netboot (the /run
  *   tmpfs moves into the new root, the initramfs is freed by switch_root) and udhcpc runs on from there,
  *   renewing without ever removing the address (not even at its start, when udhcpc deconfigures: NETBOOT_KEEP),
@@ -190,9 +196,15 @@ function prepareRoot(): string {
   return [
     `if [ -n "$NODE" ]; then hostname "$NODE"; [ -d /newroot/etc ] && echo "$NODE" > /newroot/etc/hostname; fi`,
     `[ -L /newroot/etc/resolv.conf ] || cp /etc/resolv.conf /newroot/etc/resolv.conf 2>/dev/null`,
+    // DHCP's NTP servers where the image's time daemon reads them: a drop-in for systemd-timesyncd, a sources
+    // file for chrony (Debian's chrony.conf reads /etc/chrony/sources.d); an image with neither is left alone.
+    `NTP="$(cat /run/netboot/ntp 2>/dev/null)"; if [ -n "$NTP" ]; then`,
+    `  if [ -d /newroot/etc/systemd ]; then mkdir -p /newroot/etc/systemd/timesyncd.conf.d && printf '[Time]\\nNTP=%s\\n' "$NTP" > /newroot/etc/systemd/timesyncd.conf.d/netboot-dhcp.conf; fi`,
+    `  if [ -d /newroot/etc/chrony ]; then mkdir -p /newroot/etc/chrony/sources.d && for n in $NTP; do echo "server $n iburst"; done > /newroot/etc/chrony/sources.d/netboot-dhcp.sources; fi`,
+    `fi`,
     `mkdir -p /run/netboot/bin && cp /bin/busybox /run/netboot/bin/busybox && /run/netboot/bin/busybox --install -s /run/netboot/bin`,
     `sed '1s,.*,#!/run/netboot/bin/sh,' ${UDHCPC_SCRIPT} > /run/netboot/bin/udhcpc.script && chmod 0755 /run/netboot/bin/udhcpc.script`,
-    `NETBOOT_KEEP=1 PATH=/run/netboot/bin /run/netboot/bin/udhcpc -i "$IF" -r "$(cat /run/netboot/ip)" -s /run/netboot/bin/udhcpc.script -p /run/netboot/udhcpc.pid >/run/netboot/udhcpc-keeper.log 2>&1 || step "warning: no DHCP client keeps the lease of $IF (log: /run/netboot/udhcpc-keeper.log)"`,
+    `NETBOOT_KEEP=1 PATH=/run/netboot/bin /run/netboot/bin/udhcpc -i "$IF" -r "$(cat /run/netboot/ip)" ${UDHCPC_OPTS} -s /run/netboot/bin/udhcpc.script -p /run/netboot/udhcpc.pid >/run/netboot/udhcpc-keeper.log 2>&1 || step "warning: no DHCP client keeps the lease of $IF (log: /run/netboot/udhcpc-keeper.log)"`,
   ].join("\n");
 }
 
@@ -349,7 +361,7 @@ find_nic() {
 IF=
 wait_for "the boot NIC\${MAC:+ $MAC}" 20 find_nic
 ip link set "$IF" up
-udhcpc -i "$IF" -q -n -t 10 -T 2 -s ${UDHCPC_SCRIPT} >/run/netboot/udhcpc.log 2>&1 || fail "DHCP on $IF (log: /run/netboot/udhcpc.log)"
+udhcpc -i "$IF" -q -n -t 10 -T 2 ${UDHCPC_OPTS} -s ${UDHCPC_SCRIPT} >/run/netboot/udhcpc.log 2>&1 || fail "DHCP on $IF (log: /run/netboot/udhcpc.log)"
 step "$IF is up: $(cat /run/netboot/ip)"
 
 ${mountTransport(c)}
@@ -379,13 +391,19 @@ case "$1" in
       ip addr flush dev "$interface"
       ip addr add "$ip/\${mask:-24}" dev "$interface"
     fi
+    # the MTU before the routes: a route takes the link's MTU when it is made
+    [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
     for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
     # never through a link (an image whose resolv.conf belongs to a resolver daemon keeps it), nor over the overlay's
     if [ ! -L /etc/resolv.conf ] && [ ! -e /run/netboot/resolv.conf.overlay ]; then
       : > /etc/resolv.conf
-      [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+      # the domain first, then the search list (option 119) without repeating it
+      s="$search"; case " $search " in *" $domain "*) ;; *) s="$domain $search" ;; esac
+      [ -n "$domain$search" ] && echo "search" $s >> /etc/resolv.conf
       for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
     fi
+    # NTP servers for the image's time daemon (prepareRoot writes them where it reads them)
+    echo $ntpsrv > /run/netboot/ntp
     echo "$ip" > /run/netboot/ip
     ;;
 esac

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PACKAGE_VERSION } from "../version";
-import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
+import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NetworkOptionsInputs, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
 
 export interface FileSetArgs {
   host: pulumi.Input<Host>;
@@ -39,6 +39,7 @@ export interface NodeGroupFilesArgs {
   nodes: pulumi.Input<pulumi.Input<NodeInputs>[]>;
   boot: pulumi.Input<BootTargetInputs>;
   overlay?: pulumi.Input<GroupOverlayInputs>;
+  network?: pulumi.Input<NetworkOptionsInputs>;
 }
 
 /**

@@ -142,6 +142,7 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
   async check(urn, _olds, news) {
     if (hasUnknown(news)) return { inputs: news, failures: [] };
       const { plan, issues } = await planFor(ctx, describeUrn(urn), news);
+    for (const n of plan?.notes ?? []) ctx.progress.report(urn, `netboot: ${n}`, { keep: true, warning: true });
     // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.
     const bh = news.buildHost === undefined ? undefined : normalizeHost(new Issues(""), "buildHost", news.buildHost);
     const inputs = { ...news, ...(plan ? { files: filesMap(plan.manifest) } : {}), ...(bh?.ssh ? { buildHost: protectHost(bh) } : {}) };

@@ -35,7 +35,7 @@ import { diffManifests, FileState } from "../drift/diff";
 import { diffFields, diffNodes } from "../drift/nodes";
 import { Issues, modeString, ValidationError } from "../model/errors";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
-import { hostsDirFile } from "../render/hosts";
+import { hostsDirFile, optsDirFile } from "../render/hosts";
 import { renderNodeGroup } from "../render/nodeGroup";
 import { HostKey, nginxPidFile, openSshEd25519, overlayAccessFile, renderGroupOverlays } from "../render/overlay";
 import { RenderedFile } from "../render/types";
@@ -81,9 +81,9 @@ const fileKey = (p: string) => `files["${p}"]`;
 const resourceName = (group: unknown) => `netboot:index:NodeGroup "${group}"`;
 
 /** The model of validated inputs (state or checked inputs); a failure here means state was written by hand. */
-function modelOf(inputs: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay">): NodeGroupModel {
+function modelOf(inputs: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay" | "network">): NodeGroupModel {
   const issues = new Issues(resourceName(inputs.group));
-  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: reveal(inputs.nodes), boot: reveal(inputs.boot), overlay: reveal(inputs.overlay) }, issues);
+  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: reveal(inputs.nodes), boot: reveal(inputs.boot), overlay: reveal(inputs.overlay), network: reveal(inputs.network) }, issues);
   if (!g) throw new ValidationError(issues.list);
   return g;
 }
@@ -126,9 +126,9 @@ function observedManifest(olds: { manifest?: Record<string, string>; files?: Rec
   return out;
 }
 
-function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: string): Signal {
-  // dnsmasq reads a new hostsdir file by itself (inotify) but keeps removed or changed entries until SIGHUP.
-  return { pidFile: server.pidFile, systemdUnit: server.dnsmasqUnit, on: "removal", paths: [leases] };
+function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: string, opts: string): Signal {
+  // dnsmasq reads a new hostsdir or optsdir file by itself (inotify) but keeps removed or changed entries until SIGHUP.
+  return { pidFile: server.pidFile, systemdUnit: server.dnsmasqUnit, on: "removal", paths: [leases, opts] };
 }
 
 /**
@@ -143,8 +143,8 @@ function nginxSignalOf(server: { hostsDir: string; name: string }, access: strin
 const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
 
 /** The inputs that are the resource's own, as handed back by read(). */
-function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay">) {
-  return { group: i.group, server: i.server, nodes: i.nodes, boot: i.boot, ...(i.overlay !== undefined ? { overlay: i.overlay } : {}) };
+function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay" | "network">) {
+  return { group: i.group, server: i.server, nodes: i.nodes, boot: i.boot, ...(i.overlay !== undefined ? { overlay: i.overlay } : {}), ...(i.network !== undefined ? { network: i.network } : {}) };
 }
 
 /** Found content of drifted files is as secret as the inputs it was rendered from. */
@@ -171,7 +171,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
     // With systemd the whole configuration is checked with the new rules in place (`nginx -t`), as PxeServer
     // checks its server block; a refusal puts the old file back and fails the update before nginx reloads.
     const checks = host.systemd && g.overlay ? [{ path: access, command: ["nginx", "-t"] }] : [];
-    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g)), !!host.systemd);
+    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g), optsDirFile(g)), !!host.systemd);
     const nginx = await maybeSignal(t, nginxSignalOf(g.server, access), report, !!host.systemd);
     // Outputs keep the group and server (delete needs them) but not the node list: diff and read get the
     // inputs from the engine (see _server.ts), so the nodes are not carried twice.
@@ -204,7 +204,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const inputs: Inputs = { ...own(news) };
       if (typeof news.group !== "string") issues.add("group", news.group, "must be the node group's name");
       // With a value still unknown (preview of a program that computes it) the group is checked at `up`.
-      else if (!hasUnknown(news.server) && !hasUnknown(news.nodes) && !hasUnknown(news.boot) && !hasUnknown(news.overlay)) {
+      else if (!hasUnknown(news.server) && !hasUnknown(news.nodes) && !hasUnknown(news.boot) && !hasUnknown(news.overlay) && !hasUnknown(news.network)) {
         const server = reveal<any>(news.server);
         let checked = server;
         if (server && typeof server === "object") {
@@ -213,7 +213,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
           checked = { ...server, host };
           inputs.server = { ...server, host: protectHost(host) };
         }
-        const g = buildNodeGroupModel(news.group, { server: checked, nodes: reveal(news.nodes), boot: reveal(news.boot), overlay: reveal(news.overlay) }, issues);
+        const g = buildNodeGroupModel(news.group, { server: checked, nodes: reveal(news.nodes), boot: reveal(news.boot), overlay: reveal(news.overlay), network: reveal(news.network) }, issues);
         if (g) {
           const mine = claimsOf(g);
           const sameStack = deps.registerClaims(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
@@ -239,7 +239,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const oldHost = olds.server?.host ?? olds.host;
       if (hasUnknown(news.server) || !oldHost || hostKey(oldHost) !== hostKey(reveal<any>(news.server).host))
         return { changes: true, replaces: ["server"], detailedDiff: { "server.host": { kind: "update-replace", inputDiff: true } } };
-      const unknown = (["nodes", "boot", "overlay"] as const).filter((k) => hasUnknown(news[k]));
+      const unknown = (["nodes", "boot", "overlay", "network"] as const).filter((k) => hasUnknown(news[k]));
       if (unknown.length > 0) return { changes: true, detailedDiff: Object.fromEntries(unknown.map((k) => [k, { kind: "update" as const }])) };
 
       // The inputs that changed, by path; the engine shows their old and new values from the inputs.
@@ -251,6 +251,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
             ...diffFields("server", reveal(old.server), reveal(news.server)),
             ...diffFields("boot", reveal(old.boot), reveal(news.boot)),
             ...diffFields("overlay", reveal(old.overlay), reveal(news.overlay)),
+            ...diffFields("network", reveal(old.network), reveal(news.network)),
             ...diffNodes("nodes", reveal(old.nodes), reveal(news.nodes)),
           ]
         : [{ path: "nodes", kind: "update" as const }];
@@ -312,7 +313,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const t = deps.transport(host);
       const removed = await removeFiles(t, Object.keys(props.manifest ?? {}), props.createdDirs ?? []);
       const server = reveal<PxeServerInfo | undefined>(props.server);
-      const signal = server ? signalOf(server, `${server.hostsDir}/${props.group}`) : props.signal;
+      const signal = server ? signalOf(server, `${server.hostsDir}/${props.group}`, optsDirFile({ name: props.group, server })) : props.signal;
       await maybeSignal(t, signal, { written: [], changed: [], removed }, !!reveal<Host>(host).systemd);
       if (server) await maybeSignal(t, nginxSignalOf(server, overlayAccessFile(server, props.group)), { written: [], changed: [], removed }, !!reveal<Host>(host).systemd);
     },

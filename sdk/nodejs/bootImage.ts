@@ -85,6 +85,7 @@ export class BootImage extends pulumi.ComponentResource {
             resourceInputs["modules"] = args?.modules;
             resourceInputs["modulesDir"] = args?.modulesDir;
             resourceInputs["nfsExport"] = args?.nfsExport;
+            resourceInputs["nicModules"] = args?.nicModules;
             resourceInputs["onFailure"] = args?.onFailure;
             resourceInputs["overlay"] = args?.overlay;
             resourceInputs["publishHost"] = args?.publishHost;
@@ -178,6 +179,10 @@ export interface BootImageArgs {
      * `server:/export` (transport nfs).
      */
     nfsExport?: pulumi.Input<string | undefined>;
+    /**
+     * The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+     */
+    nicModules?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * What a failed boot does (default `shell`).
      */

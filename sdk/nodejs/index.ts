@@ -75,9 +75,11 @@ utilities.lazyLoad(exports, ["PxeServer"], () => require("./pxeServer"));
 export * from "./types/enums";
 
 // Export sub-modules:
+import * as config from "./config";
 import * as types from "./types";
 
 export {
+    config,
     types,
 };
 

@@ -59,6 +59,7 @@ export class NodeGroup extends pulumi.ComponentResource {
                 throw new Error("Missing required property 'server'");
             }
             resourceInputs["boot"] = args?.boot;
+            resourceInputs["network"] = args?.network;
             resourceInputs["nodes"] = args?.nodes;
             resourceInputs["overlay"] = args?.overlay;
             resourceInputs["server"] = args?.server;
@@ -83,6 +84,10 @@ export interface NodeGroupArgs {
      * What the group boots.
      */
     boot: pulumi.Input<inputs.BootTargetArgs>;
+    /**
+     * DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
+     */
+    network?: pulumi.Input<inputs.NetworkOptionsArgs | undefined>;
     nodes: pulumi.Input<pulumi.Input<inputs.NodeArgs>[]>;
     /**
      * Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).

@@ -103,6 +103,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             }
             resourceInputs["boot"] = args?.boot;
             resourceInputs["group"] = args?.group;
+            resourceInputs["network"] = args?.network;
             resourceInputs["nodes"] = args?.nodes;
             resourceInputs["overlay"] = args?.overlay;
             resourceInputs["server"] = args?.server;
@@ -145,6 +146,10 @@ export interface NodeGroupFilesArgs {
      * The node group's name (names its leases file and iPXE script).
      */
     group: pulumi.Input<string>;
+    /**
+     * The group's own DHCP options (NodeGroup `network`).
+     */
+    network?: pulumi.Input<inputs.NetworkOptionsArgs | undefined>;
     /**
      * The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
      */

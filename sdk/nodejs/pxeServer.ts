@@ -74,13 +74,18 @@ export class PxeServer extends pulumi.ComponentResource {
             resourceInputs["baseDir"] = args?.baseDir;
             resourceInputs["bootFiles"] = args?.bootFiles;
             resourceInputs["dhcpMode"] = args?.dhcpMode;
+            resourceInputs["dnsServers"] = args?.dnsServers;
             resourceInputs["dnsmasqUnit"] = args?.dnsmasqUnit;
             resourceInputs["domain"] = args?.domain;
+            resourceInputs["domainSearch"] = args?.domainSearch;
             resourceInputs["dynamicRange"] = args?.dynamicRange;
+            resourceInputs["gateway"] = args?.gateway;
             resourceInputs["host"] = args?.host;
             resourceInputs["httpPort"] = args?.httpPort;
             resourceInputs["interface"] = args?.interface;
             resourceInputs["ipxeFiles"] = args?.ipxeFiles;
+            resourceInputs["mtu"] = args?.mtu;
+            resourceInputs["ntpServers"] = args?.ntpServers;
             resourceInputs["serverIp"] = args?.serverIp;
             resourceInputs["subnet"] = args?.subnet;
             resourceInputs["dnsmasqConfig"] = undefined /*out*/;
@@ -118,6 +123,10 @@ export interface PxeServerArgs {
      */
     dhcpMode: pulumi.Input<enums.DhcpMode>;
     /**
+     * Name servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+     */
+    dnsServers?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
      * systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
      */
     dnsmasqUnit?: pulumi.Input<string | undefined>;
@@ -126,9 +135,17 @@ export interface PxeServerArgs {
      */
     domain?: pulumi.Input<string | undefined>;
     /**
+     * DNS search domains sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+     */
+    domainSearch?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
      * Addresses handed to unknown machines (authoritative mode only).
      */
     dynamicRange?: pulumi.Input<inputs.DynamicRangeArgs | undefined>;
+    /**
+     * Default gateway sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+     */
+    gateway?: pulumi.Input<string | undefined>;
     /**
      * Where the server runs.
      */
@@ -145,6 +162,14 @@ export interface PxeServerArgs {
      * Boot file name -> path of the binary on the host that runs the apply. Defaults come from Debian's `ipxe` package (/usr/lib/ipxe).
      */
     ipxeFiles?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
+    /**
+     * Interface MTU sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+     */
+    mtu?: pulumi.Input<number | undefined>;
+    /**
+     * NTP servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+     */
+    ntpServers?: pulumi.Input<pulumi.Input<string>[] | undefined>;
     /**
      * This server's address on the boot network.
      */

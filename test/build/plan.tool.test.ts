@@ -78,4 +78,33 @@ describe("initramfs build plan", () => {
     // the lists are the schema's enums
     expect(bad.list.find((i) => i.field === "compression")?.message).toBe("must be one of `gzip`, `xz`, `zstd`");
   });
+
+  test("NIC drivers: the default set covers common server NICs; one the kernel lacks is left out with a note, one named in nicModules is an error", () => {
+    const names = (p: NonNullable<ReturnType<typeof plan>["plan"]>) => p.files.filter((f) => f.path.endsWith(".ko") || /\.ko\.(xz|zst|gz)$/.test(f.path)).map((f) => path.basename(f.path).replace(/\.ko.*$/, ""));
+    const all = plan({}).plan!;
+    for (const m of ["virtio_net", "e1000e", "igb", "igc", "ixgbe", "i40e", "ice", "tg3", "bnxt_en", "mlx5_core"]) expect(names(all)).toContain(m);
+    expect(all.notes).toEqual([]);
+    // nicModules replaces the set
+    const vm = plan({ nicModules: ["virtio_pci", "virtio_net"] }).plan!;
+    expect(names(vm)).toContain("virtio_net");
+    expect(names(vm)).not.toContain("mlx5_core");
+    expect(vm.files.length).toBeLessThan(all.files.length);
+
+    // a kernel without mlx5_core (a modules folder whose modules.dep lacks it, as a cloud kernel's does)
+    const lean = tmpDir("plan-lean");
+    const dep = fs.readFileSync(`/lib/modules/${KVER}/modules.dep`, "utf8").split("\n").filter((l) => !/mlx5/.test(l.split(":")[0])).join("\n");
+    fs.writeFileSync(path.join(lean, "modules.dep"), dep);
+    fs.copyFileSync(`/lib/modules/${KVER}/modules.builtin`, path.join(lean, "modules.builtin"));
+    fs.symlinkSync(`/lib/modules/${KVER}/kernel`, path.join(lean, "kernel"));
+    const left = plan({ modulesDir: lean });
+    expect(left.issues).toEqual([]);
+    expect(left.plan!.notes).toEqual([`default NIC driver mlx5_core is not a module of kernel ${KVER}: left out (set nicModules to choose the drivers)`]);
+    expect(names(left.plan!)).not.toContain("mlx5_core");
+    const named = plan({ modulesDir: lean, nicModules: ["virtio_net", "mlx5_core"] });
+    expect(named.plan).toBeUndefined();
+    expect(named.issues.map((i) => `${i.field}=${i.value}: ${i.message}`)).toEqual([`nicModules[1]=mlx5_core: is not a module of kernel ${KVER} (not in ${lean}/modules.dep or modules.builtin)`]);
+    const bad = new Issues("t");
+    buildBootImageModel("t", { imageSource: image, kernelVersion: KVER, transport: "http", nicModules: ["ok_name", "bad name"] }, bad);
+    expect(bad.list.map((i) => `${i.field}=${i.value}`)).toEqual(["nicModules[1]=bad name"]);
+  });
 });

@@ -5,7 +5,7 @@ import * as path from "path";
 import { Issues } from "../../provider/model/errors";
 import { buildNodeGroupModel, buildPxeServerModel, serverInfo } from "../../provider/model/pxe";
 import { dnsmasqInstanceCheck, renderDnsmasq, renderDnsmasqDefaults } from "../../provider/render/dnsmasq";
-import { renderDhcpHosts, renderEtcHosts } from "../../provider/render/hosts";
+import { renderDhcpHosts, renderDhcpOpts, renderEtcHosts } from "../../provider/render/hosts";
 import { renderBootScript, renderGroupScript, renderNodeScripts } from "../../provider/render/ipxe";
 import { renderNginx, renderNginxMain } from "../../provider/render/nginx";
 import { RenderedFile } from "../../provider/render/types";
@@ -21,7 +21,8 @@ function renderCase(input: any): RenderedFile[] {
     const gi = new Issues("test");
     const gm = buildNodeGroupModel(g.name, { ...g, server: serverInfo(m!) }, gi);
     expect(gi.list).toEqual([]);
-    files.push(renderDhcpHosts(gm!), renderEtcHosts(gm!), renderGroupScript(gm!), ...renderNodeScripts(gm!));
+    const opts = renderDhcpOpts(gm!);
+    files.push(renderDhcpHosts(gm!), ...(opts ? [opts] : []), renderEtcHosts(gm!), renderGroupScript(gm!), ...renderNodeScripts(gm!));
   }
   return files;
 }

@@ -87,6 +87,8 @@ type bootImageArgs struct {
 	ModulesDir *string `pulumi:"modulesDir"`
 	// `server:/export` (transport nfs).
 	NfsExport *string `pulumi:"nfsExport"`
+	// The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+	NicModules []string `pulumi:"nicModules"`
 	// What a failed boot does (default `shell`).
 	OnFailure *OnFailure `pulumi:"onFailure"`
 	// Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
@@ -131,6 +133,8 @@ type BootImageArgs struct {
 	ModulesDir pulumi.StringPtrInput
 	// `server:/export` (transport nfs).
 	NfsExport pulumi.StringPtrInput
+	// The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+	NicModules pulumi.StringArrayInput
 	// What a failed boot does (default `shell`).
 	OnFailure OnFailurePtrInput
 	// Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).

@@ -51,8 +51,10 @@ func NewNodeGroup(ctx *pulumi.Context,
 
 type nodeGroupArgs struct {
 	// What the group boots.
-	Boot  BootTarget `pulumi:"boot"`
-	Nodes []Node     `pulumi:"nodes"`
+	Boot BootTarget `pulumi:"boot"`
+	// DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
+	Network *NetworkOptions `pulumi:"network"`
+	Nodes   []Node          `pulumi:"nodes"`
 	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
 	Overlay *GroupOverlay `pulumi:"overlay"`
 	// The PxeServer's `info` output.
@@ -62,8 +64,10 @@ type nodeGroupArgs struct {
 // The set of arguments for constructing a NodeGroup resource.
 type NodeGroupArgs struct {
 	// What the group boots.
-	Boot  BootTargetInput
-	Nodes NodeArrayInput
+	Boot BootTargetInput
+	// DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
+	Network NetworkOptionsPtrInput
+	Nodes   NodeArrayInput
 	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
 	Overlay GroupOverlayPtrInput
 	// The PxeServer's `info` output.

@@ -98,6 +98,8 @@ type nodeGroupFilesArgs struct {
 	Boot BootTarget `pulumi:"boot"`
 	// The node group's name (names its leases file and iPXE script).
 	Group string `pulumi:"group"`
+	// The group's own DHCP options (NodeGroup `network`).
+	Network *NetworkOptions `pulumi:"network"`
 	// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
 	Nodes []Node `pulumi:"nodes"`
 	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
@@ -112,6 +114,8 @@ type NodeGroupFilesArgs struct {
 	Boot BootTargetInput
 	// The node group's name (names its leases file and iPXE script).
 	Group pulumi.StringInput
+	// The group's own DHCP options (NodeGroup `network`).
+	Network NetworkOptionsPtrInput
 	// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
 	Nodes NodeArrayInput
 	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).

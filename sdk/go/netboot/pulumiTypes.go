@@ -257,6 +257,8 @@ type BootImageSpec struct {
 	ModulesDir *string `pulumi:"modulesDir"`
 	// `server:/export` (transport nfs).
 	NfsExport *string `pulumi:"nfsExport"`
+	// The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+	NicModules []string `pulumi:"nicModules"`
 	// What a failed boot does (default `shell`).
 	OnFailure *OnFailure `pulumi:"onFailure"`
 	// How the initramfs reaches the OS image.
@@ -302,6 +304,8 @@ type BootImageSpecArgs struct {
 	ModulesDir pulumi.StringPtrInput `pulumi:"modulesDir"`
 	// `server:/export` (transport nfs).
 	NfsExport pulumi.StringPtrInput `pulumi:"nfsExport"`
+	// The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+	NicModules pulumi.StringArrayInput `pulumi:"nicModules"`
 	// What a failed boot does (default `shell`).
 	OnFailure OnFailurePtrInput `pulumi:"onFailure"`
 	// How the initramfs reaches the OS image.
@@ -398,6 +402,11 @@ func (o BootImageSpecOutput) ModulesDir() pulumi.StringPtrOutput {
 // `server:/export` (transport nfs).
 func (o BootImageSpecOutput) NfsExport() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v BootImageSpec) *string { return v.NfsExport }).(pulumi.StringPtrOutput)
+}
+
+// The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+func (o BootImageSpecOutput) NicModules() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v BootImageSpec) []string { return v.NicModules }).(pulumi.StringArrayOutput)
 }
 
 // What a failed boot does (default `shell`).
@@ -1882,6 +1891,222 @@ func (o HostEntryArrayOutput) Index(i pulumi.IntInput) HostEntryOutput {
 	return pulumi.All(o, i).ApplyT(func(vs []interface{}) HostEntry {
 		return vs[0].([]HostEntry)[vs[1].(int)]
 	}).(HostEntryOutput)
+}
+
+// DHCP network options for one node group, over the PxeServer's own (each given field replaces the server's). Sent only to the group's nodes, through a dnsmasq tag their static leases set (`set:nbg-<group>`); not in proxy mode.
+type NetworkOptions struct {
+	// Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+	DnsServers []string `pulumi:"dnsServers"`
+	// DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+	DomainSearch []string `pulumi:"domainSearch"`
+	// Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+	Gateway *string `pulumi:"gateway"`
+	// Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+	Mtu *int `pulumi:"mtu"`
+	// NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+	NtpServers []string `pulumi:"ntpServers"`
+}
+
+// NetworkOptionsInput is an input type that accepts NetworkOptionsArgs and NetworkOptionsOutput values.
+// You can construct a concrete instance of `NetworkOptionsInput` via:
+//
+//	NetworkOptionsArgs{...}
+type NetworkOptionsInput interface {
+	pulumi.Input
+
+	ToNetworkOptionsOutput() NetworkOptionsOutput
+	ToNetworkOptionsOutputWithContext(context.Context) NetworkOptionsOutput
+}
+
+// DHCP network options for one node group, over the PxeServer's own (each given field replaces the server's). Sent only to the group's nodes, through a dnsmasq tag their static leases set (`set:nbg-<group>`); not in proxy mode.
+type NetworkOptionsArgs struct {
+	// Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+	DnsServers pulumi.StringArrayInput `pulumi:"dnsServers"`
+	// DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+	DomainSearch pulumi.StringArrayInput `pulumi:"domainSearch"`
+	// Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+	Gateway pulumi.StringPtrInput `pulumi:"gateway"`
+	// Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+	Mtu pulumi.IntPtrInput `pulumi:"mtu"`
+	// NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+	NtpServers pulumi.StringArrayInput `pulumi:"ntpServers"`
+}
+
+func (NetworkOptionsArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*NetworkOptions)(nil)).Elem()
+}
+
+func (i NetworkOptionsArgs) ToNetworkOptionsOutput() NetworkOptionsOutput {
+	return i.ToNetworkOptionsOutputWithContext(context.Background())
+}
+
+func (i NetworkOptionsArgs) ToNetworkOptionsOutputWithContext(ctx context.Context) NetworkOptionsOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NetworkOptionsOutput)
+}
+
+func (i NetworkOptionsArgs) ToNetworkOptionsPtrOutput() NetworkOptionsPtrOutput {
+	return i.ToNetworkOptionsPtrOutputWithContext(context.Background())
+}
+
+func (i NetworkOptionsArgs) ToNetworkOptionsPtrOutputWithContext(ctx context.Context) NetworkOptionsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NetworkOptionsOutput).ToNetworkOptionsPtrOutputWithContext(ctx)
+}
+
+// NetworkOptionsPtrInput is an input type that accepts NetworkOptionsArgs, NetworkOptionsPtr and NetworkOptionsPtrOutput values.
+// You can construct a concrete instance of `NetworkOptionsPtrInput` via:
+//
+//	        NetworkOptionsArgs{...}
+//
+//	or:
+//
+//	        nil
+type NetworkOptionsPtrInput interface {
+	pulumi.Input
+
+	ToNetworkOptionsPtrOutput() NetworkOptionsPtrOutput
+	ToNetworkOptionsPtrOutputWithContext(context.Context) NetworkOptionsPtrOutput
+}
+
+type networkOptionsPtrType NetworkOptionsArgs
+
+func NetworkOptionsPtr(v *NetworkOptionsArgs) NetworkOptionsPtrInput {
+	return (*networkOptionsPtrType)(v)
+}
+
+func (*networkOptionsPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**NetworkOptions)(nil)).Elem()
+}
+
+func (i *networkOptionsPtrType) ToNetworkOptionsPtrOutput() NetworkOptionsPtrOutput {
+	return i.ToNetworkOptionsPtrOutputWithContext(context.Background())
+}
+
+func (i *networkOptionsPtrType) ToNetworkOptionsPtrOutputWithContext(ctx context.Context) NetworkOptionsPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(NetworkOptionsPtrOutput)
+}
+
+// DHCP network options for one node group, over the PxeServer's own (each given field replaces the server's). Sent only to the group's nodes, through a dnsmasq tag their static leases set (`set:nbg-<group>`); not in proxy mode.
+type NetworkOptionsOutput struct{ *pulumi.OutputState }
+
+func (NetworkOptionsOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*NetworkOptions)(nil)).Elem()
+}
+
+func (o NetworkOptionsOutput) ToNetworkOptionsOutput() NetworkOptionsOutput {
+	return o
+}
+
+func (o NetworkOptionsOutput) ToNetworkOptionsOutputWithContext(ctx context.Context) NetworkOptionsOutput {
+	return o
+}
+
+func (o NetworkOptionsOutput) ToNetworkOptionsPtrOutput() NetworkOptionsPtrOutput {
+	return o.ToNetworkOptionsPtrOutputWithContext(context.Background())
+}
+
+func (o NetworkOptionsOutput) ToNetworkOptionsPtrOutputWithContext(ctx context.Context) NetworkOptionsPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v NetworkOptions) *NetworkOptions {
+		return &v
+	}).(NetworkOptionsPtrOutput)
+}
+
+// Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+func (o NetworkOptionsOutput) DnsServers() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v NetworkOptions) []string { return v.DnsServers }).(pulumi.StringArrayOutput)
+}
+
+// DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+func (o NetworkOptionsOutput) DomainSearch() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v NetworkOptions) []string { return v.DomainSearch }).(pulumi.StringArrayOutput)
+}
+
+// Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+func (o NetworkOptionsOutput) Gateway() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v NetworkOptions) *string { return v.Gateway }).(pulumi.StringPtrOutput)
+}
+
+// Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+func (o NetworkOptionsOutput) Mtu() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v NetworkOptions) *int { return v.Mtu }).(pulumi.IntPtrOutput)
+}
+
+// NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+func (o NetworkOptionsOutput) NtpServers() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v NetworkOptions) []string { return v.NtpServers }).(pulumi.StringArrayOutput)
+}
+
+type NetworkOptionsPtrOutput struct{ *pulumi.OutputState }
+
+func (NetworkOptionsPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**NetworkOptions)(nil)).Elem()
+}
+
+func (o NetworkOptionsPtrOutput) ToNetworkOptionsPtrOutput() NetworkOptionsPtrOutput {
+	return o
+}
+
+func (o NetworkOptionsPtrOutput) ToNetworkOptionsPtrOutputWithContext(ctx context.Context) NetworkOptionsPtrOutput {
+	return o
+}
+
+func (o NetworkOptionsPtrOutput) Elem() NetworkOptionsOutput {
+	return o.ApplyT(func(v *NetworkOptions) NetworkOptions {
+		if v != nil {
+			return *v
+		}
+		var ret NetworkOptions
+		return ret
+	}).(NetworkOptionsOutput)
+}
+
+// Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+func (o NetworkOptionsPtrOutput) DnsServers() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *NetworkOptions) []string {
+		if v == nil {
+			return nil
+		}
+		return v.DnsServers
+	}).(pulumi.StringArrayOutput)
+}
+
+// DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+func (o NetworkOptionsPtrOutput) DomainSearch() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *NetworkOptions) []string {
+		if v == nil {
+			return nil
+		}
+		return v.DomainSearch
+	}).(pulumi.StringArrayOutput)
+}
+
+// Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+func (o NetworkOptionsPtrOutput) Gateway() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *NetworkOptions) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Gateway
+	}).(pulumi.StringPtrOutput)
+}
+
+// Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+func (o NetworkOptionsPtrOutput) Mtu() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *NetworkOptions) *int {
+		if v == nil {
+			return nil
+		}
+		return v.Mtu
+	}).(pulumi.IntPtrOutput)
+}
+
+// NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+func (o NetworkOptionsPtrOutput) NtpServers() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *NetworkOptions) []string {
+		if v == nil {
+			return nil
+		}
+		return v.NtpServers
+	}).(pulumi.StringArrayOutput)
 }
 
 // A machine in a node group.
@@ -3566,16 +3791,30 @@ func (o SignalPtrOutput) SystemdUnit() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// An SSH connection to a remote host.
+// An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
 type SshConnection struct {
-	// Host name or address.
+	// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+	AgentSocketPath *string `pulumi:"agentSocketPath"`
+	// Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+	DialErrorLimit *int `pulumi:"dialErrorLimit"`
+	// Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
 	Host string `pulumi:"host"`
-	// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
-	HostKey string `pulumi:"hostKey"`
+	// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
+	HostKey *string `pulumi:"hostKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+	Password *string `pulumi:"password"`
+	// Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+	PerDialTimeout *int `pulumi:"perDialTimeout"`
 	// TCP port (default 22).
 	Port *int `pulumi:"port"`
-	// PEM private key. Kept secret in state.
-	PrivateKey string `pulumi:"privateKey"`
+	// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+	PrivateKey *string `pulumi:"privateKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+	PrivateKeyPassword *string `pulumi:"privateKeyPassword"`
+	// A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+	Proxy *SshProxyConnection `pulumi:"proxy"`
+	// Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+	Sudo *bool `pulumi:"sudo"`
 	// User name (default root).
 	User *string `pulumi:"user"`
 }
@@ -3591,16 +3830,30 @@ type SshConnectionInput interface {
 	ToSshConnectionOutputWithContext(context.Context) SshConnectionOutput
 }
 
-// An SSH connection to a remote host.
+// An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
 type SshConnectionArgs struct {
-	// Host name or address.
+	// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+	AgentSocketPath pulumi.StringPtrInput `pulumi:"agentSocketPath"`
+	// Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+	DialErrorLimit pulumi.IntPtrInput `pulumi:"dialErrorLimit"`
+	// Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
 	Host pulumi.StringInput `pulumi:"host"`
-	// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
-	HostKey pulumi.StringInput `pulumi:"hostKey"`
+	// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
+	HostKey pulumi.StringPtrInput `pulumi:"hostKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+	Password pulumi.StringPtrInput `pulumi:"password"`
+	// Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+	PerDialTimeout pulumi.IntPtrInput `pulumi:"perDialTimeout"`
 	// TCP port (default 22).
 	Port pulumi.IntPtrInput `pulumi:"port"`
-	// PEM private key. Kept secret in state.
-	PrivateKey pulumi.StringInput `pulumi:"privateKey"`
+	// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+	PrivateKey pulumi.StringPtrInput `pulumi:"privateKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+	PrivateKeyPassword pulumi.StringPtrInput `pulumi:"privateKeyPassword"`
+	// A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+	Proxy SshProxyConnectionPtrInput `pulumi:"proxy"`
+	// Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+	Sudo pulumi.BoolPtrInput `pulumi:"sudo"`
 	// User name (default root).
 	User pulumi.StringPtrInput `pulumi:"user"`
 }
@@ -3658,7 +3911,7 @@ func (i *sshConnectionPtrType) ToSshConnectionPtrOutputWithContext(ctx context.C
 	return pulumi.ToOutputWithContext(ctx, i).(SshConnectionPtrOutput)
 }
 
-// An SSH connection to a remote host.
+// An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
 type SshConnectionOutput struct{ *pulumi.OutputState }
 
 func (SshConnectionOutput) ElementType() reflect.Type {
@@ -3683,14 +3936,34 @@ func (o SshConnectionOutput) ToSshConnectionPtrOutputWithContext(ctx context.Con
 	}).(SshConnectionPtrOutput)
 }
 
-// Host name or address.
+// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+func (o SshConnectionOutput) AgentSocketPath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshConnection) *string { return v.AgentSocketPath }).(pulumi.StringPtrOutput)
+}
+
+// Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+func (o SshConnectionOutput) DialErrorLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v SshConnection) *int { return v.DialErrorLimit }).(pulumi.IntPtrOutput)
+}
+
+// Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
 func (o SshConnectionOutput) Host() pulumi.StringOutput {
 	return o.ApplyT(func(v SshConnection) string { return v.Host }).(pulumi.StringOutput)
 }
 
-// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
-func (o SshConnectionOutput) HostKey() pulumi.StringOutput {
-	return o.ApplyT(func(v SshConnection) string { return v.HostKey }).(pulumi.StringOutput)
+// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
+func (o SshConnectionOutput) HostKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshConnection) *string { return v.HostKey }).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+func (o SshConnectionOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshConnection) *string { return v.Password }).(pulumi.StringPtrOutput)
+}
+
+// Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+func (o SshConnectionOutput) PerDialTimeout() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v SshConnection) *int { return v.PerDialTimeout }).(pulumi.IntPtrOutput)
 }
 
 // TCP port (default 22).
@@ -3698,9 +3971,24 @@ func (o SshConnectionOutput) Port() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v SshConnection) *int { return v.Port }).(pulumi.IntPtrOutput)
 }
 
-// PEM private key. Kept secret in state.
-func (o SshConnectionOutput) PrivateKey() pulumi.StringOutput {
-	return o.ApplyT(func(v SshConnection) string { return v.PrivateKey }).(pulumi.StringOutput)
+// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+func (o SshConnectionOutput) PrivateKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshConnection) *string { return v.PrivateKey }).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+func (o SshConnectionOutput) PrivateKeyPassword() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshConnection) *string { return v.PrivateKeyPassword }).(pulumi.StringPtrOutput)
+}
+
+// A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+func (o SshConnectionOutput) Proxy() SshProxyConnectionPtrOutput {
+	return o.ApplyT(func(v SshConnection) *SshProxyConnection { return v.Proxy }).(SshProxyConnectionPtrOutput)
+}
+
+// Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+func (o SshConnectionOutput) Sudo() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v SshConnection) *bool { return v.Sudo }).(pulumi.BoolPtrOutput)
 }
 
 // User name (default root).
@@ -3732,7 +4020,27 @@ func (o SshConnectionPtrOutput) Elem() SshConnectionOutput {
 	}).(SshConnectionOutput)
 }
 
-// Host name or address.
+// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+func (o SshConnectionPtrOutput) AgentSocketPath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.AgentSocketPath
+	}).(pulumi.StringPtrOutput)
+}
+
+// Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+func (o SshConnectionPtrOutput) DialErrorLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *SshConnection) *int {
+		if v == nil {
+			return nil
+		}
+		return v.DialErrorLimit
+	}).(pulumi.IntPtrOutput)
+}
+
+// Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
 func (o SshConnectionPtrOutput) Host() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *SshConnection) *string {
 		if v == nil {
@@ -3742,14 +4050,34 @@ func (o SshConnectionPtrOutput) Host() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
-// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
+// The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
 func (o SshConnectionPtrOutput) HostKey() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *SshConnection) *string {
 		if v == nil {
 			return nil
 		}
-		return &v.HostKey
+		return v.HostKey
 	}).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+func (o SshConnectionPtrOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Password
+	}).(pulumi.StringPtrOutput)
+}
+
+// Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+func (o SshConnectionPtrOutput) PerDialTimeout() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *SshConnection) *int {
+		if v == nil {
+			return nil
+		}
+		return v.PerDialTimeout
+	}).(pulumi.IntPtrOutput)
 }
 
 // TCP port (default 22).
@@ -3762,14 +4090,44 @@ func (o SshConnectionPtrOutput) Port() pulumi.IntPtrOutput {
 	}).(pulumi.IntPtrOutput)
 }
 
-// PEM private key. Kept secret in state.
+// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
 func (o SshConnectionPtrOutput) PrivateKey() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *SshConnection) *string {
 		if v == nil {
 			return nil
 		}
-		return &v.PrivateKey
+		return v.PrivateKey
 	}).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+func (o SshConnectionPtrOutput) PrivateKeyPassword() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.PrivateKeyPassword
+	}).(pulumi.StringPtrOutput)
+}
+
+// A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+func (o SshConnectionPtrOutput) Proxy() SshProxyConnectionPtrOutput {
+	return o.ApplyT(func(v *SshConnection) *SshProxyConnection {
+		if v == nil {
+			return nil
+		}
+		return v.Proxy
+	}).(SshProxyConnectionPtrOutput)
+}
+
+// Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+func (o SshConnectionPtrOutput) Sudo() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *SshConnection) *bool {
+		if v == nil {
+			return nil
+		}
+		return v.Sudo
+	}).(pulumi.BoolPtrOutput)
 }
 
 // User name (default root).
@@ -3842,6 +4200,317 @@ func (o SshHostKeyArrayOutput) Index(i pulumi.IntInput) SshHostKeyOutput {
 	}).(SshHostKeyOutput)
 }
 
+// A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+type SshProxyConnection struct {
+	// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+	AgentSocketPath *string `pulumi:"agentSocketPath"`
+	// Connection attempts to the bastion (default 1; -1 is taken as 10).
+	DialErrorLimit *int `pulumi:"dialErrorLimit"`
+	// The bastion's host name or address.
+	Host string `pulumi:"host"`
+	// The bastion's public key, pinned like the host's. Required.
+	HostKey *string `pulumi:"hostKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+	Password *string `pulumi:"password"`
+	// Seconds each connection attempt to the bastion may take (default 10).
+	PerDialTimeout *int `pulumi:"perDialTimeout"`
+	// TCP port (default 22).
+	Port *int `pulumi:"port"`
+	// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+	PrivateKey *string `pulumi:"privateKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+	PrivateKeyPassword *string `pulumi:"privateKeyPassword"`
+	// User name on the bastion (default: the connection's user).
+	User *string `pulumi:"user"`
+}
+
+// SshProxyConnectionInput is an input type that accepts SshProxyConnectionArgs and SshProxyConnectionOutput values.
+// You can construct a concrete instance of `SshProxyConnectionInput` via:
+//
+//	SshProxyConnectionArgs{...}
+type SshProxyConnectionInput interface {
+	pulumi.Input
+
+	ToSshProxyConnectionOutput() SshProxyConnectionOutput
+	ToSshProxyConnectionOutputWithContext(context.Context) SshProxyConnectionOutput
+}
+
+// A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+type SshProxyConnectionArgs struct {
+	// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+	AgentSocketPath pulumi.StringPtrInput `pulumi:"agentSocketPath"`
+	// Connection attempts to the bastion (default 1; -1 is taken as 10).
+	DialErrorLimit pulumi.IntPtrInput `pulumi:"dialErrorLimit"`
+	// The bastion's host name or address.
+	Host pulumi.StringInput `pulumi:"host"`
+	// The bastion's public key, pinned like the host's. Required.
+	HostKey pulumi.StringPtrInput `pulumi:"hostKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+	Password pulumi.StringPtrInput `pulumi:"password"`
+	// Seconds each connection attempt to the bastion may take (default 10).
+	PerDialTimeout pulumi.IntPtrInput `pulumi:"perDialTimeout"`
+	// TCP port (default 22).
+	Port pulumi.IntPtrInput `pulumi:"port"`
+	// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+	PrivateKey pulumi.StringPtrInput `pulumi:"privateKey"`
+	// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+	PrivateKeyPassword pulumi.StringPtrInput `pulumi:"privateKeyPassword"`
+	// User name on the bastion (default: the connection's user).
+	User pulumi.StringPtrInput `pulumi:"user"`
+}
+
+func (SshProxyConnectionArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*SshProxyConnection)(nil)).Elem()
+}
+
+func (i SshProxyConnectionArgs) ToSshProxyConnectionOutput() SshProxyConnectionOutput {
+	return i.ToSshProxyConnectionOutputWithContext(context.Background())
+}
+
+func (i SshProxyConnectionArgs) ToSshProxyConnectionOutputWithContext(ctx context.Context) SshProxyConnectionOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SshProxyConnectionOutput)
+}
+
+func (i SshProxyConnectionArgs) ToSshProxyConnectionPtrOutput() SshProxyConnectionPtrOutput {
+	return i.ToSshProxyConnectionPtrOutputWithContext(context.Background())
+}
+
+func (i SshProxyConnectionArgs) ToSshProxyConnectionPtrOutputWithContext(ctx context.Context) SshProxyConnectionPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SshProxyConnectionOutput).ToSshProxyConnectionPtrOutputWithContext(ctx)
+}
+
+// SshProxyConnectionPtrInput is an input type that accepts SshProxyConnectionArgs, SshProxyConnectionPtr and SshProxyConnectionPtrOutput values.
+// You can construct a concrete instance of `SshProxyConnectionPtrInput` via:
+//
+//	        SshProxyConnectionArgs{...}
+//
+//	or:
+//
+//	        nil
+type SshProxyConnectionPtrInput interface {
+	pulumi.Input
+
+	ToSshProxyConnectionPtrOutput() SshProxyConnectionPtrOutput
+	ToSshProxyConnectionPtrOutputWithContext(context.Context) SshProxyConnectionPtrOutput
+}
+
+type sshProxyConnectionPtrType SshProxyConnectionArgs
+
+func SshProxyConnectionPtr(v *SshProxyConnectionArgs) SshProxyConnectionPtrInput {
+	return (*sshProxyConnectionPtrType)(v)
+}
+
+func (*sshProxyConnectionPtrType) ElementType() reflect.Type {
+	return reflect.TypeOf((**SshProxyConnection)(nil)).Elem()
+}
+
+func (i *sshProxyConnectionPtrType) ToSshProxyConnectionPtrOutput() SshProxyConnectionPtrOutput {
+	return i.ToSshProxyConnectionPtrOutputWithContext(context.Background())
+}
+
+func (i *sshProxyConnectionPtrType) ToSshProxyConnectionPtrOutputWithContext(ctx context.Context) SshProxyConnectionPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SshProxyConnectionPtrOutput)
+}
+
+// A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+type SshProxyConnectionOutput struct{ *pulumi.OutputState }
+
+func (SshProxyConnectionOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*SshProxyConnection)(nil)).Elem()
+}
+
+func (o SshProxyConnectionOutput) ToSshProxyConnectionOutput() SshProxyConnectionOutput {
+	return o
+}
+
+func (o SshProxyConnectionOutput) ToSshProxyConnectionOutputWithContext(ctx context.Context) SshProxyConnectionOutput {
+	return o
+}
+
+func (o SshProxyConnectionOutput) ToSshProxyConnectionPtrOutput() SshProxyConnectionPtrOutput {
+	return o.ToSshProxyConnectionPtrOutputWithContext(context.Background())
+}
+
+func (o SshProxyConnectionOutput) ToSshProxyConnectionPtrOutputWithContext(ctx context.Context) SshProxyConnectionPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v SshProxyConnection) *SshProxyConnection {
+		return &v
+	}).(SshProxyConnectionPtrOutput)
+}
+
+// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+func (o SshProxyConnectionOutput) AgentSocketPath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *string { return v.AgentSocketPath }).(pulumi.StringPtrOutput)
+}
+
+// Connection attempts to the bastion (default 1; -1 is taken as 10).
+func (o SshProxyConnectionOutput) DialErrorLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *int { return v.DialErrorLimit }).(pulumi.IntPtrOutput)
+}
+
+// The bastion's host name or address.
+func (o SshProxyConnectionOutput) Host() pulumi.StringOutput {
+	return o.ApplyT(func(v SshProxyConnection) string { return v.Host }).(pulumi.StringOutput)
+}
+
+// The bastion's public key, pinned like the host's. Required.
+func (o SshProxyConnectionOutput) HostKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *string { return v.HostKey }).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+func (o SshProxyConnectionOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *string { return v.Password }).(pulumi.StringPtrOutput)
+}
+
+// Seconds each connection attempt to the bastion may take (default 10).
+func (o SshProxyConnectionOutput) PerDialTimeout() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *int { return v.PerDialTimeout }).(pulumi.IntPtrOutput)
+}
+
+// TCP port (default 22).
+func (o SshProxyConnectionOutput) Port() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *int { return v.Port }).(pulumi.IntPtrOutput)
+}
+
+// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+func (o SshProxyConnectionOutput) PrivateKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *string { return v.PrivateKey }).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+func (o SshProxyConnectionOutput) PrivateKeyPassword() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *string { return v.PrivateKeyPassword }).(pulumi.StringPtrOutput)
+}
+
+// User name on the bastion (default: the connection's user).
+func (o SshProxyConnectionOutput) User() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v SshProxyConnection) *string { return v.User }).(pulumi.StringPtrOutput)
+}
+
+type SshProxyConnectionPtrOutput struct{ *pulumi.OutputState }
+
+func (SshProxyConnectionPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**SshProxyConnection)(nil)).Elem()
+}
+
+func (o SshProxyConnectionPtrOutput) ToSshProxyConnectionPtrOutput() SshProxyConnectionPtrOutput {
+	return o
+}
+
+func (o SshProxyConnectionPtrOutput) ToSshProxyConnectionPtrOutputWithContext(ctx context.Context) SshProxyConnectionPtrOutput {
+	return o
+}
+
+func (o SshProxyConnectionPtrOutput) Elem() SshProxyConnectionOutput {
+	return o.ApplyT(func(v *SshProxyConnection) SshProxyConnection {
+		if v != nil {
+			return *v
+		}
+		var ret SshProxyConnection
+		return ret
+	}).(SshProxyConnectionOutput)
+}
+
+// The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+func (o SshProxyConnectionPtrOutput) AgentSocketPath() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.AgentSocketPath
+	}).(pulumi.StringPtrOutput)
+}
+
+// Connection attempts to the bastion (default 1; -1 is taken as 10).
+func (o SshProxyConnectionPtrOutput) DialErrorLimit() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *int {
+		if v == nil {
+			return nil
+		}
+		return v.DialErrorLimit
+	}).(pulumi.IntPtrOutput)
+}
+
+// The bastion's host name or address.
+func (o SshProxyConnectionPtrOutput) Host() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return &v.Host
+	}).(pulumi.StringPtrOutput)
+}
+
+// The bastion's public key, pinned like the host's. Required.
+func (o SshProxyConnectionPtrOutput) HostKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.HostKey
+	}).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+func (o SshProxyConnectionPtrOutput) Password() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.Password
+	}).(pulumi.StringPtrOutput)
+}
+
+// Seconds each connection attempt to the bastion may take (default 10).
+func (o SshProxyConnectionPtrOutput) PerDialTimeout() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *int {
+		if v == nil {
+			return nil
+		}
+		return v.PerDialTimeout
+	}).(pulumi.IntPtrOutput)
+}
+
+// TCP port (default 22).
+func (o SshProxyConnectionPtrOutput) Port() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *int {
+		if v == nil {
+			return nil
+		}
+		return v.Port
+	}).(pulumi.IntPtrOutput)
+}
+
+// PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+func (o SshProxyConnectionPtrOutput) PrivateKey() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.PrivateKey
+	}).(pulumi.StringPtrOutput)
+}
+
+// Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+func (o SshProxyConnectionPtrOutput) PrivateKeyPassword() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.PrivateKeyPassword
+	}).(pulumi.StringPtrOutput)
+}
+
+// User name on the bastion (default: the connection's user).
+func (o SshProxyConnectionPtrOutput) User() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *SshProxyConnection) *string {
+		if v == nil {
+			return nil
+		}
+		return v.User
+	}).(pulumi.StringPtrOutput)
+}
+
 type SshHostKeyArrayMapOutput struct{ *pulumi.OutputState }
 
 func (SshHostKeyArrayMapOutput) ElementType() reflect.Type {
@@ -3883,6 +4552,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*HostPtrInput)(nil)).Elem(), HostArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HostEntryInput)(nil)).Elem(), HostEntryArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*HostEntryArrayInput)(nil)).Elem(), HostEntryArray{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NetworkOptionsInput)(nil)).Elem(), NetworkOptionsArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*NetworkOptionsPtrInput)(nil)).Elem(), NetworkOptionsArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeInput)(nil)).Elem(), NodeArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeArrayInput)(nil)).Elem(), NodeArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*NodeOverlayInput)(nil)).Elem(), NodeOverlayArgs{})
@@ -3902,6 +4573,8 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalPtrInput)(nil)).Elem(), SignalArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SshConnectionInput)(nil)).Elem(), SshConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SshConnectionPtrInput)(nil)).Elem(), SshConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SshProxyConnectionInput)(nil)).Elem(), SshProxyConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SshProxyConnectionPtrInput)(nil)).Elem(), SshProxyConnectionArgs{})
 	pulumi.RegisterOutputType(BootFilesOutput{})
 	pulumi.RegisterOutputType(BootFilesPtrOutput{})
 	pulumi.RegisterOutputType(BootImageSpecOutput{})
@@ -3925,6 +4598,8 @@ func init() {
 	pulumi.RegisterOutputType(HostPtrOutput{})
 	pulumi.RegisterOutputType(HostEntryOutput{})
 	pulumi.RegisterOutputType(HostEntryArrayOutput{})
+	pulumi.RegisterOutputType(NetworkOptionsOutput{})
+	pulumi.RegisterOutputType(NetworkOptionsPtrOutput{})
 	pulumi.RegisterOutputType(NodeOutput{})
 	pulumi.RegisterOutputType(NodeArrayOutput{})
 	pulumi.RegisterOutputType(NodeInfoOutput{})
@@ -3951,5 +4626,7 @@ func init() {
 	pulumi.RegisterOutputType(SshConnectionPtrOutput{})
 	pulumi.RegisterOutputType(SshHostKeyOutput{})
 	pulumi.RegisterOutputType(SshHostKeyArrayOutput{})
+	pulumi.RegisterOutputType(SshProxyConnectionOutput{})
+	pulumi.RegisterOutputType(SshProxyConnectionPtrOutput{})
 	pulumi.RegisterOutputType(SshHostKeyArrayMapOutput{})
 }

@@ -66,12 +66,18 @@ type pxeServerArgs struct {
 	BootFiles *BootFiles `pulumi:"bootFiles"`
 	// How dnsmasq answers DHCP.
 	DhcpMode DhcpMode `pulumi:"dhcpMode"`
+	// Name servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+	DnsServers []string `pulumi:"dnsServers"`
 	// systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
 	DnsmasqUnit *string `pulumi:"dnsmasqUnit"`
 	// DNS domain of the nodes (optional).
 	Domain *string `pulumi:"domain"`
+	// DNS search domains sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+	DomainSearch []string `pulumi:"domainSearch"`
 	// Addresses handed to unknown machines (authoritative mode only).
 	DynamicRange *DynamicRange `pulumi:"dynamicRange"`
+	// Default gateway sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+	Gateway *string `pulumi:"gateway"`
 	// Where the server runs.
 	Host Host `pulumi:"host"`
 	// nginx port (default 80).
@@ -80,6 +86,10 @@ type pxeServerArgs struct {
 	Interface string `pulumi:"interface"`
 	// Boot file name -> path of the binary on the host that runs the apply. Defaults come from Debian's `ipxe` package (/usr/lib/ipxe).
 	IpxeFiles map[string]string `pulumi:"ipxeFiles"`
+	// Interface MTU sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+	Mtu *int `pulumi:"mtu"`
+	// NTP servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+	NtpServers []string `pulumi:"ntpServers"`
 	// This server's address on the boot network.
 	ServerIp string `pulumi:"serverIp"`
 	// The boot network, CIDR, e.g. `10.0.0.0/24`.
@@ -93,12 +103,18 @@ type PxeServerArgs struct {
 	BootFiles BootFilesPtrInput
 	// How dnsmasq answers DHCP.
 	DhcpMode DhcpModeInput
+	// Name servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+	DnsServers pulumi.StringArrayInput
 	// systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
 	DnsmasqUnit pulumi.StringPtrInput
 	// DNS domain of the nodes (optional).
 	Domain pulumi.StringPtrInput
+	// DNS search domains sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+	DomainSearch pulumi.StringArrayInput
 	// Addresses handed to unknown machines (authoritative mode only).
 	DynamicRange DynamicRangePtrInput
+	// Default gateway sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+	Gateway pulumi.StringPtrInput
 	// Where the server runs.
 	Host HostInput
 	// nginx port (default 80).
@@ -107,6 +123,10 @@ type PxeServerArgs struct {
 	Interface pulumi.StringInput
 	// Boot file name -> path of the binary on the host that runs the apply. Defaults come from Debian's `ipxe` package (/usr/lib/ipxe).
 	IpxeFiles pulumi.StringMapInput
+	// Interface MTU sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+	Mtu pulumi.IntPtrInput
+	// NTP servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+	NtpServers pulumi.StringArrayInput
 	// This server's address on the boot network.
 	ServerIp pulumi.StringInput
 	// The boot network, CIDR, e.g. `10.0.0.0/24`.

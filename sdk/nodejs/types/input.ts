@@ -89,6 +89,10 @@ export interface BootImageSpecArgs {
      */
     nfsExport?: pulumi.Input<string | undefined>;
     /**
+     * The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+     */
+    nicModules?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
      * What a failed boot does (default `shell`).
      */
     onFailure?: pulumi.Input<enums.OnFailure | undefined>;
@@ -291,6 +295,32 @@ export interface HostEntryArgs {
      * Host names, canonical first.
      */
     names: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/**
+ * DHCP network options for one node group, over the PxeServer's own (each given field replaces the server's). Sent only to the group's nodes, through a dnsmasq tag their static leases set (`set:nbg-<group>`); not in proxy mode.
+ */
+export interface NetworkOptionsArgs {
+    /**
+     * Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+     */
+    dnsServers?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+     */
+    domainSearch?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+    /**
+     * Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+     */
+    gateway?: pulumi.Input<string | undefined>;
+    /**
+     * Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+     */
+    mtu?: pulumi.Input<number | undefined>;
+    /**
+     * NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+     */
+    ntpServers?: pulumi.Input<pulumi.Input<string>[] | undefined>;
 }
 
 /**
@@ -517,28 +547,101 @@ export interface SignalArgs {
 }
 
 /**
- * An SSH connection to a remote host.
+ * An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
  */
 export interface SshConnectionArgs {
     /**
-     * Host name or address.
+     * The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+     */
+    agentSocketPath?: pulumi.Input<string | undefined>;
+    /**
+     * Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+     */
+    dialErrorLimit?: pulumi.Input<number | undefined>;
+    /**
+     * Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
      */
     host: pulumi.Input<string>;
     /**
-     * The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
+     * The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
      */
-    hostKey: pulumi.Input<string>;
+    hostKey?: pulumi.Input<string | undefined>;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+     */
+    password?: pulumi.Input<string | undefined>;
+    /**
+     * Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+     */
+    perDialTimeout?: pulumi.Input<number | undefined>;
     /**
      * TCP port (default 22).
      */
     port?: pulumi.Input<number | undefined>;
     /**
-     * PEM private key. Kept secret in state.
+     * PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
      */
-    privateKey: pulumi.Input<string>;
+    privateKey?: pulumi.Input<string | undefined>;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+     */
+    privateKeyPassword?: pulumi.Input<string | undefined>;
+    /**
+     * A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+     */
+    proxy?: pulumi.Input<inputs.SshProxyConnectionArgs | undefined>;
+    /**
+     * Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+     */
+    sudo?: pulumi.Input<boolean | undefined>;
     /**
      * User name (default root).
      */
     user?: pulumi.Input<string | undefined>;
 }
 
+/**
+ * A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+ */
+export interface SshProxyConnectionArgs {
+    /**
+     * The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+     */
+    agentSocketPath?: pulumi.Input<string | undefined>;
+    /**
+     * Connection attempts to the bastion (default 1; -1 is taken as 10).
+     */
+    dialErrorLimit?: pulumi.Input<number | undefined>;
+    /**
+     * The bastion's host name or address.
+     */
+    host: pulumi.Input<string>;
+    /**
+     * The bastion's public key, pinned like the host's. Required.
+     */
+    hostKey?: pulumi.Input<string | undefined>;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+     */
+    password?: pulumi.Input<string | undefined>;
+    /**
+     * Seconds each connection attempt to the bastion may take (default 10).
+     */
+    perDialTimeout?: pulumi.Input<number | undefined>;
+    /**
+     * TCP port (default 22).
+     */
+    port?: pulumi.Input<number | undefined>;
+    /**
+     * PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+     */
+    privateKey?: pulumi.Input<string | undefined>;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+     */
+    privateKeyPassword?: pulumi.Input<string | undefined>;
+    /**
+     * User name on the bastion (default: the connection's user).
+     */
+    user?: pulumi.Input<string | undefined>;
+}

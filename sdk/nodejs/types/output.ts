@@ -63,6 +63,10 @@ export interface BootImageSpec {
      */
     nfsExport?: string;
     /**
+     * The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+     */
+    nicModules?: string[];
+    /**
      * What a failed boot does (default `shell`).
      */
     onFailure?: enums.OnFailure;
@@ -395,25 +399,53 @@ export interface Signal {
 }
 
 /**
- * An SSH connection to a remote host.
+ * An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
  */
 export interface SshConnection {
     /**
-     * Host name or address.
+     * The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+     */
+    agentSocketPath?: string;
+    /**
+     * Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+     */
+    dialErrorLimit?: number;
+    /**
+     * Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
      */
     host: string;
     /**
-     * The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
+     * The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
      */
-    hostKey: string;
+    hostKey?: string;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+     */
+    password?: string;
+    /**
+     * Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+     */
+    perDialTimeout?: number;
     /**
      * TCP port (default 22).
      */
     port?: number;
     /**
-     * PEM private key. Kept secret in state.
+     * PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
      */
-    privateKey: string;
+    privateKey?: string;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+     */
+    privateKeyPassword?: string;
+    /**
+     * A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+     */
+    proxy?: outputs.SshProxyConnection;
+    /**
+     * Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+     */
+    sudo?: boolean;
     /**
      * User name (default root).
      */
@@ -436,5 +468,51 @@ export interface SshHostKey {
      * Key type (`ed25519`).
      */
     type: string;
+}
+
+/**
+ * A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+ */
+export interface SshProxyConnection {
+    /**
+     * The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+     */
+    agentSocketPath?: string;
+    /**
+     * Connection attempts to the bastion (default 1; -1 is taken as 10).
+     */
+    dialErrorLimit?: number;
+    /**
+     * The bastion's host name or address.
+     */
+    host: string;
+    /**
+     * The bastion's public key, pinned like the host's. Required.
+     */
+    hostKey?: string;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+     */
+    password?: string;
+    /**
+     * Seconds each connection attempt to the bastion may take (default 10).
+     */
+    perDialTimeout?: number;
+    /**
+     * TCP port (default 22).
+     */
+    port?: number;
+    /**
+     * PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+     */
+    privateKey?: string;
+    /**
+     * Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+     */
+    privateKeyPassword?: string;
+    /**
+     * User name on the bastion (default: the connection's user).
+     */
+    user?: string;
 }
 

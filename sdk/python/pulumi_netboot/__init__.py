@@ -22,6 +22,14 @@ from .provider import *
 from .pxe_server import *
 from ._inputs import *
 from . import outputs
+
+# Make subpackages available:
+if typing.TYPE_CHECKING:
+    import pulumi_netboot.config as __config
+    config = __config
+else:
+    config = _utilities.lazy_import('pulumi_netboot.config')
+
 _utilities.register(
     resource_modules="""
 [

@@ -38,6 +38,8 @@ __all__ = [
     'HostArgsDict',
     'HostEntryArgs',
     'HostEntryArgsDict',
+    'NetworkOptionsArgs',
+    'NetworkOptionsArgsDict',
     'NodeArgs',
     'NodeArgsDict',
     'NodeOverlayArgs',
@@ -58,6 +60,8 @@ __all__ = [
     'SignalArgsDict',
     'SshConnectionArgs',
     'SshConnectionArgsDict',
+    'SshProxyConnectionArgs',
+    'SshProxyConnectionArgsDict',
 ]
 
 class BootFilesArgsDict(TypedDict):
@@ -234,6 +238,10 @@ class BootImageSpecArgsDict(TypedDict):
     """
     `server:/export` (transport nfs).
     """
+    nic_modules: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+    """
     on_failure: NotRequired[pulumi.Input[Optional['OnFailure']]]
     """
     What a failed boot does (default `shell`).
@@ -256,6 +264,7 @@ class BootImageSpecArgs:
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
+                 nic_modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  on_failure: pulumi.Input[Optional['OnFailure']] = None):
         """
         The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
@@ -274,6 +283,7 @@ class BootImageSpecArgs:
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] nic_modules: The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
         :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
         """
         pulumi.set(__self__, "image_source", image_source)
@@ -302,6 +312,8 @@ class BootImageSpecArgs:
             pulumi.set(__self__, "modules_dir", modules_dir)
         if nfs_export is not None:
             pulumi.set(__self__, "nfs_export", nfs_export)
+        if nic_modules is not None:
+            pulumi.set(__self__, "nic_modules", nic_modules)
         if on_failure is not None:
             pulumi.set(__self__, "on_failure", on_failure)
 
@@ -472,6 +484,18 @@ class BootImageSpecArgs:
     @nfs_export.setter
     def nfs_export(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "nfs_export", value)
+
+    @_builtins.property
+    @pulumi.getter(name="nicModules")
+    def nic_modules(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+        """
+        return pulumi.get(self, "nic_modules")
+
+    @nic_modules.setter
+    def nic_modules(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "nic_modules", value)
 
     @_builtins.property
     @pulumi.getter(name="onFailure")
@@ -1314,6 +1338,120 @@ class HostEntryArgs:
     @names.setter
     def names(self, value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]):
         pulumi.set(self, "names", value)
+
+
+class NetworkOptionsArgsDict(TypedDict):
+    """
+    DHCP network options for one node group, over the PxeServer's own (each given field replaces the server's). Sent only to the group's nodes, through a dnsmasq tag their static leases set (`set:nbg-<group>`); not in proxy mode.
+    """
+    dns_servers: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+    """
+    domain_search: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+    """
+    gateway: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+    """
+    mtu: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+    """
+    ntp_servers: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+    """
+
+@pulumi.input_type
+class NetworkOptionsArgs:
+    def __init__(__self__, *,
+                 dns_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 domain_search: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
+                 gateway: pulumi.Input[Optional[_builtins.str]] = None,
+                 mtu: pulumi.Input[Optional[_builtins.int]] = None,
+                 ntp_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
+        """
+        DHCP network options for one node group, over the PxeServer's own (each given field replaces the server's). Sent only to the group's nodes, through a dnsmasq tag their static leases set (`set:nbg-<group>`); not in proxy mode.
+
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] dns_servers: Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] domain_search: DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+        :param pulumi.Input[_builtins.str] gateway: Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+        :param pulumi.Input[_builtins.int] mtu: Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] ntp_servers: NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+        """
+        if dns_servers is not None:
+            pulumi.set(__self__, "dns_servers", dns_servers)
+        if domain_search is not None:
+            pulumi.set(__self__, "domain_search", domain_search)
+        if gateway is not None:
+            pulumi.set(__self__, "gateway", gateway)
+        if mtu is not None:
+            pulumi.set(__self__, "mtu", mtu)
+        if ntp_servers is not None:
+            pulumi.set(__self__, "ntp_servers", ntp_servers)
+
+    @_builtins.property
+    @pulumi.getter(name="dnsServers")
+    def dns_servers(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Name servers sent to the group's nodes (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+        """
+        return pulumi.get(self, "dns_servers")
+
+    @dns_servers.setter
+    def dns_servers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "dns_servers", value)
+
+    @_builtins.property
+    @pulumi.getter(name="domainSearch")
+    def domain_search(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        DNS search domains sent to the group's nodes (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+        """
+        return pulumi.get(self, "domain_search")
+
+    @domain_search.setter
+    def domain_search(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "domain_search", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def gateway(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Default gateway sent to the group's nodes (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+        """
+        return pulumi.get(self, "gateway")
+
+    @gateway.setter
+    def gateway(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "gateway", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def mtu(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Interface MTU sent to the group's nodes (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+        """
+        return pulumi.get(self, "mtu")
+
+    @mtu.setter
+    def mtu(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "mtu", value)
+
+    @_builtins.property
+    @pulumi.getter(name="ntpServers")
+    def ntp_servers(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        NTP servers sent to the group's nodes (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+        """
+        return pulumi.get(self, "ntp_servers")
+
+    @ntp_servers.setter
+    def ntp_servers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "ntp_servers", value)
 
 
 class NodeArgsDict(TypedDict):
@@ -2341,23 +2479,51 @@ class SignalArgs:
 
 class SshConnectionArgsDict(TypedDict):
     """
-    An SSH connection to a remote host.
+    An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
     """
     host: pulumi.Input[_builtins.str]
     """
-    Host name or address.
+    Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
     """
-    host_key: pulumi.Input[_builtins.str]
+    agent_socket_path: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
-    The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
+    The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
     """
-    private_key: pulumi.Input[_builtins.str]
+    dial_error_limit: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
-    PEM private key. Kept secret in state.
+    Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+    """
+    host_key: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
+    """
+    password: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+    """
+    per_dial_timeout: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
     """
     port: NotRequired[pulumi.Input[Optional[_builtins.int]]]
     """
     TCP port (default 22).
+    """
+    private_key: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+    """
+    private_key_password: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+    """
+    proxy: NotRequired[pulumi.Input[Optional['SshProxyConnectionArgsDict']]]
+    """
+    A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+    """
+    sudo: NotRequired[pulumi.Input[Optional[_builtins.bool]]]
+    """
+    Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
     """
     user: NotRequired[pulumi.Input[Optional[_builtins.str]]]
     """
@@ -2368,24 +2534,54 @@ class SshConnectionArgsDict(TypedDict):
 class SshConnectionArgs:
     def __init__(__self__, *,
                  host: pulumi.Input[_builtins.str],
-                 host_key: pulumi.Input[_builtins.str],
-                 private_key: pulumi.Input[_builtins.str],
+                 agent_socket_path: pulumi.Input[Optional[_builtins.str]] = None,
+                 dial_error_limit: pulumi.Input[Optional[_builtins.int]] = None,
+                 host_key: pulumi.Input[Optional[_builtins.str]] = None,
+                 password: pulumi.Input[Optional[_builtins.str]] = None,
+                 per_dial_timeout: pulumi.Input[Optional[_builtins.int]] = None,
                  port: pulumi.Input[Optional[_builtins.int]] = None,
+                 private_key: pulumi.Input[Optional[_builtins.str]] = None,
+                 private_key_password: pulumi.Input[Optional[_builtins.str]] = None,
+                 proxy: pulumi.Input[Optional['SshProxyConnectionArgs']] = None,
+                 sudo: pulumi.Input[Optional[_builtins.bool]] = None,
                  user: pulumi.Input[Optional[_builtins.str]] = None):
         """
-        An SSH connection to a remote host.
+        An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
 
-        :param pulumi.Input[_builtins.str] host: Host name or address.
-        :param pulumi.Input[_builtins.str] host_key: The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
-        :param pulumi.Input[_builtins.str] private_key: PEM private key. Kept secret in state.
+        :param pulumi.Input[_builtins.str] host: Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
+        :param pulumi.Input[_builtins.str] agent_socket_path: The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        :param pulumi.Input[_builtins.int] dial_error_limit: Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+        :param pulumi.Input[_builtins.str] host_key: The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
+        :param pulumi.Input[_builtins.str] password: Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+        :param pulumi.Input[_builtins.int] per_dial_timeout: Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
         :param pulumi.Input[_builtins.int] port: TCP port (default 22).
+        :param pulumi.Input[_builtins.str] private_key: PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+        :param pulumi.Input[_builtins.str] private_key_password: Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        :param pulumi.Input['SshProxyConnectionArgs'] proxy: A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+        :param pulumi.Input[_builtins.bool] sudo: Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
         :param pulumi.Input[_builtins.str] user: User name (default root).
         """
         pulumi.set(__self__, "host", host)
-        pulumi.set(__self__, "host_key", host_key)
-        pulumi.set(__self__, "private_key", private_key)
+        if agent_socket_path is not None:
+            pulumi.set(__self__, "agent_socket_path", agent_socket_path)
+        if dial_error_limit is not None:
+            pulumi.set(__self__, "dial_error_limit", dial_error_limit)
+        if host_key is not None:
+            pulumi.set(__self__, "host_key", host_key)
+        if password is not None:
+            pulumi.set(__self__, "password", password)
+        if per_dial_timeout is not None:
+            pulumi.set(__self__, "per_dial_timeout", per_dial_timeout)
         if port is not None:
             pulumi.set(__self__, "port", port)
+        if private_key is not None:
+            pulumi.set(__self__, "private_key", private_key)
+        if private_key_password is not None:
+            pulumi.set(__self__, "private_key_password", private_key_password)
+        if proxy is not None:
+            pulumi.set(__self__, "proxy", proxy)
+        if sudo is not None:
+            pulumi.set(__self__, "sudo", sudo)
         if user is not None:
             pulumi.set(__self__, "user", user)
 
@@ -2393,7 +2589,7 @@ class SshConnectionArgs:
     @pulumi.getter
     def host(self) -> pulumi.Input[_builtins.str]:
         """
-        Host name or address.
+        Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
         """
         return pulumi.get(self, "host")
 
@@ -2402,28 +2598,64 @@ class SshConnectionArgs:
         pulumi.set(self, "host", value)
 
     @_builtins.property
-    @pulumi.getter(name="hostKey")
-    def host_key(self) -> pulumi.Input[_builtins.str]:
+    @pulumi.getter(name="agentSocketPath")
+    def agent_socket_path(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
+        The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        """
+        return pulumi.get(self, "agent_socket_path")
+
+    @agent_socket_path.setter
+    def agent_socket_path(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "agent_socket_path", value)
+
+    @_builtins.property
+    @pulumi.getter(name="dialErrorLimit")
+    def dial_error_limit(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+        """
+        return pulumi.get(self, "dial_error_limit")
+
+    @dial_error_limit.setter
+    def dial_error_limit(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "dial_error_limit", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostKey")
+    def host_key(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
         """
         return pulumi.get(self, "host_key")
 
     @host_key.setter
-    def host_key(self, value: pulumi.Input[_builtins.str]):
+    def host_key(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "host_key", value)
 
     @_builtins.property
-    @pulumi.getter(name="privateKey")
-    def private_key(self) -> pulumi.Input[_builtins.str]:
+    @pulumi.getter
+    def password(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
-        PEM private key. Kept secret in state.
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
         """
-        return pulumi.get(self, "private_key")
+        return pulumi.get(self, "password")
 
-    @private_key.setter
-    def private_key(self, value: pulumi.Input[_builtins.str]):
-        pulumi.set(self, "private_key", value)
+    @password.setter
+    def password(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "password", value)
+
+    @_builtins.property
+    @pulumi.getter(name="perDialTimeout")
+    def per_dial_timeout(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+        """
+        return pulumi.get(self, "per_dial_timeout")
+
+    @per_dial_timeout.setter
+    def per_dial_timeout(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "per_dial_timeout", value)
 
     @_builtins.property
     @pulumi.getter
@@ -2438,10 +2670,271 @@ class SshConnectionArgs:
         pulumi.set(self, "port", value)
 
     @_builtins.property
+    @pulumi.getter(name="privateKey")
+    def private_key(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+        """
+        return pulumi.get(self, "private_key")
+
+    @private_key.setter
+    def private_key(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "private_key", value)
+
+    @_builtins.property
+    @pulumi.getter(name="privateKeyPassword")
+    def private_key_password(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        """
+        return pulumi.get(self, "private_key_password")
+
+    @private_key_password.setter
+    def private_key_password(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "private_key_password", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def proxy(self) -> pulumi.Input[Optional['SshProxyConnectionArgs']]:
+        """
+        A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+        """
+        return pulumi.get(self, "proxy")
+
+    @proxy.setter
+    def proxy(self, value: pulumi.Input[Optional['SshProxyConnectionArgs']]):
+        pulumi.set(self, "proxy", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def sudo(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+        """
+        return pulumi.get(self, "sudo")
+
+    @sudo.setter
+    def sudo(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "sudo", value)
+
+    @_builtins.property
     @pulumi.getter
     def user(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
         User name (default root).
+        """
+        return pulumi.get(self, "user")
+
+    @user.setter
+    def user(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "user", value)
+
+
+class SshProxyConnectionArgsDict(TypedDict):
+    """
+    A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+    """
+    host: pulumi.Input[_builtins.str]
+    """
+    The bastion's host name or address.
+    """
+    agent_socket_path: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+    """
+    dial_error_limit: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Connection attempts to the bastion (default 1; -1 is taken as 10).
+    """
+    host_key: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    The bastion's public key, pinned like the host's. Required.
+    """
+    password: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+    """
+    per_dial_timeout: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    Seconds each connection attempt to the bastion may take (default 10).
+    """
+    port: NotRequired[pulumi.Input[Optional[_builtins.int]]]
+    """
+    TCP port (default 22).
+    """
+    private_key: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+    """
+    private_key_password: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+    """
+    user: NotRequired[pulumi.Input[Optional[_builtins.str]]]
+    """
+    User name on the bastion (default: the connection's user).
+    """
+
+@pulumi.input_type
+class SshProxyConnectionArgs:
+    def __init__(__self__, *,
+                 host: pulumi.Input[_builtins.str],
+                 agent_socket_path: pulumi.Input[Optional[_builtins.str]] = None,
+                 dial_error_limit: pulumi.Input[Optional[_builtins.int]] = None,
+                 host_key: pulumi.Input[Optional[_builtins.str]] = None,
+                 password: pulumi.Input[Optional[_builtins.str]] = None,
+                 per_dial_timeout: pulumi.Input[Optional[_builtins.int]] = None,
+                 port: pulumi.Input[Optional[_builtins.int]] = None,
+                 private_key: pulumi.Input[Optional[_builtins.str]] = None,
+                 private_key_password: pulumi.Input[Optional[_builtins.str]] = None,
+                 user: pulumi.Input[Optional[_builtins.str]] = None):
+        """
+        A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+
+        :param pulumi.Input[_builtins.str] host: The bastion's host name or address.
+        :param pulumi.Input[_builtins.str] agent_socket_path: The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        :param pulumi.Input[_builtins.int] dial_error_limit: Connection attempts to the bastion (default 1; -1 is taken as 10).
+        :param pulumi.Input[_builtins.str] host_key: The bastion's public key, pinned like the host's. Required.
+        :param pulumi.Input[_builtins.str] password: Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+        :param pulumi.Input[_builtins.int] per_dial_timeout: Seconds each connection attempt to the bastion may take (default 10).
+        :param pulumi.Input[_builtins.int] port: TCP port (default 22).
+        :param pulumi.Input[_builtins.str] private_key: PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+        :param pulumi.Input[_builtins.str] private_key_password: Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        :param pulumi.Input[_builtins.str] user: User name on the bastion (default: the connection's user).
+        """
+        pulumi.set(__self__, "host", host)
+        if agent_socket_path is not None:
+            pulumi.set(__self__, "agent_socket_path", agent_socket_path)
+        if dial_error_limit is not None:
+            pulumi.set(__self__, "dial_error_limit", dial_error_limit)
+        if host_key is not None:
+            pulumi.set(__self__, "host_key", host_key)
+        if password is not None:
+            pulumi.set(__self__, "password", password)
+        if per_dial_timeout is not None:
+            pulumi.set(__self__, "per_dial_timeout", per_dial_timeout)
+        if port is not None:
+            pulumi.set(__self__, "port", port)
+        if private_key is not None:
+            pulumi.set(__self__, "private_key", private_key)
+        if private_key_password is not None:
+            pulumi.set(__self__, "private_key_password", private_key_password)
+        if user is not None:
+            pulumi.set(__self__, "user", user)
+
+    @_builtins.property
+    @pulumi.getter
+    def host(self) -> pulumi.Input[_builtins.str]:
+        """
+        The bastion's host name or address.
+        """
+        return pulumi.get(self, "host")
+
+    @host.setter
+    def host(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "host", value)
+
+    @_builtins.property
+    @pulumi.getter(name="agentSocketPath")
+    def agent_socket_path(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        """
+        return pulumi.get(self, "agent_socket_path")
+
+    @agent_socket_path.setter
+    def agent_socket_path(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "agent_socket_path", value)
+
+    @_builtins.property
+    @pulumi.getter(name="dialErrorLimit")
+    def dial_error_limit(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Connection attempts to the bastion (default 1; -1 is taken as 10).
+        """
+        return pulumi.get(self, "dial_error_limit")
+
+    @dial_error_limit.setter
+    def dial_error_limit(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "dial_error_limit", value)
+
+    @_builtins.property
+    @pulumi.getter(name="hostKey")
+    def host_key(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The bastion's public key, pinned like the host's. Required.
+        """
+        return pulumi.get(self, "host_key")
+
+    @host_key.setter
+    def host_key(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "host_key", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def password(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+        """
+        return pulumi.get(self, "password")
+
+    @password.setter
+    def password(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "password", value)
+
+    @_builtins.property
+    @pulumi.getter(name="perDialTimeout")
+    def per_dial_timeout(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Seconds each connection attempt to the bastion may take (default 10).
+        """
+        return pulumi.get(self, "per_dial_timeout")
+
+    @per_dial_timeout.setter
+    def per_dial_timeout(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "per_dial_timeout", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        TCP port (default 22).
+        """
+        return pulumi.get(self, "port")
+
+    @port.setter
+    def port(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "port", value)
+
+    @_builtins.property
+    @pulumi.getter(name="privateKey")
+    def private_key(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+        """
+        return pulumi.get(self, "private_key")
+
+    @private_key.setter
+    def private_key(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "private_key", value)
+
+    @_builtins.property
+    @pulumi.getter(name="privateKeyPassword")
+    def private_key_password(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        """
+        return pulumi.get(self, "private_key_password")
+
+    @private_key_password.setter
+    def private_key_password(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "private_key_password", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def user(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        User name on the bastion (default: the connection's user).
         """
         return pulumi.get(self, "user")
 

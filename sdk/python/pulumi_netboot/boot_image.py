@@ -38,6 +38,7 @@ class BootImageArgs:
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
+                 nic_modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  on_failure: pulumi.Input[Optional['OnFailure']] = None,
                  overlay: pulumi.Input[Optional['NodeOverlayArgs']] = None,
                  publish_host: pulumi.Input[Optional['HostArgs']] = None,
@@ -61,6 +62,7 @@ class BootImageArgs:
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] nic_modules: The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
         :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
         :param pulumi.Input['NodeOverlayArgs'] overlay: Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
         :param pulumi.Input['HostArgs'] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
@@ -95,6 +97,8 @@ class BootImageArgs:
             pulumi.set(__self__, "modules_dir", modules_dir)
         if nfs_export is not None:
             pulumi.set(__self__, "nfs_export", nfs_export)
+        if nic_modules is not None:
+            pulumi.set(__self__, "nic_modules", nic_modules)
         if on_failure is not None:
             pulumi.set(__self__, "on_failure", on_failure)
         if overlay is not None:
@@ -297,6 +301,18 @@ class BootImageArgs:
         pulumi.set(self, "nfs_export", value)
 
     @_builtins.property
+    @pulumi.getter(name="nicModules")
+    def nic_modules(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+        """
+        return pulumi.get(self, "nic_modules")
+
+    @nic_modules.setter
+    def nic_modules(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "nic_modules", value)
+
+    @_builtins.property
     @pulumi.getter(name="onFailure")
     def on_failure(self) -> pulumi.Input[Optional['OnFailure']]:
         """
@@ -365,6 +381,7 @@ class BootImage(pulumi.ComponentResource):
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
+                 nic_modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  on_failure: pulumi.Input[Optional['OnFailure']] = None,
                  overlay: pulumi.Input[Optional[Union['NodeOverlayArgs', 'NodeOverlayArgsDict']]] = None,
                  publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
@@ -391,6 +408,7 @@ class BootImage(pulumi.ComponentResource):
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param pulumi.Input[_builtins.str] nfs_export: `server:/export` (transport nfs).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] nic_modules: The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
         :param pulumi.Input['OnFailure'] on_failure: What a failed boot does (default `shell`).
         :param pulumi.Input[Union['NodeOverlayArgs', 'NodeOverlayArgsDict']] overlay: Files for every node that boots this image, whatever its group (a group's or node's own file at the same path wins). Carried to NodeGroups in `boot`: changing it rebuilds no initramfs and republishes no image, only the nodes' overlay archives (docs/overlays.md).
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] publish_host: glusterfs/nfs: the machine that mounts the volume or export to publish the OS image. Default: this machine (where pulumi runs); it needs the glusterfs client (glusterfs-client) or the NFS client (nfs-common) and must reach the servers. An SSH host works too.
@@ -436,6 +454,7 @@ class BootImage(pulumi.ComponentResource):
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  nfs_export: pulumi.Input[Optional[_builtins.str]] = None,
+                 nic_modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  on_failure: pulumi.Input[Optional['OnFailure']] = None,
                  overlay: pulumi.Input[Optional[Union['NodeOverlayArgs', 'NodeOverlayArgsDict']]] = None,
                  publish_host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
@@ -469,6 +488,7 @@ class BootImage(pulumi.ComponentResource):
             __props__.__dict__["modules"] = modules
             __props__.__dict__["modules_dir"] = modules_dir
             __props__.__dict__["nfs_export"] = nfs_export
+            __props__.__dict__["nic_modules"] = nic_modules
             __props__.__dict__["on_failure"] = on_failure
             __props__.__dict__["overlay"] = overlay
             __props__.__dict__["publish_host"] = publish_host

@@ -25,17 +25,21 @@ class NodeGroupArgs:
                  boot: pulumi.Input['BootTargetArgs'],
                  nodes: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]],
                  server: pulumi.Input['PxeServerInfoArgs'],
+                 network: pulumi.Input[Optional['NetworkOptionsArgs']] = None,
                  overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None):
         """
         The set of arguments for constructing a NodeGroup resource.
 
         :param pulumi.Input['BootTargetArgs'] boot: What the group boots.
         :param pulumi.Input['PxeServerInfoArgs'] server: The PxeServer's `info` output.
+        :param pulumi.Input['NetworkOptionsArgs'] network: DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
         :param pulumi.Input['GroupOverlayArgs'] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         """
         pulumi.set(__self__, "boot", boot)
         pulumi.set(__self__, "nodes", nodes)
         pulumi.set(__self__, "server", server)
+        if network is not None:
+            pulumi.set(__self__, "network", network)
         if overlay is not None:
             pulumi.set(__self__, "overlay", overlay)
 
@@ -74,6 +78,18 @@ class NodeGroupArgs:
 
     @_builtins.property
     @pulumi.getter
+    def network(self) -> pulumi.Input[Optional['NetworkOptionsArgs']]:
+        """
+        DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
+        """
+        return pulumi.get(self, "network")
+
+    @network.setter
+    def network(self, value: pulumi.Input[Optional['NetworkOptionsArgs']]):
+        pulumi.set(self, "network", value)
+
+    @_builtins.property
+    @pulumi.getter
     def overlay(self) -> pulumi.Input[Optional['GroupOverlayArgs']]:
         """
         Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
@@ -92,6 +108,7 @@ class NodeGroup(pulumi.ComponentResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
+                 network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
@@ -102,6 +119,7 @@ class NodeGroup(pulumi.ComponentResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['BootTargetArgs', 'BootTargetArgsDict']] boot: What the group boots.
+        :param pulumi.Input[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']] network: DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
         :param pulumi.Input[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: The PxeServer's `info` output.
         """
@@ -130,6 +148,7 @@ class NodeGroup(pulumi.ComponentResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
+                 network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
@@ -147,6 +166,7 @@ class NodeGroup(pulumi.ComponentResource):
             if boot is None and not opts.urn:
                 raise TypeError("Missing required property 'boot'")
             __props__.__dict__["boot"] = boot
+            __props__.__dict__["network"] = network
             if nodes is None and not opts.urn:
                 raise TypeError("Missing required property 'nodes'")
             __props__.__dict__["nodes"] = nodes

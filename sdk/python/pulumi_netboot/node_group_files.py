@@ -26,6 +26,7 @@ class NodeGroupFilesArgs:
                  group: pulumi.Input[_builtins.str],
                  nodes: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]],
                  server: pulumi.Input['PxeServerInfoArgs'],
+                 network: pulumi.Input[Optional['NetworkOptionsArgs']] = None,
                  overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None):
         """
         The set of arguments for constructing a NodeGroupFiles resource.
@@ -34,12 +35,15 @@ class NodeGroupFilesArgs:
         :param pulumi.Input[_builtins.str] group: The node group's name (names its leases file and iPXE script).
         :param pulumi.Input[Sequence[pulumi.Input['NodeArgs']]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
         :param pulumi.Input['PxeServerInfoArgs'] server: The PxeServer's `info` output.
+        :param pulumi.Input['NetworkOptionsArgs'] network: The group's own DHCP options (NodeGroup `network`).
         :param pulumi.Input['GroupOverlayArgs'] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         """
         pulumi.set(__self__, "boot", boot)
         pulumi.set(__self__, "group", group)
         pulumi.set(__self__, "nodes", nodes)
         pulumi.set(__self__, "server", server)
+        if network is not None:
+            pulumi.set(__self__, "network", network)
         if overlay is not None:
             pulumi.set(__self__, "overlay", overlay)
 
@@ -93,6 +97,18 @@ class NodeGroupFilesArgs:
 
     @_builtins.property
     @pulumi.getter
+    def network(self) -> pulumi.Input[Optional['NetworkOptionsArgs']]:
+        """
+        The group's own DHCP options (NodeGroup `network`).
+        """
+        return pulumi.get(self, "network")
+
+    @network.setter
+    def network(self, value: pulumi.Input[Optional['NetworkOptionsArgs']]):
+        pulumi.set(self, "network", value)
+
+    @_builtins.property
+    @pulumi.getter
     def overlay(self) -> pulumi.Input[Optional['GroupOverlayArgs']]:
         """
         Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
@@ -112,6 +128,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
+                 network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
@@ -123,6 +140,7 @@ class NodeGroupFiles(pulumi.CustomResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['BootTargetArgs', 'BootTargetArgsDict']] boot: What the group boots.
         :param pulumi.Input[_builtins.str] group: The node group's name (names its leases file and iPXE script).
+        :param pulumi.Input[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']] network: The group's own DHCP options (NodeGroup `network`).
         :param pulumi.Input[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
         :param pulumi.Input[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: The PxeServer's `info` output.
@@ -153,6 +171,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
+                 network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
@@ -171,6 +190,7 @@ class NodeGroupFiles(pulumi.CustomResource):
             if group is None and not opts.urn:
                 raise TypeError("Missing required property 'group'")
             __props__.__dict__["group"] = group
+            __props__.__dict__["network"] = network
             if nodes is None and not opts.urn:
                 raise TypeError("Missing required property 'nodes'")
             __props__.__dict__["nodes"] = nodes

@@ -35,6 +35,7 @@ __all__ = [
     'Signal',
     'SshConnection',
     'SshHostKey',
+    'SshProxyConnection',
 ]
 
 @pulumi.output_type
@@ -63,6 +64,8 @@ class BootImageSpec(dict):
             suggest = "modules_dir"
         elif key == "nfsExport":
             suggest = "nfs_export"
+        elif key == "nicModules":
+            suggest = "nic_modules"
         elif key == "onFailure":
             suggest = "on_failure"
 
@@ -92,6 +95,7 @@ class BootImageSpec(dict):
                  modules: Optional[Sequence[_builtins.str]] = None,
                  modules_dir: Optional[_builtins.str] = None,
                  nfs_export: Optional[_builtins.str] = None,
+                 nic_modules: Optional[Sequence[_builtins.str]] = None,
                  on_failure: Optional['OnFailure'] = None):
         """
         The arguments of a boot image, as a BootImage hands them to its Initramfs and NetworkImage.
@@ -110,6 +114,7 @@ class BootImageSpec(dict):
         :param Sequence[_builtins.str] modules: Extra kernel modules and NIC drivers.
         :param _builtins.str modules_dir: Modules tree (default `/lib/modules/<version>`).
         :param _builtins.str nfs_export: `server:/export` (transport nfs).
+        :param Sequence[_builtins.str] nic_modules: The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
         :param 'OnFailure' on_failure: What a failed boot does (default `shell`).
         """
         pulumi.set(__self__, "image_source", image_source)
@@ -138,6 +143,8 @@ class BootImageSpec(dict):
             pulumi.set(__self__, "modules_dir", modules_dir)
         if nfs_export is not None:
             pulumi.set(__self__, "nfs_export", nfs_export)
+        if nic_modules is not None:
+            pulumi.set(__self__, "nic_modules", nic_modules)
         if on_failure is not None:
             pulumi.set(__self__, "on_failure", on_failure)
 
@@ -252,6 +259,14 @@ class BootImageSpec(dict):
         `server:/export` (transport nfs).
         """
         return pulumi.get(self, "nfs_export")
+
+    @_builtins.property
+    @pulumi.getter(name="nicModules")
+    def nic_modules(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`).
+        """
+        return pulumi.get(self, "nic_modules")
 
     @_builtins.property
     @pulumi.getter(name="onFailure")
@@ -1316,15 +1331,23 @@ class Signal(dict):
 @pulumi.output_type
 class SshConnection(dict):
     """
-    An SSH connection to a remote host.
+    An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
     """
     @staticmethod
     def __key_warning(key: str):
         suggest = None
-        if key == "hostKey":
+        if key == "agentSocketPath":
+            suggest = "agent_socket_path"
+        elif key == "dialErrorLimit":
+            suggest = "dial_error_limit"
+        elif key == "hostKey":
             suggest = "host_key"
+        elif key == "perDialTimeout":
+            suggest = "per_dial_timeout"
         elif key == "privateKey":
             suggest = "private_key"
+        elif key == "privateKeyPassword":
+            suggest = "private_key_password"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in SshConnection. Access the value via the '{suggest}' property getter instead.")
@@ -1339,24 +1362,54 @@ class SshConnection(dict):
 
     def __init__(__self__, *,
                  host: _builtins.str,
-                 host_key: _builtins.str,
-                 private_key: _builtins.str,
+                 agent_socket_path: Optional[_builtins.str] = None,
+                 dial_error_limit: Optional[_builtins.int] = None,
+                 host_key: Optional[_builtins.str] = None,
+                 password: Optional[_builtins.str] = None,
+                 per_dial_timeout: Optional[_builtins.int] = None,
                  port: Optional[_builtins.int] = None,
+                 private_key: Optional[_builtins.str] = None,
+                 private_key_password: Optional[_builtins.str] = None,
+                 proxy: Optional['outputs.SshProxyConnection'] = None,
+                 sudo: Optional[_builtins.bool] = None,
                  user: Optional[_builtins.str] = None):
         """
-        An SSH connection to a remote host.
+        An SSH connection to a remote host. The field names are those of @pulumi/command's `remote.ConnectionArgs`, so such an object can be given as it is; `hostKey` is required here (from the resource or the provider's `netboot:hosts`/`netboot:ssh` config: netboot never connects unpinned), and `sudo` is netboot's own.
 
-        :param _builtins.str host: Host name or address.
-        :param _builtins.str host_key: The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
-        :param _builtins.str private_key: PEM private key. Kept secret in state.
+        :param _builtins.str host: Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
+        :param _builtins.str agent_socket_path: The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        :param _builtins.int dial_error_limit: Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+        :param _builtins.str host_key: The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
+        :param _builtins.str password: Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+        :param _builtins.int per_dial_timeout: Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
         :param _builtins.int port: TCP port (default 22).
+        :param _builtins.str private_key: PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+        :param _builtins.str private_key_password: Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        :param 'SshProxyConnection' proxy: A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+        :param _builtins.bool sudo: Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
         :param _builtins.str user: User name (default root).
         """
         pulumi.set(__self__, "host", host)
-        pulumi.set(__self__, "host_key", host_key)
-        pulumi.set(__self__, "private_key", private_key)
+        if agent_socket_path is not None:
+            pulumi.set(__self__, "agent_socket_path", agent_socket_path)
+        if dial_error_limit is not None:
+            pulumi.set(__self__, "dial_error_limit", dial_error_limit)
+        if host_key is not None:
+            pulumi.set(__self__, "host_key", host_key)
+        if password is not None:
+            pulumi.set(__self__, "password", password)
+        if per_dial_timeout is not None:
+            pulumi.set(__self__, "per_dial_timeout", per_dial_timeout)
         if port is not None:
             pulumi.set(__self__, "port", port)
+        if private_key is not None:
+            pulumi.set(__self__, "private_key", private_key)
+        if private_key_password is not None:
+            pulumi.set(__self__, "private_key_password", private_key_password)
+        if proxy is not None:
+            pulumi.set(__self__, "proxy", proxy)
+        if sudo is not None:
+            pulumi.set(__self__, "sudo", sudo)
         if user is not None:
             pulumi.set(__self__, "user", user)
 
@@ -1364,25 +1417,49 @@ class SshConnection(dict):
     @pulumi.getter
     def host(self) -> _builtins.str:
         """
-        Host name or address.
+        Host name or address. When the provider config `netboot:hosts` has an entry of this name, that entry's fields are the defaults of this connection (and its `host` is the address connected to).
         """
         return pulumi.get(self, "host")
 
     @_builtins.property
-    @pulumi.getter(name="hostKey")
-    def host_key(self) -> _builtins.str:
+    @pulumi.getter(name="agentSocketPath")
+    def agent_socket_path(self) -> Optional[_builtins.str]:
         """
-        The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection.
+        The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        """
+        return pulumi.get(self, "agent_socket_path")
+
+    @_builtins.property
+    @pulumi.getter(name="dialErrorLimit")
+    def dial_error_limit(self) -> Optional[_builtins.int]:
+        """
+        Connection attempts before giving up (OpenSSH `ConnectionAttempts`; default 1; -1 is taken as 10).
+        """
+        return pulumi.get(self, "dial_error_limit")
+
+    @_builtins.property
+    @pulumi.getter(name="hostKey")
+    def host_key(self) -> Optional[_builtins.str]:
+        """
+        The host's public key (`ssh-ed25519 AAAA...`), pinned: a different key fails the connection. Required (here or in the provider config).
         """
         return pulumi.get(self, "host_key")
 
     @_builtins.property
-    @pulumi.getter(name="privateKey")
-    def private_key(self) -> _builtins.str:
+    @pulumi.getter
+    def password(self) -> Optional[_builtins.str]:
         """
-        PEM private key. Kept secret in state.
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
         """
-        return pulumi.get(self, "private_key")
+        return pulumi.get(self, "password")
+
+    @_builtins.property
+    @pulumi.getter(name="perDialTimeout")
+    def per_dial_timeout(self) -> Optional[_builtins.int]:
+        """
+        Seconds each connection attempt may take (OpenSSH `ConnectTimeout`; default 10).
+        """
+        return pulumi.get(self, "per_dial_timeout")
 
     @_builtins.property
     @pulumi.getter
@@ -1391,6 +1468,38 @@ class SshConnection(dict):
         TCP port (default 22).
         """
         return pulumi.get(self, "port")
+
+    @_builtins.property
+    @pulumi.getter(name="privateKey")
+    def private_key(self) -> Optional[_builtins.str]:
+        """
+        PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it (and without a provider-level key), netboot authenticates with the ssh-agent at `agentSocketPath` or `SSH_AUTH_SOCK`.
+        """
+        return pulumi.get(self, "private_key")
+
+    @_builtins.property
+    @pulumi.getter(name="privateKeyPassword")
+    def private_key_password(self) -> Optional[_builtins.str]:
+        """
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        """
+        return pulumi.get(self, "private_key_password")
+
+    @_builtins.property
+    @pulumi.getter
+    def proxy(self) -> Optional['outputs.SshProxyConnection']:
+        """
+        A bastion (jump host) to reach the host through (OpenSSH `ProxyCommand ssh -W`), with its own pinned hostKey.
+        """
+        return pulumi.get(self, "proxy")
+
+    @_builtins.property
+    @pulumi.getter
+    def sudo(self) -> Optional[_builtins.bool]:
+        """
+        Run every remote command through `sudo -n` (for a non-root `user` with a NOPASSWD sudoers entry). Files are then written as root, with the same atomic write.
+        """
+        return pulumi.get(self, "sudo")
 
     @_builtins.property
     @pulumi.getter
@@ -1463,5 +1572,163 @@ class SshHostKey(dict):
         Key type (`ed25519`).
         """
         return pulumi.get(self, "type")
+
+
+@pulumi.output_type
+class SshProxyConnection(dict):
+    """
+    A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "agentSocketPath":
+            suggest = "agent_socket_path"
+        elif key == "dialErrorLimit":
+            suggest = "dial_error_limit"
+        elif key == "hostKey":
+            suggest = "host_key"
+        elif key == "perDialTimeout":
+            suggest = "per_dial_timeout"
+        elif key == "privateKey":
+            suggest = "private_key"
+        elif key == "privateKeyPassword":
+            suggest = "private_key_password"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in SshProxyConnection. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        SshProxyConnection.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        SshProxyConnection.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 host: _builtins.str,
+                 agent_socket_path: Optional[_builtins.str] = None,
+                 dial_error_limit: Optional[_builtins.int] = None,
+                 host_key: Optional[_builtins.str] = None,
+                 password: Optional[_builtins.str] = None,
+                 per_dial_timeout: Optional[_builtins.int] = None,
+                 port: Optional[_builtins.int] = None,
+                 private_key: Optional[_builtins.str] = None,
+                 private_key_password: Optional[_builtins.str] = None,
+                 user: Optional[_builtins.str] = None):
+        """
+        A bastion host (@pulumi/command's `remote.ProxyConnectionArgs`, plus a required hostKey pin).
+
+        :param _builtins.str host: The bastion's host name or address.
+        :param _builtins.str agent_socket_path: The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        :param _builtins.int dial_error_limit: Connection attempts to the bastion (default 1; -1 is taken as 10).
+        :param _builtins.str host_key: The bastion's public key, pinned like the host's. Required.
+        :param _builtins.str password: Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+        :param _builtins.int per_dial_timeout: Seconds each connection attempt to the bastion may take (default 10).
+        :param _builtins.int port: TCP port (default 22).
+        :param _builtins.str private_key: PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+        :param _builtins.str private_key_password: Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        :param _builtins.str user: User name on the bastion (default: the connection's user).
+        """
+        pulumi.set(__self__, "host", host)
+        if agent_socket_path is not None:
+            pulumi.set(__self__, "agent_socket_path", agent_socket_path)
+        if dial_error_limit is not None:
+            pulumi.set(__self__, "dial_error_limit", dial_error_limit)
+        if host_key is not None:
+            pulumi.set(__self__, "host_key", host_key)
+        if password is not None:
+            pulumi.set(__self__, "password", password)
+        if per_dial_timeout is not None:
+            pulumi.set(__self__, "per_dial_timeout", per_dial_timeout)
+        if port is not None:
+            pulumi.set(__self__, "port", port)
+        if private_key is not None:
+            pulumi.set(__self__, "private_key", private_key)
+        if private_key_password is not None:
+            pulumi.set(__self__, "private_key_password", private_key_password)
+        if user is not None:
+            pulumi.set(__self__, "user", user)
+
+    @_builtins.property
+    @pulumi.getter
+    def host(self) -> _builtins.str:
+        """
+        The bastion's host name or address.
+        """
+        return pulumi.get(self, "host")
+
+    @_builtins.property
+    @pulumi.getter(name="agentSocketPath")
+    def agent_socket_path(self) -> Optional[_builtins.str]:
+        """
+        The ssh-agent socket to authenticate with when no privateKey is given (default: `SSH_AUTH_SOCK` of the provider process, the shell that runs `pulumi`).
+        """
+        return pulumi.get(self, "agent_socket_path")
+
+    @_builtins.property
+    @pulumi.getter(name="dialErrorLimit")
+    def dial_error_limit(self) -> Optional[_builtins.int]:
+        """
+        Connection attempts to the bastion (default 1; -1 is taken as 10).
+        """
+        return pulumi.get(self, "dial_error_limit")
+
+    @_builtins.property
+    @pulumi.getter(name="hostKey")
+    def host_key(self) -> Optional[_builtins.str]:
+        """
+        The bastion's public key, pinned like the host's. Required.
+        """
+        return pulumi.get(self, "host_key")
+
+    @_builtins.property
+    @pulumi.getter
+    def password(self) -> Optional[_builtins.str]:
+        """
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: password authentication is not supported (use privateKey or an ssh-agent).
+        """
+        return pulumi.get(self, "password")
+
+    @_builtins.property
+    @pulumi.getter(name="perDialTimeout")
+    def per_dial_timeout(self) -> Optional[_builtins.int]:
+        """
+        Seconds each connection attempt to the bastion may take (default 10).
+        """
+        return pulumi.get(self, "per_dial_timeout")
+
+    @_builtins.property
+    @pulumi.getter
+    def port(self) -> Optional[_builtins.int]:
+        """
+        TCP port (default 22).
+        """
+        return pulumi.get(self, "port")
+
+    @_builtins.property
+    @pulumi.getter(name="privateKey")
+    def private_key(self) -> Optional[_builtins.str]:
+        """
+        PEM/OpenSSH private key, unencrypted. Kept secret in state. Without it, the bastion is authenticated with the ssh-agent (`agentSocketPath`, else the connection's agent, else `SSH_AUTH_SOCK`).
+        """
+        return pulumi.get(self, "private_key")
+
+    @_builtins.property
+    @pulumi.getter(name="privateKeyPassword")
+    def private_key_password(self) -> Optional[_builtins.str]:
+        """
+        Accepted for compatibility with @pulumi/command's connection, and refused by check: encrypted keys are not supported (load the key into an ssh-agent with `ssh-add` and leave privateKey out).
+        """
+        return pulumi.get(self, "private_key_password")
+
+    @_builtins.property
+    @pulumi.getter
+    def user(self) -> Optional[_builtins.str]:
+        """
+        User name on the bastion (default: the connection's user).
+        """
+        return pulumi.get(self, "user")
 
 

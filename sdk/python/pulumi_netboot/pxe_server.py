@@ -29,11 +29,16 @@ class PxeServerArgs:
                  subnet: pulumi.Input[_builtins.str],
                  base_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  boot_files: pulumi.Input[Optional['BootFilesArgs']] = None,
+                 dns_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  dnsmasq_unit: pulumi.Input[Optional[_builtins.str]] = None,
                  domain: pulumi.Input[Optional[_builtins.str]] = None,
+                 domain_search: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  dynamic_range: pulumi.Input[Optional['DynamicRangeArgs']] = None,
+                 gateway: pulumi.Input[Optional[_builtins.str]] = None,
                  http_port: pulumi.Input[Optional[_builtins.int]] = None,
-                 ipxe_files: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None):
+                 ipxe_files: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 mtu: pulumi.Input[Optional[_builtins.int]] = None,
+                 ntp_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
         """
         The set of arguments for constructing a PxeServer resource.
 
@@ -43,11 +48,16 @@ class PxeServerArgs:
         :param pulumi.Input[_builtins.str] server_ip: This server's address on the boot network.
         :param pulumi.Input[_builtins.str] subnet: The boot network, CIDR, e.g. `10.0.0.0/24`.
         :param pulumi.Input[_builtins.str] base_dir: Where netboot keeps the server's files on the host (default `/srv/netboot`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] dns_servers: Name servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
         :param pulumi.Input[_builtins.str] dnsmasq_unit: systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
         :param pulumi.Input[_builtins.str] domain: DNS domain of the nodes (optional).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] domain_search: DNS search domains sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
         :param pulumi.Input['DynamicRangeArgs'] dynamic_range: Addresses handed to unknown machines (authoritative mode only).
+        :param pulumi.Input[_builtins.str] gateway: Default gateway sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
         :param pulumi.Input[_builtins.int] http_port: nginx port (default 80).
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] ipxe_files: Boot file name -> path of the binary on the host that runs the apply. Defaults come from Debian's `ipxe` package (/usr/lib/ipxe).
+        :param pulumi.Input[_builtins.int] mtu: Interface MTU sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] ntp_servers: NTP servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
         """
         pulumi.set(__self__, "dhcp_mode", dhcp_mode)
         pulumi.set(__self__, "host", host)
@@ -58,16 +68,26 @@ class PxeServerArgs:
             pulumi.set(__self__, "base_dir", base_dir)
         if boot_files is not None:
             pulumi.set(__self__, "boot_files", boot_files)
+        if dns_servers is not None:
+            pulumi.set(__self__, "dns_servers", dns_servers)
         if dnsmasq_unit is not None:
             pulumi.set(__self__, "dnsmasq_unit", dnsmasq_unit)
         if domain is not None:
             pulumi.set(__self__, "domain", domain)
+        if domain_search is not None:
+            pulumi.set(__self__, "domain_search", domain_search)
         if dynamic_range is not None:
             pulumi.set(__self__, "dynamic_range", dynamic_range)
+        if gateway is not None:
+            pulumi.set(__self__, "gateway", gateway)
         if http_port is not None:
             pulumi.set(__self__, "http_port", http_port)
         if ipxe_files is not None:
             pulumi.set(__self__, "ipxe_files", ipxe_files)
+        if mtu is not None:
+            pulumi.set(__self__, "mtu", mtu)
+        if ntp_servers is not None:
+            pulumi.set(__self__, "ntp_servers", ntp_servers)
 
     @_builtins.property
     @pulumi.getter(name="dhcpMode")
@@ -151,6 +171,18 @@ class PxeServerArgs:
         pulumi.set(self, "boot_files", value)
 
     @_builtins.property
+    @pulumi.getter(name="dnsServers")
+    def dns_servers(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Name servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
+        """
+        return pulumi.get(self, "dns_servers")
+
+    @dns_servers.setter
+    def dns_servers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "dns_servers", value)
+
+    @_builtins.property
     @pulumi.getter(name="dnsmasqUnit")
     def dnsmasq_unit(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -175,6 +207,18 @@ class PxeServerArgs:
         pulumi.set(self, "domain", value)
 
     @_builtins.property
+    @pulumi.getter(name="domainSearch")
+    def domain_search(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        DNS search domains sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
+        """
+        return pulumi.get(self, "domain_search")
+
+    @domain_search.setter
+    def domain_search(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "domain_search", value)
+
+    @_builtins.property
     @pulumi.getter(name="dynamicRange")
     def dynamic_range(self) -> pulumi.Input[Optional['DynamicRangeArgs']]:
         """
@@ -185,6 +229,18 @@ class PxeServerArgs:
     @dynamic_range.setter
     def dynamic_range(self, value: pulumi.Input[Optional['DynamicRangeArgs']]):
         pulumi.set(self, "dynamic_range", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def gateway(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        Default gateway sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
+        """
+        return pulumi.get(self, "gateway")
+
+    @gateway.setter
+    def gateway(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "gateway", value)
 
     @_builtins.property
     @pulumi.getter(name="httpPort")
@@ -210,6 +266,30 @@ class PxeServerArgs:
     def ipxe_files(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]):
         pulumi.set(self, "ipxe_files", value)
 
+    @_builtins.property
+    @pulumi.getter
+    def mtu(self) -> pulumi.Input[Optional[_builtins.int]]:
+        """
+        Interface MTU sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+        """
+        return pulumi.get(self, "mtu")
+
+    @mtu.setter
+    def mtu(self, value: pulumi.Input[Optional[_builtins.int]]):
+        pulumi.set(self, "mtu", value)
+
+    @_builtins.property
+    @pulumi.getter(name="ntpServers")
+    def ntp_servers(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        NTP servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
+        """
+        return pulumi.get(self, "ntp_servers")
+
+    @ntp_servers.setter
+    def ntp_servers(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "ntp_servers", value)
+
 
 @pulumi.type_token("netboot:index:PxeServer")
 class PxeServer(pulumi.ComponentResource):
@@ -220,13 +300,18 @@ class PxeServer(pulumi.ComponentResource):
                  base_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  boot_files: pulumi.Input[Optional[Union['BootFilesArgs', 'BootFilesArgsDict']]] = None,
                  dhcp_mode: pulumi.Input[Optional['DhcpMode']] = None,
+                 dns_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  dnsmasq_unit: pulumi.Input[Optional[_builtins.str]] = None,
                  domain: pulumi.Input[Optional[_builtins.str]] = None,
+                 domain_search: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  dynamic_range: pulumi.Input[Optional[Union['DynamicRangeArgs', 'DynamicRangeArgsDict']]] = None,
+                 gateway: pulumi.Input[Optional[_builtins.str]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  http_port: pulumi.Input[Optional[_builtins.int]] = None,
                  interface: pulumi.Input[Optional[_builtins.str]] = None,
                  ipxe_files: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 mtu: pulumi.Input[Optional[_builtins.int]] = None,
+                 ntp_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  server_ip: pulumi.Input[Optional[_builtins.str]] = None,
                  subnet: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -237,13 +322,18 @@ class PxeServer(pulumi.ComponentResource):
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] base_dir: Where netboot keeps the server's files on the host (default `/srv/netboot`).
         :param pulumi.Input['DhcpMode'] dhcp_mode: How dnsmasq answers DHCP.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] dns_servers: Name servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 6), IPv4, in order (at most 8; glibc reads the first 3). None by default: this dnsmasq serves no DNS (`port=0`).
         :param pulumi.Input[_builtins.str] dnsmasq_unit: systemd unit of dnsmasq. With `systemd: true` it must be an instance of Debian's template `dnsmasq@.service` (default `dnsmasq@netboot-<name>`): netboot runs its own dnsmasq per server and leaves the host's dnsmasq.service and /etc/dnsmasq.d alone (docs/pxe.md). Without systemd (default `dnsmasq`) it is only passed on to node groups.
         :param pulumi.Input[_builtins.str] domain: DNS domain of the nodes (optional).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] domain_search: DNS search domains sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 119), in order, at most 6. The initramfs puts them on resolv.conf's `search` line after `domain`.
         :param pulumi.Input[Union['DynamicRangeArgs', 'DynamicRangeArgsDict']] dynamic_range: Addresses handed to unknown machines (authoritative mode only).
+        :param pulumi.Input[_builtins.str] gateway: Default gateway sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 3): an IPv4 address in the subnet, or `none` to send no router. Defaults to the PXE server's own address (`serverIp`).
         :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] host: Where the server runs.
         :param pulumi.Input[_builtins.int] http_port: nginx port (default 80).
         :param pulumi.Input[_builtins.str] interface: Network interface dnsmasq serves, e.g. `eth1`.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] ipxe_files: Boot file name -> path of the binary on the host that runs the apply. Defaults come from Debian's `ipxe` package (/usr/lib/ipxe).
+        :param pulumi.Input[_builtins.int] mtu: Interface MTU sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 26), 576 to 9216; the initramfs sets it on the boot NIC.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] ntp_servers: NTP servers sent to every DHCP client of the server (authoritative and static mode; a proxy DHCP server cannot send them: the site's DHCP server does) (DHCP option 42), IPv4, at most 8. The initramfs writes them for the image's systemd-timesyncd or chrony.
         :param pulumi.Input[_builtins.str] server_ip: This server's address on the boot network.
         :param pulumi.Input[_builtins.str] subnet: The boot network, CIDR, e.g. `10.0.0.0/24`.
         """
@@ -274,13 +364,18 @@ class PxeServer(pulumi.ComponentResource):
                  base_dir: pulumi.Input[Optional[_builtins.str]] = None,
                  boot_files: pulumi.Input[Optional[Union['BootFilesArgs', 'BootFilesArgsDict']]] = None,
                  dhcp_mode: pulumi.Input[Optional['DhcpMode']] = None,
+                 dns_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  dnsmasq_unit: pulumi.Input[Optional[_builtins.str]] = None,
                  domain: pulumi.Input[Optional[_builtins.str]] = None,
+                 domain_search: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  dynamic_range: pulumi.Input[Optional[Union['DynamicRangeArgs', 'DynamicRangeArgsDict']]] = None,
+                 gateway: pulumi.Input[Optional[_builtins.str]] = None,
                  host: pulumi.Input[Optional[Union['HostArgs', 'HostArgsDict']]] = None,
                  http_port: pulumi.Input[Optional[_builtins.int]] = None,
                  interface: pulumi.Input[Optional[_builtins.str]] = None,
                  ipxe_files: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
+                 mtu: pulumi.Input[Optional[_builtins.int]] = None,
+                 ntp_servers: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  server_ip: pulumi.Input[Optional[_builtins.str]] = None,
                  subnet: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
@@ -299,9 +394,12 @@ class PxeServer(pulumi.ComponentResource):
             if dhcp_mode is None and not opts.urn:
                 raise TypeError("Missing required property 'dhcp_mode'")
             __props__.__dict__["dhcp_mode"] = dhcp_mode
+            __props__.__dict__["dns_servers"] = dns_servers
             __props__.__dict__["dnsmasq_unit"] = dnsmasq_unit
             __props__.__dict__["domain"] = domain
+            __props__.__dict__["domain_search"] = domain_search
             __props__.__dict__["dynamic_range"] = dynamic_range
+            __props__.__dict__["gateway"] = gateway
             if host is None and not opts.urn:
                 raise TypeError("Missing required property 'host'")
             __props__.__dict__["host"] = host
@@ -310,6 +408,8 @@ class PxeServer(pulumi.ComponentResource):
                 raise TypeError("Missing required property 'interface'")
             __props__.__dict__["interface"] = interface
             __props__.__dict__["ipxe_files"] = ipxe_files
+            __props__.__dict__["mtu"] = mtu
+            __props__.__dict__["ntp_servers"] = ntp_servers
             if server_ip is None and not opts.urn:
                 raise TypeError("Missing required property 'server_ip'")
             __props__.__dict__["server_ip"] = server_ip
