@@ -8,14 +8,22 @@
  *     `default`, or the only one) gives its MAC and address; the node's effective kernel args (profiles merged
  *     in order, the node last) become its `kernelArgs`;
  *   - an image (`image name`, `container name` before 4.6) becomes an HTTP boot image built from Warewulf's chroot
- *     (`/var/lib/warewulf/chroots/<name>/rootfs`);
+ *     (`<wwchrootdir>/<name>/rootfs`, `/var/lib/warewulf/chroots` unless warewulf.conf's `paths` say otherwise),
+ *     and its kernel and modules are the image's own, as Warewulf boots them (warewulfKernel.ts): `kernelPath`
+ *     and `modulesDir` inside that rootfs, never the build host's `/boot` and `/lib/modules`;
  *   - `warewulf.conf` gives the server: `ipaddr`, `netmask`, the DHCP range (authoritative) or none (static).
  * Everything else (IPMI, overlays, tags, resources, file systems, secondary interfaces...) is listed in the report.
+ * The only input besides text is `imageKernels`, the listing of an image's kernels (the CLI passes
+ * `scanImageKernels`, which reads the chroot); without it the kernel paths are assumed and reported for review.
  */
 import { stringify } from "yaml";
 import { parse as parseYaml } from "yaml";
 import { Inventory, InventoryGroup, InventoryImage, InventoryNode, InventoryServer } from "./types";
 import { formatIPv4, inSubnet, parseCidr, parseIPv4 } from "../model/net";
+import { ImageKernel, selectKernel } from "./warewulfKernel";
+
+/** Warewulf's default `paths.wwchrootdir`: `<name>/rootfs` below it is an image's root. */
+export const WW_CHROOT_DIR = "/var/lib/warewulf/chroots";
 
 export interface ReportItem {
   /** Where in nodes.conf / warewulf.conf, e.g. `nodes.n0003.ipmi`. */
@@ -35,6 +43,13 @@ export interface ImportOptions {
   /** Server address and subnet when there is no warewulf.conf. */
   serverIp?: string;
   subnet?: string;
+  /** Folder of Warewulf's images (`<name>/rootfs`); default warewulf.conf `paths.wwchrootdir`, else WW_CHROOT_DIR. */
+  chrootDir?: string;
+  /**
+   * The kernels of the image rooted at `rootfs` (paths inside the image), undefined when that root is not on this
+   * machine. Without this option no image is read: kernel paths are assumed from `kernel version` and reported.
+   */
+  imageKernels?: (rootfs: string) => readonly ImageKernel[] | undefined;
 }
 
 export interface ImportResult {
@@ -118,6 +133,11 @@ export function importWarewulf(nodesConf: string, warewulfConf: string | undefin
   // Server
   const serverName = opts.serverName ?? "warewulf";
   const server = serverFrom(warewulfConf, opts, report);
+  const wwPaths = (() => {
+    const c = warewulfConf === undefined ? undefined : parseYaml(warewulfConf);
+    return isObj(c) && isObj(c.paths) ? c.paths : {};
+  })();
+  const chrootDir = (opts.chrootDir ?? (typeof wwPaths.wwchrootdir === "string" && wwPaths.wwchrootdir ? wwPaths.wwchrootdir : WW_CHROOT_DIR)).replace(/\/+$/, "");
 
   // Report what profiles carry that netboot drops (once per profile, not per node).
   for (const [pname, p] of Object.entries(profiles)) {
@@ -187,14 +207,11 @@ export function importWarewulf(nodesConf: string, warewulfConf: string | undefin
       if (!imageLabel) report.push({ where, kind: "review", message: `no image: group ${group} boots the local disk; set \`image:\` in the inventory` });
     }
     if (image && imageLabel && !images[imageLabel]) {
-      const version = eff((c) => kernelVersion(c.kernel)) as string | undefined;
-      images[imageLabel] = {
-        imageSource: `/var/lib/warewulf/chroots/${image}/rootfs`,
-        transport: "http",
-        mode: "ram",
-        ...(version ? { kernelVersion: version } : { kernelPath: `/var/lib/warewulf/chroots/${image}/rootfs/boot/vmlinuz` }),
-      };
-      report.push({ where: `image ${image}`, kind: "review", message: `built from Warewulf's chroot over HTTP into RAM${version ? "" : "; no kernel version was set, so the kernel is taken from the chroot's /boot/vmlinuz (check it exists)"}` });
+      const want = eff((c) => kernelVersion(c.kernel)) as string | undefined;
+      const rootfs = `${chrootDir}/${image}/rootfs`;
+      const k = imageKernel(rootfs, want, opts.imageKernels);
+      images[imageLabel] = { imageSource: rootfs, transport: "http", mode: "ram", ...k.fields };
+      report.push({ where: `image ${image}`, kind: "review", message: `built from Warewulf's chroot over HTTP into RAM; ${k.note}` });
     }
     const entry: InventoryNode = { name, mac, ip };
     const args = eff((c) => kernelArgs(c.kernel)) as string | undefined;
@@ -211,6 +228,33 @@ export function importWarewulf(nodesConf: string, warewulfConf: string | undefin
     groups: sortKeys(groups),
   };
   return { inventory, report };
+}
+
+/**
+ * The BootImage fields that make it read the kernel and its modules from the image root (paths on this machine:
+ * the rootfs joined with the path inside the image), and a sentence for the report saying how they were found.
+ */
+function imageKernel(rootfs: string, want: string | undefined, list: ImportOptions["imageKernels"]): { fields: Pick<InventoryImage, "kernelPath" | "modulesDir" | "kernelVersion">; note: string } {
+  const asked = want === undefined ? "no kernel version was set" : `kernel version \`${want}\``;
+  const kernels = list?.(rootfs);
+  const found = kernels && selectKernel(kernels, want);
+  if (found) {
+    const modulesDir = found.modulesDir ?? `/lib/modules/${found.version}`;
+    const fields = { kernelPath: rootfs + found.path, modulesDir: rootfs + modulesDir, kernelVersion: found.version };
+    const others = kernels!.filter((x) => x.version !== found.version).map((x) => x.version);
+    const more = others.length ? ` (the image also holds ${[...new Set(others)].join(", ")})` : "";
+    return { fields, note: `${asked}: the image's kernel ${found.path}${more}, modules ${modulesDir}${found.modulesDir ? "" : " (no modules.dep there: check the image)"}` };
+  }
+  // Not read (no listing, or the chroot is not on this machine) or no kernel matches: the paths Warewulf would
+  // use for an exact release, inside the image all the same, so a wrong guess fails the BootImage's check
+  // instead of taking the build host's kernel.
+  const inImage = want?.startsWith("/") ? want : want !== undefined ? `/boot/vmlinuz-${want}` : "/boot/vmlinuz";
+  const fields: Pick<InventoryImage, "kernelPath" | "modulesDir"> = { kernelPath: rootfs + inImage };
+  if (want !== undefined && !want.startsWith("/")) fields.modulesDir = `${rootfs}/lib/modules/${want}`;
+  const why = kernels === undefined
+    ? (list ? `${rootfs} is not on this machine` : "the image was not read")
+    : kernels.length ? `no kernel of the image matches (it holds ${kernels.map((x) => x.path).join(", ")})` : "the image holds no /boot/vmlinuz-* or /lib/modules/*/vmlinuz";
+  return { fields, note: `${asked}, and ${why}: kernel assumed at ${inImage} in the image${fields.modulesDir ? `, modules at /lib/modules/${want}` : ""} (check them, or run the import where the chroots are, with --chroot-dir)` };
 }
 
 function sortKeys<T>(m: Record<string, T>): Record<string, T> {

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { importWarewulf, netmaskBits, WarewulfImportError } from "../../provider/inventory/warewulf";
+import { compareKernelVersions, scanImageKernels, selectKernel } from "../../provider/inventory/warewulfKernel";
 import { parseInventory } from "../../provider/inventory/parse";
 import { REPO, tmpDir } from "../helpers/env";
 
@@ -42,9 +43,15 @@ describe("importWarewulf", () => {
     expect(byName.n0003.kernelArgs).toBe("quiet crashkernel=no console=ttyS0,115200");
   });
 
-  test("images are built from Warewulf's chroots; the profile's kernel version is kept", () => {
-    expect(inventory.images!["rockylinux-9-nvidia"]).toEqual({ imageSource: "/var/lib/warewulf/chroots/rockylinux-9-nvidia/rootfs", transport: "http", mode: "ram", kernelVersion: "5.14.0-427.13.1.el9_4.x86_64" });
+  test("images are built from Warewulf's chroots; without reading them the kernel is assumed inside the image, never the build host's", () => {
+    const root = "/var/lib/warewulf/chroots/rockylinux-9-nvidia/rootfs";
+    expect(inventory.images!["rockylinux-9-nvidia"]).toEqual({
+      imageSource: root, transport: "http", mode: "ram",
+      kernelPath: `${root}/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64`, modulesDir: `${root}/lib/modules/5.14.0-427.13.1.el9_4.x86_64`,
+    });
     expect(inventory.images!["rockylinux-9"].kernelPath).toBe("/var/lib/warewulf/chroots/rockylinux-9/rootfs/boot/vmlinuz");
+    for (const img of Object.values(inventory.images!)) expect(img.kernelVersion).toBeUndefined(); // BootImage reads a bare kernelVersion on the build host
+    expect(report.find((r) => r.where === "image rockylinux-9")!.message).toContain("the image was not read");
   });
 
   test("the report names every node left out and everything dropped", () => {
@@ -91,5 +98,89 @@ describe("scripts/import-warewulf (compiled CLI)", () => {
     const bad = spawnSync("node", [cli, path.join(FIX, "nodes.conf")], { encoding: "utf8" });
     expect([bad.status, bad.stderr.trim()]).toEqual([1, "import-warewulf: the server address and subnet are unknown: give warewulf.conf (ipaddr, netmask) or --server-ip and --subnet"]);
     fs.rmSync(d, { recursive: true, force: true });
+  });
+});
+
+/** A fake Warewulf chroots folder: two images with kernels and modules, laid out as Rocky 9 has them. */
+function fakeChroots(): string {
+  const d = tmpDir("ww-chroots");
+  const put = (p: string, text = "") => {
+    fs.mkdirSync(path.dirname(path.join(d, p)), { recursive: true });
+    fs.writeFileSync(path.join(d, p), text);
+  };
+  for (const [img, versions] of [["rockylinux-9", ["5.14.0-362.8.1.el9_3.x86_64", "5.14.0-427.13.1.el9_4.x86_64"]], ["rockylinux-9-nvidia", ["5.14.0-427.13.1.el9_4.x86_64", "5.14.0-503.14.1.el9_5.x86_64"]]] as const) {
+    const root = `${img}/rootfs`;
+    for (const v of versions) {
+      put(`${root}/boot/vmlinuz-${v}`, "kernel");
+      put(`${root}/boot/.vmlinuz-${v}.hmac`, "sum");
+      put(`${root}/usr/lib/modules/${v}/vmlinuz`, "kernel");
+      put(`${root}/usr/lib/modules/${v}/modules.dep`, "");
+    }
+    put(`${root}/boot/vmlinuz-0-rescue-0123456789abcdef`, "rescue");
+    fs.symlinkSync("usr/lib", path.join(d, root, "lib")); // merged /usr
+  }
+  return d;
+}
+
+describe("the kernel comes from the imported image (Warewulf 4.6: /boot/vmlinuz-<version> in the image)", () => {
+  const chroots = fakeChroots();
+  afterAll(() => fs.rmSync(chroots, { recursive: true, force: true }));
+  const wwConfPaths = `${wwConf}paths:\n  wwchrootdir: ${chroots}/\n`;
+  const { inventory, report } = importWarewulf(nodesConf, wwConfPaths, { interface: "eth1", imageKernels: scanImageKernels });
+
+  test("scanImageKernels lists /boot and modules-folder kernels with their modules trees; no rescue kernel, no .hmac", () => {
+    const ks = scanImageKernels(path.join(chroots, "rockylinux-9/rootfs"))!;
+    expect(ks.map((k) => [k.path, k.modulesDir])).toEqual([
+      ["/boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64", "/usr/lib/modules/5.14.0-362.8.1.el9_3.x86_64"],
+      ["/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64", "/usr/lib/modules/5.14.0-427.13.1.el9_4.x86_64"],
+      ["/usr/lib/modules/5.14.0-362.8.1.el9_3.x86_64/vmlinuz", "/usr/lib/modules/5.14.0-362.8.1.el9_3.x86_64"],
+      ["/usr/lib/modules/5.14.0-427.13.1.el9_4.x86_64/vmlinuz", "/usr/lib/modules/5.14.0-427.13.1.el9_4.x86_64"],
+    ]);
+    expect(scanImageKernels(path.join(chroots, "missing/rootfs"))).toBeUndefined();
+  });
+
+  test("selectKernel: newest release without a version, a /boot file first; a release, a prefix at a separator, a path in the image", () => {
+    const ks = scanImageKernels(path.join(chroots, "rockylinux-9-nvidia/rootfs"))!;
+    expect(selectKernel(ks)!.path).toBe("/boot/vmlinuz-5.14.0-503.14.1.el9_5.x86_64");
+    expect(selectKernel(ks, "5.14.0-427.13.1.el9_4.x86_64")!.path).toBe("/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64");
+    expect(selectKernel(ks, "5.14.0-427.13.1")!.path).toBe("/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64");
+    expect(selectKernel(ks, "5.14.0-427.13")!.version).toBe("5.14.0-427.13.1.el9_4.x86_64");
+    expect(selectKernel(ks, "5.14.0-42")).toBeUndefined();
+    expect(selectKernel(ks, "/lib/modules/5.14.0-503.14.1.el9_5.x86_64/vmlinuz")!.path).toBe("/usr/lib/modules/5.14.0-503.14.1.el9_5.x86_64/vmlinuz");
+    expect(compareKernelVersions("5.14.0-503.14.1", "5.14.0-427.13.1")).toBeGreaterThan(0);
+    expect(compareKernelVersions("6.1.0-9-amd64", "6.1.0-56-amd64")).toBeLessThan(0);
+  });
+
+  test("images get kernelPath, modulesDir and kernelVersion inside warewulf.conf's wwchrootdir", () => {
+    const r9 = path.join(chroots, "rockylinux-9/rootfs");
+    expect(inventory.images!["rockylinux-9"]).toEqual({
+      imageSource: r9, transport: "http", mode: "ram", // no kernel version in the profile: the newest in the image
+      kernelPath: `${r9}/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64`, modulesDir: `${r9}/usr/lib/modules/5.14.0-427.13.1.el9_4.x86_64`, kernelVersion: "5.14.0-427.13.1.el9_4.x86_64",
+    });
+    const nv = path.join(chroots, "rockylinux-9-nvidia/rootfs");
+    expect(inventory.images!["rockylinux-9-nvidia"]).toMatchObject({ // the gpu profile's kernel version, not the newest
+      kernelPath: `${nv}/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64`, modulesDir: `${nv}/usr/lib/modules/5.14.0-427.13.1.el9_4.x86_64`, kernelVersion: "5.14.0-427.13.1.el9_4.x86_64",
+    });
+    expect(report.find((r) => r.where === "image rockylinux-9-nvidia")!.message).toContain("the image also holds 5.14.0-503.14.1.el9_5.x86_64");
+    // n0005's image has no chroot here: assumed inside the image and reported.
+    expect(inventory.images!["rockylinux-9-debug"].kernelPath).toBe(path.join(chroots, "rockylinux-9-debug/rootfs/boot/vmlinuz"));
+    expect(report.find((r) => r.where === "image rockylinux-9-debug")!.message).toContain("is not on this machine");
+    expect(parseInventory(stringify(inventory), "imported.yaml").ok).toBe(true);
+  });
+
+  test("a kernel version the image does not hold is reported, with what it holds", () => {
+    const r = importWarewulf(nodesConf.replace("version: 5.14.0-427.13.1.el9_4.x86_64", "version: 6.9.0"), wwConfPaths, { interface: "eth1", imageKernels: scanImageKernels });
+    const nv = path.join(chroots, "rockylinux-9-nvidia/rootfs");
+    expect(r.inventory.images!["rockylinux-9-nvidia"]).toMatchObject({ kernelPath: `${nv}/boot/vmlinuz-6.9.0`, modulesDir: `${nv}/lib/modules/6.9.0` });
+    expect(r.report.find((x) => x.where === "image rockylinux-9-nvidia")!.message).toMatch(/kernel version `6\.9\.0`, and no kernel of the image matches \(it holds \/boot\/vmlinuz-5\.14\.0-427/);
+  });
+
+  test("the CLI reads the chroots (--chroot-dir overrides warewulf.conf)", () => {
+    const cli = path.join(REPO, "dist/scripts/import-warewulf.js");
+    if (!fs.existsSync(cli)) throw new Error("run 'npm run build' first (npm test does it)");
+    const r = spawnSync("node", [cli, path.join(FIX, "nodes.conf"), "--warewulf-conf", path.join(FIX, "warewulf.conf"), "--interface", "eth1", "--chroot-dir", chroots], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`kernelPath: ${chroots}/rockylinux-9/rootfs/boot/vmlinuz-5.14.0-427.13.1.el9_4.x86_64`);
+    expect(r.stdout).toContain(`modulesDir: ${chroots}/rockylinux-9/rootfs/usr/lib/modules/5.14.0-427.13.1.el9_4.x86_64`);
   });
 });
