@@ -12,6 +12,7 @@
  */
 import { fromPulumi, pulumiGrpc } from "./_grpc";
 import { DiffResultWithDetail } from "./resources/handler";
+import { isSecret, secret } from "./values";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const provproto = require("@pulumi/pulumi/proto/provider_pb.js");
@@ -31,6 +32,7 @@ export function installDetailedDiff(
   diff: (id: string, urn: string, olds: any, news: any, oldInputs?: any) => Promise<DiffResultWithDetail>,
   read?: (id: string, urn: string, props: any, inputs?: any) => Promise<{ id?: string; props?: any; inputs?: any }>,
   constructs?: PendingConstructs,
+  configure?: (config: Record<string, unknown>) => Promise<void>,
 ): void {
   const Server = pulumiGrpc().Server.prototype as any;
   const original = Server.addService;
@@ -65,6 +67,45 @@ export function installDetailedDiff(
       };
     }
     if (constructs && impl && typeof impl.construct === "function") constructs.track(impl);
+    if (configure && impl && typeof impl.configure === "function") {
+      // The SDK server answers Configure without telling the provider anything: the provider config
+      // (`netboot:hosts`, `netboot:ssh`) is read here. `args` carries the values typed, with secrets still
+      // marked (the engine sends them so when the response accepts secrets, as the SDK's does); older engines
+      // send only `variables` (`netboot:config:hosts` = JSON text).
+      const original = impl.configure;
+      impl.configure = async (call: any, callback: any) => {
+        try {
+          const req = call.request;
+          let config: Record<string, unknown> = {};
+          const args = req.hasArgs?.() ? req.getArgs().toJavaScript() : undefined;
+          if (args && Object.keys(args).length) config = args;
+          else
+            for (const [k, v] of req.getVariablesMap().entries() as Iterable<[string, string]>) {
+              const name = k.replace(/^netboot:(config:)?/, "");
+              try {
+                config[name] = JSON.parse(v);
+              } catch {
+                config[name] = v;
+              }
+            }
+          // A value set as text (`pulumi config set netboot:hosts '{"head": ...}'`) is JSON.
+          for (const [k, v] of Object.entries(config)) {
+            const text = isSecret(v) ? (v as { value: unknown }).value : v;
+            if (typeof text === "string" && /^\s*[{[]/.test(text))
+              try {
+                config[k] = isSecret(v) ? secret(JSON.parse(text)) : JSON.parse(text);
+              } catch {
+                /* left as text: check names it */
+              }
+          }
+          await configure(config);
+        } catch (e) {
+          callback(e, undefined);
+          return;
+        }
+        original.call(impl, call, callback);
+      };
+    }
     if (impl && read && typeof impl.read === "function") {
       impl.read = async (call: any, callback: any) => {
         try {

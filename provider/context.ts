@@ -29,12 +29,13 @@ import { ClaimsRegistry } from "./model/claimsRegistry";
 import { PathOwners } from "./model/ownership";
 import { FailureBarrier } from "./barrier";
 import { PendingConstructs } from "./_server";
-import { hostKey } from "./model/host";
+import { hostKey, SshConfig } from "./model/host";
 import { EngineProgress, ProgressSink } from "./progress";
 import { HostsDirClaims } from "./resources/hostsDir";
 import { UnitQueue } from "./resources/activation";
-import { Host } from "./schema-types";
+import { Host, SshConnection, SshProxyConnection } from "./schema-types";
 import { LocalTransport, SshTransport, Transport } from "./transport";
+import { SshHop, SshTarget } from "./transport/ssh";
 import { withNetworkFs } from "./transport/netfs";
 import { reveal } from "./values";
 
@@ -62,12 +63,34 @@ export interface ContextOptions {
 }
 
 /** The real transport of a host: a local folder (or this machine) or an SSH host. */
-export function openTransport(host: Host): Transport {
+export function openTransport(host: Host, env: NodeJS.ProcessEnv = process.env): Transport {
   const h = reveal<Host>(host);
   if (!h.ssh) return new LocalTransport(h.root);
-  const s = h.ssh;
-  if (typeof s.privateKey !== "string" || typeof s.hostKey !== "string") throw new Error(`${hostKey(h)}: privateKey and hostKey are required`);
-  return new SshTransport({ host: s.host, port: s.port ?? 22, user: s.user ?? "root", privateKey: s.privateKey, hostKey: s.hostKey });
+  return new SshTransport(sshTarget(h, env));
+}
+
+/**
+ * The transport's view of a host's `ssh` (the provider config already merged in, see `resolveHosts`): a key, or
+ * the agent of `agentSocketPath` or of SSH_AUTH_SOCK in the provider's environment (the shell that runs
+ * `pulumi`). A connection with neither fails here, before anything connects.
+ */
+export function sshTarget(host: Host, env: NodeJS.ProcessEnv = process.env): SshTarget {
+  const h = reveal<Host>(host);
+  const s = h.ssh as SshConnection;
+  const id = hostKey(h);
+  const hop = (o: SshConnection | SshProxyConnection, user: string, field: string, inherit?: string): SshHop => {
+    if (typeof o.hostKey !== "string") throw new Error(`${id}: ${field}hostKey is required (netboot never connects unpinned)`);
+    const agent = o.privateKey ? undefined : o.agentSocketPath || inherit || env.SSH_AUTH_SOCK || undefined;
+    if (!o.privateKey && !agent)
+      throw new Error(`${id}: no credentials for ${field ? "the bastion " + o.host : "the host"}: give ${field}privateKey (a Pulumi secret, or the provider config netboot:ssh / netboot:hosts), or run an ssh-agent (SSH_AUTH_SOCK in the shell that runs pulumi, or ${field}agentSocketPath)`);
+    const attempts = o.dialErrorLimit === -1 ? 10 : o.dialErrorLimit;
+    return { host: o.host, port: o.port ?? 22, user, privateKey: o.privateKey || undefined, agentSocket: agent, hostKey: o.hostKey, connectTimeout: o.perDialTimeout || undefined, attempts };
+  };
+  const user = s.user ?? "root";
+  const target: SshTarget = hop(s, user, "");
+  if (s.proxy) target.proxy = hop(s.proxy, s.proxy.user ?? user, "proxy.", s.agentSocketPath);
+  if (s.sudo) target.sudo = true;
+  return target;
 }
 
 export class ProviderContext {
@@ -86,6 +109,8 @@ export class ProviderContext {
   readonly inventorySchema = new InventorySchema();
   readonly progress: ProgressSink;
   readonly tools: Tools;
+  /** The provider config's SSH hosts and defaults (`netboot:hosts`, `netboot:ssh`), set by configure(). */
+  sshConfig: SshConfig = {};
   private readonly transports = new Map<string, Transport>();
   private readonly open: (host: Host) => Transport;
   private readonly traceFile: string | undefined;
@@ -102,7 +127,7 @@ export class ProviderContext {
   transport(host: Host): Transport {
     const h = reveal<Host>(host);
     let key = hostKey(h);
-    if (h.ssh) key += ":" + createHash("sha256").update(`${h.ssh.privateKey}\0${h.ssh.hostKey}`).digest("hex").slice(0, 16);
+    if (h.ssh) key += ":" + createHash("sha256").update(JSON.stringify(h.ssh)).digest("hex").slice(0, 16);
     let t = this.transports.get(key);
     if (!t) this.transports.set(key, (t = this.open(h)));
     return t;

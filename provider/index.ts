@@ -19,7 +19,7 @@ export function main(args: string[], opts: ContextOptions = {}): Promise<void> {
   // SSH master connections and their key folders must not outlive the process, however it ends
   process.once("exit", () => ctx.closeSync());
   const p = new NetbootProvider(ctx, version, schema);
-  installDetailedDiff((id, urn, olds, news, oldInputs) => p.diff(id, urn, olds, news, oldInputs), (id, urn, props, inputs) => p.read(id, urn, props, inputs), ctx.constructs);
+  installDetailedDiff((id, urn, olds, news, oldInputs) => p.diff(id, urn, olds, news, oldInputs), (id, urn, props, inputs) => p.read(id, urn, props, inputs), ctx.constructs, (c) => p.configure(c));
   return pulumi.provider.main(p, args);
 }
 

@@ -6,6 +6,8 @@ import { fromPulumi } from "./_grpc";
 import { ComponentCheck, componentChecks, ComponentConstructor, components, customResources } from "./registry";
 import { describeUrn, ResourceHandler } from "./resources/handler";
 import { formatIssue, Issues, ValidationError } from "./model/errors";
+import { checkSshConfig, resolveHosts, SshConfig } from "./model/host";
+import { reveal } from "./values";
 import { Stopper } from "./barrier";
 import { PACKAGE_VERSION } from "./version";
 
@@ -65,6 +67,21 @@ export class NetbootProvider implements provider.Provider {
     this.components = components(ctx);
   }
 
+  /**
+   * The provider config: `netboot:hosts` (SSH hosts by name) and `netboot:ssh` (defaults of every SSH
+   * connection), checked at once with every issue named (`netboot:hosts.head.hostKey`); the values are merged
+   * under each resource's `host.ssh` in check and construct (`resolveHosts`). Other keys are refused, so a typo
+   * (`netboot:host`) is not silently ignored.
+   */
+  async configure(config: Record<string, unknown>): Promise<void> {
+    const issues = new Issues("provider netboot");
+    for (const k of Object.keys(config)) if (k !== "hosts" && k !== "ssh" && k !== "version") issues.add(`netboot:${k}`, k, "is not a netboot config key (netboot:hosts, netboot:ssh)");
+    const cfg: SshConfig = { hosts: config.hosts as SshConfig["hosts"], ssh: config.ssh as SshConfig["ssh"] };
+    checkSshConfig(issues, cfg);
+    issues.throwIfAny();
+    this.ctx.sshConfig = Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined));
+  }
+
   async getSchema(): Promise<string> {
     return this.schema;
   }
@@ -83,6 +100,7 @@ export class NetbootProvider implements provider.Provider {
         await this.ctx.barrier.failCheckLater();
         return { inputs: news, failures: [{ property: "", reason: String(news.reason ?? "invalid arguments; nothing was written") }] };
       }
+      news = resolveHosts(news, this.ctx.sshConfig);
       const r = await this.ctx.barrier.run(() => this.checkOwned(urn, olds, news));
       if (!r.failures?.length) return r;
       await this.ctx.barrier.failCheckLater();
@@ -129,6 +147,7 @@ export class NetbootProvider implements provider.Provider {
     }
     const ctor = this.components[type];
     if (!ctor) throw new Error(`netboot: unknown component type ${type}`);
+    inputs = withHostConfig(inputs, this.ctx.sshConfig);
     await this.checkComponent(name, type, inputs, options);
     const t0 = Date.now();
     const c = ctor(name, inputs, options) as unknown as Record<string, pulumi.Input<unknown>> & pulumi.ComponentResource;
@@ -193,6 +212,27 @@ async function knownInputs(inputs: pulumi.Inputs): Promise<{ known: Record<strin
     else unknown.add(k);
   }
   return { known, unknown };
+}
+
+/**
+ * A component's inputs with the provider's SSH config merged into every host in them. Only when there is config;
+ * a value that gained a key from it is a secret as a whole (the component passes it on to its children).
+ */
+function withHostConfig(inputs: pulumi.Inputs, cfg: SshConfig): pulumi.Inputs {
+  if (!cfg.hosts && !cfg.ssh) return inputs;
+  const out: pulumi.Inputs = {};
+  for (const [k, v] of Object.entries(inputs)) {
+    if (!pulumi.Output.isInstance(v)) {
+      const r = resolveHosts(v, cfg);
+      out[k] = r === v ? v : pulumi.secret(reveal(r));
+      continue;
+    }
+    out[k] = v.apply((x) => {
+      const r = resolveHosts(x, cfg);
+      return r === x ? x : (pulumi.secret(reveal(r)) as unknown);
+    });
+  }
+  return out;
 }
 
 function plain(v: pulumi.Input<any>): pulumi.Output<any> {

@@ -35,6 +35,7 @@ TEST_PKGS=(
   nfs-ganesha nfs-ganesha-vfs nfs-ganesha-gluster # NFS transport
   libnfs-utils       # nfs-cp: the boot-storm bench's NFS client (this kernel may have no NFS client)
   openssh-server openssh-client # remote hosts
+  sudo               # SSH hosts with a non-root login (`sudo: true`): test/integration/sshAccess.test.ts
   file binutils      # readelf for the library closure
   python3-venv       # the Python example (test/integration/languages.test.ts): a venv with pulumi from PyPI
   dracut-core dracut-network # initramfs benchmark baseline (bench/initramfs); install with --no-install-recommends

@@ -34,12 +34,27 @@ function made(stdout: Buffer): string[] {
   return stdout.toString().split("\n").filter((l) => l.startsWith("+")).map((l) => l.slice(1));
 }
 
-export interface SshTarget {
+/** How one hop authenticates: a key (written to a 0600 file only during the handshake) or an ssh-agent. */
+export interface SshHop {
   host: string;
   port: number;
   user: string;
-  privateKey: string;
+  /** Unencrypted private key; without it, the agent at `agentSocket` is used. */
+  privateKey?: string;
+  /** ssh-agent socket (resolved by the caller from agentSocketPath or SSH_AUTH_SOCK). */
+  agentSocket?: string;
   hostKey: string;
+  /** ConnectTimeout, seconds (default 10). */
+  connectTimeout?: number;
+  /** ConnectionAttempts (default 1). */
+  attempts?: number;
+}
+
+export interface SshTarget extends SshHop {
+  /** A bastion: the connection goes through `ssh -W host:port` there (ProxyCommand), pinned like the host. */
+  proxy?: SshHop;
+  /** Every remote command through `sudo -n` (a non-root login with a NOPASSWD sudoers entry). */
+  sudo?: boolean;
 }
 
 
@@ -64,8 +79,12 @@ export function connectionFailure(stderr: string, t: SshTarget): string | undefi
     const offered = /(SHA256:[A-Za-z0-9+/]+)/.exec(s)?.[1];
     return `host key mismatch: the host offered ${offered ?? "a different key"}, but hostKey pins ${fingerprint(t.hostKey)}; refusing to connect (update hostKey only if the host was really reinstalled)`;
   }
+  if (/channel \d+: open failed|stdio forwarding failed|administratively prohibited/i.test(s))
+    return `the bastion could not reach the host: ${s.trim().split("\n").pop()}`;
   if (/Permission denied \(|Too many authentication failures|Authentication failed/i.test(s))
-    return `authentication failed for user ${t.user}: the host did not accept privateKey`;
+    return `authentication failed for user ${t.user}: the host did not accept ${t.privateKey ? "privateKey" : `the keys of the ssh-agent at ${t.agentSocket}`}`;
+  if (/Error connecting to agent|Could not open a connection to your authentication agent/i.test(s))
+    return `cannot use the ssh-agent at ${t.agentSocket}: ${s.trim().split("\n").pop()}`;
   if (/Load key .*: (invalid format|error in libcrypto)|invalid format/i.test(s)) return "privateKey is not a usable private key (invalid format)";
   if (/Could not resolve hostname|Name or service not known|Temporary failure in name resolution/i.test(s)) return `host unreachable: cannot resolve ${t.host}`;
   if (/Connection refused/i.test(s)) return `host unreachable: connection refused on port ${t.port}`;
@@ -73,6 +92,33 @@ export function connectionFailure(stderr: string, t: SshTarget): string | undefi
   if (/No route to host|Network is unreachable/i.test(s)) return "host unreachable: no route to host";
   if (/kex_exchange_identification|Connection closed by|Connection reset|ssh_exchange_identification|Broken pipe|Timeout, server .* not responding|Control socket connect|mux_client/i.test(s))
     return `host unreachable: the connection was closed (${s.trim().split("\n").pop()})`;
+  return undefined;
+}
+
+/**
+ * What the bastion's ssh (the ProxyCommand, whose stderr is a file of its own) printed, as one clear cause
+ * naming the bastion; undefined when it said nothing about a failure. Pure; exported for tests.
+ */
+export function bastionFailure(stderr: string, p: SshHop): string | undefined {
+  const s = stderr;
+  const where = `the bastion ${p.user}@${p.host}:${p.port}`;
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|No .* host key is known|host key for .* has changed/i.test(s))
+    return `host key mismatch on ${where}: it offered ${/(SHA256:[A-Za-z0-9+/]+)/.exec(s)?.[1] ?? "a different key"}, but proxy.hostKey pins ${fingerprint(p.hostKey)}; refusing to connect`;
+  if (/Permission denied \(|Too many authentication failures|Authentication failed/i.test(s))
+    return `authentication failed on ${where} for user ${p.user}: it did not accept ${p.privateKey ? "proxy.privateKey" : `the keys of the ssh-agent at ${p.agentSocket}`}`;
+  if (/channel \d+: open failed|stdio forwarding failed|administratively prohibited/i.test(s))
+    return `${where} could not reach the host: ${s.trim().split("\n").pop()}`;
+  if (/Connection refused|timed out|No route|Network is unreachable|Could not resolve|Connection closed|kex_exchange|Connection reset/i.test(s))
+    return `${where} is unreachable: ${s.trim().split("\n").pop()}`;
+  return undefined;
+}
+
+/** sudo's refusal (`sudo -n` never prompts), as a cause naming the user; undefined when sudo did not refuse. */
+export function sudoFailure(stderr: string, user: string): string | undefined {
+  if (/sudo: (a password is required|a terminal is required)/.test(stderr))
+    return `sudo asks ${user} for a password: netboot runs \`sudo -n\` (non-interactive); give ${user} a NOPASSWD sudoers entry (\`${user} ALL=(root) NOPASSWD: ALL\`) or log in as root`;
+  if (/is not in the sudoers file|is not allowed to execute|may not run sudo/.test(stderr)) return `${user} may not use sudo on this host (sudoers): ${stderr.trim().split("\n").pop()}`;
+  if (/sudo: (command )?not found|sudo: No such file/.test(stderr)) return "sudo is not installed on this host (apt-get install sudo), or connect as root";
   return undefined;
 }
 
@@ -202,11 +248,9 @@ export class SshTransport implements Transport {
   private dir = "";
   private connecting: Promise<void> | undefined;
   private readonly slots = new Slots(8); // sshd's MaxSessions is 10 by default
-  private readonly keyType: string;
 
   constructor(private readonly target: SshTarget) {
     this.description = `${target.user}@${target.host}:${target.port}`;
-    this.keyType = target.hostKey.trim().split(/\s+/)[0];
   }
 
   fullPath(p: string): string {
@@ -230,45 +274,32 @@ export class SshTransport implements Transport {
     ];
   }
 
-  /** Opens (or reopens) the master connection: key and known_hosts exist on disk only during the handshake. */
+  /**
+   * Opens (or reopens) the master connection: keys and known_hosts exist on disk only during the handshake.
+   * With a proxy, the bastion's own ssh is the ProxyCommand (`ssh -W %h:%p`), with the same options: its key
+   * and pinned known_hosts are files of the same 0700 folder (their paths are in the ProxyCommand, never the
+   * key itself), and its stderr goes to a file of its own so a failure can be named as the bastion's.
+   */
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
     if (this.dir && fs.existsSync(this.control)) return Promise.resolve();
     this.connecting = (async () => {
       if (!this.dir || !fs.existsSync(this.dir)) this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "nbssh-"));
       fs.chmodSync(this.dir, 0o700);
-      const key = path.join(this.dir, "k");
-      const known = path.join(this.dir, "kh");
       const log = path.join(this.dir, "log");
-      const keyText = this.target.privateKey.endsWith("\n") ? this.target.privateKey : this.target.privateKey + "\n";
+      const plog = path.join(this.dir, "plog");
+      const files = [log, plog];
       try {
-        fs.writeFileSync(key, keyText, { mode: 0o600, flag: "w" });
-        fs.chmodSync(key, 0o600);
-        const pin = this.target.hostKey.trim().split(/\s+/).slice(0, 2).join(" ");
-        fs.writeFileSync(known, `netboot-pinned ${pin}\n`, { mode: 0o600 });
+        const args = [...this.baseArgs(), "-o", "ControlMaster=yes", "-o", "ControlPersist=120", ...this.hopArgs(this.target, "", files), this.target.host];
+        const p = this.target.proxy;
+        if (p) {
+          const proxyArgv = ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-p", String(p.port), "-l", p.user, ...this.hopArgs(p, "p", files), "-W", "%h:%p", p.host];
+          // ssh runs ProxyCommand as `exec CMD` in the user's shell; `%` is ssh's own token prefix.
+          args.splice(args.length - 1, 0, "-o", `ProxyCommand=${proxyArgv.map((w) => (w === "%h:%p" ? w : shq(w).replace(/%/g, "%%"))).join(" ")} 2>${shq(plog)}`);
+        }
+        args.splice(args.length - 1, 0, "-f", "-N");
+        fs.writeFileSync(plog, "", { mode: 0o600 });
         const fd = fs.openSync(log, "w", 0o600);
-        const args = [
-          ...this.baseArgs(),
-          "-o", "ControlMaster=yes",
-          "-o", "ControlPersist=120",
-          "-o", `IdentityFile=${key}`,
-          "-o", "IdentitiesOnly=yes",
-          "-o", "IdentityAgent=none",
-          "-o", `UserKnownHostsFile=${known}`,
-          "-o", "GlobalKnownHostsFile=/dev/null",
-          "-o", "StrictHostKeyChecking=yes",
-          "-o", "HostKeyAlias=netboot-pinned",
-          "-o", `HostKeyAlgorithms=${hostKeyAlgorithms(this.keyType)}`,
-          "-o", "CheckHostIP=no",
-          "-o", "UpdateHostKeys=no",
-          "-o", "PasswordAuthentication=no",
-          "-o", "KbdInteractiveAuthentication=no",
-          "-o", "ConnectTimeout=10",
-          "-o", "ServerAliveInterval=5",
-          "-o", "ServerAliveCountMax=3",
-          "-f", "-N",
-          this.target.host,
-        ];
         // `-f`: the master goes to the background once authenticated; its stderr is a file, so waiting for
         // `exit` (not `close`) returns then.
         const code = await new Promise<number>((resolve, reject) => {
@@ -279,13 +310,60 @@ export class SshTransport implements Transport {
         fs.closeSync(fd);
         const err = fs.readFileSync(log, "utf8");
         if (code !== 0 || !fs.existsSync(this.control)) {
-          throw new TransportError(this.description, "connect", "", connectionFailure(err, this.target) ?? `ssh exited ${code}: ${err.trim()}`);
+          const perr = p ? fs.readFileSync(plog, "utf8") : "";
+          const bastion = p ? bastionFailure(perr, p) ?? (perr.trim() ? `the bastion ${p.user}@${p.host}:${p.port}: ${perr.trim().split("\n").pop()}` : undefined) : undefined;
+          const cause = bastion ?? connectionFailure(err, this.target) ?? `ssh exited ${code}: ${err.trim()}`;
+          throw new TransportError(this.description, "connect", "", cause);
         }
       } finally {
-        for (const f of [key, known, log]) fs.rmSync(f, { force: true });
+        for (const f of files) fs.rmSync(f, { force: true });
+      }
+      if (this.target.sudo) {
+        // Once per connection: a login that sudo refuses is named now, not as the cause of the first write.
+        const r = await this.runOnce("sudo -n true", undefined, 30_000, true);
+        if (r.code !== 0) throw new TransportError(this.description, "sudo", "", sudoFailure(r.stderr, this.target.user) ?? `sudo -n true failed (exit ${r.code}): ${r.stderr.trim()}`);
       }
     })().finally(() => (this.connecting = undefined));
     return this.connecting;
+  }
+
+  /**
+   * The authentication and pinning options of one hop (the host, or the bastion with `tag` "p"); the files it
+   * writes (key, known_hosts) are added to `files`, which the caller removes after the handshake.
+   */
+  private hopArgs(h: SshHop, tag: string, files: string[]): string[] {
+    const known = path.join(this.dir, `kh${tag}`);
+    const alias = tag ? "netboot-bastion" : "netboot-pinned";
+    const pin = h.hostKey.trim().split(/\s+/).slice(0, 2).join(" ");
+    fs.writeFileSync(known, `${alias} ${pin}\n`, { mode: 0o600 });
+    files.push(known);
+    const auth: string[] = [];
+    if (h.privateKey) {
+      const key = path.join(this.dir, `k${tag}`);
+      fs.writeFileSync(key, h.privateKey.endsWith("\n") ? h.privateKey : h.privateKey + "\n", { mode: 0o600, flag: "w" });
+      fs.chmodSync(key, 0o600);
+      files.push(key);
+      auth.push("-o", `IdentityFile=${key}`, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none");
+    } else {
+      // The agent's keys only: an IdentityFile that does not exist keeps ssh from trying ~/.ssh/id_* as well.
+      auth.push("-o", `IdentityFile=${path.join(this.dir, "no-key")}`, "-o", "IdentitiesOnly=no", "-o", `IdentityAgent=${h.agentSocket}`);
+    }
+    return [
+      ...auth,
+      "-o", `UserKnownHostsFile=${known}`,
+      "-o", "GlobalKnownHostsFile=/dev/null",
+      "-o", "StrictHostKeyChecking=yes",
+      "-o", `HostKeyAlias=${alias}`,
+      "-o", `HostKeyAlgorithms=${hostKeyAlgorithms(h.hostKey.trim().split(/\s+/)[0])}`,
+      "-o", "CheckHostIP=no",
+      "-o", "UpdateHostKeys=no",
+      "-o", "PasswordAuthentication=no",
+      "-o", "KbdInteractiveAuthentication=no",
+      "-o", `ConnectTimeout=${h.connectTimeout || 10}`,
+      "-o", `ConnectionAttempts=${h.attempts ?? 1}`,
+      "-o", "ServerAliveInterval=5",
+      "-o", "ServerAliveCountMax=3",
+    ];
   }
 
   /**
@@ -295,17 +373,23 @@ export class SshTransport implements Transport {
    */
   private async run(remote: string, input?: Buffer | string, timeoutMs = 120_000): Promise<Raw> {
     const r = await this.runOnce(remote, input, timeoutMs);
-    if (r.code !== 255 || !MUX_FALLBACK.test(r.stderr)) return r;
+    // With a proxy the fallback is `ProxyCommand=false` (it must not connect around the bastion): a missing
+    // control socket says the same.
+    if (r.code !== 255 || (!MUX_FALLBACK.test(r.stderr) && !(this.target.proxy && !fs.existsSync(this.control)))) return r;
     fs.rmSync(this.control, { force: true });
     return this.runOnce(remote, input, timeoutMs);
   }
 
-  private async runOnce(remote: string, input: Buffer | string | undefined, timeoutMs: number): Promise<Raw> {
-    await this.connect();
+  private async runOnce(remote: string, input: Buffer | string | undefined, timeoutMs: number, inConnect = false): Promise<Raw> {
+    if (!inConnect) await this.connect();
+    const sudo = this.target.sudo && !inConnect;
+    // As root through `sudo -n` (never a prompt): the same script, so writes keep their atomic rename, modes
+    // and root ownership; `sh -c` because the remote login shell would otherwise run only `sudo`'s first word.
+    if (sudo) remote = `sudo -n -- sh -c ${shq(remote)}`;
     await this.slots.take();
     try {
       return await new Promise<Raw>((resolve, reject) => {
-        const child: ChildProcess = spawn("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", ...NO_FALLBACK, "-T", this.target.host, remote], {
+        const child: ChildProcess = spawn("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", ...NO_FALLBACK, ...(this.target.proxy ? ["-o", "ProxyCommand=false"] : []), "-T", this.target.host, remote], {
           stdio: ["pipe", "pipe", "pipe"],
           timeout: timeoutMs,
         });
@@ -314,7 +398,11 @@ export class SshTransport implements Transport {
         child.stdout!.on("data", (d: Buffer) => out.push(d));
         child.stderr!.on("data", (d) => (err += d));
         child.on("error", (e) => reject(new TransportError(this.description, "exec", "", `cannot run ssh: ${e.message}`)));
-        child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 255), stdout: Buffer.concat(out), stderr: err }));
+        child.on("close", (code, signal) => {
+          const refused = sudo && code === 1 ? sudoFailure(err, this.target.user) : undefined;
+          if (refused) reject(new TransportError(this.description, "sudo", "", refused));
+          else resolve({ code: code ?? (signal ? 128 : 255), stdout: Buffer.concat(out), stderr: err });
+        });
         child.stdin!.on("error", () => undefined);
         child.stdin!.end(input ?? "");
       });
