@@ -71,7 +71,9 @@ test("every sh/bash block in README.md and docs/ says how it is tested; the skip
   expect(wrong).toEqual([]);
   const skipped = blocks.filter((b) => b.kind === "skip");
   console.log(`docs blocks: ${blocks.filter((b) => b.kind === "run").length} run, ${blocks.filter((b) => b.kind === "typecheck").length} typechecked, ` +
-    `${blocks.filter((b) => b.kind === "preview").length} previewed, ${skipped.length} skipped:\n` + skipped.map((b) => `  ${where(b)}: ${b.attrs.reason}`).join("\n"));
+    `${blocks.filter((b) => b.kind === "preview").length} previewed, ${skipped.length} skipped:\n` + skipped.map((b) => `  ${where(b)}: ${b.attrs.reason}`).join("\n") +
+    // fragments (ts with `...`, output excerpts, tables of fields) need no marker; they are listed so they stay in view
+    `\nnot tested (no marker, not sh): ${blocks.filter((b) => !b.kind).map((b) => `${where(b)}${b.lang ? ` (${b.lang})` : ""}`).join(", ")}`);
 });
 
 // ---- the sandbox and its environment
