@@ -15,7 +15,9 @@
  *
  * The sandbox is a temp folder that looks like the checkout (its top-level entries linked, examples/ copied, no
  * .state or target), with the environment the docs assume: the toolchain and ./bin on PATH, a file:// backend and
- * PULUMI_HOME in temp folders, a passphrase, no update check and no plugin downloads.
+ * PULUMI_HOME in temp folders, a passphrase, no update check and no plugin downloads. The linked folders (dist,
+ * node_modules, scripts...) are the checkout's own: a block marked run may write only below examples/ or new
+ * files at the top (`npm run build` in a block would rebuild the checkout's dist, so blocks assume it is built).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
