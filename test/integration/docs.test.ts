@@ -7,7 +7,8 @@
  *   <!-- docs-test: typecheck [prelude="TS"] -->  a ts block: `tsc --noEmit` against the Node.js SDK (sdk/nodejs as
  *                                           `@netboot/netboot`); `prelude` declares what a fragment uses
  *   <!-- docs-test: preview [inventory=FILE] -->  a yaml block, a cluster inventory (`version: 1`) or a Pulumi YAML
- *                                           program (`resources:`, run with FILE as its cluster.yaml): checked
+ *                                           program (`resources:`, run with FILE as its cluster.yaml,
+ *                                           default examples/yaml-quickstart/cluster.yaml): checked
  *                                           against schema/cluster.schema.json, then `pulumi preview` on it
  *   <!-- docs-test: skip reason="..." -->   not run here (the full quickstart, npm test, the VM lab, real hosts...);
  *                                           the reasons are printed
