@@ -35,7 +35,7 @@ class FakeBuildHost {
       kernelVersion: "6.1.0-test", kernelPath: "/boot/vmlinuz-6.1.0-test", kernelSha256: sha256(this.kernel), modulesDir: "/lib/modules/6.1.0-test",
       files: [], manifest, init: { transport: "http" } as Plan["init"], compression: m.compression, initrdDigest: sha256(manifest),
       image: { source: m.imageSource, kind: "folder", compression: "z", digest: sha256("image v1"), fileName: "", exclude: [] },
-      fs: undefined as unknown as Plan["fs"], kernel: this.kernel,
+      fs: undefined as unknown as Plan["fs"], kernel: this.kernel, notes: [],
     };
   }
 }
