@@ -241,7 +241,12 @@ const NO_FALLBACK = [
   "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
 ];
 /** What that fallback prints: no key is known for the pinned alias. */
-const MUX_FALLBACK = /host key is known for netboot-pinned|Host key verification failed/;
+const MUX_FALLBACK = /host key is known for netboot-pinned|Host key verification failed|netboot-mux-fallback/;
+/**
+ * With a proxy, the fallback's ProxyCommand: it must never connect around the bastion, and it says why it
+ * failed (ssh would report only `Connection closed by remote host`), so `run` knows to open a new master.
+ */
+const NO_PROXY_FALLBACK = ["-o", `ProxyCommand=sh -c 'echo netboot-mux-fallback >&2; exit 1'`];
 
 export class SshTransport implements Transport {
   readonly description: string;
@@ -373,9 +378,7 @@ export class SshTransport implements Transport {
    */
   private async run(remote: string, input?: Buffer | string, timeoutMs = 120_000): Promise<Raw> {
     const r = await this.runOnce(remote, input, timeoutMs);
-    // With a proxy the fallback is `ProxyCommand=false` (it must not connect around the bastion): a missing
-    // control socket says the same.
-    if (r.code !== 255 || (!MUX_FALLBACK.test(r.stderr) && !(this.target.proxy && !fs.existsSync(this.control)))) return r;
+    if (r.code !== 255 || !MUX_FALLBACK.test(r.stderr)) return r;
     fs.rmSync(this.control, { force: true });
     return this.runOnce(remote, input, timeoutMs);
   }
@@ -389,7 +392,7 @@ export class SshTransport implements Transport {
     await this.slots.take();
     try {
       return await new Promise<Raw>((resolve, reject) => {
-        const child: ChildProcess = spawn("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", ...NO_FALLBACK, ...(this.target.proxy ? ["-o", "ProxyCommand=false"] : []), "-T", this.target.host, remote], {
+        const child: ChildProcess = spawn("ssh", [...this.baseArgs(), "-o", "ControlMaster=no", ...NO_FALLBACK, ...(this.target.proxy ? NO_PROXY_FALLBACK : []), "-T", this.target.host, remote], {
           stdio: ["pipe", "pipe", "pipe"],
           timeout: timeoutMs,
         });

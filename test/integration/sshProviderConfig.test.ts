@@ -2,13 +2,13 @@
  * SSH credentials given once, in the provider config, through the real engine: `netboot:ssh` holds the
  * defaults (a non-root user with sudo, the key, a bastion with its own key and pin, all secrets) and
  * `netboot:hosts` names the target (address and host key). A File says only `host: { ssh: { host: "head" } }`;
- * the target is reachable only through the bastion. The file lands as root; no key is in the engine output or
+ * the target is reachable only through the bastion. The file (and a PxeServer's files) land as root; no key is in the engine output or
  * the state; a second up changes nothing. A bad config value fails the run with every issue, naming the key.
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as netboot from "../../sdk/nodejs";
-import { changed, testStack, TestStack } from "../helpers/engine";
+import { changed, settleOutputs, testStack, TestStack } from "../helpers/engine";
 import { SshHost, SshLab, TEST_USER } from "../helpers/sshHosts";
 
 jest.setTimeout(300_000);
@@ -19,11 +19,18 @@ describe("provider-level SSH config (netboot:ssh, netboot:hosts) through the eng
   let target: SshHost;
   let t: TestStack;
   let dir = "";
+  let etcDnsmasq = "";
   const out: string[] = [];
   const log = (s: string) => out.push(s);
 
   const program = async () => {
     const f = new netboot.File("motd", { host: { ssh: { host: "head" } }, path: `${dir}/motd`, content: "from config\n", mode: "0640" });
+    // A component: its host is resolved in construct, and its children (FileSets) get the merged host.
+    const pxe = new netboot.PxeServer("pxe", {
+      host: { ssh: { host: "head" } }, interface: "nbs0", subnet: "10.91.10.0/24", serverIp: target.ip, dhcpMode: "authoritative",
+      dynamicRange: { start: "10.91.10.200", end: "10.91.10.250" }, baseDir: path.join(target.dir, "srv"),
+    });
+    settleOutputs(pxe);
     return { sha: f.sha256 };
   };
 
@@ -33,7 +40,11 @@ describe("provider-level SSH config (netboot:ssh, netboot:hosts) through the eng
     const sudoers = path.join(lab.dir, "sudoers");
     fs.mkdirSync(sudoers, { mode: 0o755 });
     fs.writeFileSync(path.join(sudoers, "nbs"), `${TEST_USER} ALL=(root) NOPASSWD: ALL\n`, { mode: 0o440 });
-    target = await lab.addHost(2, { setup: [`mount --bind '${sudoers}' /etc/sudoers.d`] });
+    etcDnsmasq = path.join(lab.dir, "h2-etc-dnsmasq.d");
+    target = await lab.addHost(2, {
+      binds: [[etcDnsmasq, "/etc/dnsmasq.d"], [path.join(lab.dir, "h2-etc-nginx-conf.d"), "/etc/nginx/conf.d"]],
+      setup: [`mount --bind '${sudoers}' /etc/sudoers.d`],
+    });
     await target.unreachable();
     dir = path.join(target.dir, "root", "etc");
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -63,6 +74,9 @@ describe("provider-level SSH config (netboot:ssh, netboot:hosts) through the eng
     const st = fs.statSync(`${dir}/motd`);
     expect(fs.readFileSync(`${dir}/motd`, "utf8")).toBe("from config\n");
     expect([st.uid, st.mode & 0o777]).toEqual([0, 0o640]);
+    // the PxeServer's dnsmasq config, checked by `dnsmasq --test` on the host (as root, by sudo) and written there
+    expect(fs.readFileSync(`${etcDnsmasq}/netboot-pxe.conf`, "utf8")).toContain("10.91.10.200");
+    expect(fs.statSync(`${etcDnsmasq}/netboot-pxe.conf`).uid).toBe(0);
     expect(changed((await t.stack.preview({ expectNoChanges: true, onOutput: log })).changeSummary)).toEqual({});
   });
 
