@@ -2,7 +2,7 @@
 import { Issues } from "../../provider/model/errors";
 import { isSecret } from "../../provider/values";
 import { hostKey, normalizeHost, protectHost } from "../../provider/model/host";
-import { connectionFailure, fingerprint, fsCause, walkCause } from "../../provider/transport/ssh";
+import { bastionFailure, connectionFailure, fingerprint, fsCause, sudoFailure, walkCause } from "../../provider/transport/ssh";
 import { shq } from "../../provider/util/shell";
 import { confinedWalk } from "../../provider/transport/transport";
 
@@ -63,5 +63,26 @@ describe("where symlinks stop being followed (confinedWalk)", () => {
     // a `within` that does not hold the folder is ignored
     expect(confinedWalk("/etc/dnsmasq.d", false, "/srv/netboot")).toEqual({ base: "/etc", rest: ["dnsmasq.d"] });
     expect(confinedWalk("/", false)).toEqual({ base: "/", rest: [] });
+  });
+});
+
+describe("bastion and sudo failures (what the ssh client and sudo print, mapped)", () => {
+  const bastion = { host: "jump.example", port: 22, user: "jump", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBastionBastionBastionBastionBastionBast", agentSocket: "/run/a.sock" };
+
+  test("the bastion's own hop is named as the bastion's", () => {
+    expect(bastionFailure("Host key verification failed.\n", bastion)).toMatch(/^host key mismatch on the bastion jump@jump\.example:22: .*proxy\.hostKey pins SHA256:/);
+    expect(bastionFailure("jump@jump.example: Permission denied (publickey).\n", bastion)).toBe(
+      "authentication failed on the bastion jump@jump.example:22 for user jump: it did not accept the keys of the ssh-agent at /run/a.sock",
+    );
+    expect(bastionFailure("channel 0: open failed: connect failed: Connection refused\nstdio forwarding failed\n", bastion)).toMatch(/^the bastion jump@jump\.example:22 could not reach the host: stdio forwarding failed/);
+    expect(bastionFailure("ssh: connect to host jump.example port 22: Connection refused\n", bastion)).toMatch(/^the bastion jump@jump\.example:22 is unreachable: /);
+    expect(bastionFailure("", bastion)).toBeUndefined();
+  });
+
+  test("sudo -n refusals name the user and the fix; other output is not a refusal", () => {
+    expect(sudoFailure("sudo: a password is required\n", "admin")).toMatch(/^sudo asks admin for a password: netboot runs `sudo -n` .*`admin ALL=\(root\) NOPASSWD: ALL`/);
+    expect(sudoFailure("admin is not in the sudoers file.  This incident will be reported.\n", "admin")).toMatch(/^admin may not use sudo on this host/);
+    expect(sudoFailure("sh: 1: sudo: not found\n", "admin")).toMatch(/^sudo is not installed on this host/);
+    expect(sudoFailure("cat: x: No such file or directory\n", "admin")).toBeUndefined();
   });
 });
