@@ -75,7 +75,9 @@ export class NetbootProvider implements provider.Provider {
    */
   async configure(config: Record<string, unknown>): Promise<void> {
     const issues = new Issues("provider netboot");
-    for (const k of Object.keys(config)) if (k !== "hosts" && k !== "ssh" && k !== "version") issues.add(`netboot:${k}`, k, "is not a netboot config key (netboot:hosts, netboot:ssh)");
+    // The engine's own keys of a provider resource (`version`, `pluginDownloadURL`, `__internal`) are not config.
+    const engineKeys = new Set(["hosts", "ssh", "version", "pluginDownloadURL"]);
+    for (const k of Object.keys(config)) if (!engineKeys.has(k) && !k.startsWith("__")) issues.add(`netboot:${k}`, k, "is not a netboot config key (netboot:hosts, netboot:ssh)");
     const cfg: SshConfig = { hosts: config.hosts as SshConfig["hosts"], ssh: config.ssh as SshConfig["ssh"] };
     checkSshConfig(issues, cfg);
     issues.throwIfAny();
