@@ -12,8 +12,8 @@ const PIN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeFakeFakeFakeFakeFakeFakeFa
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 
 function provider() {
-  const ctx = testContext();
-  return { ctx, p: new NetbootProvider(ctx as any, "0.1.0", fs.readFileSync(schemaPath(), "utf8")) };
+  const { ctx } = testContext();
+  return { ctx, p: new NetbootProvider(ctx, "0.1.0", fs.readFileSync(schemaPath(), "utf8")) };
 }
 
 test("a good config is kept; the engine's own keys are not config", async () => {
