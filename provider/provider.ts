@@ -9,7 +9,7 @@ import { formatIssue, Issues, ValidationError } from "./model/errors";
 import { checkSshConfig, resolveHosts, SshConfig } from "./model/host";
 import { reveal } from "./values";
 import { Stopper } from "./barrier";
-import { PACKAGE_VERSION } from "./version";
+import { PACKAGE_VERSION, PLUGIN_DOWNLOAD_URL } from "./version";
 
 /**
  * Not in the schema: a resource registered only by a refused construct, whose check fails (barrier.ts).
@@ -40,6 +40,8 @@ function stopperFor(options: pulumi.ComponentResourceOptions): Stopper {
     req.setRemote(!custom);
     req.setObject(gstruct.Struct.fromJavaScript(object));
     req.setVersion(PACKAGE_VERSION);
+    // the same default provider as the program's resources (version.ts: PLUGIN_DOWNLOAD_URL)
+    if (PLUGIN_DOWNLOAD_URL) req.setPlugindownloadurl(PLUGIN_DOWNLOAD_URL);
     req.setAcceptsecrets(true);
     if (parent) req.setParent(await (pulumi.output(parent) as unknown as { promise(): Promise<string> }).promise());
     monitor?.registerResource(req, () => undefined);

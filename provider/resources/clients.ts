@@ -3,7 +3,7 @@
  * to register children (the engine routes them back to this plugin).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { PACKAGE_VERSION } from "../version";
+import { PACKAGE_VERSION, PLUGIN_DOWNLOAD_URL } from "../version";
 import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NetworkOptionsInputs, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
 
 export interface FileSetArgs {
@@ -21,7 +21,7 @@ export interface FileSetArgs {
  * version), instead of a second unversioned default provider.
  */
 export function childOpts<T extends pulumi.CustomResourceOptions>(opts: T): T {
-  return { version: PACKAGE_VERSION, ...opts };
+  return { version: PACKAGE_VERSION, ...(PLUGIN_DOWNLOAD_URL ? { pluginDownloadURL: PLUGIN_DOWNLOAD_URL } : {}), ...opts };
 }
 
 export class FileSet extends pulumi.CustomResource {
