@@ -24,7 +24,10 @@ if [ "${1:-}" = "--only" ]; then
   [ "$ONLY" = nodejs ] || { echo "[toolchain] ERROR: --only takes nodejs (got '${ONLY}')" >&2; exit 2; }
 fi
 
-PULUMI_VERSION="v3.248.0"
+# NETBOOT_PULUMI_VERSION builds another engine into a cache folder of its own (the tests run a newer CLI with it:
+# netboot supports any Pulumi CLI from this version up). The language hosts stay on sdk/pkg v3.248.0.
+PULUMI_VERSION="${NETBOOT_PULUMI_VERSION:-v3.248.0}"
+[[ "$PULUMI_VERSION" =~ ^v3\.[0-9]+\.[0-9]+$ ]] || { echo "[toolchain] ERROR: NETBOOT_PULUMI_VERSION='$PULUMI_VERSION' is not a Pulumi v3 version such as v3.276.0" >&2; exit 2; }
 YAML_VERSION="v1.25.0" # github.com/pulumi/pulumi-yaml (pulumi-language-yaml)
 GO_MIN="1.25.11"       # the `go` line of pulumi pkg/v3 and sdk/v3 v3.248.0 (and of toolchain/langhost/go.mod)
 

@@ -161,6 +161,30 @@ describe("installable: the release artifacts in a project outside this repo", ()
     }
   });
 
+  // Any Pulumi CLI from the pinned version up: the newest engine the Go module proxy served when this was written,
+  // built by scripts/toolchain.sh into a cache of its own (minutes the first time), drives the same project and
+  // the same installed plugin through the state the pinned CLI wrote.
+  const NEWER_PULUMI = "v3.276.0";
+  test(`a newer Pulumi CLI (${NEWER_PULUMI}) runs the same project with the installed plugin`, () => {
+    const built = spawnSync("bash", [path.join(REPO, "scripts/toolchain.sh"), "--only", "nodejs"], { encoding: "utf8", env: { ...process.env, NETBOOT_PULUMI_VERSION: NEWER_PULUMI } });
+    if (built.status !== 0) throw new Error(`NETBOOT_PULUMI_VERSION=${NEWER_PULUMI} bash scripts/toolchain.sh --only nodejs failed:\n${built.stderr.slice(-3000)}`);
+    const bin = built.stdout.trim().split("\n").pop()!;
+    const app = path.join(base, "site-infra");
+    expect(fs.existsSync(path.join(app, "node_modules/@netboot/netboot"))).toBe(true); // the project of the tests above
+    const saved = env;
+    env = { ...env, PATH: `${bin}:${env.PATH}` };
+    try {
+      expect(pulumi(["version"], app).trim()).toBe(NEWER_PULUMI);
+      pulumi(["stack", "init", "newer"], app);
+      expect(pulumi(["up", "--yes"], app)).toMatch(/\+ 6 created/);
+      pulumi(["preview", "--expect-no-changes"], app);
+      pulumi(["destroy", "--yes"], app);
+      expect(walk(path.join(app, "target"))).toEqual([]);
+    } finally {
+      env = saved;
+    }
+  });
+
   test("pulumi package add: the SDK generated from the installed plugin, linked and installed, then up", () => {
     // Needs the plugin installed by the test above (or by itself when run alone).
     const installed = pulumi(["plugin", "ls"], base);
