@@ -54,6 +54,25 @@ describe("installable: the release artifacts in a project outside this repo", ()
   let base: string;
   let env: NodeJS.ProcessEnv;
   const pulumi = (args: string[], cwd: string) => run("pulumi", [...args, "--non-interactive", "--color=never"], cwd, env);
+  /**
+   * A new stack of `app`: up (6 resources) -> `check` on the up output -> preview without changes -> destroy leaves
+   * the target empty. `pathFirst`: a folder put first on PATH for these runs only (another node, another CLI).
+   */
+  const lifecycle = (app: string, stack: string, check: (up: string) => void, pathFirst?: string) => {
+    const saved = env;
+    if (pathFirst) env = { ...env, PATH: `${pathFirst}:${env.PATH}` };
+    try {
+      pulumi(["stack", "init", stack], app);
+      const up = pulumi(["up", "--yes"], app);
+      expect(up).toMatch(/\+ 6 created/);
+      check(up);
+      pulumi(["preview", "--expect-no-changes"], app);
+      pulumi(["destroy", "--yes"], app);
+      expect(walk(path.join(app, "target"))).toEqual([]);
+    } finally {
+      env = saved;
+    }
+  };
 
   beforeAll(() => {
     const bin = toolchainBin();
@@ -120,15 +139,10 @@ describe("installable: the release artifacts in a project outside this repo", ()
     run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", path.join(out, `netboot-netboot-${VERSION}.tgz`), `@pulumi/pulumi@${PULUMI_SDK}`], app, env);
     expect(fs.existsSync(path.join(app, "node_modules/@netboot/netboot/index.js"))).toBe(true);
 
-    pulumi(["stack", "init", "dev"], app);
-    const up = pulumi(["up", "--yes"], app);
-    expect(up).toMatch(/\+ 6 created/);
-    const conf = fs.readFileSync(path.join(app, "target/etc/dnsmasq.d/netboot-pxe.conf"), "utf8");
-    expect(conf).toContain("interface=nbi0");
-    expect(fs.readFileSync(path.join(app, "target/srv/netboot/dhcp-hosts.d/compute"), "utf8")).toContain("52:54:00:79:00:01,10.79.0.11,c01");
-    pulumi(["preview", "--expect-no-changes"], app);
-    pulumi(["destroy", "--yes"], app);
-    expect(walk(path.join(app, "target"))).toEqual([]);
+    lifecycle(app, "dev", () => {
+      expect(fs.readFileSync(path.join(app, "target/etc/dnsmasq.d/netboot-pxe.conf"), "utf8")).toContain("interface=nbi0");
+      expect(fs.readFileSync(path.join(app, "target/srv/netboot/dhcp-hosts.d/compute"), "utf8")).toContain("52:54:00:79:00:01,10.79.0.11,c01");
+    });
   });
 
   // Node.js 20 is what the suite runs on; 22 is the other supported runtime (scripts/node-runtime.sh fetches the
@@ -144,21 +158,12 @@ describe("installable: the release artifacts in a project outside this repo", ()
     fs.writeFileSync(path.join(shim, "node"), `#!/bin/sh\necho "$*" >> ${starts}\nexec ${node22} "$@"\n`, { mode: 0o755 });
     const app = path.join(base, "site-infra");
     expect(fs.existsSync(path.join(app, "node_modules/@netboot/netboot"))).toBe(true); // the project of the test above
-    const saved = env;
-    env = { ...env, PATH: `${shim}:${env.PATH}` };
-    try {
-      pulumi(["stack", "init", "node22"], app);
-      const up = pulumi(["up", "--yes"], app);
+    lifecycle(app, "node22", (up) => {
       expect(up).toMatch(/node\s*: "v22\./);
       const ran = fs.readFileSync(starts, "utf8");
       expect(ran).toMatch(/dist\/provider\/index\.js/); // the plugin, from PULUMI_HOME/plugins
       expect(ran).toMatch(/@pulumi\/pulumi\/cmd\/run/); // the program
-      pulumi(["preview", "--expect-no-changes"], app);
-      pulumi(["destroy", "--yes"], app);
-      expect(walk(path.join(app, "target"))).toEqual([]);
-    } finally {
-      env = saved;
-    }
+    }, shim);
   });
 
   // Any Pulumi CLI from the pinned version up: the newest engine the Go module proxy served when this was written,
@@ -171,18 +176,8 @@ describe("installable: the release artifacts in a project outside this repo", ()
     const bin = built.stdout.trim().split("\n").pop()!;
     const app = path.join(base, "site-infra");
     expect(fs.existsSync(path.join(app, "node_modules/@netboot/netboot"))).toBe(true); // the project of the tests above
-    const saved = env;
-    env = { ...env, PATH: `${bin}:${env.PATH}` };
-    try {
-      expect(pulumi(["version"], app).trim()).toBe(NEWER_PULUMI);
-      pulumi(["stack", "init", "newer"], app);
-      expect(pulumi(["up", "--yes"], app)).toMatch(/\+ 6 created/);
-      pulumi(["preview", "--expect-no-changes"], app);
-      pulumi(["destroy", "--yes"], app);
-      expect(walk(path.join(app, "target"))).toEqual([]);
-    } finally {
-      env = saved;
-    }
+    expect(run(path.join(bin, "pulumi"), ["version"], app, env).trim()).toBe(NEWER_PULUMI);
+    lifecycle(app, "newer", () => undefined, bin);
   });
 
   test("pulumi package add: the SDK generated from the installed plugin, linked and installed, then up", () => {
