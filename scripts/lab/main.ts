@@ -47,15 +47,18 @@ interface Options {
   down: boolean;
   /** machines mode: the machine powered off once a node reaches the kernel step (a fault the cluster must ride out) */
   poweroff?: string;
+  /** machines mode: the PXE machine's dnsmasq unit restarted once a node's first DHCP request is logged */
+  restartDnsmasq: boolean;
 }
 
-const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--down] [--poweroff MACHINE] [--stack NAME] [--timeout SECONDS] [--out DIR]";
+const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--down] [--poweroff MACHINE] [--restart-dnsmasq] [--stack NAME] [--timeout SECONDS] [--out DIR]";
 
 export function labOptions(argv: string[]): Options {
   const { values: v, positionals } = parseCli("lab", USAGE, {
     options: {
       groups: { type: "string", multiple: true }, nodes: { type: "string", multiple: true }, stack: { type: "string" },
       out: { type: "string" }, timeout: { type: "string" }, up: { type: "boolean" }, destroy: { type: "boolean" }, down: { type: "boolean" }, poweroff: { type: "string" },
+      "restart-dnsmasq": { type: "boolean" },
     },
     allowPositionals: true,
   }, argv);
@@ -68,11 +71,14 @@ export function labOptions(argv: string[]): Options {
     out: v.out === undefined ? undefined : path.resolve(v.out),
     timeoutS: numberFlag("lab", USAGE, "timeout", v.timeout, 300, 10),
     up: v.up ?? false, destroy: v.destroy ?? false, down: v.down ?? false, poweroff: v.poweroff,
+    restartDnsmasq: v["restart-dnsmasq"] ?? false,
   };
   const machines = fs.existsSync(path.join(o.example, "lab-machines.json"));
   if (o.down && !machines) usageError("lab", USAGE, `--down is for an example with lab machines (lab-machines.json); ${o.example} has none: use --destroy`);
   if (o.down && (o.up || o.destroy)) usageError("lab", USAGE, "--down runs pulumi destroy and stops the machines: give it alone");
   if (o.poweroff !== undefined && !machines) usageError("lab", USAGE, "--poweroff is for an example with lab machines (lab-machines.json)");
+  if (o.restartDnsmasq && !machines) usageError("lab", USAGE, "--restart-dnsmasq is for an example with lab machines (lab-machines.json)");
+  if (o.restartDnsmasq && o.poweroff !== undefined) usageError("lab", USAGE, "one fault per run: --poweroff or --restart-dnsmasq");
   if (o.destroy && machines) usageError("lab", USAGE, "with lab machines, --down destroys the stack and then stops the machines");
   if (!fs.existsSync(path.join(o.example, "Pulumi.yaml"))) usageError("lab", USAGE, `${o.example} has no Pulumi.yaml`);
   return o;
@@ -396,6 +402,8 @@ export const EXIT = { up: 0, nodeFailed: 1, usage: 2, setupFailed: 3, notRestore
 
 /** A daemon of the lab (dnsmasq, nginx, a brick) that exited while the nodes were booting. */
 interface DaemonExit { daemon: string; pid: number; exitCode: number | null; afterS: number }
+/** A fault the lab caused while the nodes booted (result.json `faults`): `pids` are the unit's main pid before and after a restart. */
+interface Fault { action: "poweroff" | "restart"; machine: string; unit?: string; afterS: number; node: string; pids?: [string, string] }
 
 /** Earlier runs' logs move to `runs/<time>/` instead of being deleted; the newest KEEP_RUNS stay. */
 const KEEP_RUNS = 10;
@@ -690,7 +698,8 @@ async function main(): Promise<number> {
     let journalAt = 0;
     const dnsText = () => {
       if (!pxeMachine) return readText(dnsLog);
-      if (Date.now() - journalAt > 2000) {
+      // faster while a --restart-dnsmasq waits for the first DHCP request, so it lands inside the exchange
+      if (Date.now() - journalAt > (o.restartDnsmasq && !faults.length ? 250 : 2000)) {
         journalAt = Date.now();
         journal = pxeMachine.exec(`journalctl -u ${c.machines!.dnsmasqUnit} --since @${logsFrom.at} -o short --no-pager`, true).out;
         fs.writeFileSync(dnsLog, journal);
@@ -713,20 +722,37 @@ async function main(): Promise<number> {
     };
     // --poweroff: one machine goes down while the nodes boot (once the first asks for its kernel: the
     // initramfs then mounts the volume with that machine's brick gone or going)
-    const faults: { machine: string; afterS: number; node: string }[] = [];
-    const fault = () => {
-      if (!ml || !o.poweroff || faults.length) return;
-      const r = runs.find((x) => STEPS.indexOf(x.obs.step) >= STEPS.indexOf("kernel"));
-      if (!r) return;
-      const f = { machine: o.poweroff, afterS: Number(((Date.now() - bootStart) / 1000).toFixed(1)), node: r.node.name };
-      faults.push(f);
-      console.log(`lab: FAULT: powering machine ${f.machine} off (${r.node.name} is at ${r.obs.step}, ${f.afterS} s into the boot)`);
-      void ml.powerOff(f.machine).then(() => console.log(`lab: machine ${f.machine} is off`));
+    // --restart-dnsmasq: the head's dnsmasq unit restarted as soon as its journal shows a node's first DHCP
+    // request (the exchange then finishes, or is retried, against the new process; the initramfs asks again later)
+    const faults: Fault[] = [];
+    const fault = (dns: string) => {
+      if (!ml || faults.length) return;
+      const afterS = () => Number(((Date.now() - bootStart) / 1000).toFixed(1));
+      if (o.poweroff) {
+        const r = runs.find((x) => STEPS.indexOf(x.obs.step) >= STEPS.indexOf("kernel"));
+        if (!r) return;
+        const f: Fault = { action: "poweroff", machine: o.poweroff, afterS: afterS(), node: r.node.name };
+        faults.push(f);
+        console.log(`lab: FAULT: powering machine ${f.machine} off (${r.node.name} is at ${r.obs.step}, ${f.afterS} s into the boot)`);
+        void ml.powerOff(f.machine).then(() => console.log(`lab: machine ${f.machine} is off`));
+      } else if (o.restartDnsmasq && pxeMachine) {
+        const r = runs.find((x) => new RegExp(`DHCPDISCOVER\\([^)]*\\) ${x.node.mac}`, "i").test(dns));
+        if (!r) return;
+        const unit = c.machines!.dnsmasqUnit;
+        const pid = () => pxeMachine.exec(`systemctl show -p MainPID --value ${unit}`, true).out.trim();
+        const before = pid();
+        const f: Fault = { action: "restart", machine: c.machines!.pxeMachine, unit, afterS: afterS(), node: r.node.name };
+        faults.push(f);
+        console.log(`lab: FAULT: restarting ${unit} on ${f.machine} (${r.node.name} sent its first DHCP request, ${f.afterS} s into the boot)`);
+        const res = pxeMachine.exec(`systemctl restart ${unit}`, true);
+        f.pids = [before, pid()];
+        console.log(`lab: ${unit} ${res.code === 0 ? `restarted (pid ${f.pids[0]} -> ${f.pids[1]})` : `restart FAILED (exit ${res.code}): ${res.out.trim()}`}`);
+      }
     };
     while (runs.some((r) => !r.done) && !interrupted) {
       watchDaemons();
-      fault();
       const dns = dnsText();
+      fault(dns);
       const acc = accessText();
       for (const r of runs.filter((x) => !x.done && x.phase !== "checking")) {
         const text = readText(r.console);

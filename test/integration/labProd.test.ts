@@ -7,8 +7,8 @@
  * Debian from them to `running` and passes the checks over SSH. The lab starts no daemon and copies no file:
  * what serves the node is the machines' own units. `--down` runs `pulumi destroy`, finds every machine's /etc
  * and units as they were before `up`, and stops the machines. Between the two, the storage fault of point 3: a
- * storage machine powered off while the node boots (the node still comes up on the other two replicas), and a
- * later `--up` with the machine back converges.
+ * storage machine powered off while the node boots (the node still comes up on the other two replicas), a
+ * later `--up` with the machine back converges, and the head's dnsmasq restarted during a boot.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -107,6 +107,26 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
     const stack = await LocalWorkspace.selectStack({ stackName: STACK, workDir: EXAMPLE }, { envVars: env });
     const pre = await stack.preview({ expectNoChanges: true });
     expect(Object.entries(pre.changeSummary).filter(([k, n]) => k !== "same" && n)).toEqual([]);
+  });
+
+  test("the head's dnsmasq restarted during a boot (--restart-dnsmasq): the new process serves the node's DHCP and the node comes up", async () => {
+    const run = await runLab(EXAMPLE, STACK, out, env, ["--restart-dnsmasq", "--timeout", "900"], { onStart: (pid) => (labPid = pid) });
+    if (run.code !== 0) console.log(run.stdout + run.stderr);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(fs.readFileSync(path.join(out, "result.json"), "utf8"));
+    expect(result.faults).toEqual([expect.objectContaining({ action: "restart", machine: "head", unit: "dnsmasq@netboot-pxe", node: "node1" })]);
+    const [before, after] = result.faults[0].pids as string[];
+    expect(before).toMatch(/^[1-9]\d*$/);
+    expect(after).toMatch(/^[1-9]\d*$/);
+    expect(after).not.toBe(before); // a new process, not a reload
+    expect(result.nodes[0].result).toBe("up");
+    expect(result.nodes[0].marker).toMatch(/host=node1 ip=10\.97\.0\.11 state=running/);
+    // the node asked before the restart and was answered by the process that started after it
+    const journal = machine("head").exec("journalctl -u dnsmasq@netboot-pxe -o cat --no-pager").out.split("\n");
+    const started = journal.map((l, i) => (/started, version/.test(l) ? i : -1)).filter((i) => i >= 0).pop()!;
+    expect(journal.slice(0, started).some((l) => /DHCPDISCOVER\(nb0\) 52:54:00:97:00:11/.test(l))).toBe(true);
+    expect(journal.slice(started).some((l) => /DHCPACK\(nb0\) 10\.97\.0\.11 52:54:00:97:00:11 node1/.test(l))).toBe(true);
+    console.log(`labProd: node1 up after ${result.nodes[0].secondsToUp} s with dnsmasq restarted ${result.faults[0].afterS} s into the boot`);
   });
 
   test("--down: pulumi destroy leaves every machine's /etc and units as before up; then the machines are stopped", async () => {
