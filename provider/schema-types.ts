@@ -138,6 +138,8 @@ export interface Brick {
     readonly path: string;
     /** Listen port (standalone mode; default 49152 + brick index). */
     readonly port?: number;
+    /** Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md). */
+    readonly target?: Host;
 }
 
 export interface BrickInputs {
@@ -147,6 +149,8 @@ export interface BrickInputs {
     readonly path: pulumi.Input<string>;
     /** Listen port (standalone mode; default 49152 + brick index). */
     readonly port?: pulumi.Input<number>;
+    /** Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md). */
+    readonly target?: pulumi.Input<HostInputs>;
 }
 
 export interface BrickEndpoint {
@@ -978,7 +982,7 @@ export interface GlusterManagedVolumeOutputs {
 
 /** Arguments of netboot:index:GlusterVolume. */
 export interface GlusterVolumeArgs {
-    /** Where volfiles are written (standalone) or where the `gluster` command runs (managed). */
+    /** Where volfiles are written (standalone: the client volfile, and the bricks that give no `target`; an SSH host needs `systemd: true`, and its bricks then run as units) or where the `gluster` command runs (managed). */
     readonly host: pulumi.Input<HostInputs>;
     /** Volume name (default: the resource name). */
     readonly volumeName?: pulumi.Input<string>;

@@ -5,7 +5,7 @@ import * as schema from "../schema-types";
 import { sha256 } from "../drift/digest";
 import { buildGlusterModel, GlusterModel } from "../model/gluster";
 import { hostPath, normalizeHost } from "../model/host";
-import { glusterPaths, renderStandalone, renderTlsFiles } from "../render/volfile";
+import { glusterPaths, renderBrickFiles, renderStandalone, renderTlsFiles, unitName } from "../render/volfile";
 import { parseVolfile, xlatorTypes } from "../model/volfileParse";
 import { asFiles, FileSet } from "../resources/clients";
 import { validated } from "./_validate";
@@ -26,14 +26,31 @@ class GlusterManagedVolume extends pulumi.CustomResource {
 export function checkGlusterVolume(name: string, a: pulumi.Unwrap<schema.GlusterVolumeArgs>, issues: Issues): GlusterModel | undefined {
   const m = buildGlusterModel(name, a, normalizeHost(issues, "host", a.host), issues);
   if (m && m.mode === "managed" && m.tls) issues.add("tls", "(secret)", "managed mode: glusterd reads TLS material from /etc/ssl/glusterfs.*; netboot only writes it in standalone mode");
-  if (m && m.mode === "standalone" && m.host.ssh) issues.add("host", "ssh", "standalone mode writes to a local target folder for now");
   return issues.ok ? m : undefined;
 }
 
 /**
+ * The bricks that will run as systemd units (standalone mode, the brick's target or else the volume's host has
+ * `systemd: true`), read from the arguments as the program gave them: the component registers one FileSet per
+ * such brick, so the list must be known when it is constructed. The model decides the same from the checked
+ * arguments, and the two are compared before anything is written.
+ */
+function unitBrickIndexes(args: schema.GlusterVolumeArgs): number[] {
+  if (args.mode !== "standalone" || !Array.isArray(args.bricks)) return [];
+  const systemd = (h: unknown) => !!h && typeof h === "object" && (h as { systemd?: unknown }).systemd === true;
+  return (args.bricks as unknown[]).flatMap((b, i) => {
+    const target = b && typeof b === "object" ? (b as { target?: unknown }).target : undefined;
+    return systemd(target ?? args.host) ? [i] : [];
+  });
+}
+
+/**
  * netboot:index:GlusterVolume: wiring only. Rules are in model/gluster.ts, graphs in render/volfile.ts.
- * - standalone: one FileSet with every volfile and brick unit; the client volfile goes live only after
- *   its volfiles parse (model/volfileParse.ts). TLS material is a second FileSet whose inputs stay secret.
+ * - standalone: one FileSet on the volume's host with the client volfile and the other bricks' volfiles and unit
+ *   files; the client volfile goes live only after its volfiles parse (model/volfileParse.ts). A brick on a
+ *   systemd host is a FileSet of its own on that host (its volfile and its unit in /etc/systemd/system), which
+ *   enables and starts the unit, restarts it when the volfile changes, and stops and disables it on destroy; the
+ *   client volfile waits for those bricks. TLS material is a further FileSet whose inputs stay secret.
  * - managed: a GlusterManagedVolume custom resource drives glusterd.
  */
 export class GlusterVolume extends schema.GlusterVolume {
@@ -60,20 +77,38 @@ export class GlusterVolume extends schema.GlusterVolume {
       this.brickVolfiles = pulumi.output(undefined as Record<string, string> | undefined);
     } else {
       const full = (m: GlusterModel) => (p: string) => hostPath(m.host, p);
+      const unitBricks = unitBrickIndexes(args);
       // Every volfile is parsed with the volfile grammar before anything is written. (glusterfs 10.3's
       // `--volfile-check` is no usable check: for a client volfile it daemonizes and never exits.) Each is
       // parsed once: the client's graph gives `xlators` too.
       const parsed = model.apply((m) => {
+        const modelUnits = m.bricks.filter((b) => b.systemdUnit).map((b) => b.index);
+        if (modelUnits.join() !== unitBricks.join())
+          throw new Error(`${resource}: bricks that run as systemd units must be known when the program runs (bricks and their hosts given as values, not outputs of other resources)`);
         const files = renderStandalone(m, full(m)).filter((f) => !f.path.startsWith(glusterPaths(m).tlsDir + "/"));
-        const graphs = files.filter((f) => f.path.endsWith(".vol")).map((f) => ({ path: f.path, graph: parseVolfile(f.content) }));
-        return { files, clientXlators: xlatorTypes(graphs.find((g) => g.path === files[0].path)!.graph) };
+        const brickFiles = m.bricks.filter((b) => b.systemdUnit).map((b) => renderBrickFiles(m, b, (p) => hostPath(b.target ?? m.host, p)));
+        const graphs = [...files, ...brickFiles.flat()].filter((f) => f.path.endsWith(".vol")).map((f) => ({ path: f.path, graph: parseVolfile(f.content) }));
+        return { files, brickFiles, clientXlators: xlatorTypes(graphs.find((g) => g.path === files[0].path)!.graph) };
       });
       const rendered = parsed.apply((p) => p.files);
+      // Bricks on systemd hosts, each its own unit, enabled and started before any client reads the volfile. The
+      // brick folder must exist (a disk mounted there): the unit's ConditionPathIsDirectory would otherwise leave
+      // it quietly inactive, so its absence is refused before the unit goes live.
+      const bricks = unitBricks.map((i, k) => new FileSet(`${name}-brick${i}`, {
+        host: model.apply((m) => m.bricks[i].target ?? m.host),
+        files: parsed.apply((p) => asFiles(p.brickFiles[k])),
+        dirs: model.apply((m) => [glusterPaths(m).dir]),
+        checks: model.apply((m) => [{
+          path: glusterPaths(m).unit(m.bricks[i]),
+          command: ["sh", "-c", 'test -d "$0" || { echo "brick folder $0 does not exist on this host: create it (or mount the brick\'s disk there) first" >&2; exit 1; }', m.bricks[i].path],
+        }]),
+        signal: model.apply((m) => ({ systemdUnit: unitName(m.name, m.bricks[i]), on: "change" as const, restart: true, activation: "own" as const })),
+      }, { parent: this }));
       const volfiles = new FileSet(`${name}-volfiles`, {
         host: model.host,
         files: rendered.apply(asFiles),
         dirs: model.apply((m) => [glusterPaths(m).dir]),
-      }, { parent: this });
+      }, { parent: this, dependsOn: bricks });
       // TLS material: its own FileSet, created only when `tls` is given, each file a secret input.
       const tls = args.tls === undefined ? undefined : new FileSet(`${name}-tls`, {
         host: model.host,
@@ -83,15 +118,17 @@ export class GlusterVolume extends schema.GlusterVolume {
       const client = rendered.apply((fs) => fs[0]);
       this.volumeName = model.name;
       // Outputs wait for the files, so a BootImage never reads a volfile that is not on the host yet.
-      this.clientVolfile = pulumi.all([client, volfiles.manifest, tls ? tls.manifest : {}]).apply(([c]) => c.content);
+      this.clientVolfile = pulumi.all([client, volfiles.manifest, tls ? tls.manifest : {}, pulumi.all(bricks.map((b) => b.manifest))]).apply(([c]) => c.content);
       this.clientVolfileSha256 = client.apply((c) => sha256(c.content));
       this.clientVolfilePath = pulumi.all([model, client]).apply(([m, c]) => hostPath(m.host, c.path));
       this.xlators = parsed.apply((p) => p.clientXlators);
-      this.bricks = model.apply((m) => m.bricks.map((b) => ({ host: b.host, path: b.path, port: b.port, volfile: hostPath(m.host, glusterPaths(m).brick(b)) })));
+      this.bricks = model.apply((m) => m.bricks.map((b) => ({ host: b.host, path: b.path, port: b.port, volfile: hostPath(b.target ?? m.host, glusterPaths(m).brick(b)) })));
       this.mountSource = this.clientVolfilePath.apply((p) => p!);
-      this.brickVolfiles = pulumi.all([model, rendered]).apply(([m, fs]) => {
+      this.brickVolfiles = pulumi.all([model, parsed]).apply(([m, p]) => {
         const out: Record<string, string> = {};
-        for (const f of fs) if (f.path.endsWith(".vol") && f.path !== glusterPaths(m).client) out[hostPath(m.host, f.path)] = sha256(f.content);
+        for (const f of p.files) if (f.path.endsWith(".vol") && f.path !== glusterPaths(m).client) out[hostPath(m.host, f.path)] = sha256(f.content);
+        // a unit brick's volfile is on its own host, at the path that host sees
+        m.bricks.filter((b) => b.systemdUnit).forEach((b, k) => (out[hostPath(b.target ?? m.host, p.brickFiles[k][0].path)] = sha256(p.brickFiles[k][0].content)));
         return out;
       });
     }

@@ -12,6 +12,7 @@ import { GLUSTER_LAYOUT_VALUES, GLUSTER_MODE_VALUES, GlusterLayout, GlusterMode 
 import { checkAbsPath, checkSafe, Issues, show } from "./errors";
 import { listValues } from "./enums";
 import { isDomain, isHostOrIPv4, parseCidr, parseIPv4 } from "./net";
+import { hostKey, normalizeHost } from "./host";
 
 export type { GlusterMode };
 export type Layout = GlusterLayout;
@@ -29,6 +30,14 @@ export interface BrickModel {
   set: number;
   /** The arbiter brick: the last brick of each arbiter set. */
   arbiter: boolean;
+  /** Standalone mode: the host given as the brick's own `target` (absent: the volume's `host`). */
+  target?: Host;
+  /**
+   * Standalone mode on a systemd host (the brick's target, or the volume's host): the brick is a unit in
+   * /etc/systemd/system of that host, with its volfile, placed by a file set of its own that enables, starts and
+   * restarts it. Otherwise its volfile and a unit file to install by hand go with the volume's files.
+   */
+  systemdUnit: boolean;
 }
 
 export interface TlsModel {
@@ -229,7 +238,17 @@ export function buildGlusterModel(resource: string, a: GlusterArgsLike, host: Ho
     const pkey = `${b.host}:${port}`;
     if (mode === "standalone" && ports.has(pkey)) issues.add(`${f}.port`, port, `port already used by bricks[${ports.get(pkey)}] on ${b.host}`);
     else ports.set(pkey, i);
-    bricks.push({ index: i, host: String(b.host), path: String(b.path).replace(/(.)\/+$/, "$1"), port, set: 0, arbiter: false });
+    let target: Host | undefined;
+    if (b.target !== undefined && b.target !== null) {
+      if (mode === "managed") issues.add(`${f}.target`, "(set)", "is for standalone mode (a managed volume's bricks are placed by glusterd on the hosts it probed)");
+      else target = normalizeHost(issues, `${f}.target`, b.target);
+    }
+    const on = target ?? host;
+    const systemdUnit = mode === "standalone" && on.systemd === true;
+    // Without systemd nothing would start a brick on another machine: its files only go with the volume's.
+    if (mode === "standalone" && !systemdUnit && on.ssh) issues.add(target ? `${f}.target` : "host", "ssh", "standalone bricks on an SSH host run as systemd units: give the host `systemd: true`");
+    else if (mode === "standalone" && !systemdUnit && target && hostKey(target) !== hostKey(host)) issues.add(`${f}.target`, "(local)", "a brick placed apart from the volume's files runs as a systemd unit: give its target `systemd: true`, or leave target out");
+    bricks.push({ index: i, host: String(b.host), path: String(b.path).replace(/(.)\/+$/, "$1"), port, set: 0, arbiter: false, ...(target ? { target } : {}), systemdUnit });
   });
 
   // Layout and set size
@@ -324,6 +343,8 @@ export function buildGlusterModel(resource: string, a: GlusterArgsLike, host: Ho
     if (ok) tls = { key: t.key as string, certificate: t.certificate as string, ca: t.ca as string };
   }
   for (const k of ["client.ssl", "server.ssl"]) if (isOn(options[k], false) && !tls) issues.add(`options["${k}"]`, options[k], "TLS is on but `tls` (key, certificate, ca) is not given");
+  // The TLS files are written with the volume's files, on its host; a brick unit on a host of its own would not find them.
+  if (tls && bricks.some((b) => b.systemdUnit)) issues.add("tls", "(secret)", "is not supported yet for bricks that run as systemd units (the key, certificate and CA would be needed on every brick's host); use a managed volume with glusterd's /etc/ssl/glusterfs.* files");
 
   // State dir and host
   let stateDir = DEFAULT_STATE_DIR;

@@ -41,7 +41,8 @@ export function glusterPaths(m: GlusterModel): GlusterPaths {
     dir,
     client: `${dir}/${m.name}.tcp-fuse.vol`,
     brick: (b) => `${dir}/${brickVolfileName(m.name, b)}`,
-    unit: (b) => `${dir}/systemd/${unitName(m.name, b)}`,
+    // a brick that runs as a unit is installed where systemd reads units; otherwise the file is there to install by hand
+    unit: (b) => (b.systemdUnit ? `/etc/systemd/system/${unitName(m.name, b)}` : `${dir}/systemd/${unitName(m.name, b)}`),
     tlsDir: `${dir}/tls`,
     markerTimestamp: `${dir}/marker.tstamp`,
     logDir: `/var/log/glusterfs/netboot-${m.name}`,
@@ -308,12 +309,21 @@ export function renderTlsFiles(m: GlusterModel): RenderedFile[] {
   ];
 }
 
-/** Everything standalone mode writes. */
+/**
+ * What standalone mode writes on the volume's host: the client volfile first, then the volfiles and unit files of
+ * the bricks that do not run as units of their own (`systemdUnit`: see renderBrickFiles), then TLS material.
+ */
 export function renderStandalone(m: GlusterModel, full: FullPath = identity): RenderedFile[] {
+  const withVolume = m.bricks.filter((b) => !b.systemdUnit);
   return [
     renderClientVolfile(m, full),
-    ...m.bricks.map((b) => renderBrickVolfile(m, b, full)),
-    ...m.bricks.map((b) => renderBrickUnit(m, b, full)),
+    ...withVolume.map((b) => renderBrickVolfile(m, b, full)),
+    ...withVolume.map((b) => renderBrickUnit(m, b, full)),
     ...renderTlsFiles(m),
   ];
+}
+
+/** A brick that runs as a systemd unit on its own host: its volfile and its unit, as one set placed on that host. */
+export function renderBrickFiles(m: GlusterModel, b: BrickModel, full: FullPath = identity): RenderedFile[] {
+  return [renderBrickVolfile(m, b, full), renderBrickUnit(m, b, full)];
 }

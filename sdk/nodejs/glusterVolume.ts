@@ -134,7 +134,7 @@ export interface GlusterVolumeArgs {
      */
     glusterdSocket?: pulumi.Input<string | undefined>;
     /**
-     * Where volfiles are written (standalone) or where the `gluster` command runs (managed).
+     * Where volfiles are written (standalone: the client volfile, and the bricks that give no `target`; an SSH host needs `systemd: true`, and its bricks then run as units) or where the `gluster` command runs (managed).
      */
     host: pulumi.Input<inputs.HostArgs>;
     /**

@@ -71,3 +71,44 @@ describe("buildGlusterModel", () => {
     expect(bad.issues.map((i) => i.field).sort()).toEqual(['options["auth.allow"]', 'options["diagnostics.client-log-level"]', 'options["network.ping-timeout"]', 'options["performance.read-ahead"]']);
   });
 });
+
+describe("standalone bricks as systemd units (brick `target`, host `systemd`)", () => {
+  const ssh = (host: string, systemd?: boolean) => ({ ssh: { host, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOx0c2V0dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGsx", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" }, ...(systemd === undefined ? {} : { systemd }) });
+  const withHost = (a: GlusterArgsLike, host: object) => {
+    const issues = new Issues('netboot:index:GlusterVolume "v"');
+    const m = buildGlusterModel("v", a, host, issues);
+    return { m, issues: issues.list };
+  };
+
+  test("a local target folder keeps its bricks with the volume's files, as before (no unit of their own)", () => {
+    const { m, issues } = withHost({ ...base, layout: "replicate", replica: 3, bricks: bricks(3) }, { root: "/tmp/x" });
+    expect(issues).toEqual([]);
+    expect(m!.bricks.map((b) => b.systemdUnit)).toEqual([false, false, false]);
+  });
+
+  test("an SSH host with systemd: every brick without a target is a unit there", () => {
+    const { m, issues } = withHost({ ...base, layout: "replicate", replica: 3, bricks: bricks(3) }, ssh("10.88.1.1", true));
+    expect(issues).toEqual([]);
+    expect(m!.bricks.map((b) => [b.systemdUnit, b.target])).toEqual([[true, undefined], [true, undefined], [true, undefined]]);
+  });
+
+  test("each brick on its own SSH host (target), the volume's files on a local folder", () => {
+    const { m, issues } = withHost({ ...base, layout: "replicate", replica: 3, bricks: bricks(3).map((b, i) => ({ ...b, target: ssh(`10.88.1.${i + 1}`, true) })) }, { root: "/tmp/x" });
+    expect(issues).toEqual([]);
+    expect(m!.bricks.map((b) => [b.systemdUnit, b.target?.ssh?.host])).toEqual([[true, "10.88.1.1"], [true, "10.88.1.2"], [true, "10.88.1.3"]]);
+  });
+
+  test("refused, every one at once: an SSH host without systemd, a local target apart from the volume, a target in managed mode, TLS with unit bricks", () => {
+    const noSystemd = withHost({ ...base, layout: "distribute", bricks: [{ ...bricks(1)[0] }, { ...bricks(2)[1], target: ssh("10.88.1.2") }, { host: "10.88.1.3", path: "/data/b2", target: { root: "/tmp/elsewhere" } }] }, ssh("10.88.1.1"));
+    expect(noSystemd.issues.map((i) => `${i.field}: ${i.message}`)).toEqual([
+      "host: standalone bricks on an SSH host run as systemd units: give the host `systemd: true`",
+      "bricks[1].target: standalone bricks on an SSH host run as systemd units: give the host `systemd: true`",
+      "bricks[2].target: a brick placed apart from the volume's files runs as a systemd unit: give its target `systemd: true`, or leave target out",
+    ]);
+    const managed = withHost({ ...base, mode: "managed", layout: "distribute", bricks: [{ ...bricks(1)[0], target: ssh("10.88.1.1", true) }] }, ssh("10.88.1.1"));
+    expect(managed.issues.map((i) => i.field)).toEqual(["bricks[0].target"]);
+    const pem = (k: string) => `-----BEGIN ${k}-----\nx\n-----END ${k}-----\n`;
+    const tls = withHost({ ...base, layout: "distribute", bricks: bricks(1), tls: { key: pem("PRIVATE KEY"), certificate: pem("CERTIFICATE"), ca: pem("CERTIFICATE") } }, ssh("10.88.1.1", true));
+    expect(tls.issues.map((i) => i.field)).toEqual(["tls"]);
+  });
+});

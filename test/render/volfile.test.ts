@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { buildGlusterModel } from "../../provider/model/gluster";
 import { Issues } from "../../provider/model/errors";
-import { clientGraph, renderStandalone } from "../../provider/render/volfile";
+import { clientGraph, renderBrickFiles, renderStandalone } from "../../provider/render/volfile";
 import { parseVolfile, xlatorTypes } from "../../provider/model/volfileParse";
 
 const ROOT = path.join(__dirname, "..", "golden", "volfile");
@@ -66,5 +66,18 @@ describe("volfile renderer", () => {
     const tls = renderStandalone(model(tlsInput)).filter((f) => f.path.includes("/tls/"));
     expect(tls.map((f) => f.mode)).toEqual([0o600, 0o600, 0o600]);
     expect(renderStandalone(model(input)).filter((f) => f.path.includes("/tls/"))).toEqual([]);
+  });
+  it("a brick on a systemd host: its volfile and a unit in /etc/systemd/system go to its own set, not the volume's", () => {
+    const issues = new Issues('netboot:index:GlusterVolume "v"');
+    const ssh = { host: "10.88.1.1", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOx0c2V0dGVzdGtleXRlc3RrZXl0ZXN0a2V5dGVzdGsx", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" };
+    const m = buildGlusterModel("v", { mode: "standalone", clusterSubnet: "10.88.1.0/24", layout: "distribute", bricks: [{ host: "10.88.1.1", path: "/srv/b0", target: { ssh, systemd: true } }, { host: "10.88.1.2", path: "/srv/b1" }] }, { root: "/tmp/v" }, issues)!;
+    expect(issues.list).toEqual([]);
+    expect(renderStandalone(m).map((f) => f.path)).toEqual([
+      "/etc/netboot/gluster/v/v.tcp-fuse.vol", "/etc/netboot/gluster/v/v.10.88.1.2.srv-b1.vol", "/etc/netboot/gluster/v/systemd/netboot-glusterfsd-v-1.service",
+    ]);
+    const [vol, unit] = renderBrickFiles(m, m.bricks[0]);
+    expect([vol.path, unit.path]).toEqual(["/etc/netboot/gluster/v/v.10.88.1.1.srv-b0.vol", "/etc/systemd/system/netboot-glusterfsd-v-0.service"]);
+    expect(unit.content).toContain("ExecStart=/usr/sbin/glusterfsd -N -f /etc/netboot/gluster/v/v.10.88.1.1.srv-b0.vol ");
+    expect(unit.content).toContain("ConditionPathIsDirectory=/srv/b0");
   });
 });

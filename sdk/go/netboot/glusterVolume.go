@@ -73,7 +73,7 @@ type glusterVolumeArgs struct {
 	Force *bool `pulumi:"force"`
 	// Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own.
 	GlusterdSocket *string `pulumi:"glusterdSocket"`
-	// Where volfiles are written (standalone) or where the `gluster` command runs (managed).
+	// Where volfiles are written (standalone: the client volfile, and the bricks that give no `target`; an SSH host needs `systemd: true`, and its bricks then run as units) or where the `gluster` command runs (managed).
 	Host Host `pulumi:"host"`
 	// How files are placed on the bricks (distributed forms follow from the brick count).
 	Layout GlusterLayout `pulumi:"layout"`
@@ -105,7 +105,7 @@ type GlusterVolumeArgs struct {
 	Force pulumi.BoolPtrInput
 	// Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own.
 	GlusterdSocket pulumi.StringPtrInput
-	// Where volfiles are written (standalone) or where the `gluster` command runs (managed).
+	// Where volfiles are written (standalone: the client volfile, and the bricks that give no `target`; an SSH host needs `systemd: true`, and its bricks then run as units) or where the `gluster` command runs (managed).
 	Host HostInput
 	// How files are placed on the bricks (distributed forms follow from the brick count).
 	Layout GlusterLayoutInput

@@ -538,6 +538,8 @@ type Brick struct {
 	Path string `pulumi:"path"`
 	// Listen port (standalone mode; default 49152 + brick index).
 	Port *int `pulumi:"port"`
+	// Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+	Target *Host `pulumi:"target"`
 }
 
 // BrickInput is an input type that accepts BrickArgs and BrickOutput values.
@@ -559,6 +561,8 @@ type BrickArgs struct {
 	Path pulumi.StringInput `pulumi:"path"`
 	// Listen port (standalone mode; default 49152 + brick index).
 	Port pulumi.IntPtrInput `pulumi:"port"`
+	// Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+	Target HostPtrInput `pulumi:"target"`
 }
 
 func (BrickArgs) ElementType() reflect.Type {
@@ -626,6 +630,11 @@ func (o BrickOutput) Path() pulumi.StringOutput {
 // Listen port (standalone mode; default 49152 + brick index).
 func (o BrickOutput) Port() pulumi.IntPtrOutput {
 	return o.ApplyT(func(v Brick) *int { return v.Port }).(pulumi.IntPtrOutput)
+}
+
+// Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+func (o BrickOutput) Target() HostPtrOutput {
+	return o.ApplyT(func(v Brick) *Host { return v.Target }).(HostPtrOutput)
 }
 
 type BrickArrayOutput struct{ *pulumi.OutputState }

@@ -144,6 +144,10 @@ export interface BrickArgs {
      * Listen port (standalone mode; default 49152 + brick index).
      */
     port?: pulumi.Input<number | undefined>;
+    /**
+     * Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+     */
+    target?: pulumi.Input<inputs.HostArgs | undefined>;
 }
 
 export interface DynamicRangeArgs {

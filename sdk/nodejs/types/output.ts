@@ -118,6 +118,10 @@ export interface Brick {
      * Listen port (standalone mode; default 49152 + brick index).
      */
     port?: number;
+    /**
+     * Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+     */
+    target?: outputs.Host;
 }
 
 export interface BrickEndpoint {

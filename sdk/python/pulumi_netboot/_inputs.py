@@ -640,24 +640,32 @@ class BrickArgsDict(TypedDict):
     """
     Listen port (standalone mode; default 49152 + brick index).
     """
+    target: NotRequired[pulumi.Input[Optional['HostArgsDict']]]
+    """
+    Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+    """
 
 @pulumi.input_type
 class BrickArgs:
     def __init__(__self__, *,
                  host: pulumi.Input[_builtins.str],
                  path: pulumi.Input[_builtins.str],
-                 port: pulumi.Input[Optional[_builtins.int]] = None):
+                 port: pulumi.Input[Optional[_builtins.int]] = None,
+                 target: pulumi.Input[Optional['HostArgs']] = None):
         """
         A GlusterFS brick.
 
         :param pulumi.Input[_builtins.str] host: Host name or address of the brick server, as clients reach it.
         :param pulumi.Input[_builtins.str] path: Absolute path of the brick folder.
         :param pulumi.Input[_builtins.int] port: Listen port (standalone mode; default 49152 + brick index).
+        :param pulumi.Input['HostArgs'] target: Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
         """
         pulumi.set(__self__, "host", host)
         pulumi.set(__self__, "path", path)
         if port is not None:
             pulumi.set(__self__, "port", port)
+        if target is not None:
+            pulumi.set(__self__, "target", target)
 
     @_builtins.property
     @pulumi.getter
@@ -694,6 +702,18 @@ class BrickArgs:
     @port.setter
     def port(self, value: pulumi.Input[Optional[_builtins.int]]):
         pulumi.set(self, "port", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def target(self) -> pulumi.Input[Optional['HostArgs']]:
+        """
+        Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+        """
+        return pulumi.get(self, "target")
+
+    @target.setter
+    def target(self, value: pulumi.Input[Optional['HostArgs']]):
+        pulumi.set(self, "target", value)
 
 
 class DynamicRangeArgsDict(TypedDict):

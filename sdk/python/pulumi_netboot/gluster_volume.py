@@ -41,7 +41,7 @@ class GlusterVolumeArgs:
         The set of arguments for constructing a GlusterVolume resource.
 
         :param pulumi.Input[_builtins.str] cluster_subnet: Clients' subnet; `auth.allow` defaults to it (never `*`).
-        :param pulumi.Input['HostArgs'] host: Where volfiles are written (standalone) or where the `gluster` command runs (managed).
+        :param pulumi.Input['HostArgs'] host: Where volfiles are written (standalone: the client volfile, and the bricks that give no `target`; an SSH host needs `systemd: true`, and its bricks then run as units) or where the `gluster` command runs (managed).
         :param pulumi.Input['GlusterLayout'] layout: How files are placed on the bricks (distributed forms follow from the brick count).
         :param pulumi.Input['GlusterMode'] mode: How the volume is run.
         :param pulumi.Input[_builtins.bool] allow_same_host_sets: Allow two bricks of one replica or disperse set on one host (glusterd's `force`).
@@ -105,7 +105,7 @@ class GlusterVolumeArgs:
     @pulumi.getter
     def host(self) -> pulumi.Input['HostArgs']:
         """
-        Where volfiles are written (standalone) or where the `gluster` command runs (managed).
+        Where volfiles are written (standalone: the client volfile, and the bricks that give no `target`; an SSH host needs `systemd: true`, and its bricks then run as units) or where the `gluster` command runs (managed).
         """
         return pulumi.get(self, "host")
 
@@ -287,7 +287,7 @@ class GlusterVolume(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.int] disperse: Disperse set size.
         :param pulumi.Input[_builtins.bool] force: Managed mode: pass `force` to `gluster volume create` (bricks on the root file system). Implied by allowSameHostSets.
         :param pulumi.Input[_builtins.str] glusterd_socket: Managed mode: glusterd CLI socket (`gluster --glusterd-sock`); default glusterd's own.
-        :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] host: Where volfiles are written (standalone) or where the `gluster` command runs (managed).
+        :param pulumi.Input[Union['HostArgs', 'HostArgsDict']] host: Where volfiles are written (standalone: the client volfile, and the bricks that give no `target`; an SSH host needs `systemd: true`, and its bricks then run as units) or where the `gluster` command runs (managed).
         :param pulumi.Input['GlusterLayout'] layout: How files are placed on the bricks (distributed forms follow from the brick count).
         :param pulumi.Input['GlusterMode'] mode: How the volume is run.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] options: glusterd option keys and values (`performance.*`, `auth.allow`, `client.ssl`, ...).

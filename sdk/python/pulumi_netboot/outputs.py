@@ -378,18 +378,22 @@ class Brick(dict):
     def __init__(__self__, *,
                  host: _builtins.str,
                  path: _builtins.str,
-                 port: Optional[_builtins.int] = None):
+                 port: Optional[_builtins.int] = None,
+                 target: Optional['outputs.Host'] = None):
         """
         A GlusterFS brick.
 
         :param _builtins.str host: Host name or address of the brick server, as clients reach it.
         :param _builtins.str path: Absolute path of the brick folder.
         :param _builtins.int port: Listen port (standalone mode; default 49152 + brick index).
+        :param 'Host' target: Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
         """
         pulumi.set(__self__, "host", host)
         pulumi.set(__self__, "path", path)
         if port is not None:
             pulumi.set(__self__, "port", port)
+        if target is not None:
+            pulumi.set(__self__, "target", target)
 
     @_builtins.property
     @pulumi.getter
@@ -414,6 +418,14 @@ class Brick(dict):
         Listen port (standalone mode; default 49152 + brick index).
         """
         return pulumi.get(self, "port")
+
+    @_builtins.property
+    @pulumi.getter
+    def target(self) -> Optional['outputs.Host']:
+        """
+        Standalone mode: where this brick's volfile and systemd unit are placed and its glusterfsd runs, an SSH host with `systemd: true` (default: the volume's `host`). On a systemd host the brick is the unit `netboot-glusterfsd-<volume>-<index>.service`, enabled and started by `up`, restarted when its volfile changes, stopped and disabled by `destroy` (docs/gluster.md).
+        """
+        return pulumi.get(self, "target")
 
 
 @pulumi.output_type
