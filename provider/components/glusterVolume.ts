@@ -94,7 +94,10 @@ export class GlusterVolume extends schema.GlusterVolume {
       // Bricks on systemd hosts, each its own unit, enabled and started before any client reads the volfile. The
       // brick folder must exist (a disk mounted there): the unit's ConditionPathIsDirectory would otherwise leave
       // it quietly inactive, so its absence is refused before the unit goes live.
-      const bricks = unitBricks.map((i, k) => new FileSet(`${name}-brick${i}`, {
+      // One after another: bricks on one host share the volume's folder (and its parents, which the first creates
+      // and records), so the first brick in is the last out, and destroy leaves no folder of netboot's behind.
+      const bricks: FileSet[] = [];
+      for (const [k, i] of unitBricks.entries()) bricks.push(new FileSet(`${name}-brick${i}`, {
         host: model.apply((m) => m.bricks[i].target ?? m.host),
         files: parsed.apply((p) => asFiles(p.brickFiles[k])),
         dirs: model.apply((m) => [glusterPaths(m).dir]),
@@ -103,7 +106,7 @@ export class GlusterVolume extends schema.GlusterVolume {
           command: ["sh", "-c", 'test -d "$0" || { echo "brick folder $0 does not exist on this host: create it (or mount the brick\'s disk there) first" >&2; exit 1; }', m.bricks[i].path],
         }]),
         signal: model.apply((m) => ({ systemdUnit: unitName(m.name, m.bricks[i]), on: "change" as const, restart: true, activation: "own" as const })),
-      }, { parent: this }));
+      }, { parent: this, dependsOn: bricks.slice(-1) }));
       const volfiles = new FileSet(`${name}-volfiles`, {
         host: model.host,
         files: rendered.apply(asFiles),

@@ -289,6 +289,8 @@ export function renderBrickUnit(m: GlusterModel, b: BrickModel, full: FullPath =
     `ExecStartPre=/bin/mkdir -p ${b.path}/.glusterfs ${full(p.logDir)} ${full(p.runDir)}`,
     `ExecStart=/usr/sbin/glusterfsd -N -f ${full(p.brick(b))} -l ${full(`${p.logDir}/brick-${id}.log`)} -p ${full(`${p.runDir}/brick-${id}.pid`)}`,
     "Restart=on-failure",
+    // glusterfsd leaves with the signal's number (cleanup_and_exit): a stop's SIGTERM is a clean end, not a failure
+    "SuccessExitStatus=15",
     "",
     "[Install]",
     "WantedBy=multi-user.target",

@@ -170,7 +170,7 @@ export async function startBrick(ns: Netns, volfile: string, dir: string, id: st
 }
 
 /** A FUSE client mounted from a volfile; returns its pid (glusterfs writes it). */
-export async function mountClient(ns: Netns, volfile: string, mnt: string, dir: string, id: string): Promise<number> {
+export async function mountClient(ns: Pick<Netns, "exec">, volfile: string, mnt: string, dir: string, id: string): Promise<number> {
   requireTool("glusterfs");
   fs.mkdirSync(mnt, { recursive: true });
   const pidFile = path.join(dir, `client-${id}.pid`);

@@ -1,6 +1,6 @@
 /**
- * A real systemd machine for tests: a Debian 12 root with systemd and the stock dnsmasq, nginx and sshd (profile
- * `pxe` of scripts/lab/machineRoot.sh, built once and cached) booted with `systemd-nspawn --boot` by
+ * A real systemd machine for tests: a Debian 12 root with systemd, sshd and the stock dnsmasq and nginx (profile
+ * `pxe` of scripts/lab/machineRoot.sh, built once and cached) or glusterfs-server (`storage`) booted with `systemd-nspawn --boot` by
  * scripts/lab/machines.ts (the lab's servers are the same machines: what nspawn needs on a host without systemd
  * is written there) in a network namespace the test creates (`nbm<tag>`, private addresses only). Each boot
  * network is an interface `nbs<i>` of the machine on a veth pair whose other end `nbc0` is in a client namespace
@@ -32,8 +32,11 @@ export class SystemdMachine {
   private server?: net.Server;
   private sockets = new Set<net.Socket>();
 
-  /** `tag` keeps names unique per test file; the machine has `ips[i]`/24 on `nbs<i>`. */
-  constructor(readonly tag: string, readonly ips: string[]) {
+  /**
+   * `tag` keeps names unique per test file; the machine has `ips[i]`/24 on `nbs<i>`. `profile`: the root's
+   * packages (scripts/lab/machineRoot.sh: `pxe` dnsmasq and nginx, `storage` glusterfs-server).
+   */
+  constructor(readonly tag: string, readonly ips: string[], readonly profile: "pxe" | "storage" = "pxe") {
     requireRoot("a systemd-nspawn machine");
     for (const t of ["systemd-nspawn", "unshare", "nsenter", "ip", "ssh-keygen", "mmdebstrap"]) requireTool(t);
     this.dir = tmpDir(`machine-${tag}`);
@@ -48,7 +51,7 @@ export class SystemdMachine {
     const key = path.join(this.dir, "client_ed25519");
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "netboot-machine-test", "-f", key]);
     this.privateKey = fs.readFileSync(key, "utf8");
-    this.hostKey = this.machine.prepare("pxe", fs.readFileSync(key + ".pub", "utf8"));
+    this.hostKey = this.machine.prepare(this.profile, fs.readFileSync(key + ".pub", "utf8"));
 
     for (const n of [this.ns, ...this.clientNs]) sh(`ip netns del ${n} 2>/dev/null; ip netns add ${n} && ip -n ${n} link set lo up`);
     this.ips.forEach((ip, i) => {
