@@ -115,6 +115,8 @@ export interface BootTarget {
     readonly localDisk?: boolean;
     /** Files every node booting this target gets under its group's overlay (a BootImage's `overlay`). */
     readonly overlay?: NodeOverlay;
+    /** Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them. */
+    readonly servedBy?: string[];
 }
 
 export interface BootTargetInputs {
@@ -128,6 +130,8 @@ export interface BootTargetInputs {
     readonly localDisk?: pulumi.Input<boolean>;
     /** Files every node booting this target gets under its group's overlay (a BootImage's `overlay`). */
     readonly overlay?: pulumi.Input<NodeOverlayInputs>;
+    /** Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them. */
+    readonly servedBy?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** A GlusterFS brick. */
@@ -803,6 +807,8 @@ export interface BootImageArgs {
     readonly overlay?: pulumi.Input<NodeOverlayInputs>;
     /** The NIC drivers the initramfs carries, replacing the default set (virtio_net, e1000, e1000e, igb, igc, ixgbe, i40e, ice, bnxt_en, mlx5_core, tg3 and the modules they need; docs/boot-images.md). A default driver the kernel lacks is left out with a warning at preview; one named here is an error. `[]` for none (then give the boot NIC's driver in `modules`). */
     readonly nicModules?: pulumi.Input<pulumi.Input<string>[]>;
+    /** More PxeServers that serve this image's kernel and initramfs (and, with transport http, the image) besides `server`: one more publish per mirror of the same build (two head nodes). A list of `info` outputs. */
+    readonly mirrors?: pulumi.Input<pulumi.Input<PxeServerInfoInputs>[]>;
 }
 
 /** A stateless boot image: kernel plus a volfile-driven, reproducible initramfs that brings the node up from GlusterFS, NFS or HTTP into RAM (or hybrid), published to the PxeServer's HTTP root. */
@@ -1133,6 +1139,8 @@ export interface NodeGroupArgs {
     readonly overlay?: pulumi.Input<GroupOverlayInputs>;
     /** DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options). */
     readonly network?: pulumi.Input<NetworkOptionsInputs>;
+    /** More PxeServers that serve this group besides `server` (two head nodes, docs/pxe.md "Two head nodes"): each gets the same static leases, iPXE scripts and overlays (the same SSH host keys), with its own URLs, so a node boots from whichever answers first and neither server needs to know the other. Every server needs dhcpMode `static` on the same subnet, and the group's BootImage the same `mirrors`. A list of `info` outputs. */
+    readonly mirrors?: pulumi.Input<pulumi.Input<PxeServerInfoInputs>[]>;
 }
 
 /** A group of nodes served by one PxeServer: static leases in the server's dhcp-hostsdir (adding nodes needs no dnsmasq restart; removals signal it), one iPXE script per group and per node, an /etc/hosts fragment. */
@@ -1162,6 +1170,8 @@ export interface NodeGroupFilesInputs {
     readonly overlay?: GroupOverlay;
     /** The group's own DHCP options (NodeGroup `network`). */
     readonly network?: NetworkOptions;
+    /** The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from. */
+    readonly sharedHostKeys?: { [key: string]: SshHostKey[] };
 }
 
 /** Outputs (state) of netboot:index:NodeGroupFiles. */

@@ -43,6 +43,13 @@ export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageAr
   const server = a.server as Partial<schema.PxeServerInfo> | undefined;
   if (!server || typeof server !== "object" || typeof server.httpRoot !== "string" || typeof server.httpBaseUrl !== "string")
     issues.add("server", server, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");
+  if (a.mirrors !== undefined && a.mirrors !== null) {
+    if (!Array.isArray(a.mirrors)) issues.add("mirrors", a.mirrors, "must be a list of PxeServer `info` outputs");
+    else (a.mirrors as Partial<schema.PxeServerInfo>[]).forEach((m, i) => {
+      if (!m || typeof m !== "object" || typeof m.httpRoot !== "string" || typeof m.httpBaseUrl !== "string") issues.add(`mirrors[${i}]`, m, "must be a PxeServer's `info` output (with host, httpRoot, httpBaseUrl)");
+      else if (m.httpBaseUrl === server?.httpBaseUrl) issues.add(`mirrors[${i}]`, m.name, "serves the same URL as `server`");
+    });
+  }
   if (a.publishHost !== undefined) {
     if (a.transport === "http") issues.add("publishHost", "(set)", "is only used with glusterfs or nfs (http images are published to the PxeServer's host)");
     else normalizeHost(issues, "publishHost", a.publishHost);
@@ -55,7 +62,7 @@ export function checkBootImage(name: string, a: pulumi.Unwrap<schema.BootImageAr
   }
   // only carried in `boot`: no part of the initramfs or the image depends on it
   parseImageOverlay(issues, "overlay", a.overlay);
-  const { server: _s, publishHost: _p, publishImage: _i, buildHost: _b, overlay: _o, ...rest } = a;
+  const { server: _s, mirrors: _m, publishHost: _p, publishImage: _i, buildHost: _b, overlay: _o, ...rest } = a;
   // The image source is on this machine unless a build host is given. Its Initramfs child checks it with the
   // build host's other facts, all at once; but while some inputs are unknown (a fresh stack's preview, with a
   // volfile not rendered yet) that check cannot run, so the image source is checked here instead.
@@ -74,7 +81,7 @@ export class BootImage extends schema.BootImage {
     super(name, args, opts);
     const model = validated(ctx, `netboot:index:BootImage "${name}"`, args, (a, issues) => checkBootImage(name, a, issues));
     const server = pulumi.output(args.server);
-    const { server: _s, publishHost, publishImage, buildHost, overlay, ...spec } = args;
+    const { server: _s, mirrors: _m, publishHost, publishImage, buildHost, overlay, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists
     const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)) as schema.BootImageSpec);
     const built = new Initramfs(`${name}-initramfs`, {
@@ -87,6 +94,20 @@ export class BootImage extends schema.BootImage {
       spec: checkedSpec,
       ...(buildHost !== undefined ? { buildHost: pulumi.output(buildHost) as pulumi.Output<schema.Host> } : {}),
     }, { parent: this });
+    // Two head nodes: the same build published on each mirror too (after the first, so it comes from the build
+    // cache). A list, so that its length is known here.
+    const mirrors = (Array.isArray(args.mirrors) ? args.mirrors : []).map((m) => pulumi.output(m));
+    const mirrorBuilds = mirrors.map((m, i) => new Initramfs(`${name}-initramfs-m${i}`, {
+      host: m.host as pulumi.Output<schema.Host>,
+      httpRoot: pulumi.unsecret(m.httpRoot),
+      httpBaseUrl: pulumi.unsecret(m.httpBaseUrl),
+      name,
+      spec: checkedSpec,
+      ...(buildHost !== undefined ? { buildHost: pulumi.output(buildHost) as pulumi.Output<schema.Host> } : {}),
+    }, { parent: this, dependsOn: [built] }));
+    // where the kernel and initramfs are, once each publish is done: a NodeGroup checks its mirrors against it
+    const servedBy = pulumi.all([pulumi.unsecret(server.httpBaseUrl), built.initrdUrl, ...mirrors.map((m, i) => pulumi.all([pulumi.unsecret(m.httpBaseUrl), mirrorBuilds[i].initrdUrl]).apply(([u]) => u))])
+      .apply(([first, , ...rest]) => [first, ...rest]);
     // glusterfs/nfs: the OS image goes onto the network file system, named by its hash on the command line.
     // After the Initramfs, whose check() reports every build-host problem (image source included) at once.
     const net = args.transport === "http" || publishImage === false ? undefined : new NetworkImage(`${name}-image`, { host: pulumi.output(publishHost ?? {}) as pulumi.Output<schema.Host>, name, spec: checkedSpec }, { parent: this, dependsOn: [built] });
@@ -101,7 +122,7 @@ export class BootImage extends schema.BootImage {
     this.initrdSha256 = built.initrdSha256;
     this.initrdSize = built.initrdSize;
     this.manifest = built.manifest;
-    this.boot = pulumi.all([built.kernelUrl, built.initrdUrl, bootArgs, pulumi.output(overlay)]).apply(([kernelUrl, initrdUrl, a, o]) => ({ kernelUrl, initrdUrl, args: a, ...(o ? { overlay: o } : {}) }));
+    this.boot = pulumi.all([built.kernelUrl, built.initrdUrl, bootArgs, pulumi.output(overlay), servedBy]).apply(([kernelUrl, initrdUrl, a, o, by]) => ({ kernelUrl, initrdUrl, args: a, ...(o ? { overlay: o } : {}), servedBy: by }));
     this.registerOutputs({
       kernelUrl: this.kernelUrl, initrdUrl: this.initrdUrl, imageUrl: this.imageUrl, args: this.args,
       initrdSha256: this.initrdSha256, initrdSize: this.initrdSize, manifest: this.manifest, boot: this.boot,

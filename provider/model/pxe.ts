@@ -9,6 +9,7 @@ import { checkAbsPath, checkSafe, Issues, KERNEL_ARGS_MAX } from "./errors";
 import { listValues } from "./enums";
 import { buildGroupOverlay, buildNodeOverlay, checkTemplates, GroupOverlayModel, NodeFacts, NodeOverlayModel, parseImageOverlay } from "./overlay";
 import { checkUnitName } from "./daemon";
+import { hostKey } from "./host";
 import { Cidr, formatIPv4, inSubnet, isDomain, isHostname, isSafeName, normalizeMac, parseCidr, parseIPv4 } from "./net";
 import { hasNetworkOptions, NETWORK_OPTION_FIELDS, NetworkOptions, parseNetworkOptions } from "./netOptions";
 
@@ -462,4 +463,62 @@ export function findConflicts(mine: Claim[], others: Claim[] | Array<{ index: Cl
     for (const s of sources) if ((h = s.index.holder(c, s.except || c.group))) break;
     if (h) issues.add(c.field, c.value, `${label[c.kind]} is already claimed by ${h.group} (${h.field})`);
   }
+}
+
+// ---------------------------------------------------------------- two head nodes (NodeGroup `mirrors`)
+
+/**
+ * What a group boots when a mirror serves it: every URL below the group's own server's `httpBaseUrl` (kernel,
+ * initramfs, and any in the arguments, such as an http image) moved below the mirror's, so a node that a mirror
+ * answered fetches everything from that mirror and keeps booting when the other head node is gone. URLs elsewhere
+ * (another web server, a volume's address) stay as they are. `servedBy` is the BootImage's record, not a boot
+ * setting, and is left out.
+ */
+export function rebaseBoot(boot: BootTarget, fromBase: string, toBase: string): BootTarget {
+  const { servedBy: _s, ...b } = boot;
+  const move = (u: string | undefined) => (u === undefined ? undefined : u.split(fromBase).join(toBase));
+  return {
+    ...b,
+    ...(b.kernelUrl !== undefined ? { kernelUrl: move(b.kernelUrl) } : {}),
+    ...(b.initrdUrl !== undefined ? { initrdUrl: move(b.initrdUrl) } : {}),
+    ...(b.args !== undefined ? { args: move(b.args) } : {}),
+  };
+}
+
+/**
+ * A NodeGroup's mirrors, checked against its server and its boot target: each a PxeServer's `info` on the same
+ * subnet (the nodes keep their static addresses), a different server (host and hostsdir), static-only DHCP (two
+ * servers leasing from one dynamic range would hand out the same address twice), and, when the boot target is a
+ * BootImage's (`servedBy`) below the server's URL, published on the mirror too.
+ */
+export function checkMirrors(server: PxeServerInfo, mirrors: unknown, boot: BootTarget | undefined, issues: Issues): PxeServerInfo[] {
+  if (mirrors === undefined || mirrors === null) return [];
+  if (!Array.isArray(mirrors)) {
+    issues.add("mirrors", mirrors, "must be a list of PxeServer `info` outputs");
+    return [];
+  }
+  // Two servers leasing from one dynamic range would hand out the same address twice; a proxy hands out none.
+  const staticOnly = (s: PxeServerInfo, field: string) => {
+    if (s.dhcpMode !== "static") issues.add(field, s.dhcpMode, "a group with mirrors needs dhcpMode `static` on every server (static leases only: each hands out the same fixed address, so neither needs to know the other)");
+  };
+  if (mirrors.length > 0) staticOnly(server, "server.dhcpMode");
+  const seen = new Map<string, string>([[`${hostKey(server.host)}${server.hostsDir}`, "server"]]);
+  const out: PxeServerInfo[] = [];
+  const onServer = !!boot?.kernelUrl && boot.kernelUrl.startsWith(server.httpBaseUrl);
+  mirrors.forEach((m: PxeServerInfo, i: number) => {
+    const f = `mirrors[${i}]`;
+    if (!m || typeof m !== "object" || typeof m.hostsDir !== "string" || typeof m.httpBaseUrl !== "string") {
+      issues.add(f, m, "must be a PxeServer's `info` output");
+      return;
+    }
+    const key = `${hostKey(m.host)}${m.hostsDir}`;
+    if (seen.has(key)) issues.add(f, m.name, `is the same server (host and hostsdir) as ${seen.get(key)}`);
+    else seen.set(key, f);
+    if (m.subnet !== server.subnet) issues.add(`${f}.subnet`, m.subnet, `must be the server's subnet ${server.subnet}: the nodes keep their static addresses on either`);
+    staticOnly(m, `${f}.dhcpMode`);
+    if (onServer && Array.isArray(boot?.servedBy) && !boot!.servedBy.includes(m.httpBaseUrl))
+      issues.add(f, m.name, `does not serve the group's boot image (published on ${boot!.servedBy.join(", ")}): give the BootImage the same \`mirrors\``);
+    out.push(m);
+  });
+  return out;
 }

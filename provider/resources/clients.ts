@@ -40,20 +40,23 @@ export interface NodeGroupFilesArgs {
   boot: pulumi.Input<BootTargetInputs>;
   overlay?: pulumi.Input<GroupOverlayInputs>;
   network?: pulumi.Input<NetworkOptionsInputs>;
+  /** a mirror's files: the first server's host keys (NodeGroup `mirrors`) */
+  sharedHostKeys?: pulumi.Input<Record<string, unknown>>;
 }
 
 /**
- * Only `manifest` and the public host keys are read back (the node table waits for them): every property named
+ * Only `manifest`, the public host keys and (for a group's mirrors) the host keys are read back (the node table waits for them): every property named
  * here costs the SDK four promises with a captured stack trace per resource, and the other outputs stay in state
  * all the same.
  */
 export class NodeGroupFiles extends pulumi.CustomResource {
   declare readonly manifest: pulumi.Output<Record<string, string>>;
   declare readonly hostPublicKeys: pulumi.Output<Record<string, string> | undefined>;
+  declare readonly hostKeys: pulumi.Output<Record<string, unknown> | undefined>;
   constructor(name: string, args: NodeGroupFilesArgs, opts: pulumi.CustomResourceOptions = {}) {
     // The host keys the provider generates are secret in state whatever the SDK asks for (it returns them
     // wrapped); naming them here too keeps them secret should the wrapper ever be lost.
-    super("netboot:index:NodeGroupFiles", name, { ...args, manifest: undefined, hostPublicKeys: undefined }, childOpts({ ...opts, additionalSecretOutputs: ["hostKeys"] }));
+    super("netboot:index:NodeGroupFiles", name, { ...args, manifest: undefined, hostPublicKeys: undefined, hostKeys: undefined }, childOpts({ ...opts, additionalSecretOutputs: ["hostKeys"] }));
   }
 }
 

@@ -106,9 +106,18 @@ function hostKeysOf(olds: Partial<Outputs> | undefined): Record<string, HostKey[
   return (reveal<Record<string, HostKey[]> | undefined>(olds?.hostKeys) ?? {}) as Record<string, HostKey[]>;
 }
 
-/** Keys for every node of a group with `hostKeys`: kept from state, new for new nodes, all new on rotation. */
-function keysFor(g: NodeGroupModel, olds: Partial<Outputs> | undefined): Record<string, HostKey[]> | undefined {
+/**
+ * Keys for every node of a group with `hostKeys`: kept from state, new for new nodes, all new on rotation. A
+ * mirror's files (`sharedHostKeys`, NodeGroup `mirrors`) take the first server's keys instead: one identity per
+ * node, whichever server it booted from.
+ */
+function keysFor(g: NodeGroupModel, olds: Partial<Outputs> | undefined, shared?: Record<string, HostKey[]>): Record<string, HostKey[]> | undefined {
   if (!g.overlay?.hostKeys) return undefined;
+  if (shared) {
+    const missing = g.nodes.filter((n) => !shared[n.name]?.length).map((n) => n.name);
+    if (missing.length) throw new ValidationError([{ resource: resourceName(g.name), field: "sharedHostKeys", value: missing.join(", "), message: "has no host key for these nodes (the first server's files generate them)" }]);
+    return Object.fromEntries(g.nodes.map((n) => [n.name, shared[n.name]]));
+  }
   const rotated = (olds?.hostKeysGeneration ?? 0) !== g.overlay.rotateHostKeys;
   const kept = rotated ? {} : hostKeysOf(olds);
   // Only nodes of the group keep keys: a removed node's key leaves state with it.
@@ -143,8 +152,13 @@ function nginxSignalOf(server: { hostsDir: string; name: string }, access: strin
 const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
 
 /** The inputs that are the resource's own, as handed back by read(). */
-function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay" | "network">) {
-  return { group: i.group, server: i.server, nodes: i.nodes, boot: i.boot, ...(i.overlay !== undefined ? { overlay: i.overlay } : {}), ...(i.network !== undefined ? { network: i.network } : {}) };
+function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay" | "network" | "sharedHostKeys">) {
+  return {
+    group: i.group, server: i.server, nodes: i.nodes, boot: i.boot,
+    ...(i.overlay !== undefined ? { overlay: i.overlay } : {}), ...(i.network !== undefined ? { network: i.network } : {}),
+    // private keys: secret in state whatever the program passed
+    ...(i.sharedHostKeys !== undefined ? { sharedHostKeys: (isSecret(i.sharedHostKeys) ? i.sharedHostKeys : secret(i.sharedHostKeys)) as Inputs["sharedHostKeys"] } : {}),
+  };
 }
 
 /** Found content of drifted files is as secret as the inputs it was rendered from. */
@@ -163,7 +177,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
     const g = modelOf(inputs);
     const host = g.server.host;
     const t = deps.transport(host);
-    const keys = keysFor(g, olds);
+    const keys = keysFor(g, olds, reveal<Record<string, HostKey[]> | undefined>(inputs.sharedHostKeys));
     const overlays = renderGroupOverlays(g, keys);
     const rendered = renderNodeGroup(g, keys, overlays);
     const want: DesiredFile[] = rendered.map((f) => ({ path: f.path, content: f.content, mode: f.mode, secret: !!f.secret }));
@@ -239,7 +253,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const oldHost = olds.server?.host ?? olds.host;
       if (hasUnknown(news.server) || !oldHost || hostKey(oldHost) !== hostKey(reveal<any>(news.server).host))
         return { changes: true, replaces: ["server"], detailedDiff: { "server.host": { kind: "update-replace", inputDiff: true } } };
-      const unknown = (["nodes", "boot", "overlay", "network"] as const).filter((k) => hasUnknown(news[k]));
+      const unknown = (["nodes", "boot", "overlay", "network", "sharedHostKeys"] as const).filter((k) => hasUnknown(news[k]));
       if (unknown.length > 0) return { changes: true, detailedDiff: Object.fromEntries(unknown.map((k) => [k, { kind: "update" as const }])) };
 
       // The inputs that changed, by path; the engine shows their old and new values from the inputs.
@@ -253,6 +267,8 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
             ...diffFields("overlay", reveal(old.overlay), reveal(news.overlay)),
             ...diffFields("network", reveal(old.network), reveal(news.network)),
             ...diffNodes("nodes", reveal(old.nodes), reveal(news.nodes)),
+            // a mirror's keys follow the first server's (a rotation there, a new node): named, never shown
+            ...(JSON.stringify(reveal(old.sharedHostKeys) ?? null) !== JSON.stringify(reveal(news.sharedHostKeys) ?? null) ? [{ path: "sharedHostKeys", kind: "update" as const }] : []),
           ]
         : [{ path: "nodes", kind: "update" as const }];
       for (const c of inputChanges) detailedDiff[c.path] = { kind: c.kind, inputDiff: true };

@@ -81,6 +81,7 @@ export class BootImage extends pulumi.ComponentResource {
             resourceInputs["kernelArgs"] = args?.kernelArgs;
             resourceInputs["kernelPath"] = args?.kernelPath;
             resourceInputs["kernelVersion"] = args?.kernelVersion;
+            resourceInputs["mirrors"] = args?.mirrors;
             resourceInputs["mode"] = args?.mode;
             resourceInputs["modules"] = args?.modules;
             resourceInputs["modulesDir"] = args?.modulesDir;
@@ -163,6 +164,10 @@ export interface BootImageArgs {
      * Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
      */
     kernelVersion?: pulumi.Input<string | undefined>;
+    /**
+     * More PxeServers that serve this image's kernel and initramfs (and, with transport http, the image) besides `server`: one more publish per mirror of the same build (two head nodes). A list of `info` outputs.
+     */
+    mirrors?: pulumi.Input<pulumi.Input<inputs.PxeServerInfoArgs>[] | undefined>;
     /**
      * Where the root lives (default `ram`).
      */

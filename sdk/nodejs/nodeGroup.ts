@@ -59,6 +59,7 @@ export class NodeGroup extends pulumi.ComponentResource {
                 throw new Error("Missing required property 'server'");
             }
             resourceInputs["boot"] = args?.boot;
+            resourceInputs["mirrors"] = args?.mirrors;
             resourceInputs["network"] = args?.network;
             resourceInputs["nodes"] = args?.nodes;
             resourceInputs["overlay"] = args?.overlay;
@@ -84,6 +85,10 @@ export interface NodeGroupArgs {
      * What the group boots.
      */
     boot: pulumi.Input<inputs.BootTargetArgs>;
+    /**
+     * More PxeServers that serve this group besides `server` (two head nodes, docs/pxe.md "Two head nodes"): each gets the same static leases, iPXE scripts and overlays (the same SSH host keys), with its own URLs, so a node boots from whichever answers first and neither server needs to know the other. Every server needs dhcpMode `static` on the same subnet, and the group's BootImage the same `mirrors`. A list of `info` outputs.
+     */
+    mirrors?: pulumi.Input<pulumi.Input<inputs.PxeServerInfoArgs>[] | undefined>;
     /**
      * DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
      */

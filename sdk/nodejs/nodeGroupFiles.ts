@@ -107,6 +107,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["nodes"] = args?.nodes;
             resourceInputs["overlay"] = args?.overlay;
             resourceInputs["server"] = args?.server;
+            resourceInputs["sharedHostKeys"] = args?.sharedHostKeys ? pulumi.secret(args.sharedHostKeys) : undefined;
             resourceInputs["createdDirs"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["hostKeys"] = undefined /*out*/;
@@ -162,4 +163,8 @@ export interface NodeGroupFilesArgs {
      * The PxeServer's `info` output.
      */
     server: pulumi.Input<inputs.PxeServerInfoArgs>;
+    /**
+     * The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from.
+     */
+    sharedHostKeys?: pulumi.Input<{[key: string]: pulumi.Input<pulumi.Input<inputs.SshHostKeyArgs>[]>} | undefined>;
 }

@@ -1,5 +1,5 @@
 import { Issues, ValidationError } from "../../provider/model/errors";
-import { buildNodeGroupModel, buildPxeServerModel, claimsOf, findConflicts, parseHostsFile, serverInfo } from "../../provider/model/pxe";
+import { buildNodeGroupModel, buildPxeServerModel, checkMirrors, claimsOf, findConflicts, parseHostsFile, rebaseBoot, serverInfo } from "../../provider/model/pxe";
 import { parseCidr, parseIPv4, inSubnet, normalizeMac } from "../../provider/model/net";
 
 const goodServer = { interface: "eth1", subnet: "10.0.0.0/24", serverIp: "10.0.0.1", dhcpMode: "authoritative", dynamicRange: { start: "10.0.0.200", end: "10.0.0.250" } };
@@ -180,5 +180,52 @@ describe("PxeServer on a systemd host (docs/pxe.md, systemd activation)", () => 
   test("without systemd nothing changes: the config in /etc/dnsmasq.d with its pid-file", () => {
     const { m } = build(goodServer, { root: "/t" });
     expect([m!.dnsmasqUnit, m!.dnsmasqInstance, m!.paths.dnsmasqConf, m!.paths.pidFile]).toEqual(["dnsmasq", undefined, "/etc/dnsmasq.d/netboot-pxe.conf", "/srv/netboot/run/dnsmasq-pxe.pid"]);
+  });
+});
+
+describe("two head nodes: NodeGroup mirrors", () => {
+  const staticServer = (name: string, ip: string, root: string, extra: any = {}) => {
+    const issues = new Issues(`netboot:index:PxeServer "${name}"`);
+    const m = buildPxeServerModel(name, { interface: "eth1", subnet: "10.0.0.0/24", serverIp: ip, dhcpMode: "static", ...extra }, { root }, issues);
+    expect(issues.list).toEqual([]);
+    return serverInfo(m!);
+  };
+  const a = staticServer("pxe", "10.0.0.1", "/a");
+  const b = staticServer("pxe2", "10.0.0.2", "/b");
+  const boot = { kernelUrl: "http://10.0.0.1/images/debian/vmlinuz-1", initrdUrl: "http://10.0.0.1/images/debian/initrd-1.img", args: "netboot.image=http://10.0.0.1/images/debian/image.tar.gz quiet" };
+  const check = (mirrors: unknown, bootTarget: any = boot, server = a) => {
+    const issues = new Issues('netboot:index:NodeGroup "g"');
+    const out = checkMirrors(server, mirrors, bootTarget, issues);
+    return { out, messages: issues.list.map((i) => `${i.field}: ${i.message}`) };
+  };
+
+  test("rebaseBoot moves every URL below the server's base to the mirror's, leaves others, and drops servedBy", () => {
+    expect(rebaseBoot({ ...boot, args: `${boot.args} netboot.volfile=http://10.0.5.9/v.vol`, servedBy: ["http://10.0.0.1/"] }, a.httpBaseUrl, b.httpBaseUrl)).toEqual({
+      kernelUrl: "http://10.0.0.2/images/debian/vmlinuz-1",
+      initrdUrl: "http://10.0.0.2/images/debian/initrd-1.img",
+      args: "netboot.image=http://10.0.0.2/images/debian/image.tar.gz quiet netboot.volfile=http://10.0.5.9/v.vol",
+    });
+    expect(rebaseBoot({ localDisk: true }, a.httpBaseUrl, b.httpBaseUrl)).toEqual({ localDisk: true });
+  });
+
+  test("a static mirror on the same subnet whose BootImage is published there passes", () => {
+    expect(check([b], { ...boot, servedBy: [a.httpBaseUrl, b.httpBaseUrl] })).toEqual({ out: [b], messages: [] });
+    expect(check(undefined).out).toEqual([]);
+  });
+
+  test("refused, every one at once: a dynamic range, another subnet, the same server twice, an image not on the mirror, not a list", () => {
+    const dyn = serverInfo(buildPxeServerModel("pxe3", { interface: "eth1", subnet: "10.0.0.0/24", serverIp: "10.0.0.3", dhcpMode: "authoritative", dynamicRange: { start: "10.0.0.200", end: "10.0.0.250" } }, { root: "/c" }, new Issues("x"))!);
+    const other = staticServer("pxe4", "10.0.1.4", "/d", { subnet: "10.0.1.0/24" });
+    expect(check([dyn, other, a, b], { ...boot, servedBy: [a.httpBaseUrl] }).messages).toEqual([
+      "mirrors[0].dhcpMode: a group with mirrors needs dhcpMode `static` on every server (static leases only: each hands out the same fixed address, so neither needs to know the other)",
+      "mirrors[0]: does not serve the group's boot image (published on http://10.0.0.1/): give the BootImage the same `mirrors`",
+      "mirrors[1].subnet: must be the server's subnet 10.0.0.0/24: the nodes keep their static addresses on either",
+      "mirrors[1]: does not serve the group's boot image (published on http://10.0.0.1/): give the BootImage the same `mirrors`",
+      "mirrors[2]: is the same server (host and hostsdir) as server",
+      "mirrors[3]: does not serve the group's boot image (published on http://10.0.0.1/): give the BootImage the same `mirrors`",
+    ]);
+    expect(check("pxe2").messages).toEqual(["mirrors: must be a list of PxeServer `info` outputs"]);
+    const authoritative = serverInfo(server().m!);
+    expect(check([b], boot, authoritative).messages).toEqual(["server.dhcpMode: a group with mirrors needs dhcpMode `static` on every server (static leases only: each hands out the same fixed address, so neither needs to know the other)"]);
   });
 });

@@ -79,6 +79,8 @@ type bootImageArgs struct {
 	KernelPath *string `pulumi:"kernelPath"`
 	// Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
 	KernelVersion *string `pulumi:"kernelVersion"`
+	// More PxeServers that serve this image's kernel and initramfs (and, with transport http, the image) besides `server`: one more publish per mirror of the same build (two head nodes). A list of `info` outputs.
+	Mirrors []PxeServerInfo `pulumi:"mirrors"`
 	// Where the root lives (default `ram`).
 	Mode *BootMode `pulumi:"mode"`
 	// Extra kernel modules and NIC drivers.
@@ -125,6 +127,8 @@ type BootImageArgs struct {
 	KernelPath pulumi.StringPtrInput
 	// Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
 	KernelVersion pulumi.StringPtrInput
+	// More PxeServers that serve this image's kernel and initramfs (and, with transport http, the image) besides `server`: one more publish per mirror of the same build (two head nodes). A list of `info` outputs.
+	Mirrors PxeServerInfoArrayInput
 	// Where the root lives (default `ram`).
 	Mode BootModePtrInput
 	// Extra kernel modules and NIC drivers.

@@ -52,6 +52,8 @@ func NewNodeGroup(ctx *pulumi.Context,
 type nodeGroupArgs struct {
 	// What the group boots.
 	Boot BootTarget `pulumi:"boot"`
+	// More PxeServers that serve this group besides `server` (two head nodes, docs/pxe.md "Two head nodes"): each gets the same static leases, iPXE scripts and overlays (the same SSH host keys), with its own URLs, so a node boots from whichever answers first and neither server needs to know the other. Every server needs dhcpMode `static` on the same subnet, and the group's BootImage the same `mirrors`. A list of `info` outputs.
+	Mirrors []PxeServerInfo `pulumi:"mirrors"`
 	// DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
 	Network *NetworkOptions `pulumi:"network"`
 	Nodes   []Node          `pulumi:"nodes"`
@@ -65,6 +67,8 @@ type nodeGroupArgs struct {
 type NodeGroupArgs struct {
 	// What the group boots.
 	Boot BootTargetInput
+	// More PxeServers that serve this group besides `server` (two head nodes, docs/pxe.md "Two head nodes"): each gets the same static leases, iPXE scripts and overlays (the same SSH host keys), with its own URLs, so a node boots from whichever answers first and neither server needs to know the other. Every server needs dhcpMode `static` on the same subnet, and the group's BootImage the same `mirrors`. A list of `info` outputs.
+	Mirrors PxeServerInfoArrayInput
 	// DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
 	Network NetworkOptionsPtrInput
 	Nodes   NodeArrayInput

@@ -57,6 +57,9 @@ func NewNodeGroupFiles(ctx *pulumi.Context,
 	if args.Server == nil {
 		return nil, errors.New("invalid value for required argument 'Server'")
 	}
+	if args.SharedHostKeys != nil {
+		args.SharedHostKeys = pulumi.ToSecret(args.SharedHostKeys).(SshHostKeyArrayMapInput)
+	}
 	secrets := pulumi.AdditionalSecretOutputs([]string{
 		"hostKeys",
 	})
@@ -106,6 +109,8 @@ type nodeGroupFilesArgs struct {
 	Overlay *GroupOverlay `pulumi:"overlay"`
 	// The PxeServer's `info` output.
 	Server PxeServerInfo `pulumi:"server"`
+	// The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from.
+	SharedHostKeys map[string][]SshHostKey `pulumi:"sharedHostKeys"`
 }
 
 // The set of arguments for constructing a NodeGroupFiles resource.
@@ -122,6 +127,8 @@ type NodeGroupFilesArgs struct {
 	Overlay GroupOverlayPtrInput
 	// The PxeServer's `info` output.
 	Server PxeServerInfoInput
+	// The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from.
+	SharedHostKeys SshHostKeyArrayMapInput
 }
 
 func (NodeGroupFilesArgs) ElementType() reflect.Type {

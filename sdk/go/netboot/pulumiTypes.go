@@ -431,6 +431,8 @@ type BootTarget struct {
 	LocalDisk *bool `pulumi:"localDisk"`
 	// Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
 	Overlay *NodeOverlay `pulumi:"overlay"`
+	// Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+	ServedBy []string `pulumi:"servedBy"`
 }
 
 // BootTargetInput is an input type that accepts BootTargetArgs and BootTargetOutput values.
@@ -456,6 +458,8 @@ type BootTargetArgs struct {
 	LocalDisk pulumi.BoolPtrInput `pulumi:"localDisk"`
 	// Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
 	Overlay NodeOverlayPtrInput `pulumi:"overlay"`
+	// Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+	ServedBy pulumi.StringArrayInput `pulumi:"servedBy"`
 }
 
 func (BootTargetArgs) ElementType() reflect.Type {
@@ -508,6 +512,11 @@ func (o BootTargetOutput) LocalDisk() pulumi.BoolPtrOutput {
 // Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
 func (o BootTargetOutput) Overlay() NodeOverlayPtrOutput {
 	return o.ApplyT(func(v BootTarget) *NodeOverlay { return v.Overlay }).(NodeOverlayPtrOutput)
+}
+
+// Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+func (o BootTargetOutput) ServedBy() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v BootTarget) []string { return v.ServedBy }).(pulumi.StringArrayOutput)
 }
 
 type BootTargetMapOutput struct{ *pulumi.OutputState }
@@ -3291,6 +3300,31 @@ func (i PxeServerInfoArgs) ToPxeServerInfoOutputWithContext(ctx context.Context)
 	return pulumi.ToOutputWithContext(ctx, i).(PxeServerInfoOutput)
 }
 
+// PxeServerInfoArrayInput is an input type that accepts PxeServerInfoArray and PxeServerInfoArrayOutput values.
+// You can construct a concrete instance of `PxeServerInfoArrayInput` via:
+//
+//	PxeServerInfoArray{ PxeServerInfoArgs{...} }
+type PxeServerInfoArrayInput interface {
+	pulumi.Input
+
+	ToPxeServerInfoArrayOutput() PxeServerInfoArrayOutput
+	ToPxeServerInfoArrayOutputWithContext(context.Context) PxeServerInfoArrayOutput
+}
+
+type PxeServerInfoArray []PxeServerInfoInput
+
+func (PxeServerInfoArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]PxeServerInfo)(nil)).Elem()
+}
+
+func (i PxeServerInfoArray) ToPxeServerInfoArrayOutput() PxeServerInfoArrayOutput {
+	return i.ToPxeServerInfoArrayOutputWithContext(context.Background())
+}
+
+func (i PxeServerInfoArray) ToPxeServerInfoArrayOutputWithContext(ctx context.Context) PxeServerInfoArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(PxeServerInfoArrayOutput)
+}
+
 // What a NodeGroup needs to know about its PxeServer.
 type PxeServerInfoOutput struct{ *pulumi.OutputState }
 
@@ -3365,6 +3399,26 @@ func (o PxeServerInfoOutput) ServerIp() pulumi.StringOutput {
 
 func (o PxeServerInfoOutput) Subnet() pulumi.StringOutput {
 	return o.ApplyT(func(v PxeServerInfo) string { return v.Subnet }).(pulumi.StringOutput)
+}
+
+type PxeServerInfoArrayOutput struct{ *pulumi.OutputState }
+
+func (PxeServerInfoArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]PxeServerInfo)(nil)).Elem()
+}
+
+func (o PxeServerInfoArrayOutput) ToPxeServerInfoArrayOutput() PxeServerInfoArrayOutput {
+	return o
+}
+
+func (o PxeServerInfoArrayOutput) ToPxeServerInfoArrayOutputWithContext(ctx context.Context) PxeServerInfoArrayOutput {
+	return o
+}
+
+func (o PxeServerInfoArrayOutput) Index(i pulumi.IntInput) PxeServerInfoOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) PxeServerInfo {
+		return vs[0].([]PxeServerInfo)[vs[1].(int)]
+	}).(PxeServerInfoOutput)
 }
 
 type PxeServerInfoMapOutput struct{ *pulumi.OutputState }
@@ -4159,6 +4213,64 @@ type SshHostKey struct {
 	Type string `pulumi:"type"`
 }
 
+// SshHostKeyInput is an input type that accepts SshHostKeyArgs and SshHostKeyOutput values.
+// You can construct a concrete instance of `SshHostKeyInput` via:
+//
+//	SshHostKeyArgs{...}
+type SshHostKeyInput interface {
+	pulumi.Input
+
+	ToSshHostKeyOutput() SshHostKeyOutput
+	ToSshHostKeyOutputWithContext(context.Context) SshHostKeyOutput
+}
+
+// An SSH host key in OpenSSH's formats.
+type SshHostKeyArgs struct {
+	// The private key file (OpenSSH format).
+	PrivateKey pulumi.StringInput `pulumi:"privateKey"`
+	// The `.pub` line.
+	PublicKey pulumi.StringInput `pulumi:"publicKey"`
+	// Key type (`ed25519`).
+	Type pulumi.StringInput `pulumi:"type"`
+}
+
+func (SshHostKeyArgs) ElementType() reflect.Type {
+	return reflect.TypeOf((*SshHostKey)(nil)).Elem()
+}
+
+func (i SshHostKeyArgs) ToSshHostKeyOutput() SshHostKeyOutput {
+	return i.ToSshHostKeyOutputWithContext(context.Background())
+}
+
+func (i SshHostKeyArgs) ToSshHostKeyOutputWithContext(ctx context.Context) SshHostKeyOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SshHostKeyOutput)
+}
+
+// SshHostKeyArrayInput is an input type that accepts SshHostKeyArray and SshHostKeyArrayOutput values.
+// You can construct a concrete instance of `SshHostKeyArrayInput` via:
+//
+//	SshHostKeyArray{ SshHostKeyArgs{...} }
+type SshHostKeyArrayInput interface {
+	pulumi.Input
+
+	ToSshHostKeyArrayOutput() SshHostKeyArrayOutput
+	ToSshHostKeyArrayOutputWithContext(context.Context) SshHostKeyArrayOutput
+}
+
+type SshHostKeyArray []SshHostKeyInput
+
+func (SshHostKeyArray) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]SshHostKey)(nil)).Elem()
+}
+
+func (i SshHostKeyArray) ToSshHostKeyArrayOutput() SshHostKeyArrayOutput {
+	return i.ToSshHostKeyArrayOutputWithContext(context.Background())
+}
+
+func (i SshHostKeyArray) ToSshHostKeyArrayOutputWithContext(ctx context.Context) SshHostKeyArrayOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SshHostKeyArrayOutput)
+}
+
 // An SSH host key in OpenSSH's formats.
 type SshHostKeyOutput struct{ *pulumi.OutputState }
 
@@ -4520,6 +4632,31 @@ func (o SshProxyConnectionPtrOutput) User() pulumi.StringPtrOutput {
 	}).(pulumi.StringPtrOutput)
 }
 
+type SshHostKeyArrayMap map[string]SshHostKeyArrayInput
+
+func (SshHostKeyArrayMap) ElementType() reflect.Type {
+	return reflect.TypeOf((*map[string][]SshHostKey)(nil)).Elem()
+}
+
+func (i SshHostKeyArrayMap) ToSshHostKeyArrayMapOutput() SshHostKeyArrayMapOutput {
+	return i.ToSshHostKeyArrayMapOutputWithContext(context.Background())
+}
+
+func (i SshHostKeyArrayMap) ToSshHostKeyArrayMapOutputWithContext(ctx context.Context) SshHostKeyArrayMapOutput {
+	return pulumi.ToOutputWithContext(ctx, i).(SshHostKeyArrayMapOutput)
+}
+
+// SshHostKeyArrayMapInput is an input type that accepts SshHostKeyArrayMap and SshHostKeyArrayMapOutput values.
+// You can construct a concrete instance of `SshHostKeyArrayMapInput` via:
+//
+//	SshHostKeyArrayMap{ "key": SshHostKeyArray{ SshHostKeyArgs{...} } }
+type SshHostKeyArrayMapInput interface {
+	pulumi.Input
+
+	ToSshHostKeyArrayMapOutput() SshHostKeyArrayMapOutput
+	ToSshHostKeyArrayMapOutputWithContext(context.Context) SshHostKeyArrayMapOutput
+}
+
 type SshHostKeyArrayMapOutput struct{ *pulumi.OutputState }
 
 func (SshHostKeyArrayMapOutput) ElementType() reflect.Type {
@@ -4576,14 +4713,18 @@ func init() {
 	pulumi.RegisterInputType(reflect.TypeOf((*OverlayFileInput)(nil)).Elem(), OverlayFileArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*OverlayFileArrayInput)(nil)).Elem(), OverlayFileArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*PxeServerInfoInput)(nil)).Elem(), PxeServerInfoArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*PxeServerInfoArrayInput)(nil)).Elem(), PxeServerInfoArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ResolverInput)(nil)).Elem(), ResolverArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*ResolverPtrInput)(nil)).Elem(), ResolverArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalInput)(nil)).Elem(), SignalArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SignalPtrInput)(nil)).Elem(), SignalArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SshConnectionInput)(nil)).Elem(), SshConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SshConnectionPtrInput)(nil)).Elem(), SshConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SshHostKeyInput)(nil)).Elem(), SshHostKeyArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SshHostKeyArrayInput)(nil)).Elem(), SshHostKeyArray{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SshProxyConnectionInput)(nil)).Elem(), SshProxyConnectionArgs{})
 	pulumi.RegisterInputType(reflect.TypeOf((*SshProxyConnectionPtrInput)(nil)).Elem(), SshProxyConnectionArgs{})
+	pulumi.RegisterInputType(reflect.TypeOf((*SshHostKeyArrayMapInput)(nil)).Elem(), SshHostKeyArrayMap{})
 	pulumi.RegisterOutputType(BootFilesOutput{})
 	pulumi.RegisterOutputType(BootFilesPtrOutput{})
 	pulumi.RegisterOutputType(BootImageSpecOutput{})
@@ -4626,6 +4767,7 @@ func init() {
 	pulumi.RegisterOutputType(OverlayFileOutput{})
 	pulumi.RegisterOutputType(OverlayFileArrayOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoOutput{})
+	pulumi.RegisterOutputType(PxeServerInfoArrayOutput{})
 	pulumi.RegisterOutputType(PxeServerInfoMapOutput{})
 	pulumi.RegisterOutputType(ResolverOutput{})
 	pulumi.RegisterOutputType(ResolverPtrOutput{})

@@ -126,6 +126,10 @@ export interface BootTargetArgs {
      * Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
      */
     overlay?: pulumi.Input<inputs.NodeOverlayArgs | undefined>;
+    /**
+     * Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+     */
+    servedBy?: pulumi.Input<pulumi.Input<string>[] | undefined>;
 }
 
 /**
@@ -602,6 +606,24 @@ export interface SshConnectionArgs {
      * User name (default root).
      */
     user?: pulumi.Input<string | undefined>;
+}
+
+/**
+ * An SSH host key in OpenSSH's formats.
+ */
+export interface SshHostKeyArgs {
+    /**
+     * The private key file (OpenSSH format).
+     */
+    privateKey: pulumi.Input<string>;
+    /**
+     * The `.pub` line.
+     */
+    publicKey: pulumi.Input<string>;
+    /**
+     * Key type (`ed25519`).
+     */
+    type: pulumi.Input<string>;
 }
 
 /**

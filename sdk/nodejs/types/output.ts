@@ -100,6 +100,10 @@ export interface BootTarget {
      * Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
      */
     overlay?: outputs.NodeOverlay;
+    /**
+     * Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+     */
+    servedBy?: string[];
 }
 
 /**

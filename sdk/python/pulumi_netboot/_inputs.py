@@ -60,6 +60,8 @@ __all__ = [
     'SignalArgsDict',
     'SshConnectionArgs',
     'SshConnectionArgsDict',
+    'SshHostKeyArgs',
+    'SshHostKeyArgsDict',
     'SshProxyConnectionArgs',
     'SshProxyConnectionArgsDict',
 ]
@@ -534,6 +536,10 @@ class BootTargetArgsDict(TypedDict):
     """
     Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
     """
+    served_by: NotRequired[pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]]
+    """
+    Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+    """
 
 @pulumi.input_type
 class BootTargetArgs:
@@ -542,7 +548,8 @@ class BootTargetArgs:
                  initrd_url: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_url: pulumi.Input[Optional[_builtins.str]] = None,
                  local_disk: pulumi.Input[Optional[_builtins.bool]] = None,
-                 overlay: pulumi.Input[Optional['NodeOverlayArgs']] = None):
+                 overlay: pulumi.Input[Optional['NodeOverlayArgs']] = None,
+                 served_by: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None):
         """
         What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk.
 
@@ -551,6 +558,7 @@ class BootTargetArgs:
         :param pulumi.Input[_builtins.str] kernel_url: URL of the kernel.
         :param pulumi.Input[_builtins.bool] local_disk: Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
         :param pulumi.Input['NodeOverlayArgs'] overlay: Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] served_by: Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
         """
         if args is not None:
             pulumi.set(__self__, "args", args)
@@ -562,6 +570,8 @@ class BootTargetArgs:
             pulumi.set(__self__, "local_disk", local_disk)
         if overlay is not None:
             pulumi.set(__self__, "overlay", overlay)
+        if served_by is not None:
+            pulumi.set(__self__, "served_by", served_by)
 
     @_builtins.property
     @pulumi.getter
@@ -622,6 +632,18 @@ class BootTargetArgs:
     @overlay.setter
     def overlay(self, value: pulumi.Input[Optional['NodeOverlayArgs']]):
         pulumi.set(self, "overlay", value)
+
+    @_builtins.property
+    @pulumi.getter(name="servedBy")
+    def served_by(self) -> pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]:
+        """
+        Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+        """
+        return pulumi.get(self, "served_by")
+
+    @served_by.setter
+    def served_by(self, value: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]]):
+        pulumi.set(self, "served_by", value)
 
 
 class BrickArgsDict(TypedDict):
@@ -2748,6 +2770,77 @@ class SshConnectionArgs:
     @user.setter
     def user(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "user", value)
+
+
+class SshHostKeyArgsDict(TypedDict):
+    """
+    An SSH host key in OpenSSH's formats.
+    """
+    private_key: pulumi.Input[_builtins.str]
+    """
+    The private key file (OpenSSH format).
+    """
+    public_key: pulumi.Input[_builtins.str]
+    """
+    The `.pub` line.
+    """
+    type: pulumi.Input[_builtins.str]
+    """
+    Key type (`ed25519`).
+    """
+
+@pulumi.input_type
+class SshHostKeyArgs:
+    def __init__(__self__, *,
+                 private_key: pulumi.Input[_builtins.str],
+                 public_key: pulumi.Input[_builtins.str],
+                 type: pulumi.Input[_builtins.str]):
+        """
+        An SSH host key in OpenSSH's formats.
+
+        :param pulumi.Input[_builtins.str] private_key: The private key file (OpenSSH format).
+        :param pulumi.Input[_builtins.str] public_key: The `.pub` line.
+        :param pulumi.Input[_builtins.str] type: Key type (`ed25519`).
+        """
+        pulumi.set(__self__, "private_key", private_key)
+        pulumi.set(__self__, "public_key", public_key)
+        pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter(name="privateKey")
+    def private_key(self) -> pulumi.Input[_builtins.str]:
+        """
+        The private key file (OpenSSH format).
+        """
+        return pulumi.get(self, "private_key")
+
+    @private_key.setter
+    def private_key(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "private_key", value)
+
+    @_builtins.property
+    @pulumi.getter(name="publicKey")
+    def public_key(self) -> pulumi.Input[_builtins.str]:
+        """
+        The `.pub` line.
+        """
+        return pulumi.get(self, "public_key")
+
+    @public_key.setter
+    def public_key(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "public_key", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Input[_builtins.str]:
+        """
+        Key type (`ed25519`).
+        """
+        return pulumi.get(self, "type")
+
+    @type.setter
+    def type(self, value: pulumi.Input[_builtins.str]):
+        pulumi.set(self, "type", value)
 
 
 class SshProxyConnectionArgsDict(TypedDict):

@@ -34,6 +34,7 @@ class BootImageArgs:
                  kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_path: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mirrors: pulumi.Input[Optional[Sequence[pulumi.Input['PxeServerInfoArgs']]]] = None,
                  mode: pulumi.Input[Optional['BootMode']] = None,
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
@@ -58,6 +59,7 @@ class BootImageArgs:
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments.
         :param pulumi.Input[_builtins.str] kernel_path: Path of vmlinuz (instead of kernelVersion).
         :param pulumi.Input[_builtins.str] kernel_version: Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+        :param pulumi.Input[Sequence[pulumi.Input['PxeServerInfoArgs']]] mirrors: More PxeServers that serve this image's kernel and initramfs (and, with transport http, the image) besides `server`: one more publish per mirror of the same build (two head nodes). A list of `info` outputs.
         :param pulumi.Input['BootMode'] mode: Where the root lives (default `ram`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
@@ -89,6 +91,8 @@ class BootImageArgs:
             pulumi.set(__self__, "kernel_path", kernel_path)
         if kernel_version is not None:
             pulumi.set(__self__, "kernel_version", kernel_version)
+        if mirrors is not None:
+            pulumi.set(__self__, "mirrors", mirrors)
         if mode is not None:
             pulumi.set(__self__, "mode", mode)
         if modules is not None:
@@ -254,6 +258,18 @@ class BootImageArgs:
 
     @_builtins.property
     @pulumi.getter
+    def mirrors(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['PxeServerInfoArgs']]]]:
+        """
+        More PxeServers that serve this image's kernel and initramfs (and, with transport http, the image) besides `server`: one more publish per mirror of the same build (two head nodes). A list of `info` outputs.
+        """
+        return pulumi.get(self, "mirrors")
+
+    @mirrors.setter
+    def mirrors(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['PxeServerInfoArgs']]]]):
+        pulumi.set(self, "mirrors", value)
+
+    @_builtins.property
+    @pulumi.getter
     def mode(self) -> pulumi.Input[Optional['BootMode']]:
         """
         Where the root lives (default `ram`).
@@ -377,6 +393,7 @@ class BootImage(pulumi.ComponentResource):
                  kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_path: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mirrors: pulumi.Input[Optional[Sequence[pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]]]] = None,
                  mode: pulumi.Input[Optional['BootMode']] = None,
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
@@ -404,6 +421,7 @@ class BootImage(pulumi.ComponentResource):
         :param pulumi.Input[_builtins.str] kernel_args: Extra kernel arguments.
         :param pulumi.Input[_builtins.str] kernel_path: Path of vmlinuz (instead of kernelVersion).
         :param pulumi.Input[_builtins.str] kernel_version: Kernel version on the build host (`/boot/vmlinuz-V`, `/lib/modules/V`).
+        :param pulumi.Input[Sequence[pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]]] mirrors: More PxeServers that serve this image's kernel and initramfs (and, with transport http, the image) besides `server`: one more publish per mirror of the same build (two head nodes). A list of `info` outputs.
         :param pulumi.Input['BootMode'] mode: Where the root lives (default `ram`).
         :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] modules: Extra kernel modules and NIC drivers.
         :param pulumi.Input[_builtins.str] modules_dir: Modules tree (default `/lib/modules/<version>`).
@@ -450,6 +468,7 @@ class BootImage(pulumi.ComponentResource):
                  kernel_args: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_path: pulumi.Input[Optional[_builtins.str]] = None,
                  kernel_version: pulumi.Input[Optional[_builtins.str]] = None,
+                 mirrors: pulumi.Input[Optional[Sequence[pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]]]] = None,
                  mode: pulumi.Input[Optional['BootMode']] = None,
                  modules: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  modules_dir: pulumi.Input[Optional[_builtins.str]] = None,
@@ -484,6 +503,7 @@ class BootImage(pulumi.ComponentResource):
             __props__.__dict__["kernel_args"] = kernel_args
             __props__.__dict__["kernel_path"] = kernel_path
             __props__.__dict__["kernel_version"] = kernel_version
+            __props__.__dict__["mirrors"] = mirrors
             __props__.__dict__["mode"] = mode
             __props__.__dict__["modules"] = modules
             __props__.__dict__["modules_dir"] = modules_dir

@@ -25,6 +25,7 @@ class NodeGroupArgs:
                  boot: pulumi.Input['BootTargetArgs'],
                  nodes: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]],
                  server: pulumi.Input['PxeServerInfoArgs'],
+                 mirrors: pulumi.Input[Optional[Sequence[pulumi.Input['PxeServerInfoArgs']]]] = None,
                  network: pulumi.Input[Optional['NetworkOptionsArgs']] = None,
                  overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None):
         """
@@ -32,12 +33,15 @@ class NodeGroupArgs:
 
         :param pulumi.Input['BootTargetArgs'] boot: What the group boots.
         :param pulumi.Input['PxeServerInfoArgs'] server: The PxeServer's `info` output.
+        :param pulumi.Input[Sequence[pulumi.Input['PxeServerInfoArgs']]] mirrors: More PxeServers that serve this group besides `server` (two head nodes, docs/pxe.md "Two head nodes"): each gets the same static leases, iPXE scripts and overlays (the same SSH host keys), with its own URLs, so a node boots from whichever answers first and neither server needs to know the other. Every server needs dhcpMode `static` on the same subnet, and the group's BootImage the same `mirrors`. A list of `info` outputs.
         :param pulumi.Input['NetworkOptionsArgs'] network: DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
         :param pulumi.Input['GroupOverlayArgs'] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         """
         pulumi.set(__self__, "boot", boot)
         pulumi.set(__self__, "nodes", nodes)
         pulumi.set(__self__, "server", server)
+        if mirrors is not None:
+            pulumi.set(__self__, "mirrors", mirrors)
         if network is not None:
             pulumi.set(__self__, "network", network)
         if overlay is not None:
@@ -78,6 +82,18 @@ class NodeGroupArgs:
 
     @_builtins.property
     @pulumi.getter
+    def mirrors(self) -> pulumi.Input[Optional[Sequence[pulumi.Input['PxeServerInfoArgs']]]]:
+        """
+        More PxeServers that serve this group besides `server` (two head nodes, docs/pxe.md "Two head nodes"): each gets the same static leases, iPXE scripts and overlays (the same SSH host keys), with its own URLs, so a node boots from whichever answers first and neither server needs to know the other. Every server needs dhcpMode `static` on the same subnet, and the group's BootImage the same `mirrors`. A list of `info` outputs.
+        """
+        return pulumi.get(self, "mirrors")
+
+    @mirrors.setter
+    def mirrors(self, value: pulumi.Input[Optional[Sequence[pulumi.Input['PxeServerInfoArgs']]]]):
+        pulumi.set(self, "mirrors", value)
+
+    @_builtins.property
+    @pulumi.getter
     def network(self) -> pulumi.Input[Optional['NetworkOptionsArgs']]:
         """
         DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
@@ -108,6 +124,7 @@ class NodeGroup(pulumi.ComponentResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
+                 mirrors: pulumi.Input[Optional[Sequence[pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]]]] = None,
                  network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
@@ -119,6 +136,7 @@ class NodeGroup(pulumi.ComponentResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['BootTargetArgs', 'BootTargetArgsDict']] boot: What the group boots.
+        :param pulumi.Input[Sequence[pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]]] mirrors: More PxeServers that serve this group besides `server` (two head nodes, docs/pxe.md "Two head nodes"): each gets the same static leases, iPXE scripts and overlays (the same SSH host keys), with its own URLs, so a node boots from whichever answers first and neither server needs to know the other. Every server needs dhcpMode `static` on the same subnet, and the group's BootImage the same `mirrors`. A list of `info` outputs.
         :param pulumi.Input[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']] network: DHCP network options for this group's nodes (gateway, name and NTP servers, search domains, MTU), over the PxeServer's own (docs/pxe.md, Network options).
         :param pulumi.Input[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: The PxeServer's `info` output.
@@ -148,6 +166,7 @@ class NodeGroup(pulumi.ComponentResource):
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
+                 mirrors: pulumi.Input[Optional[Sequence[pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]]]] = None,
                  network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
@@ -166,6 +185,7 @@ class NodeGroup(pulumi.ComponentResource):
             if boot is None and not opts.urn:
                 raise TypeError("Missing required property 'boot'")
             __props__.__dict__["boot"] = boot
+            __props__.__dict__["mirrors"] = mirrors
             __props__.__dict__["network"] = network
             if nodes is None and not opts.urn:
                 raise TypeError("Missing required property 'nodes'")

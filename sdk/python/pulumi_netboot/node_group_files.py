@@ -27,7 +27,8 @@ class NodeGroupFilesArgs:
                  nodes: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]],
                  server: pulumi.Input['PxeServerInfoArgs'],
                  network: pulumi.Input[Optional['NetworkOptionsArgs']] = None,
-                 overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None):
+                 overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None,
+                 shared_host_keys: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input['SshHostKeyArgs']]]]]] = None):
         """
         The set of arguments for constructing a NodeGroupFiles resource.
 
@@ -37,6 +38,7 @@ class NodeGroupFilesArgs:
         :param pulumi.Input['PxeServerInfoArgs'] server: The PxeServer's `info` output.
         :param pulumi.Input['NetworkOptionsArgs'] network: The group's own DHCP options (NodeGroup `network`).
         :param pulumi.Input['GroupOverlayArgs'] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
+        :param pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input['SshHostKeyArgs']]]]] shared_host_keys: The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from.
         """
         pulumi.set(__self__, "boot", boot)
         pulumi.set(__self__, "group", group)
@@ -46,6 +48,8 @@ class NodeGroupFilesArgs:
             pulumi.set(__self__, "network", network)
         if overlay is not None:
             pulumi.set(__self__, "overlay", overlay)
+        if shared_host_keys is not None:
+            pulumi.set(__self__, "shared_host_keys", shared_host_keys)
 
     @_builtins.property
     @pulumi.getter
@@ -119,6 +123,18 @@ class NodeGroupFilesArgs:
     def overlay(self, value: pulumi.Input[Optional['GroupOverlayArgs']]):
         pulumi.set(self, "overlay", value)
 
+    @_builtins.property
+    @pulumi.getter(name="sharedHostKeys")
+    def shared_host_keys(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input['SshHostKeyArgs']]]]]]:
+        """
+        The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from.
+        """
+        return pulumi.get(self, "shared_host_keys")
+
+    @shared_host_keys.setter
+    def shared_host_keys(self, value: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input['SshHostKeyArgs']]]]]]):
+        pulumi.set(self, "shared_host_keys", value)
+
 
 @pulumi.type_token("netboot:index:NodeGroupFiles")
 class NodeGroupFiles(pulumi.CustomResource):
@@ -132,6 +148,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
+                 shared_host_keys: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[Union['SshHostKeyArgs', 'SshHostKeyArgsDict']]]]]]] = None,
                  __props__=None):
         """
         The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17].kernelArgs`) and refresh the file that was edited. Created by the NodeGroup component.
@@ -144,6 +161,7 @@ class NodeGroupFiles(pulumi.CustomResource):
         :param pulumi.Input[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
         :param pulumi.Input[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: The PxeServer's `info` output.
+        :param pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[Union['SshHostKeyArgs', 'SshHostKeyArgsDict']]]]]] shared_host_keys: The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from.
         """
         ...
     @overload
@@ -175,6 +193,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
+                 shared_host_keys: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[Union['SshHostKeyArgs', 'SshHostKeyArgsDict']]]]]]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
         if not isinstance(opts, pulumi.ResourceOptions):
@@ -198,6 +217,7 @@ class NodeGroupFiles(pulumi.CustomResource):
             if server is None and not opts.urn:
                 raise TypeError("Missing required property 'server'")
             __props__.__dict__["server"] = server
+            __props__.__dict__["shared_host_keys"] = None if shared_host_keys is None else pulumi.Output.secret(shared_host_keys)
             __props__.__dict__["created_dirs"] = None
             __props__.__dict__["files"] = None
             __props__.__dict__["host_keys"] = None

@@ -291,6 +291,8 @@ class BootTarget(dict):
             suggest = "kernel_url"
         elif key == "localDisk":
             suggest = "local_disk"
+        elif key == "servedBy":
+            suggest = "served_by"
 
         if suggest:
             pulumi.log.warn(f"Key '{key}' not found in BootTarget. Access the value via the '{suggest}' property getter instead.")
@@ -308,7 +310,8 @@ class BootTarget(dict):
                  initrd_url: Optional[_builtins.str] = None,
                  kernel_url: Optional[_builtins.str] = None,
                  local_disk: Optional[_builtins.bool] = None,
-                 overlay: Optional['outputs.NodeOverlay'] = None):
+                 overlay: Optional['outputs.NodeOverlay'] = None,
+                 served_by: Optional[Sequence[_builtins.str]] = None):
         """
         What a node group boots: a kernel and initramfs over HTTP (usually a BootImage's outputs) or the local disk.
 
@@ -317,6 +320,7 @@ class BootTarget(dict):
         :param _builtins.str kernel_url: URL of the kernel.
         :param _builtins.bool local_disk: Boot from the local disk instead (iPXE `sanboot --no-describe --drive 0x80`, or exit to firmware).
         :param 'NodeOverlay' overlay: Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
+        :param Sequence[_builtins.str] served_by: Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
         """
         if args is not None:
             pulumi.set(__self__, "args", args)
@@ -328,6 +332,8 @@ class BootTarget(dict):
             pulumi.set(__self__, "local_disk", local_disk)
         if overlay is not None:
             pulumi.set(__self__, "overlay", overlay)
+        if served_by is not None:
+            pulumi.set(__self__, "served_by", served_by)
 
     @_builtins.property
     @pulumi.getter
@@ -368,6 +374,14 @@ class BootTarget(dict):
         Files every node booting this target gets under its group's overlay (a BootImage's `overlay`).
         """
         return pulumi.get(self, "overlay")
+
+    @_builtins.property
+    @pulumi.getter(name="servedBy")
+    def served_by(self) -> Optional[Sequence[_builtins.str]]:
+        """
+        Set by a BootImage: the HTTP base URLs of the PxeServers that serve its kernel and initramfs (`server` and `mirrors`). A NodeGroup with mirrors refuses a mirror not among them.
+        """
+        return pulumi.get(self, "served_by")
 
 
 @pulumi.output_type
