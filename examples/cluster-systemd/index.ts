@@ -6,7 +6,8 @@
  * - a PxeServer with systemd activation on the head node (its own dnsmasq@netboot-pxe instance, nginx's conf.d);
  * - a BootImage that publishes the Debian OS image onto the volume through the head node (it mounts the volume
  *   with its glusterfs client during `up`), and the kernel and initramfs into the head's HTTP root;
- * - a NodeGroup of the compute nodes, booting Debian 12 (systemd, sshd) into RAM from the volume.
+ * - a NodeGroup of the compute nodes, booting Debian 12 (systemd, sshd) into RAM from the volume;
+ * - with `head2` set, a second head node serving the same nodes (two head nodes: either may be lost).
  * `pulumi destroy` leaves the servers as they were before `up`.
  *
  * Every server comes from stack config (`head`, `storage`, `privateKey`: Pulumi.yaml), so the same program runs
@@ -26,6 +27,9 @@ interface Node { name: string; macs: string[]; ip: string }
 
 const config = new pulumi.Config();
 const head = config.requireObject<Server>("head");
+// A second head node (optional): the nodes are served by both (NodeGroup and BootImage `mirrors`, static leases on
+// each), so either can be lost. The lab sets it with --two-heads.
+const head2 = config.getObject<Server>("head2");
 const storage = config.requireObject<Server[]>("storage");
 const privateKey = config.requireSecret("privateKey");
 const subnet = config.get("subnet") ?? "10.97.0.0/24";
@@ -87,8 +91,21 @@ const pxe = new netboot.PxeServer("pxe", {
   baseDir: BASE_DIR,
 });
 
+// The second head: the same PxeServer settings on its own address (static DHCP: both hand out the same lease).
+const pxe2 = head2 && new netboot.PxeServer("pxe2", {
+  host: { ...ssh(head2), systemd: true },
+  interface: bootInterface,
+  subnet,
+  serverIp: head2.host,
+  dhcpMode: "static",
+  domain: "cluster.internal",
+  baseDir: BASE_DIR,
+});
+const mirrors = pxe2 ? [pxe2.info] : undefined;
+
 const image = new netboot.BootImage("debian", {
   server: pxe.info,
+  mirrors,
   kernelVersion,
   imageSource: os.rootPath,
   transport: "glusterfs",
@@ -99,7 +116,7 @@ const image = new netboot.BootImage("debian", {
   publishHost: ssh(head), // the head node mounts the volume and writes the image (it reaches the bricks)
 });
 
-const group = new netboot.NodeGroup("compute", { server: pxe.info, nodes, boot: image.boot });
+const group = new netboot.NodeGroup("compute", { server: pxe.info, mirrors, nodes, boot: image.boot });
 
 export const volume = { name: vol.volumeName, mountSource: vol.mountSource };
 export const imageFile = image.imageFile;
@@ -115,6 +132,7 @@ export const lab = {
     dnsmasqUnit: pxe.info.dnsmasqUnit,
     // PxeServer's server block logs there (`<baseDir>/run/nginx-<name>.access.log`)
     accessLog: `${BASE_DIR}/run/nginx-pxe.access.log`,
+    ...(pxe2 ? { mirrors: [{ pxeMachine: "head2", dnsmasqUnit: pxe2.info.dnsmasqUnit, accessLog: `${BASE_DIR}/run/nginx-pxe2.access.log` }] } : {}),
   },
   nodes: group.nodeTable.apply((t) => t.map((n) => ({ ...n, firmware: "bios" }))),
   upMarker: UP_MARKER,

@@ -89,7 +89,7 @@ export async function collect(inv: Inventory, open: OpenTransport, o: CollectOpt
   for (const s of inv.servers) {
     const t = open(s.host);
     try {
-      out.push(await collectServer(s, inv.groups.filter((g) => g.server === s.name).map((g) => g.name), t, o));
+      out.push(await collectServer(s, inv.groups.filter((g) => g.server === s.name || g.mirrors?.includes(s.name)).map((g) => g.name), t, o));
     } finally {
       await t.close();
     }

@@ -23,6 +23,8 @@ export interface ServerRef {
 export interface GroupRef {
   name: string;
   server: string;
+  /** the group's other PxeServers (NodeGroup `mirrors`, two head nodes): a node may have booted from any */
+  mirrors?: string[];
   nodes: { name: string; macs: string[]; ip: string }[];
 }
 
@@ -86,11 +88,12 @@ export function inventoryFromDeployment(exported: unknown): { inventory: Invento
         .filter((n) => str(n.name) && str(n.ip))
         .map((n) => ({ name: n.name as string, ip: n.ip as string, macs: (Array.isArray(n.macs) ? n.macs : [n.mac]).filter(str).map((m) => m.toLowerCase()) }));
       const group = rows.map((n) => n.group).find(str) ?? String(r.urn).split("::").pop()!;
-      groups.push({ name: group, server, nodes });
+      const mirrors = (Array.isArray(inputs.mirrors) ? inputs.mirrors : []).map((m) => obj(m).name).filter(str);
+      groups.push({ name: group, server, nodes, ...(mirrors.length ? { mirrors } : {}) });
     }
   }
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  for (const g of groups) if (!servers.some((s) => s.name === g.server)) errors.push(`NodeGroup "${g.name}": its server "${g.server}" is not a PxeServer of this stack`);
+  for (const g of groups) for (const name of [g.server, ...(g.mirrors ?? [])]) if (!servers.some((s) => s.name === name)) errors.push(`NodeGroup "${g.name}": its server "${name}" is not a PxeServer of this stack`);
   return { inventory: { servers: servers.sort(byName), groups: groups.sort(byName) }, errors };
 }
 
@@ -133,13 +136,20 @@ export function buildReport(stack: string, inv: Inventory, data: ServerData[], n
   const byServer = new Map(data.map((d) => [d.server, d]));
   const nodes: NodeStatus[] = [];
   for (const g of inv.groups) {
-    const d = byServer.get(g.server);
     for (const n of g.nodes) {
-      const ref: NodeRef = { name: n.name, group: g.name, macs: n.macs, ip: n.ip, ...(d?.groupFiles[g.name] ?? {}) };
-      const b = d ? nodeBoot(ref, d.log, d.access) : { stage: "DHCP" as Stage, stages: {} };
+      // With mirrors (two head nodes) the node's last boot is the one the server that saw it latest served.
+      const seen = [g.server, ...(g.mirrors ?? [])].flatMap((server) => {
+        const d = byServer.get(server);
+        if (!d) return [];
+        const ref: NodeRef = { name: n.name, group: g.name, macs: n.macs, ip: n.ip, ...(d.groupFiles[g.name] ?? {}) };
+        const b = nodeBoot(ref, d.log, d.access);
+        return [{ server, b, latest: Math.max(-Infinity, ...Object.values(b.stages).filter((t): t is number => typeof t === "number")) }];
+      });
+      const best = seen.reduce<(typeof seen)[number] | undefined>((a, x) => (!a || x.latest > a.latest ? x : a), undefined);
+      const b = best?.b ?? { stage: "DHCP" as Stage, stages: {} };
       const first = b.stages.DHCP ?? b.stages[STAGES.find((s) => b.stages[s] !== undefined) ?? "DHCP"];
       const last = b.stages[b.stage];
-      nodes.push({ name: n.name, group: g.name, server: g.server, ip: n.ip, macs: n.macs, ...b, ...(first !== undefined && last !== undefined ? { bootSeconds: last - first } : {}) });
+      nodes.push({ name: n.name, group: g.name, server: best && best.latest > -Infinity ? best.server : g.server, ip: n.ip, macs: n.macs, ...b, ...(first !== undefined && last !== undefined ? { bootSeconds: last - first } : {}) });
     }
   }
   nodes.sort((a, b) => (a.group + "\0" + a.name < b.group + "\0" + b.name ? -1 : 1));

@@ -38,6 +38,8 @@ export interface LabMachines {
   dnsmasqUnit: string;
   /** nginx's access log of the PxeServer's block, a path on that machine */
   accessLog: string;
+  /** more PXE machines that serve the same nodes (NodeGroup `mirrors`, two head nodes): their logs are read too */
+  mirrors?: { pxeMachine: string; dnsmasqUnit: string; accessLog: string }[];
 }
 export interface LabContract {
   /** daemons mode: the local target root (machines mode: "") */
@@ -106,11 +108,20 @@ export function parseContract(outputs: Record<string, unknown>): { contract?: La
   let machines: LabMachines | undefined;
   if (inMachines) {
     const mc = lab.machines ?? {};
-    if (!NAME.test(String(mc.pxeMachine ?? ""))) p.add("machines.pxeMachine", mc.pxeMachine, "must name the machine of lab-machines.json that runs the PxeServer");
-    if (!/^[A-Za-z0-9@_.:-]+$/.test(String(mc.dnsmasqUnit ?? ""))) p.add("machines.dnsmasqUnit", mc.dnsmasqUnit, "must be the PxeServer's dnsmasq unit (info.dnsmasqUnit)");
-    absPath(p, "machines.accessLog", mc.accessLog);
+    const pxeFields = (f: string, x: { pxeMachine?: unknown; dnsmasqUnit?: unknown; accessLog?: unknown }) => {
+      if (!NAME.test(String(x.pxeMachine ?? ""))) p.add(`${f}.pxeMachine`, x.pxeMachine, "must name the machine of lab-machines.json that runs the PxeServer");
+      if (!/^[A-Za-z0-9@_.:-]+$/.test(String(x.dnsmasqUnit ?? ""))) p.add(`${f}.dnsmasqUnit`, x.dnsmasqUnit, "must be the PxeServer's dnsmasq unit (info.dnsmasqUnit)");
+      absPath(p, `${f}.accessLog`, x.accessLog);
+    };
+    pxeFields("machines", mc);
+    if (mc.mirrors !== undefined && !Array.isArray(mc.mirrors)) p.add("machines.mirrors", mc.mirrors, "must be a list of { pxeMachine, dnsmasqUnit, accessLog }");
+    const mirrors = Array.isArray(mc.mirrors) ? mc.mirrors : [];
+    mirrors.forEach((x: object, i: number) => pxeFields(`machines.mirrors[${i}]`, x ?? {}));
     for (const k of ["server", "targetRoot", "volumes", "volumeContent"]) if (lab[k] !== undefined) p.add(k, lab[k], "is for the daemons mode: with machines, `pulumi up` set the servers up and the lab starts no daemon and copies nothing");
-    machines = { pxeMachine: mc.pxeMachine, dnsmasqUnit: mc.dnsmasqUnit, accessLog: mc.accessLog };
+    machines = {
+      pxeMachine: mc.pxeMachine, dnsmasqUnit: mc.dnsmasqUnit, accessLog: mc.accessLog,
+      ...(mirrors.length ? { mirrors: mirrors.map((x: LabMachines) => ({ pxeMachine: x.pxeMachine, dnsmasqUnit: x.dnsmasqUnit, accessLog: x.accessLog })) } : {}),
+    };
   } else absPath(p, "targetRoot", lab.targetRoot);
   // machines mode: the boot network's facts are in `machines` (interface, subnet, serverIp)
   const s = (inMachines ? lab.machines : lab.server) ?? {};

@@ -190,12 +190,16 @@ export class MachineLab {
     this.save();
   }
 
-  /** The stack config the example's program reads (Pulumi.yaml of examples/cluster-systemd). */
-  config(): { head: unknown; storage: unknown[]; privateKey: string; subnet: string; bootInterface: string } {
+  /**
+   * The stack config the example's program reads (Pulumi.yaml of examples/cluster-systemd). `twoHeads`: the
+   * second head machine is `head2` (the example's NodeGroup and BootImage mirrors); otherwise it is left idle.
+   */
+  config(twoHeads = false): { head: unknown; head2: unknown; storage: unknown[]; privateKey: string; subnet: string; bootInterface: string } {
     const server = (e: MachineSpecEntry) => ({ host: e.ip, port: 22, user: "root", hostKey: this.machine(e.name).hostKey });
     const heads = this.spec.machines.filter((e) => e.profile === "head");
     return {
       head: heads.length ? server(heads[0]) : undefined,
+      head2: twoHeads && heads.length > 1 ? server(heads[1]) : undefined,
       storage: this.spec.machines.filter((e) => e.profile === "storage").map(server),
       privateKey: fs.readFileSync(this.keyFile, "utf8"),
       subnet: this.spec.subnet,

@@ -47,18 +47,22 @@ interface Options {
   down: boolean;
   /** machines mode: the machine powered off once a node reaches the kernel step (a fault the cluster must ride out) */
   poweroff?: string;
+  /** when: `kernel` (the first node at its kernel step, the default) or `start` (before any node boots: a head node lost) */
+  poweroffAt: "kernel" | "start";
+  /** machines mode: the second head machine of lab-machines.json is the stack's `head2` (NodeGroup mirrors) */
+  twoHeads: boolean;
   /** machines mode: the PXE machine's dnsmasq unit restarted once a node's first DHCP request is logged */
   restartDnsmasq: boolean;
 }
 
-const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--down] [--poweroff MACHINE] [--restart-dnsmasq] [--stack NAME] [--timeout SECONDS] [--out DIR]";
+const USAGE = "usage: npm run lab -- <example folder> [--groups a,b] [--nodes n1,n2] [--up] [--destroy] [--down] [--poweroff MACHINE[@start]] [--restart-dnsmasq] [--two-heads] [--stack NAME] [--timeout SECONDS] [--out DIR]";
 
 export function labOptions(argv: string[]): Options {
   const { values: v, positionals } = parseCli("lab", USAGE, {
     options: {
       groups: { type: "string", multiple: true }, nodes: { type: "string", multiple: true }, stack: { type: "string" },
       out: { type: "string" }, timeout: { type: "string" }, up: { type: "boolean" }, destroy: { type: "boolean" }, down: { type: "boolean" }, poweroff: { type: "string" },
-      "restart-dnsmasq": { type: "boolean" },
+      "restart-dnsmasq": { type: "boolean" }, "two-heads": { type: "boolean" },
     },
     allowPositionals: true,
   }, argv);
@@ -70,14 +74,16 @@ export function labOptions(argv: string[]): Options {
     example: path.resolve(positionals[0]), groups: list(v.groups), nodes: list(v.nodes), stack: v.stack,
     out: v.out === undefined ? undefined : path.resolve(v.out),
     timeoutS: numberFlag("lab", USAGE, "timeout", v.timeout, 300, 10),
-    up: v.up ?? false, destroy: v.destroy ?? false, down: v.down ?? false, poweroff: v.poweroff,
-    restartDnsmasq: v["restart-dnsmasq"] ?? false,
+    up: v.up ?? false, destroy: v.destroy ?? false, down: v.down ?? false,
+    poweroff: v.poweroff?.replace(/@start$/, ""), poweroffAt: v.poweroff?.endsWith("@start") ? "start" : "kernel",
+    restartDnsmasq: v["restart-dnsmasq"] ?? false, twoHeads: v["two-heads"] ?? false,
   };
   const machines = fs.existsSync(path.join(o.example, "lab-machines.json"));
   if (o.down && !machines) usageError("lab", USAGE, `--down is for an example with lab machines (lab-machines.json); ${o.example} has none: use --destroy`);
   if (o.down && (o.up || o.destroy)) usageError("lab", USAGE, "--down runs pulumi destroy and stops the machines: give it alone");
   if (o.poweroff !== undefined && !machines) usageError("lab", USAGE, "--poweroff is for an example with lab machines (lab-machines.json)");
   if (o.restartDnsmasq && !machines) usageError("lab", USAGE, "--restart-dnsmasq is for an example with lab machines (lab-machines.json)");
+  if (o.twoHeads && !machines) usageError("lab", USAGE, "--two-heads is for an example with lab machines (lab-machines.json)");
   if (o.restartDnsmasq && o.poweroff !== undefined) usageError("lab", USAGE, "one fault per run: --poweroff or --restart-dnsmasq");
   if (o.destroy && machines) usageError("lab", USAGE, "with lab machines, --down destroys the stack and then stops the machines");
   if (!fs.existsSync(path.join(o.example, "Pulumi.yaml"))) usageError("lab", USAGE, `${o.example} has no Pulumi.yaml`);
@@ -518,7 +524,19 @@ async function main(): Promise<number> {
     if (stack !== current) pulumi({ ...o, stack: undefined }, ["stack", "select", stack, "--create"]);
     if (ml) {
       // the servers' addresses and host keys, as a site's stack config would hold them (the private key a secret)
-      const cfg = ml.config();
+      const cfg = ml.config(o.twoHeads);
+      if (o.twoHeads && cfg.head2 === undefined) {
+        console.error("lab: --two-heads needs a second machine of profile head in lab-machines.json");
+        return EXIT.usage;
+      }
+      // without --two-heads the program runs one head node: a head2 left from an earlier run is taken out
+      if (!o.twoHeads) {
+        try {
+          pulumi({ ...o, stack }, ["config", "rm", "head2"]);
+        } catch {
+          /* not set */
+        }
+      }
       for (const [k, v] of Object.entries(cfg)) {
         if (k === "privateKey") pulumi({ ...o, stack }, ["config", "set", "--secret", k], { input: String(v) });
         else if (typeof v === "string") pulumi({ ...o, stack }, ["config", "set", k, v]);
@@ -548,7 +566,8 @@ async function main(): Promise<number> {
   const errors = [...sel.errors, ...preflight(c, sel.nodes)];
   if (ml && !c.machines) errors.push(`${o.example} has lab-machines.json, but its \`lab\` output has no \`machines\` (docs/lab.md, machines mode)`);
   if (!ml && c.machines) errors.push(`the \`lab\` output has \`machines\`, but ${o.example} has no lab-machines.json that says which machines to start`);
-  if (ml && c.machines && !ml.machines.has(c.machines.pxeMachine)) errors.push(`lab.machines.pxeMachine: "${c.machines.pxeMachine}" is no machine of lab-machines.json (${[...ml.machines.keys()].join(", ")})`);
+  for (const [f, x] of c.machines ? [["lab.machines", c.machines] as const, ...(c.machines.mirrors ?? []).map((x, i) => [`lab.machines.mirrors[${i}]`, x] as const)] : [])
+    if (ml && !ml.machines.has(x.pxeMachine)) errors.push(`${f}.pxeMachine: "${x.pxeMachine}" is no machine of lab-machines.json (${[...ml.machines.keys()].join(", ")})`);
   if (!sel.nodes.length && !sel.errors.length) errors.push("no node chosen");
   if (errors.length) {
     console.error(`lab: cannot start (nothing was started):\n  ${errors.join("\n  ")}`);
@@ -686,13 +705,27 @@ async function main(): Promise<number> {
     console.log(`${"node".padEnd(10)} ${"group".padEnd(10)} ${"firmware".padEnd(10)} ${"IP".padEnd(15)} ${"time".padStart(5)}  steps`);
     // machines mode: the head's journal and access log outlive a run (its daemons are not the run's), so only
     // what follows this point counts; the second before it too, as journalctl's --since has whole seconds
+    // Two head nodes (lab.machines.mirrors): every PXE machine's journal and access log, as one text each.
+    const pxeSources = c.machines ? [c.machines, ...(c.machines.mirrors ?? [])].map((x) => {
+      const m = ml!.machine(x.pxeMachine);
+      const log = path.join(m.root, x.accessLog);
+      return { machine: m, unit: x.dnsmasqUnit, accessLog: log, accessFrom: readText(log).length, journal: "" };
+    }) : [];
     const logsFrom = { at: Math.floor(Date.now() / 1000) - 1, access: accessLog && pxeMachine ? readText(accessLog).length : 0 };
+    // --poweroff MACHINE@start: the machine is off before any node boots (a head node lost: its mirror serves)
+    const startFault: Fault[] = [];
+    if (ml && o.poweroff && o.poweroffAt === "start") {
+      console.log(`lab: FAULT: powering machine ${o.poweroff} off before the nodes boot`);
+      await ml.powerOff(o.poweroff);
+      console.log(`lab: machine ${o.poweroff} is off`);
+      startFault.push({ action: "poweroff", machine: o.poweroff, afterS: 0, node: "(before the boot)" });
+    }
     for (const r of runs) {
       fs.writeFileSync(r.console, "");
       r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out, c.nodeMemoryMb, c.reboot.includes(r.node.group)), path.join(out, `${r.node.name}.qemu.log`));
       r.started = Date.now();
     }
-    const accessText = () => (accessLog ? readText(accessLog).slice(logsFrom.access) : "");
+    const accessText = () => (pxeSources.length ? pxeSources.map((x) => readText(x.accessLog).slice(x.accessFrom)).join("") : accessLog ? readText(accessLog).slice(logsFrom.access) : "");
     // machines mode: dnsmasq logs to the PXE machine's journal; read (and kept in dnsmasq.log) every 2 s
     let journal = "";
     let journalAt = 0;
@@ -701,7 +734,9 @@ async function main(): Promise<number> {
       // faster while a --restart-dnsmasq waits for the first DHCP request, so it lands inside the exchange
       if (Date.now() - journalAt > (o.restartDnsmasq && !faults.length ? 250 : 2000)) {
         journalAt = Date.now();
-        journal = pxeMachine.exec(`journalctl -u ${c.machines!.dnsmasqUnit} --since @${logsFrom.at} -o short --no-pager`, true).out;
+        // a machine powered off keeps the journal last read from it
+        for (const x of pxeSources) if (x.machine.alive()) x.journal = x.machine.exec(`journalctl -u ${x.unit} --since @${logsFrom.at} -o short --no-pager`, true).out;
+        journal = pxeSources.map((x) => x.journal).join("");
         fs.writeFileSync(dnsLog, journal);
       }
       return journal;
@@ -724,7 +759,7 @@ async function main(): Promise<number> {
     // initramfs then mounts the volume with that machine's brick gone or going)
     // --restart-dnsmasq: the head's dnsmasq unit restarted as soon as its journal shows a node's first DHCP
     // request (the exchange then finishes, or is retried, against the new process; the initramfs asks again later)
-    const faults: Fault[] = [];
+    const faults: Fault[] = startFault;
     const fault = (dns: string) => {
       if (!ml || faults.length) return;
       const afterS = () => Number(((Date.now() - bootStart) / 1000).toFixed(1));

@@ -8,7 +8,9 @@
  * what serves the node is the machines' own units. `--down` runs `pulumi destroy`, finds every machine's /etc
  * and units as they were before `up`, and stops the machines. Between the two, the storage fault of point 3: a
  * storage machine powered off while the node boots (the node still comes up on the other two replicas), a
- * later `--up` with the machine back converges, and the head's dnsmasq restarted during a boot.
+ * later `--up` with the machine back converges, and the head's dnsmasq restarted during a boot. Then point 5, two
+ * head nodes: `--two-heads` makes the fifth machine the group's mirror, and with the first head powered off before
+ * the boot the node boots from the second.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -53,7 +55,7 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
     up = await runLab(EXAMPLE, STACK, out, env, ["--up", "--timeout", "900"], { onStart: (pid) => (labPid = pid) });
     if (up.code !== 0) console.log(up.stdout + up.stderr);
     expect(up.code).toBe(0);
-    for (const m of ["head", "stor1", "stor2", "stor3"]) expect(up.stdout).toMatch(new RegExp(`lab: machine ${m}: booted \\(systemd (running|degraded)\\), sshd on 10\\.97\\.0\\.\\d:22`));
+    for (const m of ["head", "stor1", "stor2", "stor3", "head2"]) expect(up.stdout).toMatch(new RegExp(`lab: machine ${m}: booted \\(systemd (running|degraded)\\), sshd on 10\\.97\\.0\\.\\d:22`));
     const result = JSON.parse(fs.readFileSync(path.join(out, "result.json"), "utf8"));
     const node = result.nodes.find((n: { node: string }) => n.node === "node1");
     expect(node.result).toBe("up");
@@ -129,14 +131,38 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
     console.log(`labProd: node1 up after ${result.nodes[0].secondsToUp} s with dnsmasq restarted ${result.faults[0].afterS} s into the boot`);
   });
 
+  test("two head nodes (--up --two-heads --poweroff head@start): up adds pxe2 on head2 as the group's mirror; with head off before the boot, node1 boots from head2", async () => {
+    const run = await runLab(EXAMPLE, STACK, out, env, ["--up", "--two-heads", "--poweroff", "head@start", "--timeout", "900"], { onStart: (pid) => (labPid = pid) });
+    if (run.code !== 0) console.log(run.stdout + run.stderr);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(fs.readFileSync(path.join(out, "result.json"), "utf8"));
+    expect(result.faults).toEqual([expect.objectContaining({ action: "poweroff", machine: "head", afterS: 0 })]);
+    expect(machine("head").alive()).toBe(false);
+    expect(result.nodes[0].result).toBe("up");
+    expect(result.nodes[0].marker).toMatch(/host=node1 ip=10\.97\.0\.11 state=running/);
+    expect(result.nodes[0].checks.map((c: { ok: boolean }) => c.ok)).toEqual([true, true, true]);
+    // everything came from head2's own units: the lease, the scripts, the kernel and initramfs it was given
+    const head2 = machine("head2");
+    expect(head2.exec("systemctl is-active dnsmasq@netboot-pxe2 nginx").out.split("\n").filter(Boolean)).toEqual(["active", "active"]);
+    expect(head2.exec("journalctl -u dnsmasq@netboot-pxe2 -o cat --no-pager").out).toMatch(/DHCPACK\(nb0\) 10\.97\.0\.11 52:54:00:97:00:11 node1/);
+    const access = fs.readFileSync(path.join(head2.root, "srv/netboot/run/nginx-pxe2.access.log"), "utf8");
+    expect(access).toMatch(/^10\.97\.0\.11 .*"GET \/ipxe\/group-compute\.ipxe/m);
+    expect(access).toMatch(/^10\.97\.0\.11 .*"GET \/images\/debian\/initrd-[0-9a-f]{12}\.img/m);
+    // the group's script on head2 names head2's URLs only
+    const script = fs.readFileSync(path.join(head2.root, "srv/netboot/http/ipxe/group-compute.ipxe"), "utf8");
+    expect(script).toContain("http://10.97.0.5/images/debian/");
+    expect(script).not.toContain("http://10.97.0.1/");
+    console.log(`labProd: node1 up after ${result.nodes[0].secondsToUp} s from head2 with head powered off`);
+  });
+
   test("--down: pulumi destroy leaves every machine's /etc and units as before up; then the machines are stopped", async () => {
     const { ns, machines } = ledger();
     const down = await runLab(EXAMPLE, STACK, out, env, ["--down"], { onStart: (pid) => (labPid = pid) });
     if (down.code !== 0) console.log(down.stdout + down.stderr);
     expect(down.code).toBe(0);
-    expect(down.stdout).toMatch(/- 1[0-9] deleted/);
-    expect(down.stdout).toContain("every machine's /etc and units are as they were before up (head, stor1, stor2, stor3)");
-    expect(JSON.parse(fs.readFileSync(path.join(out, "machines-diff.json"), "utf8"))).toEqual({ head: [], stor1: [], stor2: [], stor3: [] });
+    expect(down.stdout).toMatch(/- [1-3][0-9] deleted/);
+    expect(down.stdout).toContain("every machine's /etc and units are as they were before up (head, stor1, stor2, stor3, head2)");
+    expect(JSON.parse(fs.readFileSync(path.join(out, "machines-diff.json"), "utf8"))).toEqual({ head: [], stor1: [], stor2: [], stor3: [], head2: [] });
     for (const m of machines) {
       expect(Machine.fromState(m).alive()).toBe(false);
       expect(fs.existsSync(`/run/netns/${m.ns}`)).toBe(false);

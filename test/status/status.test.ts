@@ -167,3 +167,20 @@ test("Prometheus label values are escaped", () => {
   }], 1796188800);
   expect(formatPrometheus(r)).toContain(`netboot_node_stage_timestamp_seconds{node="a\\\\b",group="g\\"x",stage="DHCP"} 1796188028`);
 });
+
+test("two head nodes: a group's node is reported from the server that saw its latest boot (NodeGroup mirrors)", () => {
+  const server = (name: string, line: string): ServerData => ({
+    server: name, dnsmasqSource: "file:/x", leases: [], access: [], groupFiles: {}, warnings: [],
+    log: parseDnsmasqLog(line, { now: 0 }),
+  });
+  const groups = [{ name: "g", server: "pxe", mirrors: ["pxe2"], nodes: [{ name: "n1", macs: ["52:54:00:00:00:01"], ip: "10.0.0.11" }] }];
+  // pxe saw an earlier boot; pxe2 (the first head was off) the last one
+  const data = [
+    server("pxe", "2026-12-02T05:00:00Z h dnsmasq-dhcp[1]: 1 DHCPDISCOVER(nb0) 52:54:00:00:00:01 \n"),
+    server("pxe2", "2026-12-02T06:00:00Z h dnsmasq-dhcp[1]: 1 DHCPDISCOVER(nb0) 52:54:00:00:00:01 \n"),
+  ];
+  const r = buildReport("s", { servers: [], groups }, data, 1796188800);
+  expect([r.nodes[0].server, r.nodes[0].stages.DHCP]).toEqual(["pxe2", Date.parse("2026-12-02T06:00:00Z") / 1000]);
+  // seen by none: the group's own server
+  expect(buildReport("s", { servers: [], groups }, [], 1796188800).nodes[0].server).toBe("pxe");
+});

@@ -92,3 +92,20 @@ test("a node's host key from state is kept for the lab's check; a malformed one 
   o.lab.nodes[1].hostKey = "ssh-ed25519 !not-base64";
   expect(parseContract(o).errors).toEqual(['lab.nodes[1].hostKey: "ssh-ed25519 !not-base64" must be an SSH public key line such as "ssh-ed25519 AAAA... name"']);
 });
+
+test("machines mode: the PXE machine and its mirrors (two head nodes), each checked field by field", () => {
+  const machines = (mirrors: unknown) => ({
+    lab: {
+      machines: { pxeMachine: "head", interface: "nb0", subnet: "10.97.0.0/24", serverIp: "10.97.0.1", dnsmasqUnit: "dnsmasq@netboot-pxe", accessLog: "/srv/netboot/run/nginx-pxe.access.log", mirrors },
+      nodes: [{ name: "node1", group: "compute", mac: "52:54:00:97:00:11", ip: "10.97.0.11" }],
+      upMarker: "UP-MARKER",
+    },
+  });
+  const ok = parseContract(machines([{ pxeMachine: "head2", dnsmasqUnit: "dnsmasq@netboot-pxe2", accessLog: "/srv/netboot/run/nginx-pxe2.access.log" }]));
+  expect(ok.errors).toEqual([]);
+  expect(ok.contract!.machines!.mirrors).toEqual([{ pxeMachine: "head2", dnsmasqUnit: "dnsmasq@netboot-pxe2", accessLog: "/srv/netboot/run/nginx-pxe2.access.log" }]);
+  expect(parseContract(machines(undefined)).contract!.machines!.mirrors).toBeUndefined();
+  const bad = parseContract(machines([{ pxeMachine: "head 2", dnsmasqUnit: "dnsmasq pxe2", accessLog: "run/x.log" }]));
+  expect(bad.errors.map((e) => e.split(":")[0])).toEqual(["lab.machines.mirrors[0].pxeMachine", "lab.machines.mirrors[0].dnsmasqUnit", "lab.machines.mirrors[0].accessLog"]);
+  expect(parseContract(machines("head2")).errors[0]).toMatch(/^lab\.machines\.mirrors: /);
+});

@@ -15,7 +15,7 @@ test("the example's lab-machines.json parses", () => {
   const { spec: s, errors } = parseMachineSpec(JSON.parse(fs.readFileSync(path.join(__dirname, "../../../examples/cluster-systemd/lab-machines.json"), "utf8")));
   expect(errors).toEqual([]);
   expect(s!.prefix).toBe(24);
-  expect(s!.machines.map((m) => `${m.name}:${m.profile}`)).toEqual(["head:head", "stor1:storage", "stor2:storage", "stor3:storage"]);
+  expect(s!.machines.map((m) => `${m.name}:${m.profile}`)).toEqual(["head:head", "stor1:storage", "stor2:storage", "stor3:storage", "head2:head"]);
 });
 
 test("lab-machines.json: every problem at once, each with its field and value", () => {
