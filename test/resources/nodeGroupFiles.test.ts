@@ -7,6 +7,7 @@ import { ClaimIndex } from "../../provider/model/pxe";
 import { readHostsDir } from "../../provider/resources/hostsDir";
 import { nodeGroupFilesHandler } from "../../provider/resources/nodeGroupFiles";
 import { MemoryTransport } from "../../provider/transport/memory";
+import { reveal } from "../../provider/values";
 
 const server = {
   name: "pxe", host: { root: "/t" }, subnet: "10.0.0.0/24", serverIp: "10.0.0.1", dhcpMode: "static",
@@ -147,4 +148,17 @@ test("a group's FileSet state (earlier versions, moved here by the NodeGroup's a
   expect(t.files.has(stale)).toBe(false);
   expect(u.outs.lastApply).toMatchObject({ removed: "1", changed: "1", signalled: "sent SIGHUP to 77" });
   expect((await h.diff("id", URN, u.outs, c.inputs, c.inputs)).changes).toBe(false);
+});
+
+test("a mirror's files (sharedHostKeys) take the first server's host keys; a node without one is an error", async () => {
+  const boot = { kernelUrl: "http://10.0.0.1/k", initrdUrl: "http://10.0.0.1/i" };
+  const first = setup();
+  const made = await first.h.create!(URN, inputs({ boot, overlay: { hostKeys: true } }));
+  const shared = reveal<Record<string, { publicKey: string }[]>>(made.outs.hostKeys);
+  expect(Object.keys(shared).sort()).toEqual(["n1", "n2", "n3"]);
+  const mirror = setup();
+  const m = await mirror.h.create!(URN, inputs({ boot, overlay: { hostKeys: true }, server: { ...server, name: "pxe2", serverIp: "10.0.0.2", httpBaseUrl: "http://10.0.0.2/" }, sharedHostKeys: shared }));
+  expect(m.outs.hostPublicKeys).toEqual(made.outs.hostPublicKeys);
+  const { n3: _n3, ...partial } = shared;
+  await expect(setup().h.create!(URN, inputs({ boot, overlay: { hostKeys: true }, sharedHostKeys: partial }))).rejects.toThrow(/sharedHostKeys = "n3": has no host key for these nodes/);
 });
