@@ -84,27 +84,21 @@ export class BootImage extends schema.BootImage {
     const { server: _s, mirrors: _m, publishHost, publishImage, buildHost, overlay, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists
     const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)) as schema.BootImageSpec);
-    const built = new Initramfs(`${name}-initramfs`, {
-      host: server.host as pulumi.Output<schema.Host>,
-      // An SSH server's `info` is secret as a whole (its host holds the private key); its folder and URL are
-      // not, and the Initramfs checks them as plain strings (the host stays secret).
-      httpRoot: pulumi.unsecret(server.httpRoot),
-      httpBaseUrl: pulumi.unsecret(server.httpBaseUrl),
+    // The build, published on one PxeServer. An SSH server's `info` is secret as a whole (its host holds the
+    // private key); its folder and URL are not, and the Initramfs checks them as plain strings (the host stays secret).
+    const publishOn = (info: pulumi.Output<schema.PxeServerInfo>, child: string, after: pulumi.Resource[]) => new Initramfs(child, {
+      host: info.host as pulumi.Output<schema.Host>,
+      httpRoot: pulumi.unsecret(info.httpRoot),
+      httpBaseUrl: pulumi.unsecret(info.httpBaseUrl),
       name,
       spec: checkedSpec,
       ...(buildHost !== undefined ? { buildHost: pulumi.output(buildHost) as pulumi.Output<schema.Host> } : {}),
-    }, { parent: this });
+    }, { parent: this, dependsOn: after });
+    const built = publishOn(server, `${name}-initramfs`, []);
     // Two head nodes: the same build published on each mirror too (after the first, so it comes from the build
     // cache). A list, so that its length is known here.
     const mirrors = (Array.isArray(args.mirrors) ? args.mirrors : []).map((m) => pulumi.output(m));
-    const mirrorBuilds = mirrors.map((m, i) => new Initramfs(`${name}-initramfs-m${i}`, {
-      host: m.host as pulumi.Output<schema.Host>,
-      httpRoot: pulumi.unsecret(m.httpRoot),
-      httpBaseUrl: pulumi.unsecret(m.httpBaseUrl),
-      name,
-      spec: checkedSpec,
-      ...(buildHost !== undefined ? { buildHost: pulumi.output(buildHost) as pulumi.Output<schema.Host> } : {}),
-    }, { parent: this, dependsOn: [built] }));
+    const mirrorBuilds = mirrors.map((m, i) => publishOn(m, `${name}-initramfs-m${i}`, [built]));
     // where the kernel and initramfs are, once each publish is done: a NodeGroup checks its mirrors against it
     const servedBy = pulumi.all([pulumi.unsecret(server.httpBaseUrl), built.initrdUrl, ...mirrors.map((m, i) => pulumi.all([pulumi.unsecret(m.httpBaseUrl), mirrorBuilds[i].initrdUrl]).apply(([u]) => u))])
       .apply(([first, , ...rest]) => [first, ...rest]);

@@ -141,3 +141,19 @@ export function cliProject(name: string, program: string, opts: { netns?: string
   run(["stack", "init", "test"]);
   return { dir, run, start, home: env.PULUMI_HOME, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * The Automation API's view of a cliProject's stack `test` (its file backend, the test-only passphrase, its
+ * PULUMI_HOME), for a test that runs the program as a user would and asserts on the engine's results.
+ * `destroy` destroys the stack and removes it.
+ */
+export async function cliTestStack(project: CliProject, log: string[]): Promise<TestStack> {
+  const stack = await LocalWorkspace.createOrSelectStack({ stackName: "test", workDir: project.dir }, {
+    envVars: {
+      PULUMI_BACKEND_URL: `file://${path.join(project.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "netboot-tests-only",
+      PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_HOME: project.home,
+    },
+  });
+  const onOutput = (s: string) => log.push(s);
+  return { stack, dir: project.dir, log, destroy: async () => { await stack.destroy({ onOutput }); await stack.workspace.removeStack("test"); } };
+}

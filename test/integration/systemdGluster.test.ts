@@ -13,8 +13,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
-import { changed, cliProject, CliProject, TestStack } from "../helpers/engine";
+import { changed, cliProject, CliProject, cliTestStack, TestStack } from "../helpers/engine";
 import { REPO, requireTool, tmpDir } from "../helpers/env";
 import { isMounted, mountClient, run, unmount, waitFor } from "../helpers/gluster";
 import { SystemdMachine } from "../helpers/systemdMachine";
@@ -68,13 +67,7 @@ export const bricks = vol.bricks;
     before = m.snapshot();
     m.client(0, `ip addr add ${NET}.99/24 dev nbc0`);
     project = cliProject("systemd-gluster", program);
-    const stack = await LocalWorkspace.createOrSelectStack({ stackName: "test", workDir: project.dir }, {
-      envVars: {
-        PULUMI_BACKEND_URL: `file://${path.join(project.dir, "state")}`, PULUMI_CONFIG_PASSPHRASE: "netboot-tests-only",
-        PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PULUMI_HOME: project.home,
-      },
-    });
-    t = { stack, dir: project.dir, log: out, destroy: async () => { await stack.destroy({ onOutput: log }); await stack.workspace.removeStack("test"); } };
+    t = await cliTestStack(project, out);
   }, 900_000);
 
   afterAll(async () => {
