@@ -42,7 +42,8 @@ if (storage.length !== 3) throw new Error(`config storage: ${storage.length} ser
 
 const ssh = (s: Server) => ({ ssh: { host: s.host, port: s.port ?? 22, user: s.user ?? "root", privateKey, hostKey: s.hostKey } });
 
-// The nodes accept this key for root (the lab's checks log in with it); made once, kept in the build folder.
+// The nodes accept this key for root (the lab's checks log in with it, given by the overlay); made once, kept in
+// the build folder.
 const nodeKey = path.join(buildDir, "node_ed25519");
 if (!fs.existsSync(nodeKey)) {
   fs.mkdirSync(buildDir, { recursive: true });
@@ -54,8 +55,9 @@ const kernelVersion = config.get("kernelVersion") ??
   fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop();
 if (!kernelVersion) throw new Error("no kernel with modules on the build host: run 'apt-get install -y linux-image-amd64'");
 
-// The node OS: Debian 12 with systemd, udev and sshd (the same packages and files as examples/stateless-debian,
-// so the cached image in ~/.cache/netboot/osimages serves both), plus the key above.
+// The node OS: Debian 12 with systemd, udev and sshd: the same packages and files as examples/stateless-debian,
+// so the cached image in ~/.cache/netboot/osimages serves both. No key and nothing of a node: logins and identity
+// come with each node's overlay (below).
 const os = new netboot.OsImage("debian", {
   debian: {
     suite: "bookworm",
@@ -63,7 +65,6 @@ const os = new netboot.OsImage("debian", {
     files: [
       { path: "/usr/local/sbin/netboot-lab-report", content: REPORT_SCRIPT, mode: "0755" },
       { path: "/etc/systemd/system/netboot-lab-report.service", content: REPORT_UNIT },
-      { path: "/root/.ssh/authorized_keys", content: fs.readFileSync(nodeKey + ".pub", "utf8"), mode: "0600" },
     ],
     customize: ["systemctl enable netboot-lab-report.service"],
   },
@@ -116,7 +117,12 @@ const image = new netboot.BootImage("debian", {
   publishHost: ssh(head), // the head node mounts the volume and writes the image (it reaches the bricks)
 });
 
-const group = new netboot.NodeGroup("compute", { server: pxe.info, mirrors, nodes, boot: image.boot });
+// Each node's identity, laid over the image at boot (docs/overlays.md): its own SSH host key (kept in state, the
+// same on every boot and from either head node) and the key above for root.
+const group = new netboot.NodeGroup("compute", {
+  server: pxe.info, mirrors, nodes, boot: image.boot,
+  overlay: { hostKeys: true, authorizedKeys: [fs.readFileSync(nodeKey + ".pub", "utf8").trim()] },
+});
 
 export const volume = { name: vol.volumeName, mountSource: vol.mountSource };
 export const imageFile = image.imageFile;

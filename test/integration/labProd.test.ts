@@ -60,7 +60,10 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
     const node = result.nodes.find((n: { node: string }) => n.node === "node1");
     expect(node.result).toBe("up");
     expect(node.marker).toMatch(/host=node1 ip=10\.97\.0\.11 state=running failed=none/);
-    expect(node.checks.map((c: { ok: boolean }) => c.ok)).toEqual([true, true, true]);
+    // the host key of its overlay (in state), then the example's three checks over SSH with the overlay's login key
+    expect(node.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
+      ["the host key is the one in state (ssh-keyscan)", true], ["systemd is running", true], ["the hostname is the node's", true], ["the root is in RAM", true],
+    ]);
     const timing = up.stdout.match(/Duration: (\S+)/)?.[1];
     console.log(`labProd: the whole --up ${up.seconds.toFixed(0)} s (pulumi up ${timing}), node1 up after ${node.secondsToUp} s`);
   });
@@ -140,7 +143,10 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
     expect(machine("head").alive()).toBe(false);
     expect(result.nodes[0].result).toBe("up");
     expect(result.nodes[0].marker).toMatch(/host=node1 ip=10\.97\.0\.11 state=running/);
-    expect(result.nodes[0].checks.map((c: { ok: boolean }) => c.ok)).toEqual([true, true, true]);
+    // the same host key as from head: head2's overlay carries the first server's keys
+    expect(result.nodes[0].checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
+      ["the host key is the one in state (ssh-keyscan)", true], ["systemd is running", true], ["the hostname is the node's", true], ["the root is in RAM", true],
+    ]);
     // everything came from head2's own units: the lease, the scripts, the kernel and initramfs it was given
     const head2 = machine("head2");
     expect(head2.exec("systemctl is-active dnsmasq@netboot-pxe2 nginx").out.split("\n").filter(Boolean)).toEqual(["active", "active"]);
@@ -148,6 +154,7 @@ describe("the production-like lab: systemd machines set up by pulumi up over SSH
     const access = fs.readFileSync(path.join(head2.root, "srv/netboot/run/nginx-pxe2.access.log"), "utf8");
     expect(access).toMatch(/^10\.97\.0\.11 .*"GET \/ipxe\/group-compute\.ipxe/m);
     expect(access).toMatch(/^10\.97\.0\.11 .*"GET \/images\/debian\/initrd-[0-9a-f]{12}\.img/m);
+    expect(access).toMatch(/^10\.97\.0\.11 .*"GET \/overlays\/compute\/node1-[0-9a-f]{12}\.cpio HTTP\/1\.1" 200 /m);
     // the group's script on head2 names head2's URLs only
     const script = fs.readFileSync(path.join(head2.root, "srv/netboot/http/ipxe/group-compute.ipxe"), "utf8");
     expect(script).toContain("http://10.97.0.5/images/debian/");
