@@ -28,8 +28,8 @@ export const VARIANTS: Variant[] = [
   { name: "gluster-r3-rh3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3, options: { "cluster.read-hash-mode": "3" } } },
   { name: "gluster-2x3-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, glusterdReads: true },
   { name: "gluster-ec42-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, glusterdReads: true },
-  // a file lives in one replica set: shard (4 MB pieces above distribute) spreads it over both sets (an experiment)
-  { name: "gluster-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 }, shardBlock: "4MB" },
+  // a file lives in one replica set: shard (4 MB pieces above distribute) spreads it over both sets
+  { name: "gluster-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } } },
   // the lab artifact that hid the spread for a day: bricks and nodes sharing one hostname (Procs.start)
   { name: "gluster-r3-samehost", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, sharedHostname: true },
 ];

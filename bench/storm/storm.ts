@@ -46,8 +46,6 @@ export interface Variant {
   gluster?: { layout: string; replica?: number; disperse?: number; redundancy?: number; options?: Record<string, string> };
   /** nfs: NFS-Ganesha's FSAL; GLUSTER re-exports this variant's glusterfs volume from every server */
   fsal?: "VFS" | "GLUSTER";
-  /** glusterfs: a features/shard xlator above distribute (this block size), so one image file spreads over every replica set (an experiment: netboot's GlusterVolume does not render shard yet) */
-  shardBlock?: string;
   /** glusterfs: the client as glusterd leaves it, without the init's read spread (model/readSpread.ts) */
   glusterdReads?: boolean;
   /** glusterfs: bricks and nodes keep this machine's one hostname (the lab artifact that pins AFR's reads: Procs.start) */
@@ -299,15 +297,8 @@ export class StormLab {
           await waitFor(`brick ${b.index} of ${v.name}`, 20_000, () => sh(`ip netns exec ${this.serverNs(b.index + 1)} ss -Htln 'sport = :${b.port}'`, true).trim() !== "",
             () => sh(`tail -5 ${path.join(dir, `brick-${b.index}.log`)}`, true));
         const clientVol = path.join(dir, "client.vol");
-        let graph = clientGraph(model);
-        if (v.shardBlock) {
-          // shard sits right above distribute, as glusterd places it; every client (the publisher too) must have it
-          const dht = `${model.name}-dht`;
-          const at = graph.findIndex((x) => x.name === dht) + 1;
-          graph = [...graph.slice(0, at), { name: `${model.name}-shard`, type: "features/shard", options: [["shard-block-size", v.shardBlock]], subvolumes: [dht] },
-            ...graph.slice(at).map((x) => (x.subvolumes.includes(dht) ? { ...x, subvolumes: x.subvolumes.map((n) => (n === dht ? `${model!.name}-shard` : n)) } : x))];
-        }
-        const volText = volfileText(graph);
+        // with `features.shard` the client graph has shard above distribute (every client, the publisher too)
+        const volText = volfileText(clientGraph(model));
         fs.writeFileSync(clientVol, volText);
         // publish through a FUSE mount of the client volfile, from the head (unshaped; set-up, not measured). One
         // shell: `ip netns exec` gives its command a mount namespace of its own, so the mount lives only there.

@@ -84,6 +84,12 @@ const BOOL: ReadonlySet<string> = new Set(["on", "off", "true", "false", "yes", 
 const bool: ValueCheck = (v) => (BOOL.has(v.toLowerCase()) ? undefined : "must be on/off (or true/false, yes/no, enable/disable)");
 const int = (min: number, max: number): ValueCheck => (v) => (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `must be an integer from ${min} to ${max}`);
 const size: ValueCheck = (v) => (/^\d+(B|KB|MB|GB|TB)?$/i.test(v) ? undefined : "must be a size such as 64MB, 4MB or 1048576");
+/** features.shard-block-size: glusterd takes 4MB to 4TB. */
+const shardSize: ValueCheck = (v) => {
+  const m = /^(\d+)(B|KB|MB|GB|TB)?$/i.exec(v);
+  const bytes = m ? Number(m[1]) * 1024 ** ["B", "KB", "MB", "GB", "TB"].indexOf((m[2] ?? "B").toUpperCase()) : NaN;
+  return bytes >= 4 * 1024 ** 2 && bytes <= 4 * 1024 ** 4 ? undefined : "must be a size from 4MB to 4TB (glusterd's bounds), such as 64MB";
+};
 const sizeOrPercent: ValueCheck = (v) => (/^\d+(\.\d+)?%$/.test(v) || size(v) === undefined ? undefined : "must be a percentage (5%) or a size (10GB)");
 const oneOf = (...xs: string[]): ValueCheck => (v) => (xs.includes(v) ? undefined : `must be one of ${xs.join(", ")}`);
 const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "NONE"];
@@ -146,6 +152,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
   "diagnostics.client-log-level": { check: oneOf(...LOG_LEVELS), doc: "client io-stats log-level" },
   "diagnostics.brick-log-level": { check: oneOf(...LOG_LEVELS), doc: "brick io-stats log-level" },
   "features.read-only": { check: bool, doc: "bricks refuse writes" },
+  "features.shard": { check: bool, doc: "client shard xlator above distribute (default off): a file is stored in pieces, so one boot image spreads over every replica or disperse set; set it before any file is written (glusterd's advice: never turn it off on a volume with sharded files)" },
+  "features.shard-block-size": { check: shardSize, doc: "shard piece size (glusterd's default 64MB)" },
   "storage.owner-uid": { check: int(0, 4294967294), doc: "posix brick-uid" },
   "storage.owner-gid": { check: int(0, 4294967294), doc: "posix brick-gid" },
 };

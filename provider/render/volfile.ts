@@ -166,7 +166,13 @@ export function clientGraph(m: GlusterModel, opts: { standalone: boolean; full?:
   if (o["cluster.lookup-optimize"]) dhtOptions.push(["lookup-optimize", o["cluster.lookup-optimize"]]);
   dhtOptions.push(["force-migration", "off"], ["lock-migration", "off"]);
   g.push({ name: `${V}-dht`, type: "cluster/distribute", options: dhtOptions, subvolumes: dhtChildren });
-  g.push({ name: `${V}-utime`, type: "features/utime", options: [["noatime", "on"]], subvolumes: [`${V}-dht`] });
+  // shard sits right above distribute, as glusterd places it: each piece is a file of its own that dht places
+  let top = `${V}-dht`;
+  if (isOn(o["features.shard"], false)) {
+    g.push({ name: `${V}-shard`, type: "features/shard", options: o["features.shard-block-size"] ? [["shard-block-size", o["features.shard-block-size"]]] : [], subvolumes: [top] });
+    top = `${V}-shard`;
+  }
+  g.push({ name: `${V}-utime`, type: "features/utime", options: [["noatime", "on"]], subvolumes: [top] });
 
   // Performance xlators in glusterd's order, each only when on.
   const replicated = m.layout === "replicate" || m.layout === "arbiter";

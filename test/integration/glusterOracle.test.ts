@@ -94,6 +94,8 @@ const CASES: Case[] = [
       "storage.owner-uid": "1000", "storage.owner-gid": "1000",
     },
   },
+  { vol: "oshard", layout: "replicate", bricks: 6, replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } },
+  { vol: "oshard2", layout: "distribute", bricks: 2, options: { "features.shard": "on" } },
   {
     vol: "odisopt", layout: "disperse", bricks: 3, disperse: 3, redundancy: 1,
     options: { "disperse.read-policy": "round-robin", "performance.write-behind": "off", "performance.open-behind": "off", "performance.quick-read": "off", "performance.stat-prefetch": "off", "performance.client-io-threads": "off" },

@@ -112,3 +112,14 @@ describe("standalone bricks as systemd units (brick `target`, host `systemd`)", 
     expect(tls.issues.map((i) => i.field)).toEqual(["tls"]);
   });
 });
+
+test("features.shard and its block size: glusterd's bounds (4MB to 4TB)", () => {
+  const opts = (o: Record<string, string>) => build({ ...base, layout: "distribute", bricks: bricks(2), options: o });
+  expect(opts({ "features.shard": "on", "features.shard-block-size": "4MB" }).issues).toEqual([]);
+  expect(opts({ "features.shard-block-size": "4TB" }).issues).toEqual([]);
+  expect(opts({ "features.shard": "maybe", "features.shard-block-size": "1MB" }).issues.map((i) => `${i.field}: ${i.message}`)).toEqual([
+    'options["features.shard"]: must be on/off (or true/false, yes/no, enable/disable)',
+    'options["features.shard-block-size"]: must be a size from 4MB to 4TB (glusterd\'s bounds), such as 64MB',
+  ]);
+  expect(opts({ "features.shard-block-size": "5TB" }).issues).toHaveLength(1);
+});

@@ -81,3 +81,14 @@ describe("volfile renderer", () => {
     expect(unit.content).toContain("ConditionPathIsDirectory=/srv/b0");
   });
 });
+
+test("features.shard: a shard xlator right above distribute, below utime; none without it", () => {
+  const issues = new Issues('netboot:index:GlusterVolume "v"');
+  const args = { mode: "standalone", clusterSubnet: "10.88.1.0/24", layout: "replicate", replica: 3, bricks: [1, 2, 3, 4, 5, 6].map((i) => ({ host: `10.88.1.${i}`, path: "/b" })) };
+  const g = clientGraph(buildGlusterModel("v", { ...args, options: { "features.shard": "on", "features.shard-block-size": "4MB" } }, {}, issues)!);
+  expect(issues.list).toEqual([]);
+  const shard = g.find((x) => x.type === "features/shard")!;
+  expect(shard).toEqual({ name: "v-shard", type: "features/shard", options: [["shard-block-size", "4MB"]], subvolumes: ["v-dht"] });
+  expect(g.find((x) => x.type === "features/utime")!.subvolumes).toEqual(["v-shard"]);
+  expect(clientGraph(buildGlusterModel("v", args, {}, issues)!).some((x) => x.type === "features/shard")).toBe(false);
+});
