@@ -61,7 +61,8 @@ describe("netboot:index:BootImage through the real engine", () => {
     expect(path.basename(initrd)).toBe(`initrd-${sha256(data).slice(0, 12)}.img`);
     expect(o.initrdUrl.value).toBe(`http://10.89.42.1/images/img1/${path.basename(initrd)}`);
     expect(fs.readFileSync(path.join(imagesDir, path.basename(o.kernelUrl.value)))).toEqual(fs.readFileSync(`/boot/vmlinuz-${KVER}`));
-    expect(o.boot.value).toEqual({ kernelUrl: o.kernelUrl.value, initrdUrl: o.initrdUrl.value, args: o.args.value });
+    // servedBy: the servers that serve the kernel and initramfs (this one; a BootImage with mirrors lists them too)
+    expect(o.boot.value).toEqual({ kernelUrl: o.kernelUrl.value, initrdUrl: o.initrdUrl.value, args: o.args.value, servedBy: ["http://10.89.42.1/"] });
     // the manifest names the volfile's xlators with their reason, and the archive holds them
     expect(o.manifest.value).toMatch(/xlator\/performance\/write-behind\.so\tfile\t\S+\t\d+\t[0-9a-f]{64}\tnamed by the volfile/);
     const list = sh(`zcat ${initrd} | cpio -t --quiet`).out;
