@@ -711,7 +711,7 @@ async function main(): Promise<number> {
       const log = path.join(m.root, x.accessLog);
       return { machine: m, unit: x.dnsmasqUnit, accessLog: log, accessFrom: readText(log).length, journal: "" };
     }) : [];
-    const logsFrom = { at: Math.floor(Date.now() / 1000) - 1, access: accessLog && pxeMachine ? readText(accessLog).length : 0 };
+    const logsFrom = { at: Math.floor(Date.now() / 1000) - 1 };
     // --poweroff MACHINE@start: the machine is off before any node boots (a head node lost: its mirror serves)
     const startFault: Fault[] = [];
     if (ml && o.poweroff && o.poweroffAt === "start") {
@@ -725,7 +725,7 @@ async function main(): Promise<number> {
       r.proc = procs.start(`qemu ${r.node.name}`, qemuArgv(r, out, c.nodeMemoryMb, c.reboot.includes(r.node.group)), path.join(out, `${r.node.name}.qemu.log`));
       r.started = Date.now();
     }
-    const accessText = () => (pxeSources.length ? pxeSources.map((x) => readText(x.accessLog).slice(x.accessFrom)).join("") : accessLog ? readText(accessLog).slice(logsFrom.access) : "");
+    const accessText = () => (pxeSources.length ? pxeSources.map((x) => readText(x.accessLog).slice(x.accessFrom)).join("") : accessLog ? readText(accessLog) : "");
     // machines mode: dnsmasq logs to the PXE machine's journal; read (and kept in dnsmasq.log) every 2 s
     let journal = "";
     let journalAt = 0;
