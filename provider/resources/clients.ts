@@ -36,7 +36,8 @@ export class FileSet extends pulumi.CustomResource {
 export interface NodeGroupFilesArgs {
   group: string;
   server: pulumi.Input<PxeServerInfoInputs>;
-  nodes: pulumi.Input<pulumi.Input<NodeInputs>[]>;
+  /** packed, one JSON string per node (model/packedNodes.ts) */
+  nodes: pulumi.Input<pulumi.Input<string>[]>;
   boot: pulumi.Input<BootTargetInputs>;
   overlay?: pulumi.Input<GroupOverlayInputs>;
   network?: pulumi.Input<NetworkOptionsInputs>;

@@ -34,6 +34,7 @@ import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
 import { diffFields, diffNodes } from "../drift/nodes";
 import { Issues, modeString, ValidationError } from "../model/errors";
+import { isPacked, unpackNodes } from "../model/packedNodes";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
 import { hostsDirFile, optsDirFile } from "../render/hosts";
 import { renderNodeGroup } from "../render/nodeGroup";
@@ -83,7 +84,7 @@ const resourceName = (group: unknown) => `netboot:index:NodeGroup "${group}"`;
 /** The model of validated inputs (state or checked inputs); a failure here means state was written by hand. */
 function modelOf(inputs: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay" | "network">): NodeGroupModel {
   const issues = new Issues(resourceName(inputs.group));
-  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: reveal(inputs.nodes), boot: reveal(inputs.boot), overlay: reveal(inputs.overlay), network: reveal(inputs.network) }, issues);
+  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: unpackNodes(reveal(inputs.nodes)), boot: reveal(inputs.boot), overlay: reveal(inputs.overlay), network: reveal(inputs.network) }, issues);
   if (!g) throw new ValidationError(issues.list);
   return g;
 }
@@ -147,6 +148,22 @@ function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: st
  */
 function nginxSignalOf(server: { hostsDir: string; name: string }, access: string): Signal {
   return { pidFile: nginxPidFile(server), systemdUnit: "nginx", on: "change", paths: [access] };
+}
+
+/**
+ * The nodes that changed, by engine property path. The engine shows a path's old and new values from the inputs it
+ * holds: with the packed list (model/packedNodes.ts) that is the node's string, so a changed field is named by its
+ * node (`nodes[17]`, shown as the two strings); a list still in structs (state of an older version) keeps the field.
+ */
+function nodeChanges(before: unknown, after: unknown) {
+  const changes = diffNodes("nodes", unpackNodes(before) as Record<string, unknown>[], unpackNodes(after) as Record<string, unknown>[]);
+  if (!isPacked(after)) return changes;
+  const byNode = new Map<string, (typeof changes)[number]>();
+  for (const c of changes) {
+    const at = c.path.replace(/^(nodes\[\d+\]).*$/, "$1");
+    if (!byNode.has(at)) byNode.set(at, { path: at, kind: at === c.path ? c.kind : "update" });
+  }
+  return [...byNode.values()];
 }
 
 const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
@@ -227,7 +244,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
           checked = { ...server, host };
           inputs.server = { ...server, host: protectHost(host) };
         }
-        const g = buildNodeGroupModel(news.group, { server: checked, nodes: reveal(news.nodes), boot: reveal(news.boot), overlay: reveal(news.overlay), network: reveal(news.network) }, issues);
+        const g = buildNodeGroupModel(news.group, { server: checked, nodes: unpackNodes(reveal(news.nodes)), boot: reveal(news.boot), overlay: reveal(news.overlay), network: reveal(news.network) }, issues);
         if (g) {
           const mine = claimsOf(g);
           const sameStack = deps.registerClaims(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
@@ -266,7 +283,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
             ...diffFields("boot", reveal(old.boot), reveal(news.boot)),
             ...diffFields("overlay", reveal(old.overlay), reveal(news.overlay)),
             ...diffFields("network", reveal(old.network), reveal(news.network)),
-            ...diffNodes("nodes", reveal(old.nodes), reveal(news.nodes)),
+            ...nodeChanges(reveal(old.nodes), reveal(news.nodes)),
             // a mirror's keys follow the first server's (a rotation there, a new node): named, never shown
             ...(JSON.stringify(reveal(old.sharedHostKeys) ?? null) !== JSON.stringify(reveal(news.sharedHostKeys) ?? null) ? [{ path: "sharedHostKeys", kind: "update" as const }] : []),
           ]
