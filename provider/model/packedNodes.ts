@@ -17,10 +17,11 @@ const ORDER: readonly (keyof Node)[] = ["name", "macs", "ip", "firmware", "kerne
 
 /** A node as one string; fields absent or undefined are left out. */
 export function packNode(n: Node): string {
+  const all = n as unknown as Record<string, unknown>;
   const o: Record<string, unknown> = {};
-  for (const k of ORDER) if (n[k] !== undefined && n[k] !== null) o[k] = n[k];
+  for (const k of ORDER) if (all[k] !== undefined && all[k] !== null) o[k] = all[k];
   // a field this list does not know yet still travels (the model refuses it with its own message)
-  for (const k of Object.keys(n).sort()) if (!(k in o) && !ORDER.includes(k as keyof Node) && (n as any)[k] !== undefined) o[k] = (n as any)[k];
+  for (const k of Object.keys(all).sort()) if (!(k in o) && !ORDER.includes(k as keyof Node) && all[k] !== undefined) o[k] = all[k];
   return JSON.stringify(o);
 }
 

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PACKAGE_VERSION, PLUGIN_DOWNLOAD_URL } from "../version";
-import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NetworkOptionsInputs, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
+import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NetworkOptionsInputs, PxeServerInfoInputs, Signal } from "../schema-types";
 
 export interface FileSetArgs {
   host: pulumi.Input<Host>;
