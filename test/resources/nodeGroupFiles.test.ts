@@ -4,6 +4,7 @@
  * check renders the drifted file for the line diff, delete removes only what it wrote.
  */
 import { packNode, packNodes, unpackNodes } from "../../provider/model/packedNodes";
+import { Node } from "../../provider/schema-types";
 import { ClaimIndex } from "../../provider/model/pxe";
 import { readHostsDir } from "../../provider/resources/hostsDir";
 import { nodeGroupFilesHandler } from "../../provider/resources/nodeGroupFiles";
@@ -166,7 +167,7 @@ test("a mirror's files (sharedHostKeys) take the first server's host keys; a nod
 
 test("the packed node list (one JSON string per node, as NodeGroup passes it): same files, a change named by its node, no diff against a state of structs", async () => {
   const { t, h } = setup();
-  const packed = (ns: typeof nodes) => inputs({ nodes: packNodes(ns) });
+  const packed = (ns: Node[]) => inputs({ nodes: packNodes(ns) });
   const c = await h.check(URN, undefined, packed(nodes));
   expect(c.failures).toEqual([]);
   expect(c.inputs.nodes).toEqual(packNodes(nodes)); // kept packed: that is what the engine stores
