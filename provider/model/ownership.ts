@@ -25,6 +25,19 @@ export interface OwnershipConflict extends PathClaim {
   holderField: string;
 }
 
+/** A path this stack claims that a journal entry of another stack on the host holds (resources/journal.ts). */
+export interface ForeignClaim extends PathClaim {
+  /** the other stack's resource (its URN) */
+  holder: string;
+  holderState: "applying" | "done" | "deleting";
+  /** the entry to remove if that stack no longer exists, as a full path on the host (below `root` locally) */
+  entryFile: string;
+  /** the host, as its transport names it */
+  hostDescription: string;
+  /** an SSH host (the entry is removed there), not this machine or a local target folder */
+  remote: boolean;
+}
+
 export class PathOwners {
   private readonly byPath = new Map<string, { owner: string; field: string }>();
   private readonly byOwner = new Map<string, string[]>();
