@@ -97,7 +97,7 @@ export async function endDelete(t: Transport, urn: string): Promise<void> {
   for (let d = JOURNAL_DIR; d !== stop; d = path.posix.dirname(d)) if (!(await t.removeDirIfEmpty(d))) break;
 }
 
-/** An entry's text, or undefined when it is not one (`paths` that are not a list of strings count as none). */
+/** An entry from its text, or undefined when it is not one (`paths` other than a list of strings is read as absent). */
 export function parseEntry(text: string): JournalEntry | undefined {
   try {
     const e = JSON.parse(text);
