@@ -37,11 +37,12 @@ export function components(ctx: ProviderContext): Record<ComponentToken, Compone
 
 /**
  * Handlers that place files on a host go through the intent journal (resources/journal.ts), so an interrupted
- * apply or delete is never reported as done; `hostOf` says where each one writes.
+ * apply or delete is never reported as done; `hostOf` says where each one writes. The journal also tells which
+ * paths other stacks own on the host (`ctx.journals`), so a check refuses them.
  */
 export function customResources(ctx: ProviderContext): Record<CustomResourceToken, ResourceHandler> {
   const j = (h: ResourceHandler, hostOf: (props: any) => Host | undefined) =>
-    journaled(h, (host) => ctx.transport(host), hostOf, (urn, m) => ctx.progress.report(urn, m));
+    journaled(h, (host) => ctx.transport(host), hostOf, (urn, m) => ctx.progress.report(urn, m), ctx.journals);
   const own = (p: any) => (p?.host && typeof p.host === "object" ? (p.host as Host) : undefined);
   return {
     "netboot:index:File": j(fileHandler(ctx), own),
