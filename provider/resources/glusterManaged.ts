@@ -160,8 +160,8 @@ async function probeBrickHosts(t: Transport, m: GlusterModel): Promise<void> {
 
 /**
  * Creates the volume, or adopts one of that name with the same bricks (a create or delete that was cut short),
- * then sets its options and starts it. glusterd itself refuses bricks that held a deleted volume (their
- * volume-id xattr stays) with its own error, which is passed on.
+ * then sets its options and starts it. glusterd may refuse brick folders that still carry a deleted volume's
+ * volume-id attribute; its own error is passed on (clearing it is not netboot's to decide).
  */
 async function ensure(t: Transport, urn: string, m: GlusterModel, inputs: any): Promise<any> {
   let vi = await info(t, m);

@@ -14,7 +14,9 @@
  *   tree on the volume whose digest no longer matches its name (found by read()).
  * - create/update: mount (on the publish host), write the tarball atomically (temp + rename on the volume),
  *   unpack a tree into a temp folder and rename it into place; unchanged content is not written again.
- * - read(): mounts and re-hashes what was published. delete(): removes exactly what it published.
+ * - read(): mounts and re-hashes what was published (the tarball through the lifecycle's observe step, like
+ *   every file netboot owns; a tree by its listing digest). delete(): removes exactly what it published.
+ * - the intent journal (journal.ts, wired in registry.ts) keeps its entry on the publish host `host`.
  */
 import { randomUUID } from "crypto";
 import * as path from "path";
