@@ -78,6 +78,8 @@ const isTree = (p: string) => p.endsWith("/");
  * What is on the mounted volume at each path: a file through the lifecycle's shared observe step (stat, then
  * the bytes hashed: the one way netboot observes a file; a symlink or folder where the tarball goes is not
  * it), a tree (trailing `/`) by its listing digest, run on the host. Path -> sha256, "" when missing.
+ * The cost of one way: through an SSH publish host the tarball's bytes come back over the connection to be
+ * hashed (as an Initramfs's published files do), where `sha256sum` used to hash them on the host.
  */
 async function observePublished(m: Mounted, paths: string[], hybridPaths: string[]): Promise<Record<string, string>> {
   const files = await observeFiles(m.fs, paths.filter((p) => !isTree(p)));
