@@ -268,7 +268,19 @@ export function journaled(
       return { ...d, changes: true, detailedDiff: { ...(d.detailedDiff ?? {}), journal: { kind: "update" } } };
     },
     create: (urn, inputs) => apply(urn, hostOf(inputs), inputs, () => h.create(urn, inputs)),
-    update: (id, urn, olds, news) => apply(urn, hostOf(news), news, () => h.update(id, urn, olds, news)),
+    async update(id, urn, olds, news) {
+      // An update that moves to another host (NetworkImage's publish host) also changes the old one (it clears
+      // what was there): its entry, the one diff reads while state names that host, says `applying` until the
+      // move is done, and then goes.
+      const from = hostOf(olds);
+      const to = hostOf(news);
+      const away = from && to && olds?.journal !== JOURNAL_OFF && transport(from) !== transport(to) ? transport(from) : undefined;
+      if (!away) return apply(urn, to, news, () => h.update(id, urn, olds, news));
+      await beginApply(away, urn, newNonce(), pathsOf(from!, olds));
+      const r = await apply(urn, to, news, () => h.update(id, urn, olds, news));
+      await endDelete(away, urn);
+      return r;
+    },
     async read(id, urn, props, inputs) {
       const r = await h.read(id, urn, props, inputs);
       // refresh re-reads the host, but the journal still speaks for the last apply: keep its nonce
