@@ -36,7 +36,8 @@ import { diffFields, diffNodes } from "../drift/nodes";
 import { Issues, modeString, ValidationError } from "../model/errors";
 import { isPacked, unpackNodes } from "../model/packedNodes";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
-import { hostsDirFile, optsDirFile } from "../render/hosts";
+import { hostsDirFile, hostsFragmentFile, optsDirFile } from "../render/hosts";
+import { groupScriptName } from "../render/ipxe";
 import { renderNodeGroup } from "../render/nodeGroup";
 import { HostKey, nginxPidFile, openSshEd25519, overlayAccessFile, renderGroupOverlays } from "../render/overlay";
 import { RenderedFile } from "../render/types";
@@ -262,6 +263,23 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       // One failure with every issue: the engine prints it as one block, the way the component used to throw.
       const failures = issues.ok ? [] : [{ property: "", reason: new ValidationError(issues.list).message }];
       return { inputs, failures };
+    },
+
+    /**
+     * The files named by the group (its leases, DHCP options, hosts fragment, group script and overlay rules),
+     * claimed in this stack and against other stacks' journal entries: two stacks with a group of one name on one
+     * server would otherwise rewrite one leases file in turn. A node's own script is named by its MAC, and the MAC
+     * already has one owner (check's claims, across stacks through the hostsdir), so it is not claimed again: the
+     * list, and each journal entry, stays five paths whatever the group's size.
+     */
+    ownedPaths(inputs: Inputs) {
+      if (typeof inputs.group !== "string" || hasUnknown(inputs.server)) return undefined;
+      const s = reveal<PxeServerInfo>(inputs.server);
+      if (!s || typeof s !== "object" || !s.host || typeof s.hostsDir !== "string" || typeof s.httpRoot !== "string") return undefined;
+      const host = hostKey(reveal<Host>(s.host));
+      const g = { name: inputs.group, server: s };
+      const paths = [hostsDirFile(g as NodeGroupModel), optsDirFile(g), hostsFragmentFile(g), `${s.httpRoot}/ipxe/${groupScriptName(inputs.group)}`, overlayAccessFile(s, inputs.group)];
+      return paths.map((p) => ({ host, path: p, field: "group" }));
     },
 
     async diff(_id, _urn, olds: Outputs & { host?: Host }, news: Inputs, oldInputs?: Inputs): Promise<DiffResultWithDetail> {

@@ -94,3 +94,25 @@ test("the journal folder is read once per host per provider process", async () =
   for (const n of ["a", "b", "c"]) await b.reasons(`urn:pulumi:lab::site::netboot:index:File::${n}`, { host, path: `/etc/${n}`, content: "x" });
   expect(lists).toBe(1);
 });
+
+test("a node group of one name on one server in two stacks is refused (its leases file would be rewritten in turn); its entry stays five paths", async () => {
+  const t = new MemoryTransport();
+  const server = {
+    name: "pxe", host, subnet: "10.0.0.0/24", serverIp: "10.0.0.1", dhcpMode: "static",
+    hostsDir: "/srv/netboot/dhcp-hosts.d", httpRoot: "/srv/netboot/http", httpBaseUrl: "http://10.0.0.1/",
+    pidFile: "/srv/netboot/run/dnsmasq-pxe.pid", firmwares: ["bios"],
+  };
+  const group = (name: string, n: number) => ({ group: name, server, boot: { localDisk: true }, nodes: Array.from({ length: n }, (_, i) => JSON.stringify({ name: `${name}-${i}`, macs: [`52:54:00:00:0${name.length}:${String(10 + i)}`], ip: `10.0.0.${20 + i + 30 * (name.length - 5)}` })) });
+  const urn = (st: string, g: string) => `urn:pulumi:${st}::site::netboot:index:NodeGroup$netboot:index:NodeGroupFiles::${g}-files`;
+  await stack(t).up(urn("prod", "rack1"), group("rack1", 20));
+  expect((await readEntry(t, urn("prod", "rack1")))!.paths).toEqual([
+    "/srv/netboot/dhcp-hosts.d/rack1", "/srv/netboot/dhcp-opts.d/rack1", "/srv/netboot/hosts.d/rack1.hosts",
+    "/srv/netboot/http/ipxe/group-rack1.ipxe", "/srv/netboot/nginx-overlays.d/rack1.conf",
+  ].sort());
+  const before = new Map(t.files);
+  // same group name, other nodes (no MAC, IP or name in common): only the files named by the group collide
+  const reasons = await stack(t).reasons(urn("lab", "rack1"), { ...group("rack1", 0), nodes: [JSON.stringify({ name: "lab1", macs: ["52:54:00:00:09:01"], ip: "10.0.0.90" })] });
+  expect(reasons.join("\n")).toContain('group = "/srv/netboot/dhcp-hosts.d/rack1": is also written by netboot:index:NodeGroupFiles "rack1-files" of stack "prod"');
+  expect(t.files).toEqual(before);
+  expect(await stack(t).reasons(urn("lab", "rack22"), { ...group("rack22", 0), nodes: [JSON.stringify({ name: "lab1", macs: ["52:54:00:00:09:01"], ip: "10.0.0.90" })] })).toEqual([]);
+});
