@@ -20,7 +20,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
 import { diffStates, diffValues } from "../drift/diff";
-import { checkAbsPath, formatIssue, Issues } from "../model/errors";
+import { checkAbsPath, formatIssue, Issues, modeString } from "../model/errors";
 import { buildBootImageModel, BootImageModel, SpecLike } from "../model/bootImage";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { diffManifestText, parseManifest } from "../render/manifest";
@@ -78,7 +78,7 @@ export function bootArgs(model: BootImageModel, imageUrl: string | undefined): s
 
 function filesMap(manifest: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const e of parseManifest(manifest)) out[e.path] = e.type === "symlink" ? `-> ${e.target}` : e.type === "dir" ? `dir ${e.mode}` : e.sha256;
+  for (const e of parseManifest(manifest)) out[e.path] = e.type === "symlink" ? `-> ${e.target}` : e.type === "dir" ? `dir ${modeString(e.mode)}` : e.sha256;
   return out;
 }
 

@@ -18,8 +18,8 @@ const DIR = "/srv/netboot/http/images/web";
 /** What the fake build host holds: the files the plan puts in the initramfs, and the kernel. */
 class FakeBuildHost {
   entries: ManifestEntry[] = [
-    { path: "/init", type: "file", mode: "0755", size: 10, sha256: sha256("init v1"), reason: "init" },
-    { path: "/bin/busybox", type: "file", mode: "0755", size: 20, sha256: sha256("busybox"), reason: "busybox" },
+    { path: "/init", type: "file", mode: 0o755, size: 10, sha256: sha256("init v1"), reason: "init" },
+    { path: "/bin/busybox", type: "file", mode: 0o755, size: 20, sha256: sha256("busybox"), reason: "busybox" },
   ];
   kernel = Buffer.from("kernel 6.1.0-test");
   builds = 0;
