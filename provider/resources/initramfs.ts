@@ -190,7 +190,7 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
     const initrdPath = pathOf(props.initrdUrl, props);
     const found = initrdPath ? published[initrdPath] : undefined;
     // The initramfs name carries its expected hash; what is there now is what read() reports.
-    const { lastBuild: _drop, ...rest } = props as any;
+    const { lastBuild: _drop, ...rest } = props as InitramfsOutputs & { lastBuild?: unknown };
     return { id, props: { ...rest, published, initrdSha256: found ?? "" } };
   },
 
