@@ -52,7 +52,7 @@ export default tseslint.config(
     // (_server.ts, _grpc.ts, progress.ts, provider.ts) are typed and need no exception.
     files: [
       "provider/resources/{handler,fileSet,glusterManaged,networkImage,nodeGroupFiles,journal}.ts",
-      "provider/registry.ts", "provider/model/{host,gluster,pxe}.ts", "provider/inventory/{parse,warewulf}.ts",
+      "provider/registry.ts", "provider/model/{gluster,pxe}.ts", "provider/inventory/{parse,warewulf}.ts",
       "bench/pxe/bench.ts",
     ],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
