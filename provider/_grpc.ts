@@ -11,10 +11,16 @@ export interface Grpc {
   credentials: { createInsecure(): unknown };
 }
 
-/** A package @pulumi/pulumi depends on, resolved from its folder (the same copy the SDK uses). */
-export function fromPulumi<T = any>(pkg: string): T {
+/**
+ * A package @pulumi/pulumi depends on, resolved from its folder (the same copy the SDK uses); `T` names the
+ * members the caller uses.
+ */
+export function fromPulumi<T>(pkg: string): T {
   const from = { paths: [path.dirname(require.resolve("@pulumi/pulumi/package.json"))] };
-  return require(require.resolve(pkg, from));
+  // A path found at run time, from @pulumi/pulumi's folder: no static import can name it (the package is not
+  // ours, and npm may have put it below @pulumi/pulumi instead of hoisting it).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(require.resolve(pkg, from)) as T;
 }
 
 export function pulumiGrpc(): Grpc {

@@ -10,14 +10,33 @@
  * them, and keeping a copy of large inputs in the outputs would double them in state and on every call: the
  * wrappers pass them on as a last argument.
  */
+import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import { fromPulumi, pulumiGrpc } from "./_grpc";
 import { DiffResultWithDetail } from "./resources/handler";
 import { isSecret, secret } from "./values";
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const provproto = require("@pulumi/pulumi/proto/provider_pb.js");
+/** The one member of google-protobuf's Struct class used here (to build a response's property bag). */
+interface StructClass {
+  fromJavaScript(o: Record<string, unknown>): NonNullable<ReturnType<provproto.ReadResponse["getProperties"]>>;
+}
 // google-protobuf is @pulumi/pulumi's dependency, not ours: the Struct class its own messages are built from
-const structproto = fromPulumi("google-protobuf/google/protobuf/struct_pb");
+const structproto = fromPulumi<{ Struct: StructClass }>("google-protobuf/google/protobuf/struct_pb");
+
+/** A property bag as the engine sends it (a protobuf Struct), read as a plain object. */
+type Bag = Record<string, unknown>;
+const bag = (s: { toJavaScript(): object } | undefined): Bag | undefined => s?.toJavaScript() as Bag | undefined;
+
+/** A unary gRPC call and its answer, as grpc-js hands them to a service implementation. */
+type Callback = (err: unknown, resp?: unknown) => void;
+type Handler<Req> = (call: { request: Req }, callback: Callback) => unknown;
+
+/** The handlers of the provider service this module wraps (the SDK's own implementation object). */
+interface ProviderService {
+  diff?: Handler<provproto.DiffRequest>;
+  read?: Handler<provproto.ReadRequest>;
+  configure?: Handler<provproto.ConfigureRequest>;
+  construct?: Handler<provproto.ConstructRequest>;
+}
 
 const KIND: Record<string, number> = {
   add: 0,
@@ -29,19 +48,19 @@ const KIND: Record<string, number> = {
 };
 
 export function installDetailedDiff(
-  diff: (id: string, urn: string, olds: any, news: any, oldInputs?: any) => Promise<DiffResultWithDetail>,
-  read?: (id: string, urn: string, props: any, inputs?: any) => Promise<{ id?: string; props?: any; inputs?: any }>,
+  diff: (id: string, urn: string, olds: Bag, news: Bag, oldInputs?: Bag) => Promise<DiffResultWithDetail>,
+  read?: (id: string, urn: string, props: Bag, inputs?: Bag) => Promise<{ id?: string; props?: Bag; inputs?: Bag }>,
   constructs?: PendingConstructs,
   configure?: (config: Record<string, unknown>) => Promise<void>,
 ): void {
-  const Server = pulumiGrpc().Server.prototype as any;
+  const Server = pulumiGrpc().Server.prototype;
   const original = Server.addService;
-  Server.addService = function (service: any, impl: any) {
+  Server.addService = function (this: unknown, service: unknown, impl: ProviderService | undefined) {
     if (impl && typeof impl.diff === "function") {
-      impl.diff = async (call: any, callback: any) => {
+      impl.diff = async (call, callback) => {
         try {
           const req = call.request;
-          const result = await diff(req.getId(), req.getUrn(), req.getOlds().toJavaScript(), req.getNews().toJavaScript(), req.getOldInputs()?.toJavaScript());
+          const result = await diff(req.getId(), req.getUrn(), bag(req.getOlds()) ?? {}, bag(req.getNews()) ?? {}, bag(req.getOldInputs()));
           const resp = new provproto.DiffResponse();
           const C = provproto.DiffResponse.DiffChanges;
           resp.setChanges(result.changes === true ? C.DIFF_SOME : result.changes === false ? C.DIFF_NONE : C.DIFF_UNKNOWN);
@@ -53,7 +72,7 @@ export function installDetailedDiff(
             const diffs: string[] = [];
             for (const [k, v] of Object.entries(result.detailedDiff)) {
               const pd = new provproto.PropertyDiff();
-              pd.setKind(KIND[v.kind]);
+              pd.setKind(KIND[v.kind] as provproto.PropertyDiff.Kind);
               pd.setInputdiff(v.inputDiff ?? false);
               m.set(k, pd);
               diffs.push(k.split(/[.[]/)[0]);
@@ -66,21 +85,21 @@ export function installDetailedDiff(
         }
       };
     }
-    if (constructs && impl && typeof impl.construct === "function") constructs.track(impl);
+    if (constructs && impl && typeof impl.construct === "function") constructs.track(impl as ProviderService & { construct: Handler<provproto.ConstructRequest> });
     if (configure && impl && typeof impl.configure === "function") {
       // The SDK server answers Configure without telling the provider anything: the provider config
       // (`netboot:hosts`, `netboot:ssh`) is read here. `args` carries the values typed, with secrets still
       // marked (the engine sends them so when the response accepts secrets, as the SDK's does); older engines
       // send only `variables` (`netboot:config:hosts` = JSON text).
       const original = impl.configure;
-      impl.configure = async (call: any, callback: any) => {
+      impl.configure = async (call, callback) => {
         try {
           const req = call.request;
           let config: Record<string, unknown> = {};
-          const args = req.hasArgs?.() ? req.getArgs().toJavaScript() : undefined;
+          const args = req.hasArgs?.() ? bag(req.getArgs()) : undefined;
           if (args && Object.keys(args).length) config = args;
           else
-            for (const [k, v] of req.getVariablesMap().entries() as Iterable<[string, string]>) {
+            for (const [k, v] of req.getVariablesMap().entries() as unknown as Iterable<[string, string]>) {
               const name = k.replace(/^netboot:(config:)?/, "");
               try {
                 config[name] = JSON.parse(v);
@@ -107,13 +126,13 @@ export function installDetailedDiff(
       };
     }
     if (impl && read && typeof impl.read === "function") {
-      impl.read = async (call: any, callback: any) => {
+      impl.read = async (call, callback) => {
         try {
           const req = call.request;
-          const result = await read(req.getId(), req.getUrn(), req.getProperties().toJavaScript(), req.getInputs()?.toJavaScript());
+          const result = await read(req.getId(), req.getUrn(), bag(req.getProperties()) ?? {}, bag(req.getInputs()));
           const resp = new provproto.ReadResponse();
-          resp.setId(result.id);
-          resp.setProperties(structproto.Struct.fromJavaScript(result.props));
+          resp.setId(result.id ?? "");
+          resp.setProperties(structproto.Struct.fromJavaScript(result.props ?? {}));
           if (result.inputs !== undefined) resp.setInputs(structproto.Struct.fromJavaScript(result.inputs));
           callback(undefined, resp);
         } catch (e) {
@@ -135,9 +154,9 @@ export function installDetailedDiff(
 export class PendingConstructs {
   private readonly pending = new Map<symbol, { label: string; answer: (err: unknown) => void }>();
 
-  track(impl: any): void {
+  track(impl: ProviderService & { construct: Handler<provproto.ConstructRequest> }): void {
     const original = impl.construct.bind(impl);
-    impl.construct = (call: any, callback: (err: unknown, resp: unknown) => void) => {
+    impl.construct = (call, callback) => {
       const id = Symbol("construct");
       let answered = false;
       const once = (err: unknown, resp: unknown) => {

@@ -6,6 +6,8 @@
  * The plugin gets the engine's address as its first argument; the provider context opens one sink at start.
  * Without an engine (unit tests, benchmarks) messages go nowhere, or to stderr with NETBOOT_PROGRESS=stderr.
  */
+import * as rpc from "@pulumi/pulumi/proto/engine_grpc_pb";
+import * as proto from "@pulumi/pulumi/proto/engine_pb";
 import { pulumiGrpc } from "./_grpc";
 
 export interface ProgressSink {
@@ -18,16 +20,13 @@ export interface ProgressSink {
 }
 
 export class EngineProgress implements ProgressSink {
-  private client: { log(req: unknown, cb: (err: unknown) => void): void } | undefined;
-  private proto: any;
+  private client: { log(req: proto.LogRequest, cb: (err: unknown) => void): void } | undefined;
 
   /** `engineAddress` undefined: no engine to tell (stderr only, when asked). */
   constructor(engineAddress: string | undefined, private readonly toStderr = process.env.NETBOOT_PROGRESS === "stderr") {
     if (!engineAddress) return;
     try {
-      const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
-      this.proto = require("@pulumi/pulumi/proto/engine_pb");
-      this.client = new rpc.EngineClient(engineAddress, pulumiGrpc().credentials.createInsecure());
+      this.client = new rpc.EngineClient(engineAddress, pulumiGrpc().credentials.createInsecure() as ConstructorParameters<typeof rpc.EngineClient>[1]);
     } catch {
       this.client = undefined; // progress is a courtesy: never fail the provider over it
     }
@@ -35,10 +34,10 @@ export class EngineProgress implements ProgressSink {
 
   report(urn: string | undefined, message: string, opts: { keep?: boolean; warning?: boolean } = {}): void {
     if (this.toStderr) process.stderr.write(`${message}\n`);
-    if (!this.client || !this.proto || !urn) return;
+    if (!this.client || !urn) return;
     try {
-      const req = new this.proto.LogRequest();
-      req.setSeverity(opts.warning ? this.proto.LogSeverity.WARNING : this.proto.LogSeverity.INFO);
+      const req = new proto.LogRequest();
+      req.setSeverity(opts.warning ? proto.LogSeverity.WARNING : proto.LogSeverity.INFO);
       req.setMessage(message);
       req.setUrn(urn);
       req.setEphemeral(!opts.keep);

@@ -1,6 +1,7 @@
 /** The provider: dispatch only (eks `cmd/provider/index.ts`). Unknown tokens are explicit errors. */
 import * as pulumi from "@pulumi/pulumi";
 import * as provider from "@pulumi/pulumi/provider";
+import * as resproto from "@pulumi/pulumi/proto/resource_pb";
 import { ProviderContext } from "./context";
 import { fromPulumi } from "./_grpc";
 import { ComponentCheck, componentChecks, ComponentConstructor, components, customResources } from "./registry";
@@ -26,11 +27,8 @@ const STOP = "netboot:internal:Stop";
  * construct in flight with it; these registrations are meant to fail when the run stops.
  */
 function stopperFor(options: pulumi.ComponentResourceOptions): Stopper {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const resproto = require("@pulumi/pulumi/proto/resource_pb");
-  const gstruct = fromPulumi("google-protobuf/google/protobuf/struct_pb");
+  const monitor = pulumi.runtime.getMonitor();
+  const gstruct = fromPulumi<{ Struct: { fromJavaScript(o: Record<string, unknown>): NonNullable<ReturnType<resproto.RegisterResourceRequest["getObject"]>> } }>("google-protobuf/google/protobuf/struct_pb");
   const parent = (options.parent as { urn?: unknown } | undefined)?.urn;
   const register = async (type: string, name: string, custom: boolean, object: Record<string, unknown>) => {
     const req = new resproto.RegisterResourceRequest();
@@ -52,6 +50,12 @@ function stopperFor(options: pulumi.ComponentResourceOptions): Stopper {
   };
 }
 
+/**
+ * A resource's properties as the engine sends them (a protobuf Struct read as a plain object): what each
+ * handler checks before it trusts a field. (@pulumi/pulumi's provider.Provider declares them `any`.)
+ */
+type PropertyBag = Record<string, unknown>;
+
 function typeOf(urn: string): string {
   return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
 }
@@ -63,7 +67,7 @@ export class NetbootProvider implements provider.Provider {
   constructor(private readonly ctx: ProviderContext, readonly version: string, readonly schema: string) {
     const spec = JSON.parse(schema);
     this.outputNames = Object.fromEntries(
-      Object.entries<any>(spec.resources).map(([tok, r]) => [tok, Object.keys(r.properties ?? {})]),
+      Object.entries(spec.resources as Record<string, { properties?: Record<string, unknown> }>).map(([tok, r]) => [tok, Object.keys(r.properties ?? {})]),
     );
     this.handlers = customResources(ctx);
     this.components = components(ctx);
@@ -97,7 +101,7 @@ export class NetbootProvider implements provider.Provider {
     return h;
   }
 
-  check(urn: string, olds: any, news: any) {
+  check(urn: string, olds: PropertyBag, news: PropertyBag) {
     return this.traced("check", urn, async () => {
       if (typeOf(urn) === REFUSAL) {
         // the resource a refused construct registers so the run stops cleanly (barrier.ts)
@@ -114,7 +118,7 @@ export class NetbootProvider implements provider.Provider {
   }
 
   /** The handler's check, then the paths it writes claimed for `urn` (refused when another resource has one). */
-  private async checkOwned(urn: string, olds: any, news: any): Promise<provider.CheckResult> {
+  private async checkOwned(urn: string, olds: PropertyBag, news: PropertyBag): Promise<provider.CheckResult> {
     const h = this.handler(urn);
     const r = await h.check(urn, olds, news);
     const owned = h.ownedPaths && !r.failures?.length ? h.ownedPaths(r.inputs) : undefined;
@@ -139,19 +143,19 @@ export class NetbootProvider implements provider.Provider {
       });
     return failures.length ? { ...r, failures } : r;
   }
-  diff(id: string, urn: string, olds: any, news: any, oldInputs?: any) {
+  diff(id: string, urn: string, olds: PropertyBag, news: PropertyBag, oldInputs?: PropertyBag) {
     return this.traced("diff", urn, () => this.handler(urn).diff(id, urn, olds, news, oldInputs));
   }
-  create(urn: string, inputs: any) {
+  create(urn: string, inputs: PropertyBag) {
     return this.traced("create", urn, () => this.handler(urn).create(urn, inputs));
   }
-  read(id: string, urn: string, props: any, inputs?: any) {
+  read(id: string, urn: string, props: PropertyBag, inputs?: PropertyBag) {
     return this.traced("read", urn, () => this.handler(urn).read(id, urn, props, inputs));
   }
-  update(id: string, urn: string, olds: any, news: any) {
+  update(id: string, urn: string, olds: PropertyBag, news: PropertyBag) {
     return this.traced("update", urn, () => this.handler(urn).update(id, urn, olds, news));
   }
-  delete(id: string, urn: string, props: any) {
+  delete(id: string, urn: string, props: PropertyBag) {
     return this.traced("delete", urn, () => this.handler(urn).delete(id, urn, props));
   }
 
@@ -250,6 +254,6 @@ function withHostConfig(inputs: pulumi.Inputs, cfg: SshConfig): pulumi.Inputs {
   return out;
 }
 
-function plain(v: pulumi.Input<any>): pulumi.Output<any> {
-  return pulumi.output(v).apply((x: any) => (x === undefined ? undefined : JSON.parse(JSON.stringify(x))));
+function plain(v: pulumi.Input<unknown>): pulumi.Output<unknown> {
+  return (pulumi.output(v) as pulumi.Output<unknown>).apply((x) => (x === undefined ? undefined : JSON.parse(JSON.stringify(x))));
 }

@@ -41,13 +41,18 @@ export function components(ctx: ProviderContext): Record<ComponentToken, Compone
  * paths other stacks own on the host (`ctx.journals`), so a check refuses them.
  */
 export function customResources(ctx: ProviderContext): Record<CustomResourceToken, ResourceHandler> {
-  const j = (h: ResourceHandler, hostOf: (props: any) => Host | undefined) =>
+  const j = (h: ResourceHandler, hostOf: (props: unknown) => Host | undefined) =>
     journaled(h, (host) => ctx.transport(host), hostOf, (urn, m) => ctx.progress.report(urn, m), ctx.journals);
-  const own = (p: any) => (p?.host && typeof p.host === "object" ? (p.host as Host) : undefined);
+  // a property bag from state: `host` (or a NodeGroupFiles' `server.host`) when it is an object
+  const objectAt = (v: unknown, key: string): Record<string, unknown> | undefined => {
+    const x = v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
+    return x && typeof x === "object" ? (x as Record<string, unknown>) : undefined;
+  };
+  const own = (p: unknown) => objectAt(p, "host") as Host | undefined;
   return {
     "netboot:index:File": j(fileHandler(ctx), own),
     "netboot:index:FileSet": j(fileSetHandler(ctx), own),
-    "netboot:index:NodeGroupFiles": j(nodeGroupFilesHandler(nodeGroupFilesDeps(ctx)), (p) => (p?.server?.host && typeof p.server.host === "object" ? (p.server.host as Host) : undefined)),
+    "netboot:index:NodeGroupFiles": j(nodeGroupFilesHandler(nodeGroupFilesDeps(ctx)), (p) => objectAt(objectAt(p, "server"), "host") as Host | undefined),
     // glusterd's state changes through the `gluster` CLI run on `host`: that host keeps the journal
     "netboot:index:GlusterManagedVolume": j(glusterManagedHandler(ctx), own),
     "netboot:index:Initramfs": j(initramfsHandler(ctx), own),

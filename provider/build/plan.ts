@@ -334,7 +334,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
     }
   }
   const entries: ManifestEntry[] = files.map((f) => ({
-    path: f.path, type: f.type === "chardev" ? "file" : f.type, mode: "0" + f.mode.toString(8), size: f.size,
+    path: f.path, type: f.type === "chardev" ? "file" : f.type, mode: f.mode, size: f.size,
     sha256: f.type === "chardev" ? "char-5-1" : f.sha256, target: f.target, reason: f.reason,
   }));
   const manifest = renderManifest(entries);

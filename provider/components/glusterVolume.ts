@@ -65,7 +65,8 @@ export class GlusterVolume extends schema.GlusterVolume {
       const vol = new GlusterManagedVolume(`${name}-volume`, {
         host: args.host, volumeName: model.name, bricks: args.bricks, layout: args.layout, replica: args.replica, disperse: args.disperse,
         redundancy: args.redundancy, options: model.options, clusterSubnet: args.clusterSubnet, allowSameHostSets: args.allowSameHostSets,
-        glusterdSocket: (args as any).glusterdSocket, force: (args as any).force,
+        // not in GlusterVolumeArgs' SDK type (YAML and JavaScript programs pass them), so read from the bag
+        glusterdSocket: (args as { glusterdSocket?: pulumi.Input<string> }).glusterdSocket, force: (args as { force?: pulumi.Input<boolean> }).force,
       }, { parent: this });
       this.volumeName = model.name;
       this.clientVolfile = vol.clientVolfile;

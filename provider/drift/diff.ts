@@ -2,9 +2,11 @@
  * Drift is a pure diff of hashes (warewulf `node/diff.go`): what we expect on the host against what we found.
  */
 
+import { FileMode, modeString } from "../util/mode";
+
 export interface FileState {
   sha256: string;
-  mode: string;
+  mode: FileMode;
   /** what is at the path when it is not a regular file (`dir`, `symlink`, `other`); absent: a file */
   type?: string;
   /** `uid:gid`; compared only when both sides know it (what the last apply wrote, what refresh found) */
@@ -75,7 +77,7 @@ export function formatChanges(changes: Change[]): string {
         case "add": return `+ ${c.path}`;
         case "delete": return `- ${c.path}`;
         case "update": return `~ ${c.path} (${c.before!.sha256.slice(0, 12)} -> ${c.after!.sha256.slice(0, 12)})`;
-        case "mode": return `~ ${c.path} (mode ${c.before!.mode} -> ${c.after!.mode})`;
+        case "mode": return `~ ${c.path} (mode ${modeString(c.before!.mode)} -> ${modeString(c.after!.mode)})`;
         case "type": return `~ ${c.path} (${c.before!.type ?? "file"} -> ${c.after!.type ?? "file"})`;
         case "owner": return `~ ${c.path} (owner ${c.before!.owner} -> ${c.after!.owner})`;
         default: {

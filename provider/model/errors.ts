@@ -180,15 +180,29 @@ export function checkFilePath(issues: Issues, field: string, value: unknown): bo
   return true;
 }
 
-export function parseMode(issues: Issues, field: string, value: unknown, dflt = 0o644): number {
+// A mode's one form inside is a number (util/mode.ts says why and where the strings are); the parse with
+// issues is here, with the other checks.
+import { FileMode, MODE_TEXT } from "../util/mode";
+export { FileMode, modeString } from "../util/mode";
+
+/** The check edge: a mode as the schema gives it (absent: `dflt`); a bad one is an issue naming the field. */
+export function parseMode(issues: Issues, field: string, value: unknown, dflt: FileMode = 0o644): FileMode {
   if (value === undefined || value === null || value === "") return dflt;
-  if (typeof value !== "string" || !/^0?[0-7]{3,4}$/.test(value)) {
+  if (typeof value !== "string" || !MODE_TEXT.test(value)) {
     issues.add(field, value, "must be octal permission bits such as \"0644\"");
     return dflt;
   }
   return parseInt(value, 8);
 }
 
-export function modeString(mode: number): string {
-  return "0" + (mode & 0o7777).toString(8).padStart(3, "0");
+/**
+ * A mode check has already accepted (a resource's inputs in create/update/diff) or that netboot wrote itself
+ * (`modeString` in outputs), in its one inner form. Anything else is a bug, not bad input, so it throws
+ * instead of being reported as an issue.
+ */
+export function modeOf(value: unknown, dflt: FileMode = 0o644): FileMode {
+  const issues = new Issues("");
+  const mode = parseMode(issues, "mode", value, dflt);
+  if (!issues.ok) throw new Error(`internal: mode ${JSON.stringify(value)} reached past check; it must be octal permission bits such as "0644"`);
+  return mode;
 }

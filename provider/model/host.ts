@@ -14,17 +14,20 @@ const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9.:-]*$/;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/;
 const given = (v: unknown) => v !== undefined && v !== null && v !== UNKNOWN;
 
+/** Raw arguments (a host's `ssh` as the program or state gives it): every field is checked before it is trusted. */
+type Raw = Record<string, unknown>;
+
 /**
  * Checks one SSH connection (a resource's `host.ssh`, its `proxy`, or the provider config's `netboot:ssh`
  * defaults when `defaults`: then host and hostKey are not required, and not allowed in the defaults).
  * Keys and passwords are never echoed into a message.
  */
-export function checkSsh(issues: Issues, f: string, s: any, defaults: boolean, proxy = false): void {
+export function checkSsh(issues: Issues, f: string, s: Raw, defaults: boolean, proxy = false): void {
   if (defaults) {
     for (const k of ["host", "hostKey"]) if (given(s[k])) issues.add(`${f}.${k}`, s[k], "is per host: give it in the resource's host.ssh or a `netboot:hosts` entry, not in the defaults");
   } else if (s.host !== UNKNOWN && (typeof s.host !== "string" || !HOST_NAME.test(s.host)))
     issues.add(`${f}.host`, s.host, "must be a host name or address");
-  if (given(s.port) && (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)) issues.add(`${f}.port`, s.port, "must be a TCP port 1-65535");
+  if (given(s.port) && (!Number.isInteger(s.port) || (s.port as number) < 1 || (s.port as number) > 65535)) issues.add(`${f}.port`, s.port, "must be a TCP port 1-65535");
   if (given(s.user) && (typeof s.user !== "string" || !USER.test(s.user))) issues.add(`${f}.user`, s.user, "must be a user name");
   if (given(s.privateKey) && (typeof s.privateKey !== "string" || !PRIVATE_KEY.test(s.privateKey.trim())))
     issues.add(`${f}.privateKey`, "(secret)", "must be a PEM/OpenSSH private key (-----BEGIN ... PRIVATE KEY-----), unencrypted");
@@ -36,9 +39,10 @@ export function checkSsh(issues: Issues, f: string, s: any, defaults: boolean, p
     issues.add(`${f}.privateKeyPassword`, "(secret)", "encrypted keys are not supported: load the key into an ssh-agent with `ssh-add` and leave privateKey out");
   if (given(s.agentSocketPath) && (typeof s.agentSocketPath !== "string" || !s.agentSocketPath.startsWith("/") || /[\0\n]/.test(s.agentSocketPath)))
     issues.add(`${f}.agentSocketPath`, s.agentSocketPath, "must be the absolute path of an ssh-agent socket");
-  if (given(s.dialErrorLimit) && (!Number.isInteger(s.dialErrorLimit) || s.dialErrorLimit === 0 || s.dialErrorLimit < -1 || s.dialErrorLimit > 100))
+  const num = (v: unknown) => v as number; // read only after Number.isInteger said it is one
+  if (given(s.dialErrorLimit) && (!Number.isInteger(s.dialErrorLimit) || s.dialErrorLimit === 0 || num(s.dialErrorLimit) < -1 || num(s.dialErrorLimit) > 100))
     issues.add(`${f}.dialErrorLimit`, s.dialErrorLimit, "must be a number of attempts 1-100 (or -1: 10)");
-  if (given(s.perDialTimeout) && (!Number.isInteger(s.perDialTimeout) || s.perDialTimeout < 0 || s.perDialTimeout > 3600))
+  if (given(s.perDialTimeout) && (!Number.isInteger(s.perDialTimeout) || num(s.perDialTimeout) < 0 || num(s.perDialTimeout) > 3600))
     issues.add(`${f}.perDialTimeout`, s.perDialTimeout, "must be seconds 0-3600 (0: the default, 10)");
   if (!defaults && s.hostKey !== UNKNOWN && (typeof s.hostKey !== "string" || !HOST_KEY.test(s.hostKey.trim())))
     issues.add(`${f}.hostKey`, s.hostKey === undefined ? "(missing)" : s.hostKey,
@@ -52,7 +56,7 @@ export function checkSsh(issues: Issues, f: string, s: any, defaults: boolean, p
     issues.add(`${f}.sudo`, true, "needs a non-root `user` (root runs commands itself; sudo is for a login such as `admin` with a NOPASSWD sudoers entry)");
   if (given(s.proxy)) {
     if (typeof s.proxy !== "object" || Array.isArray(s.proxy)) issues.add(`${f}.proxy`, s.proxy, "must be an object with host and hostKey (the bastion)");
-    else checkSsh(issues, `${f}.proxy`, s.proxy, false, true);
+    else checkSsh(issues, `${f}.proxy`, s.proxy as Raw, false, true);
   }
 }
 
@@ -96,12 +100,12 @@ export function withSshConfig(ssh: Record<string, unknown>, cfg: SshConfig | und
   const hosts = reveal<Record<string, unknown>>(cfg.hosts ?? {});
   const entry = typeof name === "string" && Object.prototype.hasOwnProperty.call(hosts, name) ? hosts[name] : undefined;
   const own = Object.fromEntries(Object.entries(ssh).filter(([, v]) => v !== undefined));
-  const out: Record<string, unknown> = { ...withoutHost(reveal(cfg.ssh) as any), ...(entry ? reveal<Record<string, unknown>>(entry) : {}), ...own };
+  const out: Record<string, unknown> = { ...withoutHost(reveal(cfg.ssh) as Parameters<typeof withoutHost>[0]), ...(entry ? reveal<Record<string, unknown>>(entry) : {}), ...own };
   if (entry && own.host === name) out.host = reveal<Record<string, unknown>>(entry).host ?? name;
   // Keys from the config stay secrets (reveal() above unwrapped them to merge).
   for (const k of ["privateKey"]) if (own[k] === undefined && out[k] !== undefined) out[k] = secret(out[k]);
-  if (own.proxy === undefined && out.proxy && typeof out.proxy === "object" && (out.proxy as any).privateKey !== undefined)
-    out.proxy = { ...(out.proxy as object), privateKey: secret((out.proxy as any).privateKey) };
+  if (own.proxy === undefined && out.proxy && typeof out.proxy === "object" && (out.proxy as Raw).privateKey !== undefined)
+    out.proxy = { ...(out.proxy as Raw), privateKey: secret((out.proxy as Raw).privateKey) };
   return out;
 }
 
@@ -153,7 +157,7 @@ export function normalizeHost(issues: Issues, field: string, host: unknown): Hos
   const h = host as Host;
   if (h.ssh && h.root) issues.add(field, "root+ssh", "give either `root` (local) or `ssh`, not both");
   if (h.ssh) {
-    const s = h.ssh as any;
+    const s = h.ssh as unknown as Raw;
     const f = `${field}.ssh`;
     if (typeof s !== "object") {
       issues.add(f, s, "must be an object with host and hostKey (and privateKey, or an ssh-agent)");
@@ -164,9 +168,10 @@ export function normalizeHost(issues: Issues, field: string, host: unknown): Hos
     const agent = s.agentSocketPath || process.env.SSH_AUTH_SOCK;
     if (!given(s.privateKey) && !agent)
       issues.add(`${f}.privateKey`, "(missing)", "no credentials: give privateKey (a Pulumi secret, here or in the provider config netboot:ssh / netboot:hosts), or run an ssh-agent (SSH_AUTH_SOCK in the shell that runs pulumi, or agentSocketPath)");
-    if (s.proxy && typeof s.proxy === "object" && !given(s.proxy.privateKey) && !s.proxy.agentSocketPath && !agent)
+    const px = s.proxy && typeof s.proxy === "object" ? (s.proxy as Raw) : undefined;
+    if (px && !given(px.privateKey) && !px.agentSocketPath && !agent)
       issues.add(`${f}.proxy.privateKey`, "(missing)", "no credentials for the bastion: give proxy.privateKey, or run an ssh-agent (SSH_AUTH_SOCK or agentSocketPath)");
-    return { ...h, ssh: { ...s, port: s.port ?? 22, user: s.user ?? "root" } };
+    return { ...h, ssh: { ...(s as unknown as NonNullable<Host["ssh"]>), port: (s.port as number | undefined) ?? 22, user: (s.user as string | undefined) ?? "root" } };
   }
   if (h.root !== undefined) {
     // The root is part of every path the rendered configs name (dnsmasq, nginx, volfiles): the same rules.
@@ -182,11 +187,11 @@ export function normalizeHost(issues: Issues, field: string, host: unknown): Hos
  */
 export function protectHost(h: Host): Host {
   if (!h || !h.ssh) return h;
-  const s = h.ssh as any;
-  const wrap = (o: any) => (o && o.privateKey !== undefined && !isSecret(o.privateKey) ? { ...o, privateKey: secret(o.privateKey) } : o);
-  const proxy = s.proxy && typeof s.proxy === "object" ? wrap(s.proxy) : s.proxy;
+  const s = h.ssh as unknown as Raw;
+  const wrap = (o: Raw) => (o && o.privateKey !== undefined && !isSecret(o.privateKey) ? { ...o, privateKey: secret(o.privateKey) } : o);
+  const proxy = s.proxy && typeof s.proxy === "object" ? wrap(s.proxy as Raw) : s.proxy;
   if (proxy === s.proxy && wrap(s) === s) return h;
-  return { ...h, ssh: { ...wrap(s), ...(proxy !== undefined ? { proxy } : {}) } };
+  return { ...h, ssh: { ...wrap(s), ...(proxy !== undefined ? { proxy } : {}) } as unknown as NonNullable<Host["ssh"]> };
 }
 
 /** A stable key for one host (so resources can share a transport). The key material is not part of it. */

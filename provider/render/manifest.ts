@@ -7,11 +7,12 @@
  */
 import { diffManifests, FileState } from "../drift/diff";
 import { compareBytes } from "./cpio";
+import { FileMode, modeOf, modeString } from "../model/errors";
 
 export interface ManifestEntry {
   path: string;
   type: "file" | "dir" | "symlink";
-  mode: string;
+  mode: FileMode;
   size: number;
   /** sha256 of the content (files), "" for folders */
   sha256: string;
@@ -23,7 +24,7 @@ export interface ManifestEntry {
 export function renderManifest(entries: ManifestEntry[]): string {
   return [...entries]
     .sort((a, b) => compareBytes(a.path, b.path))
-    .map((e) => [e.path, e.type, e.mode, String(e.size), e.type === "symlink" ? `-> ${e.target}` : e.sha256 || "-", e.reason].join("\t"))
+    .map((e) => [e.path, e.type, modeString(e.mode), String(e.size), e.type === "symlink" ? `-> ${e.target}` : e.sha256 || "-", e.reason].join("\t"))
     .join("\n") + "\n";
 }
 
@@ -34,7 +35,7 @@ export function parseManifest(text: string): ManifestEntry[] {
     const [p, type, mode, size, hash, ...reason] = line.split("\t");
     if (type !== "file" && type !== "dir" && type !== "symlink") throw new Error(`manifest: bad line ${JSON.stringify(line)}`);
     const isLink = type === "symlink";
-    out.push({ path: p, type, mode, size: Number(size), sha256: isLink || hash === "-" ? "" : hash, target: isLink ? hash.replace(/^-> /, "") : undefined, reason: reason.join("\t") });
+    out.push({ path: p, type, mode: modeOf(mode), size: Number(size), sha256: isLink || hash === "-" ? "" : hash, target: isLink ? hash.replace(/^-> /, "") : undefined, reason: reason.join("\t") });
   }
   return out;
 }

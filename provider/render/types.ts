@@ -1,8 +1,10 @@
+import type { FileMode } from "../model/errors";
+
 /** What every renderer returns: files to put on a host. Renderers are pure: no fs, no transport, no @pulumi. */
 export interface RenderedFile {
   /** Host path. */
   path: string;
-  mode: number;
+  mode: FileMode;
   content: string;
   /** The content holds a secret (a node overlay with keys): never shown in outputs or diffs. */
   secret?: boolean;

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PACKAGE_VERSION, PLUGIN_DOWNLOAD_URL } from "../version";
 import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NetworkOptionsInputs, PxeServerInfoInputs, Signal } from "../schema-types";
+import { FileMode, modeString } from "../model/errors";
 
 export interface FileSetArgs {
   host: pulumi.Input<Host>;
@@ -62,8 +63,8 @@ export class NodeGroupFiles extends pulumi.CustomResource {
 }
 
 /** A map of rendered files as FileSet `files`. */
-export function asFiles(files: { path: string; mode: number; content: string }[]): Record<string, FileSpec> {
+export function asFiles(files: { path: string; mode: FileMode; content: string }[]): Record<string, FileSpec> {
   const out: Record<string, FileSpec> = {};
-  for (const f of files) out[f.path] = { content: f.content, mode: "0" + f.mode.toString(8) };
+  for (const f of files) out[f.path] = { content: f.content, mode: modeString(f.mode) };
   return out;
 }

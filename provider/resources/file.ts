@@ -8,21 +8,22 @@ import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
 import { diffManifests, diffValues } from "../drift/diff";
-import { checkFilePath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { checkFilePath, FileMode, formatIssue, Issues, modeOf, modeString, parseMode } from "../model/errors";
 import { hostKey, hostPath, normalizeHost, protectHost } from "../model/host";
 import { FileInputs, FileOutputs } from "../schema-types";
 import { applyFiles, changeKind, observe, removeFiles } from "./lifecycle";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, isSecret, reveal, secret, UNKNOWN } from "../values";
 
-function outs(inputs: FileInputs, found: { content: string; mode: string; sha256: string; size: number } | undefined, createdDirs: string[]): FileOutputs {
+function outs(inputs: FileInputs, found: { content: string; mode: FileMode; sha256: string; size: number } | undefined, createdDirs: string[]): FileOutputs {
   const wrap = (c: string) => (isSecret(inputs.content) ? (secret(c) as string) : c);
   return {
     host: inputs.host,
     path: inputs.path,
     fullPath: hostPath(inputs.host, inputs.path),
     content: wrap(found?.content ?? ""),
-    mode: found?.mode ?? "",
+    // the schema's form at the edge; "" when the file is missing
+    mode: found ? modeString(found.mode) : "",
     sha256: found?.sha256 ?? "",
     size: found?.size ?? 0,
     createdDirs,
@@ -33,9 +34,9 @@ export function fileHandler(ctx: ProviderContext): ResourceHandler {
   async function apply(inputs: FileInputs, prevDirs: string[]): Promise<FileOutputs> {
     const t = ctx.transport(inputs.host);
     const content = reveal<string>(inputs.content);
-    const mode = parseMode(new Issues(""), "", inputs.mode);
+    const mode = modeOf(inputs.mode);
     const report = await applyFiles(t, [{ path: inputs.path, content, mode, secret: isSecret(inputs.content) }], []);
-    const found = { content, mode: modeString(mode), sha256: sha256(content), size: Buffer.byteLength(content) };
+    const found = { content, mode, sha256: sha256(content), size: Buffer.byteLength(content) };
     return outs(inputs, found, [...new Set([...prevDirs, ...report.createdDirs])].sort());
   }
 
@@ -59,11 +60,14 @@ export function fileHandler(ctx: ProviderContext): ResourceHandler {
       for (const c of diffValues(where(news.host, news.path), where(olds.host, olds.path))) d[c.path] = { kind: "update-replace" };
       // what the file holds, against what was found at the last apply or refresh (sha256 "" = missing)
       const content = reveal<string>(news.content);
-      const mode = news.mode === UNKNOWN ? UNKNOWN : modeString(parseMode(new Issues(""), "", news.mode));
+      const mode = news.mode === UNKNOWN ? UNKNOWN : modeOf(news.mode);
+      // The mode found at the last apply or refresh, from the outputs' string ("" when the file was missing:
+      // a mode unlike any, so that the missing file's mode is a change as well as its content).
+      const found = olds.mode === "" ? -1 : modeOf(olds.mode);
       // content and mode are separate properties, each with its own change (a missing file lacks both)
-      const want = { content: { sha256: content === UNKNOWN ? UNKNOWN : sha256(content), mode: "" } };
-      const have = { content: olds.sha256 === "" ? undefined : { sha256: olds.sha256, mode: "" } };
-      for (const c of [...diffManifests(want, have), ...diffValues({ mode }, { mode: olds.mode })]) d[c.path] = { kind: changeKind(c) };
+      const want = { content: { sha256: content === UNKNOWN ? UNKNOWN : sha256(content), mode: 0 } };
+      const have = { content: olds.sha256 === "" ? undefined : { sha256: olds.sha256, mode: 0 } };
+      for (const c of [...diffManifests(want, have), ...diffValues({ mode }, { mode: found })]) d[c.path] = { kind: changeKind(c) };
       const replaces = Object.entries(d).filter(([, v]) => v.kind.endsWith("replace")).map(([k]) => k);
       return { changes: Object.keys(d).length > 0, replaces, detailedDiff: d };
     },

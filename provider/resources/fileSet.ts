@@ -16,7 +16,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
 import { diffManifests, diffValues, FileState, folderDrift, FolderState, strays } from "../drift/diff";
-import { checkAbsPath, checkFilePath, formatIssue, Issues, modeString, parseMode } from "../model/errors";
+import { checkAbsPath, checkFilePath, FileMode, formatIssue, Issues, modeOf, modeString, parseMode } from "../model/errors";
 import { checkUnitName } from "../model/daemon";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { ACTIVATION_VALUES, FileCheck, FileSetInputs, FileSetOutputs, Host, Signal, SIGNAL_NAME_VALUES, SIGNAL_ON_VALUES } from "../schema-types";
@@ -120,7 +120,7 @@ export async function desired(buildHost: Transport, files: Record<string, any>):
       if (!data) missing.push(`files["${path}"].source: ${spec.source} does not exist on the build host`);
       content = data ?? "";
     }
-    out.push({ path, content, mode: parseMode(new Issues(""), "", spec.mode), secret: isSecret(f) || isSecret((f as any)?.content), source: spec.source });
+    out.push({ path, content, mode: modeOf(spec.mode), secret: isSecret(f) || isSecret((f as any)?.content), source: spec.source });
   }
   if (missing.length) throw new Error(missing.join("\n"));
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -129,7 +129,7 @@ export async function desired(buildHost: Transport, files: Record<string, any>):
 /** What the files should be: the inputs' bytes and modes, and the owners the last apply wrote them with. */
 async function expectedManifest(buildHost: Transport, files: Record<string, any>, owners: Record<string, string> = {}): Promise<Record<string, FileState>> {
   const out: Record<string, FileState> = {};
-  for (const d of await desired(buildHost, files)) out[d.path] = { sha256: sha256(d.content), mode: modeString(d.mode), ...(owners[d.path] ? { owner: owners[d.path] } : {}) };
+  for (const d of await desired(buildHost, files)) out[d.path] = { sha256: sha256(d.content), mode: d.mode, ...(owners[d.path] ? { owner: owners[d.path] } : {}) };
   return out;
 }
 
@@ -138,13 +138,14 @@ function observedManifest(olds: FileSetOutputs): Record<string, FileState | unde
   for (const [p, h] of Object.entries(olds.manifest ?? {})) {
     const f = reveal<any>(olds.files?.[p]);
     const owner = f?.owner ? { owner: f.owner as string } : {};
-    if (h) out[p] = { sha256: h, mode: f?.mode ?? "", ...owner };
-    else if (f?.type && f.type !== "file") out[p] = { sha256: "", mode: f.mode ?? "", type: f.type, ...owner };
+    // The outputs' modes are the schema's strings, written by `outputs` below with modeString.
+    if (h) out[p] = { sha256: h, mode: modeOf(f?.mode), ...owner };
+    else if (f?.type && f.type !== "file") out[p] = { sha256: "", mode: modeOf(f.mode), type: f.type, ...owner };
   }
   return out;
 }
 
-type Seen = { type?: string; content: string; mode: string; sha256: string; source?: string; owner?: string };
+type Seen = { type?: string; content: string; mode: FileMode; sha256: string; source?: string; owner?: string };
 
 /** The folders this set owns: made on apply, repaired when they are not plain folders; no symlink below them. */
 function ownedDirs(inputs: { dirs?: string[]; exclusiveDirs?: string[] }, createdDirs: string[] = []): string[] {
@@ -209,12 +210,12 @@ function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen |
     manifest[p] = o && (o.type ?? "file") === "file" ? o.sha256 : "";
     if (!o) continue;
     if ((o.type ?? "file") !== "file") {
-      files[p] = { type: o.type, mode: o.mode, ...(o.owner ? { owner: o.owner } : {}) };
+      files[p] = { type: o.type, mode: modeString(o.mode), ...(o.owner ? { owner: o.owner } : {}) };
       continue;
     }
     // Outputs keep hashes; the content only of a file that drifted from what we wrote, so that refresh and
     // preview can show the hand edit as a line diff. Binary files from the build host are hashes only.
-    const spec: Record<string, unknown> = { mode: o.mode, sha256: o.sha256, ...(o.owner ? { owner: o.owner } : {}) };
+    const spec: Record<string, unknown> = { mode: modeString(o.mode), sha256: o.sha256, ...(o.owner ? { owner: o.owner } : {}) };
     if (o.source) spec.source = o.source;
     else if (o.sha256 !== written[p]) spec.content = secrets.has(p) ? secret(o.content) : o.content;
     files[p] = spec;
@@ -259,7 +260,7 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
       owners: olds?.owners,
     }));
     const observed = new Map<string, Seen>(
-      want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: modeString(d.mode), sha256: sha256(d.content), source: d.source, owner: report.owners[d.path] }]),
+      want.map((d) => [d.path, { content: d.source ? "" : d.content.toString(), mode: d.mode, sha256: sha256(d.content), source: d.source, owner: report.owners[d.path] }]),
     );
     const createdDirs = [...new Set([...(olds?.createdDirs ?? []), ...made, ...report.createdDirs, ...(inputs.dirs ?? []), ...exclusive])].sort();
     const secrets = new Set(want.filter((d) => d.secret).map((d) => d.path));

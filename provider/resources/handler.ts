@@ -39,6 +39,12 @@ export function describeStack(urn: string): string {
   return `stack "${(parts[0] ?? "").split(":").pop()}" of project "${parts[1] ?? ""}"`;
 }
 
+/** The type of a resource's parent, from its URN (`...::netboot:index:BootImage$netboot:index:Initramfs::n`). */
+export function parentType(urn: string): string | undefined {
+  const chain = (urn.split("::")[2] ?? "").split("$");
+  return chain.length > 1 ? chain[chain.length - 2] : undefined;
+}
+
 /**
  * The host paths a resource writes, from its checked inputs (undefined while the host or a path is unknown).
  * The provider claims them in its PathOwners at check, so two resources never own one path.

@@ -4,7 +4,10 @@
  *
  * - check(): validates the arguments and computes the build plan, so a volfile naming an xlator the build
  *   host lacks, a missing busybox/glusterfs (with the Debian package to install) or kernel and modules of
- *   different releases fail `pulumi preview`, before anything is written.
+ *   different releases fail `pulumi preview`, before anything is written. Each input is validated once: a
+ *   BootImage's child gets a spec and build host its parent's check already accepted (components/bootImage.ts
+ *   `checkBootImage`, every error under the BootImage's name and at once with the other components'), so here
+ *   only its own inputs and the build host's facts are checked; a program's own Initramfs has its spec checked here.
  * - diff(): recomputes the input digests from the content of every input (volfile, binaries, xlators,
  *   libraries, modules, kernel, OS image). Unchanged inputs: no change, so nothing is ever rebuilt. Changed:
  *   the detailed diff names each initramfs file added, removed or changed (`files["/usr/lib/.../afr.so"]`).
@@ -20,27 +23,34 @@ import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext } from "../context";
 import { sha256 } from "../drift/digest";
 import { diffStates, diffValues } from "../drift/diff";
-import { checkAbsPath, formatIssue, Issues } from "../model/errors";
+import { checkAbsPath, formatIssue, Issues, modeString } from "../model/errors";
 import { buildBootImageModel, BootImageModel, SpecLike } from "../model/bootImage";
 import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { diffManifestText, parseManifest } from "../render/manifest";
 import { InitramfsInputs, InitramfsOutputs } from "../schema-types";
 import { Plan } from "../build/plan";
 import { applyFiles, changeKind, observeAll, removeFiles } from "./lifecycle";
-import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
+import { describeUrn, DetailedDiffKind, DiffResultWithDetail, parentType, ResourceHandler } from "./handler";
 import { hasUnknown, reveal } from "../values";
 
 const key = (p: string) => `files["${p}"]`;
 
-/** Validates inputs and computes the plan; all problems land in `issues`. */
-export async function planFor(ctx: ProviderContext, resource: string, inputs: InitramfsInputs): Promise<{ model?: BootImageModel; plan?: Plan; issues: Issues }> {
+/**
+ * Validates inputs and computes the plan; all problems land in `issues`. With `checked` (a BootImage's child:
+ * see the header), the spec and build host were validated by the parent's check and are only built here.
+ */
+export async function planFor(ctx: ProviderContext, resource: string, inputs: InitramfsInputs, checked = false): Promise<{ model?: BootImageModel; plan?: Plan; issues: Issues }> {
   const issues = new Issues(resource);
+  // what the parent checked is built with issues of its own; one it would have refused is a bug, said below
+  const parentChecked = checked ? new Issues(resource) : issues;
   normalizeHost(issues, "host", inputs.host);
-  const buildHost = inputs.buildHost === undefined ? undefined : normalizeHost(issues, "buildHost", inputs.buildHost);
-  if (buildHost && !buildHost.ssh && buildHost.root) issues.add("buildHost.root", buildHost.root, "a build host is this machine (leave buildHost out) or an SSH host");
+  const buildHost = inputs.buildHost === undefined ? undefined : normalizeHost(parentChecked, "buildHost", inputs.buildHost);
+  if (buildHost && !buildHost.ssh && buildHost.root) parentChecked.add("buildHost.root", buildHost.root, "a build host is this machine (leave buildHost out) or an SSH host");
   checkAbsPath(issues, "httpRoot", inputs.httpRoot);
   if (typeof inputs.httpBaseUrl !== "string" || !/^https?:\/\/[^\s"'`\\]+\/$/.test(inputs.httpBaseUrl)) issues.add("httpBaseUrl", inputs.httpBaseUrl, "must be an http(s) URL ending in /");
-  const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), issues);
+  const model = buildBootImageModel(inputs.name, reveal<SpecLike>(inputs.spec ?? {}), parentChecked);
+  if (checked && !parentChecked.ok)
+    throw new Error(`internal: the BootImage's check accepted what its Initramfs cannot build: ${parentChecked.list.map(formatIssue).join("; ")}`);
   if (!model || !issues.ok) return { model, issues };
   // the plan runs against the build host: this machine, or an SSH host through a mirror of what it reads
   const remote = buildHost?.ssh ? ctx.transport(buildHost) : undefined;
@@ -78,7 +88,7 @@ export function bootArgs(model: BootImageModel, imageUrl: string | undefined): s
 
 function filesMap(manifest: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const e of parseManifest(manifest)) out[e.path] = e.type === "symlink" ? `-> ${e.target}` : e.type === "dir" ? `dir ${e.mode}` : e.sha256;
+  for (const e of parseManifest(manifest)) out[e.path] = e.type === "symlink" ? `-> ${e.target}` : e.type === "dir" ? `dir ${modeString(e.mode)}` : e.sha256;
   return out;
 }
 
@@ -141,7 +151,7 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
   return {
   async check(urn, _olds, news) {
     if (hasUnknown(news)) return { inputs: news, failures: [] };
-      const { plan, issues } = await planFor(ctx, describeUrn(urn), news);
+      const { plan, issues } = await planFor(ctx, describeUrn(urn), news, parentType(urn) === "netboot:index:BootImage");
     for (const n of plan?.notes ?? []) ctx.progress.report(urn, `netboot: ${n}`, { keep: true, warning: true });
     // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.
     const bh = news.buildHost === undefined ? undefined : normalizeHost(new Issues(""), "buildHost", news.buildHost);
@@ -180,7 +190,7 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
     const initrdPath = pathOf(props.initrdUrl, props);
     const found = initrdPath ? published[initrdPath] : undefined;
     // The initramfs name carries its expected hash; what is there now is what read() reports.
-    const { lastBuild: _drop, ...rest } = props as any;
+    const { lastBuild: _drop, ...rest } = props as InitramfsOutputs & { lastBuild?: unknown };
     return { id, props: { ...rest, published, initrdSha256: found ?? "" } };
   },
 

@@ -32,7 +32,7 @@ import * as path from "path";
 import { sha256 } from "../drift/digest";
 import { Change, FolderState } from "../drift/diff";
 import { DetailedDiffKind } from "./handler";
-import { modeString } from "../model/errors";
+import { FileMode } from "../model/errors";
 import { FileCheck, Signal } from "../schema-types";
 import { Transport, TransportError } from "../transport";
 import { applyPlan, describePlan, runPlan, unitState } from "./activation";
@@ -43,7 +43,7 @@ export interface DesiredFile {
   content: string | Buffer;
   /** set when the bytes were copied from this path on the build host */
   source?: string;
-  mode: number;
+  mode: FileMode;
   secret: boolean;
 }
 
@@ -52,7 +52,7 @@ export interface ObservedFile {
   /** what is at the path; only a `file` has bytes and a hash (the others: empty) */
   type: EntryType;
   data: Buffer;
-  mode: string;
+  mode: FileMode;
   sha256: string;
   size: number;
   owner: string;
@@ -135,7 +135,7 @@ export async function observeFolders(t: Transport, folders: string[]): Promise<R
 export async function observe(t: Transport, path: string): Promise<ObservedFile | undefined> {
   const st = await t.stat(path);
   if (!st) return undefined;
-  const meta = { path, type: st.type, mode: modeString(st.mode), owner: ownerString(st) };
+  const meta = { path, type: st.type, mode: st.mode, owner: ownerString(st) };
   // Only a regular file is read: a symlink's target is not what netboot wrote, whatever it holds.
   if (st.type !== "file") return { ...meta, data: Buffer.alloc(0), sha256: "", size: 0, ...(st.target !== undefined ? { target: st.target } : {}) };
   const data = await t.get(path);
@@ -233,7 +233,7 @@ export async function applyFiles(
   const toWrite = order.filter((d) => {
     const cur = current.get(d.path);
     const was = ctx.owners?.[d.path];
-    const same = cur && cur.type === "file" && cur.sha256 === sha256(d.content) && cur.mode === modeString(d.mode) && (!was || cur.owner === was);
+    const same = cur && cur.type === "file" && cur.sha256 === sha256(d.content) && cur.mode === d.mode && (!was || cur.owner === was);
     if (same) {
       report.unchanged.push(d.path);
       report.owners[d.path] = cur.owner;
@@ -296,7 +296,7 @@ async function checkInPlace(t: Transport, d: DesiredFile, before: ObservedFile |
   for (const c of checks.filter((x) => x.path === d.path)) {
     const r = await t.exec(c.command);
     if (r.code === 0) continue;
-    if (before?.type === "file") await t.put(d.path, before.data, { mode: parseInt(before.mode, 8), within });
+    if (before?.type === "file") await t.put(d.path, before.data, { mode: before.mode, within });
     else await t.remove(d.path, { within });
     throw new TransportError(t.description, "check", d.path,
       `\`${c.command.join(" ")}\` rejected the configuration with the new file in place (exit ${r.code}); the old file is back and the daemon was not told:\n${(r.stderr + r.stdout).trim()}`);

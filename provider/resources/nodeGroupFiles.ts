@@ -33,7 +33,7 @@ import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
 import { diffFields, diffNodes } from "../drift/nodes";
-import { Issues, modeString, ValidationError } from "../model/errors";
+import { Issues, modeOf, modeString, ValidationError } from "../model/errors";
 import { isPacked, unpackNodes } from "../model/packedNodes";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
 import { hostsDirFile, hostsFragmentFile, optsDirFile } from "../render/hosts";
@@ -127,13 +127,13 @@ function keysFor(g: NodeGroupModel, olds: Partial<Outputs> | undefined, shared?:
 }
 
 function manifestOf(files: RenderedFile[]): Record<string, FileState> {
-  return Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: modeString(f.mode) }]));
+  return Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode }]));
 }
 
 /** What the last apply or refresh found: the manifest's hashes, the mode of a file only when it drifted. */
 function observedManifest(olds: { manifest?: Record<string, string>; files?: Record<string, FileSpec> }): Record<string, FileState | undefined> {
   const out: Record<string, FileState | undefined> = {};
-  for (const [p, h] of Object.entries(olds.manifest ?? {})) out[p] = h ? { sha256: h, mode: reveal<FileSpec>(olds.files?.[p])?.mode ?? modeString(FILE_MODE) } : undefined;
+  for (const [p, h] of Object.entries(olds.manifest ?? {})) out[p] = h ? { sha256: h, mode: modeOf(reveal<FileSpec>(olds.files?.[p])?.mode, FILE_MODE) } : undefined;
   return out;
 }
 
@@ -354,7 +354,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         if (!o || isArchive(g, p)) continue;
         const text = o.data.toString("utf8");
         const content = secretInputs(inputs) ? (secret(text) as string) : text;
-        files[p] = { mode: o.mode, sha256: o.sha256, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
+        files[p] = { mode: modeString(o.mode), sha256: o.sha256, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
       }
       return { id, props: { ...props, manifest, files }, inputs: { ...own(inputs), ...(drifted.length ? { drifted: drifted.sort() } : {}) } };
     },

@@ -18,6 +18,7 @@
  * Each component is checked where it is used (openat-style: a folder is opened, then entered, never looked up
  * again by name), so swapping a folder for a symlink between the check and the write does not redirect it.
  */
+import type { FileMode } from "../util/mode";
 
 export interface ExecResult {
   code: number;
@@ -32,7 +33,7 @@ export type EntryType = "file" | "dir" | "symlink" | "other";
 /** What is at a path, never following a symlink at the last component (lstat). */
 export interface FileStat {
   type: EntryType;
-  mode: number; // permission bits only
+  mode: FileMode; // permission bits only
   size: number;
   /** same as `type === "dir"` (kept for callers that only ask that) */
   isDir: boolean;
@@ -53,7 +54,7 @@ export interface Confine {
 }
 
 export interface PutOptions extends Confine {
-  mode: number;
+  mode: FileMode;
   /**
    * Called with the full path of the staged temp file (same folder as the target) before it is renamed into
    * place. Throwing aborts the write and removes the temp file: the live file is left as it was.
@@ -100,7 +101,7 @@ export interface Transport {
    * Makes the folder and its missing parents; returns the folders it made, outermost first. An existing
    * component where a symlink is not followed (see above) is refused.
    */
-  mkdirp(dir: string, mode?: number, opts?: Confine): Promise<string[]>;
+  mkdirp(dir: string, mode?: FileMode, opts?: Confine): Promise<string[]>;
   /** Runs argv on the host (no shell). */
   exec(argv: string[], opts?: { input?: string | Buffer; timeoutMs?: number; env?: Record<string, string> }): Promise<ExecResult>;
   close(): Promise<void>;

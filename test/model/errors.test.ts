@@ -1,4 +1,4 @@
-import { checkAbsPath, checkFilePath, checkSafe, cut, escapeControls, formatIssue, Issues, KERNEL_ARGS_MAX, show, ValidationError } from "../../provider/model/errors";
+import { checkAbsPath, checkFilePath, checkSafe, cut, escapeControls, formatIssue, Issues, KERNEL_ARGS_MAX, modeOf, modeString, parseMode, show, ValidationError } from "../../provider/model/errors";
 import { checkUnitName } from "../../provider/model/daemon";
 import { isHostOrIPv4 } from "../../provider/model/net";
 
@@ -86,5 +86,30 @@ describe("hosts, units and signals", () => {
   });
 
   test("signal names: the closed set", () => {
+  });
+});
+
+describe("file modes: one form inside (a number), the schema's string only at the edge", () => {
+  test("check's parse names the field and the value of a mode that is not octal permission bits", () => {
+    for (const bad of ["0999", "rwx", "rw-r--r--", "077777", "0x1ff", 420]) {
+      const issues = new Issues(R);
+      expect(parseMode(issues, 'files["/a"].mode', bad)).toBe(0o644);
+      expect(issues.list.map(formatIssue)).toEqual([`${R}: files["/a"].mode = ${show(bad)}: must be octal permission bits such as "0644"`]);
+    }
+    const issues = new Issues(R);
+    expect([parseMode(issues, "mode", "0640"), parseMode(issues, "mode", "755"), parseMode(issues, "mode", "04755"), parseMode(issues, "mode", undefined, 0o600)]).toEqual([0o640, 0o755, 0o4755, 0o600]);
+    expect(issues.ok).toBe(true);
+  });
+
+  test("modeOf takes only what check passed (a bad mode past check is a bug: it throws, never a silent 0644)", () => {
+    expect(modeOf("0640")).toBe(0o640);
+    expect(modeOf(undefined, 0o600)).toBe(0o600);
+    expect(() => modeOf("rwx")).toThrow(/internal: mode "rwx" reached past check/);
+    expect(() => modeOf("0999")).toThrow(/must be octal permission bits/);
+  });
+
+  test("modeString is the schema's form and round-trips through modeOf", () => {
+    for (const m of [0o644, 0o600, 0o755, 0o1777, 0o4755, 0o7]) expect(modeOf(modeString(m))).toBe(m);
+    expect([modeString(0o644), modeString(0o1777), modeString(0o7)]).toEqual(["0644", "01777", "0007"]);
   });
 });

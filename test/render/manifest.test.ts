@@ -1,10 +1,10 @@
 import { diffManifestText, formatManifestDiff, ManifestEntry, parseManifest, renderManifest } from "../../provider/render/manifest";
 
 const base: ManifestEntry[] = [
-  { path: "/usr/lib/x/afr.so", type: "file", mode: "0644", size: 10, sha256: "a".repeat(64), reason: "named by the volfile (type cluster/replicate)" },
-  { path: "/usr/lib/x/replicate.so", type: "symlink", mode: "0777", size: 6, sha256: "", target: "afr.so", reason: "named by the volfile" },
-  { path: "/bin", type: "symlink", mode: "0777", size: 7, sha256: "", target: "usr/bin", reason: "folder link" },
-  { path: "/tmp", type: "dir", mode: "01777", size: 0, sha256: "", reason: "mount point" },
+  { path: "/usr/lib/x/afr.so", type: "file", mode: 0o644, size: 10, sha256: "a".repeat(64), reason: "named by the volfile (type cluster/replicate)" },
+  { path: "/usr/lib/x/replicate.so", type: "symlink", mode: 0o777, size: 6, sha256: "", target: "afr.so", reason: "named by the volfile" },
+  { path: "/bin", type: "symlink", mode: 0o777, size: 7, sha256: "", target: "usr/bin", reason: "folder link" },
+  { path: "/tmp", type: "dir", mode: 0o1777, size: 0, sha256: "", reason: "mount point" },
 ];
 
 describe("initramfs manifest", () => {
@@ -20,7 +20,7 @@ describe("initramfs manifest", () => {
       { ...base[0], sha256: "b".repeat(64) },
       { ...base[1], target: "afr2.so" },
       base[3],
-      { path: "/usr/lib/x/io-cache.so", type: "file", mode: "0644", size: 3, sha256: "c".repeat(64), reason: "named by the volfile" },
+      { path: "/usr/lib/x/io-cache.so", type: "file", mode: 0o644, size: 3, sha256: "c".repeat(64), reason: "named by the volfile" },
     ]);
     const changes = diffManifestText(renderManifest(base), after);
     expect(changes).toEqual([

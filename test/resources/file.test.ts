@@ -23,6 +23,16 @@ test("check reports every bad field at once, with resource, field and value", as
   expect(r.failures!.find((f) => f.property === "mode")!.reason).toBe('netboot:index:File "motd": mode = "999": must be octal permission bits such as "0644"');
 });
 
+test("a bad mode is reported by check (\"0999\", \"rwx\"), and one that skipped check is never written as 0644", async () => {
+  const { host, h } = setup();
+  for (const mode of ["0999", "rwx"]) {
+    const r = await h.check(URN, {}, { host: { root: "/srv" }, path: "/etc/motd", content: "x", mode });
+    expect(r.failures).toEqual([{ property: "mode", reason: `netboot:index:File "motd": mode = "${mode}": must be octal permission bits such as "0644"` }]);
+  }
+  await expect(h.create(URN, { host: { root: "/srv" }, path: "/etc/motd", content: "x", mode: "rwx" } as never)).rejects.toThrow(/internal: mode "rwx" reached past check/);
+  expect(host.files.has("/etc/motd")).toBe(false);
+});
+
 test("create, diff, read a hand edit, update, a failed write, delete", async () => {
   const { host, h } = setup();
   const inputs = (await h.check(URN, {}, { host: { root: "/srv" }, path: "/etc/motd", content: "hello\n", mode: "0640" })).inputs;

@@ -18,8 +18,8 @@ const DIR = "/srv/netboot/http/images/web";
 /** What the fake build host holds: the files the plan puts in the initramfs, and the kernel. */
 class FakeBuildHost {
   entries: ManifestEntry[] = [
-    { path: "/init", type: "file", mode: "0755", size: 10, sha256: sha256("init v1"), reason: "init" },
-    { path: "/bin/busybox", type: "file", mode: "0755", size: 20, sha256: sha256("busybox"), reason: "busybox" },
+    { path: "/init", type: "file", mode: 0o755, size: 10, sha256: sha256("init v1"), reason: "init" },
+    { path: "/bin/busybox", type: "file", mode: 0o755, size: 20, sha256: sha256("busybox"), reason: "busybox" },
   ];
   kernel = Buffer.from("kernel 6.1.0-test");
   builds = 0;
@@ -72,6 +72,26 @@ test("check reports argument and build-host errors at once, before anything is b
     'netboot:index:Initramfs "web-initramfs": imageSource = "/missing": does not exist on the build host',
     'netboot:index:Initramfs "web-initramfs": kernelVersion = "6.1.0-test": no /lib/modules/6.1.0-test on the build host: apt-get install linux-image-6.1.0-test',
   ]);
+  expect(build.builds).toBe(0);
+});
+
+test("each input is validated once: a program's own Initramfs checks its spec; a BootImage's child leaves that to the BootImage", async () => {
+  const { h, build } = setup();
+  const badSpec = { ...args(), spec: { ...args().spec, mode: "sideways" }, buildHost: { root: "/srv/build" } };
+  // a program's own Initramfs: nobody else checked its spec and build host, so its check does
+  const own = await h.check(URN, {}, badSpec);
+  expect(own.failures!.map((f) => f.reason)).toEqual([
+    'netboot:index:Initramfs "web-initramfs": buildHost.root = "/srv/build": a build host is this machine (leave buildHost out) or an SSH host',
+    'netboot:index:Initramfs "web-initramfs": mode = "sideways": must be one of `ram`, `hybrid`',
+  ]);
+  // a BootImage's child: the BootImage's check (under its own name, at once with the program's other
+  // components) is the one that reports these; here they are never reported a second time
+  const CHILD = "urn:pulumi:test::p::netboot:index:BootImage$netboot:index:Initramfs::web-initramfs";
+  await expect(h.check(CHILD, {}, badSpec)).rejects.toThrow(/^internal: the BootImage's check accepted what its Initramfs cannot build: .*mode = "sideways"/);
+  // its own inputs and the build host's facts are still its check's
+  const child = await h.check(CHILD, {}, { ...args("/missing"), httpRoot: "srv" });
+  expect(child.failures!.map((f) => f.property)).toEqual(["httpRoot"]);
+  expect((await h.check(CHILD, {}, args("/missing"))).failures!.map((f) => f.property)).toEqual(["imageSource", "kernelVersion"]);
   expect(build.builds).toBe(0);
 });
 

@@ -90,8 +90,8 @@ describe("applyFiles", () => {
 describe("drift diff", () => {
   test("is a sorted list of add/delete/update/mode changes", () => {
     const changes = diffManifests(
-      { "/b": { sha256: "2", mode: "0644" }, "/a": { sha256: "1", mode: "0600" }, "/c": { sha256: "3", mode: "0644" } },
-      { "/a": { sha256: "1", mode: "0644" }, "/b": { sha256: "x", mode: "0644" }, "/d": { sha256: "4", mode: "0644" } },
+      { "/b": { sha256: "2", mode: 0o644 }, "/a": { sha256: "1", mode: 0o600 }, "/c": { sha256: "3", mode: 0o644 } },
+      { "/a": { sha256: "1", mode: 0o644 }, "/b": { sha256: "x", mode: 0o644 }, "/d": { sha256: "4", mode: 0o644 } },
     );
     expect(formatChanges(changes)).toBe(["~ /a (mode 0644 -> 0600)", "~ /b (x -> 2)", "+ /c", "- /d"].join("\n"));
   });
@@ -100,8 +100,8 @@ describe("drift diff", () => {
 describe("drift of types, owners, folders and strays (pure)", () => {
   test("a type change comes before content; an owner counts only when both sides know it", () => {
     const changes = diffManifests(
-      { "/a": { sha256: "1", mode: "0644" }, "/b": { sha256: "2", mode: "0644", owner: "0:0" }, "/c": { sha256: "3", mode: "0644", owner: "0:0" } },
-      { "/a": { sha256: "", mode: "0755", type: "dir" }, "/b": { sha256: "2", mode: "0644", owner: "4242:4242" }, "/c": { sha256: "3", mode: "0644" } },
+      { "/a": { sha256: "1", mode: 0o644 }, "/b": { sha256: "2", mode: 0o644, owner: "0:0" }, "/c": { sha256: "3", mode: 0o644, owner: "0:0" } },
+      { "/a": { sha256: "", mode: 0o755, type: "dir" }, "/b": { sha256: "2", mode: 0o644, owner: "4242:4242" }, "/c": { sha256: "3", mode: 0o644 } },
     );
     expect(formatChanges(changes)).toBe(["~ /a (dir -> file)", "~ /b (owner 4242:4242 -> 0:0)"].join("\n"));
   });
