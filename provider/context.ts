@@ -7,8 +7,9 @@
  * - transports: one per host and credentials (a changed key or pin opens a new connection), shared by every
  *   resource of the process; `close()` ends them (SSH master connections and their temp folders).
  * - claims: the MACs, IPs and names of this stack's node groups, per server; hostsDirs: other stacks' claims,
- *   read once per server; owners: the host paths each resource of this stack writes; barrier: failures held
- *   until the run is quiet, so every resource's errors are reported.
+ *   read once per server; owners: the host paths each resource of this stack writes; journals: the paths other
+ *   stacks own on each host, from its intent journal, read once per host; barrier: failures held until the run
+ *   is quiet, so every resource's errors are reported.
  * - buildHosts: the mirror and the one-plan-at-a-time queue of each remote build host.
  * - units: one apply at a time per host and shared systemd unit (resources/activation.ts `UnitQueue`).
  * - inventorySchema: the Cluster inventory schema, compiled once.
@@ -32,6 +33,7 @@ import { PendingConstructs } from "./_server";
 import { hostKey, SshConfig } from "./model/host";
 import { EngineProgress, ProgressSink } from "./progress";
 import { HostsDirClaims } from "./resources/hostsDir";
+import { JournalOwners } from "./resources/journal";
 import { UnitQueue } from "./resources/activation";
 import { Host, SshConnection, SshProxyConnection } from "./schema-types";
 import { LocalTransport, SshTransport, Transport } from "./transport";
@@ -97,6 +99,8 @@ export class ProviderContext {
   readonly claims = new ClaimsRegistry();
   /** Host paths claimed by this stack's resources at check: two resources never own one path. */
   readonly owners = new PathOwners();
+  /** Host paths other stacks' resources own, from each host's intent journal (read once per host). */
+  readonly journals: JournalOwners;
   /** Failures wait for the other checks of the run, so all are reported (see barrier.ts). */
   /** Constructs the engine waits for: answered, not cut off, when the run stops at errors (see _server.ts). */
   readonly constructs = new PendingConstructs();
@@ -121,6 +125,7 @@ export class ProviderContext {
     this.traceFile = opts.traceFile ?? (process.env.NETBOOT_TRACE || undefined);
     this.tools = { ...realTools, ...opts.tools };
     this.hostsDirs = new HostsDirClaims((h) => this.transport(h));
+    this.journals = new JournalOwners((h) => this.transport(h));
   }
 
   /** The transport of `host`, opened on first use and shared by every resource of this context. */

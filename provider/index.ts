@@ -20,7 +20,13 @@ export function main(args: string[], opts: ContextOptions = {}): Promise<void> {
   process.once("exit", () => ctx.closeSync());
   const p = new NetbootProvider(ctx, version, schema);
   installDetailedDiff((id, urn, olds, news, oldInputs) => p.diff(id, urn, olds, news, oldInputs), (id, urn, props, inputs) => p.read(id, urn, props, inputs), ctx.constructs, (c) => p.configure(c));
-  return pulumi.provider.main(p, args);
+  const serving = pulumi.provider.main(p, args);
+  // provider.main has just installed source-map-support, which maps every stack trace formatted from now on. The
+  // SDK formats one for every promise it makes (runtime/debuggable.js keeps `new Error().stack` on each), so at
+  // 10,000 nodes the mapping alone was a tenth of a preview's CPU (bench/pxe/README.md). Our stacks never reach a
+  // user (barrier.ts reports messages), and a compiled file's line is enough in a log: V8's own formatter again.
+  delete (Error as { prepareStackTrace?: unknown }).prepareStackTrace;
+  return serving;
 }
 
 if (require.main === module) {

@@ -37,19 +37,27 @@ export function components(ctx: ProviderContext): Record<ComponentToken, Compone
 
 /**
  * Handlers that place files on a host go through the intent journal (resources/journal.ts), so an interrupted
- * apply or delete is never reported as done; `hostOf` says where each one writes.
+ * apply or delete is never reported as done; `hostOf` says where each one writes. The journal also tells which
+ * paths other stacks own on the host (`ctx.journals`), so a check refuses them.
  */
 export function customResources(ctx: ProviderContext): Record<CustomResourceToken, ResourceHandler> {
   const j = (h: ResourceHandler, hostOf: (props: any) => Host | undefined) =>
-    journaled(h, (host) => ctx.transport(host), hostOf, (urn, m) => ctx.progress.report(urn, m));
+    journaled(h, (host) => ctx.transport(host), hostOf, (urn, m) => ctx.progress.report(urn, m), ctx.journals);
   const own = (p: any) => (p?.host && typeof p.host === "object" ? (p.host as Host) : undefined);
   return {
     "netboot:index:File": j(fileHandler(ctx), own),
     "netboot:index:FileSet": j(fileSetHandler(ctx), own),
     "netboot:index:NodeGroupFiles": j(nodeGroupFilesHandler(nodeGroupFilesDeps(ctx)), (p) => (p?.server?.host && typeof p.server.host === "object" ? (p.server.host as Host) : undefined)),
-    "netboot:index:GlusterManagedVolume": glusterManagedHandler(ctx),
+    // glusterd's state changes through the `gluster` CLI run on `host`: that host keeps the journal
+    "netboot:index:GlusterManagedVolume": j(glusterManagedHandler(ctx), own),
     "netboot:index:Initramfs": j(initramfsHandler(ctx), own),
-    "netboot:index:NetworkImage": networkImageHandler(ctx),
+    // The image is written through the publish host's transport (it mounts the volume or export there), so the
+    // journal lives on that host, not on the volume: reading an entry on the volume would cost a mount on
+    // every preview, where the publish host answers with one small read. The publish host is part of the
+    // program (BootImage publishHost, default: the machine running Pulumi), so every run of the stack from
+    // the same place reads the same entry; a run from another machine finds none and re-applies once, which
+    // writes nothing that is already on the volume (apply compares with what the mount shows).
+    "netboot:index:NetworkImage": j(networkImageHandler(ctx), own),
     // builds only on this machine's cache (never a host's files), so it needs no journal
     "netboot:index:OsImage": osImageHandler(ctx),
   };

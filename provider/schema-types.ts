@@ -1170,8 +1170,8 @@ export interface NodeGroupFilesInputs {
     readonly group: string;
     /** The PxeServer's `info` output. */
     readonly server: PxeServerInfo;
-    /** The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider. */
-    readonly nodes: Node[];
+    /** The group's nodes (name, MACs, IP, firmware, kernel arguments), each packed as one JSON string (a `Node`): the files are rendered from this list in the provider. Packed because the engine's cost follows the number of values it carries, and a node as an object is about eight. */
+    readonly nodes: string[];
     /** What the group boots. */
     readonly boot: BootTarget;
     /** Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md). */

@@ -5,6 +5,7 @@ import { buildNodeGroupModel, checkMirrors, claimsOf, findConflicts, NodeGroupMo
 import { normalizeMac } from "../model/net";
 import { groupScriptName, nodeScriptName } from "../render/ipxe";
 import { NodeGroupFiles } from "../resources/clients";
+import { packNodes } from "../model/packedNodes";
 import { hostKey, hostPath } from "../model/host";
 import { Issues } from "../model/errors";
 
@@ -34,7 +35,9 @@ export class NodeGroup extends schema.NodeGroup {
     const server = pulumi.output(args.server);
     // `servedBy` is the BootImage's record of where it is published (checked with the mirrors), not a boot setting
     const boot = pulumi.output(args.boot).apply(({ servedBy: _s, ...b }) => b);
-    const files = new NodeGroupFiles(`${name}-files`, { group: name, server: args.server, nodes: args.nodes, boot, overlay: args.overlay, network: args.network }, {
+    // The child carries the nodes packed, one string each (model/packedNodes.ts: the engine's cost follows values).
+    const nodes = pulumi.output(args.nodes).apply((ns) => packNodes(ns as schema.Node[]));
+    const files = new NodeGroupFiles(`${name}-files`, { group: name, server: args.server, nodes, boot, overlay: args.overlay, network: args.network }, {
       parent: this,
       aliases: [{ type: "netboot:index:FileSet" }],
     });
@@ -43,7 +46,7 @@ export class NodeGroup extends schema.NodeGroup {
     // is known here: one NodeGroupFiles per mirror.
     const mirrors = Array.isArray(args.mirrors) ? args.mirrors : [];
     const mirrorFiles = mirrors.map((m, i) => new NodeGroupFiles(`${name}-files-m${i}`, {
-      group: name, server: m, nodes: args.nodes, overlay: args.overlay, network: args.network,
+      group: name, server: m, nodes, overlay: args.overlay, network: args.network,
       boot: pulumi.all([args.boot, server, m]).apply(([b, s, mm]) => rebaseBoot(b as schema.BootTarget, s.httpBaseUrl, mm.httpBaseUrl)),
       sharedHostKeys: files.hostKeys.apply((k) => k ?? {}),
     }, { parent: this }));

@@ -6,8 +6,9 @@
  * One instance per provider process, made in provider.ts and passed to where claims are made (the ctx
  * branch moves it into the ProviderContext). Not a module-level map: tests make their own.
  *
- * Claims of other stacks on the same host are not seen here (see the report of branch `valid`): they would need
- * an ownership marker on the host, written at create and removed at delete.
+ * Claims of other stacks on the same host are not in this object (another stack runs in another process): each
+ * host's intent journal records the paths of every resource applied there (resources/journal.ts, `paths` of an
+ * entry), and the provider checks the claims that pass here against it (`JournalOwners`, `ForeignClaim` below).
  */
 import * as path from "path";
 
@@ -23,6 +24,19 @@ export interface OwnershipConflict extends PathClaim {
   /** the resource that claimed the path first */
   holder: string;
   holderField: string;
+}
+
+/** A path this stack claims that a journal entry of another stack on the host holds (resources/journal.ts). */
+export interface ForeignClaim extends PathClaim {
+  /** the other stack's resource (its URN) */
+  holder: string;
+  holderState: "applying" | "done" | "deleting";
+  /** the entry to remove if that stack no longer exists, as a full path on the host (below `root` locally) */
+  entryFile: string;
+  /** the host, as its transport names it */
+  hostDescription: string;
+  /** an SSH host (the entry is removed there), not this machine or a local target folder */
+  remote: boolean;
 }
 
 export class PathOwners {

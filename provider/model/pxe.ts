@@ -427,6 +427,8 @@ export function parseHostsFile(group: string, text: string): Claim[] {
  */
 export class ClaimIndex {
   private readonly byKey = new Map<string, Claim[]>();
+  /** The keys each group holds, so replacing one group's claims costs its own claims, not every group's. */
+  private readonly byGroup = new Map<string, Set<string>>();
   constructor(claims: Iterable<Claim> = []) {
     this.add(claims);
   }
@@ -436,15 +438,21 @@ export class ClaimIndex {
       const l = this.byKey.get(k);
       if (l) l.push(c);
       else this.byKey.set(k, [c]);
+      let g = this.byGroup.get(c.group);
+      if (!g) this.byGroup.set(c.group, (g = new Set()));
+      g.add(k);
     }
   }
   /** Drops every claim of `group` (a group registered again replaces its claims). */
   removeGroup(group: string): void {
-    for (const [k, l] of this.byKey) {
+    for (const k of this.byGroup.get(group) ?? []) {
+      const l = this.byKey.get(k);
+      if (!l) continue;
       const kept = l.filter((c) => c.group !== group);
       if (kept.length === 0) this.byKey.delete(k);
-      else if (kept.length !== l.length) this.byKey.set(k, kept);
+      else this.byKey.set(k, kept);
     }
+    this.byGroup.delete(group);
   }
   /** The first claim of the same kind and value whose group is not `exceptGroup`. */
   holder(c: Claim, exceptGroup: string): Claim | undefined {

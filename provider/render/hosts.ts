@@ -17,6 +17,11 @@ export function renderDhcpHosts(g: NodeGroupModel): RenderedFile {
 }
 
 /** The group's file in the server's dhcp-optsdir (beside the hostsdir, as PxeServer makes it). */
+/** The group's /etc/hosts fragment, beside the hostsdir. */
+export function hostsFragmentFile(g: Pick<NodeGroupModel, "name" | "server">): string {
+  return `${path.posix.join(path.posix.dirname(g.server.hostsDir), "hosts.d")}/${g.name}.hosts`;
+}
+
 export function optsDirFile(g: Pick<NodeGroupModel, "name" | "server">): string {
   return `${path.posix.dirname(g.server.hostsDir)}/dhcp-opts.d/${g.name}`;
 }
@@ -34,6 +39,5 @@ export function renderDhcpOpts(g: NodeGroupModel): RenderedFile | undefined {
 export function renderEtcHosts(g: NodeGroupModel, domain?: string): RenderedFile {
   const lines = [header("#", `NodeGroup "${g.name}"`).trimEnd()];
   for (const n of g.nodes) lines.push(`${n.ip}\t${domain ? `${n.name}.${domain} ` : ""}${n.name}`);
-  const dir = path.posix.join(path.posix.dirname(g.server.hostsDir), "hosts.d");
-  return { path: `${dir}/${g.name}.hosts`, mode: 0o644, content: lines.join("\n") + "\n" };
+  return { path: hostsFragmentFile(g), mode: 0o644, content: lines.join("\n") + "\n" };
 }

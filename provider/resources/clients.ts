@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PACKAGE_VERSION, PLUGIN_DOWNLOAD_URL } from "../version";
-import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NetworkOptionsInputs, NodeInputs, PxeServerInfoInputs, Signal } from "../schema-types";
+import { BootTargetInputs, FileCheck, FileSpec, GroupOverlayInputs, Host, NetworkOptionsInputs, PxeServerInfoInputs, Signal } from "../schema-types";
 
 export interface FileSetArgs {
   host: pulumi.Input<Host>;
@@ -36,7 +36,8 @@ export class FileSet extends pulumi.CustomResource {
 export interface NodeGroupFilesArgs {
   group: string;
   server: pulumi.Input<PxeServerInfoInputs>;
-  nodes: pulumi.Input<pulumi.Input<NodeInputs>[]>;
+  /** packed, one JSON string per node (model/packedNodes.ts) */
+  nodes: pulumi.Input<pulumi.Input<string>[]>;
   boot: pulumi.Input<BootTargetInputs>;
   overlay?: pulumi.Input<GroupOverlayInputs>;
   network?: pulumi.Input<NetworkOptionsInputs>;

@@ -9,6 +9,8 @@
  *   the `options` output, so a key changed or set by hand shows in `pulumi refresh` and `pulumi up` sets it back.
  *   A volume deleted by hand reads as gone (the engine recreates it).
  * - update: `volume set` changed keys, `volume reset` keys no longer wanted; bricks or layout changes replace.
+ *   A volume that is gone (an interrupted delete: the intent journal on `host` makes diff report it) is created
+ *   again, as create would.
  * - delete: `volume stop` then `volume delete` (brick data stays on the bricks, as with glusterd itself);
  *   a missing volume is not an error.
  */
@@ -156,6 +158,27 @@ async function probeBrickHosts(t: Transport, m: GlusterModel): Promise<void> {
   }
 }
 
+/**
+ * Creates the volume, or adopts one of that name with the same bricks (a create or delete that was cut short),
+ * then sets its options and starts it. glusterd may refuse brick folders that still carry a deleted volume's
+ * volume-id attribute; its own error is passed on (clearing it is not netboot's to decide).
+ */
+async function ensure(t: Transport, urn: string, m: GlusterModel, inputs: any): Promise<any> {
+  let vi = await info(t, m);
+  if (vi) {
+    const want = m.bricks.map((b) => `${b.host}:${b.path}`);
+    if (canonical(vi.bricks) !== canonical(want))
+      throw new Error(`${describeUrn(urn)}: volume ${m.name} already exists on ${t.description} with other bricks (${vi.bricks.join(" ")}); refusing to adopt it`);
+  } else {
+    await probeBrickHosts(t, m);
+    await gluster(t, m, createArgs(m));
+    vi = (await info(t, m))!;
+  }
+  await reconcile(t, m, vi.options);
+  if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
+  return outputsFor(t, m, inputs, (await info(t, m))!);
+}
+
 export function glusterManagedHandler(ctx: ProviderContext): ResourceHandler {
   return {
     async check(urn, _olds, news) {
@@ -198,21 +221,7 @@ export function glusterManagedHandler(ctx: ProviderContext): ResourceHandler {
 
     async create(urn, inputs) {
       const m = modelOf(urn, inputs);
-      const t = ctx.transport(m.host);
-      let vi = await info(t, m);
-      if (vi) {
-        const want = m.bricks.map((b) => `${b.host}:${b.path}`);
-        if (canonical(vi.bricks) !== canonical(want))
-          throw new Error(`${describeUrn(urn)}: volume ${m.name} already exists on ${t.description} with other bricks (${vi.bricks.join(" ")}); refusing to adopt it`);
-      } else {
-        await probeBrickHosts(t, m);
-        await gluster(t, m, createArgs(m));
-        vi = (await info(t, m))!;
-      }
-      await reconcile(t, m, vi.options);
-      if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
-      vi = (await info(t, m))!;
-      return { id: m.name, outs: await outputsFor(t, m, inputs, vi) };
+      return { id: m.name, outs: await ensure(ctx.transport(m.host), urn, m, inputs) };
     },
 
     async read(id, urn, props) {
@@ -227,7 +236,9 @@ export function glusterManagedHandler(ctx: ProviderContext): ResourceHandler {
       const m = modelOf(urn, news);
       const t = ctx.transport(m.host);
       const vi = await info(t, m);
-      if (!vi) throw new Error(`${describeUrn(urn)}: volume ${m.name} no longer exists; run pulumi refresh`);
+      // Gone while state has it: a delete or destroy was interrupted after `volume delete` (the journal makes
+      // diff report it) or the volume was deleted by hand. The program still wants it: create it again.
+      if (!vi) return { outs: await ensure(t, urn, m, news) };
       await reconcile(t, m, vi.options);
       if (vi.status !== 1) await gluster(t, m, ["volume", "start", m.name]);
       return { outs: await outputsFor(t, m, news, (await info(t, m))!) };

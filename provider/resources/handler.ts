@@ -1,4 +1,5 @@
 import * as provider from "@pulumi/pulumi/provider";
+import { ForeignClaim, PathClaim } from "../model/ownership";
 
 export type DetailedDiffKind = "add" | "add-replace" | "delete" | "delete-replace" | "update" | "update-replace";
 
@@ -18,6 +19,11 @@ export interface ResourceHandler {
   update(id: string, urn: string, olds: any, news: any): Promise<provider.UpdateResult>;
   delete(id: string, urn: string, props: any): Promise<void>;
   ownedPaths?: OwnedPaths;
+  /**
+   * The claims (from `ownedPaths`) that another stack's resource holds on the host, from the host's intent
+   * journal (resources/journal.ts `journaled`). Asked at check, after this stack's own claims.
+   */
+  foreignOwners?: (urn: string, inputs: any, claims: PathClaim[]) => Promise<ForeignClaim[]>;
 }
 
 /** `netboot:index:FileSet "rack1-hosts"` from a URN, for error messages. */
@@ -25,6 +31,12 @@ export function describeUrn(urn: string): string {
   const parts = urn.split("::");
   const type = (parts[2] ?? "").split("$").pop() ?? "";
   return `${type} "${parts[3] ?? urn}"`;
+}
+
+/** `stack "prod" of project "cluster"` from a URN (`urn:pulumi:prod::cluster::...`), for error messages. */
+export function describeStack(urn: string): string {
+  const parts = urn.split("::");
+  return `stack "${(parts[0] ?? "").split(":").pop()}" of project "${parts[1] ?? ""}"`;
 }
 
 /**

@@ -18,11 +18,20 @@
  *
  * Each step is idempotent: a rerun after any interruption writes the same entry again. The journal lives on
  * the host it describes, so it is right for every stack and checkout that manages that host.
+ *
+ * Each entry also names the host paths its resource owns (`paths`, the list the handler's `ownedPaths` claims at
+ * check, normalized and sorted), in every state: a resource half applied or half deleted still owns them. That is
+ * how a stack sees the paths of another stack on the same host (`JournalOwners` below, consulted at check beside
+ * this process's PathOwners, see model/ownership.ts). Entries of an older netboot have no `paths`: they own
+ * nothing as far as this check knows.
  */
 import { createHash, randomBytes } from "crypto";
 import * as path from "path";
+import { hostKey, hostPath } from "../model/host";
+import { ForeignClaim, PathClaim } from "../model/ownership";
 import { Host } from "../schema-types";
 import { Transport } from "../transport";
+import { reveal } from "../values";
 import { ResourceHandler } from "./handler";
 
 /** Host folder of the journal (below `root` for a local target folder, like every host path). */
@@ -34,6 +43,8 @@ export interface JournalEntry {
   urn: string;
   state: JournalState;
   nonce: string;
+  /** Host paths the resource owns (normalized, sorted). Absent in entries of an older netboot. */
+  paths?: string[];
 }
 
 /** Stable per resource (the URN survives updates; the id does not survive a create that was cut short). */
@@ -57,22 +68,24 @@ export function newNonce(): string {
 }
 
 async function write(t: Transport, e: JournalEntry): Promise<string[]> {
-  const r = await t.put(journalPath(e.urn), JSON.stringify(e) + "\n", { mode: 0o600 });
+  const entry = e.paths ? { ...e, paths: [...new Set(e.paths.map((p) => path.posix.normalize(p)))].sort() } : e;
+  const r = await t.put(journalPath(e.urn), JSON.stringify(entry) + "\n", { mode: 0o600 });
   return r.createdDirs;
 }
 
 /** Before an apply changes anything. Returns folders it had to create (the caller may own them). */
-export function beginApply(t: Transport, urn: string, nonce: string): Promise<string[]> {
-  return write(t, { urn, state: "applying", nonce });
+export function beginApply(t: Transport, urn: string, nonce: string, paths?: string[]): Promise<string[]> {
+  return write(t, { urn, state: "applying", nonce, paths });
 }
 
 /** After an apply finished; `nonce` goes into the resource's outputs. */
-export async function endApply(t: Transport, urn: string, nonce: string): Promise<void> {
-  await write(t, { urn, state: "done", nonce });
+export async function endApply(t: Transport, urn: string, nonce: string, paths?: string[]): Promise<void> {
+  await write(t, { urn, state: "done", nonce, paths });
 }
 
-export async function beginDelete(t: Transport, urn: string): Promise<void> {
-  await write(t, { urn, state: "deleting", nonce: "" });
+/** `paths`: what the resource owned (from its state); they stay owned until the delete finished. */
+export async function beginDelete(t: Transport, urn: string, paths?: string[]): Promise<void> {
+  await write(t, { urn, state: "deleting", nonce: "", paths });
 }
 
 /** Last step of a delete: the entry goes, then the journal folders if nothing else is in them. */
@@ -84,16 +97,94 @@ export async function endDelete(t: Transport, urn: string): Promise<void> {
   for (let d = JOURNAL_DIR; d !== stop; d = path.posix.dirname(d)) if (!(await t.removeDirIfEmpty(d))) break;
 }
 
-export async function readEntry(t: Transport, urn: string): Promise<JournalEntry | undefined> {
-  const data = await t.get(journalPath(urn));
-  if (!data) return undefined;
+/** An entry from its text, or undefined when it is not one (`paths` other than a list of strings is read as absent). */
+export function parseEntry(text: string): JournalEntry | undefined {
   try {
-    const e = JSON.parse(data.toString("utf8"));
+    const e = JSON.parse(text);
     const known: JournalState[] = ["applying", "done", "deleting"];
-    return e && typeof e === "object" && known.includes(e.state) && typeof e.nonce === "string" ? e : undefined;
+    if (!e || typeof e !== "object" || !known.includes(e.state) || typeof e.nonce !== "string" || typeof e.urn !== "string") return undefined;
+    const paths = Array.isArray(e.paths) && e.paths.every((p: unknown) => typeof p === "string") ? (e.paths as string[]) : undefined;
+    return { urn: e.urn, state: e.state, nonce: e.nonce, ...(paths ? { paths } : {}) };
   } catch {
     return undefined; // a torn or hand-edited entry is as good as none: not trusted
   }
+}
+
+export async function readEntry(t: Transport, urn: string): Promise<JournalEntry | undefined> {
+  const data = await t.get(journalPath(urn));
+  return data ? parseEntry(data.toString("utf8")) : undefined;
+}
+
+/** `urn:pulumi:<stack>::<project>::`: what two URNs of one stack share. */
+export function stackOf(urn: string): string {
+  return urn.split("::").slice(0, 2).join("::") + "::";
+}
+
+/**
+ * The paths other stacks own on a host, from the host's journal: the folder is listed once per host per provider
+ * process (one engine operation) and every entry read once, however many resources check against it (as
+ * HostsDirClaims does for the hostsdir). Read-only. Within one process every resource is of one stack, whose own
+ * entries are skipped (this process's PathOwners decides for them, and a resource renamed or aliased in this stack
+ * must not conflict with its own old entry); so entries this process writes later cannot make the cache wrong.
+ * A host without a readable journal folder gives no information, not an error.
+ */
+export class JournalOwners {
+  private readonly cache = new Map<string, Promise<{ owners: Map<string, JournalEntry[]>; description: string }>>();
+
+  constructor(private readonly transport: (host: Host) => Transport) {}
+
+  /** normalized path -> the entries that own it, by URN; and the host as its transport names it */
+  private read(host: Host): Promise<{ owners: Map<string, JournalEntry[]>; description: string }> {
+    const key = hostKey(host);
+    let m = this.cache.get(key);
+    if (!m) {
+      // a transport that cannot even be opened (its error is the resource's own check's to report) knows nothing
+      m = Promise.resolve()
+        .then(async () => {
+          const t = this.transport(host);
+          return { owners: await readOwners(t), description: t.description };
+        })
+        .catch(() => ({ owners: new Map<string, JournalEntry[]>(), description: key }));
+      this.cache.set(key, m);
+    }
+    return m;
+  }
+
+  /** The claims of `urn` on `host` that an entry of another stack holds. */
+  async foreign(host: Host, urn: string, claims: PathClaim[]): Promise<ForeignClaim[]> {
+    const key = hostKey(host);
+    const mine = claims.filter((c) => c.host === key);
+    if (!mine.length) return [];
+    const { owners, description } = await this.read(host);
+    const out: ForeignClaim[] = [];
+    for (const c of mine) {
+      const e = owners.get(path.posix.normalize(c.path))?.find((x) => stackOf(x.urn) !== stackOf(urn));
+      if (e) out.push({ ...c, holder: e.urn, holderState: e.state, entryFile: hostPath(host, journalPath(e.urn)), hostDescription: description, remote: !!reveal<Host>(host).ssh });
+    }
+    return out;
+  }
+}
+
+async function readOwners(t: Transport): Promise<Map<string, JournalEntry[]>> {
+  let names: string[];
+  try {
+    names = ((await t.list(JOURNAL_DIR)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
+  } catch {
+    return new Map(); // unreadable (an unprivileged login): no cross-stack information
+  }
+  const entries: JournalEntry[] = [];
+  // a few reads at a time: over SSH each is one round trip, and a host may hold thousands of entries
+  for (let i = 0; i < names.length; i += 16) {
+    const batch = await Promise.all(names.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`).catch(() => undefined)));
+    for (const d of batch) {
+      const e = d && parseEntry(d.toString("utf8"));
+      if (e?.paths) entries.push(e);
+    }
+  }
+  const owners = new Map<string, JournalEntry[]>();
+  for (const e of entries.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)))
+    for (const p of new Set(e.paths!.map((x) => path.posix.normalize(x)))) owners.set(p, [...(owners.get(p) ?? []), e]);
+  return owners;
 }
 
 /**
@@ -123,19 +214,30 @@ export function distrust(entry: JournalEntry | undefined, stateNonce: string | u
  * bracketed by `applying`/`done` and returns the nonce in its outputs (`journal`), every delete by `deleting`
  * and the entry's removal, and diff reports a change named `journal` whenever the host's entry does not vouch
  * for the state it is given. `hostOf` names the host a resource's state writes to (undefined: not journaled).
+ * Each entry records the paths the handler's `ownedPaths` gives for that host; with `owners`, the handler also
+ * answers `foreignOwners` (the claims another stack's entries hold there), which the provider asks at check.
  */
 export function journaled(
   h: ResourceHandler,
   transport: (host: Host) => Transport,
   hostOf: (props: any) => Host | undefined,
   report: (urn: string, message: string) => void = () => undefined,
+  owners?: JournalOwners,
 ): ResourceHandler {
-  const apply = async <T extends { outs?: any }>(urn: string, host: Host | undefined, run: () => Promise<T>): Promise<T> => {
+  /** The paths `props` (inputs or state) own on `host`, for its entry (undefined: the handler claims none). */
+  const pathsOf = (host: Host, props: any): string[] | undefined => {
+    const claims = h.ownedPaths?.(props);
+    if (!claims) return undefined;
+    const key = hostKey(host);
+    return claims.filter((c) => c.host === key).map((c) => c.path);
+  };
+  const apply = async <T extends { outs?: any }>(urn: string, host: Host | undefined, props: any, run: () => Promise<T>): Promise<T> => {
     if (!host) return run();
     const t = transport(host);
     const nonce = newNonce();
+    const paths = pathsOf(host, props);
     try {
-      await beginApply(t, urn, nonce);
+      await beginApply(t, urn, nonce, paths);
     } catch (e) {
       if (!unwritable(e)) throw e;
       report(urn, `netboot: warning: no intent journal on ${t.description} (${JOURNAL_DIR} is not writable): an interrupted apply will need \`pulumi refresh\``);
@@ -143,11 +245,18 @@ export function journaled(
       return { ...r, outs: { ...r.outs, journal: JOURNAL_OFF } };
     }
     const r = await run();
-    await endApply(t, urn, nonce);
+    await endApply(t, urn, nonce, paths);
     return { ...r, outs: { ...r.outs, journal: nonce } };
   };
+  const foreignOwners = owners
+    ? async (urn: string, inputs: any, claims: PathClaim[]): Promise<ForeignClaim[]> => {
+        const host = hostOf(inputs);
+        return host ? owners.foreign(host, urn, claims) : [];
+      }
+    : h.foreignOwners;
   return {
     ...h,
+    ...(foreignOwners ? { foreignOwners } : {}),
     async diff(id, urn, olds, news, oldInputs) {
       const d = await h.diff(id, urn, olds, news, oldInputs);
       const host = hostOf(olds);
@@ -158,8 +267,20 @@ export function journaled(
       report(urn, `netboot: re-applying: ${why}`);
       return { ...d, changes: true, detailedDiff: { ...(d.detailedDiff ?? {}), journal: { kind: "update" } } };
     },
-    create: (urn, inputs) => apply(urn, hostOf(inputs), () => h.create(urn, inputs)),
-    update: (id, urn, olds, news) => apply(urn, hostOf(news), () => h.update(id, urn, olds, news)),
+    create: (urn, inputs) => apply(urn, hostOf(inputs), inputs, () => h.create(urn, inputs)),
+    async update(id, urn, olds, news) {
+      // An update that moves to another host (NetworkImage's publish host) also changes the old one (it clears
+      // what was there): its entry, the one diff reads while state names that host, says `applying` until the
+      // move is done, and then goes.
+      const from = hostOf(olds);
+      const to = hostOf(news);
+      const away = from && to && olds?.journal !== JOURNAL_OFF && transport(from) !== transport(to) ? transport(from) : undefined;
+      if (!away) return apply(urn, to, news, () => h.update(id, urn, olds, news));
+      await beginApply(away, urn, newNonce(), pathsOf(from!, olds));
+      const r = await apply(urn, to, news, () => h.update(id, urn, olds, news));
+      await endDelete(away, urn);
+      return r;
+    },
     async read(id, urn, props, inputs) {
       const r = await h.read(id, urn, props, inputs);
       // refresh re-reads the host, but the journal still speaks for the last apply: keep its nonce
@@ -170,7 +291,7 @@ export function journaled(
       if (!host) return h.delete(id, urn, props);
       const t = transport(host);
       if (props?.journal === JOURNAL_OFF) return h.delete(id, urn, props);
-      await beginDelete(t, urn);
+      await beginDelete(t, urn, pathsOf(host, props));
       await h.delete(id, urn, props);
       await endDelete(t, urn);
     },

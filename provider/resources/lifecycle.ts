@@ -1,6 +1,7 @@
 /**
  * The one lifecycle of everything netboot places on a host (File, FileSet, NodeGroupFiles, Initramfs;
- * NetworkImage keeps its own tree publishing but observes and diffs through the same shapes):
+ * NetworkImage keeps its own tarball and tree publishing on a mounted volume, but observes its files with
+ * `observeAll` below and diffs through the same drift/diff.ts shapes):
  *
  *   desired (pure: path, bytes, mode) -> observe (what is on the host) -> diff (drift/diff.ts: sorted changes
  *   with path, before, after) -> apply what differs, atomically, each file checked by its real consumer first

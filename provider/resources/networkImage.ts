@@ -14,14 +14,16 @@
  *   tree on the volume whose digest no longer matches its name (found by read()).
  * - create/update: mount (on the publish host), write the tarball atomically (temp + rename on the volume),
  *   unpack a tree into a temp folder and rename it into place; unchanged content is not written again.
- * - read(): mounts and re-hashes what was published. delete(): removes exactly what it published.
+ * - read(): mounts and re-hashes what was published (the tarball through the lifecycle's observe step, like
+ *   every file netboot owns; a tree by its listing digest). delete(): removes exactly what it published.
+ * - the intent journal (journal.ts, wired in registry.ts) keeps its entry on the publish host `host`.
  */
 import { randomUUID } from "crypto";
 import * as path from "path";
 import * as provider from "@pulumi/pulumi/provider";
 import { ProviderContext, Tools } from "../context";
 import { sha256 } from "../drift/digest";
-import { canonical, diffValues } from "../drift/diff";
+import { canonical, Change, diffStates, diffValues } from "../drift/diff";
 import { formatIssue, Issues } from "../model/errors";
 import { buildBootImageModel, BootImageModel, SpecLike } from "../model/bootImage";
 import { normalizeHost, protectHost } from "../model/host";
@@ -31,6 +33,7 @@ import { NetworkImageInputs, NetworkImageOutputs } from "../schema-types";
 import { Mounted, NetworkFs } from "../transport/netfs";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { publishedDrift } from "./initramfs";
+import { observeAll as observeFiles } from "./lifecycle";
 import { hasUnknown, reveal } from "../values";
 
 interface NetPlan {
@@ -71,20 +74,30 @@ const destination = (m: BootImageModel) => canonical([m.transport, m.glusterVolf
 
 const isTree = (p: string) => p.endsWith("/");
 
-/** sha256 of a file on the mounted volume, or of a tree (trailing `/`); "" when missing. */
-async function observeOne(m: Mounted, volumePath: string, hybridPaths: string[]): Promise<string> {
-  if (isTree(volumePath)) {
-    const r = await m.fs.exec(["sh", "-c", TREE_LISTING_SCRIPT, "sh", m.hostPath(volumePath), ...treeArgs(hybridPaths)], { timeoutMs: 600_000 });
-    return r.code === 0 ? treeDigestOf(r.stdout) : "";
+/**
+ * What is on the mounted volume at each path: a file through the lifecycle's shared observe step (stat, then
+ * the bytes hashed: the one way netboot observes a file; a symlink or folder where the tarball goes is not
+ * it), a tree (trailing `/`) by its listing digest, run on the host. Path -> sha256, "" when missing.
+ * The cost of one way: through an SSH publish host the tarball's bytes come back over the connection to be
+ * hashed (as an Initramfs's published files do), where `sha256sum` used to hash them on the host.
+ */
+async function observePublished(m: Mounted, paths: string[], hybridPaths: string[]): Promise<Record<string, string>> {
+  const files = await observeFiles(m.fs, paths.filter((p) => !isTree(p)));
+  const out: Record<string, string> = {};
+  for (const p of paths) {
+    if (!isTree(p)) out[p] = files.get(p)?.sha256 ?? "";
+    else {
+      const r = await m.fs.exec(["sh", "-c", TREE_LISTING_SCRIPT, "sh", m.hostPath(p), ...treeArgs(hybridPaths)], { timeoutMs: 600_000 });
+      out[p] = r.code === 0 ? treeDigestOf(r.stdout) : "";
+    }
   }
-  const r = await m.fs.exec(["sha256sum", m.hostPath(volumePath)], { timeoutMs: 600_000 });
-  return r.code === 0 ? r.stdout.split(/\s/)[0] : "";
+  return out;
 }
 
-async function observeAll(m: Mounted, paths: string[], hybridPaths: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const p of paths) out[p] = await observeOne(m, p, hybridPaths);
-  return out;
+/** The published paths whose content is not what `want` says (drift/diff.ts changes; "" counts as missing). */
+function differing(want: Record<string, string>, found: Record<string, string>): Change<string>[] {
+  const observed = Object.fromEntries(Object.entries(found).map(([p, h]) => [p, h || undefined]));
+  return diffStates(want, observed, (a, b) => (a === b ? "same" : "update")).filter((c) => c.after !== undefined);
 }
 
 async function removeAll(m: Mounted, paths: string[]): Promise<void> {
@@ -169,8 +182,8 @@ export function networkImageHandler(ctx: ProviderContext): ResourceHandler {
   let treeEntries = 0;
   say(`mounting the ${model.transport === "glusterfs" ? "GlusterFS volume" : `NFS export ${model.nfsExport}`} on ${t.description}`);
     const published = await ctx.tools.withNetworkFs(t, networkFs(model), async (m) => {
-    const found = await observeAll(m, Object.keys(want), model.hybridPaths);
-    if (found[filePath] !== imageSha) {
+    const stale = new Set(differing(want, await observePublished(m, Object.keys(want), model.hybridPaths)).map((c) => c.path));
+    if (stale.has(filePath)) {
       say(`writing ${filePath} (${(img.data.length / 1e6).toFixed(1)} MB)`);
       // the staged tarball must read back with the nodes' own reader (busybox tar) before it takes the name
       await m.fs.put(filePath, img.data, {
@@ -182,7 +195,7 @@ export function networkImageHandler(ctx: ProviderContext): ResourceHandler {
       });
       written++;
     }
-    if (treePath && found[treePath] !== rootDigest) {
+    if (treePath && stale.has(treePath)) {
       // a new generation starts from the previous one; a drifted tree is written again in full
       const seed = olds && !moved && !(treePath in (olds.published ?? {})) ? Object.keys(olds.published ?? {}).find(isTree) : undefined;
       say(`writing ${treePath} (${model.hybridPaths.join(" ")})${seed ? `, unchanged entries linked from ${seed}` : ""}`);
@@ -198,10 +211,10 @@ export function networkImageHandler(ctx: ProviderContext): ResourceHandler {
       await removeAll(m, Object.keys(olds.previous ?? {}).filter((p) => !keep.has(p)));
     }
     // the tarball is read back and hashed; the tree was checked entry by entry when it was written
-    return { ...(treePath ? { [treePath]: rootDigest! } : {}), [filePath]: await observeOne(m, filePath, model.hybridPaths) };
+    return { ...(treePath ? { [treePath]: rootDigest! } : {}), ...(await observePublished(m, [filePath], model.hybridPaths)) };
   });
-  for (const [p, h] of Object.entries(want))
-    if (published[p] !== h) throw new Error(`${resource}: ${p} on the ${model.transport} volume reads back as ${published[p] || "missing"} after publishing (expected ${h})`);
+  for (const c of differing(want, published))
+    throw new Error(`${resource}: ${c.path} on the ${model.transport} volume reads back as ${c.before || "missing"} after publishing (expected ${c.after})`);
   if (moved && olds && oldModel) {
     // the image moved (other volume, export, path or host): clear the old place once the new one is complete
     const oldHost = normalizeHost(new Issues(resource), "host", olds.host);
@@ -261,7 +274,7 @@ export function networkImageHandler(ctx: ProviderContext): ResourceHandler {
     const model = modelOf(describeUrn(urn), props);
     if (!model) throw new Error(`${describeUrn(urn)}: the stored arguments no longer validate`);
     const host = normalizeHost(new Issues(""), "host", props.host);
-    const published = await ctx.tools.withNetworkFs(ctx.transport(host), networkFs(model), (m) => observeAll(m, Object.keys(props.published ?? {}), model.hybridPaths));
+    const published = await ctx.tools.withNetworkFs(ctx.transport(host), networkFs(model), (m) => observePublished(m, Object.keys(props.published ?? {}), model.hybridPaths));
     const { lastPublish: _drop, ...rest } = props as any;
     return { id, props: { ...rest, published } };
   },

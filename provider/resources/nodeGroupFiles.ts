@@ -37,8 +37,10 @@ import { sha256 } from "../drift/digest";
 import { diffManifests, FileState } from "../drift/diff";
 import { diffFields, diffNodes } from "../drift/nodes";
 import { Issues, modeString, ValidationError } from "../model/errors";
+import { isPacked, unpackNodes } from "../model/packedNodes";
 import { buildNodeGroupModel, Claim, ClaimIndex, claimsOf, findConflicts, NodeGroupModel } from "../model/pxe";
-import { hostsDirFile, optsDirFile } from "../render/hosts";
+import { hostsDirFile, hostsFragmentFile, optsDirFile } from "../render/hosts";
+import { groupScriptName } from "../render/ipxe";
 import { renderNodeGroup } from "../render/nodeGroup";
 import { HostKey, nginxPidFile, openSshEd25519, overlayAccessFile, renderGroupOverlays } from "../render/overlay";
 import { RenderedFile } from "../render/types";
@@ -86,7 +88,7 @@ const resourceName = (group: unknown) => `netboot:index:NodeGroup "${group}"`;
 /** The model of validated inputs (state or checked inputs); a failure here means state was written by hand. */
 function modelOf(inputs: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay" | "network">): NodeGroupModel {
   const issues = new Issues(resourceName(inputs.group));
-  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: reveal(inputs.nodes), boot: reveal(inputs.boot), overlay: reveal(inputs.overlay), network: reveal(inputs.network) }, issues);
+  const g = buildNodeGroupModel(inputs.group, { server: reveal(inputs.server), nodes: unpackNodes(reveal(inputs.nodes)), boot: reveal(inputs.boot), overlay: reveal(inputs.overlay), network: reveal(inputs.network) }, issues);
   if (!g) throw new ValidationError(issues.list);
   return g;
 }
@@ -154,6 +156,22 @@ function signalOf(server: { pidFile?: string; dnsmasqUnit?: string }, leases: st
  */
 function nginxSignalOf(server: { hostsDir: string; name: string }, access: string): Signal {
   return { pidFile: nginxPidFile(server), systemdUnit: "nginx", on: "change", paths: [access] };
+}
+
+/**
+ * The nodes that changed, by engine property path. The engine shows a path's old and new values from the inputs it
+ * holds: with the packed list (model/packedNodes.ts) that is the node's string, so a changed field is named by its
+ * node (`nodes[17]`, shown as the two strings); a list still in structs (state of an older version) keeps the field.
+ */
+function nodeChanges(before: unknown, after: unknown) {
+  const changes = diffNodes("nodes", unpackNodes(before) as Record<string, unknown>[], unpackNodes(after) as Record<string, unknown>[]);
+  if (!isPacked(after)) return changes;
+  const byNode = new Map<string, (typeof changes)[number]>();
+  for (const c of changes) {
+    const at = c.path.replace(/^(nodes\[\d+\]).*$/, "$1");
+    if (!byNode.has(at)) byNode.set(at, { path: at, kind: at === c.path ? c.kind : "update" });
+  }
+  return [...byNode.values()];
 }
 
 // The owner counts only when both sides know it (as diffManifests): what the last apply wrote, what refresh found.
@@ -237,7 +255,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
           checked = { ...server, host };
           inputs.server = { ...server, host: protectHost(host) };
         }
-        const g = buildNodeGroupModel(news.group, { server: checked, nodes: reveal(news.nodes), boot: reveal(news.boot), overlay: reveal(news.overlay), network: reveal(news.network) }, issues);
+        const g = buildNodeGroupModel(news.group, { server: checked, nodes: unpackNodes(reveal(news.nodes)), boot: reveal(news.boot), overlay: reveal(news.overlay), network: reveal(news.network) }, issues);
         if (g) {
           const mine = claimsOf(g);
           const sameStack = deps.registerClaims(`${hostKey(g.server.host)}${g.server.hostsDir}`, g.name, mine);
@@ -255,6 +273,23 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       // One failure with every issue: the engine prints it as one block, the way the component used to throw.
       const failures = issues.ok ? [] : [{ property: "", reason: new ValidationError(issues.list).message }];
       return { inputs, failures };
+    },
+
+    /**
+     * The files named by the group (its leases, DHCP options, hosts fragment, group script and overlay rules),
+     * claimed in this stack and against other stacks' journal entries: two stacks with a group of one name on one
+     * server would otherwise rewrite one leases file in turn. A node's own script is named by its MAC, and the MAC
+     * already has one owner (check's claims, across stacks through the hostsdir), so it is not claimed again: the
+     * list, and each journal entry, stays five paths whatever the group's size.
+     */
+    ownedPaths(inputs: Inputs) {
+      if (typeof inputs.group !== "string" || hasUnknown(inputs.server)) return undefined;
+      const s = reveal<PxeServerInfo>(inputs.server);
+      if (!s || typeof s !== "object" || !s.host || typeof s.hostsDir !== "string" || typeof s.httpRoot !== "string") return undefined;
+      const host = hostKey(reveal<Host>(s.host));
+      const g = { name: inputs.group, server: s };
+      const paths = [hostsDirFile(g as NodeGroupModel), optsDirFile(g), hostsFragmentFile(g), `${s.httpRoot}/ipxe/${groupScriptName(inputs.group)}`, overlayAccessFile(s, inputs.group)];
+      return paths.map((p) => ({ host, path: p, field: "group" }));
     },
 
     async diff(_id, _urn, olds: Outputs & { host?: Host }, news: Inputs, oldInputs?: Inputs): Promise<DiffResultWithDetail> {
@@ -276,7 +311,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
             ...diffFields("boot", reveal(old.boot), reveal(news.boot)),
             ...diffFields("overlay", reveal(old.overlay), reveal(news.overlay)),
             ...diffFields("network", reveal(old.network), reveal(news.network)),
-            ...diffNodes("nodes", reveal(old.nodes), reveal(news.nodes)),
+            ...nodeChanges(reveal(old.nodes), reveal(news.nodes)),
             // a mirror's keys follow the first server's (a rotation there, a new node): named, never shown
             ...(JSON.stringify(reveal(old.sharedHostKeys) ?? null) !== JSON.stringify(reveal(news.sharedHostKeys) ?? null) ? [{ path: "sharedHostKeys", kind: "update" as const }] : []),
           ]

@@ -8,7 +8,7 @@ import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
- * The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17].kernelArgs`) and refresh the file that was edited. Created by the NodeGroup component.
+ * The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17]`, shown as its old and new packed string) and refresh the file that was edited. Created by the NodeGroup component.
  */
 export class NodeGroupFiles extends pulumi.CustomResource {
     /**
@@ -158,9 +158,9 @@ export interface NodeGroupFilesArgs {
      */
     network?: pulumi.Input<inputs.NetworkOptionsArgs | undefined>;
     /**
-     * The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
+     * The group's nodes (name, MACs, IP, firmware, kernel arguments), each packed as one JSON string (a `Node`): the files are rendered from this list in the provider. Packed because the engine's cost follows the number of values it carries, and a node as an object is about eight.
      */
-    nodes: pulumi.Input<pulumi.Input<inputs.NodeArgs>[]>;
+    nodes: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
      */

@@ -6,12 +6,15 @@
  *
  * The points: inside the write window (some files new, some old), and just after the provider answered but
  * before the engine could save its checkpoint (the case state alone cannot tell: see provider/resources/journal.ts).
+ * One FileSet of many files for the file lifecycle; one BootImage whose NetworkImage publishes onto a real
+ * GlusterFS brick (glusterfsd -f on 127.0.0.1) for the image on a network file system.
  */
-import { ChildProcess } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cliProject, CliProject } from "../helpers/engine";
-import { REPO, tmpDir } from "../helpers/env";
+import { REPO, requireRoot, requireTool, tmpDir } from "../helpers/env";
+import { makeImage } from "../helpers/osImage";
 
 jest.setTimeout(300_000);
 
@@ -179,5 +182,86 @@ describe("interrupted up and destroy converge", () => {
     recover("v1");
     expect(census(root, "v1")).toEqual({ gen: N, other: 0, missing: 0 });
     expect(p.run(["preview", "--expect-no-changes"]).code).toBe(0);
+  });
+});
+
+const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
+const FIX = path.join(__dirname, "..", "build", "fixtures");
+const BRICK_PORT = 24953;
+
+describe("an interrupted destroy of a NetworkImage converges (journal on the publish host)", () => {
+  let p: CliProject;
+  let dir: string;
+  let brick: string;
+  let trace: string;
+  let glusterfsd: ChildProcess | undefined;
+  const onVolume = () => path.join(brick, "images/gl");
+  const listVolume = () => (fs.existsSync(onVolume()) ? fs.readdirSync(onVolume()).filter((n) => !n.startsWith(".")).sort() : []);
+  const ok = (...args: string[]) => {
+    const r = p.run(args);
+    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} failed:\n${r.out}`);
+    return r.out;
+  };
+
+  beforeAll(async () => {
+    requireRoot("the NetworkImage interrupt test (a glusterfs mount)");
+    requireTool("glusterfsd");
+    requireTool("glusterfs");
+    dir = tmpDir("interrupt-netimg");
+    brick = path.join(dir, "brick");
+    fs.mkdirSync(brick);
+    const image = makeImage(dir);
+    const sub = (t: string) => t.replace(/@BRICK@/g, brick).replace(/@PORT@/g, String(BRICK_PORT)).replace(/@HOST@/g, "127.0.0.1");
+    fs.writeFileSync(path.join(dir, "brick.vol"), sub(fs.readFileSync(path.join(FIX, "brick.vol"), "utf8")));
+    const log = fs.openSync(path.join(dir, "brick.out"), "a");
+    glusterfsd = spawn("glusterfsd", ["-N", "-f", path.join(dir, "brick.vol"), "-l", path.join(dir, "brick.log"), "--brick-port", String(BRICK_PORT)], { stdio: ["ignore", log, log] });
+    const cfg = { root: path.join(dir, "target"), image, kver: KVER, volfile: sub(fs.readFileSync(path.join(FIX, "client.vol"), "utf8")) };
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(cfg));
+    trace = path.join(tmpDir("interrupt-netimg-trace"), "trace.log");
+    process.env.NETBOOT_TRACE = trace;
+    p = cliProject("interrupt-netimg", `
+import * as fs from "fs";
+import * as netboot from "${REPO}/sdk/nodejs";
+const cfg = JSON.parse(fs.readFileSync(${JSON.stringify(path.join(dir, "config.json"))}, "utf8"));
+const img = new netboot.BootImage("gl", {
+  server: { host: { root: cfg.root }, httpRoot: "/srv/http", httpBaseUrl: "http://127.0.0.1:8089/" } as any,
+  kernelVersion: cfg.kver, imageSource: cfg.image, transport: "glusterfs", glusterVolfile: cfg.volfile,
+  imagePath: "/images/gl", compression: "gzip",
+});
+export const imageFile = img.imageFile;
+`);
+    delete process.env.NETBOOT_TRACE;
+  });
+
+  afterAll(async () => {
+    if (p) {
+      p.run(["cancel", "--yes"]);
+      p.run(["destroy", "--yes", "--skip-preview"]);
+      p.remove();
+    }
+    if (glusterfsd && glusterfsd.exitCode === null) {
+      glusterfsd.kill("SIGTERM"); // ours, by its pid
+      await new Promise((r) => glusterfsd!.once("exit", r));
+    }
+  });
+
+  test("killed after the provider removed the image, before the engine saved it, then up: the image is back", async () => {
+    ok("up", "--yes", "--skip-preview");
+    const imageFile: string = JSON.parse(ok("stack", "output", "--json")).imageFile;
+    expect(listVolume()).toEqual([imageFile]);
+    const good = fs.readFileSync(path.join(onVolume(), imageFile));
+    ok("preview", "--expect-no-changes");
+
+    const run = p.start(["destroy", "--yes", "--skip-preview"]);
+    await killWhen(run, () => !listVolume().includes(imageFile), "the tarball removed from the volume",
+      { cond: () => traceHas(trace, /^\S+ delete gl-image \d+ ms$/m), what: "the provider's answer to the NetworkImage delete" });
+    expect(listVolume()).toEqual([]);
+    expect(await leftovers(p.home)).toEqual([]);
+    // state still holds the NetworkImage and the program wants it: only the publish host's journal knows it is gone
+    expect(p.run(["preview", "--expect-no-changes"]).code).not.toBe(0);
+    p.run(["cancel", "--yes"]);
+    ok("up", "--yes", "--skip-preview");
+    expect(fs.readFileSync(path.join(onVolume(), imageFile))).toEqual(good);
+    ok("preview", "--expect-no-changes");
   });
 });

@@ -5,6 +5,8 @@
  * proven by test/integration/glusterManaged.test.ts.
  */
 import { glusterManagedHandler } from "../../provider/resources/glusterManaged";
+import { beginApply, journalPath, readEntry } from "../../provider/resources/journal";
+import { customResources } from "../../provider/registry";
 import { ExecResult } from "../../provider/transport";
 import { MemoryTransport } from "../../provider/transport/memory";
 import { testContext } from "../helpers/context";
@@ -66,7 +68,8 @@ function setup() {
   const gd = new FakeGlusterd();
   host.execHandler = (argv) => gd.exec(argv);
   const { ctx } = testContext({ transports: { "local:/": host } });
-  return { host, gd, h: glusterManagedHandler(ctx) };
+  // `journaled`: the handler as the provider serves it (registry.ts), through the intent journal
+  return { host, gd, h: glusterManagedHandler(ctx), journaled: customResources(ctx)["netboot:index:GlusterManagedVolume"] };
 }
 
 const args = (options: Record<string, string> = { "network.ping-timeout": "10" }) => ({
@@ -134,4 +137,43 @@ test("create adopts nothing that is not its own: a volume of that name with othe
   const inputs = (await h.check(URN, {}, args())).inputs;
   await expect(h.create(URN, inputs)).rejects.toThrow(/volume gv0 already exists on memory with other bricks \(10.0.0.9:\/other\); refusing to adopt it/);
   expect(gd.volume.bricks).toEqual(["10.0.0.9:/other"]);
+});
+
+describe("through the intent journal (issue 18): the host running the gluster CLI keeps the entry", () => {
+  test("a clean create is trusted; an apply cut short (entry left `applying`) makes diff report `journal`, and up converges", async () => {
+    const { host, gd, journaled: h } = setup();
+    const inputs = (await h.check(URN, {}, args())).inputs;
+    const created = await h.create(URN, inputs);
+    expect(await readEntry(host, URN)).toMatchObject({ state: "done", nonce: created.outs.journal });
+    expect(await h.diff(created.id, URN, created.outs, inputs)).toMatchObject({ changes: false });
+
+    // the engine was killed inside an apply that had stopped the volume
+    await beginApply(host, URN, "0123456789abcdef01234567");
+    gd.volume!.status = 2;
+    const d = await h.diff(created.id, URN, created.outs, inputs);
+    expect(d).toMatchObject({ changes: true, replaces: [] });
+    expect(d.detailedDiff).toEqual({ journal: { kind: "update" } });
+    const redone = await h.update(created.id, URN, created.outs, inputs);
+    expect(gd.volume!.status).toBe(1);
+    expect(await h.diff(created.id, URN, redone.outs, inputs)).toMatchObject({ changes: false });
+  });
+
+  test("a delete cut short after `volume delete` is reported, up creates the volume again; a finished delete removes the entry", async () => {
+    const { host, gd, journaled: h } = setup();
+    const inputs = (await h.check(URN, {}, args())).inputs;
+    const created = await h.create(URN, inputs);
+    host.failOn = { op: "remove", path: journalPath(URN), error: "connection lost" };
+    await expect(h.delete(created.id, URN, created.outs)).rejects.toThrow(/connection lost/);
+    host.failOn = undefined;
+    expect(gd.volume).toBeUndefined();
+    expect(await readEntry(host, URN)).toMatchObject({ state: "deleting" });
+    expect((await h.diff(created.id, URN, created.outs, inputs)).detailedDiff).toEqual({ journal: { kind: "update" } });
+    const back = await h.update(created.id, URN, created.outs, inputs);
+    expect(gd.volume).toMatchObject({ bricks: ["127.0.0.1:/data/b0", "127.0.0.1:/data/b1"], status: 1, options: { "network.ping-timeout": "10" } });
+    expect(await h.diff(created.id, URN, back.outs, inputs)).toMatchObject({ changes: false });
+
+    await h.delete(created.id, URN, back.outs);
+    expect(gd.volume).toBeUndefined();
+    expect(host.files.has(journalPath(URN))).toBe(false);
+  });
 });

@@ -88,4 +88,26 @@ describe("journaled(): the rule around a handler", () => {
     await expect(h.create(URN, { host })).rejects.toThrow(/connection lost/);
     expect(ran).toBe(false);
   });
+
+  test("an update that moves to another host: the old host's entry says `applying` until the move is done, then goes", async () => {
+    const a = new MemoryTransport();
+    const b = new MemoryTransport();
+    const of = (host: { root?: string }) => (host.root === "/a" ? a : b);
+    let fail = false;
+    const h = journaled({ ...inner, update: async (...x: [string, string, any, any]) => {
+      if (fail) throw new Error("killed");
+      return inner.update(...x);
+    } }, of, (p) => p?.host);
+    const { outs } = await h.create(URN, { host: { root: "/a" } });
+    // the move is cut short: state still names host a, whose entry no longer vouches for it
+    fail = true;
+    await expect(h.update("x", URN, outs, { host: { root: "/b" } })).rejects.toThrow(/killed/);
+    expect(await readEntry(a, URN)).toMatchObject({ state: "applying" });
+    expect((await h.diff("x", URN, outs, { host: { root: "/a" } })).detailedDiff).toHaveProperty("journal");
+    fail = false;
+    const moved = await h.update("x", URN, outs, { host: { root: "/b" } });
+    expect(a.files.has(journalPath(URN))).toBe(false);
+    expect(await readEntry(b, URN)).toMatchObject({ state: "done", nonce: moved.outs.journal });
+    expect((await h.diff("x", URN, moved.outs, { host: { root: "/b" } })).changes).toBe(false);
+  });
 });

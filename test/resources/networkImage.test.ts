@@ -1,7 +1,8 @@
 /**
  * netboot:index:NetworkImage's whole lifecycle (RAM mode, NFS) over an in-memory export: the mount, the image
- * plan and the packing are faked through the context; the export is a MemoryTransport whose `sha256sum` and
- * `tar -t` (the nodes' reader checking the staged tarball) answer from its files. Check, create, diff, read
+ * plan and the packing are faked through the context; the export is a MemoryTransport whose `tar -t` (the nodes'
+ * reader checking the staged tarball) answers from its files, and which runs no `sha256sum`: files on the volume
+ * are observed through the lifecycle's shared observe step (issue 16). Check, create, diff, read
  * showing a tarball changed by hand, update keeping one previous generation, the reader refusing the staged
  * tarball (live image unchanged), a failed write, delete removing only what it published. The real mounts,
  * trees and tar are proven by test/integration/bootImage.publish.test.ts and bootImage.nfs.test.ts.
@@ -9,6 +10,8 @@
 import { sha256 } from "../../provider/drift/digest";
 import { ImagePlan } from "../../provider/build/plan";
 import { networkImageHandler } from "../../provider/resources/networkImage";
+import { beginApply, journalPath, readEntry } from "../../provider/resources/journal";
+import { customResources } from "../../provider/registry";
 import { ExecResult } from "../../provider/transport";
 import { MemoryTransport } from "../../provider/transport/memory";
 import { testContext } from "../helpers/context";
@@ -20,11 +23,9 @@ function setup() {
   const host = new MemoryTransport(); // the publish host (mounts happen there)
   const volume = new MemoryTransport(); // the export, as the mount shows it
   let readerFails = false;
+  const execs: string[][] = [];
   volume.execHandler = (argv): ExecResult => {
-    if (argv[0] === "sha256sum") {
-      const f = volume.files.get(argv[1]);
-      return f ? { code: 0, stdout: `${sha256(f.data)}  ${argv[1]}\n`, stderr: "" } : { code: 1, stdout: "", stderr: "No such file" };
-    }
+    execs.push(argv);
     if (argv[0] === "sh" && argv[2].includes("tar -t")) return readerFails ? { code: 1, stdout: "", stderr: "tar: invalid magic" } : { code: 0, stdout: "", stderr: "" };
     return { code: 1, stdout: "", stderr: `unexpected ${argv.join(" ")}` };
   };
@@ -48,7 +49,8 @@ function setup() {
       },
     },
   });
-  return { host, volume, source, h: networkImageHandler(ctx), failReader: (v: boolean) => (readerFails = v) };
+  // `journaled`: the handler as the provider serves it (registry.ts), through the intent journal
+  return { host, volume, source, execs, h: networkImageHandler(ctx), journaled: customResources(ctx)["netboot:index:NetworkImage"], failReader: (v: boolean) => (readerFails = v) };
 }
 
 const args = (imageSource = "/srv/img") => ({
@@ -66,7 +68,7 @@ test("check reports every error at once", async () => {
 });
 
 test("create, diff, read drift, update, a refused tarball, a failed write, delete", async () => {
-  const { volume, source, h, failReader } = setup();
+  const { volume, source, execs, h, failReader } = setup();
   const inputs = (await h.check(URN, {}, args())).inputs;
   const created = await h.create(URN, inputs);
   const v1 = tarball("image v1");
@@ -112,4 +114,52 @@ test("create, diff, read drift, update, a refused tarball, a failed write, delet
   await h.delete(created.id, URN, third.outs);
   expect([...volume.files.keys()]).toEqual(["/netboot/images/other/image-000000000000.tar.gz"]);
   expect(volume.dirs.has(DIR)).toBe(false);
+  // every file was observed through the shared observe step (stat + bytes), none through a command on the host
+  expect(execs.filter((a) => a[0] === "sha256sum")).toEqual([]);
+});
+
+describe("through the intent journal (issue 18): the publish host keeps the entry", () => {
+  test("a clean apply is trusted; an apply cut short (entry left `applying`) makes diff report `journal`, and up converges", async () => {
+    const { host, volume, journaled: h } = setup();
+    const inputs = (await h.check(URN, {}, args())).inputs;
+    const created = await h.create(URN, inputs);
+    expect(created.outs.journal).toMatch(/^[0-9a-f]{24}$/);
+    // on the publish host, whose transport mounts the export and writes through it; nothing on the volume
+    expect(await readEntry(host, URN)).toMatchObject({ state: "done", nonce: created.outs.journal });
+    expect([...volume.files.keys()].filter((p) => p.includes("journal"))).toEqual([]);
+    expect(await h.diff(created.id, URN, created.outs, inputs)).toMatchObject({ changes: false });
+
+    // the engine was killed inside a later apply of the same image, after the tarball was removed by hand
+    await beginApply(host, URN, "0123456789abcdef01234567");
+    volume.files.delete(tarball("image v1"));
+    const d = await h.diff(created.id, URN, created.outs, inputs);
+    expect(d.changes).toBe(true);
+    expect(d.detailedDiff).toEqual({ journal: { kind: "update" } });
+    const redone = await h.update(created.id, URN, created.outs, inputs);
+    expect(volume.files.get(tarball("image v1"))!.data.toString()).toBe("image v1");
+    expect(await h.diff(created.id, URN, redone.outs, inputs)).toMatchObject({ changes: false });
+  });
+
+  test("a delete cut short is reported, up publishes again; a finished delete removes the entry", async () => {
+    const { host, volume, journaled: h } = setup();
+    const inputs = (await h.check(URN, {}, args())).inputs;
+    const created = await h.create(URN, inputs);
+    // the export is lost after the tarball went (its folder cannot be removed): the delete stops there
+    const rmdir = volume.removeDirIfEmpty.bind(volume);
+    volume.removeDirIfEmpty = async () => {
+      throw new Error("memory: rmdir: connection lost");
+    };
+    await expect(h.delete(created.id, URN, created.outs)).rejects.toThrow(/connection lost/);
+    volume.removeDirIfEmpty = rmdir;
+    expect(volume.files.has(tarball("image v1"))).toBe(false);
+    expect(await readEntry(host, URN)).toMatchObject({ state: "deleting" });
+    expect((await h.diff(created.id, URN, created.outs, inputs)).detailedDiff).toHaveProperty("journal");
+    const back = await h.update(created.id, URN, created.outs, inputs);
+    expect(volume.files.has(tarball("image v1"))).toBe(true);
+    expect(await h.diff(created.id, URN, back.outs, inputs)).toMatchObject({ changes: false });
+
+    await h.delete(created.id, URN, back.outs);
+    expect(host.files.has(journalPath(URN))).toBe(false);
+    expect(volume.files.size).toBe(0);
+  });
 });

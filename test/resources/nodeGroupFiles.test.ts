@@ -3,6 +3,8 @@
  * stack and of the server's hostsdir), create, diff by node path, update writes one file, read finds drift and
  * check renders the drifted file for the line diff, delete removes only what it wrote.
  */
+import { packNode, packNodes, unpackNodes } from "../../provider/model/packedNodes";
+import { Node } from "../../provider/schema-types";
 import { ClaimIndex } from "../../provider/model/pxe";
 import { readHostsDir } from "../../provider/resources/hostsDir";
 import { nodeGroupFilesHandler } from "../../provider/resources/nodeGroupFiles";
@@ -161,6 +163,32 @@ test("a mirror's files (sharedHostKeys) take the first server's host keys; a nod
   expect(m.outs.hostPublicKeys).toEqual(made.outs.hostPublicKeys);
   const { n3: _n3, ...partial } = shared;
   await expect(setup().h.create!(URN, inputs({ boot, overlay: { hostKeys: true }, sharedHostKeys: partial }))).rejects.toThrow(/sharedHostKeys = "n3": has no host key for these nodes/);
+});
+
+test("the packed node list (one JSON string per node, as NodeGroup passes it): same files, a change named by its node, no diff against a state of structs", async () => {
+  const { t, h } = setup();
+  const packed = (ns: Node[]) => inputs({ nodes: packNodes(ns) });
+  const c = await h.check(URN, undefined, packed(nodes));
+  expect(c.failures).toEqual([]);
+  expect(c.inputs.nodes).toEqual(packNodes(nodes)); // kept packed: that is what the engine stores
+  const { id, outs } = await h.create(URN, c.inputs);
+  expect(t.files.get(LEASES)!.data.toString()).toContain("52:54:00:00:00:02,10.0.0.12,n2,infinite");
+  expect(await h.diff(id, URN, outs, c.inputs, c.inputs)).toEqual({ changes: false, detailedDiff: {} });
+  // a stack written before packing holds structs: the same nodes are no change
+  expect(await h.diff(id, URN, outs, c.inputs, inputs())).toEqual({ changes: false, detailedDiff: {} });
+  // the engine shows `nodes[1]` as its old and new string; a field path would resolve to nothing in a string
+  const changed = packed([nodes[0], { ...nodes[1], kernelArgs: "nb.debug=1" }, nodes[2]]);
+  expect(await h.diff(id, URN, outs, changed, c.inputs)).toEqual({ changes: true, detailedDiff: { "nodes[1]": { kind: "update", inputDiff: true } } });
+  expect((await h.diff(id, URN, outs, packed(nodes.slice(0, 2)), c.inputs)).detailedDiff).toEqual({ "nodes[2]": { kind: "delete", inputDiff: true } });
+  // a packed string that is not a node is the model's error, not a crash
+  const bad = await h.check(URN, undefined, inputs({ nodes: [packNodes(nodes)[0], "not json"] }));
+  expect(bad.failures![0].reason).toContain("nodes[1]");
+});
+
+test("packNode: fixed key order, absent fields left out, so one node always packs to one string", () => {
+  expect(packNode({ ip: "10.0.0.11", kernelArgs: undefined, macs: ["52:54:00:00:00:01"], name: "n1" } as any)).toBe('{"name":"n1","macs":["52:54:00:00:00:01"],"ip":"10.0.0.11"}');
+  expect(unpackNodes(packNodes(nodes))).toEqual(nodes);
+  expect(unpackNodes(["[1]", 7])).toEqual(["[1]", 7]);
 });
 
 test("an owner change on the leases file or an iPXE script is drift: read reports it, diff names the file, update writes it again", async () => {

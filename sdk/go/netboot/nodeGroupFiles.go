@@ -12,7 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17].kernelArgs`) and refresh the file that was edited. Created by the NodeGroup component.
+// The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17]`, shown as its old and new packed string) and refresh the file that was edited. Created by the NodeGroup component.
 type NodeGroupFiles struct {
 	pulumi.CustomResourceState
 
@@ -105,8 +105,8 @@ type nodeGroupFilesArgs struct {
 	Group string `pulumi:"group"`
 	// The group's own DHCP options (NodeGroup `network`).
 	Network *NetworkOptions `pulumi:"network"`
-	// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
-	Nodes []Node `pulumi:"nodes"`
+	// The group's nodes (name, MACs, IP, firmware, kernel arguments), each packed as one JSON string (a `Node`): the files are rendered from this list in the provider. Packed because the engine's cost follows the number of values it carries, and a node as an object is about eight.
+	Nodes []string `pulumi:"nodes"`
 	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
 	Overlay *GroupOverlay `pulumi:"overlay"`
 	// The PxeServer's `info` output.
@@ -123,8 +123,8 @@ type NodeGroupFilesArgs struct {
 	Group pulumi.StringInput
 	// The group's own DHCP options (NodeGroup `network`).
 	Network NetworkOptionsPtrInput
-	// The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
-	Nodes NodeArrayInput
+	// The group's nodes (name, MACs, IP, firmware, kernel arguments), each packed as one JSON string (a `Node`): the files are rendered from this list in the provider. Packed because the engine's cost follows the number of values it carries, and a node as an object is about eight.
+	Nodes pulumi.StringArrayInput
 	// Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
 	Overlay GroupOverlayPtrInput
 	// The PxeServer's `info` output.

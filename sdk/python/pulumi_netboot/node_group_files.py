@@ -14,7 +14,6 @@ else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from . import _utilities
 from . import outputs
-from ._enums import *
 from ._inputs import *
 
 __all__ = ['NodeGroupFilesArgs', 'NodeGroupFiles']
@@ -24,7 +23,7 @@ class NodeGroupFilesArgs:
     def __init__(__self__, *,
                  boot: pulumi.Input['BootTargetArgs'],
                  group: pulumi.Input[_builtins.str],
-                 nodes: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]],
+                 nodes: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]],
                  server: pulumi.Input['PxeServerInfoArgs'],
                  network: pulumi.Input[Optional['NetworkOptionsArgs']] = None,
                  overlay: pulumi.Input[Optional['GroupOverlayArgs']] = None,
@@ -34,7 +33,7 @@ class NodeGroupFilesArgs:
 
         :param pulumi.Input['BootTargetArgs'] boot: What the group boots.
         :param pulumi.Input[_builtins.str] group: The node group's name (names its leases file and iPXE script).
-        :param pulumi.Input[Sequence[pulumi.Input['NodeArgs']]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments), each packed as one JSON string (a `Node`): the files are rendered from this list in the provider. Packed because the engine's cost follows the number of values it carries, and a node as an object is about eight.
         :param pulumi.Input['PxeServerInfoArgs'] server: The PxeServer's `info` output.
         :param pulumi.Input['NetworkOptionsArgs'] network: The group's own DHCP options (NodeGroup `network`).
         :param pulumi.Input['GroupOverlayArgs'] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
@@ -77,14 +76,14 @@ class NodeGroupFilesArgs:
 
     @_builtins.property
     @pulumi.getter
-    def nodes(self) -> pulumi.Input[Sequence[pulumi.Input['NodeArgs']]]:
+    def nodes(self) -> pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]:
         """
-        The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
+        The group's nodes (name, MACs, IP, firmware, kernel arguments), each packed as one JSON string (a `Node`): the files are rendered from this list in the provider. Packed because the engine's cost follows the number of values it carries, and a node as an object is about eight.
         """
         return pulumi.get(self, "nodes")
 
     @nodes.setter
-    def nodes(self, value: pulumi.Input[Sequence[pulumi.Input['NodeArgs']]]):
+    def nodes(self, value: pulumi.Input[Sequence[pulumi.Input[_builtins.str]]]):
         pulumi.set(self, "nodes", value)
 
     @_builtins.property
@@ -145,20 +144,20 @@ class NodeGroupFiles(pulumi.CustomResource):
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
-                 nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
+                 nodes: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  shared_host_keys: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[Union['SshHostKeyArgs', 'SshHostKeyArgsDict']]]]]]] = None,
                  __props__=None):
         """
-        The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17].kernelArgs`) and refresh the file that was edited. Created by the NodeGroup component.
+        The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17]`, shown as its old and new packed string) and refresh the file that was edited. Created by the NodeGroup component.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[Union['BootTargetArgs', 'BootTargetArgsDict']] boot: What the group boots.
         :param pulumi.Input[_builtins.str] group: The node group's name (names its leases file and iPXE script).
         :param pulumi.Input[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']] network: The group's own DHCP options (NodeGroup `network`).
-        :param pulumi.Input[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments): the files are rendered from this list in the provider.
+        :param pulumi.Input[Sequence[pulumi.Input[_builtins.str]]] nodes: The group's nodes (name, MACs, IP, firmware, kernel arguments), each packed as one JSON string (a `Node`): the files are rendered from this list in the provider. Packed because the engine's cost follows the number of values it carries, and a node as an object is about eight.
         :param pulumi.Input[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']] overlay: Per-node configuration laid over the image at boot: one archive per node, fetched and verified by the initramfs (docs/overlays.md).
         :param pulumi.Input[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']] server: The PxeServer's `info` output.
         :param pulumi.Input[Mapping[str, pulumi.Input[Sequence[pulumi.Input[Union['SshHostKeyArgs', 'SshHostKeyArgsDict']]]]]] shared_host_keys: The host keys of the group's files on its first server: a mirror's files take them instead of generating their own, so a node has one identity whichever server it booted from.
@@ -170,7 +169,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  args: NodeGroupFilesArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17].kernelArgs`) and refresh the file that was edited. Created by the NodeGroup component.
+        The files of one NodeGroup, rendered in the provider from the node list: static leases in the server's dhcp-hostsdir, the group's and each node's iPXE script, the /etc/hosts fragment. The engine carries the node list, not file contents; preview names the node that changed (`nodes[17]`, shown as its old and new packed string) and refresh the file that was edited. Created by the NodeGroup component.
 
         :param str resource_name: The name of the resource.
         :param NodeGroupFilesArgs args: The arguments to use to populate this resource's properties.
@@ -190,7 +189,7 @@ class NodeGroupFiles(pulumi.CustomResource):
                  boot: pulumi.Input[Optional[Union['BootTargetArgs', 'BootTargetArgsDict']]] = None,
                  group: pulumi.Input[Optional[_builtins.str]] = None,
                  network: pulumi.Input[Optional[Union['NetworkOptionsArgs', 'NetworkOptionsArgsDict']]] = None,
-                 nodes: pulumi.Input[Optional[Sequence[pulumi.Input[Union['NodeArgs', 'NodeArgsDict']]]]] = None,
+                 nodes: pulumi.Input[Optional[Sequence[pulumi.Input[_builtins.str]]]] = None,
                  overlay: pulumi.Input[Optional[Union['GroupOverlayArgs', 'GroupOverlayArgsDict']]] = None,
                  server: pulumi.Input[Optional[Union['PxeServerInfoArgs', 'PxeServerInfoArgsDict']]] = None,
                  shared_host_keys: pulumi.Input[Optional[Mapping[str, pulumi.Input[Sequence[pulumi.Input[Union['SshHostKeyArgs', 'SshHostKeyArgsDict']]]]]]] = None,
