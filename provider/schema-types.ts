@@ -880,8 +880,16 @@ export interface FileOutputs {
     /** sha256 of the content found; empty when the file is missing. */
     readonly sha256: string;
     readonly size: number;
+    /** Owner (`uid:gid`) of what was found at the last apply or refresh. */
+    readonly owner?: string;
+    /** What was found at the path when it is not a regular file (`dir`, `symlink`, `other`); absent for a file. `up` replaces a symlink or an empty folder by the file. */
+    readonly type?: string;
     /** Folders this resource created; delete removes them again when they are empty. */
     readonly createdDirs?: string[];
+    /** Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift. */
+    readonly owners?: { [key: string]: string };
+    /** Folders the file is written into (below the folders this resource made, or its own folder) that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one. */
+    readonly dirDrift?: { [key: string]: string };
 }
 
 /** Inputs of netboot:index:FileSet as the provider receives them. */
@@ -1184,6 +1192,8 @@ export interface NodeGroupFilesOutputs {
     readonly manifest: { [key: string]: string };
     /** Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff. */
     readonly files?: { [key: string]: FileSpec };
+    /** Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again. */
+    readonly owners?: { [key: string]: string };
     /** Folders this resource created; delete removes them again when they are empty. */
     readonly createdDirs: string[];
     /** What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled. */

@@ -169,15 +169,16 @@ async function findStrays(t: Transport, exclusive: string[], paths: string[], fo
   for (const d of exclusive) {
     if (folders[d] !== "dir") continue;
     const at = (n: string) => `${d === "/" ? "" : d}/${n}`;
-    const names = (await t.list(d)) ?? [];
+    const names = (await t.list(d, { confined: true, within: withinFor(d, exclusive) })) ?? [];
     const mine = new Set(names.filter((n) => ours.has(at(n))));
     const found = new Map<string, string>();
     const netboot = new Set<string>();
     for (const n of strays(names, mine, () => false)) {
-      const st = await t.stat(at(n));
+      const confine = { confined: true, within: withinFor(d, exclusive) };
+      const st = await t.stat(at(n), confine);
       if (!st) continue; // gone since the listing
       found.set(n, st.type);
-      if (st.type === "file" && renderedByNetboot(((await t.get(at(n))) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) netboot.add(n);
+      if (st.type === "file" && renderedByNetboot(((await t.get(at(n), confine)) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) netboot.add(n);
     }
     for (const n of strays([...found.keys()], new Set(), (x) => netboot.has(x))) out[at(n)] = found.get(n)!;
   }
@@ -250,11 +251,11 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
     const owned = ownedDirs(ins, olds?.createdDirs ?? []);
     // Folders first (a symlink in place of one is replaced before anything is written below it), then the
     // strays of the exclusive folders, then the files.
-    const folders = await observeFolders(t, foldersToCheck(t, ins, want.map((d) => d.path), owned));
+    const folders = await observeFolders(t, foldersToCheck(t, ins, want.map((d) => d.path), owned), owned);
     const repaired = await repairFolders(t, folders, owned);
     const made: string[] = [];
     for (const d of [...(inputs.dirs ?? []), ...exclusive]) made.push(...(await t.mkdirp(d, 0o755, { within: withinFor(d, owned) })));
-    const straysRemoved = await removeStrays(t, await findStrays(t, exclusive, want.map((d) => d.path), await observeFolders(t, exclusive)), exclusive);
+    const straysRemoved = await removeStrays(t, await findStrays(t, exclusive, want.map((d) => d.path), await observeFolders(t, exclusive, owned)), exclusive);
     const report = await sharedUnit(host, inputs.signal, () => applyFiles(t, want, Object.keys(olds?.manifest ?? {}), inputs.checks ?? [], inputs.signal, !!host.systemd, {
       owned,
       owners: olds?.owners,
@@ -332,8 +333,8 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
       const t = ctx.transport(host);
       const paths = Object.keys(props.manifest ?? props.files ?? {});
       const owned = ownedDirs(props, props.createdDirs ?? []);
-      const folders = await observeFolders(t, foldersToCheck(t, props, paths, owned));
-      const found = await observeAll(t, paths, folders);
+      const folders = await observeFolders(t, foldersToCheck(t, props, paths, owned), owned);
+      const found = await observeAll(t, paths, folders, owned);
       const observed = new Map<string, Seen | undefined>();
       for (const [p, o] of found) {
         const source = reveal<any>(props.files?.[p])?.source;

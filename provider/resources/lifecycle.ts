@@ -126,31 +126,42 @@ function folderState(st: FileStat | undefined): FolderState {
   return st.type;
 }
 
-/** Each folder as found (see FolderState). */
-export async function observeFolders(t: Transport, folders: string[]): Promise<Record<string, FolderState>> {
-  const found = await mapLimit(folders, (d) => t.stat(d));
+/**
+ * Each folder as found (see FolderState). Each is looked at without going through a symlink at or below the
+ * owned folder that holds it (a folder below a symlinked one is `missing`: what is behind the link is not
+ * netboot's folder); a folder no owned one holds is netboot's outermost, its parents followed.
+ */
+export async function observeFolders(t: Transport, folders: string[], owned: string[] = []): Promise<Record<string, FolderState>> {
+  const found = await mapLimit(folders, (d) => t.stat(d, { confined: true, within: withinFor(d, owned) ?? d }));
   return Object.fromEntries(folders.map((d, i) => [d, folderState(found[i])]));
 }
 
-export async function observe(t: Transport, path: string): Promise<ObservedFile | undefined> {
-  const st = await t.stat(path);
+/**
+ * What is at `path`, read the way writes go (transport.ts): no symlink at or below the owned folder that holds
+ * it is followed, so a file reached only through a symlinked folder is missing (the folder is the drift), and
+ * what is outside never reaches the outputs.
+ */
+export async function observe(t: Transport, path: string, owned: string[] = []): Promise<ObservedFile | undefined> {
+  const confine = { confined: true, within: withinFor(path, owned) };
+  const st = await t.stat(path, confine);
   if (!st) return undefined;
   const meta = { path, type: st.type, mode: st.mode, owner: ownerString(st) };
   // Only a regular file is read: a symlink's target is not what netboot wrote, whatever it holds.
   if (st.type !== "file") return { ...meta, data: Buffer.alloc(0), sha256: "", size: 0, ...(st.target !== undefined ? { target: st.target } : {}) };
-  const data = await t.get(path);
+  const data = await t.get(path, confine);
   if (!data) return undefined;
   return { ...meta, data, sha256: sha256(data), size: data.length };
 }
 
 /**
  * Every path as found. A file below a folder that is not a real folder (a symlink planted in its place) is
- * reported missing: what is behind the symlink is not netboot's file.
+ * reported missing: what is behind the symlink is not netboot's file. The reads themselves are confined too
+ * (`observe`), so a folder swapped for a symlink after `folders` were looked at is not followed either.
  */
-export async function observeAll(t: Transport, paths: string[], folders?: Record<string, FolderState>): Promise<Map<string, ObservedFile | undefined>> {
+export async function observeAll(t: Transport, paths: string[], folders?: Record<string, FolderState>, owned: string[] = []): Promise<Map<string, ObservedFile | undefined>> {
   const bad = Object.entries(folders ?? {}).filter(([, s]) => s !== "dir" && s !== "missing").map(([d]) => d + "/");
   const readable = paths.filter((p) => !bad.some((d) => p.startsWith(d)));
-  const found = await mapLimit(readable, (p) => observe(t, p));
+  const found = await mapLimit(readable, (p) => observe(t, p, owned));
   const byPath = new Map(readable.map((p, i) => [p, found[i]]));
   return new Map(paths.map((p) => [p, byPath.get(p)]));
 }
@@ -214,8 +225,8 @@ export async function applyFiles(
   const report: ApplyReport = { written: [], changed: [], unchanged: [], removed: [], createdDirs: [], signalled: "", started: [], owners: {}, repaired: [] };
   const owned = ctx.owned ?? [];
   const paths = desired.map((d) => d.path);
-  report.repaired.push(...(await repairFolders(t, await observeFolders(t, confinedFolders(t, paths, owned)), owned)));
-  const current = await observeAll(t, paths);
+  report.repaired.push(...(await repairFolders(t, await observeFolders(t, confinedFolders(t, paths, owned), owned), owned)));
+  const current = await observeAll(t, paths, undefined, owned);
   // An empty folder where a file goes is removed (nothing is lost); one with content stops the apply here,
   // before anything is written.
   for (const [p, cur] of current) {
@@ -340,7 +351,7 @@ export async function maybeSignal(t: Transport, signal: Signal | undefined, r: P
 export async function removeFiles(t: Transport, paths: string[], createdDirs: string[]): Promise<string[]> {
   // What is below a folder that is no longer a folder (a symlink planted in its place) is not netboot's: it is
   // left alone, and delete does not fail on it (the transport would refuse to go through the symlink).
-  const folders = await observeFolders(t, confinedFolders(t, [...paths, ...createdDirs.map((d) => d + "/.")], createdDirs));
+  const folders = await observeFolders(t, confinedFolders(t, [...paths, ...createdDirs.map((d) => d + "/.")], createdDirs), createdDirs);
   const bad = Object.entries(folders).filter(([, s]) => s !== "dir" && s !== "missing").map(([d]) => d);
   const below = (p: string) => bad.some((d) => p === d || p.startsWith(d + "/"));
   const removed: string[] = [];

@@ -16,6 +16,9 @@
  * - read: re-hashes the files on the host (rendering from the inputs the engine holds). A drifted file's found content goes into the outputs (`files`) and
  *   its path into the inputs the engine keeps (`drifted`); the next check renders just those files into its
  *   inputs, so `preview --diff` shows the hand edit as a line diff against what will be written.
+ *   A file found with another owner than the last apply wrote (`owners`, as FileSet's) has drifted too; files
+ *   are read without following a symlink in their folder (lifecycle.ts `observe`), so a symlinked folder's files
+ *   are missing, never read from where the link points.
  * - delete: removes only the files in the manifest (what this resource wrote), then the folders it created.
  *
  * - overlays (a group with `overlay`, docs/overlays.md): one archive per node under `<httpRoot>/overlays/<group>/`,
@@ -126,14 +129,18 @@ function keysFor(g: NodeGroupModel, olds: Partial<Outputs> | undefined, shared?:
   return Object.fromEntries(g.nodes.map((n) => [n.name, kept[n.name]?.length ? kept[n.name] : [newHostKey(n.name)]]));
 }
 
-function manifestOf(files: RenderedFile[]): Record<string, FileState> {
-  return Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode }]));
+/** What the files should be: rendered bytes and modes, and (`owners`) the owner the last apply wrote each with. */
+function manifestOf(files: RenderedFile[], owners: Record<string, string> = {}): Record<string, FileState> {
+  return Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode, ...(owners[f.path] ? { owner: owners[f.path] } : {}) }]));
 }
 
-/** What the last apply or refresh found: the manifest's hashes, the mode of a file only when it drifted. */
+/** What the last apply or refresh found: the manifest's hashes, the mode and owner of a file only when it drifted. */
 function observedManifest(olds: { manifest?: Record<string, string>; files?: Record<string, FileSpec> }): Record<string, FileState | undefined> {
   const out: Record<string, FileState | undefined> = {};
-  for (const [p, h] of Object.entries(olds.manifest ?? {})) out[p] = h ? { sha256: h, mode: modeOf(reveal<FileSpec>(olds.files?.[p])?.mode, FILE_MODE) } : undefined;
+  for (const [p, h] of Object.entries(olds.manifest ?? {})) {
+    const f = reveal<FileSpec | undefined>(olds.files?.[p]);
+    out[p] = h ? { sha256: h, mode: modeOf(f?.mode, FILE_MODE), ...(f?.owner ? { owner: f.owner } : {}) } : undefined;
+  }
   return out;
 }
 
@@ -167,7 +174,9 @@ function nodeChanges(before: unknown, after: unknown) {
   return [...byNode.values()];
 }
 
-const sameState = (a: FileState | undefined, b: FileState | undefined) => a?.sha256 === b?.sha256 && a?.mode === b?.mode;
+// The owner counts only when both sides know it (as diffManifests): what the last apply wrote, what refresh found.
+const sameState = (a: FileState | undefined, b: FileState | undefined) =>
+  a?.sha256 === b?.sha256 && a?.mode === b?.mode && !(a?.owner && b?.owner && a.owner !== b.owner);
 
 /** The inputs that are the resource's own, as handed back by read(). */
 function own(i: Pick<Inputs, "group" | "server" | "nodes" | "boot" | "overlay" | "network" | "sharedHostKeys">) {
@@ -203,7 +212,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
     // With systemd the whole configuration is checked with the new rules in place (`nginx -t`), as PxeServer
     // checks its server block; a refusal puts the old file back and fails the update before nginx reloads.
     const checks = host.systemd && g.overlay ? [{ path: access, command: ["nginx", "-t"] }] : [];
-    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g), optsDirFile(g)), !!host.systemd);
+    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g), optsDirFile(g)), !!host.systemd, { owners: olds?.owners });
     const nginx = await maybeSignal(t, nginxSignalOf(g.server, access), report, !!host.systemd);
     // Outputs keep the group and server (delete needs them) but not the node list: diff and read get the
     // inputs from the engine (see _server.ts), so the nodes are not carried twice.
@@ -212,6 +221,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       server: inputs.server,
       manifest: Object.fromEntries(want.map((d) => [d.path, sha256(d.content)])),
       files: {},
+      owners: report.owners,
       createdDirs: [...new Set([...(olds?.createdDirs ?? []), ...report.createdDirs])].sort(),
       lastApply: {
         written: String(report.written.length),
@@ -311,10 +321,10 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       // The files that drifted: found (manifest) differs from what the old inputs render to. A file that
       // changes only because an input changed is already named by that input.
       const keys = hostKeysOf(olds);
-      const expected = manifestOf(renderNodeGroup(modelOf(news), keys));
+      const expected = manifestOf(renderNodeGroup(modelOf(news), keys), olds.owners);
       // Unchanged inputs render the same files: a preview of 50 unchanged groups renders each group once, not twice.
       const sameInputs = !!old && inputChanges.length === 0;
-      const previous = sameInputs ? expected : old ? manifestOf(renderNodeGroup(modelOf(old), keys)) : {};
+      const previous = sameInputs ? expected : old ? manifestOf(renderNodeGroup(modelOf(old), keys), olds.owners) : {};
       const observed = observedManifest(olds);
       for (const c of diffManifests(expected, observed)) {
         if (sameState(previous[c.path], observed[c.path])) continue;
@@ -338,7 +348,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         return { id, props: { ...props, manifest: Object.fromEntries([...found].map(([p, o]) => [p, o?.sha256 ?? ""])) } };
       }
       const g = modelOf(inputs);
-      const expected = manifestOf(renderNodeGroup(g, hostKeysOf(props)));
+      const expected = manifestOf(renderNodeGroup(g, hostKeysOf(props)), props.owners);
       const paths = Object.keys(props.manifest ?? {});
       const found = await observeAll(deps.transport(g.server.host), paths);
       const manifest: Record<string, string> = {};
@@ -348,13 +358,13 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         const o = found.get(p);
         manifest[p] = o ? o.sha256 : "";
         const want = expected[p];
-        if (o && want && sameState({ sha256: o.sha256, mode: o.mode }, want)) continue;
-        // Gone, edited, or a mode change; a file no longer rendered but still there counts too (up removes it).
+        if (o && want && sameState({ sha256: o.sha256, mode: o.mode, owner: o.owner }, want)) continue;
+        // Gone, edited, a mode or owner change; a file no longer rendered but still there counts too (up removes it).
         drifted.push(p);
         if (!o || isArchive(g, p)) continue;
         const text = o.data.toString("utf8");
         const content = secretInputs(inputs) ? (secret(text) as string) : text;
-        files[p] = { mode: modeString(o.mode), sha256: o.sha256, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
+        files[p] = { mode: modeString(o.mode), sha256: o.sha256, owner: o.owner, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
       }
       return { id, props: { ...props, manifest, files }, inputs: { ...own(inputs), ...(drifted.length ? { drifted: drifted.sort() } : {}) } };
     },

@@ -2,14 +2,15 @@ import { spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Confine, confinedWalk, ExecResult, FileStat, ownerString, PutOptions, PutResult, Transport, TransportError } from "./transport";
+import { Confine, confinedWalk, ExecResult, FileStat, ownerString, PutOptions, PutResult, ReadOptions, readWalk, Transport, TransportError } from "./transport";
 
 /**
  * A local host. With `root`, every host path lives below that folder (a "target root" that mirrors the real
  * file system); without it, paths are used as they are (this machine itself).
  *
  * Writes, renames and deletes walk their folder openat-style through /proc/self/fd (Node has no openat):
- * see `openDir` and the symlink rule in transport.ts.
+ * see `openDir` and the symlink rule in transport.ts. So do reads below a root, and confined reads elsewhere
+ * (`openForRead`): the entry is then looked at through the folder already open (`lstat`, `open` with O_NOFOLLOW).
  */
 export class LocalTransport implements Transport {
   readonly description: string;
@@ -39,17 +40,58 @@ export class LocalTransport implements Transport {
     return new TransportError(this.description, op, p, why);
   }
 
-  async get(p: string): Promise<Buffer | undefined> {
+  /** Whether a read of this transport goes through the walk (transport.ts: always below a root). */
+  private confines(opts: ReadOptions | undefined): boolean {
+    return !!this.root || !!opts?.confined;
+  }
+
+  /**
+   * The folder holding `p`, open, for a confined read; undefined when it is missing or can only be reached
+   * through a symlink or a non-folder (the read then finds nothing: transport.ts).
+   */
+  private async openForRead(op: string, p: string, opts: ReadOptions | undefined): Promise<fs.promises.FileHandle | undefined> {
+    return this.openWalk(op, p, readWalk(path.posix.normalize(p), !!this.root, opts?.within), undefined, true);
+  }
+
+  async get(p: string, opts?: ReadOptions): Promise<Buffer | undefined> {
+    const full = this.fullPath(p);
+    if (!this.confines(opts) || path.posix.normalize(p) === "/") {
+      try {
+        return await fs.promises.readFile(full);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw this.wrap("read", p, e);
+      }
+    }
+    const dir = await this.openForRead("read", p, opts);
+    if (!dir) return undefined;
+    let fh: fs.promises.FileHandle | undefined;
     try {
-      return await fs.promises.readFile(this.fullPath(p));
+      // O_NOFOLLOW: a symlink at the last component is not read (ELOOP); O_NONBLOCK: a FIFO does not hang the read.
+      fh = await fs.promises.open(`/proc/self/fd/${dir.fd}/${path.posix.basename(p)}`, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+      const st = await fh.stat();
+      if (st.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
+      if (!st.isFile()) return undefined;
+      return await fh.readFile();
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") return undefined;
       throw this.wrap("read", p, e);
+    } finally {
+      await fh?.close().catch(() => undefined);
+      await dir.close().catch(() => undefined);
     }
   }
 
-  async stat(p: string): Promise<FileStat | undefined> {
-    const full = this.fullPath(p);
+  async stat(p: string, opts?: ReadOptions): Promise<FileStat | undefined> {
+    let full = this.fullPath(p);
+    let dir: fs.promises.FileHandle | undefined;
+    if (this.confines(opts) && path.posix.normalize(p) !== "/") {
+      dir = await this.openForRead("stat", p, opts);
+      if (!dir) return undefined;
+      // lstat through the open folder: the folder is the one that was walked, whatever its name points to now
+      full = `/proc/self/fd/${dir.fd}/${path.posix.basename(p)}`;
+    }
     try {
       const st = await fs.promises.lstat(full);
       const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
@@ -59,6 +101,8 @@ export class LocalTransport implements Transport {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;
       throw this.wrap("stat", p, e);
+    } finally {
+      await dir?.close().catch(() => undefined);
     }
   }
 
@@ -69,7 +113,12 @@ export class LocalTransport implements Transport {
    * Returns undefined when a component is missing and nothing is to be created.
    */
   private async openDir(op: string, p: string, folder: string, within: string | undefined, create?: { mode: number; created: string[] }): Promise<fs.promises.FileHandle | undefined> {
-    const { base, rest } = confinedWalk(path.posix.normalize(folder), !!this.root, within);
+    return this.openWalk(op, p, confinedWalk(path.posix.normalize(folder), !!this.root, within), create);
+  }
+
+  /** `openDir` on a walk; `soft` (reads): a symlink or a non-folder on the way is undefined, not an error. */
+  private async openWalk(op: string, p: string, walk: { base: string; rest: string[] }, create?: { mode: number; created: string[] }, soft = false): Promise<fs.promises.FileHandle | undefined> {
+    const { base, rest } = walk;
     let cur = base === "/" ? "" : base;
     if (create) {
       // Above what netboot owns symlinks are followed (see transport.ts), so plain mkdir by path is right.
@@ -117,6 +166,7 @@ export class LocalTransport implements Transport {
           const target = code === "ELOOP" || code === "ENOTDIR" ? await fs.promises.readlink(at).catch(() => undefined) : undefined;
           await dir.close();
           if (code === "ENOENT" && !create) return undefined;
+          if (soft && (code === "ELOOP" || code === "ENOTDIR")) return undefined;
           if (code === "ELOOP" || code === "ENOTDIR") {
             if (target !== undefined) throw new TransportError(this.description, op, p, `${cur} is a symlink (to ${target}); netboot does not follow symlinks in folders it owns`);
             throw new TransportError(this.description, op, p, `${cur} is not a folder`);
@@ -213,13 +263,23 @@ export class LocalTransport implements Transport {
     }
   }
 
-  async list(dir: string): Promise<string[] | undefined> {
+  async list(dir: string, opts?: ReadOptions): Promise<string[] | undefined> {
+    let full = this.fullPath(dir);
+    let h: fs.promises.FileHandle | undefined;
+    if (this.confines(opts) && path.posix.normalize(dir) !== "/") {
+      // The folder itself is walked too (its own name is a component that must not be a symlink).
+      h = await this.openWalk("list", dir, readWalk(path.posix.normalize(dir) + "/.", !!this.root, opts?.within), undefined, true);
+      if (!h) return undefined;
+      full = `/proc/self/fd/${h.fd}`;
+    }
     try {
-      return (await fs.promises.readdir(this.fullPath(dir))).sort();
+      return (await fs.promises.readdir(full)).sort();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;
       throw this.wrap("list", dir, e);
+    } finally {
+      await h?.close().catch(() => undefined);
     }
   }
 

@@ -1,10 +1,11 @@
 import * as path from "path";
-import { ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+import { ExecResult, FileStat, PutOptions, PutResult, ReadOptions, Transport, TransportError } from "./transport";
 
 /**
  * In-memory host for unit tests. `failOn` makes chosen operations fail, like a full disk or a lost host.
  * It behaves as a host with a root: a symlink (`symlinks`, path -> target) in a folder position is refused by
- * every write, rename and delete, as the real transports do (transport.ts); `owners` overrides `0:0`.
+ * every write, rename and delete, as the real transports do (transport.ts), and every read finds nothing below
+ * it (a host with a root confines every read); `owners` overrides `0:0`.
  */
 export class MemoryTransport implements Transport {
   readonly description = "memory";
@@ -28,14 +29,21 @@ export class MemoryTransport implements Transport {
     const [uid, gid] = (this.owners.get(p) ?? "0:0").split(":").map(Number);
     return { uid, gid };
   }
+  /** Whether a folder on the way to `p` is a symlink: a confined read does not go there. */
+  private behindLink(p: string): boolean {
+    for (let d = path.posix.dirname(p); d !== "/" && d !== "."; d = path.posix.dirname(d)) if (this.symlinks.has(d)) return true;
+    return false;
+  }
   fullPath(p: string): string {
     return path.posix.normalize(p);
   }
-  async get(p: string) {
+  async get(p: string, _opts?: ReadOptions) {
     this.check("read", p);
+    if (this.behindLink(p)) return undefined;
     return this.files.get(p)?.data;
   }
-  async stat(p: string): Promise<FileStat | undefined> {
+  async stat(p: string, _opts?: ReadOptions): Promise<FileStat | undefined> {
+    if (this.behindLink(p)) return undefined;
     const f = this.files.get(p);
     if (f) return { type: "file", mode: f.mode, size: f.data.length, isDir: false, ...this.owner(p) };
     const link = this.symlinks.get(p);
@@ -80,8 +88,8 @@ export class MemoryTransport implements Transport {
     for (const k of [...this.files.keys(), ...this.dirs, ...this.symlinks.keys()]) if (k.startsWith(prefix)) return false;
     return this.dirs.delete(dir);
   }
-  async list(dir: string) {
-    if (!this.dirs.has(dir)) return undefined;
+  async list(dir: string, _opts?: ReadOptions) {
+    if (!this.dirs.has(dir) || this.behindLink(dir + "/.")) return undefined;
     const prefix = dir === "/" ? "/" : dir + "/";
     const names = new Set<string>();
     for (const k of [...this.files.keys(), ...this.dirs, ...this.symlinks.keys()])

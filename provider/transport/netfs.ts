@@ -10,7 +10,7 @@
 import { debianPackage } from "../util/debian";
 import { sleep } from "../util/wait";
 import { LocalTransport } from "./local";
-import { Confine, ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+import { Confine, ExecResult, FileStat, PutOptions, PutResult, ReadOptions, Transport, TransportError } from "./transport";
 
 export type NetworkFs = { kind: "glusterfs"; volfile: string } | { kind: "nfs"; export: string };
 
@@ -31,11 +31,15 @@ export class PrefixTransport implements Transport {
   fullPath(p: string): string {
     return this.inner.fullPath(this.p(p));
   }
-  get(p: string): Promise<Buffer | undefined> {
-    return this.inner.get(this.p(p));
+  get(p: string, opts?: ReadOptions): Promise<Buffer | undefined> {
+    return this.inner.get(this.p(p), this.confineRead(opts));
   }
-  stat(p: string): Promise<FileStat | undefined> {
-    return this.inner.stat(this.p(p));
+  stat(p: string, opts?: ReadOptions): Promise<FileStat | undefined> {
+    return this.inner.stat(this.p(p), this.confineRead(opts));
+  }
+  /** A confined read on the volume stops following symlinks at the mount point, as writes do. */
+  private confineRead(opts: ReadOptions | undefined): ReadOptions | undefined {
+    return opts?.confined ? { confined: true, within: this.prefix } : opts;
   }
   /** The whole volume is netboot's: no symlink on it is followed (a `within` on the volume narrows nothing). */
   private confine(): Confine {
@@ -53,8 +57,8 @@ export class PrefixTransport implements Transport {
   removeDirIfEmpty(p: string): Promise<boolean> {
     return this.inner.removeDirIfEmpty(this.p(p), this.confine());
   }
-  list(dir: string): Promise<string[] | undefined> {
-    return this.inner.list(this.p(dir));
+  list(dir: string, opts?: ReadOptions): Promise<string[] | undefined> {
+    return this.inner.list(this.p(dir), this.confineRead(opts));
   }
   mkdirp(dir: string, mode?: number): Promise<string[]> {
     return this.inner.mkdirp(this.p(dir), mode, this.confine()).then((ds) => ds.map((d) => d.slice(this.prefix.length) || "/"));

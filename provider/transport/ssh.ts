@@ -17,7 +17,8 @@
  * Atomic write: `cat > .NAME.netboot-RAND.tmp` (noclobber, umask 077) in the target's folder, chmod, fsync;
  * then the optional check runs on the staged file; then `mv -T` (rename(2)) over the target and fsync of the
  * folder. The folder is entered component by component without following symlinks where netboot owns it
- * (WALK below; the rule is in transport.ts), and the write happens from inside it.
+ * (WALK below; the rule is in transport.ts), and the write happens from inside it. Confined reads walk the same
+ * way, in the same one command per read (CSTAT, CGET, CLIST).
  * A failed or interrupted write never leaves a partial file at the target path; a temp file left by a killed
  * apply is removed by the next write of the same path.
  */
@@ -27,7 +28,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { shq } from "../util/shell";
-import { Confine, confinedWalk, ExecResult, FileStat, PutOptions, PutResult, Transport, TransportError } from "./transport";
+import { Confine, confinedWalk, ExecResult, FileStat, PutOptions, PutResult, ReadOptions, readWalk, Transport, TransportError } from "./transport";
 
 /** Folders a walk made (`+PATH` lines), outermost first. */
 function made(stdout: Buffer): string[] {
@@ -216,6 +217,15 @@ const COMMIT = `${WALK}t=$1; f=$2; shift 2; walk "$@" || exit $?; mv -fT -- "./$
 const REMOVE = `${WALK}f=$1; shift; walk "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; if [ -e "./$f" ] || [ -L "./$f" ]; then rm -f -- "./$f" && echo removed; fi`;
 const RMDIR = `${WALK}f=$1; shift; walk "$@" || { rc=$?; [ $rc = 3 ] && exit 0; exit $rc; }; [ -d "./$f" ] && [ ! -L "./$f" ] || exit 0; [ -z "$(ls -A -- "./$f")" ] || exit 0; out=$(rmdir -- "./$f" 2>&1) && { echo removed; exit 0; }; case "$out" in *busy*|*"not empty"*|*"No such file"*) exit 0;; esac; echo "$out" >&2; exit 1`;
 const LIST = `[ -d "$1" ] || exit 3; exec find "$1" -mindepth 1 -maxdepth 1 -printf '%f\\0'`;
+// Confined reads: `walk -` into the folder (exit 3 missing, 4 a symlink, 5 not a folder: the read finds nothing,
+// see transport.ts), then the entry from inside it, in the same command (one round trip, as the plain reads).
+// CGET: a symlink at the last component is not read (exit 6); `dd iflag=nofollow` is open(O_NOFOLLOW), so one
+// swapped in after the test is refused too (the caller sees ELOOP's words); a non-file is not read (exit 5).
+const CSTAT = `${WALK}f=$1; shift; walk "$@"; if [ -e "./$f" ] || [ -L "./$f" ]; then stat -c '%f %s %u %g' -- "./$f" || exit 1; [ -L "./$f" ] && readlink -- "./$f"; exit 0; else echo none; fi`;
+const CGET = `${WALK}f=$1; shift; walk "$@"; [ -L "./$f" ] && exit 6; [ -e "./$f" ] || exit 3; [ -f "./$f" ] || exit 5; exec dd if="./$f" iflag=nofollow bs=65536 status=none`;
+const CLIST = `${WALK}walk "$@"; exec find . -mindepth 1 -maxdepth 1 -printf '%f\\0'`;
+/** Exit codes of a confined read that mean "not there": missing, a symlink or a non-folder on the way, a symlink. */
+const NOT_THERE = [3, 4, 5, 6];
 
 /** The walk arguments for `folder` (see WALK and `confinedWalk`). */
 function walkArgs(folder: string, mode: number | undefined, within: string | undefined): string[] {
@@ -426,8 +436,20 @@ export class SshTransport implements Transport {
     return r;
   }
 
-  async stat(p: string): Promise<FileStat | undefined> {
-    const r = await this.script("stat", p, STAT, [this.fullPath(p)]);
+  /** The walk arguments of a confined read of `p` (see `readWalk`). */
+  private readArgs(full: string, opts: ReadOptions | undefined): string[] {
+    const { base, rest } = readWalk(full, false, opts?.within);
+    const parts = base.split("/").filter(Boolean);
+    return ["-", String(parts.length), ...parts.map((_, i) => "/" + parts.slice(0, i + 1).join("/")), ...rest];
+  }
+
+  async stat(p: string, opts?: ReadOptions): Promise<FileStat | undefined> {
+    const full = this.fullPath(p);
+    const confined = !!opts?.confined && full !== "/";
+    const r = confined
+      ? await this.script("stat", p, CSTAT, [path.posix.basename(full), ...this.readArgs(full, opts)], undefined, [0, ...NOT_THERE])
+      : await this.script("stat", p, STAT, [full]);
+    if (r.code !== 0) return undefined;
     const [line, target] = r.stdout.toString().replace(/\n$/, "").split("\n");
     if (line === "none") return undefined;
     const [hex, size, uid, gid] = line.split(" ");
@@ -437,9 +459,21 @@ export class SshTransport implements Transport {
     return { type, mode: raw & 0o7777, size: Number(size), isDir: type === "dir", uid: Number(uid), gid: Number(gid), ...(type === "symlink" ? { target } : {}) };
   }
 
-  async get(p: string): Promise<Buffer | undefined> {
-    const r = await this.script("read", p, GET, [this.fullPath(p)], undefined, [0, 3]);
-    return r.code === 3 ? undefined : r.stdout;
+  async get(p: string, opts?: ReadOptions): Promise<Buffer | undefined> {
+    const full = this.fullPath(p);
+    if (!opts?.confined || full === "/") {
+      const r = await this.script("read", p, GET, [full], undefined, [0, 3]);
+      return r.code === 3 ? undefined : r.stdout;
+    }
+    const r = await this.run(["sh", "-c", CGET, "sh", path.posix.basename(full), ...this.readArgs(full, opts)].map(shq).join(" "));
+    if (NOT_THERE.includes(r.code)) return undefined;
+    // dd refused a symlink swapped in after the test (open with O_NOFOLLOW): not there either.
+    if (r.code === 1 && /Too many levels of symbolic links/.test(r.stderr)) return undefined;
+    if (r.code !== 0) {
+      const conn = r.code === 255 ? connectionFailure(r.stderr, this.target) : undefined;
+      throw new TransportError(this.description, "read", p, conn ?? fsCause(r.stderr));
+    }
+    return r.stdout;
   }
 
   async mkdirp(dir: string, mode = 0o755, opts: Confine = {}): Promise<string[]> {
@@ -489,9 +523,14 @@ export class SshTransport implements Transport {
     return r.stdout.toString().trim() === "removed";
   }
 
-  async list(dir: string): Promise<string[] | undefined> {
-    const r = await this.script("list", dir, LIST, [this.fullPath(dir)], undefined, [0, 3]);
-    if (r.code === 3) return undefined;
+  async list(dir: string, opts?: ReadOptions): Promise<string[] | undefined> {
+    const full = this.fullPath(dir);
+    const confined = !!opts?.confined && full !== "/";
+    // Confined, the folder itself is walked as well: its own name must not be a symlink.
+    const r = confined
+      ? await this.script("list", dir, CLIST, walkArgs(full, undefined, opts?.within), undefined, [0, ...NOT_THERE])
+      : await this.script("list", dir, LIST, [full], undefined, [0, 3]);
+    if (r.code !== 0) return undefined;
     return r.stdout.toString().split("\0").filter(Boolean).sort();
   }
 

@@ -17,6 +17,15 @@
  * makes the folder).
  * Each component is checked where it is used (openat-style: a folder is opened, then entered, never looked up
  * again by name), so swapping a folder for a symlink between the check and the write does not redirect it.
+ *
+ * Reads (`get`, `stat`, `list`) follow the same rule when they are confined: always below a `root`, and on other
+ * hosts when the caller says so (`confined`, with `within` as for writes). What netboot reads back is
+ * what it compares with what it wrote and puts in outputs: a read through a symlinked folder would report content
+ * from outside the root (an admin's secret, say) as a hand edit, or bytes that happen to match as "no drift". A
+ * path that can only be reached through a symlink (or through something that is not a folder) is not there
+ * (undefined); the symlink itself is what `stat` of that folder finds, which the caller reports as drift. A
+ * confined `get` does not follow a symlink at the last component either. Reads that are not confined follow
+ * symlinks as the file system does: a `source` file on the build host, a pid file, a log.
  */
 import type { FileMode } from "../util/mode";
 
@@ -53,6 +62,11 @@ export interface Confine {
   within?: string;
 }
 
+/** How a read resolves its path (see the header): `confined` reads never go through a symlink at or below `within`. */
+export interface ReadOptions extends Confine {
+  confined?: boolean;
+}
+
 export interface PutOptions extends Confine {
   mode: FileMode;
   /**
@@ -82,8 +96,8 @@ export interface Transport {
    */
   readonly prunesEmptyFolders?: boolean;
   fullPath(path: string): string;
-  get(path: string): Promise<Buffer | undefined>;
-  stat(path: string): Promise<FileStat | undefined>;
+  get(path: string, opts?: ReadOptions): Promise<Buffer | undefined>;
+  stat(path: string, opts?: ReadOptions): Promise<FileStat | undefined>;
   /** Atomic: temp file in the same folder, fsync, chmod, rename. Never leaves a partial file at `path`. */
   put(path: string, data: Buffer | string, opts: PutOptions): Promise<PutResult>;
   /**
@@ -95,8 +109,8 @@ export interface Transport {
   remove(path: string, opts?: Confine): Promise<boolean>;
   /** Removes a folder only if it is empty (a symlink is not a folder: false). */
   removeDirIfEmpty(path: string, opts?: Confine): Promise<boolean>;
-  /** Names in a folder, or undefined when it does not exist. */
-  list(dir: string): Promise<string[] | undefined>;
+  /** Names in a folder, or undefined when it does not exist (or, confined, is reached through a symlink). */
+  list(dir: string, opts?: ReadOptions): Promise<string[] | undefined>;
   /**
    * Makes the folder and its missing parents; returns the folders it made, outermost first. An existing
    * component where a symlink is not followed (see above) is refused.
@@ -120,6 +134,17 @@ export function confinedWalk(folder: string, rooted: boolean, within?: string): 
   // Without a usable `within`, the folder itself is the outermost one netboot owns.
   const keep = inside ? w!.length - 1 : Math.max(parts.length - 1, 0);
   return { base: "/" + parts.slice(0, keep).join("/"), rest: parts.slice(keep) };
+}
+
+/**
+ * The walk of a confined read of `p` (a file, or a folder that is `stat`ed): the walk of its folder, except that
+ * a path at or above `within` is netboot's outermost folder itself, whose parents are all followed (its own
+ * type is what the read reports). Pure; shared by the local and SSH transports.
+ */
+export function readWalk(p: string, rooted: boolean, within?: string): { base: string; rest: string[] } {
+  const folder = p.split("/").slice(0, -1).join("/") || "/";
+  if (!rooted && within && (within === p || within.startsWith(p + "/"))) return { base: folder, rest: [] };
+  return confinedWalk(folder, rooted, within);
 }
 
 export class TransportError extends Error {

@@ -8,7 +8,7 @@ import * as enums from "./types/enums";
 import * as utilities from "./utilities";
 
 /**
- * A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions and mode changes; `pulumi up` repairs them. Delete removes only what this resource wrote.
+ * A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions, mode and owner changes, another type at the path and folders on the way replaced by symlinks (never read through); `pulumi up` repairs them. Delete removes only what this resource wrote.
  */
 export class File extends pulumi.CustomResource {
     /**
@@ -46,17 +46,33 @@ export class File extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly createdDirs: pulumi.Output<string[] | undefined>;
     /**
+     * Folders the file is written into (below the folders this resource made, or its own folder) that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+     */
+    declare public /*out*/ readonly dirDrift: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
      * Where the file is on the host (below `root` for a local folder).
      */
     declare public /*out*/ readonly fullPath: pulumi.Output<string>;
     declare public readonly host: pulumi.Output<outputs.Host>;
     declare public readonly mode: pulumi.Output<string>;
+    /**
+     * Owner (`uid:gid`) of what was found at the last apply or refresh.
+     */
+    declare public /*out*/ readonly owner: pulumi.Output<string | undefined>;
+    /**
+     * Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+     */
+    declare public /*out*/ readonly owners: pulumi.Output<{[key: string]: string} | undefined>;
     declare public readonly path: pulumi.Output<string>;
     /**
      * sha256 of the content found; empty when the file is missing.
      */
     declare public /*out*/ readonly sha256: pulumi.Output<string>;
     declare public /*out*/ readonly size: pulumi.Output<number>;
+    /**
+     * What was found at the path when it is not a regular file (`dir`, `symlink`, `other`); absent for a file. `up` replaces a symlink or an empty folder by the file.
+     */
+    declare public /*out*/ readonly type: pulumi.Output<string | undefined>;
 
     /**
      * Create a File resource with the given unique name, arguments, and options.
@@ -83,18 +99,26 @@ export class File extends pulumi.CustomResource {
             resourceInputs["mode"] = args?.mode;
             resourceInputs["path"] = args?.path;
             resourceInputs["createdDirs"] = undefined /*out*/;
+            resourceInputs["dirDrift"] = undefined /*out*/;
             resourceInputs["fullPath"] = undefined /*out*/;
+            resourceInputs["owner"] = undefined /*out*/;
+            resourceInputs["owners"] = undefined /*out*/;
             resourceInputs["sha256"] = undefined /*out*/;
             resourceInputs["size"] = undefined /*out*/;
+            resourceInputs["type"] = undefined /*out*/;
         } else {
             resourceInputs["content"] = undefined /*out*/;
             resourceInputs["createdDirs"] = undefined /*out*/;
+            resourceInputs["dirDrift"] = undefined /*out*/;
             resourceInputs["fullPath"] = undefined /*out*/;
             resourceInputs["host"] = undefined /*out*/;
             resourceInputs["mode"] = undefined /*out*/;
+            resourceInputs["owner"] = undefined /*out*/;
+            resourceInputs["owners"] = undefined /*out*/;
             resourceInputs["path"] = undefined /*out*/;
             resourceInputs["sha256"] = undefined /*out*/;
             resourceInputs["size"] = undefined /*out*/;
+            resourceInputs["type"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         super(File.__pulumiType, name, resourceInputs, opts);

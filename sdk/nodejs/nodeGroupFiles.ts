@@ -74,6 +74,10 @@ export class NodeGroupFiles extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly overlays: pulumi.Output<{[key: string]: string} | undefined>;
     /**
+     * Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+     */
+    declare public /*out*/ readonly owners: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
      * The PxeServer's `info` output.
      */
     declare public readonly server: pulumi.Output<outputs.PxeServerInfo>;
@@ -116,6 +120,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["overlays"] = undefined /*out*/;
+            resourceInputs["owners"] = undefined /*out*/;
         } else {
             resourceInputs["createdDirs"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
@@ -126,6 +131,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["overlays"] = undefined /*out*/;
+            resourceInputs["owners"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);

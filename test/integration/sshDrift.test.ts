@@ -1,8 +1,11 @@
 /**
  * Drift beyond content and mode on a host reached over real SSH, through the real engine (a FileSet with owned
- * and exclusive folders, the way PxeServer and NodeGroup use them): a symlinked iPXE scripts folder, a file
- * replaced by a folder, an owner change, a deleted owned folder and a stray file in the hostsdir. Refresh
- * reports each; up repairs it and writes nothing through the symlink.
+ * and exclusive folders, the way PxeServer and NodeGroup use them; a NodeGroup's files for a server given as
+ * plain info; a File): a symlinked iPXE scripts folder, a file replaced by a folder, an owner change, a deleted
+ * owned folder and a stray file in the hostsdir; owner changes of a node group's leases and of a File; a File
+ * replaced by a symlink; folders replaced by symlinks to outside files that a read would otherwise take for
+ * netboot's. Refresh reports each; up repairs it, writes nothing through the symlink, and nothing read from
+ * outside reaches the outputs.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -24,6 +27,11 @@ describe("drift of types, owners, folders and strays over SSH", () => {
   const log = (s: string) => out.push(s);
   const ipxe = () => `${base}/srv/netboot/http/ipxe`;
   const hostsDir = () => `${base}/srv/netboot/dhcp-hosts.d`;
+  const ng = () => `${base}/ng`;
+  const motd = () => `${base}/etc/app/motd`;
+  /** in files outside that a read through a symlink would find; must never reach the outputs or state */
+  const SECRET = "OUTSIDE-SECRET-91d2";
+  const stateText = async () => JSON.stringify((await t.stack.exportStack()).deployment);
 
   const program = async () => {
     const files: Record<string, any> = { [`${hostsDir()}/g1`]: { content: "52:54:00:73:00:01,10.73.0.11,n1,infinite\n", mode: "0644" } };
@@ -33,6 +41,13 @@ describe("drift of types, owners, folders and strays over SSH", () => {
       dirs: [`${base}/srv/netboot`, ipxe(), `${base}/srv/netboot/run`],
       exclusiveDirs: [hostsDir()],
     });
+    // A node group's files for a server given as plain info (no PxeServer: its files are not under test here).
+    const server = {
+      name: "pxe", host: { ssh: h.ssh() }, subnet: "10.91.3.0/24", serverIp: "10.91.3.1", dhcpMode: "static",
+      hostsDir: `${ng()}/dhcp-hosts.d`, httpRoot: `${ng()}/http`, httpBaseUrl: "http://10.91.3.1/", pidFile: `${ng()}/run/dnsmasq.pid`, firmwares: ["bios"],
+    };
+    new netboot.NodeGroup("rack", { server, nodes: [{ name: "r01", macs: ["52:54:00:73:01:01"], ip: "10.91.3.21" }], boot: { localDisk: true } });
+    new netboot.File("motd", { host: { ssh: h.ssh() }, path: motd(), content: "hello\n" });
     return { manifest: set.manifest };
   };
 
@@ -110,5 +125,63 @@ describe("drift of types, owners, folders and strays over SSH", () => {
     await upClean();
     expect(fs.readdirSync(hostsDir())).toEqual(["g1"]);
     expect(fs.readdirSync(outside).sort()).toEqual(["a.ipxe", "leases"]);
+  });
+  test("an owner change of a node group's leases file: refresh reports it, up writes it again as root", async () => {
+    const leases = `${ng()}/dhcp-hosts.d/rack`;
+    fs.chownSync(leases, 4242, 4242);
+    expect(await refreshFinds()).toEqual({ update: 1 });
+    expect(out.join("")).toContain("4242:4242");
+    await upClean();
+    const st = fs.statSync(leases);
+    expect([st.uid, st.gid]).toEqual([0, 0]);
+  });
+
+  test("a File's owner change and a symlink in its place: refresh reports each, up writes the file again", async () => {
+    fs.chownSync(motd(), 4244, 4244);
+    expect(await refreshFinds()).toEqual({ update: 1 });
+    expect(out.join("")).toContain("4244:4244");
+    await upClean();
+    expect([fs.statSync(motd()).uid, fs.statSync(motd()).gid]).toEqual([0, 0]);
+
+    fs.writeFileSync(`${outside}/motd-target`, `${SECRET}\n`);
+    fs.rmSync(motd());
+    fs.symlinkSync(`${outside}/motd-target`, motd());
+    expect(await refreshFinds()).toEqual({ update: 1 });
+    expect(out.join("")).toMatch(/type\s*: "symlink"/);
+    expect(await stateText()).not.toContain(SECRET);
+    await upClean();
+    expect(fs.lstatSync(motd()).isFile()).toBe(true);
+    expect(fs.readFileSync(motd(), "utf8")).toBe("hello\n");
+    expect(fs.readFileSync(`${outside}/motd-target`, "utf8")).toBe(`${SECRET}\n`);
+    fs.rmSync(`${outside}/motd-target`);
+  });
+
+  test("reads never go through a symlinked folder: files outside that would match are not taken for netboot's", async () => {
+    const other = tmpDir("ssh-drift-outside-read");
+    const ipxeDir = `${ng()}/http/ipxe`;
+    const scripts = fs.readdirSync(ipxeDir).sort();
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const n of scripts) fs.writeFileSync(`${other}/${n}`, `#!ipxe\necho ${SECRET}\n`);
+    fs.mkdirSync(`${other}/etc`);
+    fs.writeFileSync(`${other}/etc/motd`, `${SECRET}\n`);
+    fs.rmSync(ipxeDir, { recursive: true });
+    fs.symlinkSync(other, ipxeDir);
+    fs.rmSync(path.dirname(motd()), { recursive: true });
+    fs.symlinkSync(`${other}/etc`, path.dirname(motd()));
+    const found = await refreshFinds();
+    // nothing behind the links was taken for netboot's files (a hand edit would put it in outputs and state)
+    expect(await stateText()).not.toContain(SECRET);
+    // the NodeGroupFiles (its scripts are missing) and the File (missing, its folder)
+    expect(found).toEqual({ update: 2 });
+    expect(out.join("")).toContain(`${path.dirname(motd())}: "symlink -> ${other}/etc"`);
+    expect(out.join("")).not.toContain(SECRET);
+    expect(await stateText()).not.toContain(SECRET);
+    await upClean();
+    expect(fs.lstatSync(ipxeDir).isDirectory()).toBe(true);
+    expect(fs.readdirSync(ipxeDir).sort()).toEqual(scripts);
+    expect(fs.readFileSync(motd(), "utf8")).toBe("hello\n");
+    // what the links pointed to is left as it was
+    expect(fs.readdirSync(other).sort()).toEqual([...scripts, "etc"].sort());
+    expect(fs.readFileSync(`${other}/etc/motd`, "utf8")).toBe(`${SECRET}\n`);
   });
 });

@@ -215,4 +215,44 @@ describe("SshTransport against real sshd", () => {
     expect(fs.readdirSync(outside)).toEqual([]);
     expect(fs.readFileSync(`${dir}.moved/a.ipxe`, "utf8")).toBe("1\n");
   });
+  test("confined reads never go through a symlinked folder (one command each); plain reads still follow symlinks", async () => {
+    const t = T();
+    const base = `${lab.dir}/h11/rlinks`;
+    const outside = `${lab.dir}/h11/routside`;
+    fs.mkdirSync(`${base}/http`, { recursive: true });
+    fs.mkdirSync(`${outside}/sub`, { recursive: true });
+    fs.writeFileSync(`${outside}/n.ipxe`, "OUTSIDE\n");
+    fs.writeFileSync(`${outside}/sub/deep.ipxe`, "OUTSIDE\n");
+    fs.symlinkSync(outside, `${base}/http/ipxe`);
+    const c = { confined: true, within: base };
+    expect(await t.get(`${base}/http/ipxe/n.ipxe`, c)).toBeUndefined();
+    expect(await t.get(`${base}/http/ipxe/sub/deep.ipxe`, c)).toBeUndefined();
+    expect(await t.get(`${base}/http/ipxe/n.ipxe`, { confined: true })).toBeUndefined();
+    expect(await t.stat(`${base}/http/ipxe/n.ipxe`, c)).toBeUndefined();
+    expect(await t.stat(`${base}/http/ipxe/sub`, c)).toBeUndefined();
+    expect(await t.list(`${base}/http/ipxe`, c)).toBeUndefined();
+    expect(await t.stat(`${base}/http/ipxe`, c)).toMatchObject({ type: "symlink", target: outside });
+    expect(await t.list(`${base}/http`, c)).toEqual(["ipxe"]);
+    // the last component is not read through either
+    fs.symlinkSync(`${outside}/n.ipxe`, `${base}/http/boot.ipxe`);
+    expect(await t.get(`${base}/http/boot.ipxe`, c)).toBeUndefined();
+    // real files read as before, bytes exact; a missing one is undefined
+    const bin = Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 11) % 256));
+    fs.writeFileSync(`${base}/http/blob.bin`, bin);
+    expect(Buffer.compare((await t.get(`${base}/http/blob.bin`, c))!, bin)).toBe(0);
+    expect(await t.stat(`${base}/http/blob.bin`, c)).toMatchObject({ type: "file", size: 70000, uid: 0 });
+    expect(await t.get(`${base}/http/missing`, c)).toBeUndefined();
+    expect(await t.get(`${base}/nope/missing`, c)).toBeUndefined();
+    expect(await t.stat(base, c)).toMatchObject({ type: "dir" });
+    expect(await t.list(base, c)).toEqual(["http"]);
+    // symlinks above `within` are the admin's: followed; `within` itself is not
+    fs.symlinkSync(`${base}/http`, `${lab.dir}/h11/rsrvlink`);
+    fs.mkdirSync(`${base}/http/real`);
+    fs.writeFileSync(`${base}/http/real/f.txt`, "real\n");
+    expect((await t.get(`${lab.dir}/h11/rsrvlink/real/f.txt`, { confined: true, within: `${lab.dir}/h11/rsrvlink/real` }))!.toString()).toBe("real\n");
+    expect(await t.list(`${lab.dir}/h11/rsrvlink`, { confined: true, within: `${lab.dir}/h11/rsrvlink` })).toBeUndefined();
+    // a plain get (a source file, a log) follows symlinks as the file system does
+    expect((await t.get(`${base}/http/ipxe/n.ipxe`))!.toString()).toBe("OUTSIDE\n");
+    expect(await t.list(`${lab.dir}/h11/rsrvlink/real`, { confined: true, within: `${lab.dir}/h11/rsrvlink/real` })).toEqual(["f.txt"]);
+  });
 });

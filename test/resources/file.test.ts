@@ -81,3 +81,57 @@ test("create, diff, read a hand edit, update, a failed write, delete", async () 
   await h.delete(created.id, URN, updated.outs!);
   expect(host.dirs.has("/etc")).toBe(false);
 });
+
+test("drift beyond content and mode: an owner change, a type change, a symlinked folder, a deleted folder it made", async () => {
+  const { host, h } = setup();
+  const inputs = (await h.check(URN, {}, { host: { root: "/srv" }, path: "/etc/app/motd", content: "hello\n", mode: "0644" })).inputs;
+  const created = await h.create(URN, inputs);
+  expect(created.outs).toMatchObject({ owner: "0:0", owners: { "/etc/app/motd": "0:0" }, dirDrift: {}, createdDirs: ["/etc", "/etc/app"] });
+  const clean = await h.read(created.id, URN, created.outs);
+  expect((await h.diff(created.id, URN, clean.props, inputs)).changes).toBe(false);
+
+  // an owner change: refresh reports it on `owner`; up writes the file again (with netboot's owner)
+  host.owners.set("/etc/app/motd", "4242:4242");
+  const chowned = await h.read(created.id, URN, created.outs);
+  expect(chowned.props).toMatchObject({ owner: "4242:4242", owners: { "/etc/app/motd": "0:0" }, sha256: sha256("hello\n") });
+  expect((await h.diff(created.id, URN, chowned.props, inputs)).detailedDiff).toEqual({ owner: { kind: "update" } });
+  const fixed = await h.update(created.id, URN, chowned.props, inputs);
+  expect(fixed.outs).toMatchObject({ owner: "0:0" });
+  expect(host.owners.has("/etc/app/motd")).toBe(false);
+
+  // a symlink where the file goes: a type change, replaced by the file (never written through)
+  host.files.delete("/etc/app/motd");
+  host.symlinks.set("/etc/app/motd", "/etc/shadow");
+  const linked = await h.read(created.id, URN, fixed.outs);
+  expect(linked.props).toMatchObject({ type: "symlink", sha256: "", content: "" });
+  expect((await h.diff(created.id, URN, linked.props, inputs)).detailedDiff).toEqual({ type: { kind: "update" } });
+  const back = await h.update(created.id, URN, linked.props, inputs);
+  expect(host.symlinks.has("/etc/app/motd")).toBe(false);
+  expect(host.files.get("/etc/app/motd")!.data.toString()).toBe("hello\n");
+  expect(back.outs.type).toBeUndefined();
+
+  // the folder it made replaced by a symlink to a folder holding a file of that name: never read from there
+  host.files.delete("/etc/app/motd");
+  host.dirs.delete("/etc/app");
+  host.symlinks.set("/etc/app", "/elsewhere");
+  host.files.set("/etc/app/motd", { data: Buffer.from("OUTSIDE\n"), mode: 0o644 }); // what a read through the link would find
+  const through = await h.read(created.id, URN, back.outs);
+  expect(JSON.stringify(through.props)).not.toContain("OUTSIDE");
+  expect(through.props).toMatchObject({ sha256: "", dirDrift: { "/etc/app": "symlink -> /elsewhere" } });
+  expect((await h.diff(created.id, URN, through.props, inputs)).detailedDiff).toEqual({ content: { kind: "add" }, mode: { kind: "update" }, 'dirDrift["/etc/app"]': { kind: "update" } });
+  host.files.delete("/etc/app/motd");
+  const repaired = await h.update(created.id, URN, through.props, inputs);
+  expect(host.symlinks.has("/etc/app")).toBe(false);
+  expect(host.files.get("/etc/app/motd")!.data.toString()).toBe("hello\n");
+  expect(repaired.outs.dirDrift).toEqual({});
+
+  // a folder it made, deleted with the file: reported missing, made again by up
+  host.files.delete("/etc/app/motd");
+  host.dirs.delete("/etc/app");
+  const gone = await h.read(created.id, URN, repaired.outs);
+  expect(gone.props.dirDrift).toEqual({ "/etc/app": "missing" });
+  await h.update(created.id, URN, gone.props, inputs);
+  expect(host.dirs.has("/etc/app")).toBe(true);
+  const after = await h.read(created.id, URN, repaired.outs);
+  expect((await h.diff(created.id, URN, after.props, inputs)).changes).toBe(false);
+});

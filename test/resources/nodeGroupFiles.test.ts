@@ -77,7 +77,7 @@ test("create, no-change diff, a one-node change named by path that rewrites one 
   expect(Object.keys(outs.manifest)).toHaveLength(3 + 3);
   expect(t.files.get(LEASES)!.data.toString()).toContain("52:54:00:00:00:02,10.0.0.12,n2,infinite");
   expect(JSON.stringify(outs)).not.toContain("#!ipxe"); // hashes, not contents
-  expect(Object.keys(outs).sort()).toEqual(["createdDirs", "files", "group", "lastApply", "manifest", "server"]); // no second node list
+  expect(Object.keys(outs).sort()).toEqual(["createdDirs", "files", "group", "lastApply", "manifest", "owners", "server"]); // no second node list
   expect(await h.diff(id, URN, outs, c.inputs, c.inputs)).toEqual({ changes: false, detailedDiff: {} });
 
   const changed = inputs({ nodes: [nodes[0], { ...nodes[1], kernelArgs: "nb.debug=1" }, nodes[2]] });
@@ -119,7 +119,7 @@ test("read finds a hand edit, a deletion and a mode change; the next check rende
   expect(r.inputs!.drifted).toEqual([LEASES, group, NODE2].sort());
   expect(r.props.manifest[LEASES]).toBe("");
   expect(r.props.files[group].content).toBe(edited);
-  expect(r.props.files[NODE2]).toEqual({ mode: "0666", sha256: outs.manifest[NODE2] });
+  expect(r.props.files[NODE2]).toEqual({ mode: "0666", sha256: outs.manifest[NODE2], owner: "0:0" });
 
   // refresh: the engine diffs the refreshed outputs against the old inputs
   expect((await h.diff(id, URN, r.props, c.inputs, r.inputs)).detailedDiff).toEqual({
@@ -189,4 +189,45 @@ test("packNode: fixed key order, absent fields left out, so one node always pack
   expect(packNode({ ip: "10.0.0.11", kernelArgs: undefined, macs: ["52:54:00:00:00:01"], name: "n1" } as any)).toBe('{"name":"n1","macs":["52:54:00:00:00:01"],"ip":"10.0.0.11"}');
   expect(unpackNodes(packNodes(nodes))).toEqual(nodes);
   expect(unpackNodes(["[1]", 7])).toEqual(["[1]", 7]);
+});
+
+test("an owner change on the leases file or an iPXE script is drift: read reports it, diff names the file, update writes it again", async () => {
+  const { t, h } = setup();
+  const c = await h.check(URN, undefined, inputs());
+  const { id, outs } = await h.create(URN, c.inputs);
+  expect(outs.owners![LEASES]).toBe("0:0");
+  expect(outs.owners![NODE2]).toBe("0:0");
+  t.owners.set(LEASES, "4242:4242");
+  t.owners.set(NODE2, "4242:0");
+  const r = await h.read(id, URN, outs, c.inputs);
+  expect(r.inputs!.drifted).toEqual([LEASES, NODE2].sort());
+  expect(r.props.files[LEASES]).toEqual({ mode: "0644", sha256: outs.manifest[LEASES], owner: "4242:4242" });
+  expect(r.props.owners).toEqual(outs.owners);
+  expect((await h.diff(id, URN, r.props, c.inputs, r.inputs)).detailedDiff).toEqual({
+    [`files["${LEASES}"]`]: { kind: "update" },
+    [`files["${NODE2}"]`]: { kind: "update" },
+  });
+  const c2 = await h.check(URN, r.inputs, inputs());
+  const u = await h.update(id, URN, r.props, c2.inputs);
+  expect(u.outs.lastApply!.written).toBe("2");
+  expect(t.owners.has(LEASES) || t.owners.has(NODE2)).toBe(false);
+  const again = await h.read(id, URN, u.outs, c2.inputs);
+  expect(again.inputs!.drifted).toBeUndefined();
+  expect((await h.diff(id, URN, again.props, inputs(), c2.inputs)).changes).toBe(false);
+});
+
+test("read never follows a symlinked iPXE folder: the scripts are missing, even when a matching copy is behind the link", async () => {
+  const { t, h } = setup();
+  const c = await h.check(URN, undefined, inputs());
+  const { id, outs } = await h.create(URN, c.inputs);
+  const ipxe = "/srv/netboot/http/ipxe";
+  const scripts = [...t.files.keys()].filter((p) => p.startsWith(ipxe + "/"));
+  expect(scripts.length).toBeGreaterThan(0);
+  // The memory host keeps the files at their paths; with the folder a symlink they stand for what a read
+  // through the link would find (the same bytes: following it would hide the drift).
+  t.dirs.delete(ipxe);
+  t.symlinks.set(ipxe, "/elsewhere");
+  const r = await h.read(id, URN, outs, c.inputs);
+  expect(r.inputs!.drifted).toEqual(scripts.sort());
+  for (const p of scripts) expect(r.props.manifest[p]).toBe("");
 });

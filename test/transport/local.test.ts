@@ -152,3 +152,75 @@ describe("LocalTransport never writes, renames or deletes through a symlink it o
     expect(await t.stat("/etc/a.conf/x")).toBeUndefined();
   });
 });
+
+/**
+ * Reads follow the same rule (transport.ts): below a root always, elsewhere when confined. A file outside that
+ * would match what the read looks for is planted behind each symlink: it must never come back.
+ */
+describe("LocalTransport never reads through a symlink it owns", () => {
+  test("below the root: get, stat and list find nothing through a symlinked folder; stat of the folder names the link", async () => {
+    const root = tmpDir("local-rlinks");
+    const outside = tmpDir("local-routside");
+    fs.writeFileSync(path.join(outside, "node.ipxe"), "OUTSIDE\n");
+    fs.mkdirSync(path.join(outside, "sub"));
+    fs.writeFileSync(path.join(outside, "sub/deeper.ipxe"), "OUTSIDE\n");
+    fs.mkdirSync(path.join(root, "srv/netboot/http"), { recursive: true });
+    fs.symlinkSync(outside, path.join(root, "srv/netboot/http/ipxe"));
+    const t = new LocalTransport(root);
+    expect(await t.get("/srv/netboot/http/ipxe/node.ipxe")).toBeUndefined();
+    expect(await t.get("/srv/netboot/http/ipxe/sub/deeper.ipxe")).toBeUndefined();
+    expect(await t.stat("/srv/netboot/http/ipxe/node.ipxe")).toBeUndefined();
+    expect(await t.stat("/srv/netboot/http/ipxe/sub")).toBeUndefined();
+    expect(await t.list("/srv/netboot/http/ipxe")).toBeUndefined();
+    expect(await t.list("/srv/netboot/http/ipxe/sub")).toBeUndefined();
+    expect(await t.stat("/srv/netboot/http/ipxe")).toMatchObject({ type: "symlink", target: outside });
+    expect(await t.list("/srv/netboot/http")).toEqual(["ipxe"]);
+    // the last component is not followed by get either: a symlinked file reads as nothing
+    fs.symlinkSync(path.join(outside, "node.ipxe"), path.join(root, "srv/netboot/http/boot.ipxe"));
+    expect(await t.get("/srv/netboot/http/boot.ipxe")).toBeUndefined();
+    // real files and folders read as before
+    fs.writeFileSync(path.join(root, "srv/netboot/http/a.txt"), "inside\n");
+    expect((await t.get("/srv/netboot/http/a.txt"))!.toString()).toBe("inside\n");
+    expect(await t.stat("/srv/netboot/http/a.txt")).toMatchObject({ type: "file", size: 7 });
+    expect(await t.get("/srv/netboot/http/missing")).toBeUndefined();
+    await expect(t.get("/srv/netboot/http")).rejects.toThrow("read /srv/netboot/http");
+  });
+
+  test("without a root: plain reads follow symlinks (build-host sources); confined ones stop at `within`, admin links above it followed", async () => {
+    const base = tmpDir("local-rnoroot");
+    const data = tmpDir("local-rdata");
+    const outside = tmpDir("local-routside2");
+    fs.symlinkSync(data, path.join(base, "srv")); // an admin's /srv -> /data/srv
+    fs.mkdirSync(path.join(data, "netboot/http"), { recursive: true });
+    fs.writeFileSync(path.join(data, "netboot/boot.ipxe"), "ok\n");
+    fs.writeFileSync(path.join(outside, "n.ipxe"), "OUTSIDE\n");
+    fs.symlinkSync(outside, path.join(data, "netboot/http/ipxe"));
+    const t = new LocalTransport();
+    const within = `${base}/srv/netboot`;
+    expect((await t.get(`${base}/srv/netboot/http/ipxe/n.ipxe`))!.toString()).toBe("OUTSIDE\n");
+    expect(await t.get(`${base}/srv/netboot/http/ipxe/n.ipxe`, { confined: true, within })).toBeUndefined();
+    expect(await t.get(`${base}/srv/netboot/http/ipxe/n.ipxe`, { confined: true })).toBeUndefined();
+    expect(await t.stat(`${base}/srv/netboot/http/ipxe/n.ipxe`, { confined: true, within })).toBeUndefined();
+    expect(await t.list(`${base}/srv/netboot/http/ipxe`, { confined: true, within })).toBeUndefined();
+    expect(await t.stat(`${base}/srv/netboot/http/ipxe`, { confined: true, within })).toMatchObject({ type: "symlink", target: outside });
+    expect((await t.get(`${base}/srv/netboot/boot.ipxe`, { confined: true, within }))!.toString()).toBe("ok\n");
+    expect(await t.stat(within, { confined: true, within })).toMatchObject({ type: "dir" });
+    expect(await t.list(within, { confined: true, within })).toEqual(["boot.ipxe", "http"]);
+    // `within` itself is not followed: the admin's /srv as the outermost owned folder reads as a symlink
+    expect(await t.stat(`${base}/srv`, { confined: true, within: `${base}/srv` })).toMatchObject({ type: "symlink" });
+    expect(await t.list(`${base}/srv`, { confined: true, within: `${base}/srv` })).toBeUndefined();
+  });
+
+  test("a folder replaced by a symlink after a read: the next read walks again and finds nothing", async () => {
+    const root = tmpDir("local-rrace");
+    const outside = tmpDir("local-rrace-out");
+    fs.mkdirSync(path.join(root, "srv/ipxe"), { recursive: true });
+    fs.writeFileSync(path.join(root, "srv/ipxe/a.ipxe"), "inside\n");
+    fs.writeFileSync(path.join(outside, "a.ipxe"), "OUTSIDE\n");
+    const t = new LocalTransport(root);
+    expect((await t.get("/srv/ipxe/a.ipxe"))!.toString()).toBe("inside\n");
+    fs.renameSync(path.join(root, "srv/ipxe"), path.join(root, "srv/ipxe.moved"));
+    fs.symlinkSync(outside, path.join(root, "srv/ipxe"));
+    expect(await t.get("/srv/ipxe/a.ipxe")).toBeUndefined();
+  });
+});

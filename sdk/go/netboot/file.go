@@ -12,7 +12,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions and mode changes; `pulumi up` repairs them. Delete removes only what this resource wrote.
+// A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions, mode and owner changes, another type at the path and folders on the way replaced by symlinks (never read through); `pulumi up` repairs them. Delete removes only what this resource wrote.
 type File struct {
 	pulumi.CustomResourceState
 
@@ -20,14 +20,22 @@ type File struct {
 	Content pulumi.StringOutput `pulumi:"content"`
 	// Folders this resource created; delete removes them again when they are empty.
 	CreatedDirs pulumi.StringArrayOutput `pulumi:"createdDirs"`
+	// Folders the file is written into (below the folders this resource made, or its own folder) that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+	DirDrift pulumi.StringMapOutput `pulumi:"dirDrift"`
 	// Where the file is on the host (below `root` for a local folder).
 	FullPath pulumi.StringOutput `pulumi:"fullPath"`
 	Host     HostOutput          `pulumi:"host"`
 	Mode     pulumi.StringOutput `pulumi:"mode"`
-	Path     pulumi.StringOutput `pulumi:"path"`
+	// Owner (`uid:gid`) of what was found at the last apply or refresh.
+	Owner pulumi.StringPtrOutput `pulumi:"owner"`
+	// Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+	Owners pulumi.StringMapOutput `pulumi:"owners"`
+	Path   pulumi.StringOutput    `pulumi:"path"`
 	// sha256 of the content found; empty when the file is missing.
 	Sha256 pulumi.StringOutput `pulumi:"sha256"`
 	Size   pulumi.IntOutput    `pulumi:"size"`
+	// What was found at the path when it is not a regular file (`dir`, `symlink`, `other`); absent for a file. `up` replaces a symlink or an empty folder by the file.
+	Type pulumi.StringPtrOutput `pulumi:"type"`
 }
 
 // NewFile registers a new resource with the given unique name, arguments, and options.
@@ -148,6 +156,11 @@ func (o FileOutput) CreatedDirs() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *File) pulumi.StringArrayOutput { return v.CreatedDirs }).(pulumi.StringArrayOutput)
 }
 
+// Folders the file is written into (below the folders this resource made, or its own folder) that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+func (o FileOutput) DirDrift() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *File) pulumi.StringMapOutput { return v.DirDrift }).(pulumi.StringMapOutput)
+}
+
 // Where the file is on the host (below `root` for a local folder).
 func (o FileOutput) FullPath() pulumi.StringOutput {
 	return o.ApplyT(func(v *File) pulumi.StringOutput { return v.FullPath }).(pulumi.StringOutput)
@@ -161,6 +174,16 @@ func (o FileOutput) Mode() pulumi.StringOutput {
 	return o.ApplyT(func(v *File) pulumi.StringOutput { return v.Mode }).(pulumi.StringOutput)
 }
 
+// Owner (`uid:gid`) of what was found at the last apply or refresh.
+func (o FileOutput) Owner() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *File) pulumi.StringPtrOutput { return v.Owner }).(pulumi.StringPtrOutput)
+}
+
+// Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+func (o FileOutput) Owners() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *File) pulumi.StringMapOutput { return v.Owners }).(pulumi.StringMapOutput)
+}
+
 func (o FileOutput) Path() pulumi.StringOutput {
 	return o.ApplyT(func(v *File) pulumi.StringOutput { return v.Path }).(pulumi.StringOutput)
 }
@@ -172,6 +195,11 @@ func (o FileOutput) Sha256() pulumi.StringOutput {
 
 func (o FileOutput) Size() pulumi.IntOutput {
 	return o.ApplyT(func(v *File) pulumi.IntOutput { return v.Size }).(pulumi.IntOutput)
+}
+
+// What was found at the path when it is not a regular file (`dir`, `symlink`, `other`); absent for a file. `up` replaces a symlink or an empty folder by the file.
+func (o FileOutput) Type() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *File) pulumi.StringPtrOutput { return v.Type }).(pulumi.StringPtrOutput)
 }
 
 func init() {

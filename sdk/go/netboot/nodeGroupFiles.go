@@ -34,6 +34,8 @@ type NodeGroupFiles struct {
 	Manifest pulumi.StringMapOutput `pulumi:"manifest"`
 	// Node -> URL of its overlay archive (named by its sha256).
 	Overlays pulumi.StringMapOutput `pulumi:"overlays"`
+	// Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+	Owners pulumi.StringMapOutput `pulumi:"owners"`
 	// The PxeServer's `info` output.
 	Server PxeServerInfoOutput `pulumi:"server"`
 }
@@ -211,6 +213,11 @@ func (o NodeGroupFilesOutput) Manifest() pulumi.StringMapOutput {
 // Node -> URL of its overlay archive (named by its sha256).
 func (o NodeGroupFilesOutput) Overlays() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.Overlays }).(pulumi.StringMapOutput)
+}
+
+// Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+func (o NodeGroupFilesOutput) Owners() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.Owners }).(pulumi.StringMapOutput)
 }
 
 // The PxeServer's `info` output.

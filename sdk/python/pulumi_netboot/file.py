@@ -100,7 +100,7 @@ class File(pulumi.CustomResource):
                  path: pulumi.Input[Optional[_builtins.str]] = None,
                  __props__=None):
         """
-        A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions and mode changes; `pulumi up` repairs them. Delete removes only what this resource wrote.
+        A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions, mode and owner changes, another type at the path and folders on the way replaced by symlinks (never read through); `pulumi up` repairs them. Delete removes only what this resource wrote.
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -116,7 +116,7 @@ class File(pulumi.CustomResource):
                  args: FileArgs,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions and mode changes; `pulumi up` repairs them. Delete removes only what this resource wrote.
+        A file put at a path on a host with an atomic write (temp file + rename). Its sha256 is recorded; `pulumi refresh` re-reads it and reports hand edits, deletions, mode and owner changes, another type at the path and folders on the way replaced by symlinks (never read through); `pulumi up` repairs them. Delete removes only what this resource wrote.
 
         :param str resource_name: The name of the resource.
         :param FileArgs args: The arguments to use to populate this resource's properties.
@@ -157,9 +157,13 @@ class File(pulumi.CustomResource):
                 raise TypeError("Missing required property 'path'")
             __props__.__dict__["path"] = path
             __props__.__dict__["created_dirs"] = None
+            __props__.__dict__["dir_drift"] = None
             __props__.__dict__["full_path"] = None
+            __props__.__dict__["owner"] = None
+            __props__.__dict__["owners"] = None
             __props__.__dict__["sha256"] = None
             __props__.__dict__["size"] = None
+            __props__.__dict__["type"] = None
         super(File, __self__).__init__(
             'netboot:index:File',
             resource_name,
@@ -184,12 +188,16 @@ class File(pulumi.CustomResource):
 
         __props__.__dict__["content"] = None
         __props__.__dict__["created_dirs"] = None
+        __props__.__dict__["dir_drift"] = None
         __props__.__dict__["full_path"] = None
         __props__.__dict__["host"] = None
         __props__.__dict__["mode"] = None
+        __props__.__dict__["owner"] = None
+        __props__.__dict__["owners"] = None
         __props__.__dict__["path"] = None
         __props__.__dict__["sha256"] = None
         __props__.__dict__["size"] = None
+        __props__.__dict__["type"] = None
         return File(resource_name, opts=opts, __props__=__props__)
 
     @_builtins.property
@@ -207,6 +215,14 @@ class File(pulumi.CustomResource):
         Folders this resource created; delete removes them again when they are empty.
         """
         return pulumi.get(self, "created_dirs")
+
+    @_builtins.property
+    @pulumi.getter(name="dirDrift")
+    def dir_drift(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Folders the file is written into (below the folders this resource made, or its own folder) that are not plain folders, path -> what was found (`missing`, `symlink -> TARGET`, `file`). Empty after `up`, which replaces a symlink by a folder and makes a missing one.
+        """
+        return pulumi.get(self, "dir_drift")
 
     @_builtins.property
     @pulumi.getter(name="fullPath")
@@ -228,6 +244,22 @@ class File(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def owner(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        Owner (`uid:gid`) of what was found at the last apply or refresh.
+        """
+        return pulumi.get(self, "owner")
+
+    @_builtins.property
+    @pulumi.getter
+    def owners(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Path -> owner (`uid:gid`) of what the last apply wrote: a file found with another owner is drift.
+        """
+        return pulumi.get(self, "owners")
+
+    @_builtins.property
+    @pulumi.getter
     def path(self) -> pulumi.Output[_builtins.str]:
         return pulumi.get(self, "path")
 
@@ -243,4 +275,12 @@ class File(pulumi.CustomResource):
     @pulumi.getter
     def size(self) -> pulumi.Output[_builtins.int]:
         return pulumi.get(self, "size")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        What was found at the path when it is not a regular file (`dir`, `symlink`, `other`); absent for a file. `up` replaces a symlink or an empty folder by the file.
+        """
+        return pulumi.get(self, "type")
 

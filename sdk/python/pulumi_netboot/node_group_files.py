@@ -225,6 +225,7 @@ class NodeGroupFiles(pulumi.CustomResource):
             __props__.__dict__["last_apply"] = None
             __props__.__dict__["manifest"] = None
             __props__.__dict__["overlays"] = None
+            __props__.__dict__["owners"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["hostKeys"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         super(NodeGroupFiles, __self__).__init__(
@@ -258,6 +259,7 @@ class NodeGroupFiles(pulumi.CustomResource):
         __props__.__dict__["last_apply"] = None
         __props__.__dict__["manifest"] = None
         __props__.__dict__["overlays"] = None
+        __props__.__dict__["owners"] = None
         __props__.__dict__["server"] = None
         return NodeGroupFiles(resource_name, opts=opts, __props__=__props__)
 
@@ -332,6 +334,14 @@ class NodeGroupFiles(pulumi.CustomResource):
         Node -> URL of its overlay archive (named by its sha256).
         """
         return pulumi.get(self, "overlays")
+
+    @_builtins.property
+    @pulumi.getter
+    def owners(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+        """
+        return pulumi.get(self, "owners")
 
     @_builtins.property
     @pulumi.getter
