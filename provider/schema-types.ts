@@ -1192,7 +1192,9 @@ export interface NodeGroupFilesOutputs {
     readonly manifest: { [key: string]: string };
     /** Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff. */
     readonly files?: { [key: string]: FileSpec };
-    /** Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again. */
+    /** The owner (`uid:gid`) the last apply wrote the group's files with (`owners` lists the files that differ): one value for the whole group, so state does not grow by one per file. */
+    readonly owner?: string;
+    /** Path -> owner (`uid:gid`) of each file the last apply wrote with another owner than `owner` (usually none): a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again. */
     readonly owners?: { [key: string]: string };
     /** Folders this resource created; delete removes them again when they are empty. */
     readonly createdDirs: string[];

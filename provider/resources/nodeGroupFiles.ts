@@ -129,6 +129,28 @@ function keysFor(g: NodeGroupModel, olds: Partial<Outputs> | undefined, shared?:
   return Object.fromEntries(g.nodes.map((n) => [n.name, kept[n.name]?.length ? kept[n.name] : [newHostKey(n.name)]]));
 }
 
+/**
+ * The owners the last apply wrote, compact for state: the owner most files have (`owner`) and the paths that
+ * differ (`owners`). Every file of a group is written by one provider process, so at 10,000 nodes this is one
+ * value instead of 10,000; a state that holds the full map (no `owner`) reads the same.
+ */
+function packOwners(all: Record<string, string>): { owner?: string; owners: Record<string, string> } {
+  const count = new Map<string, number>();
+  for (const o of Object.values(all)) count.set(o, (count.get(o) ?? 0) + 1);
+  const owner = [...count].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0];
+  return { ...(owner ? { owner } : {}), owners: Object.fromEntries(Object.entries(all).filter(([, o]) => o !== owner)) };
+}
+
+/** Path -> owner the last apply wrote, for every file of the manifest (the inverse of packOwners). */
+function ownersOf(olds: Partial<Pick<Outputs, "owner" | "owners" | "manifest">> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of Object.keys(olds?.manifest ?? {})) {
+    const o = olds?.owners?.[p] ?? olds?.owner;
+    if (o) out[p] = o;
+  }
+  return out;
+}
+
 /** What the files should be: rendered bytes and modes, and (`owners`) the owner the last apply wrote each with. */
 function manifestOf(files: RenderedFile[], owners: Record<string, string> = {}): Record<string, FileState> {
   return Object.fromEntries(files.map((f) => [f.path, { sha256: sha256(f.content), mode: f.mode, ...(owners[f.path] ? { owner: owners[f.path] } : {}) }]));
@@ -212,7 +234,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
     // With systemd the whole configuration is checked with the new rules in place (`nginx -t`), as PxeServer
     // checks its server block; a refusal puts the old file back and fails the update before nginx reloads.
     const checks = host.systemd && g.overlay ? [{ path: access, command: ["nginx", "-t"] }] : [];
-    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g), optsDirFile(g)), !!host.systemd, { owners: olds?.owners });
+    const report = await applyFiles(t, want, Object.keys(olds?.manifest ?? {}), checks, signalOf(g.server, hostsDirFile(g), optsDirFile(g)), !!host.systemd, { owners: ownersOf(olds) });
     const nginx = await maybeSignal(t, nginxSignalOf(g.server, access), report, !!host.systemd);
     // Outputs keep the group and server (delete needs them) but not the node list: diff and read get the
     // inputs from the engine (see _server.ts), so the nodes are not carried twice.
@@ -221,7 +243,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       server: inputs.server,
       manifest: Object.fromEntries(want.map((d) => [d.path, sha256(d.content)])),
       files: {},
-      owners: report.owners,
+      ...packOwners(report.owners),
       createdDirs: [...new Set([...(olds?.createdDirs ?? []), ...report.createdDirs])].sort(),
       lastApply: {
         written: String(report.written.length),
@@ -321,10 +343,10 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       // The files that drifted: found (manifest) differs from what the old inputs render to. A file that
       // changes only because an input changed is already named by that input.
       const keys = hostKeysOf(olds);
-      const expected = manifestOf(renderNodeGroup(modelOf(news), keys), olds.owners);
+      const expected = manifestOf(renderNodeGroup(modelOf(news), keys), ownersOf(olds));
       // Unchanged inputs render the same files: a preview of 50 unchanged groups renders each group once, not twice.
       const sameInputs = !!old && inputChanges.length === 0;
-      const previous = sameInputs ? expected : old ? manifestOf(renderNodeGroup(modelOf(old), keys), olds.owners) : {};
+      const previous = sameInputs ? expected : old ? manifestOf(renderNodeGroup(modelOf(old), keys), ownersOf(olds)) : {};
       const observed = observedManifest(olds);
       for (const c of diffManifests(expected, observed)) {
         if (sameState(previous[c.path], observed[c.path])) continue;
@@ -348,7 +370,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         return { id, props: { ...props, manifest: Object.fromEntries([...found].map(([p, o]) => [p, o?.sha256 ?? ""])) } };
       }
       const g = modelOf(inputs);
-      const expected = manifestOf(renderNodeGroup(g, hostKeysOf(props)), props.owners);
+      const expected = manifestOf(renderNodeGroup(g, hostKeysOf(props)), ownersOf(props));
       const paths = Object.keys(props.manifest ?? {});
       const found = await observeAll(deps.transport(g.server.host), paths);
       const manifest: Record<string, string> = {};

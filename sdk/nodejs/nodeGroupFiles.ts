@@ -74,7 +74,11 @@ export class NodeGroupFiles extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly overlays: pulumi.Output<{[key: string]: string} | undefined>;
     /**
-     * Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+     * The owner (`uid:gid`) the last apply wrote the group's files with (`owners` lists the files that differ): one value for the whole group, so state does not grow by one per file.
+     */
+    declare public /*out*/ readonly owner: pulumi.Output<string | undefined>;
+    /**
+     * Path -> owner (`uid:gid`) of each file the last apply wrote with another owner than `owner` (usually none): a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
      */
     declare public /*out*/ readonly owners: pulumi.Output<{[key: string]: string} | undefined>;
     /**
@@ -120,6 +124,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["overlays"] = undefined /*out*/;
+            resourceInputs["owner"] = undefined /*out*/;
             resourceInputs["owners"] = undefined /*out*/;
         } else {
             resourceInputs["createdDirs"] = undefined /*out*/;
@@ -131,6 +136,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["lastApply"] = undefined /*out*/;
             resourceInputs["manifest"] = undefined /*out*/;
             resourceInputs["overlays"] = undefined /*out*/;
+            resourceInputs["owner"] = undefined /*out*/;
             resourceInputs["owners"] = undefined /*out*/;
             resourceInputs["server"] = undefined /*out*/;
         }

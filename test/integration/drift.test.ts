@@ -96,7 +96,7 @@ describe("drift of types, owners, folders and strays through the engine", () => 
   });
 
   test("an owner change is drift: up writes the file again with netboot's owner", async () => {
-    // A FileSet's file (the PxeServer's dnsmasq config). NodeGroupFiles (the leases) does not keep owners yet.
+    // A FileSet's file (the PxeServer's dnsmasq config); a node group's leases file is a test of its own below.
     const leases = path.join(root, "etc/dnsmasq.d/netboot-pxe.conf");
     const before = fs.statSync(leases);
     fs.chownSync(leases, 4242, 4242);

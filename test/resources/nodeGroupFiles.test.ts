@@ -77,7 +77,7 @@ test("create, no-change diff, a one-node change named by path that rewrites one 
   expect(Object.keys(outs.manifest)).toHaveLength(3 + 3);
   expect(t.files.get(LEASES)!.data.toString()).toContain("52:54:00:00:00:02,10.0.0.12,n2,infinite");
   expect(JSON.stringify(outs)).not.toContain("#!ipxe"); // hashes, not contents
-  expect(Object.keys(outs).sort()).toEqual(["createdDirs", "files", "group", "lastApply", "manifest", "owners", "server"]); // no second node list
+  expect(Object.keys(outs).sort()).toEqual(["createdDirs", "files", "group", "lastApply", "manifest", "owner", "owners", "server"]); // no second node list
   expect(await h.diff(id, URN, outs, c.inputs, c.inputs)).toEqual({ changes: false, detailedDiff: {} });
 
   const changed = inputs({ nodes: [nodes[0], { ...nodes[1], kernelArgs: "nb.debug=1" }, nodes[2]] });
@@ -195,14 +195,18 @@ test("an owner change on the leases file or an iPXE script is drift: read report
   const { t, h } = setup();
   const c = await h.check(URN, undefined, inputs());
   const { id, outs } = await h.create(URN, c.inputs);
-  expect(outs.owners![LEASES]).toBe("0:0");
-  expect(outs.owners![NODE2]).toBe("0:0");
+  // one owner for the group, the files that differ apart (none): state does not grow by one value per file
+  expect(outs.owner).toBe("0:0");
+  expect(outs.owners).toEqual({});
+  // a state with the full map (no `owner`) means the same
+  const full = { ...outs, owner: undefined, owners: Object.fromEntries(Object.keys(outs.manifest).map((p) => [p, "0:0"])) };
+  expect((await h.diff(id, URN, full, c.inputs, c.inputs)).changes).toBe(false);
   t.owners.set(LEASES, "4242:4242");
   t.owners.set(NODE2, "4242:0");
   const r = await h.read(id, URN, outs, c.inputs);
   expect(r.inputs!.drifted).toEqual([LEASES, NODE2].sort());
   expect(r.props.files[LEASES]).toEqual({ mode: "0644", sha256: outs.manifest[LEASES], owner: "4242:4242" });
-  expect(r.props.owners).toEqual(outs.owners);
+  expect([r.props.owner, r.props.owners]).toEqual([outs.owner, outs.owners]);
   expect((await h.diff(id, URN, r.props, c.inputs, r.inputs)).detailedDiff).toEqual({
     [`files["${LEASES}"]`]: { kind: "update" },
     [`files["${NODE2}"]`]: { kind: "update" },

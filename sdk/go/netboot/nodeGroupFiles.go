@@ -34,7 +34,9 @@ type NodeGroupFiles struct {
 	Manifest pulumi.StringMapOutput `pulumi:"manifest"`
 	// Node -> URL of its overlay archive (named by its sha256).
 	Overlays pulumi.StringMapOutput `pulumi:"overlays"`
-	// Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+	// The owner (`uid:gid`) the last apply wrote the group's files with (`owners` lists the files that differ): one value for the whole group, so state does not grow by one per file.
+	Owner pulumi.StringPtrOutput `pulumi:"owner"`
+	// Path -> owner (`uid:gid`) of each file the last apply wrote with another owner than `owner` (usually none): a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
 	Owners pulumi.StringMapOutput `pulumi:"owners"`
 	// The PxeServer's `info` output.
 	Server PxeServerInfoOutput `pulumi:"server"`
@@ -215,7 +217,12 @@ func (o NodeGroupFilesOutput) Overlays() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.Overlays }).(pulumi.StringMapOutput)
 }
 
-// Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+// The owner (`uid:gid`) the last apply wrote the group's files with (`owners` lists the files that differ): one value for the whole group, so state does not grow by one per file.
+func (o NodeGroupFilesOutput) Owner() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringPtrOutput { return v.Owner }).(pulumi.StringPtrOutput)
+}
+
+// Path -> owner (`uid:gid`) of each file the last apply wrote with another owner than `owner` (usually none): a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
 func (o NodeGroupFilesOutput) Owners() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.Owners }).(pulumi.StringMapOutput)
 }

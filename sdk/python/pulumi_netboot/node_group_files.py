@@ -225,6 +225,7 @@ class NodeGroupFiles(pulumi.CustomResource):
             __props__.__dict__["last_apply"] = None
             __props__.__dict__["manifest"] = None
             __props__.__dict__["overlays"] = None
+            __props__.__dict__["owner"] = None
             __props__.__dict__["owners"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["hostKeys"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
@@ -259,6 +260,7 @@ class NodeGroupFiles(pulumi.CustomResource):
         __props__.__dict__["last_apply"] = None
         __props__.__dict__["manifest"] = None
         __props__.__dict__["overlays"] = None
+        __props__.__dict__["owner"] = None
         __props__.__dict__["owners"] = None
         __props__.__dict__["server"] = None
         return NodeGroupFiles(resource_name, opts=opts, __props__=__props__)
@@ -337,9 +339,17 @@ class NodeGroupFiles(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def owner(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The owner (`uid:gid`) the last apply wrote the group's files with (`owners` lists the files that differ): one value for the whole group, so state does not grow by one per file.
+        """
+        return pulumi.get(self, "owner")
+
+    @_builtins.property
+    @pulumi.getter
     def owners(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
         """
-        Path -> owner (`uid:gid`) of each file as the last apply wrote it: a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
+        Path -> owner (`uid:gid`) of each file the last apply wrote with another owner than `owner` (usually none): a file found with another owner is drift (in `files`, with the owner found), and `up` writes it again.
         """
         return pulumi.get(self, "owners")
 
