@@ -340,7 +340,9 @@ export async function maybeSignal(t: Transport, signal: Signal | undefined, r: P
   }
   if (!needed) return { done: "not needed", started: [] };
   if (!signal.pidFile) return { done: "no daemon to tell", started: [] };
-  const pidText = (await t.get(signal.pidFile))?.toString().trim();
+  // The pid file itself is never followed (its folders may be, /var/run is one): a symlink planted in its place
+  // would name any process for netboot to signal as root. A symlink reads as no file: "not running".
+  const pidText = (await t.get(signal.pidFile, { confined: true, within: signal.pidFile }))?.toString().trim();
   if (!pidText || !/^\d+$/.test(pidText)) return { done: "not running", started: [] };
   const sig = signal.signal ?? "HUP";
   const res = await t.exec(["kill", "-s", sig, pidText]);
