@@ -511,7 +511,9 @@ export class SshTransport implements Transport {
 
   async remove(p: string, opts: Confine = {}): Promise<boolean> {
     const full = this.fullPath(p);
-    const r = await this.script("remove", p, REMOVE, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)]);
+    // 3: a folder on the way is gone, so the file is too: nothing to remove (walk's `exit` leaves the whole
+    // script, so the script's own `|| { ... }` never sees it).
+    const r = await this.script("remove", p, REMOVE, [path.posix.basename(full), ...walkArgs(path.posix.dirname(full), undefined, opts.within)], undefined, [0, 3]);
     return r.stdout.toString().trim() === "removed";
   }
 

@@ -61,6 +61,8 @@ describe("SshTransport against real sshd", () => {
     expect(await t.removeDirIfEmpty(dir)).toBe(false);
     // A folder whose parent is already gone (another resource pruned a shared parent first) is nothing to remove.
     expect(await t.removeDirIfEmpty(`${dir}/gone/child`)).toBe(false);
+    // So is a file whose folder is gone (removed by hand): deleting what is already gone is a no-op.
+    expect(await t.remove(`${dir}/gone/child/file`)).toBe(false);
   });
 
   test("a check that rejects the staged file leaves the live file as it was, and no temp file", async () => {
