@@ -4,7 +4,7 @@ import { NodeGroupModel } from "../model/pxe";
 import { dhcpOptionSpecs, groupTag } from "../model/netOptions";
 import { header, RenderedFile } from "./types";
 
-export function hostsDirFile(g: NodeGroupModel): string {
+export function hostsDirFile(g: Pick<NodeGroupModel, "name" | "server">): string {
   return `${g.server.hostsDir}/${g.name}`;
 }
 

@@ -310,7 +310,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       if (!s || typeof s !== "object" || !s.host || typeof s.hostsDir !== "string" || typeof s.httpRoot !== "string") return undefined;
       const host = hostKey(reveal<Host>(s.host));
       const g = { name: inputs.group, server: s };
-      const paths = [hostsDirFile(g as NodeGroupModel), optsDirFile(g), hostsFragmentFile(g), `${s.httpRoot}/ipxe/${groupScriptName(inputs.group)}`, overlayAccessFile(s, inputs.group)];
+      const paths = [hostsDirFile(g), optsDirFile(g), hostsFragmentFile(g), `${s.httpRoot}/ipxe/${groupScriptName(inputs.group)}`, overlayAccessFile(s, inputs.group)];
       return paths.map((p) => ({ host, path: p, field: "group" }));
     },
 

@@ -2,6 +2,7 @@
  * Test prerequisites. A missing tool fails the test with the command that installs it: never a skip.
  */
 import { execFileSync, spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -40,4 +41,19 @@ export function sh(cmd: string, opts: { input?: string; allowFail?: boolean } = 
   const r = spawnSync("bash", ["-c", cmd], { encoding: "utf8", input: opts.input });
   if (r.status !== 0 && !opts.allowFail) throw new Error(`command failed (${r.status}): ${cmd}\n${r.stderr}${r.stdout}`);
   return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
+}
+
+/** One sha256 over every name and byte below `d` (a change anywhere changes it); a missing folder hashes as empty. */
+export function hashTree(d: string): string {
+  const h = createHash("sha256");
+  const walk = (x: string) => {
+    for (const e of fs.readdirSync(x, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = path.join(x, e.name);
+      h.update(path.relative(d, p) + "\0");
+      if (e.isDirectory()) walk(p);
+      else h.update(fs.readFileSync(p));
+    }
+  };
+  if (fs.existsSync(d)) walk(d);
+  return h.digest("hex");
 }

@@ -11,11 +11,10 @@
  * The injection matrix: every string field of the components that reaches a rendered file or a command line,
  * with each payload (newline, NUL, backtick, `${`, double quote, 5,000 characters).
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { cliProject } from "../helpers/engine";
-import { REPO, tmpDir } from "../helpers/env";
+import { REPO, hashTree, tmpDir } from "../helpers/env";
 import { show } from "../../provider/model/errors";
 
 jest.setTimeout(600_000);
@@ -160,19 +159,6 @@ const CUSTOM: Case[] = [
 
 // -------------------------------------------------------------------------------------------------- the runs
 
-function hashTree(d: string): string {
-  const h = createHash("sha256");
-  const walk = (x: string) => {
-    for (const e of fs.readdirSync(x, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(x, e.name);
-      h.update(path.relative(d, p) + "\0");
-      if (e.isDirectory()) walk(p);
-      else h.update(fs.readFileSync(p));
-    }
-  };
-  if (fs.existsSync(d)) walk(d);
-  return h.digest("hex");
-}
 
 interface Named extends Case {
   name: string;

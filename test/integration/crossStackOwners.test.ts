@@ -4,29 +4,14 @@
  * the journal entry to remove if A were gone, and B's `up` writes nothing. Once A is destroyed, B's up succeeds.
  * The unit side (entries, same-stack renames, older entries) is test/resources/journalOwners.test.ts.
  */
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { cliProject, CliProject } from "../helpers/engine";
-import { REPO, tmpDir } from "../helpers/env";
+import { REPO, hashTree, tmpDir } from "../helpers/env";
 import { journalPath } from "../../provider/resources/journal";
 
 jest.setTimeout(180_000);
 
-/** Every name and byte below `d` (a change anywhere changes it). */
-function hashTree(d: string): string {
-  const h = createHash("sha256");
-  const walk = (x: string) => {
-    for (const e of fs.readdirSync(x, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const p = path.join(x, e.name);
-      h.update(path.relative(d, p) + "\0");
-      if (e.isDirectory()) walk(p);
-      else h.update(fs.readFileSync(p));
-    }
-  };
-  walk(d);
-  return h.digest("hex");
-}
 
 describe("a path owned by another stack on the same host", () => {
   const root = tmpDir("owners-root");
