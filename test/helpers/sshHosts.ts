@@ -225,6 +225,9 @@ export class SshLab {
       `mount --bind ${this.dir}/passwd /etc/passwd`,
       `mount --bind ${this.dir}/group /etc/group`,
       `mount --bind ${this.dir}/shadow /etc/shadow`,
+      // Its own /var/lib/netboot, as a second machine has: the intent journal there names the paths each stack
+      // owns, and hosts sharing one would see each other's (private) /etc files as owned by another stack.
+      `mkdir -p /var/lib/netboot '${dir}/var-lib-netboot' && mount --bind '${dir}/var-lib-netboot' /var/lib/netboot`,
     ];
     for (const [src, dst] of opts.binds ?? []) mounts.push(`mkdir -p '${src}' && mount --bind '${src}' '${dst}'`);
     if (opts.tmpfs) mounts.push(`mkdir -p '${opts.tmpfs.path}' && mount -t tmpfs -o size=${opts.tmpfs.sizeKb}k,mode=0755 nbsfull '${opts.tmpfs.path}'`);
