@@ -18,6 +18,9 @@ import { percentile, requireTools, StormLab, StormResult, Variant } from "./stor
 export const VARIANTS: Variant[] = [
   { name: "nfs-master", transport: "nfs", servers: 1, fsal: "VFS" },
   { name: "http", transport: "http", servers: 1 },
+  // the Perceus notes' alternative: NFS served over GlusterFS (NFS-Ganesha FSAL_GLUSTER on each of three servers of
+  // a replica 3 volume, nodes spread over the three round robin; gfapi reads the server's own brick)
+  { name: "nfs-gluster-r3", transport: "nfs", servers: 3, fsal: "GLUSTER", gluster: { layout: "replicate", replica: 3 } },
   // netboot's default: the init's read spread (each node its replica of every set, disperse reads round-robin)
   { name: "gluster-r3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 } },
   { name: "gluster-2x3", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3 } },

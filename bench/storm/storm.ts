@@ -165,6 +165,8 @@ export interface StormLabOptions {
 export class StormLab {
   readonly id = `nbs${process.pid % 100000}`;
   readonly procs = new Procs();
+  /** glusterd-managed volumes running (FSAL_GLUSTER variants): their daemons are not children of ours */
+  private managed: Array<{ dir: string; servers: number; name: string; cli: (s: number, args: string[]) => string }> = [];
   readonly ns: string[] = [];
   readonly root: string;
   pxe!: PxeServerModel;
@@ -269,7 +271,10 @@ export class StormLab {
     const started: ChildProcess[] = [];
     const dir = path.join(this.o.work, "v", v.name);
     fs.mkdirSync(dir, { recursive: true });
-    const stop = async () => { for (const p of started.reverse()) await this.procs.stop(p); };
+    const stop = async () => {
+      this.stopManaged(dir); // while glusterd still answers the CLI
+      for (const p of started.reverse()) await this.procs.stop(p);
+    };
     const rr = (node: number) => serverIp(1 + (node % v.servers));
     try {
       if (v.transport === "http") {
@@ -284,7 +289,13 @@ export class StormLab {
         return { stop, fetch: (_n, dst) => `curl -sSf --retry 5 --retry-connrefused -o ${dst} http://${serverIp(1)}/image.tar.gz` };
       }
       let model: GlusterModel | undefined;
-      if (v.gluster) {
+      if (v.gluster && v.fsal === "GLUSTER") {
+        // NFS-Ganesha over GlusterFS: FSAL_GLUSTER (libgfapi) asks a glusterd's management port for the volume's
+        // graph and has no option for a volfile, so this volume is glusterd's own (one peer per server), not the
+        // standalone bricks below.
+        model = this.glusterModel(v);
+        await this.startManagedVolume(v, model, dir, started);
+      } else if (v.gluster) {
         model = this.glusterModel(v);
         for (const b of model.bricks) {
           fs.mkdirSync(path.join(b.path, ".glusterfs"), { recursive: true }); // as the brick unit's ExecStartPre does
@@ -344,6 +355,62 @@ export class StormLab {
     } catch (e) {
       await stop();
       throw e;
+    }
+  }
+
+  /**
+   * A glusterd on every server of the variant (its own working folder, socket and hostname, as a machine of its
+   * own: the bricks it spawns inherit the hostname, so gfapi on that server takes its own brick for local), the
+   * servers probed into one pool, the volume created and started by the CLI, and the image published through a
+   * FUSE mount that fetches its graph from s1's glusterd. `stop` (in `started`) ends glusterd; the bricks and
+   * other daemons it spawned are ended by the pid files they wrote below the variant's folder.
+   */
+  private async startManagedVolume(v: Variant, model: GlusterModel, dir: string, started: ChildProcess[]): Promise<void> {
+    const gd = (s: number) => path.join(dir, `glusterd-${s}`);
+    const cli = (s: number, args: string[]) => sh(["gluster", `--glusterd-sock=${gd(s)}/glusterd.sock`, `--log-file=${gd(s)}/cli.log`, "--mode=script", ...args].map((a) => `'${a}'`).join(" "));
+    for (let s = 1; s <= v.servers; s++) {
+      for (const d of ["wd", "run", "log"]) fs.mkdirSync(path.join(gd(s), d), { recursive: true });
+      for (const sub of ["groups", "hooks"]) if (fs.existsSync(`/var/lib/glusterd/${sub}`)) sh(`cp -r /var/lib/glusterd/${sub} '${gd(s)}/wd/'`);
+      fs.writeFileSync(path.join(gd(s), "glusterd.vol"), [
+        "volume management", "    type mgmt/glusterd", `    option working-directory ${gd(s)}/wd`, `    option run-directory ${gd(s)}/run`,
+        `    option glusterd-sockfile ${gd(s)}/glusterd.sock`, "    option transport-type socket", "    option transport.socket.listen-port 24007",
+        "    option ping-timeout 0", "    option event-threads 1", "    option max-port 60999",
+        // as Debian's /etc/glusterfs/glusterd.vol: glusterd 10.3 cannot connect to a peer without them
+        "    option transport.socket.keepalive-time 10", "    option transport.socket.keepalive-interval 2", "end-volume", "",
+      ].join("\n"));
+      started.push(this.procs.start(this.serverNs(s), ["glusterd", "-N", "-f", `${gd(s)}/glusterd.vol`, "-l", `${gd(s)}/log/glusterd.log`], `${gd(s)}/out.log`, `s${s}`));
+    }
+    for (let s = 1; s <= v.servers; s++)
+      await waitFor(`glusterd on s${s}`, 30_000, () => fs.existsSync(`${gd(s)}/glusterd.sock`) && spawnSync("sh", ["-c", `gluster --glusterd-sock=${gd(s)}/glusterd.sock --log-file=${gd(s)}/cli.log --mode=script volume list`]).status === 0);
+    for (let s = 2; s <= v.servers; s++) cli(1, ["peer", "probe", serverIp(s)]);
+    await waitFor("the trusted pool", 60_000, () => (sh(`gluster --glusterd-sock=${gd(1)}/glusterd.sock --log-file=${gd(1)}/cli.log --mode=script pool list`, true).match(/\tConnected/g) ?? []).length === v.servers);
+    const g = v.gluster!;
+    const shape = g.layout === "disperse" ? ["disperse", String(g.disperse), "redundancy", String(g.redundancy)] : ["replica", String(g.replica)];
+    for (const b of model.bricks) fs.mkdirSync(b.path, { recursive: true });
+    cli(1, ["volume", "create", model.name, ...shape, ...model.bricks.map((b) => `${b.host}:${b.path}`), "force"]);
+    for (const [k, val] of Object.entries(g.options ?? {})) cli(1, ["volume", "set", model.name, k, val]);
+    cli(1, ["volume", "start", model.name]);
+    this.managed.push({ dir, servers: v.servers, name: model.name, cli });
+    const mnt = path.join(dir, "publish");
+    fs.mkdirSync(mnt, { recursive: true });
+    await waitFor(`the bricks of ${v.name}`, 30_000, () => (sh(`gluster --glusterd-sock=${gd(1)}/glusterd.sock --log-file=${gd(1)}/cli.log --mode=script volume status ${model.name} detail`, true).match(/Online\s*:\s*Y/g) ?? []).length === model.bricks.length);
+    sh(`ip netns exec ${this.id}-h sh -c '/usr/sbin/glusterfs --volfile-server=${serverIp(1)} --volfile-id=${model.name} -l ${dir}/publish.log ${mnt} && ` +
+      `mkdir -p ${mnt}/images && cp ${this.o.image} ${mnt}/images/.image.tmp && mv ${mnt}/images/.image.tmp ${mnt}/images/image.tar.gz && ` +
+      `sha256sum ${mnt}/images/image.tar.gz > ${dir}/published.sha; rc=$?; umount ${mnt}; exit $rc'`);
+    const got = fs.readFileSync(`${dir}/published.sha`, "utf8").split(" ")[0];
+    if (got !== this.imageSha) throw new Error(`${v.name}: the image read back from the volume has sha256 ${got}, not ${this.imageSha}`);
+  }
+
+  /** Stops the daemons glusterd spawned (bricks, self-heal) for the volumes in `dir` (all: every one), each by its pid file. */
+  private stopManaged(dir?: string): void {
+    const mine = this.managed.filter((m) => dir === undefined || m.dir === dir);
+    this.managed = this.managed.filter((m) => !mine.includes(m));
+    for (const m of mine) {
+      try { m.cli(1, ["volume", "stop", m.name, "force"]); } catch { /* glusterd gone: the pid files below still name its daemons */ }
+      for (const f of sh(`find ${m.dir} -name '*.pid' -path '*glusterd-*'`, true).split("\n").filter(Boolean)) {
+        const pid = Number(fs.readFileSync(f, "utf8").trim());
+        if (pid > 1 && fs.existsSync(`/proc/${pid}/cmdline`) && /gluster/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"))) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+      }
     }
   }
 
@@ -413,6 +480,7 @@ export class StormLab {
   }
 
   async down(): Promise<void> {
+    this.stopManaged();
     await this.procs.stopAll();
     // glusterfs clients of nodes that were killed (a timed-out node) daemonized themselves: end them by their pid files
     for (const f of sh(`ls ${this.o.work}/v/*/client-*.pid 2>/dev/null`, true).split("\n").filter(Boolean)) {
