@@ -249,14 +249,15 @@ function foreignClaim(host: Host, c: PathClaim, e: JournalEntry, description: st
  */
 export function foreignReason(urn: string, c: ForeignClaim, atApply = false): string {
   const deleting = c.holderState === "deleting";
-  const race = atApply
-    ? ` Its claim appeared after this resource's check (the two stacks ran at the same time); this apply withdrew its own claim and changed no file${c.holderState === "applying" ? " (if that stack's apply fails the same way, both did: rerun one of them)" : ""}.`
-    : "";
-  return formatIssue({
+  const reason = formatIssue({
     resource: describeUrn(urn), field: c.field, value: c.path,
-    message: `is also written by ${describeUrn(c.holder)} of ${describeStack(c.holder)} (${c.holder}${deleting ? ", whose delete was interrupted" : ""}), per the intent journal of ${c.hostDescription}; ${ONE_OWNER}.${race} ` +
+    message: `is also written by ${describeUrn(c.holder)} of ${describeStack(c.holder)} (${c.holder}${deleting ? ", whose delete was interrupted" : ""}), per the intent journal of ${c.hostDescription}; ${ONE_OWNER}. ` +
       `Remove the path from one of the two stacks${deleting ? ", or finish that stack's destroy" : ""}; if that stack no longer exists, remove its journal entry: rm ${c.entryFile}${c.remote ? ` (on ${c.hostDescription})` : ""}`,
   });
+  // after formatIssue, which cuts a message at 600 characters: this part holds no user value, and the `rm` must stay
+  if (!atApply) return reason;
+  const both = c.holderState === "applying" ? "; if that stack's apply fails the same way, both did: rerun one of them" : "";
+  return `${reason}. This apply withdrew its claim and changed no file: that claim appeared after this resource's check (the two stacks ran at the same time)${both}`;
 }
 
 async function readOwners(t: Transport): Promise<{ owners: Map<string, JournalEntry[]>; urns: Map<string, string> }> {
