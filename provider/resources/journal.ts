@@ -225,7 +225,9 @@ export class JournalOwners {
     const toRead = names.filter((n) => !ours(n));
     const out: ForeignClaim[] = [];
     for (let i = 0; i < toRead.length; i += 16) {
-      const batch = await Promise.all(toRead.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`)));
+      // an entry this login may not read tells nothing, as at check; any other failure (the host went away) stops
+      // the apply with its claim in place, which is what an interrupted apply leaves
+      const batch = await Promise.all(toRead.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`).catch((e) => (unwritable(e) ? undefined : Promise.reject(e)))));
       for (const d of batch) {
         const e = d && parseEntry(d.toString("utf8"));
         if (!e?.paths || stackOf(e.urn) === stackOf(urn)) continue;
