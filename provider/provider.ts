@@ -5,7 +5,9 @@ import * as resproto from "@pulumi/pulumi/proto/resource_pb";
 import { ProviderContext } from "./context";
 import { fromPulumi } from "./_grpc";
 import { ComponentCheck, componentChecks, ComponentConstructor, components, customResources } from "./registry";
-import { describeStack, describeUrn, ResourceHandler } from "./resources/handler";
+import { describeUrn, ResourceHandler } from "./resources/handler";
+import { foreignReason } from "./resources/journal";
+import { ONE_OWNER } from "./model/ownership";
 import { formatIssue, Issues, ValidationError } from "./model/errors";
 import { checkSshConfig, resolveHosts, SshConfig } from "./model/host";
 import { reveal } from "./values";
@@ -123,24 +125,16 @@ export class NetbootProvider implements provider.Provider {
     const r = await h.check(urn, olds, news);
     const owned = h.ownedPaths && !r.failures?.length ? h.ownedPaths(r.inputs) : undefined;
     if (!owned) return r;
-    const twice = "two resources must not own one path (each would rewrite it on every run, and deleting either would remove it)";
     const inStack = this.ctx.owners.claim(urn, owned);
     const failures = inStack.map((c) => ({
       property: c.field,
-      reason: formatIssue({ resource: describeUrn(urn), field: c.field, value: c.path, message: `is also written by ${describeUrn(c.holder)} (${c.holderField}); ${twice}` }),
+      reason: formatIssue({ resource: describeUrn(urn), field: c.field, value: c.path, message: `is also written by ${describeUrn(c.holder)} (${c.holderField}); ${ONE_OWNER}` }),
     }));
     // The rest against the host's journal: paths another stack's resources own there (resources/journal.ts).
     const taken = new Set(inStack.map((c) => `${c.host}\0${c.path}`));
     const rest = owned.filter((c) => !taken.has(`${c.host}\0${c.path}`));
     for (const c of h.foreignOwners && rest.length ? await h.foreignOwners(urn, r.inputs, rest) : [])
-      failures.push({
-        property: c.field,
-        reason: formatIssue({
-          resource: describeUrn(urn), field: c.field, value: c.path,
-          message: `is also written by ${describeUrn(c.holder)} of ${describeStack(c.holder)} (${c.holder}${c.holderState === "deleting" ? ", whose delete was interrupted" : ""}), per the intent journal of ${c.hostDescription}; ${twice}. ` +
-            `Remove the path from one of the two stacks${c.holderState === "deleting" ? ", or finish that stack's destroy" : ""}; if that stack no longer exists, remove its journal entry: rm ${c.entryFile}${c.remote ? ` (on ${c.hostDescription})` : ""}`,
-        }),
-      });
+      failures.push({ property: c.field, reason: foreignReason(urn, c) });
     return failures.length ? { ...r, failures } : r;
   }
   diff(id: string, urn: string, olds: PropertyBag, news: PropertyBag, oldInputs?: PropertyBag) {

@@ -12,6 +12,9 @@
  */
 import * as path from "path";
 
+/** Why a path has one owner, for every refusal of a second one (within a stack and across stacks). */
+export const ONE_OWNER = "two resources must not own one path (each would rewrite it on every run, and deleting either would remove it)";
+
 export interface PathClaim {
   /** hostKey() of the host (`local:/tmp/target`, `ssh:root@10.0.0.1:22`) */
   host: string;

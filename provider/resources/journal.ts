@@ -24,15 +24,25 @@
  * how a stack sees the paths of another stack on the same host (`JournalOwners` below, consulted at check beside
  * this process's PathOwners, see model/ownership.ts). Entries of an older netboot have no `paths`: they own
  * nothing as far as this check knows.
+ *
+ * A check reads what was applied, so two stacks that check the same path at the same moment (neither applied yet)
+ * both pass. The apply closes that gap by claim-then-verify (`journaled` below): it writes its own `applying` entry
+ * with its paths first, then re-reads the entries of other stacks (fresh, not the check's cache), and when one
+ * holds one of its paths it withdraws its claim (puts its previous entry back, or removes the one it just made)
+ * and fails before it changes any file. Each of two racing applies writes its claim before it reads the others',
+ * and a write that has returned is seen by every later listing and read of the host's file system: so if A's read
+ * missed B's claim, that read came before B's write, which comes before B's read, which sees A's claim. At least
+ * one of the two sees the other; both may (both fail, the host unchanged, and a rerun of one succeeds).
  */
 import { createHash, randomBytes } from "crypto";
 import * as path from "path";
 import { hostKey, hostPath } from "../model/host";
-import { ForeignClaim, PathClaim } from "../model/ownership";
+import { formatIssue } from "../model/errors";
+import { ForeignClaim, ONE_OWNER, PathClaim } from "../model/ownership";
 import { Host } from "../schema-types";
 import { Transport } from "../transport";
 import { reveal } from "../values";
-import { ResourceHandler } from "./handler";
+import { describeStack, describeUrn, ResourceHandler } from "./handler";
 
 /** Host folder of the journal (below `root` for a local target folder, like every host path). */
 export const JOURNAL_DIR = "/var/lib/netboot/journal";
@@ -120,6 +130,16 @@ export function stackOf(urn: string): string {
   return urn.split("::").slice(0, 2).join("::") + "::";
 }
 
+/** A host's journal as one provider process read it. */
+interface JournalSnapshot {
+  /** normalized path -> the entries that own it, by URN */
+  owners: Map<string, JournalEntry[]>;
+  /** the host as its transport names it */
+  description: string;
+  /** entry file name -> the URN it holds (every entry that parsed, with or without paths) */
+  urns: Map<string, string>;
+}
+
 /**
  * The paths other stacks own on a host, from the host's journal: the folder is listed once per host per provider
  * process (one engine operation) and every entry read once, however many resources check against it (as
@@ -127,14 +147,21 @@ export function stackOf(urn: string): string {
  * entries are skipped (this process's PathOwners decides for them, and a resource renamed or aliased in this stack
  * must not conflict with its own old entry); so entries this process writes later cannot make the cache wrong.
  * A host without a readable journal folder gives no information, not an error.
+ *
+ * `claimed` is the apply-time re-read (claim-then-verify, header): fresh, but it reads only the entries that may
+ * hold another stack's claim. An entry's file name is the hash of its URN, so a name known to hold this stack's
+ * URN (from the check's read, or written by this process) can hold no other stack's entry and is not read again;
+ * every other name is (another stack's entry may have changed its paths since the check). In a host one stack
+ * manages, that is one listing per apply and no reads.
  */
 export class JournalOwners {
-  private readonly cache = new Map<string, Promise<{ owners: Map<string, JournalEntry[]>; description: string }>>();
+  private readonly cache = new Map<string, Promise<JournalSnapshot>>();
+  /** per host: entry file name -> URN, for the entries this process wrote */
+  private readonly written = new Map<string, Map<string, string>>();
 
   constructor(private readonly transport: (host: Host) => Transport) {}
 
-  /** normalized path -> the entries that own it, by URN; and the host as its transport names it */
-  private read(host: Host): Promise<{ owners: Map<string, JournalEntry[]>; description: string }> {
+  private read(host: Host): Promise<JournalSnapshot> {
     const key = hostKey(host);
     let m = this.cache.get(key);
     if (!m) {
@@ -142,9 +169,9 @@ export class JournalOwners {
       m = Promise.resolve()
         .then(async () => {
           const t = this.transport(host);
-          return { owners: await readOwners(t), description: t.description };
+          return { ...(await readOwners(t)), description: t.description };
         })
-        .catch(() => ({ owners: new Map<string, JournalEntry[]>(), description: key }));
+        .catch(() => ({ owners: new Map<string, JournalEntry[]>(), description: key, urns: new Map<string, string>() }));
       this.cache.set(key, m);
     }
     return m;
@@ -159,32 +186,105 @@ export class JournalOwners {
     const out: ForeignClaim[] = [];
     for (const c of mine) {
       const e = owners.get(path.posix.normalize(c.path))?.find((x) => stackOf(x.urn) !== stackOf(urn));
-      if (e) out.push({ ...c, holder: e.urn, holderState: e.state, entryFile: hostPath(host, journalPath(e.urn)), hostDescription: description, remote: !!reveal<Host>(host).ssh });
+      if (e) out.push(foreignClaim(host, c, e, description));
     }
     return out;
   }
+
+  /** Before this process writes `urn`'s entry on `host`: its file is this stack's, not to be re-read by `claimed`. */
+  noteWrite(host: Host, urn: string): void {
+    const key = hostKey(host);
+    let m = this.written.get(key);
+    if (!m) this.written.set(key, (m = new Map()));
+    m.set(path.posix.basename(journalPath(urn)), urn);
+  }
+
+  /**
+   * The claims of `urn` on `host` that another stack's entry holds now (read from the host, after `urn`'s own
+   * claim was written): one listing of the folder, and a read of each entry not known to be this stack's.
+   * A folder that cannot be listed (permission denied) gives no information, as at check.
+   */
+  async claimed(host: Host, urn: string, claims: PathClaim[]): Promise<ForeignClaim[]> {
+    const key = hostKey(host);
+    const mine = new Map(claims.filter((c) => c.host === key).map((c) => [path.posix.normalize(c.path), c]));
+    if (!mine.size) return [];
+    const t = this.transport(host);
+    let names: string[];
+    try {
+      names = ((await t.list(JOURNAL_DIR)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
+    } catch (e) {
+      if (unwritable(e)) return [];
+      throw e;
+    }
+    // the check's read, if this process made one (it always has before an apply of `up`); else every name is read
+    const known = this.cache.has(key) ? (await this.read(host)).urns : new Map<string, string>();
+    const ours = (n: string) => {
+      const u = this.written.get(key)?.get(n) ?? known.get(n);
+      return u !== undefined && stackOf(u) === stackOf(urn);
+    };
+    const toRead = names.filter((n) => !ours(n));
+    const out: ForeignClaim[] = [];
+    for (let i = 0; i < toRead.length; i += 16) {
+      // an entry this login may not read tells nothing, as at check; any other failure (the host went away) stops
+      // the apply with its claim in place, which is what an interrupted apply leaves
+      const batch = await Promise.all(toRead.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`).catch((e) => (unwritable(e) ? undefined : Promise.reject(e)))));
+      for (const d of batch) {
+        const e = d && parseEntry(d.toString("utf8"));
+        if (!e?.paths || stackOf(e.urn) === stackOf(urn)) continue;
+        for (const p of new Set(e.paths.map((x) => path.posix.normalize(x)))) {
+          const c = mine.get(p);
+          if (c) out.push(foreignClaim(host, c, e, t.description));
+        }
+      }
+    }
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.holder < b.holder ? -1 : a.holder > b.holder ? 1 : 0));
+  }
 }
 
-async function readOwners(t: Transport): Promise<Map<string, JournalEntry[]>> {
+function foreignClaim(host: Host, c: PathClaim, e: JournalEntry, description: string): ForeignClaim {
+  return { ...c, holder: e.urn, holderState: e.state, entryFile: hostPath(host, journalPath(e.urn)), hostDescription: description, remote: !!reveal<Host>(host).ssh };
+}
+
+/**
+ * The refusal of a path another stack's entry holds, as check gives it and (`atApply`) as an apply gives it when
+ * the claim appeared after this resource's check (the two stacks ran at once).
+ */
+export function foreignReason(urn: string, c: ForeignClaim, atApply = false): string {
+  const deleting = c.holderState === "deleting";
+  const reason = formatIssue({
+    resource: describeUrn(urn), field: c.field, value: c.path,
+    message: `is also written by ${describeUrn(c.holder)} of ${describeStack(c.holder)} (${c.holder}${deleting ? ", whose delete was interrupted" : ""}), per the intent journal of ${c.hostDescription}; ${ONE_OWNER}. ` +
+      `Remove the path from one of the two stacks${deleting ? ", or finish that stack's destroy" : ""}; if that stack no longer exists, remove its journal entry: rm ${c.entryFile}${c.remote ? ` (on ${c.hostDescription})` : ""}`,
+  });
+  // after formatIssue, which cuts a message at 600 characters: this part holds no user value, and the `rm` must stay
+  if (!atApply) return reason;
+  const both = c.holderState === "applying" ? "; if that stack's apply fails the same way, both did: rerun one of them" : "";
+  return `${reason}. This apply withdrew its claim and changed no file: that claim appeared after this resource's check (the two stacks ran at the same time)${both}`;
+}
+
+async function readOwners(t: Transport): Promise<{ owners: Map<string, JournalEntry[]>; urns: Map<string, string> }> {
   let names: string[];
   try {
     names = ((await t.list(JOURNAL_DIR)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
   } catch {
-    return new Map(); // unreadable (an unprivileged login): no cross-stack information
+    return { owners: new Map(), urns: new Map() }; // unreadable (an unprivileged login): no cross-stack information
   }
   const entries: JournalEntry[] = [];
+  const urns = new Map<string, string>();
   // a few reads at a time: over SSH each is one round trip, and a host may hold thousands of entries
   for (let i = 0; i < names.length; i += 16) {
-    const batch = await Promise.all(names.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`).catch(() => undefined)));
-    for (const d of batch) {
+    const slice = names.slice(i, i + 16);
+    const batch = await Promise.all(slice.map((n) => t.get(`${JOURNAL_DIR}/${n}`).catch(() => undefined)));
+    batch.forEach((d, j) => {
       const e = d && parseEntry(d.toString("utf8"));
+      if (e) urns.set(slice[j], e.urn);
       if (e?.paths) entries.push(e);
-    }
+    });
   }
   const owners = new Map<string, JournalEntry[]>();
   for (const e of entries.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)))
     for (const p of new Set(e.paths!.map((x) => path.posix.normalize(x)))) owners.set(p, [...(owners.get(p) ?? []), e]);
-  return owners;
+  return { owners, urns };
 }
 
 /**
@@ -224,25 +324,41 @@ export function journaled(
   report: (urn: string, message: string) => void = () => undefined,
   owners?: JournalOwners,
 ): ResourceHandler {
-  /** The paths `props` (inputs or state) own on `host`, for its entry (undefined: the handler claims none). */
-  const pathsOf = (host: Host, props: any): string[] | undefined => {
+  /** The claims `props` (inputs or state) make on `host`, for its entry (undefined: the handler claims none). */
+  const claimsOf = (host: Host, props: any): PathClaim[] | undefined => {
     const claims = h.ownedPaths?.(props);
     if (!claims) return undefined;
     const key = hostKey(host);
-    return claims.filter((c) => c.host === key).map((c) => c.path);
+    return claims.filter((c) => c.host === key);
   };
+  const pathsOf = (host: Host, props: any): string[] | undefined => claimsOf(host, props)?.map((c) => c.path);
+  // the apply-time re-read of other stacks' claims (header: claim-then-verify); its own reader when none is shared
+  const verifier = owners ?? new JournalOwners(transport);
   const apply = async <T extends { outs?: any }>(urn: string, host: Host | undefined, props: any, run: () => Promise<T>): Promise<T> => {
     if (!host) return run();
     const t = transport(host);
     const nonce = newNonce();
-    const paths = pathsOf(host, props);
+    const claims = claimsOf(host, props);
+    const paths = claims?.map((c) => c.path);
+    // the entry this claim replaces (an update's `done`, an interrupted apply's), put back if the claim is withdrawn
+    let previous: Buffer | undefined;
     try {
+      if (claims?.length) previous = await t.get(journalPath(urn));
+      verifier.noteWrite(host, urn);
       await beginApply(t, urn, nonce, paths);
     } catch (e) {
       if (!unwritable(e)) throw e;
       report(urn, `netboot: warning: no intent journal on ${t.description} (${JOURNAL_DIR} is not writable): an interrupted apply will need \`pulumi refresh\``);
       const r = await run();
       return { ...r, outs: { ...r.outs, journal: JOURNAL_OFF } };
+    }
+    // Our claim is on the host: now another stack's claim on one of our paths, made since our check, is seen
+    // (or that stack sees ours). Nothing was changed yet, so refusing here leaves the host as it was.
+    const taken = claims?.length ? await verifier.claimed(host, urn, claims) : [];
+    if (taken.length) {
+      if (previous) await t.put(journalPath(urn), previous, { mode: 0o600 });
+      else await endDelete(t, urn);
+      throw new Error(taken.map((c) => foreignReason(urn, c, true)).join("\n"));
     }
     const r = await run();
     await endApply(t, urn, nonce, paths);
@@ -276,6 +392,7 @@ export function journaled(
       const to = hostOf(news);
       const away = from && to && olds?.journal !== JOURNAL_OFF && transport(from) !== transport(to) ? transport(from) : undefined;
       if (!away) return apply(urn, to, news, () => h.update(id, urn, olds, news));
+      verifier.noteWrite(from!, urn);
       await beginApply(away, urn, newNonce(), pathsOf(from!, olds));
       const r = await apply(urn, to, news, () => h.update(id, urn, olds, news));
       await endDelete(away, urn);
@@ -291,6 +408,7 @@ export function journaled(
       if (!host) return h.delete(id, urn, props);
       const t = transport(host);
       if (props?.journal === JOURNAL_OFF) return h.delete(id, urn, props);
+      verifier.noteWrite(host, urn);
       await beginDelete(t, urn, pathsOf(host, props));
       await h.delete(id, urn, props);
       await endDelete(t, urn);
