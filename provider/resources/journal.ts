@@ -28,7 +28,7 @@
 import { createHash, randomBytes } from "crypto";
 import * as path from "path";
 import { hostKey, hostPath } from "../model/host";
-import { ForeignClaim, PathClaim } from "../model/ownership";
+import { claimKey, ForeignClaim, overlapping, PathClaim } from "../model/ownership";
 import { Host } from "../schema-types";
 import { Transport } from "../transport";
 import { reveal } from "../values";
@@ -158,7 +158,8 @@ export class JournalOwners {
     const { owners, description } = await this.read(host);
     const out: ForeignClaim[] = [];
     for (const c of mine) {
-      const e = owners.get(path.posix.normalize(c.path))?.find((x) => stackOf(x.urn) !== stackOf(urn));
+      // the same path, or a folder claim (an Initramfs' `images/<name>/`) that holds it or that it holds
+      const e = overlapping(c.path, owners).flatMap((k) => owners.get(k)!).find((x) => stackOf(x.urn) !== stackOf(urn));
       if (e) out.push({ ...c, holder: e.urn, holderState: e.state, entryFile: hostPath(host, journalPath(e.urn)), hostDescription: description, remote: !!reveal<Host>(host).ssh });
     }
     return out;
@@ -183,7 +184,7 @@ async function readOwners(t: Transport): Promise<Map<string, JournalEntry[]>> {
   }
   const owners = new Map<string, JournalEntry[]>();
   for (const e of entries.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)))
-    for (const p of new Set(e.paths!.map((x) => path.posix.normalize(x)))) owners.set(p, [...(owners.get(p) ?? []), e]);
+    for (const p of new Set(e.paths!.map(claimKey))) owners.set(p, [...(owners.get(p) ?? []), e]);
   return owners;
 }
 
