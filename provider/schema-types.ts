@@ -1198,6 +1198,8 @@ export interface NodeGroupFilesOutputs {
     readonly owners?: { [key: string]: string };
     /** Folders this resource created; delete removes them again when they are empty. */
     readonly createdDirs: string[];
+    /** Folders the group's files are written into that are not plain folders, path -> what was found (`symlink -> TARGET`, `file`): a symlink in place of the iPXE scripts folder, say. Their files are reported missing, never read through the link. Empty after `up`, which replaces a symlink by a folder. */
+    readonly dirDrift?: { [key: string]: string };
     /** What the last apply did: counts of files written, changed, unchanged, removed, and the pid signalled. */
     readonly lastApply?: { [key: string]: string };
     /** Node -> its SSH host keys, generated once (kept across updates and image changes; new ones when `rotateHostKeys` changes). */

@@ -18,6 +18,10 @@ export const ONE_OWNER = "two resources must not own one path (each would rewrit
 export interface PathClaim {
   /** hostKey() of the host (`local:/tmp/target`, `ssh:root@10.0.0.1:22`) */
   host: string;
+  /**
+   * A file, or (ending in `/`) a folder and everything in it: an Initramfs owns its `images/<name>/` folder,
+   * whose file names carry content hashes that are only known once it is built.
+   */
   path: string;
   /** the field of the claiming resource that names the path (`files["/etc/hosts"]`, `path`) */
   field: string;
@@ -42,9 +46,36 @@ export interface ForeignClaim extends PathClaim {
   remote: boolean;
 }
 
+/** One key per path: `/etc//hosts` and `/etc/./hosts` are one file; a folder claim keeps its trailing `/`. */
+export function claimKey(p: string): string {
+  return path.posix.normalize(p);
+}
+
+/**
+ * The keys of `byKey` whose claims overlap the claim of `p` (see PathClaim): the same path, a folder claim of
+ * `p` or of one of its parents, and for a folder claim every path below it. Pure. A file claim costs one lookup
+ * per parent folder; only a folder claim scans the keys (there are few: one per Initramfs).
+ */
+export function overlapping<T>(p: string, byKey: ReadonlyMap<string, T>): string[] {
+  const k = claimKey(p);
+  const folder = k.endsWith("/") && k !== "/";
+  const bare = folder ? k.slice(0, -1) : k;
+  const out = new Set<string>();
+  for (const c of [bare, bare + "/"]) if (byKey.has(c)) out.add(c);
+  for (let d = path.posix.dirname(bare); ; d = path.posix.dirname(d)) {
+    const f = d === "/" ? "/" : d + "/";
+    if (byKey.has(f)) out.add(f);
+    if (d === "/") break;
+  }
+  if (folder) for (const x of byKey.keys()) if (x.startsWith(bare + "/")) out.add(x);
+  return [...out];
+}
+
 export class PathOwners {
-  private readonly byPath = new Map<string, { owner: string; field: string }>();
-  private readonly byOwner = new Map<string, string[]>();
+  /** host -> claim key -> holder */
+  private readonly byHost = new Map<string, Map<string, { owner: string; field: string }>>();
+  /** owner -> its claims as [host, key] */
+  private readonly byOwner = new Map<string, Array<[string, string]>>();
 
   /**
    * Claims `claims` for `owner` (a URN), replacing what `owner` claimed before (a resource checked again, or
@@ -54,17 +85,18 @@ export class PathOwners {
   claim(owner: string, claims: PathClaim[]): OwnershipConflict[] {
     this.release(owner);
     const conflicts: OwnershipConflict[] = [];
-    const mine: string[] = [];
+    const mine: Array<[string, string]> = [];
     for (const c of claims) {
-      // `/etc//hosts` and `/etc/./hosts` are one file
-      const k = `${c.host}\0${path.posix.normalize(c.path)}`;
-      const h = this.byPath.get(k);
-      if (h && h.owner !== owner) {
+      let paths = this.byHost.get(c.host);
+      if (!paths) this.byHost.set(c.host, (paths = new Map()));
+      const k = claimKey(c.path);
+      const h = overlapping(k, paths).map((x) => paths!.get(x)!).find((x) => x.owner !== owner);
+      if (h) {
         conflicts.push({ ...c, holder: h.owner, holderField: h.field });
         continue;
       }
-      this.byPath.set(k, { owner, field: c.field });
-      mine.push(k);
+      paths.set(k, { owner, field: c.field });
+      mine.push([c.host, k]);
     }
     this.byOwner.set(owner, mine);
     return conflicts;
@@ -72,7 +104,10 @@ export class PathOwners {
 
   /** Drops every claim of `owner`. */
   release(owner: string): void {
-    for (const k of this.byOwner.get(owner) ?? []) if (this.byPath.get(k)?.owner === owner) this.byPath.delete(k);
+    for (const [host, k] of this.byOwner.get(owner) ?? []) {
+      const paths = this.byHost.get(host);
+      if (paths?.get(k)?.owner === owner) paths.delete(k);
+    }
     this.byOwner.delete(owner);
   }
 }

@@ -224,14 +224,21 @@ function outputs(inputs: FileSetInputs, host: Host, observed: Map<string, Seen |
   return { ...inputs, host, files, manifest, written, createdDirs, ...found, ...(lastApply ? { lastApply } : {}) } as FileSetOutputs;
 }
 
-/** Whether any of these folders still holds a file with a netboot header (another server's config, say). */
-async function netbootFilesIn(t: Transport, folders: string[]): Promise<boolean> {
-  for (const d of folders)
-    for (const n of (await t.list(d)) ?? []) {
+/**
+ * Whether any of these folders still holds a file with a netboot header (another server's config, say). Read
+ * confined as the set's writes go (`owned`: within the outermost owned folder, else the folder itself must be
+ * real): a folder replaced by a symlink holds nothing of netboot's, so a copy of a config behind the link does
+ * not keep a unit netboot started running.
+ */
+async function netbootFilesIn(t: Transport, folders: string[], owned: string[]): Promise<boolean> {
+  for (const d of folders) {
+    const confine = { confined: true, within: withinFor(d, owned) };
+    for (const n of (await t.list(d, confine)) ?? []) {
       const p = `${d === "/" ? "" : d}/${n}`;
-      const st = await t.stat(p);
-      if (st?.type === "file" && renderedByNetboot(((await t.get(p)) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) return true;
+      const st = await t.stat(p, confine);
+      if (st?.type === "file" && renderedByNetboot(((await t.get(p, confine)) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) return true;
     }
+  }
   return false;
 }
 
@@ -367,7 +374,7 @@ export function fileSetHandler(ctx: ProviderContext): ResourceHandler {
         await runPlan(t, unit, destroyPlan({ ...facts, othersLeft: false, removedAny: false, unitFilesRemoved: false }).before);
         const removed = await removeFiles(t, paths, props.createdDirs ?? []);
         const told = s.paths?.length ? removed.filter((p) => s.paths!.includes(p)) : removed;
-        const othersLeft = await netbootFilesIn(t, [...new Set((s.paths?.length ? s.paths : paths).map((p) => path.posix.dirname(p)))]);
+        const othersLeft = await netbootFilesIn(t, [...new Set((s.paths?.length ? s.paths : paths).map((p) => path.posix.dirname(p)))], ownedDirs(props, props.createdDirs ?? []));
         await runPlan(t, unit, destroyPlan({ ...facts, othersLeft, removedAny: told.length > 0, unitFilesRemoved: removed.some(isUnitFile) }).after);
       });
     },

@@ -3,12 +3,18 @@ import { hostKey } from "../model/host";
 import { Host } from "../schema-types";
 import { Transport } from "../transport";
 
-/** Every claim in the files of `hostsDir` on the host behind `t`. */
+/**
+ * Every claim in the files of `hostsDir` on the host behind `t`. The folder is the PxeServer's (netboot owns it),
+ * so it is read confined (transport.ts): a hostsdir replaced by a symlink holds no claims (the PxeServer reports
+ * the symlink as drift and `up` replaces it), and neither does a symlink in it, instead of netboot taking
+ * whatever is behind the link for other groups' leases.
+ */
 export async function readHostsDir(t: Transport, hostsDir: string): Promise<ClaimIndex> {
   const index = new ClaimIndex();
-  for (const n of (await t.list(hostsDir)) ?? []) {
+  const confine = { confined: true, within: hostsDir };
+  for (const n of (await t.list(hostsDir, confine)) ?? []) {
     if (n.startsWith(".")) continue;
-    const data = await t.get(`${hostsDir}/${n}`);
+    const data = await t.get(`${hostsDir}/${n}`, confine);
     if (data) index.add(parseHostsFile(`${hostsDir}/${n}`, data.toString("utf8")));
   }
   return index;

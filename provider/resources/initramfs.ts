@@ -16,6 +16,10 @@
  *   (`initrd-<sha12>.img`), and files of the previous build are removed after the new ones are in place.
  *   Retry-safe: a failed apply leaves the old files, and the next apply compares against the host.
  * - read(): re-hashes what was published. delete(): removes exactly the files it published.
+ * - ownership: the folder `<httpRoot>/images/<name>/` and everything in it is this resource's on its host
+ *   (`ownedPaths`, a folder claim: the published names carry content hashes known only once built). A File or
+ *   FileSet writing there, or a second BootImage of the same name on the same server (in this stack or, through
+ *   the host's intent journal, another), is refused at check naming both: each would remove the other's build.
  */
 import { randomUUID } from "crypto";
 import * as path from "path";
@@ -70,7 +74,7 @@ interface Layout {
 }
 
 function layout(inputs: InitramfsInputs, plan: Plan, initrdName: string, imageSha?: string): Layout {
-  const dir = path.posix.join(inputs.httpRoot, "images", inputs.name);
+  const dir = imagesDir(inputs);
   return {
     dir,
     kernel: path.posix.join(dir, `vmlinuz-${plan.kernelVersion}-${plan.kernelSha256.slice(0, 12)}`),
@@ -78,6 +82,9 @@ function layout(inputs: InitramfsInputs, plan: Plan, initrdName: string, imageSh
     image: plan.init.transport === "http" && imageSha ? path.posix.join(dir, `image-${imageSha.slice(0, 12)}.tar.${plan.image.compression === "z" ? "gz" : "xz"}`) : undefined,
   };
 }
+
+/** The folder the published files go in (see `layout`). */
+const imagesDir = (x: { httpRoot: string; name: string }) => path.posix.join(x.httpRoot, "images", x.name);
 
 const url = (inputs: InitramfsInputs, hostPath: string) => inputs.httpBaseUrl + path.posix.relative(inputs.httpRoot, hostPath);
 
@@ -159,6 +166,11 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
     return { inputs, failures: issues.list.map((i) => ({ property: i.field, reason: formatIssue(i) })) };
   },
 
+  ownedPaths(inputs: InitramfsInputs) {
+    if (hasUnknown(inputs.host) || typeof inputs.httpRoot !== "string" || typeof inputs.name !== "string" || !inputs.host || typeof inputs.host !== "object") return undefined;
+    return [{ host: hostKey(inputs.host), path: imagesDir(inputs) + "/", field: "name" }];
+  },
+
   async diff(_id, urn, olds: InitramfsOutputs, news: InitramfsInputs): Promise<DiffResultWithDetail> {
     const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
     if (hasUnknown(news)) return { changes: true, detailedDiff: { spec: { kind: "update" } } };
@@ -196,7 +208,7 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
 
   async delete(_id, _urn, props: InitramfsOutputs) {
       const t = ctx.transport(props.host);
-    const dir = path.posix.join(props.httpRoot, "images", props.name);
+    const dir = imagesDir(props);
     await removeFiles(t, Object.keys(props.published ?? {}), [path.posix.join(props.httpRoot, "images"), dir]);
   },
   };

@@ -38,7 +38,7 @@ import { createHash, randomBytes } from "crypto";
 import * as path from "path";
 import { hostKey, hostPath } from "../model/host";
 import { formatIssue } from "../model/errors";
-import { ForeignClaim, ONE_OWNER, PathClaim } from "../model/ownership";
+import { claimKey, ForeignClaim, ONE_OWNER, overlapping, PathClaim } from "../model/ownership";
 import { Host } from "../schema-types";
 import { Transport } from "../transport";
 import { reveal } from "../values";
@@ -185,7 +185,8 @@ export class JournalOwners {
     const { owners, description } = await this.read(host);
     const out: ForeignClaim[] = [];
     for (const c of mine) {
-      const e = owners.get(path.posix.normalize(c.path))?.find((x) => stackOf(x.urn) !== stackOf(urn));
+      // the same path, or a folder claim (an Initramfs' `images/<name>/`) that holds it or that it holds
+      const e = overlapping(c.path, owners).flatMap((k) => owners.get(k)!).find((x) => stackOf(x.urn) !== stackOf(urn));
       if (e) out.push(foreignClaim(host, c, e, description));
     }
     return out;
@@ -206,7 +207,7 @@ export class JournalOwners {
    */
   async claimed(host: Host, urn: string, claims: PathClaim[]): Promise<ForeignClaim[]> {
     const key = hostKey(host);
-    const mine = new Map(claims.filter((c) => c.host === key).map((c) => [path.posix.normalize(c.path), c]));
+    const mine = new Map(claims.filter((c) => c.host === key).map((c) => [claimKey(c.path), c]));
     if (!mine.size) return [];
     const t = this.transport(host);
     let names: string[];
@@ -231,10 +232,9 @@ export class JournalOwners {
       for (const d of batch) {
         const e = d && parseEntry(d.toString("utf8"));
         if (!e?.paths || stackOf(e.urn) === stackOf(urn)) continue;
-        for (const p of new Set(e.paths.map((x) => path.posix.normalize(x)))) {
-          const c = mine.get(p);
-          if (c) out.push(foreignClaim(host, c, e, t.description));
-        }
+        // the same path, or a folder claim (an Initramfs' `images/<name>/`) on either side that holds the other
+        const hit = new Set(e.paths.flatMap((p) => overlapping(p, mine)));
+        for (const k of hit) out.push(foreignClaim(host, mine.get(k)!, e, t.description));
       }
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.holder < b.holder ? -1 : a.holder > b.holder ? 1 : 0));
@@ -283,7 +283,7 @@ async function readOwners(t: Transport): Promise<{ owners: Map<string, JournalEn
   }
   const owners = new Map<string, JournalEntry[]>();
   for (const e of entries.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)))
-    for (const p of new Set(e.paths!.map((x) => path.posix.normalize(x)))) owners.set(p, [...(owners.get(p) ?? []), e]);
+    for (const p of new Set(e.paths!.map(claimKey))) owners.set(p, [...(owners.get(p) ?? []), e]);
   return { owners, urns };
 }
 

@@ -18,7 +18,9 @@
  *   inputs, so `preview --diff` shows the hand edit as a line diff against what will be written.
  *   A file found with another owner than the last apply wrote (`owners`, as FileSet's) has drifted too; files
  *   are read without following a symlink in their folder (lifecycle.ts `observe`), so a symlinked folder's files
- *   are missing, never read from where the link points.
+ *   are missing, never read from where the link points, and the folder is drift of its own (`dirDrift`, as
+ *   FileSet's): a symlink in place of the iPXE scripts folder is named as such, not only as every script gone.
+ *   `up` replaces it by a real folder (lifecycle.ts `applyFiles` repairs the folders it writes into) and writes the files.
  * - delete: removes only the files in the manifest (what this resource wrote), then the folders it created.
  *
  * - overlays (a group with `overlay`, docs/overlays.md): one archive per node under `<httpRoot>/overlays/<group>/`,
@@ -34,7 +36,7 @@
 import { generateKeyPairSync, randomUUID } from "crypto";
 import * as provider from "@pulumi/pulumi/provider";
 import { sha256 } from "../drift/digest";
-import { diffManifests, FileState } from "../drift/diff";
+import { diffManifests, FileState, folderDrift } from "../drift/diff";
 import { diffFields, diffNodes } from "../drift/nodes";
 import { Issues, modeOf, modeString, ValidationError } from "../model/errors";
 import { isPacked, unpackNodes } from "../model/packedNodes";
@@ -48,7 +50,7 @@ import { FileSpec, Host, NodeGroupFilesInputs, NodeGroupFilesOutputs, PxeServerI
 import { hostKey, normalizeHost, protectHost } from "../model/host";
 import { Transport } from "../transport";
 import { ProviderContext } from "../context";
-import { applyFiles, DesiredFile, maybeSignal, observeAll, removeFiles } from "./lifecycle";
+import { applyFiles, confinedFolders, DesiredFile, maybeSignal, observeAll, observeFolders, removeFiles } from "./lifecycle";
 import { DetailedDiffKind, DiffResultWithDetail, ResourceHandler } from "./handler";
 import { hasUnknown, isSecret, reveal, secret } from "../values";
 
@@ -245,6 +247,8 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       files: {},
       ...packOwners(report.owners),
       createdDirs: [...new Set([...(olds?.createdDirs ?? []), ...report.createdDirs])].sort(),
+      // the apply replaced every folder it writes into that was not a plain folder
+      dirDrift: {},
       lastApply: {
         written: String(report.written.length),
         changed: String(report.changed.length),
@@ -352,6 +356,8 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         if (sameState(previous[c.path], observed[c.path])) continue;
         detailedDiff[fileKey(c.path)] = { kind: c.kind === "add" ? "add" : c.kind === "delete" ? "delete" : "update" };
       }
+      // Folders refresh found not to be plain folders: `up` replaces them.
+      for (const d of Object.keys(olds.dirDrift ?? {})) detailedDiff[`dirDrift["${d}"]`] = { kind: "update" };
       return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
     },
 
@@ -372,7 +378,11 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
       const g = modelOf(inputs);
       const expected = manifestOf(renderNodeGroup(g, hostKeysOf(props)), ownersOf(props));
       const paths = Object.keys(props.manifest ?? {});
-      const found = await observeAll(deps.transport(g.server.host), paths);
+      const t = deps.transport(g.server.host);
+      // The folders the files are in (each file's own, and every one below a target root): a few stats per group,
+      // whatever its size. The files below one that is not a folder are missing (observeAll).
+      const folders = await observeFolders(t, confinedFolders(t, paths));
+      const found = await observeAll(t, paths, folders);
       const manifest: Record<string, string> = {};
       const files: Record<string, FileSpec> = {};
       const drifted: string[] = [];
@@ -388,7 +398,7 @@ export function nodeGroupFilesHandler(deps: NodeGroupFilesDeps): ResourceHandler
         const content = secretInputs(inputs) ? (secret(text) as string) : text;
         files[p] = { mode: modeString(o.mode), sha256: o.sha256, owner: o.owner, ...(o.sha256 !== want?.sha256 ? { content } : {}) };
       }
-      return { id, props: { ...props, manifest, files }, inputs: { ...own(inputs), ...(drifted.length ? { drifted: drifted.sort() } : {}) } };
+      return { id, props: { ...props, manifest, files, dirDrift: folderDrift(folders, new Set()) }, inputs: { ...own(inputs), ...(drifted.length ? { drifted: drifted.sort() } : {}) } };
     },
 
     async delete(_id, _urn, props: Outputs & { host?: Host; signal?: Signal }) {

@@ -42,6 +42,10 @@ export class NodeGroupFiles extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly createdDirs: pulumi.Output<string[]>;
     /**
+     * Folders the group's files are written into that are not plain folders, path -> what was found (`symlink -> TARGET`, `file`): a symlink in place of the iPXE scripts folder, say. Their files are reported missing, never read through the link. Empty after `up`, which replaces a symlink by a folder.
+     */
+    declare public /*out*/ readonly dirDrift: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
      * Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff.
      */
     declare public /*out*/ readonly files: pulumi.Output<{[key: string]: outputs.FileSpec} | undefined>;
@@ -117,6 +121,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["server"] = args?.server;
             resourceInputs["sharedHostKeys"] = args?.sharedHostKeys ? pulumi.secret(args.sharedHostKeys) : undefined;
             resourceInputs["createdDirs"] = undefined /*out*/;
+            resourceInputs["dirDrift"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["hostKeys"] = undefined /*out*/;
             resourceInputs["hostKeysGeneration"] = undefined /*out*/;
@@ -128,6 +133,7 @@ export class NodeGroupFiles extends pulumi.CustomResource {
             resourceInputs["owners"] = undefined /*out*/;
         } else {
             resourceInputs["createdDirs"] = undefined /*out*/;
+            resourceInputs["dirDrift"] = undefined /*out*/;
             resourceInputs["files"] = undefined /*out*/;
             resourceInputs["group"] = undefined /*out*/;
             resourceInputs["hostKeys"] = undefined /*out*/;

@@ -74,6 +74,9 @@ describe("drift of types, owners, folders and strays through the engine", () => 
     fs.symlinkSync(outside, ipxe);
     expect(Object.keys(await refreshFinds()).length).toBeGreaterThan(0);
     expect(out.join("")).toContain(`symlink -> ${outside}`);
+    // the node group's own files name the folder too (not only the PxeServer, which owns it): its scripts are missing because of it
+    const files = (await t.stack.exportStack()).deployment.resources.find((r: any) => r.type === "netboot:index:NodeGroupFiles");
+    expect(files.outputs.dirDrift).toEqual({ "/srv/netboot/http/ipxe": `symlink -> ${outside}` });
     // a new node makes up write a new script into that folder
     nodes = [...nodes, { name: "c02", macs: ["52:54:00:72:00:02"], ip: "10.72.0.12" }];
     await upClean();

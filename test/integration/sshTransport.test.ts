@@ -5,6 +5,7 @@
  * ever left at a target path, and the private key never stays on disk.
  */
 import * as fs from "fs";
+import { readHostsDir } from "../../provider/resources/hostsDir";
 import { SshTransport } from "../../provider/transport/ssh";
 import { SshHost, SshLab, TEST_USER } from "../helpers/sshHosts";
 import { run } from "../helpers/gluster";
@@ -198,6 +199,26 @@ describe("SshTransport against real sshd", () => {
     await t.put(`${lab.dir}/h11/srvlink/ipxe/m.ipxe`, "m\n", { mode: 0o644, within: `${lab.dir}/h11/srvlink/ipxe` });
     expect(fs.readFileSync(`${base}/http/ipxe/m.ipxe`, "utf8")).toBe("m\n");
     expect(fs.readdirSync(outside).sort()).toEqual(["empty", "victim"]);
+  });
+
+  test("the hostsdir claims read over SSH: a hostsdir replaced by a symlink, or a symlink in it, holds no claims", async () => {
+    const t = T();
+    const hostsDir = `${lab.dir}/h11/claims/dhcp-hosts.d`;
+    const outside = `${lab.dir}/h11/claims-outside`;
+    fs.mkdirSync(hostsDir, { recursive: true });
+    fs.mkdirSync(outside, { recursive: true });
+    fs.writeFileSync(`${outside}/other`, "52:54:00:aa:00:01,10.9.0.11,other01\n");
+    const claim = { kind: "mac" as const, value: "52:54:00:aa:00:01", group: "mine", field: "nodes[0].macs[0]" };
+    // a real file is read; the same file behind a symlink in the hostsdir is not
+    fs.copyFileSync(`${outside}/other`, `${hostsDir}/real`);
+    expect((await readHostsDir(t, hostsDir)).holder(claim, "mine")).toMatchObject({ group: `${hostsDir}/real` });
+    fs.rmSync(`${hostsDir}/real`);
+    fs.symlinkSync(`${outside}/other`, `${hostsDir}/other`);
+    expect((await readHostsDir(t, hostsDir)).holder(claim, "mine")).toBeUndefined();
+    // the hostsdir itself a symlink to a folder of leases
+    fs.rmSync(hostsDir, { recursive: true });
+    fs.symlinkSync(outside, hostsDir);
+    expect((await readHostsDir(t, hostsDir)).holder(claim, "mine")).toBeUndefined();
   });
 
   test("a folder swapped for a symlink while the staged file is checked: the rename is refused, nothing lands outside", async () => {

@@ -5,8 +5,12 @@
  */
 import { applyPlan, destroyPlan, UnitState } from "../../provider/resources/activation";
 import { fileSetHandler } from "../../provider/resources/fileSet";
+import * as fs from "fs";
+import * as path from "path";
+import { LocalTransport } from "../../provider/transport/local";
 import { MemoryTransport } from "../../provider/transport/memory";
 import { testContext } from "../helpers/context";
+import { tmpDir } from "../helpers/env";
 
 const UNIT = "dnsmasq@netboot-pxe";
 const up: UnitState = { enabled: true, active: true };
@@ -89,7 +93,7 @@ const webArgs = (conf: string) => ({
   checks: [{ path: CONF, command: ["nginx", "-t"] }],
   signal: { systemdUnit: "nginx", on: "change", paths: [CONF], activation: "shared" },
 });
-const systemctl = (host: MemoryTransport) => host.execLog.filter((a) => a[0] === "systemctl" && !a[1].startsWith("is-"));
+const systemctl = (host: { execLog: string[][] }) => host.execLog.filter((a) => a[0] === "systemctl" && !a[1].startsWith("is-"));
 
 test("shared nginx: checked with the file in place, reloaded only when its file changed; a refused file is put back and nginx not told", async () => {
   const { host, state, h } = systemdHost();
@@ -199,4 +203,46 @@ test("UnitQueue: runs of one key one at a time, in order, a failure does not blo
   await expect(first).rejects.toThrow("a failed");
   expect(await second).toBe(2);
   expect(events).toEqual(["a start", "other", "a end", "b"]);
+});
+
+/** This machine as a systemd host (no root: paths are real, as on an SSH host), with a systemctl that keeps unit state. */
+class LocalSystemdHost extends LocalTransport {
+  readonly execLog: string[][] = [];
+  readonly units = new Map<string, UnitState>();
+  override async exec(argv: string[]) {
+    this.execLog.push(argv);
+    const ok = { code: 0, stdout: "", stderr: "" };
+    if (argv[0] !== "systemctl") return ok;
+    const u = argv[argv.length - 1];
+    const s = this.units.get(u) ?? { enabled: false, active: false };
+    switch (argv[1]) {
+      case "is-enabled": return { ...ok, code: s.enabled ? 0 : 1 };
+      case "is-active": return { ...ok, code: s.active ? 0 : 3 };
+      case "enable": this.units.set(u, { enabled: true, active: s.active || argv[2] === "--now" }); return ok;
+      case "disable": this.units.set(u, { enabled: false, active: argv[2] === "--now" ? false : s.active }); return ok;
+      default: return ok;
+    }
+  }
+}
+
+test("destroy does not look through a symlinked folder for other netboot files: a copy behind the link keeps no unit running", async () => {
+  const base = tmpDir("activation-link");
+  const outside = tmpDir("activation-outside");
+  const confDir = `${base}/etc/nginx/conf.d`;
+  const conf = `${confDir}/netboot-pxe.conf`;
+  const host = new LocalSystemdHost();
+  const { ctx } = testContext({ transports: { "local:/": host } });
+  const h = fileSetHandler(ctx);
+  const args = { host: { systemd: true }, files: { [conf]: { content: '# Rendered by netboot for PxeServer "pxe". Do not edit.\nserver {}\n', mode: "0644" } }, signal: { systemdUnit: "nginx", on: "change", paths: [conf], activation: "shared" } };
+  const created = await h.create(URN, (await h.check(URN, {}, args)).inputs);
+  expect((created.outs as any).started).toEqual(["nginx"]);
+  // conf.d replaced by a symlink to a folder holding another server's block (a copy, or anyone's file)
+  fs.writeFileSync(path.join(outside, "netboot-other.conf"), '# Rendered by netboot for PxeServer "other". Do not edit.\nserver {}\n');
+  fs.rmSync(confDir, { recursive: true });
+  fs.symlinkSync(outside, confDir);
+  host.execLog.length = 0;
+  await h.delete("id", URN, created.outs);
+  // nothing of netboot's is left for nginx (what is behind the link is not netboot's): the unit it started is stopped
+  expect(systemctl(host)).toEqual([["systemctl", "disable", "--now", "nginx"]]);
+  expect(fs.readdirSync(outside)).toEqual(["netboot-other.conf"]);
 });

@@ -5,10 +5,14 @@
  * changed by hand, update (the previous build's files go), a failed write, delete removing only its files.
  * The real planner and compressors are proven by test/integration/bootImage.engine.test.ts.
  */
+import * as fs from "fs";
 import { sha256 } from "../../provider/drift/digest";
 import { Plan } from "../../provider/build/plan";
 import { renderManifest, ManifestEntry } from "../../provider/render/manifest";
+import { NetbootProvider } from "../../provider/provider";
 import { initramfsHandler } from "../../provider/resources/initramfs";
+import { journalPath } from "../../provider/resources/journal";
+import { schemaPath } from "../../provider/version";
 import { MemoryTransport } from "../../provider/transport/memory";
 import { testContext } from "../helpers/context";
 
@@ -40,11 +44,11 @@ class FakeBuildHost {
   }
 }
 
-function setup() {
-  const host = new MemoryTransport();
+function setup(host = new MemoryTransport()) {
   const build = new FakeBuildHost();
   const { ctx, progress } = testContext({
-    transports: { "local:/srv/pxe": host },
+    // `local:/`: the build host a FileSet reads `source` files from (none here)
+    transports: { "local:/srv/pxe": host, "local:/": new MemoryTransport() },
     tools: {
       planInitramfs: (m, issues) => build.plan(m, issues),
       buildInitrd: async (plan) => {
@@ -55,7 +59,7 @@ function setup() {
       buildImage: async (img) => ({ data: Buffer.from(`image of ${img.digest}`), cached: false }),
     },
   });
-  return { host, build, progress, h: initramfsHandler(ctx) };
+  return { host, build, progress, ctx, h: initramfsHandler(ctx) };
 }
 
 const args = (imageSource = "/srv/img") => ({
@@ -144,4 +148,57 @@ test("create, diff, read drift, update, a failed write, delete", async () => {
   expect([...host.files.keys()]).toEqual(["/srv/netboot/http/images/other/vmlinuz"]);
   expect(host.dirs.has(DIR)).toBe(false);
   expect(host.dirs.has("/srv/netboot/http/images")).toBe(true);
+});
+
+/**
+ * The published folder is the Initramfs' own (issue 18: a path owned by two resources is refused naming both).
+ * Through NetbootProvider.check, as the engine calls it: one provider per stack's run, over one host.
+ */
+describe("ownership of <httpRoot>/images/<name>/", () => {
+  const stack = (host: MemoryTransport) => {
+    const p = new NetbootProvider(setup(host).ctx, "0.1.0", fs.readFileSync(schemaPath(), "utf8"));
+    const reasons = async (urn: string, news: any) => ((await p.check(urn, {}, news)).failures ?? []).map((f) => f.reason);
+    return { p, reasons };
+  };
+  const FILE = "urn:pulumi:test::p::netboot:index:File::kernel";
+  const SET = "urn:pulumi:test::p::netboot:index:FileSet::boot";
+  const SECOND = "urn:pulumi:test::p::netboot:index:Initramfs::web2-initramfs";
+  const kernel = `${DIR}/vmlinuz-6.1.0-test-0123456789ab`;
+
+  test("in one stack: a File or FileSet in the folder, or a second Initramfs of the same name on the host, is refused naming both", async () => {
+    const { reasons } = stack(new MemoryTransport());
+    expect(await reasons(URN, args())).toEqual([]);
+    // (a refused check waits for the provider's barrier, 1.5 s each: these run together)
+    const [file, [set], [again]] = await Promise.all([
+      reasons(FILE, { host: { root: "/srv/pxe" }, path: kernel, content: "x" }),
+      reasons(SET, { host: { root: "/srv/pxe" }, files: { [`${DIR}/initrd-0123456789ab.img`]: { content: "x" } } }),
+      reasons(SECOND, args()),
+    ]);
+    expect(file).toEqual([
+      `netboot:index:File "kernel": path = "${kernel}": is also written by netboot:index:Initramfs "web-initramfs" (name); two resources must not own one path (each would rewrite it on every run, and deleting either would remove it)`,
+    ]);
+    expect(set).toContain(`files["${DIR}/initrd-0123456789ab.img"] = "${DIR}/initrd-0123456789ab.img": is also written by netboot:index:Initramfs "web-initramfs" (name)`);
+    expect(again).toContain(`netboot:index:Initramfs "web2-initramfs": name = "${DIR}/": is also written by netboot:index:Initramfs "web-initramfs" (name)`);
+    // another name, another host, or a file beside the folder is fine
+    expect(await reasons(SECOND, { ...args(), name: "web2" })).toEqual([]);
+    expect(await reasons(FILE, { host: { root: "/srv/pxe" }, path: `${DIR}.txt`, content: "x" })).toEqual([]);
+    expect(await reasons(FILE, { host: { root: "/srv/other" }, path: kernel, content: "x" })).toEqual([]);
+  });
+
+  test("across stacks: the journal entry holds the folder, so another stack's File there or Initramfs of the name is refused", async () => {
+    const host = new MemoryTransport();
+    const a = stack(host);
+    const checked = await a.p.check(URN, {}, args());
+    expect(checked.failures ?? []).toEqual([]);
+    await a.p.create(URN, checked.inputs);
+    // another stack's runs: one provider process each
+    const other = (urn: string) => urn.replace("urn:pulumi:test::", "urn:pulumi:lab::");
+    const [[file], [img]] = await Promise.all([
+      stack(host).reasons(other(FILE), { host: { root: "/srv/pxe" }, path: kernel, content: "x" }),
+      stack(host).reasons(other(URN), args()),
+    ]);
+    expect(file).toContain(`netboot:index:File "kernel": path = "${kernel}": is also written by netboot:index:Initramfs "web-initramfs" of stack "test"`);
+    expect(file).toContain(`rm /srv/pxe${journalPath(URN)}`);
+    expect(img).toContain(`name = "${DIR}/": is also written by netboot:index:Initramfs "web-initramfs" of stack "test"`);
+  });
 });

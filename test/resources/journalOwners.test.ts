@@ -116,3 +116,18 @@ test("a node group of one name on one server in two stacks is refused (its lease
   expect(t.files).toEqual(before);
   expect(await stack(t).reasons(urn("lab", "rack22"), { ...group("rack22", 0), nodes: [JSON.stringify({ name: "lab1", macs: ["52:54:00:00:09:01"], ip: "10.0.0.90" })] })).toEqual([]);
 });
+
+test("the apply-time re-read (claimed) matches folder claims both ways: a file below another stack's folder, a folder over its file", async () => {
+  const { beginApply, JournalOwners } = await import("../../provider/resources/journal");
+  const t = new MemoryTransport();
+  const images = "urn:pulumi:prod::site::netboot:index:Initramfs::img";
+  await beginApply(t, images, "n1", ["/netboot/http/images/img/"]);
+  await beginApply(t, A, "n2", ["/etc/motd"]);
+  const owners = new JournalOwners(() => t);
+  const claim = (p: string) => ({ host: "local:/srv", path: p, field: "path" });
+  const below = await owners.claimed(host, B, [claim("/netboot/http/images/img/vmlinuz-1a2b")]);
+  expect(below.map((c) => [c.path, c.holder])).toEqual([["/netboot/http/images/img/vmlinuz-1a2b", images]]);
+  const over = await owners.claimed(host, B, [claim("/etc/")]);
+  expect(over.map((c) => [c.path, c.holder])).toEqual([["/etc/", A]]);
+  expect(await owners.claimed(host, B, [claim("/netboot/http/images/img2/x")])).toEqual([]);
+});

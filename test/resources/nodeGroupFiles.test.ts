@@ -77,7 +77,7 @@ test("create, no-change diff, a one-node change named by path that rewrites one 
   expect(Object.keys(outs.manifest)).toHaveLength(3 + 3);
   expect(t.files.get(LEASES)!.data.toString()).toContain("52:54:00:00:00:02,10.0.0.12,n2,infinite");
   expect(JSON.stringify(outs)).not.toContain("#!ipxe"); // hashes, not contents
-  expect(Object.keys(outs).sort()).toEqual(["createdDirs", "files", "group", "lastApply", "manifest", "owner", "owners", "server"]); // no second node list
+  expect(Object.keys(outs).sort()).toEqual(["createdDirs", "dirDrift", "files", "group", "lastApply", "manifest", "owner", "owners", "server"]); // no second node list
   expect(await h.diff(id, URN, outs, c.inputs, c.inputs)).toEqual({ changes: false, detailedDiff: {} });
 
   const changed = inputs({ nodes: [nodes[0], { ...nodes[1], kernelArgs: "nb.debug=1" }, nodes[2]] });
@@ -220,7 +220,7 @@ test("an owner change on the leases file or an iPXE script is drift: read report
   expect((await h.diff(id, URN, again.props, inputs(), c2.inputs)).changes).toBe(false);
 });
 
-test("read never follows a symlinked iPXE folder: the scripts are missing, even when a matching copy is behind the link", async () => {
+test("read never follows a symlinked iPXE folder: the scripts are missing (even when a matching copy is behind the link) and the folder is dirDrift; up makes it a folder again", async () => {
   const { t, h } = setup();
   const c = await h.check(URN, undefined, inputs());
   const { id, outs } = await h.create(URN, c.inputs);
@@ -234,4 +234,19 @@ test("read never follows a symlinked iPXE folder: the scripts are missing, even 
   const r = await h.read(id, URN, outs, c.inputs);
   expect(r.inputs!.drifted).toEqual(scripts.sort());
   for (const p of scripts) expect(r.props.manifest[p]).toBe("");
+  // the folder is drift of its own, named with where the link points, and the next up plans to repair it
+  expect(r.props.dirDrift).toEqual({ [ipxe]: "symlink -> /elsewhere" });
+  const c2 = await h.check(URN, r.inputs, inputs());
+  expect((await h.diff(id, URN, r.props, c2.inputs, r.inputs)).detailedDiff).toMatchObject({ [`dirDrift["${ipxe}"]`]: { kind: "update" } });
+  // up replaces the symlink by a real folder and writes the scripts into it (the copies were behind the link:
+  // the folder that replaces it starts empty)
+  for (const p of scripts) t.files.delete(p);
+  const u = await h.update(id, URN, r.props, c2.inputs);
+  expect(u.outs.dirDrift).toEqual({});
+  expect(t.symlinks.has(ipxe)).toBe(false);
+  expect(t.dirs.has(ipxe)).toBe(true);
+  expect(u.outs.lastApply!.written).toBe(String(scripts.length));
+  const again = await h.read(id, URN, u.outs, c2.inputs);
+  expect([again.props.dirDrift, again.inputs!.drifted]).toEqual([{}, undefined]);
+  expect((await h.diff(id, URN, again.props, inputs(), again.inputs)).changes).toBe(false);
 });

@@ -18,6 +18,8 @@ type NodeGroupFiles struct {
 
 	// Folders this resource created; delete removes them again when they are empty.
 	CreatedDirs pulumi.StringArrayOutput `pulumi:"createdDirs"`
+	// Folders the group's files are written into that are not plain folders, path -> what was found (`symlink -> TARGET`, `file`): a symlink in place of the iPXE scripts folder, say. Their files are reported missing, never read through the link. Empty after `up`, which replaces a symlink by a folder.
+	DirDrift pulumi.StringMapOutput `pulumi:"dirDrift"`
 	// Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff.
 	Files FileSpecMapOutput `pulumi:"files"`
 	// The node group's name (names its leases file and iPXE script).
@@ -175,6 +177,11 @@ func (o NodeGroupFilesOutput) ToNodeGroupFilesOutputWithContext(ctx context.Cont
 // Folders this resource created; delete removes them again when they are empty.
 func (o NodeGroupFilesOutput) CreatedDirs() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringArrayOutput { return v.CreatedDirs }).(pulumi.StringArrayOutput)
+}
+
+// Folders the group's files are written into that are not plain folders, path -> what was found (`symlink -> TARGET`, `file`): a symlink in place of the iPXE scripts folder, say. Their files are reported missing, never read through the link. Empty after `up`, which replaces a symlink by a folder.
+func (o NodeGroupFilesOutput) DirDrift() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *NodeGroupFiles) pulumi.StringMapOutput { return v.DirDrift }).(pulumi.StringMapOutput)
 }
 
 // Only the files that drifted from what was rendered (hand edits, mode changes), with what was found, so refresh and preview show a line diff.

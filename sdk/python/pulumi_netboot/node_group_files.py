@@ -218,6 +218,7 @@ class NodeGroupFiles(pulumi.CustomResource):
             __props__.__dict__["server"] = server
             __props__.__dict__["shared_host_keys"] = None if shared_host_keys is None else pulumi.Output.secret(shared_host_keys)
             __props__.__dict__["created_dirs"] = None
+            __props__.__dict__["dir_drift"] = None
             __props__.__dict__["files"] = None
             __props__.__dict__["host_keys"] = None
             __props__.__dict__["host_keys_generation"] = None
@@ -252,6 +253,7 @@ class NodeGroupFiles(pulumi.CustomResource):
         __props__ = NodeGroupFilesArgs.__new__(NodeGroupFilesArgs)
 
         __props__.__dict__["created_dirs"] = None
+        __props__.__dict__["dir_drift"] = None
         __props__.__dict__["files"] = None
         __props__.__dict__["group"] = None
         __props__.__dict__["host_keys"] = None
@@ -272,6 +274,14 @@ class NodeGroupFiles(pulumi.CustomResource):
         Folders this resource created; delete removes them again when they are empty.
         """
         return pulumi.get(self, "created_dirs")
+
+    @_builtins.property
+    @pulumi.getter(name="dirDrift")
+    def dir_drift(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Folders the group's files are written into that are not plain folders, path -> what was found (`symlink -> TARGET`, `file`): a symlink in place of the iPXE scripts folder, say. Their files are reported missing, never read through the link. Empty after `up`, which replaces a symlink by a folder.
+        """
+        return pulumi.get(self, "dir_drift")
 
     @_builtins.property
     @pulumi.getter
