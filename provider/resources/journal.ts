@@ -47,6 +47,12 @@ import { describeStack, describeUrn, ResourceHandler } from "./handler";
 /** Host folder of the journal (below `root` for a local target folder, like every host path). */
 export const JOURNAL_DIR = "/var/lib/netboot/journal";
 
+/**
+ * Journal reads are confined like the reads of every folder netboot owns (transport.ts): a journal folder replaced
+ * by a symlink reads as empty rather than as entries from elsewhere (and a write there is refused, naming it).
+ */
+const IN_JOURNAL = { confined: true, within: JOURNAL_DIR } as const;
+
 export type JournalState = "applying" | "done" | "deleting";
 
 export interface JournalEntry {
@@ -121,7 +127,7 @@ export function parseEntry(text: string): JournalEntry | undefined {
 }
 
 export async function readEntry(t: Transport, urn: string): Promise<JournalEntry | undefined> {
-  const data = await t.get(journalPath(urn));
+  const data = await t.get(journalPath(urn), IN_JOURNAL);
   return data ? parseEntry(data.toString("utf8")) : undefined;
 }
 
@@ -212,7 +218,7 @@ export class JournalOwners {
     const t = this.transport(host);
     let names: string[];
     try {
-      names = ((await t.list(JOURNAL_DIR)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
+      names = ((await t.list(JOURNAL_DIR, IN_JOURNAL)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
     } catch (e) {
       if (unwritable(e)) return [];
       throw e;
@@ -228,7 +234,7 @@ export class JournalOwners {
     for (let i = 0; i < toRead.length; i += 16) {
       // an entry this login may not read tells nothing, as at check; any other failure (the host went away) stops
       // the apply with its claim in place, which is what an interrupted apply leaves
-      const batch = await Promise.all(toRead.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`).catch((e) => (unwritable(e) ? undefined : Promise.reject(e)))));
+      const batch = await Promise.all(toRead.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`, IN_JOURNAL).catch((e) => (unwritable(e) ? undefined : Promise.reject(e)))));
       for (const d of batch) {
         const e = d && parseEntry(d.toString("utf8"));
         if (!e?.paths || stackOf(e.urn) === stackOf(urn)) continue;
@@ -265,7 +271,7 @@ export function foreignReason(urn: string, c: ForeignClaim, atApply = false): st
 async function readOwners(t: Transport): Promise<{ owners: Map<string, JournalEntry[]>; urns: Map<string, string> }> {
   let names: string[];
   try {
-    names = ((await t.list(JOURNAL_DIR)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
+    names = ((await t.list(JOURNAL_DIR, IN_JOURNAL)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
   } catch {
     return { owners: new Map(), urns: new Map() }; // unreadable (an unprivileged login): no cross-stack information
   }
@@ -274,7 +280,7 @@ async function readOwners(t: Transport): Promise<{ owners: Map<string, JournalEn
   // a few reads at a time: over SSH each is one round trip, and a host may hold thousands of entries
   for (let i = 0; i < names.length; i += 16) {
     const slice = names.slice(i, i + 16);
-    const batch = await Promise.all(slice.map((n) => t.get(`${JOURNAL_DIR}/${n}`).catch(() => undefined)));
+    const batch = await Promise.all(slice.map((n) => t.get(`${JOURNAL_DIR}/${n}`, IN_JOURNAL).catch(() => undefined)));
     batch.forEach((d, j) => {
       const e = d && parseEntry(d.toString("utf8"));
       if (e) urns.set(slice[j], e.urn);
@@ -343,7 +349,7 @@ export function journaled(
     // the entry this claim replaces (an update's `done`, an interrupted apply's), put back if the claim is withdrawn
     let previous: Buffer | undefined;
     try {
-      if (claims?.length) previous = await t.get(journalPath(urn));
+      if (claims?.length) previous = await t.get(journalPath(urn), IN_JOURNAL);
       verifier.noteWrite(host, urn);
       await beginApply(t, urn, nonce, paths);
     } catch (e) {

@@ -5,7 +5,10 @@
  * ever left at a target path, and the private key never stays on disk.
  */
 import * as fs from "fs";
+import * as path from "path";
+import { hostKey } from "../../provider/model/host";
 import { readHostsDir } from "../../provider/resources/hostsDir";
+import { JournalOwners, journalPath, readEntry } from "../../provider/resources/journal";
 import { SshTransport } from "../../provider/transport/ssh";
 import { SshHost, SshLab, TEST_USER } from "../helpers/sshHosts";
 import { run } from "../helpers/gluster";
@@ -219,6 +222,33 @@ describe("SshTransport against real sshd", () => {
     fs.rmSync(hostsDir, { recursive: true });
     fs.symlinkSync(outside, hostsDir);
     expect((await readHostsDir(t, hostsDir)).holder(claim, "mine")).toBeUndefined();
+  });
+
+  test("the journal read over SSH: a journal folder replaced by a symlink holds no other stack's claims", async () => {
+    const t = T();
+    const host = { ssh: h.ssh() };
+    // the host's own /var/lib/netboot (SshLab binds one per host) as the root namespace sees it
+    const journal = `${lab.dir}/h11/var-lib-netboot/journal`;
+    const outside = `${lab.dir}/h11/journal-outside`;
+    fs.mkdirSync(outside, { recursive: true });
+    const other = "urn:pulumi:prod::site::netboot:index:File::planted";
+    const entry = JSON.stringify({ urn: other, state: "done", nonce: "n", paths: ["/etc/planted"] }) + "\n";
+    fs.writeFileSync(`${outside}/${path.posix.basename(journalPath(other))}`, entry);
+    const claim = [{ host: hostKey(host), path: "/etc/planted", field: "path" }];
+    const mine = "urn:pulumi:lab::site::netboot:index:File::mine";
+    fs.rmSync(journal, { recursive: true, force: true });
+    fs.symlinkSync(outside, journal);
+    expect(await new JournalOwners(() => t).foreign(host, mine, claim)).toEqual([]);
+    expect(await new JournalOwners(() => t).claimed(host, mine, claim)).toEqual([]);
+    // nor does an entry read through it vouch for a resource's state (diff would trust a planted "done")
+    expect(await readEntry(t, other)).toBeUndefined();
+    // the same entry in a real journal folder is another stack's claim
+    fs.rmSync(journal);
+    fs.mkdirSync(journal, { recursive: true });
+    fs.copyFileSync(`${outside}/${path.posix.basename(journalPath(other))}`, `${journal}/${path.posix.basename(journalPath(other))}`);
+    expect((await new JournalOwners(() => t).foreign(host, mine, claim)).map((c) => c.holder)).toEqual([other]);
+    expect(await readEntry(t, other)).toMatchObject({ urn: other, state: "done" });
+    fs.rmSync(journal, { recursive: true });
   });
 
   test("a folder swapped for a symlink while the staged file is checked: the rename is refused, nothing lands outside", async () => {
