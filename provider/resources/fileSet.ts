@@ -173,12 +173,14 @@ async function findStrays(t: Transport, exclusive: string[], paths: string[], fo
     const mine = new Set(names.filter((n) => ours.has(at(n))));
     const found = new Map<string, string>();
     const netboot = new Set<string>();
-    for (const n of strays(names, mine, () => false)) {
-      const confine = { confined: true, within: withinFor(d, exclusive) };
-      const st = await t.stat(at(n), confine);
-      if (!st) continue; // gone since the listing
-      found.set(n, st.type);
-      if (st.type === "file" && renderedByNetboot(((await t.get(at(n), confine)) ?? Buffer.alloc(0)).subarray(0, 200).toString("utf8"))) netboot.add(n);
+    const candidates = strays(names, mine, () => false);
+    // One batch: the folder is opened once for all of them (transport.ts `readMany`).
+    const read = await t.readMany(candidates.map((n) => ({ path: at(n), within: withinFor(d, exclusive) })));
+    for (const [i, n] of candidates.entries()) {
+      const r = read[i];
+      if (!r) continue; // gone since the listing
+      found.set(n, r.stat.type);
+      if (r.data && renderedByNetboot(r.data.subarray(0, 200).toString("utf8"))) netboot.add(n);
     }
     for (const n of strays([...found.keys()], new Set(), (x) => netboot.has(x))) out[at(n)] = found.get(n)!;
   }

@@ -36,7 +36,7 @@ import { FileMode } from "../model/errors";
 import { FileCheck, Signal } from "../schema-types";
 import { Transport, TransportError } from "../transport";
 import { applyPlan, describePlan, runPlan, unitState } from "./activation";
-import { confinedWalk, EntryType, FileStat, ownerString } from "../transport/transport";
+import { confinedWalk, EntryType, FileStat, ownerString, ReadFound } from "../transport/transport";
 
 export interface DesiredFile {
   path: string;
@@ -142,13 +142,15 @@ export async function observeFolders(t: Transport, folders: string[], owned: str
  * what is outside never reaches the outputs.
  */
 export async function observe(t: Transport, path: string, owned: string[] = []): Promise<ObservedFile | undefined> {
-  const confine = { confined: true, within: withinFor(path, owned) };
-  const st = await t.stat(path, confine);
-  if (!st) return undefined;
+  return observed(path, (await t.readMany([{ path, within: withinFor(path, owned) }]))[0]);
+}
+
+function observed(path: string, found: ReadFound | undefined): ObservedFile | undefined {
+  if (!found) return undefined;
+  const { stat: st, data } = found;
   const meta = { path, type: st.type, mode: st.mode, owner: ownerString(st) };
   // Only a regular file is read: a symlink's target is not what netboot wrote, whatever it holds.
   if (st.type !== "file") return { ...meta, data: Buffer.alloc(0), sha256: "", size: 0, ...(st.target !== undefined ? { target: st.target } : {}) };
-  const data = await t.get(path, confine);
   if (!data) return undefined;
   return { ...meta, data, sha256: sha256(data), size: data.length };
 }
@@ -156,13 +158,14 @@ export async function observe(t: Transport, path: string, owned: string[] = []):
 /**
  * Every path as found. A file below a folder that is not a real folder (a symlink planted in its place) is
  * reported missing: what is behind the symlink is not netboot's file. The reads themselves are confined too
- * (`observe`), so a folder swapped for a symlink after `folders` were looked at is not followed either.
+ * (`observe`), so a folder swapped for a symlink after `folders` were looked at is not followed either. They go
+ * as one batch (`readMany`): the local transport opens each folder once for all of them, not once per file.
  */
 export async function observeAll(t: Transport, paths: string[], folders?: Record<string, FolderState>, owned: string[] = []): Promise<Map<string, ObservedFile | undefined>> {
   const bad = Object.entries(folders ?? {}).filter(([, s]) => s !== "dir" && s !== "missing").map(([d]) => d + "/");
   const readable = paths.filter((p) => !bad.some((d) => p.startsWith(d)));
-  const found = await mapLimit(readable, (p) => observe(t, p, owned));
-  const byPath = new Map(readable.map((p, i) => [p, found[i]]));
+  const found = await t.readMany(readable.map((p) => ({ path: p, within: withinFor(p, owned) })));
+  const byPath = new Map(readable.map((p, i) => [p, observed(p, found[i])]));
   return new Map(paths.map((p) => [p, byPath.get(p)]));
 }
 

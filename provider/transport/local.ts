@@ -2,7 +2,10 @@ import { spawn } from "child_process";
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Confine, confinedWalk, ExecResult, FileStat, ownerString, PutOptions, PutResult, ReadOptions, readWalk, Transport, TransportError } from "./transport";
+import { BatchRead, Confine, confinedWalk, ExecResult, FileStat, ownerString, PutOptions, PutResult, ReadFound, ReadOptions, readWalk, Transport, TransportError } from "./transport";
+
+/** How a folder below where symlinks stop being followed is opened from its parent: a symlink is refused. */
+const DIR_NOFOLLOW = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
 
 /**
  * A local host. With `root`, every host path lives below that folder (a "target root" that mirrors the real
@@ -65,6 +68,15 @@ export class LocalTransport implements Transport {
     }
     const dir = await this.openForRead("read", p, opts);
     if (!dir) return undefined;
+    try {
+      return await this.readIn(dir, p);
+    } finally {
+      await dir.close().catch(() => undefined);
+    }
+  }
+
+  /** A confined `get` of `p` (its name) in its folder, already open. */
+  private async readIn(dir: fs.promises.FileHandle, p: string): Promise<Buffer | undefined> {
     let fh: fs.promises.FileHandle | undefined;
     try {
       // O_NOFOLLOW: a symlink at the last component is not read (ELOOP); O_NONBLOCK: a FIFO does not hang the read.
@@ -79,19 +91,27 @@ export class LocalTransport implements Transport {
       throw this.wrap("read", p, e);
     } finally {
       await fh?.close().catch(() => undefined);
-      await dir.close().catch(() => undefined);
     }
   }
 
   async stat(p: string, opts?: ReadOptions): Promise<FileStat | undefined> {
-    let full = this.fullPath(p);
-    let dir: fs.promises.FileHandle | undefined;
-    if (this.confines(opts) && path.posix.normalize(p) !== "/") {
-      dir = await this.openForRead("stat", p, opts);
-      if (!dir) return undefined;
-      // lstat through the open folder: the folder is the one that was walked, whatever its name points to now
-      full = `/proc/self/fd/${dir.fd}/${path.posix.basename(p)}`;
+    const full = this.fullPath(p);
+    if (!this.confines(opts) || path.posix.normalize(p) === "/") return this.lstat(full, p);
+    const dir = await this.openForRead("stat", p, opts);
+    if (!dir) return undefined;
+    try {
+      return await this.statIn(dir, p);
+    } finally {
+      await dir.close().catch(() => undefined);
     }
+  }
+
+  /** A confined `stat` of `p` in its folder, already open: lstat through it, whatever its name points to now. */
+  private statIn(dir: fs.promises.FileHandle, p: string): Promise<FileStat | undefined> {
+    return this.lstat(`/proc/self/fd/${dir.fd}/${path.posix.basename(p)}`, p);
+  }
+
+  private async lstat(full: string, p: string): Promise<FileStat | undefined> {
     try {
       const st = await fs.promises.lstat(full);
       const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
@@ -101,9 +121,106 @@ export class LocalTransport implements Transport {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return undefined;
       throw this.wrap("stat", p, e);
-    } finally {
-      await dir?.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Confined reads of many paths (transport.ts), each folder of the batch opened once: the walks of all reads
+   * form a tree (a read's walk: its `base` opened by path, then each of `rest` from the folder before it), and
+   * each folder of that tree is opened from its parent's open handle with O_NOFOLLOW, exactly as `openWalk`
+   * does, the first time a read needs it. Each entry is then `stat`ed and read through its folder's handle as a
+   * single `stat` and `get` would (`statIn`, `readIn`). What a read finds is what single reads of the same
+   * paths would find, except for one thing: a folder replaced after the batch opened it.
+   *
+   * Why holding a folder open for the length of the batch is as safe as walking again for each file: a handle
+   * stays bound to the folder it opened (the inode), not to its name. If the folder is renamed away and a
+   * symlink (or another folder) is put in its place, reads through the handle still go to the folder that was
+   * walked, without following anything: they never reach the symlink's target, so they cannot be redirected
+   * outside the root. They read what that folder holds, the same as a single read that opened it just before
+   * the swap. The one name looked up again is each entry's own (O_NOFOLLOW, lstat), as single reads do.
+   * A later batch (the next observe) walks from the root again and finds the swap.
+   *
+   * File handles: each folder stays open until the last read below it (counted before the batch starts) is
+   * done, and the reads run in walk order, 16 at a time, so what is open at once is bounded by the 16 reads'
+   * folders and their parents, not by the batch's size. Whatever is still open when the batch ends (a read
+   * failed and the rest were not started) is closed before `readMany` settles.
+   */
+  async readMany(reads: BatchRead[]): Promise<(ReadFound | undefined)[]> {
+    type Folder = { name: string; parent?: Folder; children: Map<string, Folder>; users: number; order: number; handle?: Promise<fs.promises.FileHandle | undefined> };
+    const bases = new Map<string, Folder>();
+    const jobs: { k: number; p: string; folder?: Folder }[] = [];
+    for (const [k, r] of reads.entries()) {
+      this.fullPath(r.path); // refuses a relative path or `..` before anything is opened
+      const p = path.posix.normalize(r.path);
+      if (p === "/") { jobs.push({ k, p }); continue; }
+      const { base, rest } = readWalk(p, !!this.root, r.within);
+      let f: Folder | undefined = bases.get(base);
+      if (!f) bases.set(base, (f = { name: base, children: new Map(), users: 0, order: 0 }));
+      for (const c of rest) {
+        let child: Folder | undefined = f.children.get(c);
+        if (!child) f.children.set(c, (child = { name: c, parent: f, children: new Map(), users: 0, order: 0 }));
+        f = child;
+      }
+      for (let u: Folder | undefined = f; u; u = u.parent) u.users++;
+      jobs.push({ k, p, folder: f });
+    }
+    // Walk order (depth first): the reads of a folder, and of everything below it, are next to each other.
+    let n = 0;
+    const number = (f: Folder): void => { f.order = n++; for (const c of f.children.values()) number(c); };
+    for (const b of bases.values()) number(b);
+    jobs.sort((a, b) => (a.folder?.order ?? -1) - (b.folder?.order ?? -1) || a.k - b.k);
+
+    const opened: Folder[] = [];
+    const open = (f: Folder, p: string): Promise<fs.promises.FileHandle | undefined> => {
+      if (!f.handle) {
+        opened.push(f);
+        f.handle = f.parent
+          ? open(f.parent, p).then((d) => (d ? this.openChild(d, f.name, "read", p) : undefined))
+          : this.openBase(f.name, "read", p);
+      }
+      return f.handle;
+    };
+    const closing: Promise<unknown>[] = [];
+    const close = (f: Folder) => {
+      const h = f.handle;
+      if (h) closing.push(h.then((d) => d?.close(), () => undefined).catch(() => undefined));
+      f.handle = undefined;
+    };
+    const out = new Array<ReadFound | undefined>(reads.length);
+    let next = 0;
+    let failed: { e: unknown } | undefined;
+    const one = async (job: (typeof jobs)[number]): Promise<ReadFound | undefined> => {
+      if (!job.folder) {
+        const stat = await this.stat(job.p, { confined: true });
+        if (!stat || stat.type !== "file") return stat && { stat };
+        const data = await this.get(job.p, { confined: true });
+        return data && { stat, data };
+      }
+      try {
+        const dir = await open(job.folder, job.p);
+        if (!dir) return undefined;
+        const stat = await this.statIn(dir, job.p);
+        if (!stat || stat.type !== "file") return stat && { stat };
+        const data = await this.readIn(dir, job.p);
+        return data && { stat, data };
+      } finally {
+        for (let u: Folder | undefined = job.folder; u; u = u.parent) if (--u.users === 0) close(u);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, jobs.length) }, async () => {
+      while (!failed && next < jobs.length) {
+        const job = jobs[next++];
+        try {
+          out[job.k] = await one(job);
+        } catch (e) {
+          failed ??= { e };
+        }
+      }
+    }));
+    for (const f of opened) close(f);
+    await Promise.all(closing);
+    if (failed) throw failed.e;
+    return out;
   }
 
   /**
@@ -143,7 +260,7 @@ export class LocalTransport implements Transport {
       if (!create && (code === "ENOENT" || code === "ENOTDIR")) return undefined;
       throw this.wrap(op, p, e);
     }
-    const flags = fs.constants.O_RDONLY | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
+    const flags = DIR_NOFOLLOW;
     for (const part of rest) {
       const at = `/proc/self/fd/${dir.fd}/${part}`;
       cur += "/" + part;
@@ -178,6 +295,31 @@ export class LocalTransport implements Transport {
       dir = next;
     }
     return dir;
+  }
+
+  /** The base of a read's walk (see `openWalk`), opened by path; undefined when it is missing or not a folder. */
+  private async openBase(base: string, op: string, p: string): Promise<fs.promises.FileHandle | undefined> {
+    try {
+      return await fs.promises.open(this.root || base || "/", fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+      throw this.wrap(op, p, e);
+    }
+  }
+
+  /**
+   * One further component of a read's walk, opened from its parent's handle as `openWalk` does (`soft`): a
+   * symlink, a non-folder or nothing there is undefined. The parent stays open (it is the caller's).
+   */
+  private async openChild(dir: fs.promises.FileHandle, name: string, op: string, p: string): Promise<fs.promises.FileHandle | undefined> {
+    try {
+      return await fs.promises.open(`/proc/self/fd/${dir.fd}/${name}`, DIR_NOFOLLOW);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ELOOP" || code === "ENOTDIR") return undefined;
+      throw this.wrap(op, p, e);
+    }
   }
 
   async mkdirp(dir: string, mode = 0o755, opts: Confine = {}): Promise<string[]> {

@@ -1,5 +1,5 @@
 import * as path from "path";
-import { ExecResult, FileStat, PutOptions, PutResult, ReadOptions, Transport, TransportError } from "./transport";
+import { BatchRead, ExecResult, FileStat, PutOptions, PutResult, ReadFound, ReadOptions, readEach, Transport, TransportError } from "./transport";
 
 /**
  * In-memory host for unit tests. `failOn` makes chosen operations fail, like a full disk or a lost host.
@@ -49,6 +49,10 @@ export class MemoryTransport implements Transport {
     const link = this.symlinks.get(p);
     if (link !== undefined) return { type: "symlink", mode: 0o777, size: link.length, isDir: false, target: link, ...this.owner(p) };
     return this.dirs.has(p) ? { type: "dir", mode: 0o755, size: 0, isDir: true, ...this.owner(p) } : undefined;
+  }
+  /** Memory has no folders to hold open: each read on its own, as `stat` then `get`. */
+  readMany(reads: BatchRead[]): Promise<(ReadFound | undefined)[]> {
+    return readEach(this, reads);
   }
   async mkdirp(dir: string): Promise<string[]> {
     this.confined("mkdir", dir, dir);

@@ -10,7 +10,7 @@
 import { debianPackage } from "../util/debian";
 import { sleep } from "../util/wait";
 import { LocalTransport } from "./local";
-import { Confine, ExecResult, FileStat, PutOptions, PutResult, ReadOptions, Transport, TransportError } from "./transport";
+import { BatchRead, Confine, ExecResult, FileStat, PutOptions, PutResult, ReadFound, ReadOptions, Transport, TransportError } from "./transport";
 
 export type NetworkFs = { kind: "glusterfs"; volfile: string } | { kind: "nfs"; export: string };
 
@@ -36,6 +36,10 @@ export class PrefixTransport implements Transport {
   }
   stat(p: string, opts?: ReadOptions): Promise<FileStat | undefined> {
     return this.inner.stat(this.p(p), this.confineRead(opts));
+  }
+  /** Every read of a batch is confined at the mount point (see `confineRead`). */
+  readMany(reads: BatchRead[]): Promise<(ReadFound | undefined)[]> {
+    return this.inner.readMany(reads.map((r) => ({ path: this.p(r.path), within: this.prefix })));
   }
   /** A confined read on the volume stops following symlinks at the mount point, as writes do. */
   private confineRead(opts: ReadOptions | undefined): ReadOptions | undefined {

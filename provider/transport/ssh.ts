@@ -28,7 +28,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { shq } from "../util/shell";
-import { Confine, confinedWalk, ExecResult, FileStat, PutOptions, PutResult, ReadOptions, readWalk, Transport, TransportError } from "./transport";
+import { BatchRead, Confine, confinedWalk, ExecResult, FileStat, PutOptions, PutResult, ReadFound, ReadOptions, readEach, readWalk, Transport, TransportError } from "./transport";
 
 /** Folders a walk made (`+PATH` lines), outermost first. */
 function made(stdout: Buffer): string[] {
@@ -474,6 +474,14 @@ export class SshTransport implements Transport {
       throw new TransportError(this.description, "read", p, conn ?? fsCause(r.stderr));
     }
     return r.stdout;
+  }
+
+  /**
+   * Each read on its own (`stat` then `get`, 16 at a time over the master connection): every confined read is
+   * one command that walks its folders in a shell already, so there is no opened folder to share between them.
+   */
+  readMany(reads: BatchRead[]): Promise<(ReadFound | undefined)[]> {
+    return readEach(this, reads);
   }
 
   async mkdirp(dir: string, mode = 0o755, opts: Confine = {}): Promise<string[]> {

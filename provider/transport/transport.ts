@@ -26,6 +26,10 @@
  * (undefined); the symlink itself is what `stat` of that folder finds, which the caller reports as drift. A
  * confined `get` does not follow a symlink at the last component either. Reads that are not confined follow
  * symlinks as the file system does: a `source` file on the build host, a pid file, a log.
+ *
+ * A batch of confined reads (`readMany`, what an observe of many files does) finds what `stat` then `get` of each
+ * would, by the same rule; the local transport opens each folder of the batch once (see `LocalTransport.readMany`
+ * for why holding a folder open for the batch is as safe as opening it again for each file).
  */
 import type { FileMode } from "../util/mode";
 
@@ -67,6 +71,19 @@ export interface ReadOptions extends Confine {
   confined?: boolean;
 }
 
+/** One read of a batch (`readMany`): a confined read of `path`, no symlink followed at or below `within`. */
+export interface BatchRead {
+  path: string;
+  within?: string;
+}
+
+/** What a batch read found: the entry as a confined `stat` sees it and, for a regular file, its bytes. */
+export interface ReadFound {
+  stat: FileStat;
+  /** set only when `stat.type` is "file" */
+  data?: Buffer;
+}
+
 export interface PutOptions extends Confine {
   mode: FileMode;
   /**
@@ -98,6 +115,12 @@ export interface Transport {
   fullPath(path: string): string;
   get(path: string, opts?: ReadOptions): Promise<Buffer | undefined>;
   stat(path: string, opts?: ReadOptions): Promise<FileStat | undefined>;
+  /**
+   * Confined reads of many paths, one result per read in order: undefined where nothing is there (as `stat`
+   * finds nothing, or a file that `get` then finds gone, swapped or behind a symlink), else the `stat` and, for a
+   * regular file, the `get`. Nothing stays open once it settles, whether it resolves or rejects.
+   */
+  readMany(reads: BatchRead[]): Promise<(ReadFound | undefined)[]>;
   /** Atomic: temp file in the same folder, fsync, chmod, rename. Never leaves a partial file at `path`. */
   put(path: string, data: Buffer | string, opts: PutOptions): Promise<PutResult>;
   /**
@@ -145,6 +168,32 @@ export function readWalk(p: string, rooted: boolean, within?: string): { base: s
   const folder = p.split("/").slice(0, -1).join("/") || "/";
   if (!rooted && within && (within === p || within.startsWith(p + "/"))) return { base: folder, rest: [] };
   return confinedWalk(folder, rooted, within);
+}
+
+const BATCH_CONCURRENCY = 16;
+
+/**
+ * `readMany` as a confined `stat` then `get` of each path (16 at a time): for transports with nothing to share
+ * between reads (memory), or whose reads each cost a round trip anyway (SSH: each walks its folders in its own
+ * command; sharing a walk would need one command for the batch).
+ */
+export async function readEach(t: Pick<Transport, "stat" | "get">, reads: BatchRead[]): Promise<(ReadFound | undefined)[]> {
+  const out = new Array<ReadFound | undefined>(reads.length);
+  let next = 0;
+  const one = async (r: BatchRead): Promise<ReadFound | undefined> => {
+    const opts = { confined: true, within: r.within };
+    const stat = await t.stat(r.path, opts);
+    if (!stat || stat.type !== "file") return stat && { stat };
+    const data = await t.get(r.path, opts);
+    return data && { stat, data };
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, reads.length) }, async () => {
+    while (next < reads.length) {
+      const k = next++;
+      out[k] = await one(reads[k]);
+    }
+  }));
+  return out;
 }
 
 export class TransportError extends Error {

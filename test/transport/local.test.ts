@@ -224,3 +224,137 @@ describe("LocalTransport never reads through a symlink it owns", () => {
     expect(await t.get("/srv/ipxe/a.ipxe")).toBeUndefined();
   });
 });
+
+/** The folders this process has open, by the path each handle is bound to now. */
+function openFolders(): string[] {
+  const out: string[] = [];
+  for (const n of fs.readdirSync("/proc/self/fd")) {
+    try {
+      out.push(fs.readlinkSync(`/proc/self/fd/${n}`));
+    } catch {
+      // closed between the listing and the readlink
+    }
+  }
+  return out;
+}
+const fdCount = () => fs.readdirSync("/proc/self/fd").length;
+
+describe("LocalTransport.readMany: a batch of confined reads, each folder opened once", () => {
+  test("finds what a confined stat then get of each path finds: nothing through a symlinked folder, a symlinked file as its link", async () => {
+    const root = tmpDir("local-batch");
+    const outside = tmpDir("local-batch-out");
+    fs.writeFileSync(path.join(outside, "n.ipxe"), "OUTSIDE\n");
+    fs.mkdirSync(path.join(outside, "sub"));
+    fs.writeFileSync(path.join(outside, "sub/n.ipxe"), "OUTSIDE\n");
+    fs.mkdirSync(path.join(root, "srv/netboot/http/real"), { recursive: true });
+    fs.writeFileSync(path.join(root, "srv/netboot/http/real/a.ipxe"), "inside a\n", { mode: 0o640 });
+    fs.writeFileSync(path.join(root, "srv/netboot/http/real/b.ipxe"), "inside b\n");
+    fs.symlinkSync(outside, path.join(root, "srv/netboot/http/ipxe"));
+    fs.symlinkSync(path.join(outside, "n.ipxe"), path.join(root, "srv/netboot/http/real/link.ipxe"));
+    fs.writeFileSync(path.join(root, "srv/netboot/http/plain"), "a file, not a folder\n");
+    const paths = [
+      "/srv/netboot/http/real/a.ipxe", "/srv/netboot/http/ipxe/n.ipxe", "/srv/netboot/http/ipxe/sub/n.ipxe",
+      "/srv/netboot/http/real/link.ipxe", "/srv/netboot/http/real/b.ipxe", "/srv/netboot/http/ipxe",
+      "/srv/netboot/http/real", "/srv/netboot/http/real/missing", "/srv/netboot/http/plain/x", "/srv/gone/x",
+      "/srv/netboot/http/real/a.ipxe",
+    ];
+    const single = async (t: LocalTransport, p: string, within?: string) => {
+      const stat = await t.stat(p, { confined: true, within });
+      if (!stat || stat.type !== "file") return stat && { stat };
+      const data = await t.get(p, { confined: true, within });
+      return data && { stat, data };
+    };
+    const t = new LocalTransport(root);
+    const batch = await t.readMany(paths.map((p) => ({ path: p })));
+    expect(batch).toEqual(await Promise.all(paths.map((p) => single(t, p))));
+    expect(batch.map((r) => r?.data?.toString())).toEqual(["inside a\n", undefined, undefined, undefined, "inside b\n", undefined, undefined, undefined, undefined, undefined, "inside a\n"]);
+    expect(batch.map((r) => r?.stat.type)).toEqual(["file", undefined, undefined, "symlink", "file", "symlink", "dir", undefined, undefined, undefined, "file"]);
+    expect(batch[0]!.stat.mode).toBe(0o640);
+    expect(batch[3]!.stat.target).toBe(path.join(outside, "n.ipxe"));
+    expect(batch.some((r) => r?.data?.toString().includes("OUTSIDE"))).toBe(false);
+
+    // Without a root: the same line at `within` (admin links above it followed), reads with different `within` in one batch.
+    const noRoot = new LocalTransport();
+    const reads = [
+      { path: `${root}/srv/netboot/http/ipxe/n.ipxe`, within: `${root}/srv/netboot` },
+      { path: `${root}/srv/netboot/http/ipxe/n.ipxe` }, // no `within`: the file's folder itself is refused
+      { path: `${root}/srv/netboot/http/real/a.ipxe`, within: `${root}/srv/netboot` },
+      { path: `${root}/srv/netboot/http/real/link.ipxe`, within: `${root}/srv/netboot` },
+      { path: `${root}/srv/netboot`, within: `${root}/srv/netboot` },
+    ];
+    const nb = await noRoot.readMany(reads);
+    expect(nb).toEqual(await Promise.all(reads.map((r) => single(noRoot, r.path, r.within))));
+    expect(nb.map((r) => r?.stat.type)).toEqual([undefined, undefined, "file", "symlink", "dir"]);
+    // a plain (unconfined) read would have followed the link
+    expect((await noRoot.get(`${root}/srv/netboot/http/ipxe/n.ipxe`))!.toString()).toBe("OUTSIDE\n");
+  });
+
+  test("a folder swapped for a symlink after the batch opened it: no read returns what is behind the link", async () => {
+    const root = tmpDir("local-batch-race");
+    const outside = tmpDir("local-batch-race-out");
+    const dir = path.join(root, "srv/ipxe");
+    fs.mkdirSync(dir, { recursive: true });
+    const names = Array.from({ length: 3000 }, (_, i) => `n${String(i).padStart(4, "0")}.ipxe`);
+    for (const n of names) {
+      fs.writeFileSync(path.join(dir, n), `inside ${n}\n`);
+      fs.writeFileSync(path.join(outside, n), `OUTSIDE ${n}\n`);
+    }
+    const t = new LocalTransport(root);
+    const batch = t.readMany(names.map((n) => ({ path: `/srv/ipxe/${n}` })));
+    // As soon as the batch holds the folder open, rename it away and put a symlink to `outside` in its place
+    // (synchronously: no read of the batch runs in between).
+    let swapped = false;
+    let settled = false;
+    void batch.finally(() => (settled = true));
+    while (!settled && !swapped) {
+      if (openFolders().includes(dir)) {
+        fs.renameSync(dir, path.join(root, "srv/ipxe.moved"));
+        fs.symlinkSync(outside, dir);
+        swapped = true;
+      } else await new Promise((r) => setImmediate(r));
+    }
+    const found = await batch;
+    expect(swapped).toBe(true);
+    // Every read went to the folder that was walked (now srv/ipxe.moved), never through the link.
+    for (const [i, n] of names.entries()) expect(found[i]?.data?.toString()).toBe(`inside ${n}\n`);
+    // A later batch walks again: the symlinked folder is not gone through.
+    expect(await t.readMany([{ path: `/srv/ipxe/${names[0]}` }])).toEqual([undefined]);
+  });
+
+  test("closes every folder and file it opened, also when a read fails; what is open at once does not grow with the batch", async () => {
+    const root = tmpDir("local-batch-fds");
+    const paths: string[] = [];
+    for (let g = 0; g < 100; g++) {
+      fs.mkdirSync(path.join(root, `srv/netboot/g${g}/nodes`), { recursive: true });
+      for (let i = 0; i < 30; i++) {
+        fs.writeFileSync(path.join(root, `srv/netboot/g${g}/nodes/n${i}.ipxe`), `#!ipxe ${g} ${i}\n`);
+        paths.push(`/srv/netboot/g${g}/nodes/n${i}.ipxe`);
+      }
+    }
+    const t = new LocalTransport(root);
+    const before = fdCount();
+    let most = before;
+    let settled = false;
+    const batch = t.readMany(paths.map((p) => ({ path: p })));
+    void batch.finally(() => (settled = true));
+    while (!settled) {
+      most = Math.max(most, fdCount());
+      await new Promise((r) => setImmediate(r));
+    }
+    const found = await batch;
+    expect(found.filter((r) => r?.data)).toHaveLength(3000);
+    expect(found[1234]!.data!.toString()).toBe("#!ipxe 41 4\n");
+    expect(fdCount()).toBe(before);
+    // 16 reads at a time, each holding its file and its folders (the root and four below it) at most; not the
+    // batch's 203 folders
+    expect(most - before).toBeLessThan(16 * 6);
+    expect(most - before).toBeGreaterThan(0);
+
+    // A read that fails (EIO reading /proc/self/mem) rejects the batch, the reads not yet started are not, and
+    // nothing is left open (the folders they would have used were opened by the reads already running).
+    const local = new LocalTransport();
+    const reads = [{ path: "/proc/self/mem", within: "/proc/self/mem" }, ...paths.map((p) => ({ path: root + p, within: root + "/srv" }))];
+    await expect(local.readMany(reads)).rejects.toThrow("read /proc/self/mem");
+    expect(fdCount()).toBe(before);
+  });
+});

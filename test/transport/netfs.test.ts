@@ -1,10 +1,15 @@
 /**
  * Unit tests of the network file system mount helper (provider/transport/netfs.ts) on an in-memory host:
- * what it checks before it mounts, and how a mounted volume's paths map to host paths. The real mounts
+ * what it checks before it mounts, and how a mounted volume's paths map to host paths (and, on a local host,
+ * that its reads stop following symlinks at the mount point). The real mounts
  * (glusterfs FUSE against a brick) are proven in test/integration/bootImage.publish.test.ts.
  */
+import * as fs from "fs";
+import * as path from "path";
+import { LocalTransport } from "../../provider/transport/local";
 import { MemoryTransport } from "../../provider/transport/memory";
 import { PrefixTransport, withNetworkFs } from "../../provider/transport/netfs";
+import { tmpDir } from "../helpers/env";
 
 const ok = { code: 0, stdout: "", stderr: "" };
 const no = { code: 1, stdout: "", stderr: "" };
@@ -47,4 +52,17 @@ test("a prefixed transport refuses paths that would leave the volume", async () 
   expect(t.fullPath("/a/b")).toBe("/mnt/v/a/b");
   expect(() => t.fullPath("/a/../../etc")).toThrow(/without `\.\.`/);
   expect(() => t.fullPath("relative")).toThrow(/absolute/);
+});
+
+test("a batch of reads on a volume is confined at the mount point: nothing through a symlinked folder on it", async () => {
+  const mnt = tmpDir("netfs-batch");
+  const outside = tmpDir("netfs-batch-out");
+  fs.writeFileSync(path.join(outside, "k"), "OUTSIDE\n");
+  fs.mkdirSync(path.join(mnt, "boot/real"), { recursive: true });
+  fs.writeFileSync(path.join(mnt, "boot/real/k"), "on the volume\n");
+  fs.symlinkSync(outside, path.join(mnt, "boot/linked"));
+  const t = new PrefixTransport(new LocalTransport(), mnt, "(test)");
+  const found = await t.readMany([{ path: "/boot/real/k" }, { path: "/boot/linked/k" }, { path: "/boot/linked" }]);
+  expect(found.map((r) => r?.data?.toString())).toEqual(["on the volume\n", undefined, undefined]);
+  expect(found.map((r) => r?.stat.type)).toEqual(["file", undefined, "symlink"]);
 });
