@@ -39,6 +39,8 @@ export class FailureBarrier {
   private releasing = false;
   private checkArrived: (() => void) | undefined;
   private sacrificeDone: (() => void) | undefined;
+  /** Stoppers of the constructs in flight: a run whose failures are all checks stops through one of them. */
+  private readonly inFlight = new Set<Stopper>();
 
   constructor(
     private readonly onRelease: () => void = () => undefined,
@@ -57,6 +59,16 @@ export class FailureBarrier {
       this.lastChange = Date.now();
       this.poke();
     }
+  }
+
+  /**
+   * A construct is in flight until the returned function is called. When the failures are all checks (a
+   * BootImage's Initramfs refused while the BootImage's construct waits for it), its stopper takes the
+   * engine's abort (step 2), so the construct's "not constructed" answer prints no stack trace.
+   */
+  constructing(stopper: Stopper): () => void {
+    this.inFlight.add(stopper);
+    return () => void this.inFlight.delete(stopper);
   }
 
   /** A failing construct waits here. */
@@ -101,7 +113,8 @@ export class FailureBarrier {
         const t = setTimeout(r, ms);
         void p.then(() => (clearTimeout(t), r()));
       });
-    const stopper = (this.waiters.find((w) => w.kind === "construct" && w.stopper) as { stopper: Stopper } | undefined)?.stopper;
+    const stopper = (this.waiters.find((w) => w.kind === "construct" && w.stopper) as { stopper: Stopper } | undefined)?.stopper ??
+      (this.waiters.some((w) => w.kind === "check") ? this.inFlight.values().next().value : undefined);
     if (stopper) {
       if (!this.waiters.some((w) => w.kind === "check")) {
         const arrived = new Promise<void>((r) => (this.checkArrived = r));

@@ -168,6 +168,11 @@ export class NetbootProvider implements provider.Provider {
     // Outputs are plain data: drop `undefined` members, which the gRPC struct encoder rejects.
     for (const k of this.outputNames[type] ?? []) state[k] = plain(c[k]);
     this.ctx.trace(`construct ${type} ${name} ${Date.now() - t0} ms`);
+    // In flight until its outputs settle, known or not (they wait for its children's registrations). (promise()
+    // is @internal, as in knownInputs.)
+    const done = this.ctx.barrier.constructing(stopperFor(options));
+    const settled = (o: pulumi.Input<unknown>) => (pulumi.output(o) as unknown as { promise(withUnknowns?: boolean): Promise<unknown> }).promise(true);
+    void Promise.allSettled([c.urn, ...Object.values(state)].map(settled)).then(done);
     return { urn: c.urn, state };
   }
 

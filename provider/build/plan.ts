@@ -143,9 +143,10 @@ export function checkImageSource(m: Pick<BootImageModel, "imageSource" | "handof
       const target = path.join(m.imageSource, p);
       if (!fs.lstatSync(target, { throwIfNoEntry: false })) issues.add("imageSource", m.imageSource, `has no ${p}: ${why}`);
     }
-    for (const [i, p] of m.hybridPaths.entries())
+    // named by value: the model's list is sorted, so its index need not be the one the program gave
+    for (const p of m.hybridPaths)
       if (!fs.statSync(path.join(m.imageSource, p), { throwIfNoEntry: false })?.isDirectory())
-        issues.add(`hybridPaths[${i}]`, p, `is not a folder in the image source ${m.imageSource} (it is published to the network file system and bind-mounted at boot)`);
+        issues.add("hybridPaths", p, `is not a folder in the image source ${m.imageSource} (it is published to the network file system and bind-mounted at boot)`);
   }
   return st;
 }

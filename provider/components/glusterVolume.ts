@@ -121,8 +121,14 @@ export class GlusterVolume extends schema.GlusterVolume {
 
       const client = rendered.apply((fs) => fs[0]);
       this.volumeName = model.name;
-      // Outputs wait for the files, so a BootImage never reads a volfile that is not on the host yet.
-      this.clientVolfile = pulumi.all([client, volfiles.manifest, tls ? tls.manifest : {}, pulumi.all(bricks.map((b) => b.manifest))]).apply(([c]) => c.content);
+      // At `up` the output waits for the files, so a consumer in this process (a Cluster's BootImage) never reads
+      // a volfile that is not on the host yet. (A program's consumer gets no output of this component before
+      // construct returns, and @pulumi/pulumi's provider server returns only once every child's registration
+      // is done: at `up`, created.) At preview nothing is written and the content is a pure render of the
+      // arguments, so it is given as it is: the consumer's checks (a BootImage's build plan against the build
+      // host, with the xlators this volfile names) run at preview, on a fresh stack too.
+      const written = pulumi.all([volfiles.manifest, tls ? tls.manifest : {}, pulumi.all(bricks.map((b) => b.manifest))]);
+      this.clientVolfile = pulumi.runtime.isDryRun() ? client.content : pulumi.all([client, written]).apply(([c]) => c.content);
       this.clientVolfileSha256 = client.apply((c) => sha256(c.content));
       this.clientVolfilePath = pulumi.all([model, client]).apply(([m, c]) => hostPath(m.host, c.path));
       this.xlators = parsed.apply((p) => p.clientXlators);

@@ -158,7 +158,11 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
   return {
   async check(urn, _olds, news) {
     if (hasUnknown(news)) return { inputs: news, failures: [] };
-      const { plan, issues } = await planFor(ctx, describeUrn(urn), news, parentType(urn) === "netboot:index:BootImage");
+    // A BootImage's child names its BootImage (`name` is the BootImage's), which the program wrote and whose
+    // fields the issues name; the engine prints the child's name beside it.
+    const child = parentType(urn) === "netboot:index:BootImage";
+    const resource = child && typeof news.name === "string" ? `netboot:index:BootImage "${news.name}"` : describeUrn(urn);
+      const { plan, issues } = await planFor(ctx, resource, news, child);
     for (const n of plan?.notes ?? []) ctx.progress.report(urn, `netboot: ${n}`, { keep: true, warning: true });
     // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.
     const bh = news.buildHost === undefined ? undefined : normalizeHost(new Issues(""), "buildHost", news.buildHost);

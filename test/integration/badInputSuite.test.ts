@@ -224,14 +224,14 @@ describe("bad input through the CLI: refused at preview, every error at once, no
     runGroup("other", [...OTHER, CUSTOM[3]]);
   });
 
-  test("a fresh stack's preview, with a volfile not rendered yet: a hybrid path missing from the image source is found", () => {
+  test("a fresh stack's preview, with the volume's files not written yet: a hybrid path missing from the image source is found", () => {
     const image = tmpDir("bad-fresh-image");
     fs.mkdirSync(path.join(image, "usr/share"), { recursive: true });
     fs.mkdirSync(path.join(image, "sbin"));
     fs.writeFileSync(path.join(image, "sbin/init"), "#!/bin/sh\n", { mode: 0o755 });
     const gv = { ...BASE.GlusterVolume, volumeName: "gv" };
     runGroup("fresh", [
-      { token: "BootImage", args: { ...BASE.BootImage, imageSource: image, transport: "glusterfs", mode: "hybrid", hybridPaths: ["/usr/share", "/usr/nope"], glusterVolfile: "@VOLFILE@" }, expect: [{ field: "hybridPaths[1]", value: "/usr/nope", message: "is not a folder in the image source" }] },
+      { token: "BootImage", args: { ...BASE.BootImage, imageSource: image, transport: "glusterfs", mode: "hybrid", hybridPaths: ["/usr/share", "/usr/nope"], glusterVolfile: "@VOLFILE@" }, expect: [{ field: "hybridPaths", value: "/usr/nope", message: "is not a folder in the image source" }] },
     ], `const gv = new netboot.GlusterVolume("gv", ${JSON.stringify(gv)} as any);`, { "\"@VOLFILE@\"": "gv.clientVolfile" });
     fs.rmSync(image, { recursive: true, force: true });
   });

@@ -1,0 +1,93 @@
+/**
+ * Preview is the gate, on a fresh stack, for a BootImage fed a GlusterVolume's `clientVolfile`: the client
+ * volfile is a pure render of the volume's arguments, so preview knows its content and the BootImage's
+ * Initramfs check (the build plan against the build host: kernel, modules, busybox, glusterfs and the xlators
+ * the volfile names) runs at preview, before the volume's files are written. At `up` the BootImage still builds
+ * only once the volume's files are on the host (its volfile is what the client reads at boot).
+ *
+ * Standalone mode on a local target root writes files only (no brick runs as a systemd unit here), so `up`
+ * needs no gluster daemon.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import * as netboot from "../../sdk/nodejs";
+import { cliProject, testStack, TestStack } from "../helpers/engine";
+import { REPO, tmpDir } from "../helpers/env";
+
+jest.setTimeout(600_000);
+
+const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
+
+function walk(d: string): string[] {
+  return fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)])) : [];
+}
+
+const volume = (root: string) => ({
+  host: { root }, mode: "standalone", layout: "distribute", clusterSubnet: "10.87.42.0/24",
+  bricks: [{ host: "10.87.42.1", path: "/data/b1", port: 49400 }],
+});
+const bootImage = (root: string, image: string) => ({
+  server: { host: { root }, httpRoot: "/srv/http", httpBaseUrl: "http://10.87.42.1/" },
+  kernelVersion: KVER, imageSource: image, transport: "glusterfs", compression: "gzip", publishImage: false,
+});
+
+describe("a fresh stack: BootImage fed a GlusterVolume's clientVolfile", () => {
+  const dir = tmpDir("preview-gate-gluster");
+  const image = path.join(dir, "image");
+  let t: TestStack | undefined;
+  beforeAll(() => {
+    fs.mkdirSync(path.join(image, "sbin"), { recursive: true });
+    fs.writeFileSync(path.join(image, "sbin/init"), "#!/bin/sh\n", { mode: 0o755 });
+  });
+  afterAll(async () => {
+    await t?.destroy().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("preview refuses a module the build host's kernel lacks, naming the BootImage, field and value; nothing written", () => {
+    // Through the CLI: a failing inline program cannot report its error cleanly inside jest.
+    const root = path.join(dir, "bad-target");
+    fs.mkdirSync(root);
+    const p = cliProject("preview-gate-bad", `
+import * as netboot from "${REPO}/sdk/nodejs";
+const gv = new netboot.GlusterVolume("gv", ${JSON.stringify(volume(root))});
+new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, glusterVolfile: gv.clientVolfile, modules: ["no_such_module_nb"] } as any);
+`);
+    const r = p.run(["preview"]);
+    const state = p.run(["stack", "export"]);
+    p.remove();
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
+    // refused before the volume's files exist: preview writes nothing, and the stack holds no resource
+    expect(walk(root)).toEqual([]);
+    expect(state.out).not.toContain("netboot:index:");
+    // a clean stop: no JavaScript stack trace, no gRPC noise
+    expect(r.out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
+  });
+
+  test("up builds the BootImage only after the volume's volfiles are written", async () => {
+    const root = path.join(dir, "target");
+    fs.mkdirSync(root);
+    t = await testStack("preview-gate-order", async () => {
+      const gv = new netboot.GlusterVolume("gv", volume(root) as netboot.GlusterVolumeArgs);
+      const img = new netboot.BootImage("img", { ...bootImage(root, image), glusterVolfile: gv.clientVolfile } as any);
+      return { initrdUrl: img.initrdUrl };
+    });
+    const events: EngineEvent[] = [];
+    const up = await t.stack.up({ onOutput: (s) => t!.log.push(s), onEvent: (e) => events.push(e) });
+    expect(up.summary.result).toBe("succeeded");
+    const at = (kind: "resourcePreEvent" | "resOutputsEvent", suffix: string) =>
+      events.findIndex((e) => {
+        const m = (e as any)[kind]?.metadata;
+        return m && m.op === "create" && String(m.urn).endsWith(suffix);
+      });
+    const volfilesDone = at("resOutputsEvent", "netboot:index:FileSet::gv-volfiles");
+    const initramfsStarts = at("resourcePreEvent", "netboot:index:Initramfs::img-initramfs");
+    expect(volfilesDone).toBeGreaterThanOrEqual(0);
+    expect(initramfsStarts).toBeGreaterThanOrEqual(0);
+    expect(initramfsStarts).toBeGreaterThan(volfilesDone);
+    expect(fs.existsSync(path.join(root, "etc/netboot/gluster/gv/gv.tcp-fuse.vol"))).toBe(true);
+  });
+});
