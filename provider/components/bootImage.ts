@@ -84,6 +84,12 @@ export class BootImage extends schema.BootImage {
     const { server: _s, mirrors: _m, publishHost, publishImage, buildHost, overlay, ...spec } = args;
     // the model is awaited first so invalid arguments stop here, before any child exists
     const checkedSpec = pulumi.all([model, pulumi.output(spec)]).apply(([, s]) => JSON.parse(JSON.stringify(s)) as schema.BootImageSpec);
+    // At preview an input may be unknown (a managed volume's volfile, which glusterd writes), and with it the
+    // model. Its known inputs were checked at construct (provider.ts checkComponent), so the Initramfs gets them
+    // as they are, each unknown one unknown on its own: its check runs what does not need them (initramfs.ts).
+    // (isKnown is @internal in @pulumi/pulumi's typings, as in provider.ts knownInputs.)
+    const modelKnown = (model as unknown as { isKnown: Promise<boolean> }).isKnown;
+    const initramfsSpec = (pulumi.runtime.isDryRun() ? modelKnown.then((k) => (k ? checkedSpec : spec)) : checkedSpec) as pulumi.Input<schema.BootImageSpec>;
     // The build, published on one PxeServer. An SSH server's `info` is secret as a whole (its host holds the
     // private key); its folder and URL are not, and the Initramfs checks them as plain strings (the host stays secret).
     const publishOn = (info: pulumi.Output<schema.PxeServerInfo>, child: string, after: pulumi.Resource[]) => new Initramfs(child, {
@@ -91,7 +97,7 @@ export class BootImage extends schema.BootImage {
       httpRoot: pulumi.unsecret(info.httpRoot),
       httpBaseUrl: pulumi.unsecret(info.httpBaseUrl),
       name,
-      spec: checkedSpec,
+      spec: initramfsSpec,
       ...(buildHost !== undefined ? { buildHost: pulumi.output(buildHost) as pulumi.Output<schema.Host> } : {}),
     }, { parent: this, dependsOn: after });
     const built = publishOn(server, `${name}-initramfs`, []);

@@ -35,9 +35,12 @@ import { InitramfsInputs, InitramfsOutputs } from "../schema-types";
 import { Plan } from "../build/plan";
 import { applyFiles, changeKind, observeAll, removeFiles } from "./lifecycle";
 import { describeUrn, DetailedDiffKind, DiffResultWithDetail, parentType, ResourceHandler } from "./handler";
-import { hasUnknown, reveal } from "../values";
+import { hasUnknown, reveal, UNKNOWN } from "../values";
 
 const key = (p: string) => `files["${p}"]`;
+
+/** A client volfile of one protocol/client xlator, which every client volfile has: check's stand-in for an unknown one. */
+const STAND_IN_VOLFILE = "volume stand-in-client-0\n  type protocol/client\n  option remote-host 127.0.0.1\n  option remote-subvolume /stand-in\nend-volume\n";
 
 /**
  * Validates inputs and computes the plan; all problems land in `issues`. With `checked` (a BootImage's child:
@@ -157,11 +160,18 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
 
   return {
   async check(urn, _olds, news) {
-    if (hasUnknown(news)) return { inputs: news, failures: [] };
     // A BootImage's child names its BootImage (`name` is the BootImage's), which the program wrote and whose
     // fields the issues name; the engine prints the child's name beside it.
     const child = parentType(urn) === "netboot:index:BootImage";
     const resource = child && typeof news.name === "string" ? `netboot:index:BootImage "${news.name}"` : describeUrn(urn);
+    if (hasUnknown(news)) {
+      // Only the volfile unknown (a managed volume's, at preview): every build-host fact that does not need it is
+      // checked now, on a stand-in client volfile; what its xlators need is checked at `up`.
+      const spec = news.spec as Record<string, unknown> | undefined;
+      if (!child || !spec || typeof spec !== "object" || spec.glusterVolfile !== UNKNOWN || hasUnknown({ ...news, spec: { ...spec, glusterVolfile: "" } })) return { inputs: news, failures: [] };
+      const { issues } = await planFor(ctx, resource, { ...news, spec: { ...spec, glusterVolfile: STAND_IN_VOLFILE } }, true);
+      return { inputs: news, failures: issues.list.filter((i) => i.field !== "glusterVolfile").map((i) => ({ property: i.field, reason: formatIssue(i) })) };
+    }
       const { plan, issues } = await planFor(ctx, resource, news, child);
     for (const n of plan?.notes ?? []) ctx.progress.report(urn, `netboot: ${n}`, { keep: true, warning: true });
     // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.

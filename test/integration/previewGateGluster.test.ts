@@ -3,7 +3,9 @@
  * volfile is a pure render of the volume's arguments, so preview knows its content and the BootImage's
  * Initramfs check (the build plan against the build host: kernel, modules, busybox, glusterfs and the xlators
  * the volfile names) runs at preview, before the volume's files are written. At `up` the BootImage still builds
- * only once the volume's files are on the host (its volfile is what the client reads at boot).
+ * only once the volume's files are on the host (its volfile is what the client reads at boot). A managed volume's
+ * volfile is glusterd's, unknown at preview: the Initramfs check then runs on a stand-in volfile, so every
+ * build-host fact but the volfile's own xlators is still found at preview.
  *
  * Standalone mode on a local target root writes files only (no brick runs as a systemd unit here), so `up`
  * needs no gluster daemon.
@@ -63,6 +65,34 @@ new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, glu
     expect(walk(root)).toEqual([]);
     expect(state.out).not.toContain("netboot:index:");
     // a clean stop: no JavaScript stack trace, no gRPC noise
+    expect(r.out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
+  });
+
+  test("a managed volume's volfile (glusterd's, unknown at preview): preview still runs every build-host check that does not need it", () => {
+    // glusterd is not started: at preview the managed volume's check is pure, and nothing talks to glusterd
+    const root = path.join(dir, "bad-managed-target");
+    fs.mkdirSync(root);
+    const managed = { host: {}, mode: "managed", layout: "replicate", replica: 2, clusterSubnet: "10.87.43.0/24", allowSameHostSets: true, glusterdSocket: path.join(dir, "no-glusterd.sock"), bricks: [0, 1].map((i) => ({ host: "10.87.43.1", path: `/data/m${i}` })) };
+    const project = (label: string, extra: string) => cliProject(label, `
+import * as netboot from "${REPO}/sdk/nodejs";
+const gv = new netboot.GlusterVolume("gv", ${JSON.stringify(managed)} as any);
+new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, glusterVolfile: gv.clientVolfile${extra} } as any);
+`);
+    // the stand-in volfile refuses nothing a real one would pass: the same BootImage without the bad module previews
+    const good = project("preview-gate-managed-ok", "");
+    const ok = good.run(["preview"]);
+    good.remove();
+    expect(ok.out).toMatch(/netboot:index:Initramfs +img-initramfs +create/);
+    expect(ok.code).toBe(0);
+    const p = project("preview-gate-managed", `, modules: ["no_such_module_nb"]`);
+    const r = p.run(["preview"]);
+    const state = p.run(["stack", "export"]);
+    p.remove();
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
+    expect(walk(root)).toEqual([]);
+    expect(state.out).not.toContain("netboot:index:");
     expect(r.out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
     expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
   });
