@@ -42,6 +42,35 @@ const key = (p: string) => `files["${p}"]`;
 /** A client volfile of one protocol/client xlator, which every client volfile has: check's stand-in for an unknown one. */
 const STAND_IN_VOLFILE = "volume stand-in-client-0\n  type protocol/client\n  option remote-host 127.0.0.1\n  option remote-subvolume /stand-in\nend-volume\n";
 
+/** A path that names nothing on a build host: check's stand-in for an unknown path (what it refuses is dropped). */
+const STAND_IN_PATH = "/nonexistent/netboot-unknown-at-preview";
+
+/** The kernel's facts: with any of them unknown, none of their checks can be told from the stand-in's. */
+const KERNEL_FIELDS = (f: string) => /^(kernelPath|kernelVersion|modulesDir|modules|nicModules)(\[|$)/.test(f);
+
+/**
+ * The spec fields that may be unknown at preview (upstream outputs on a fresh stack: a GlusterVolume's volfile, an
+ * OsImage's root folder or kernel), each with a stand-in and the issue fields that depend on it. Check runs the
+ * build plan on the stand-ins and drops the issues they own: every other build-host fact (busybox, the glusterfs
+ * client, libgcc, what the known fields name) is still checked at preview. What a stand-in hides is checked at `up`.
+ */
+const STAND_INS: Record<string, { value: string; owns: (field: string) => boolean }> = {
+  glusterVolfile: { value: STAND_IN_VOLFILE, owns: (f) => f === "glusterVolfile" },
+  // the image's own facts (what the handoff starts, the hybrid paths in it) are the image source's
+  imageSource: { value: STAND_IN_PATH, owns: (f) => f === "imageSource" || /^hybridPaths(\[|$)/.test(f) },
+  kernelPath: { value: STAND_IN_PATH, owns: KERNEL_FIELDS },
+  modulesDir: { value: STAND_IN_PATH, owns: KERNEL_FIELDS },
+};
+
+/** The spec with a stand-in for each unknown field, and what they own; undefined when some unknown has none. */
+function standIns(spec: Record<string, unknown>): { spec: Record<string, unknown>; owns: (field: string) => boolean } | undefined {
+  const unknown = Object.keys(spec).filter((k) => spec[k] === UNKNOWN);
+  if (unknown.some((k) => !STAND_INS[k])) return undefined;
+  const out = { ...spec, ...Object.fromEntries(unknown.map((k) => [k, STAND_INS[k].value])) };
+  if (hasUnknown(out)) return undefined; // an unknown inside a list or object: nothing to stand in for
+  return { spec: out, owns: (f) => unknown.some((k) => STAND_INS[k].owns(f)) };
+}
+
 /**
  * Validates inputs and computes the plan; all problems land in `issues`. With `checked` (a BootImage's child:
  * see the header), the spec and build host were validated by the parent's check and are only built here.
@@ -165,14 +194,15 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
     const child = parentType(urn) === "netboot:index:BootImage";
     const resource = child && typeof news.name === "string" ? `netboot:index:BootImage "${news.name}"` : describeUrn(urn);
     if (hasUnknown(news)) {
-      // Only the volfile unknown (a managed volume's, at preview): every build-host fact that does not need it is
-      // checked now, on a stand-in client volfile; what its xlators need is checked at `up`.
+      // Only spec fields unknown that have a stand-in (STAND_INS: a managed volume's volfile, an OsImage's root or
+      // kernel, at preview): every build-host fact that does not need them is checked now; the rest at `up`.
       const spec = news.spec as Record<string, unknown> | undefined;
-      if (!child || !spec || typeof spec !== "object" || spec.glusterVolfile !== UNKNOWN || hasUnknown({ ...news, spec: { ...spec, glusterVolfile: "" } })) return { inputs: news, failures: [] };
-      const { issues } = await planFor(ctx, resource, { ...news, spec: { ...spec, glusterVolfile: STAND_IN_VOLFILE } }, true);
-      return { inputs: news, failures: issues.list.filter((i) => i.field !== "glusterVolfile").map((i) => ({ property: i.field, reason: formatIssue(i) })) };
+      const stand = child && spec && typeof spec === "object" ? standIns(spec) : undefined;
+      if (!stand || hasUnknown({ ...news, spec: stand.spec })) return { inputs: news, failures: [] };
+      const { issues } = await planFor(ctx, resource, { ...news, spec: stand.spec }, true);
+      return { inputs: news, failures: issues.list.filter((i) => !stand.owns(i.field)).map((i) => ({ property: i.field, reason: formatIssue(i) })) };
     }
-      const { plan, issues } = await planFor(ctx, resource, news, child);
+    const { plan, issues } = await planFor(ctx, resource, news, child);
     for (const n of plan?.notes ?? []) ctx.progress.report(urn, `netboot: ${n}`, { keep: true, warning: true });
     // The planned manifest as an input map, so preview shows each initramfs file added, removed or changed.
     const bh = news.buildHost === undefined ? undefined : normalizeHost(new Issues(""), "buildHost", news.buildHost);
@@ -188,18 +218,18 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
   async diff(_id, urn, olds: InitramfsOutputs, news: InitramfsInputs): Promise<DiffResultWithDetail> {
     const detailedDiff: Record<string, { kind: DetailedDiffKind; inputDiff?: boolean }> = {};
     if (hasUnknown(news)) return { changes: true, detailedDiff: { spec: { kind: "update" } } };
-      const where = (x: InitramfsInputs | InitramfsOutputs) => ({ host: x.host, httpRoot: x.httpRoot, httpBaseUrl: x.httpBaseUrl, name: x.name });
-      for (const c of diffValues(where(news), where(olds))) detailedDiff[c.path] = { kind: "update", inputDiff: true };
-      const { plan, issues } = await planFor(ctx, describeUrn(urn), news);
+    const where = (x: InitramfsInputs | InitramfsOutputs) => ({ host: x.host, httpRoot: x.httpRoot, httpBaseUrl: x.httpBaseUrl, name: x.name });
+    for (const c of diffValues(where(news), where(olds))) detailedDiff[c.path] = { kind: "update", inputDiff: true };
+    const { plan, issues } = await planFor(ctx, describeUrn(urn), news);
     if (!plan) throw new Error(issues.list.map(formatIssue).join("\n"));
     if (plan.initrdDigest !== olds.initrdDigest) {
       for (const c of diffManifestText(olds.manifest ?? "", plan.manifest)) detailedDiff[key(c.path)] = { kind: c.kind };
       if (!Object.keys(detailedDiff).some((k) => k.startsWith("files["))) detailedDiff.initrdDigest = { kind: "update" };
     }
-      const digests = { kernelSha256: plan.kernelSha256, imageDigest: plan.init.transport === "http" ? plan.image.digest : olds.imageDigest };
-      for (const c of diffValues(digests, { kernelSha256: olds.kernelSha256, imageDigest: olds.imageDigest })) detailedDiff[c.path] = { kind: "update" };
-      // drift: what read() found published is not what the last apply wrote
-      Object.assign(detailedDiff, publishedDrift(olds.published ?? {}));
+    const digests = { kernelSha256: plan.kernelSha256, imageDigest: plan.init.transport === "http" ? plan.image.digest : olds.imageDigest };
+    for (const c of diffValues(digests, { kernelSha256: olds.kernelSha256, imageDigest: olds.imageDigest })) detailedDiff[c.path] = { kind: "update" };
+    // drift: what read() found published is not what the last apply wrote
+    Object.assign(detailedDiff, publishedDrift(olds.published ?? {}));
     return { changes: Object.keys(detailedDiff).length > 0, detailedDiff };
   },
 
@@ -212,7 +242,7 @@ export function initramfsHandler(ctx: ProviderContext): ResourceHandler {
   },
 
   async read(id, _urn, props: InitramfsOutputs): Promise<provider.ReadResult> {
-      const published = await observePublished(props.host, Object.keys(props.published ?? {}));
+    const published = await observePublished(props.host, Object.keys(props.published ?? {}));
     const initrdPath = pathOf(props.initrdUrl, props);
     const found = initrdPath ? published[initrdPath] : undefined;
     // The initramfs name carries its expected hash; what is there now is what read() reports.

@@ -97,6 +97,30 @@ new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, glu
     expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
   });
 
+  test("an image source unknown at preview (an upstream output, as an OsImage's root on a fresh stack): every other build-host check still runs", () => {
+    const root = path.join(dir, "unknown-image-target");
+    fs.mkdirSync(root);
+    // a File's output is unknown at preview on a fresh stack; the image source follows it, as `os.rootPath` does
+    const project = (label: string, extra: string) => cliProject(label, `
+import * as netboot from "${REPO}/sdk/nodejs";
+const gv = new netboot.GlusterVolume("gv", ${JSON.stringify(volume(root))});
+const marker = new netboot.File("marker", { host: { root: ${JSON.stringify(root)} }, path: "/etc/marker", content: "x\\n" });
+new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, imageSource: marker.sha256.apply(() => ${JSON.stringify(image)}), glusterVolfile: gv.clientVolfile${extra} } as any);
+`);
+    // the stand-in image source refuses nothing a real one would pass
+    const good = project("preview-gate-image-ok", "");
+    const ok = good.run(["preview"]);
+    good.remove();
+    expect(ok.out).toMatch(/netboot:index:Initramfs +img-initramfs +create/);
+    expect(ok.code).toBe(0);
+    const p = project("preview-gate-image", `, modules: ["no_such_module_nb"]`);
+    const r = p.run(["preview"]);
+    p.remove();
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
+    expect(walk(root)).toEqual([]);
+  });
+
   test("up builds the BootImage only after the volume's volfiles are written", async () => {
     const root = path.join(dir, "target");
     fs.mkdirSync(root);
