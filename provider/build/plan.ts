@@ -192,7 +192,8 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
   const modulesDir = m.modulesDir ?? `/lib/modules/${kernelVersion}`;
   const depText = readText(path.join(modulesDir, "modules.dep"));
   if (kernelVersion && depText === undefined)
-    issues.add(m.modulesDir ? "modulesDir" : "kernelVersion", modulesDir, `${modulesDir}/modules.dep does not exist on the build host (the modules of kernel ${kernelVersion})`);
+    // each field with its own value: `kernelVersion = "6.1.0-56-amd64"`, not the folder derived from it
+    issues.add(m.modulesDir ? "modulesDir" : "kernelVersion", m.modulesDir ?? kernelVersion, `${modulesDir}/modules.dep does not exist on the build host (the modules of kernel ${kernelVersion})`);
   const dep = parseModulesDep(depText ?? "");
   if (depText !== undefined && kernelVersion) {
     const first = [...dep.byPath.keys()].find((p) => p.endsWith(".ko"));

@@ -107,4 +107,15 @@ describe("initramfs build plan", () => {
     buildBootImageModel("t", { imageSource: image, kernelVersion: KVER, transport: "http", nicModules: ["ok_name", "bad name"] }, bad);
     expect(bad.list.map((i) => `${i.field}=${i.value}`)).toEqual(["nicModules[1]=bad name"]);
   });
+
+  test("a kernel release the build host lacks: each issue names kernelVersion with its own value, not a folder made from it", () => {
+    const { plan: p, issues } = plan({ kernelVersion: "9.9.9-nb-missing" });
+    expect(p).toBeUndefined();
+    const kv = issues.filter((x) => x.field === "kernelVersion");
+    expect(kv.map((x) => x.message)).toEqual([
+      "/boot/vmlinuz-9.9.9-nb-missing does not exist on the build host (this machine) (install the linux-image package of that release)",
+      "/lib/modules/9.9.9-nb-missing/modules.dep does not exist on the build host (the modules of kernel 9.9.9-nb-missing)",
+    ]);
+    expect(kv.map((x) => x.value)).toEqual(["9.9.9-nb-missing", "9.9.9-nb-missing"]);
+  });
 });

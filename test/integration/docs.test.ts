@@ -23,7 +23,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { parseInventory, formatInventoryIssue } from "../../provider/inventory/parse";
 import { REPO, tmpDir, toolchainBin } from "../helpers/env";
 
@@ -169,6 +169,8 @@ test("ts blocks marked typecheck compile against the Node.js SDK", () => {
 // ---- preview: inventories and Pulumi YAML programs
 
 const previews = blocks.filter((b) => b.kind === "preview");
+/** This machine's newest kernel with its modules: the build host the previews check against. */
+const KVER = fs.readdirSync("/lib/modules").filter((v) => fs.existsSync(`/boot/vmlinuz-${v}`)).sort().pop()!;
 describe("yaml blocks marked preview pass the inventory schema and pulumi preview", () => {
   test.each(previews.map((b) => [where(b), b] as const))("%s", (_w, b) => {
     const d = tmpDir("docs-preview");
@@ -182,7 +184,18 @@ describe("yaml blocks marked preview pass the inventory schema and pulumi previe
       for (const [name, img] of Object.entries<any>(parseYaml(inventory).images ?? {}))
         if (/\.[a-z0-9]+$/i.test(img.imageSource) && !/\.(tar\.gz|tgz|tar\.xz|txz)$/.test(img.imageSource))
           throw new Error(`${where(b)}: images.${name}.imageSource ${img.imageSource}: BootImage takes a folder or a .tar.gz/.tgz/.tar.xz tarball`);
-      fs.writeFileSync(path.join(d, "cluster.yaml"), inventory);
+      // Preview checks each image's build plan against this machine (issue 18: preview is the gate), so the facts
+      // a doc can only name for its reader's machine are this machine's here: its kernel release, and an image
+      // source folder with what the handoff starts and the image's hybrid paths. Everything else is the doc's.
+      const inv = parseYaml(inventory);
+      for (const [name, img] of Object.entries<any>(inv.images ?? {})) {
+        if (img.kernelVersion !== undefined) img.kernelVersion = KVER;
+        if (img.imageSource === undefined) continue;
+        img.imageSource = path.join(d, `image-${name}`);
+        for (const sub of ["sbin", ...(img.hybridPaths ?? [])]) fs.mkdirSync(path.join(img.imageSource, sub), { recursive: true });
+        fs.writeFileSync(path.join(img.imageSource, "sbin/init"), "#!/bin/sh\n", { mode: 0o755 });
+      }
+      fs.writeFileSync(path.join(d, "cluster.yaml"), stringifyYaml(inv));
       const head = `name: docs-preview\nruntime: yaml\nplugins:\n  providers:\n    - name: netboot\n      path: ${path.join(REPO, "bin")}\n`;
       const body = program ? b.text : `resources:\n  lab:\n    type: netboot:index:Cluster\n    properties:\n      inventoryPath: ./cluster.yaml\n`;
       fs.writeFileSync(path.join(d, "Pulumi.yaml"), head + body);
