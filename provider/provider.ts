@@ -153,6 +153,16 @@ export class NetbootProvider implements provider.Provider {
     return this.traced("delete", urn, () => this.handler(urn).delete(id, urn, props));
   }
 
+  /**
+   * The engine stops the run (a failed check, of this process or another: a YAML program's components and their
+   * children reach two provider processes, an unversioned default provider and the versioned one childOpts pins)
+   * and cancels every provider before it closes them. A construct still waiting for its children is answered
+   * now, by name, instead of being cut off, which the CLI prints as `grpc: the client connection is closing`.
+   */
+  async cancel(): Promise<void> {
+    this.ctx.constructs.answerAll((label) => `${label}: not constructed: the engine stopped the run (at the errors of other resources, reported with them, or on a cancel)`);
+  }
+
   async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions): Promise<provider.ConstructResult> {
     if (type === STOP) {
       this.ctx.barrier.sacrificed();

@@ -121,6 +121,33 @@ new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, ima
     expect(walk(root)).toEqual([]);
   });
 
+  test("a YAML Cluster whose image this build host cannot build: refused at preview, the construct answered by name, no gRPC noise", () => {
+    // A YAML program's Cluster goes to an unversioned default provider and its children to the versioned one
+    // (childOpts), so the refused check and the waiting construct are in two provider processes: the construct is
+    // answered when the engine cancels the providers (provider.ts cancel), not cut off.
+    const root = path.join(dir, "yaml-target");
+    fs.mkdirSync(root);
+    const p = cliProject("preview-gate-yaml", "");
+    fs.rmSync(path.join(p.dir, "index.ts"));
+    fs.writeFileSync(path.join(p.dir, "cluster.yaml"), [
+      "version: 1",
+      `defaults: { host: { root: ${JSON.stringify(root)} } }`,
+      "servers: { pxe: { interface: eth1, subnet: 10.87.44.0/24, serverIp: 10.87.44.1, dhcpMode: authoritative, dynamicRange: { start: 10.87.44.200, end: 10.87.44.250 } } }",
+      "volumes: { gv0: { mode: standalone, layout: distribute, clusterSubnet: 10.87.44.0/24, bricks: [{ host: 10.87.44.2, path: /bricks/gv0 }] } }",
+      `images: { img: { volume: gv0, transport: glusterfs, imageSource: ${JSON.stringify(image)}, imagePath: /images/img, kernelVersion: ${KVER}, modules: [no_such_module_nb] } }`,
+      "",
+    ].join("\n"));
+    fs.writeFileSync(path.join(p.dir, "Pulumi.yaml"), `name: preview-gate-yaml\nruntime: yaml\nplugins:\n  providers:\n    - name: netboot\n      path: ${path.join(REPO, "bin")}\n` +
+      "resources:\n  lab:\n    type: netboot:index:Cluster\n    properties:\n      inventoryPath: ./cluster.yaml\n");
+    const r = p.run(["preview"]);
+    p.remove();
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
+    expect(r.out).toContain('netboot:index:Cluster "lab": not constructed: the engine stopped the run');
+    expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
+    expect(walk(root)).toEqual([]);
+  });
+
   test("up builds the BootImage only after the volume's volfiles are written", async () => {
     const root = path.join(dir, "target");
     fs.mkdirSync(root);
