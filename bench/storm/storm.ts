@@ -33,6 +33,7 @@ import { isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
 import { parseVolfile } from "../../provider/model/volfileParse";
 import { brickGraph, clientGraph, volfileText } from "../../provider/render/volfile";
 import { renderGaneshaConfig } from "../../test/helpers/ganesha";
+import { prepareGlusterdDir } from "../../test/helpers/gluster";
 
 export type Transport = "glusterfs" | "nfs" | "http";
 
@@ -367,23 +368,17 @@ export class StormLab {
    */
   private async startManagedVolume(v: Variant, model: GlusterModel, dir: string, started: ChildProcess[]): Promise<void> {
     const gd = (s: number) => path.join(dir, `glusterd-${s}`);
-    const cli = (s: number, args: string[]) => sh(["gluster", `--glusterd-sock=${gd(s)}/glusterd.sock`, `--log-file=${gd(s)}/cli.log`, "--mode=script", ...args].map((a) => `'${a}'`).join(" "));
+    const cli = (s: number, args: string[], allowFail = false) =>
+      sh(["gluster", `--glusterd-sock=${gd(s)}/glusterd.sock`, `--log-file=${gd(s)}/cli.log`, "--mode=script", ...args].map((a) => `'${a}'`).join(" "), allowFail);
+    const answers = (s: number) => { try { cli(s, ["volume", "list"]); return true; } catch { return false; } };
     for (let s = 1; s <= v.servers; s++) {
-      for (const d of ["wd", "run", "log"]) fs.mkdirSync(path.join(gd(s), d), { recursive: true });
-      for (const sub of ["groups", "hooks"]) if (fs.existsSync(`/var/lib/glusterd/${sub}`)) sh(`cp -r /var/lib/glusterd/${sub} '${gd(s)}/wd/'`);
-      fs.writeFileSync(path.join(gd(s), "glusterd.vol"), [
-        "volume management", "    type mgmt/glusterd", `    option working-directory ${gd(s)}/wd`, `    option run-directory ${gd(s)}/run`,
-        `    option glusterd-sockfile ${gd(s)}/glusterd.sock`, "    option transport-type socket", "    option transport.socket.listen-port 24007",
-        "    option ping-timeout 0", "    option event-threads 1", "    option max-port 60999",
-        // as Debian's /etc/glusterfs/glusterd.vol: glusterd 10.3 cannot connect to a peer without them
-        "    option transport.socket.keepalive-time 10", "    option transport.socket.keepalive-interval 2", "end-volume", "",
-      ].join("\n"));
-      started.push(this.procs.start(this.serverNs(s), ["glusterd", "-N", "-f", `${gd(s)}/glusterd.vol`, "-l", `${gd(s)}/log/glusterd.log`], `${gd(s)}/out.log`, `s${s}`));
+      const vol = prepareGlusterdDir(gd(s));
+      started.push(this.procs.start(this.serverNs(s), ["glusterd", "-N", "-f", vol, "-l", `${gd(s)}/log/glusterd.log`], `${gd(s)}/out.log`, `s${s}`));
     }
     for (let s = 1; s <= v.servers; s++)
-      await waitFor(`glusterd on s${s}`, 30_000, () => fs.existsSync(`${gd(s)}/glusterd.sock`) && spawnSync("sh", ["-c", `gluster --glusterd-sock=${gd(s)}/glusterd.sock --log-file=${gd(s)}/cli.log --mode=script volume list`]).status === 0);
+      await waitFor(`glusterd on s${s}`, 30_000, () => fs.existsSync(`${gd(s)}/glusterd.sock`) && answers(s));
     for (let s = 2; s <= v.servers; s++) cli(1, ["peer", "probe", serverIp(s)]);
-    await waitFor("the trusted pool", 60_000, () => (sh(`gluster --glusterd-sock=${gd(1)}/glusterd.sock --log-file=${gd(1)}/cli.log --mode=script pool list`, true).match(/\tConnected/g) ?? []).length === v.servers);
+    await waitFor("the trusted pool", 60_000, () => (cli(1, ["pool", "list"], true).match(/\tConnected/g) ?? []).length === v.servers);
     const g = v.gluster!;
     const shape = g.layout === "disperse" ? ["disperse", String(g.disperse), "redundancy", String(g.redundancy)] : ["replica", String(g.replica)];
     for (const b of model.bricks) fs.mkdirSync(b.path, { recursive: true });
@@ -393,7 +388,7 @@ export class StormLab {
     this.managed.push({ dir, servers: v.servers, name: model.name, cli });
     const mnt = path.join(dir, "publish");
     fs.mkdirSync(mnt, { recursive: true });
-    await waitFor(`the bricks of ${v.name}`, 30_000, () => (sh(`gluster --glusterd-sock=${gd(1)}/glusterd.sock --log-file=${gd(1)}/cli.log --mode=script volume status ${model.name} detail`, true).match(/Online\s*:\s*Y/g) ?? []).length === model.bricks.length);
+    await waitFor(`the bricks of ${v.name}`, 30_000, () => (cli(1, ["volume", "status", model.name, "detail"], true).match(/Online\s*:\s*Y/g) ?? []).length === model.bricks.length);
     sh(`ip netns exec ${this.id}-h sh -c '/usr/sbin/glusterfs --volfile-server=${serverIp(1)} --volfile-id=${model.name} -l ${dir}/publish.log ${mnt} && ` +
       `mkdir -p ${mnt}/images && cp ${this.o.image} ${mnt}/images/.image.tmp && mv ${mnt}/images/.image.tmp ${mnt}/images/image.tar.gz && ` +
       `sha256sum ${mnt}/images/image.tar.gz > ${dir}/published.sha; rc=$?; umount ${mnt}; exit $rc'`);

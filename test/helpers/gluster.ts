@@ -74,6 +74,36 @@ export class Netns {
 }
 
 /** A glusterd of our own inside a namespace, with its own state (working dir, run dir, CLI socket). */
+/**
+ * A glusterd's own folder, as one machine has: `wd` (working directory, with the packaged `groups` and `hooks`
+ * that `volume set group ...` and hooks look for), `run`, `log`, the CLI socket `glusterd.sock`, and the
+ * `glusterd.vol` that names them (returned). Shared by the Glusterd helper and bench/storm's managed volume.
+ */
+export function prepareGlusterdDir(dir: string): string {
+  for (const d of ["wd", "run", "log"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  for (const sub of ["groups", "hooks"]) if (fs.existsSync(`/var/lib/glusterd/${sub}`)) sh(`cp -r /var/lib/glusterd/${sub} '${path.join(dir, "wd")}/'`);
+  const vol = path.join(dir, "glusterd.vol");
+  fs.writeFileSync(vol, [
+    "volume management",
+    "    type mgmt/glusterd",
+    `    option working-directory ${path.join(dir, "wd")}`,
+    `    option run-directory ${path.join(dir, "run")}`,
+    `    option glusterd-sockfile ${path.join(dir, "glusterd.sock")}`,
+    "    option transport-type socket",
+    "    option transport.socket.listen-port 24007",
+    "    option ping-timeout 0",
+    "    option event-threads 1",
+    "    option max-port 60999",
+    // As Debian's /etc/glusterfs/glusterd.vol: glusterfs 10.3 cannot connect to a peer without these
+    // (glusterd_transport_inet_options_build returns the last lookup's -ENOENT: "connect returned -2").
+    "    option transport.socket.keepalive-time 10",
+    "    option transport.socket.keepalive-interval 2",
+    "end-volume",
+    "",
+  ].join("\n"));
+  return vol;
+}
+
 export class Glusterd {
   readonly wd: string;
   readonly runDir: string;
@@ -91,28 +121,7 @@ export class Glusterd {
   async start(): Promise<this> {
     requireTool("glusterd");
     requireTool("gluster");
-    for (const d of [this.wd, this.runDir, this.logDir]) fs.mkdirSync(d, { recursive: true });
-    // `volume set group ...` and hooks look here; copy the packaged ones.
-    for (const sub of ["groups", "hooks"]) if (fs.existsSync(`/var/lib/glusterd/${sub}`)) sh(`cp -r /var/lib/glusterd/${sub} '${this.wd}/'`);
-    const vol = path.join(this.dir, "glusterd.vol");
-    fs.writeFileSync(vol, [
-      "volume management",
-      "    type mgmt/glusterd",
-      `    option working-directory ${this.wd}`,
-      `    option run-directory ${this.runDir}`,
-      `    option glusterd-sockfile ${this.sock}`,
-      "    option transport-type socket",
-      "    option transport.socket.listen-port 24007",
-      "    option ping-timeout 0",
-      "    option event-threads 1",
-      "    option max-port 60999",
-      // As Debian's /etc/glusterfs/glusterd.vol: glusterfs 10.3 cannot connect to a peer without these
-      // (glusterd_transport_inet_options_build returns the last lookup's -ENOENT: "connect returned -2").
-      "    option transport.socket.keepalive-time 10",
-      "    option transport.socket.keepalive-interval 2",
-      "end-volume",
-      "",
-    ].join("\n"));
+    const vol = prepareGlusterdDir(this.dir);
     this.ns.exec(["glusterd", "-f", vol, "-p", this.pidFile, "-l", path.join(this.logDir, "glusterd.log")]);
     await waitFor("glusterd pid file", () => readPid(this.pidFile) !== undefined && fs.existsSync(this.sock));
     this.pid = readPid(this.pidFile);
