@@ -25,6 +25,17 @@ function walk(d: string): string[] {
   return fs.existsSync(d) ? fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)])) : [];
 }
 
+/** Preview refused the bad module under the BootImage's name, wrote nothing, and stopped cleanly. */
+function expectModuleRefused(r: { code: number; out: string }, root: string): void {
+  expect(r.code).not.toBe(0);
+  expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
+  // refused before anything exists: preview writes nothing
+  expect(walk(root)).toEqual([]);
+  // a clean stop: no JavaScript stack trace, no gRPC noise
+  expect(r.out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
+}
+
 const volume = (root: string) => ({
   host: { root }, mode: "standalone", layout: "distribute", clusterSubnet: "10.87.42.0/24",
   bricks: [{ host: "10.87.42.1", path: "/data/b1", port: 49400 }],
@@ -59,14 +70,8 @@ new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, glu
     const r = p.run(["preview"]);
     const state = p.run(["stack", "export"]);
     p.remove();
-    expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
-    // refused before the volume's files exist: preview writes nothing, and the stack holds no resource
-    expect(walk(root)).toEqual([]);
+    expectModuleRefused(r, root);
     expect(state.out).not.toContain("netboot:index:");
-    // a clean stop: no JavaScript stack trace, no gRPC noise
-    expect(r.out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
-    expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
   });
 
   test("a managed volume's volfile (glusterd's, unknown at preview): preview still runs every build-host check that does not need it", () => {
@@ -89,12 +94,8 @@ new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, glu
     const r = p.run(["preview"]);
     const state = p.run(["stack", "export"]);
     p.remove();
-    expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
-    expect(walk(root)).toEqual([]);
+    expectModuleRefused(r, root);
     expect(state.out).not.toContain("netboot:index:");
-    expect(r.out).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
-    expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
   });
 
   test("an image source unknown at preview (an upstream output, as an OsImage's root on a fresh stack): every other build-host check still runs", () => {
@@ -116,9 +117,7 @@ new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, ima
     const p = project("preview-gate-image", `, modules: ["no_such_module_nb"]`);
     const r = p.run(["preview"]);
     p.remove();
-    expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
-    expect(walk(root)).toEqual([]);
+    expectModuleRefused(r, root);
   });
 
   test("a YAML Cluster whose image this build host cannot build: refused at preview, the construct answered by name, no gRPC noise", () => {
@@ -141,11 +140,8 @@ new netboot.BootImage("img", { ...${JSON.stringify(bootImage(root, image))}, ima
       "resources:\n  lab:\n    type: netboot:index:Cluster\n    properties:\n      inventoryPath: ./cluster.yaml\n");
     const r = p.run(["preview"]);
     p.remove();
-    expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/Initramfs resource 'img-initramfs' has a problem: netboot:index:BootImage "img": modules\[0\] = "no_such_module_nb": is not a module of kernel/);
+    expectModuleRefused(r, root);
     expect(r.out).toContain('netboot:index:Cluster "lab": not constructed: the engine stopped the run');
-    expect(r.out).not.toMatch(/grpc|client connection|resource monitor shut down/i);
-    expect(walk(root)).toEqual([]);
   });
 
   test("up builds the BootImage only after the volume's volfiles are written", async () => {
