@@ -218,7 +218,7 @@ export class JournalOwners {
     const t = this.transport(host);
     let names: string[];
     try {
-      names = ((await t.list(JOURNAL_DIR, IN_JOURNAL)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
+      names = await entryNames(t);
     } catch (e) {
       if (unwritable(e)) return [];
       throw e;
@@ -231,17 +231,13 @@ export class JournalOwners {
     };
     const toRead = names.filter((n) => !ours(n));
     const out: ForeignClaim[] = [];
-    for (let i = 0; i < toRead.length; i += 16) {
-      // an entry this login may not read tells nothing, as at check; any other failure (the host went away) stops
-      // the apply with its claim in place, which is what an interrupted apply leaves
-      const batch = await Promise.all(toRead.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`, IN_JOURNAL).catch((e) => (unwritable(e) ? undefined : Promise.reject(e)))));
-      for (const d of batch) {
-        const e = d && parseEntry(d.toString("utf8"));
-        if (!e?.paths || stackOf(e.urn) === stackOf(urn)) continue;
-        // the same path, or a folder claim (an Initramfs' `images/<name>/`) on either side that holds the other
-        const hit = new Set(e.paths.flatMap((p) => overlapping(p, mine)));
-        for (const k of hit) out.push(foreignClaim(host, mine.get(k)!, e, t.description));
-      }
+    // an entry this login may not read tells nothing, as at check; any other failure (the host went away) stops
+    // the apply with its claim in place, which is what an interrupted apply leaves
+    for (const e of await readEntries(t, toRead, unwritable)) {
+      if (!e?.paths || stackOf(e.urn) === stackOf(urn)) continue;
+      // the same path, or a folder claim (an Initramfs' `images/<name>/`) on either side that holds the other
+      const hit = new Set(e.paths.flatMap((p) => overlapping(p, mine)));
+      for (const k of hit) out.push(foreignClaim(host, mine.get(k)!, e, t.description));
     }
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.holder < b.holder ? -1 : a.holder > b.holder ? 1 : 0));
   }
@@ -268,25 +264,38 @@ export function foreignReason(urn: string, c: ForeignClaim, atApply = false): st
   return `${reason}. This apply withdrew its claim and changed no file: that claim appeared after this resource's check (the two stacks ran at the same time)${both}`;
 }
 
+/** The entry files in a host's journal folder, sorted (none when it does not exist). */
+async function entryNames(t: Transport): Promise<string[]> {
+  return ((await t.list(JOURNAL_DIR, IN_JOURNAL)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
+}
+
+/**
+ * The entries of `names`, in order (undefined: gone, torn, or a read failure `tolerate` accepts; any other
+ * failure rejects). A few reads at a time: over SSH each is one round trip, and a host may hold thousands.
+ */
+async function readEntries(t: Transport, names: string[], tolerate: (e: unknown) => boolean): Promise<(JournalEntry | undefined)[]> {
+  const out: (JournalEntry | undefined)[] = [];
+  for (let i = 0; i < names.length; i += 16) {
+    const batch = await Promise.all(names.slice(i, i + 16).map((n) => t.get(`${JOURNAL_DIR}/${n}`, IN_JOURNAL).catch((e) => (tolerate(e) ? undefined : Promise.reject(e)))));
+    for (const d of batch) out.push(d ? parseEntry(d.toString("utf8")) : undefined);
+  }
+  return out;
+}
+
 async function readOwners(t: Transport): Promise<{ owners: Map<string, JournalEntry[]>; urns: Map<string, string> }> {
   let names: string[];
   try {
-    names = ((await t.list(JOURNAL_DIR, IN_JOURNAL)) ?? []).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
+    names = await entryNames(t);
   } catch {
     return { owners: new Map(), urns: new Map() }; // unreadable (an unprivileged login): no cross-stack information
   }
   const entries: JournalEntry[] = [];
   const urns = new Map<string, string>();
-  // a few reads at a time: over SSH each is one round trip, and a host may hold thousands of entries
-  for (let i = 0; i < names.length; i += 16) {
-    const slice = names.slice(i, i + 16);
-    const batch = await Promise.all(slice.map((n) => t.get(`${JOURNAL_DIR}/${n}`, IN_JOURNAL).catch(() => undefined)));
-    batch.forEach((d, j) => {
-      const e = d && parseEntry(d.toString("utf8"));
-      if (e) urns.set(slice[j], e.urn);
-      if (e?.paths) entries.push(e);
-    });
-  }
+  // at check, an entry that cannot be read tells nothing, whatever the reason
+  (await readEntries(t, names, () => true)).forEach((e, j) => {
+    if (e) urns.set(names[j], e.urn);
+    if (e?.paths) entries.push(e);
+  });
   const owners = new Map<string, JournalEntry[]>();
   for (const e of entries.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)))
     for (const p of new Set(e.paths!.map(claimKey))) owners.set(p, [...(owners.get(p) ?? []), e]);
