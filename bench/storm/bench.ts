@@ -33,6 +33,10 @@ export const VARIANTS: Variant[] = [
   { name: "gluster-ec42-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, glusterdReads: true },
   // a file lives in one replica set: shard (4 MB pieces above distribute) spreads it over both sets
   { name: "gluster-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } } },
+  // the init before it read a sharded image in pieces: one stream, one shard at a time, every node on the same set
+  { name: "gluster-2x3-shard-stream", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } }, fetch: "stream" },
+  // disperse reads every stripe from four bricks already; pieces in flight on top of that (not netboot's default)
+  { name: "gluster-ec42-pieces", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, fetch: { piece: 4 * 1024 ** 2, window: 4 } },
   // the lab artifact that hid the spread for a day: bricks and nodes sharing one hostname (Procs.start)
   { name: "gluster-r3-samehost", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, sharedHostname: true },
 ];

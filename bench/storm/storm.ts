@@ -27,9 +27,9 @@ import { buildNodeGroupModel, buildPxeServerModel, full, PxeServerModel, serverI
 import { renderDnsmasq } from "../../provider/render/dnsmasq";
 import { renderNginx, renderNginxMain } from "../../provider/render/nginx";
 import { renderNodeGroup } from "../../provider/render/nodeGroup";
-import { GLUSTER_CACHE, renderReadOptsFn } from "../../provider/render/init";
+import { FETCH_FN, GLUSTER_CACHE, renderReadOptsFn } from "../../provider/render/init";
 import { renderBootScript } from "../../provider/render/ipxe";
-import { isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
+import { FetchPlan, fetchPlanOf, isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
 import { parseVolfile } from "../../provider/model/volfileParse";
 import { brickGraph, clientGraph, volfileText } from "../../provider/render/volfile";
 import { renderGaneshaConfig } from "../../test/helpers/ganesha";
@@ -49,6 +49,12 @@ export interface Variant {
   fsal?: "VFS" | "GLUSTER";
   /** glusterfs: the client as glusterd leaves it, without the init's read spread (model/readSpread.ts) */
   glusterdReads?: boolean;
+  /**
+   * glusterfs: how a node reads the image file. Unset: as the init does (model/readSpread.ts `fetchPlanOf`: a
+   * sharded volume in pieces, several at once, else one stream); "stream": one stream whatever the volume (the
+   * init before pieces); a plan: those pieces, whatever the volume.
+   */
+  fetch?: "stream" | FetchPlan;
   /** glusterfs: bricks and nodes keep this machine's one hostname (the lab artifact that pins AFR's reads: Procs.start) */
   sharedHostname?: boolean;
 }
@@ -268,7 +274,7 @@ export class StormLab {
   }
 
   /** Starts a variant's servers, publishes the image on them and returns what a node needs to fetch it. */
-  async startVariant(v: Variant): Promise<{ fetch: (node: number, dst: string) => string; stop: () => Promise<void> }> {
+  async startVariant(v: Variant): Promise<{ fetch: (node: number, dst: string) => string; stop: () => Promise<void>; plan?: FetchPlan }> {
     const started: ChildProcess[] = [];
     const dir = path.join(this.o.work, "v", v.name);
     fs.mkdirSync(dir, { recursive: true });
@@ -322,8 +328,13 @@ export class StormLab {
           `sha256sum ${mnt}/images/image.tar.gz > ${dir}/published.sha; rc=$?; umount ${mnt}; exit $rc'`);
         const got = fs.readFileSync(`${dir}/published.sha`, "utf8").split(" ")[0];
         if (got !== this.imageSha) throw new Error(`${v.name}: the image read back from the volume has sha256 ${got}, not ${this.imageSha}`);
+        // the init's busybox runs the init's own function, not a copy of it
+        const fetchFn = path.join(dir, "fetch.sh");
+        fs.writeFileSync(fetchFn, FETCH_FN + "\n");
+        // the init's image read: pieces several at once from a sharded volume (renderInit's unpack), else a stream
+        const plan = v.fetch === "stream" ? undefined : v.fetch ?? fetchPlanOf(parseVolfile(volText));
         if (v.transport === "glusterfs")
-          return { stop, fetch: (n, dst) => {
+          return { stop, plan, fetch: (n, dst) => {
             const m = `/tmp/${this.id}-mnt-${n}`;
             // the init's own mount: glusterfs from the volfile BootImage bakes (the GlusterVolume's), the init's cache options
             // and the init's read spread, computed by the init's own shell function from the node's leased address
@@ -331,7 +342,8 @@ export class StormLab {
             const pin = isEmptySpread(spread) ? "" : ` $(gluster_read_opts "$(ip -4 -o addr show dev eth0 | sed -n 's/.* inet \\([0-9.]*\\).*/\\1/p')")`;
             return (isEmptySpread(spread) ? "" : `${renderReadOptsFn(spread!)}\n`) + `mkdir -p ${m} && /usr/sbin/glusterfs -f ${clientVol}${pin} -l ${dir}/client-${n}.log -p ${dir}/client-${n}.pid ${GLUSTER_CACHE} ${m} && ` +
               `i=0; until [ -e ${m}/images/image.tar.gz ]; do i=$((i+1)); [ $i -gt 150 ] && echo "no image on the mount" >&2 && exit 1; sleep 0.2; done; ` +
-              `cp ${m}/images/image.tar.gz ${dst}; rc=$?; umount ${m}; rmdir ${m}; exit $rc`;
+              (plan ? `busybox sh -c '. ${fetchFn}; fetch_image ${m}/images/image.tar.gz ${plan.piece} ${plan.window} ${dst}.pieces' > ${dst}` : `cp ${m}/images/image.tar.gz ${dst}`) +
+              `; rc=$?; umount ${m}; rmdir ${m}; exit $rc`;
           } };
       }
       // NFS-Ganesha on every server the variant has (one for the NFS master), nodes spread over them round robin

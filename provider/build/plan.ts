@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Issues } from "../model/errors";
 import { BootImageModel, DEFAULT_NIC_MODULES } from "../model/bootImage";
-import { readSpreadOf } from "../model/readSpread";
+import { fetchPlanOf, readSpreadOf } from "../model/readSpread";
 import { CpioEntry } from "../render/cpio";
 import { InitConfig, renderInitFiles } from "../render/init";
 import { ManifestEntry, renderManifest } from "../render/manifest";
@@ -304,6 +304,7 @@ export function planInitramfs(m: BootImageModel, issues: Issues, opts: { imageUr
     modules: moduleLoadPaths,
     volfile: m.transport === "glusterfs" ? VOLFILE_PATH : undefined,
     readSpread: m.volfileGraph ? readSpreadOf(m.volfileGraph) : undefined,
+    fetch: m.volfileGraph ? fetchPlanOf(m.volfileGraph) : undefined,
     nfsExport: m.nfsExport,
     imagePath: m.imagePath,
     imageUrl: opts.imageUrl,

@@ -17,7 +17,7 @@
  * `netboot.debug` (trace), `netboot.rootsize=`.
  */
 import type { BootMode, Handoff, ImageTransport, OnFailure } from "../schema-enums";
-import { isEmptySpread, ReadSpread } from "../model/readSpread";
+import { FetchPlan, isEmptySpread, ReadSpread } from "../model/readSpread";
 import { shq } from "../util/shell";
 import { RenderedFile } from "./types";
 
@@ -34,6 +34,8 @@ export interface InitConfig {
   volfile?: string;
   /** glusterfs: the sets whose reads each node spreads (model/readSpread.ts); none: glusterd's policies */
   readSpread?: ReadSpread;
+  /** glusterfs on a sharded volume: the image is read in pieces, several at once (model/readSpread.ts) */
+  fetch?: FetchPlan;
   /** nfs: `IP:/export` */
   nfsExport?: string;
   /** glusterfs/nfs: folder on the network FS holding image.tar.gz (and root/ in hybrid mode) */
@@ -70,6 +72,46 @@ export function renderReadOptsFn(spread: ReadSpread): string {
     `}`,
   ].join("\n");
 }
+
+/**
+ * `fetch_image FILE PIECE WINDOW DIR` (busybox ash): FILE's bytes on stdout, in order, read as PIECE-byte pieces
+ * with up to WINDOW of them in flight, each a `dd` into DIR (model/readSpread.ts `fetchPlanOf`: why a sharded
+ * image is read this way). A piece is read twice before it counts as failed, and must have exactly its size (the
+ * last one the rest of the file), so a short read can never pass for the image; on failure the pieces still in
+ * flight are ended, DIR is emptied, one line names the piece, and it returns 1. The init pipes it into tar
+ * under pipefail; bench/storm runs the same text.
+ */
+export const FETCH_FN = `fetch_image() { # file piece-bytes window scratch-dir -> the file on stdout
+  _f=$1; _c=$2; _w=$3; _d=$4; _bad=
+  _s=$(stat -L -c %s "$_f") || { echo "fetch_image: cannot stat $_f" >&2; return 1; }
+  _n=$(( (_s + _c - 1) / _c ))
+  mkdir -p "$_d" || return 1
+  _k=0; _i=0
+  while [ $_k -lt $_n ]; do
+    while [ $_i -lt $_n ] && [ $_i -lt $((_k + _w)) ]; do
+      ( dd if="$_f" of="$_d/$_i" bs=$_c skip=$_i count=1 iflag=fullblock 2>/dev/null ||
+        dd if="$_f" of="$_d/$_i" bs=$_c skip=$_i count=1 iflag=fullblock 2>/dev/null ) &
+      eval "_p$_i=\\$!"
+      _i=$((_i + 1))
+    done
+    _want=$(( _k == _n - 1 ? _s - _k * _c : _c ))
+    if eval "wait \\$_p$_k" && [ "$(stat -c %s "$_d/$_k" 2>/dev/null)" = "$_want" ]; then
+      cat "$_d/$_k" || _bad="writing piece $_k"
+    else
+      _bad="reading piece $_k ($_want bytes at $((_k * _c))) of $_f"
+    fi
+    rm -f "$_d/$_k"
+    if [ -n "$_bad" ]; then
+      while [ $_k -lt $((_i - 1)) ]; do _k=$((_k + 1)); eval "kill \\$_p$_k 2>/dev/null; wait \\$_p$_k 2>/dev/null"; rm -f "$_d/$_k"; done
+      rmdir "$_d" 2>/dev/null
+      echo "fetch_image: $_bad failed" >&2
+      return 1
+    fi
+    _k=$((_k + 1))
+  done
+  rmdir "$_d" 2>/dev/null
+  return 0
+}`;
 
 /** The glusterfs client's FUSE cache options (see mountTransport). */
 export const GLUSTER_CACHE = "--attribute-timeout=3600 --entry-timeout=3600 --negative-timeout=60 --fopen-keep-cache";
@@ -167,6 +209,15 @@ function unpack(c: InitConfig): string {
   if (c.transport === "http")
     return `wget -q -O - "$IMAGE_URL" | tar -x${t}f - -C /newroot || fail "download or unpack of $IMAGE_URL"`;
   const dir = `${NET}${c.imagePath}`;
+  if (c.fetch) {
+    // the init's pipefail (set above): a piece that could not be read fails the boot even when tar took the pieces before it
+    const mb = +(c.fetch.piece / 1024 ** 2).toFixed(2);
+    return [
+      FETCH_FN,
+      `step "image: ${mb} MB shards, ${c.fetch.window} at a time"`,
+      `fetch_image ${shq(dir)}"/$IMAGE_FILE" ${c.fetch.piece} ${c.fetch.window} /run/netboot/fetch | tar -x${t}f - -C /newroot || fail "fetch or unpack of ${dir}/$IMAGE_FILE"`,
+    ].join("\n");
+  }
   return `tar -x${t}f ${shq(dir)}"/$IMAGE_FILE" -C /newroot || fail "unpack of ${dir}/$IMAGE_FILE"`;
 }
 

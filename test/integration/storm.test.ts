@@ -1,41 +1,48 @@
 /**
  * A small boot storm (issue 15): 10 simulated nodes boot at once (bench/storm/storm.ts: a network namespace per
  * node running the node's data path with the real clients) against the real dnsmasq and nginx as netboot renders
- * them, then two GlusterFS volumes of standalone bricks rendered by netboot (replica 3 on three servers, disperse
- * 4+2 on six), each brick's link shaped with tc. Every node must get its lease, walk the iPXE chain, fetch the kernel and initramfs, and copy the whole
- * image off its own glusterfs FUSE mount (with the init's read spread, model/readSpread.ts) with the published
- * sha256. Then the spread itself, from the bricks' interface counters: on replica 3 each node reads from its own
- * replica (10 consecutive addresses: 4, 3 and 3 nodes per brick), and on a disperse 4+2 volume of six bricks
- * every brick serves, the two glusterd's default leaves idle included. How fast is measured by bench/storm.
+ * them, then three GlusterFS volumes of standalone bricks rendered by netboot (replica 3 on three servers, disperse
+ * 4+2 on six, a sharded 2 x 3 on six), each brick's link shaped with tc. Every node must get its lease, walk the
+ * iPXE chain, fetch the kernel and initramfs, and copy the whole image off its own glusterfs FUSE mount (with the
+ * init's read spread, model/readSpread.ts) with the published sha256; from the sharded volume it reads as the init
+ * does, with the init's own fetch_image (pieces of one shard, several at once). Then the spread itself, from the
+ * bricks' interface counters: on replica 3 each node reads from its own replica (10 consecutive addresses: 4, 3
+ * and 3 nodes per brick), and on a disperse 4+2 volume of six bricks every brick serves, the two glusterd's
+ * default leaves idle included. How fast is measured by bench/storm.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { kernelVersion, makeImage, makeInitrd } from "../../bench/storm/bench";
 import { requireTools, StormLab, StormResult, Variant } from "../../bench/storm/storm";
+import { FetchPlan } from "../../provider/model/readSpread";
 
 jest.setTimeout(600_000);
 
-describe("boot storm: 10 nodes at once from GlusterFS, replica 3 and disperse 4+2", () => {
+describe("boot storm: 10 nodes at once from GlusterFS, replica 3, disperse 4+2 and a sharded 2 x 3", () => {
   let lab: StormLab | undefined;
   let work = "";
   const r: Record<string, StormResult> = {};
+  const plans: Record<string, FetchPlan | undefined> = {};
 
   beforeAll(async () => {
     requireTools();
     work = fs.mkdtempSync(path.join(os.tmpdir(), "netboot-storm-test-"));
     fs.chmodSync(work, 0o755);
     const kver = kernelVersion();
-    const image = makeImage(work, 4);
+    // 16 MB: four shards of 4 MB for the sharded volume
+    const image = makeImage(work, 16);
     const initrd = await makeInitrd(work, kver);
     lab = new StormLab({ work, maxNodes: 10, maxServers: 6, mbit: 200, kernel: `/boot/vmlinuz-${kver}`, initrd, image, log: () => undefined });
     await lab.up();
     const variants: Variant[] = [
       { name: "storm-r3", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 } },
       { name: "storm-ec42", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 } },
+      { name: "storm-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } } },
     ];
     for (const v of variants) {
       const h = await lab.startVariant(v);
+      plans[v.name] = h.plan;
       try {
         r[v.name] = await lab.storm(v, 10, h.fetch, 300);
       } finally {
@@ -74,5 +81,13 @@ describe("boot storm: 10 nodes at once from GlusterFS, replica 3 and disperse 4+
     const total = x.bytesPerServer.reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThanOrEqual(10 * x.imageBytes);
     for (const b of x.bytesPerServer) expect(b / total).toBeGreaterThan(0.1);
+  });
+
+  it("sharded 2 x 3: every node reads the image as the init does, four 4 MB pieces at once, and gets it whole", () => {
+    expect(plans["storm-2x3-shard"]).toEqual({ piece: 4 * 1024 ** 2, window: 4 });
+    expect(plans["storm-r3"]).toBeUndefined();
+    const x = r["storm-2x3-shard"];
+    expect(x.results.filter((y) => y.ok)).toHaveLength(10);
+    expect(x.bytesPerServer.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10 * x.imageBytes);
   });
 });

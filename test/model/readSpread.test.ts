@@ -1,4 +1,4 @@
-import { isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
+import { FETCH_WINDOW, fetchPlanOf, glusterBytes, isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
 import { parseVolfile } from "../../provider/model/volfileParse";
 
 /** A client volfile: clients c0..c5 and the given cluster volumes on top (name, type, options, children). */
@@ -29,5 +29,33 @@ describe("readSpreadOf", () => {
     expect(s).toEqual({ replicate: [], disperse: [] });
     expect(isEmptySpread(s)).toBe(true);
     expect(isEmptySpread(undefined)).toBe(true);
+  });
+});
+
+describe("fetchPlanOf", () => {
+  const shard = (opts: Record<string, string>) => volfile(["v-replicate-0", "cluster/replicate", {}, [0, 1, 2]], ["v-replicate-1", "cluster/replicate", {}, [3, 4, 5]]) +
+    `volume v-dht\n  type cluster/distribute\n  subvolumes v-replicate-0 v-replicate-1\nend-volume\n` +
+    `volume v-shard\n  type features/shard\n${Object.entries(opts).map(([k, x]) => `  option ${k} ${x}\n`).join("")}  subvolumes v-dht\nend-volume\n`;
+
+  it("reads a sharded image in pieces of one shard, FETCH_WINDOW at once", () => {
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "4MB" })))).toEqual({ piece: 4 * 1024 ** 2, window: FETCH_WINDOW });
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "16777216" })))).toEqual({ piece: 16 * 1024 ** 2, window: FETCH_WINDOW });
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "1GB" })))?.piece).toBe(1024 ** 3);
+  });
+
+  it("takes glusterd's 64MB when the volume names no block size", () => {
+    expect(fetchPlanOf(parseVolfile(shard({})))?.piece).toBe(64 * 1024 ** 2);
+  });
+
+  it("streams an unsharded image (it has one place), and one whose block size the client could not read", () => {
+    expect(fetchPlanOf(parseVolfile(volfile(["v-replicate-0", "cluster/replicate", {}, [0, 1, 2]])))).toBeUndefined();
+    expect(fetchPlanOf(parseVolfile(volfile(["v-disperse-0", "cluster/disperse", { redundancy: "2" }, [0, 1, 2, 3, 4, 5]])))).toBeUndefined();
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "4parsecs" })))).toBeUndefined();
+  });
+
+  it("glusterBytes reads gluster's size units", () => {
+    expect(["4MB", "4M", "4mb", "4194304", "4096KB", "4 MB"].map(glusterBytes)).toEqual(Array(6).fill(4194304));
+    expect(glusterBytes("1TB")).toBe(1024 ** 4);
+    expect(["", "MB", "-4MB", "4.5MB", "4XB"].map(glusterBytes)).toEqual(Array(5).fill(undefined));
   });
 });
