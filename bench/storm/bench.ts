@@ -33,10 +33,14 @@ export const VARIANTS: Variant[] = [
   { name: "gluster-ec42-glusterd", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, glusterdReads: true },
   // a file lives in one replica set: shard (4 MB pieces above distribute) spreads it over both sets
   { name: "gluster-2x3-shard", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } } },
-  // the init before it read a sharded image in pieces: one stream, one shard at a time, every node on the same set
+  // the init before it read an image in pieces: one stream (a sharded file: one shard at a time, every node on the
+  // same set; disperse: one read of a few stripes in flight)
   { name: "gluster-2x3-shard-stream", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } }, fetch: "stream" },
-  // disperse reads every stripe from four bricks already; pieces in flight on top of that (not netboot's default)
-  { name: "gluster-ec42-pieces", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, fetch: { piece: 4 * 1024 ** 2, window: 4 } },
+  { name: "gluster-ec42-stream", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, fetch: "stream" },
+  // four pieces in flight instead of eight, and a replicated file in pieces (not netboot's defaults: model/readSpread.ts fetchPlanOf)
+  { name: "gluster-2x3-shard-w4", transport: "glusterfs", servers: 6, gluster: { layout: "replicate", replica: 3, options: { "features.shard": "on", "features.shard-block-size": "4MB" } }, fetch: { piece: 4 * 1024 ** 2, window: 4 } },
+  { name: "gluster-ec42-w4", transport: "glusterfs", servers: 6, gluster: { layout: "disperse", disperse: 6, redundancy: 2 }, fetch: { piece: 4 * 1024 ** 2, window: 4 } },
+  { name: "gluster-r3-pieces", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, fetch: { piece: 4 * 1024 ** 2, window: 4 } },
   // the lab artifact that hid the spread for a day: bricks and nodes sharing one hostname (Procs.start)
   { name: "gluster-r3-samehost", transport: "glusterfs", servers: 3, gluster: { layout: "replicate", replica: 3 }, sharedHostname: true },
 ];

@@ -214,7 +214,7 @@ function unpack(c: InitConfig): string {
     const mb = +(c.fetch.piece / 1024 ** 2).toFixed(2);
     return [
       FETCH_FN,
-      `step "image: ${mb} MB shards, ${c.fetch.window} at a time"`,
+      `step "image in ${mb} MB pieces, ${c.fetch.window} at a time"`,
       `fetch_image ${shq(dir)}"/$IMAGE_FILE" ${c.fetch.piece} ${c.fetch.window} /run/netboot/fetch | tar -x${t}f - -C /newroot || fail "fetch or unpack of ${dir}/$IMAGE_FILE"`,
     ].join("\n");
   }

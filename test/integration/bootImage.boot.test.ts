@@ -1,7 +1,7 @@
 /**
  * BootImage boots under QEMU (TCG, the Debian kernel of the build host), in a private network namespace:
  * 1. glusterfs, hybrid mode: the initramfs mounts a standalone GlusterFS brick (glusterfsd -f) with the
- *    volfile baked into it, unpacks the OS image into a tmpfs, bind-mounts /usr/share/netboot-test from the
+ *    volfile baked into it (sharded: the init reads the image in pieces), unpacks the OS image into a tmpfs, bind-mounts /usr/share/netboot-test from the
  *    volume (a file that is only on the volume, not in the RAM tarball), switch_roots, and the image's init
  *    prints a marker line with the root's file system type and the hybrid file.
  * 2. http, RAM mode: the image tarball streams from busybox httpd (netboot.image= on the command line).
@@ -41,7 +41,13 @@ describe("BootImage initramfs boots under QEMU", () => {
     const brick = path.join(dir, "brick");
     fs.mkdirSync(brick);
     const sub = (t: string) => t.replace(/@BRICK@/g, brick).replace(/@PORT@/g, String(PORT)).replace(/@HOST@/g, lab.serverIp);
-    const volfile = sub(fs.readFileSync(path.join(FIX, "client.vol"), "utf8"));
+    // sharded, as a boot volume of several sets should be (docs/gluster.md): the init reads the image in pieces
+    // (fetch_image) through the real initramfs's busybox and the shard xlator it bakes in
+    const volfile = sub(fs.readFileSync(path.join(FIX, "client.vol"), "utf8")).replace(
+      "volume nbi-utime\n    type features/utime\n    option noatime on\n    subvolumes nbi-dht\n",
+      "volume nbi-shard\n    type features/shard\n    option shard-block-size 4MB\n    subvolumes nbi-dht\nend-volume\n\n" +
+      "volume nbi-utime\n    type features/utime\n    option noatime on\n    subvolumes nbi-shard\n");
+    expect(volfile).toContain("subvolumes nbi-shard");
     const p = plan("gl", { imageSource: image, transport: "glusterfs", glusterVolfile: volfile, mode: "hybrid", hybridPaths: ["/usr/share/netboot-test"], imagePath: "/images/gl" });
     // The image as the volume must hold it: the RAM tarball (without the hybrid path) and the tree.
     const img = await buildImage(p.image);
@@ -65,6 +71,7 @@ describe("BootImage initramfs boots under QEMU", () => {
     });
     fs.writeFileSync(path.join(dir, "gluster.result.log"), log);
     expect(log).toMatch(/netboot: mounting glusterfs volume/);
+    expect(log).toMatch(/netboot: image in 4 MB pieces, 8 at a time/);
     expect(log).not.toMatch(/netboot: FAILED/);
     expect(log).toMatch(/netboot: hybrid: \/usr\/share\/netboot-test stay on glusterfs/);
     expect(log).toMatch(/IMAGE-INIT pid=1 root=tmpfs/);

@@ -83,9 +83,10 @@ describe("boot storm: 10 nodes at once from GlusterFS, replica 3, disperse 4+2 a
     for (const b of x.bytesPerServer) expect(b / total).toBeGreaterThan(0.1);
   });
 
-  it("sharded 2 x 3: every node reads the image as the init does, four 4 MB pieces at once, and gets it whole", () => {
-    expect(plans["storm-2x3-shard"]).toEqual({ piece: 4 * 1024 ** 2, window: 4 });
+  it("sharded 2 x 3: every node reads the image as the init does, eight 4 MB pieces at once, and gets it whole", () => {
+    expect(plans["storm-2x3-shard"]).toEqual({ piece: 4 * 1024 ** 2, window: 8 });
     expect(plans["storm-r3"]).toBeUndefined();
+    expect(plans["storm-ec42"]).toEqual({ piece: 4 * 1024 ** 2, window: 8 });
     const x = r["storm-2x3-shard"];
     expect(x.results.filter((y) => y.ok)).toHaveLength(10);
     expect(x.bytesPerServer.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10 * x.imageBytes);

@@ -1,4 +1,4 @@
-import { FETCH_WINDOW, fetchPlanOf, glusterBytes, isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
+import { FETCH_RAM, FETCH_WINDOW, fetchPlanOf, PIECE_DEFAULT, glusterBytes, isEmptySpread, readSpreadOf } from "../../provider/model/readSpread";
 import { parseVolfile } from "../../provider/model/volfileParse";
 
 /** A client volfile: clients c0..c5 and the given cluster volumes on top (name, type, options, children). */
@@ -39,17 +39,29 @@ describe("fetchPlanOf", () => {
 
   it("reads a sharded image in pieces of one shard, FETCH_WINDOW at once", () => {
     expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "4MB" })))).toEqual({ piece: 4 * 1024 ** 2, window: FETCH_WINDOW });
-    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "16777216" })))).toEqual({ piece: 16 * 1024 ** 2, window: FETCH_WINDOW });
-    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "1GB" })))?.piece).toBe(1024 ** 3);
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "4194304" })))).toEqual({ piece: 4 * 1024 ** 2, window: FETCH_WINDOW });
   });
 
-  it("takes glusterd's 64MB when the volume names no block size", () => {
-    expect(fetchPlanOf(parseVolfile(shard({})))?.piece).toBe(64 * 1024 ** 2);
+  it("holds at most FETCH_RAM in pieces: four of 16 MB, two shards of up to 64 MB (glusterd's default size), a larger shard streamed", () => {
+    expect(FETCH_WINDOW).toBe(8);
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "8MB" })))).toEqual({ piece: 8 * 1024 ** 2, window: 8 });
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "16MB" })))).toEqual({ piece: 16 * 1024 ** 2, window: 4 });
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "32MB" })))).toEqual({ piece: 32 * 1024 ** 2, window: 2 });
+    expect(fetchPlanOf(parseVolfile(shard({})))).toEqual({ piece: 64 * 1024 ** 2, window: 2 });
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "128MB" })))).toBeUndefined();
+    expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "1GB" })))).toBeUndefined();
+    expect(FETCH_RAM).toBe(64 * 1024 ** 2);
   });
 
-  it("streams an unsharded image (it has one place), and one whose block size the client could not read", () => {
+  it("reads a disperse image in 4 MB pieces, FETCH_WINDOW at once", () => {
+    expect(fetchPlanOf(parseVolfile(volfile(["v-disperse-0", "cluster/disperse", { redundancy: "2" }, [0, 1, 2, 3, 4, 5]])))).toEqual({ piece: PIECE_DEFAULT, window: FETCH_WINDOW });
+    expect(PIECE_DEFAULT % (512 * 4)).toBe(0);
+  });
+
+  it("streams an unsharded replicated image (one brick per node serves it), and one whose block size the client could not read", () => {
     expect(fetchPlanOf(parseVolfile(volfile(["v-replicate-0", "cluster/replicate", {}, [0, 1, 2]])))).toBeUndefined();
-    expect(fetchPlanOf(parseVolfile(volfile(["v-disperse-0", "cluster/disperse", { redundancy: "2" }, [0, 1, 2, 3, 4, 5]])))).toBeUndefined();
+    expect(fetchPlanOf(parseVolfile(volfile(["v-replicate-0", "cluster/replicate", {}, [0, 1, 2]], ["v-replicate-1", "cluster/replicate", {}, [3, 4, 5]]) +
+      "volume v-dht\n  type cluster/distribute\n  subvolumes v-replicate-0 v-replicate-1\nend-volume\n"))).toBeUndefined();
     expect(fetchPlanOf(parseVolfile(shard({ "shard-block-size": "4parsecs" })))).toBeUndefined();
   });
 

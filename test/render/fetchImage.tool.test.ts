@@ -129,7 +129,7 @@ echo unpacked`;
 
   test("renders fetch_image into tar, with the plan's piece and window", () => {
     expect(line).toBe(`fetch_image '/run/netboot/net/images/rack2'"/$IMAGE_FILE" ${MIB} 4 /run/netboot/fetch | tar -xzf - -C /newroot || fail "fetch or unpack of /run/netboot/net/images/rack2/$IMAGE_FILE"`);
-    expect(init).toContain(`step "image: 1 MB shards, 4 at a time"`);
+    expect(init).toContain(`step "image in 1 MB pieces, 4 at a time"`);
     // unsharded: one stream, as before
     const plain = renderInitFiles({ ...cfg, fetch: undefined }).find((x) => x.path === "/init")!.content;
     expect(plain).not.toContain("fetch_image");
